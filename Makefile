@@ -1,0 +1,110 @@
+# memscope-bpf — see README.md.  `make V=1` shows full commands.
+.DELETE_ON_ERROR:
+.SUFFIXES:
+
+CC      ?= cc
+CLANG   ?= clang
+CXX     ?= c++
+BPFTOOL ?= bpftool
+BUILD   ?= build
+ARCH    ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+WARN     := -Wall -Wextra -Werror -Wno-unused-parameter
+CFLAGS   ?= -O2 -g
+CPPFLAGS += -Iinclude -Iuser -I$(BUILD) -DMEMSCOPE_VERSION='"$(VERSION)"' -D_GNU_SOURCE
+DEPFLAGS  = -MMD -MP
+LDLIBS   += -lbpf -ldw -lelf -lz -lstdc++
+
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Iinclude \
+	-I/usr/include/$(shell uname -m)-linux-gnu -Wall -Werror
+
+USER_SRCS := $(wildcard user/*.c)
+USER_OBJS := $(USER_SRCS:user/%.c=$(BUILD)/user/%.o)
+LIB_OBJS  := $(filter-out $(BUILD)/user/main.o,$(USER_OBJS))
+BPF_SRCS  := $(wildcard bpf/*.bpf.c)
+SKELS     := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.skel.h)
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
+E2E_SRCS  := $(wildcard tests/e2e/*.c)
+E2E_BIN   := $(BUILD)/tests/e2e/e2e
+PROG_C    := $(wildcard tests/programs/*.c)
+PROG_CXX  := $(wildcard tests/programs/*.cc)
+PROGS     := $(PROG_C:tests/programs/%.c=$(BUILD)/programs/%) \
+	     $(PROG_CXX:tests/programs/%.cc=$(BUILD)/programs/%)
+
+.PHONY: all deps demo test unit e2e clean
+all: memscope-bpf
+
+deps:
+	$(Q)scripts/deps.sh
+
+memscope-bpf: $(USER_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c | $(BUILD)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(notdir $(basename $(basename $<))) > $@
+
+# the loader's stage that opens the BPF object needs its skeleton first
+$(BUILD)/user/attach.o: $(SKELS)
+
+$(BUILD)/user/%.o: user/%.c | $(BUILD)/user
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(DEPFLAGS) -c $< -o $@
+
+# Programs traced by the end-to-end tests: allocations known by construction.
+PROG_FLAGS := -O0 -g -fno-omit-frame-pointer -fno-optimize-sibling-calls -pthread
+$(BUILD)/programs/%: tests/programs/%.c | $(BUILD)/programs
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(PROG_FLAGS) -Iinclude -o $@ $<
+$(BUILD)/programs/%: tests/programs/%.cc | $(BUILD)/programs
+	$(call msg,CXX,$@)
+	$(Q)$(CXX) $(PROG_FLAGS) -Iinclude -o $@ $<
+
+$(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)/tests/unit
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(DEPFLAGS) -o $@ $< $(LIB_OBJS) -lcmocka $(LDLIBS)
+
+$(E2E_BIN): $(E2E_SRCS) | $(BUILD)/tests/e2e
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(DEPFLAGS) -o $@ $(E2E_SRCS) -lcmocka -lcjson
+
+$(BUILD) $(BUILD)/user $(BUILD)/programs $(BUILD)/tests/unit $(BUILD)/tests/e2e:
+	$(Q)mkdir -p $@
+
+unit: $(UNIT_BINS)
+	$(Q)scripts/run-tests.sh unit $(UNIT_BINS)
+
+e2e: memscope-bpf $(PROGS) $(E2E_BIN)
+	$(Q)scripts/run-tests.sh e2e $(E2E_BIN)
+
+# The README's test command: installs what is missing, builds, runs everything.
+test: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory unit e2e
+
+# The README's demo command: trace the bundled demo and print the summary.
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all $(BUILD)/programs/demo
+	$(Q)./memscope-bpf -- $(BUILD)/programs/demo
+
+clean:
+	$(Q)rm -rf $(BUILD) memscope-bpf
+
+-include $(USER_OBJS:.o=.d) $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.bpf.d) \
+	$(UNIT_BINS:=.d) $(E2E_BIN).d

@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * memscope-bpf's probes.  Three programs serve every allocator entry point;
+ * the attach cookie says which function a hit belongs to (enum ms_fn):
+ *
+ *   alloc_enter  uprobe at the allocation function's probe site: remembers the
+ *                arguments in per-thread state
+ *   alloc_exit   uretprobe at the same site: one MS_EV_ALLOC record, with the
+ *                user stack taken here, where the frame-pointer walk starts in
+ *                the caller and so includes it
+ *   release      uprobe at the release function's probe site: one MS_EV_FREE
+ *
+ * The probe site is not always the function's first byte: the loader moves it
+ * to the first instruction the kernel emulates, as long as the arguments and
+ * the stack pointer are still as they were at entry (user/probe_site.c).
+ *
+ * Records are committed without waking the loader, which drains on a timer;
+ * it is woken only when the buffer fills past wake_bytes.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "memscope_events.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+const volatile __u32 target_tgid = 0;
+const volatile bool alloc_stacks = true;
+const volatile bool free_stacks = false;
+const volatile __u64 wake_bytes = 1 << 20;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20); /* the loader may resize it */
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MS_STAT__COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+/* Stack hashes already sent; evicted ones are simply sent again. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, __u8);
+} known_stacks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ms_ev_stack);
+} stack_scratch SEC(".maps");
+
+/*
+ * Per-thread state.  An allocation in progress is identified by the stack
+ * pointer at its entry: a call entered at or below it (a nested malloc from
+ * operator new, or a tail call such as reallocarray -> realloc) belongs to it,
+ * and its return is the one whose stack pointer is just above it.  A stale
+ * entry (a return we never saw, e.g. operator new throwing) is replaced by the
+ * next call made from a shallower or equal frame.
+ */
+struct thread_state {
+	__u64 sp;
+	__u64 args[3];
+	__u32 fn;
+	__u32 active;
+	/* last release, to fold delete[] -> delete -> free chains */
+	__u64 rel_ptr;
+	__u64 rel_sp;
+	__u32 rel_level;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct thread_state);
+} tstate SEC(".maps");
+
+static __always_inline void stat_inc(__u32 which)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &which);
+
+	if (v)
+		(*v)++;
+}
+
+static __always_inline bool is_target(void)
+{
+	return (bpf_get_current_pid_tgid() >> 32) == target_tgid;
+}
+
+static __always_inline __u64 wake_flag(void)
+{
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wake_bytes)
+		return BPF_RB_FORCE_WAKEUP;
+	return BPF_RB_NO_WAKEUP;
+}
+
+static __always_inline struct thread_state *thread_state(bool create)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	return bpf_task_storage_get(&tstate, task, 0,
+				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+}
+
+/*
+ * Takes the user stack, sends it if this object has not sent it before, and
+ * returns its hash (0 when none could be had).  When top is not 0 it replaces
+ * the innermost frame: at a release probe the walk starts inside the
+ * allocator and would skip the direct caller, whose return address is at
+ * [sp] and is passed here.
+ */
+static __always_inline __u64 take_stack(void *ctx, __u64 top, __u16 *flags)
+{
+	__u32 zero = 0;
+	struct ms_ev_stack *s = bpf_map_lookup_elem(&stack_scratch, &zero);
+	__u64 h = 0xcbf29ce484222325ULL;
+	__u8 one = 1;
+	long n, i;
+
+	if (!s)
+		return 0;
+	n = bpf_get_stack(ctx, s->ips, sizeof(s->ips), BPF_F_USER_STACK);
+	if (n <= 0) {
+		stat_inc(MS_STAT_STACK_ERRORS);
+		*flags |= MS_EVF_STACK_LOST;
+		return 0;
+	}
+	n /= 8;
+	if (n > MS_MAX_FRAMES)
+		n = MS_MAX_FRAMES;
+	if (top)
+		s->ips[0] = top;
+	for (i = 0; i < MS_MAX_FRAMES; i++) {
+		if (i >= n)
+			break;
+		h ^= s->ips[i];
+		h *= 0x100000001b3ULL;
+	}
+	h ^= h >> 29;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	h ^= h >> 32;
+	if (!h)
+		h = 1;
+	if (bpf_map_lookup_elem(&known_stacks, &h))
+		return h;
+
+	s->type = MS_EV_STACK;
+	s->truncated = n == MS_MAX_FRAMES;
+	s->nframes = n;
+	s->hash = h;
+	if (bpf_ringbuf_output(&events, s, MS_EV_STACK_HDR + (n & 127) * 8 > sizeof(*s) ?
+				   sizeof(*s) : MS_EV_STACK_HDR + (n & 127) * 8,
+			       wake_flag())) {
+		stat_inc(MS_STAT_LOST_STACKS);
+		*flags |= MS_EVF_STACK_LOST;
+		return 0;
+	}
+	bpf_map_update_elem(&known_stacks, &h, &one, BPF_ANY);
+	return h;
+}
+
+SEC("uprobe")
+int alloc_enter(struct pt_regs *ctx)
+{
+	__u64 a0 = PT_REGS_PARM1(ctx), a1 = PT_REGS_PARM2(ctx), a2 = PT_REGS_PARM3(ctx);
+	__u64 sp = PT_REGS_SP(ctx);
+	struct thread_state *st;
+
+	if (!is_target())
+		return 0;
+	st = thread_state(true);
+	if (!st) {
+		stat_inc(MS_STAT_STATE_ERRORS);
+		return 0;
+	}
+	/* an allocation ends any release chain (addresses get reused) */
+	st->rel_ptr = 0;
+	if (st->active && sp <= st->sp)
+		return 0;
+	st->active = 1;
+	st->sp = sp;
+	st->fn = bpf_get_attach_cookie(ctx);
+	st->args[0] = a0;
+	st->args[1] = a1;
+	st->args[2] = a2;
+	return 0;
+}
+
+SEC("uretprobe")
+int alloc_exit(struct pt_regs *ctx)
+{
+	__u64 rc = PT_REGS_RC(ctx), sp = PT_REGS_SP(ctx), ip = PT_REGS_IP(ctx);
+	struct thread_state *st;
+	struct ms_ev_alloc *e;
+	__u64 stack = 0, ptr;
+	__u16 flags = 0;
+
+	if (!is_target())
+		return 0;
+	st = thread_state(false);
+	if (!st || !st->active || sp != st->sp + 8)
+		return 0;
+	st->active = 0;
+
+	ptr = rc;
+	if (st->fn == MS_FN_POSIX_MEMALIGN) {
+		ptr = 0;
+		if (rc == 0)
+			bpf_probe_read_user(&ptr, sizeof(ptr), (void *)st->args[0]);
+	}
+	if (alloc_stacks && ptr)
+		stack = take_stack(ctx, 0, &flags);
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		stat_inc(MS_STAT_LOST_EVENTS);
+		return 0;
+	}
+	e->type = MS_EV_ALLOC;
+	e->fn = st->fn;
+	e->flags = flags;
+	e->tid = (__u32)bpf_get_current_pid_tgid();
+	e->ts_ns = bpf_ktime_get_ns();
+	e->ret = ptr;
+	e->args[0] = st->args[0];
+	e->args[1] = st->args[1];
+	e->args[2] = st->args[2];
+	e->caller = ip;
+	e->stack = stack;
+	bpf_ringbuf_submit(e, wake_flag());
+	return 0;
+}
+
+SEC("uprobe")
+int release(struct pt_regs *ctx)
+{
+	__u64 ptr = PT_REGS_PARM1(ctx), sp = PT_REGS_SP(ctx);
+	__u32 fn = bpf_get_attach_cookie(ctx);
+	__u32 level = MS_FN_RELEASE_LEVEL(fn);
+	struct thread_state *st;
+	struct ms_ev_free *e;
+	__u64 caller = 0, stack = 0;
+	__u16 flags = 0;
+
+	if (!ptr || !is_target())
+		return 0;
+	st = thread_state(true);
+	if (st) {
+		if (st->rel_ptr == ptr && sp <= st->rel_sp && level < st->rel_level) {
+			/* the rest of a delete[] -> delete -> free chain */
+			st->rel_level = level;
+			if (level == 1)
+				st->rel_ptr = 0;
+			return 0;
+		}
+		st->rel_ptr = ptr;
+		st->rel_sp = sp;
+		st->rel_level = level;
+	} else {
+		stat_inc(MS_STAT_STATE_ERRORS);
+	}
+
+	bpf_probe_read_user(&caller, sizeof(caller), (void *)sp);
+	if (free_stacks)
+		stack = take_stack(ctx, caller, &flags);
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		stat_inc(MS_STAT_LOST_EVENTS);
+		return 0;
+	}
+	e->type = MS_EV_FREE;
+	e->fn = fn;
+	e->flags = flags;
+	e->tid = (__u32)bpf_get_current_pid_tgid();
+	e->ts_ns = bpf_ktime_get_ns();
+	e->ptr = ptr;
+	e->caller = caller;
+	e->stack = stack;
+	bpf_ringbuf_submit(e, wake_flag());
+	return 0;
+}

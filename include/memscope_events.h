@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Records shared by the BPF programs (bpf/memscope.bpf.c) and the loader.
+ *
+ * Every ring-buffer record starts with a one-byte type tag; the loader's
+ * handle_event() dispatches on it.  Only fixed-size types that both sides
+ * have are used here.  BPF sends raw arguments; the loader decodes them
+ * (user/events.c), where the rules can be unit-tested.
+ */
+#ifndef MEMSCOPE_EVENTS_H
+#define MEMSCOPE_EVENTS_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/* Deepest user stack a record carries; deeper stacks are cut and flagged. */
+#define MS_MAX_FRAMES 64
+
+/*
+ * Allocator entry points.  The value is the probe's attach cookie, so one BPF
+ * program serves all of them.  Kept distinct (not folded into families) so the
+ * reports can say exactly which function was called.
+ */
+enum ms_fn {
+	MS_FN_NONE = 0,
+	/* C allocators */
+	MS_FN_MALLOC,
+	MS_FN_CALLOC,
+	MS_FN_REALLOC,
+	MS_FN_REALLOCARRAY,
+	MS_FN_POSIX_MEMALIGN,
+	MS_FN_ALIGNED_ALLOC,
+	MS_FN_MEMALIGN,
+	MS_FN_VALLOC,
+	MS_FN_PVALLOC,
+	/* C++ operator new */
+	MS_FN_NEW,
+	MS_FN_NEW_NOTHROW,
+	MS_FN_NEW_ALIGNED,
+	MS_FN_NEW_ALIGNED_NOTHROW,
+	MS_FN_NEW_ARRAY,
+	MS_FN_NEW_ARRAY_NOTHROW,
+	MS_FN_NEW_ARRAY_ALIGNED,
+	MS_FN_NEW_ARRAY_ALIGNED_NOTHROW,
+	/* releases */
+	MS_FN_FREE,
+	MS_FN_DELETE,
+	MS_FN_DELETE_SIZED,
+	MS_FN_DELETE_NOTHROW,
+	MS_FN_DELETE_ALIGNED,
+	MS_FN_DELETE_SIZED_ALIGNED,
+	MS_FN_DELETE_ALIGNED_NOTHROW,
+	MS_FN_DELETE_ARRAY,
+	MS_FN_DELETE_ARRAY_SIZED,
+	MS_FN_DELETE_ARRAY_NOTHROW,
+	MS_FN_DELETE_ARRAY_ALIGNED,
+	MS_FN_DELETE_ARRAY_SIZED_ALIGNED,
+	MS_FN_DELETE_ARRAY_ALIGNED_NOTHROW,
+	MS_FN__COUNT,
+};
+
+#define MS_FN_IS_RELEASE(fn) ((fn) >= MS_FN_FREE && (fn) < MS_FN__COUNT)
+#define MS_FN_IS_ALLOC(fn) ((fn) >= MS_FN_MALLOC && (fn) < MS_FN_FREE)
+
+/*
+ * Release chains: libstdc++'s delete[] tail-jumps to delete, which tail-jumps
+ * to free, all with the same pointer.  A release is folded into the one that
+ * started the chain when its level is lower (see bpf/memscope.bpf.c).
+ */
+#define MS_FN_RELEASE_LEVEL(fn)                                                \
+	((fn) == MS_FN_FREE ? 1 : (fn) >= MS_FN_DELETE_ARRAY ? 3 : 2)
+
+enum ms_event_type {
+	MS_EV_ALLOC = 1,
+	MS_EV_FREE = 2,
+	MS_EV_STACK = 3,
+};
+
+/* ms_ev_alloc.flags / ms_ev_free.flags */
+enum ms_ev_flags {
+	MS_EVF_STACK_LOST = 1 << 0, /* a stack was wanted but could not be sent */
+};
+
+/*
+ * An allocation call returned.  args are the first three integer arguments
+ * as they were at entry; ret is the return value, except for posix_memalign,
+ * where it is the pointer stored through its first argument (0 when the call
+ * failed).  user/events.c turns this into pointer, size, old pointer and
+ * alignment.
+ */
+struct ms_ev_alloc {
+	__u8 type; /* MS_EV_ALLOC */
+	__u8 fn;   /* enum ms_fn */
+	__u16 flags;
+	__u32 tid;
+	__u64 ts_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+	__u64 ret;
+	__u64 args[3];
+	__u64 caller; /* return address into the caller */
+	__u64 stack;  /* stack hash (see ms_ev_stack), 0 when none */
+};
+
+/* A block given back.  ptr is never 0: free(NULL) is dropped in BPF. */
+struct ms_ev_free {
+	__u8 type; /* MS_EV_FREE */
+	__u8 fn;   /* enum ms_fn */
+	__u16 flags;
+	__u32 tid;
+	__u64 ts_ns;
+	__u64 ptr;
+	__u64 caller; /* return address into the caller */
+	__u64 stack;  /* stack hash, 0 when free stacks are off */
+};
+
+/*
+ * A user stack seen for the first time (by this BPF object; the loader
+ * deduplicates again, so repeats are harmless).  Frames are return addresses,
+ * innermost first: symbolize them at ip - 1.  Only MS_EV_STACK_HDR +
+ * 8 * nframes bytes are sent.
+ */
+struct ms_ev_stack {
+	__u8 type; /* MS_EV_STACK */
+	__u8 truncated;
+	__u16 nframes;
+	__u32 pad;
+	__u64 hash;
+	__u64 ips[MS_MAX_FRAMES];
+};
+
+#define MS_EV_STACK_HDR 16
+
+/* Counters kept in a per-CPU array, summed by the loader. */
+enum ms_stat {
+	MS_STAT_LOST_EVENTS,  /* ring buffer full: an alloc/free record dropped */
+	MS_STAT_LOST_STACKS,  /* ring buffer full: a stack record dropped */
+	MS_STAT_STACK_ERRORS, /* bpf_get_stack() failed */
+	MS_STAT_STATE_ERRORS, /* per-thread state could not be had */
+	MS_STAT__COUNT,
+};
+
+#endif /* MEMSCOPE_EVENTS_H */

@@ -1,0 +1,22 @@
+#!/bin/sh
+# Installs the Debian packages the build and tests need, only when missing.
+# Runs `apt-get update` at most once.  Set MEMSCOPE_DEPS_EXTRA to add more.
+set -eu
+pkgs="clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libdw-dev libcjson-dev
+libcmocka-dev systemtap-sdt-dev pkg-config make gcc g++ ${MEMSCOPE_DEPS_EXTRA:-}"
+missing=
+for p in $pkgs; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+	echo "memscope-bpf: missing packages:$missing (run 'sudo make deps')" >&2
+	exit 1
+fi
+echo "installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Finds the allocator entry points an ELF object defines (glibc, libstdc++,
+ * jemalloc/tcmalloc/mimalloc built as drop-in malloc, a static executable)
+ * and where to probe each.
+ *
+ * Reads .dynsym and .symtab with libelf.  A name is taken when it is defined
+ * (not SHN_UNDEF), of type STT_FUNC, and for versioned .dynsym entries the
+ * default (non-hidden) version wins.  Two names at one address (glibc's
+ * aligned_alloc and memalign) get one probe, named by the first in the table
+ * order of alloc_syms__table.  The file offset is computed from the PT_LOAD
+ * segment holding the symbol; the probe offset from probe_site__choose() on
+ * the bytes read there.
+ */
+#ifndef MS_ALLOC_SYMS_H
+#define MS_ALLOC_SYMS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "memscope_events.h"
+
+struct alloc_sym {
+	enum ms_fn fn;
+	const char *name;      /* static string from the table */
+	uint64_t vaddr;        /* st_value */
+	uint64_t file_offset;  /* of the function's first byte */
+	uint32_t probe_offset; /* added to file_offset for the probe */
+	bool emulated;         /* the probe's instruction is emulated */
+};
+
+struct alloc_sym_name {
+	const char *name;
+	enum ms_fn fn;
+};
+
+/* The names looked for, C allocators first, then C++ operators; ends with {NULL, 0}. */
+extern const struct alloc_sym_name alloc_syms__table[];
+
+/* Name of fn for messages and reports ("malloc", "operator new[]", ...). */
+const char *alloc_syms__fn_name(enum ms_fn fn);
+
+/*
+ * Scans the ELF object open at fd (not closed, position not relied on).
+ * On success *out is a malloc'ed array (caller frees) of *n entries, possibly
+ * 0.  Returns 0 or a negative errno (-ENOEXEC: not an ELF object we can read).
+ */
+int alloc_syms__scan(int fd, struct alloc_sym **out, size_t *n);
+
+#endif

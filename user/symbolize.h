@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Turns return addresses from the target into function, file:line, module,
+ * with inlined frames, using libdw.
+ *
+ * The symbolizer records the target's file-backed mappings and keeps each
+ * mapped object open (through /proc/PID/map_files or /proc/PID/root, so a
+ * target in another mount namespace or with a deleted binary works), so that
+ * symbolization still works after the target exited.  Call
+ * symbolizer__track() for every address while the target lives (cheap when
+ * the address is in a known mapping; re-reads /proc/PID/maps otherwise), and
+ * symbolizer__symbolize() whenever, even after the target exited.
+ *
+ * Each distinct address is resolved once and cached.  All strings returned
+ * are owned by the symbolizer and live until symbolizer__free().  Names from
+ * the target are untrusted: they are cut to SYM_NAME_MAX bytes, otherwise
+ * returned as they are (escaping is the renderers' job).
+ */
+#ifndef MS_SYMBOLIZE_H
+#define MS_SYMBOLIZE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SYM_NAME_MAX 1024
+
+struct sym_frame {
+	uint64_t ip;            /* the return address asked about */
+	const char *function;   /* demangled; NULL when unknown */
+	const char *file;       /* source file; NULL when there is no line info */
+	int line;               /* 0 when unknown */
+	int column;             /* 0 when unknown */
+	const char *module;     /* mapped object's path as in /proc/PID/maps;
+				   NULL when the address is in no known mapping */
+	uint64_t module_offset; /* ip - 1 as an address within the object (ELF vaddr) */
+	bool inlined;           /* inlined into the frame that follows it */
+};
+
+struct symbolizer_opts {
+	size_t sz;     /* sizeof(struct symbolizer_opts), for growing it later */
+	bool demangle; /* C++ names through __cxa_demangle (default true when sz is 0) */
+};
+
+struct symbolizer;
+
+/* Reads /proc/PID/maps once.  NULL with errno set on failure. */
+struct symbolizer *symbolizer__new(int pid, const struct symbolizer_opts *opts);
+void symbolizer__free(struct symbolizer *s);
+
+/*
+ * Makes sure the object mapped at ip is recorded and open.  Returns 0, or
+ * -ENOENT when no mapping holds ip even after re-reading the maps (or the
+ * target is gone).
+ */
+int symbolizer__track(struct symbolizer *s, uint64_t ip);
+
+/* Re-reads /proc/PID/maps, opening new objects.  0 or negative errno. */
+int symbolizer__refresh(struct symbolizer *s);
+
+/*
+ * Resolves return address ip (looked up at ip - 1).  *frames gets 1 or more
+ * frames, innermost (most inlined) first, the last one the real function.
+ * Never fails: an unknown address yields one frame with only ip/module set.
+ */
+void symbolizer__symbolize(struct symbolizer *s, uint64_t ip,
+			   const struct sym_frame **frames, size_t *n);
+
+/*
+ * Writes a one-line form of f into buf (always NUL-terminated, cut to len):
+ * "func (file:line)", "func (module+0xoff)", "module+0xoff" or "0xip".
+ * Returns the length it wanted, like snprintf.
+ */
+int sym_frame__format(const struct sym_frame *f, char *buf, size_t len);
+
+#endif

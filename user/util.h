@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Small helpers every stage uses: messages and verbosity.
+ * Messages follow the house style: lowercase, subject quoted, no full stop.
+ */
+#ifndef MS_UTIL_H
+#define MS_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* 0 = errors and warnings only; each -v adds one; 3 adds libbpf's debug output */
+extern int ms_verbose;
+
+void ms_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void ms_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* printed when ms_verbose >= level */
+void ms_info(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* allocation that exits with a message on failure: the loader cannot go on */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+
+/* CLOCK_MONOTONIC in ns, the clock bpf_ktime_get_ns() uses */
+uint64_t ms_now_ns(void);
+
+#endif
