@@ -22,7 +22,7 @@ WARN     := -Wall -Wextra -Werror -Wno-unused-parameter
 CFLAGS   ?= -O2 -g
 CPPFLAGS += -Iinclude -Iuser -I$(BUILD) -DMEMSCOPE_VERSION='"$(VERSION)"' -D_GNU_SOURCE
 DEPFLAGS  = -MMD -MP
-LDLIBS   += -lbpf -ldw -lelf -lz -lstdc++
+LDLIBS   += -lbpf -ldw -lelf -lz -lstdc++ -lm
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Iinclude \
 	-I/usr/include/$(shell uname -m)-linux-gnu -Wall -Werror
@@ -32,6 +32,8 @@ USER_OBJS := $(USER_SRCS:user/%.c=$(BUILD)/user/%.o)
 LIB_OBJS  := $(filter-out $(BUILD)/user/main.o,$(USER_OBJS))
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 SKELS     := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.skel.h)
+BPF_OBJS  := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.bpf.o)
+.SECONDARY: $(BPF_OBJS)
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
@@ -78,7 +80,7 @@ $(BUILD)/programs/%: tests/programs/%.cc | $(BUILD)/programs
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)/tests/unit
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(DEPFLAGS) -o $@ $< $(LIB_OBJS) -lcmocka $(LDLIBS)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(DEPFLAGS) -o $@ $< $(LIB_OBJS) -lcmocka -lcjson $(LDLIBS)
 
 $(E2E_BIN): $(E2E_SRCS) | $(BUILD)/tests/e2e
 	$(call msg,CC,$@)

@@ -64,12 +64,18 @@ enum ms_fn {
 #define MS_FN_IS_ALLOC(fn) ((fn) >= MS_FN_MALLOC && (fn) < MS_FN_FREE)
 
 /*
- * Release chains: libstdc++'s delete[] tail-jumps to delete, which tail-jumps
- * to free, all with the same pointer.  A release is folded into the one that
- * started the chain when its level is lower (see bpf/memscope.bpf.c).
+ * Release chains: libstdc++'s operators tail-jump to simpler ones with the
+ * same pointer (delete[](void*, size_t) -> delete[](void*) -> delete(void*)
+ * -> free).  A release is folded into the one that started the chain when
+ * its level is lower (see bpf/memscope.bpf.c).  Levels: free 1; delete and
+ * aligned delete 2; their other variants 3; delete[] and aligned delete[] 4;
+ * their other variants 5.
  */
 #define MS_FN_RELEASE_LEVEL(fn)                                                \
-	((fn) == MS_FN_FREE ? 1 : (fn) >= MS_FN_DELETE_ARRAY ? 3 : 2)
+	((fn) == MS_FN_FREE ? 1 :                                              \
+	 (fn) == MS_FN_DELETE || (fn) == MS_FN_DELETE_ALIGNED ? 2 :            \
+	 (fn) < MS_FN_DELETE_ARRAY ? 3 :                                       \
+	 (fn) == MS_FN_DELETE_ARRAY || (fn) == MS_FN_DELETE_ARRAY_ALIGNED ? 4 : 5)
 
 enum ms_event_type {
 	MS_EV_ALLOC = 1,

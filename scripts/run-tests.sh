@@ -1,15 +1,14 @@
 #!/bin/sh
-# Runs test binaries, prints one closing line "N passed, N failed[, N skipped]".
-# A binary that exits 77 could not run (e.g. no BPF): loud skip, a failure when
-# CI=true.  Usage: run-tests.sh LABEL BINARY...
+# Runs cmocka test binaries and prints one closing line
+# "LABEL: N passed, N failed, N skipped".  A binary that exits 77 could not
+# run (e.g. no BPF): a loud skip, or a failure when CI=true.
+# Usage: run-tests.sh LABEL BINARY...
 set -u
 label=$1; shift
 pass=0 fail=0 skip=0
 for t in "$@"; do
 	out=$("$t" 2>&1); rc=$?
 	printf '%s\n' "$out"
-	n_ok=$(printf '%s\n' "$out" | grep -c '^\[       OK \]')
-	n_bad=$(printf '%s\n' "$out" | grep -c '^\[  FAILED  \]\|^\[  ERROR   \]')
 	if [ $rc -eq 77 ]; then
 		if [ "${CI:-}" = true ]; then
 			echo "*** $t could not run and CI=true: counted as a failure" >&2
@@ -20,7 +19,11 @@ for t in "$@"; do
 		fi
 		continue
 	fi
-	pass=$((pass + n_ok))
+	n_run=$(printf '%s\n' "$out" | sed -n 's/^\[==========\] \([0-9]*\) test(s) run\./\1/p' | tail -n 1)
+	n_bad=$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test(s), listed below:/\1/p' | tail -n 1)
+	n_run=${n_run:-0}
+	n_bad=${n_bad:-0}
+	pass=$((pass + n_run - n_bad))
 	fail=$((fail + n_bad))
 	if [ $rc -ne 0 ] && [ "$n_bad" -eq 0 ]; then
 		echo "*** $t exited $rc" >&2

@@ -1,0 +1,601 @@
+// SPDX-License-Identifier: MIT
+/*
+ * End-to-end tests: the real memscope-bpf binary loads the real BPF programs
+ * and traces the programs in tests/programs/, whose allocations are known by
+ * construction.  Expected lines are found through "@tag" comments in those
+ * sources.  Needs root and BPF; exits 77 (skip, or failure when CI=true, see
+ * scripts/run-tests.sh) when it cannot run at all.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <cmocka.h>
+
+#define MEMSCOPE "./memscope-bpf"
+#define PROGS "build/programs/"
+#define SRC "tests/programs/"
+
+static char tmpdir[] = "/tmp/memscope-e2e.XXXXXX";
+
+struct run {
+	int status;   /* memscope-bpf's exit code, or 128 + signal */
+	char *err;    /* its stderr */
+	cJSON *json;  /* the parsed report, NULL when none was written */
+};
+
+static void run_free(struct run *r)
+{
+	free(r->err);
+	cJSON_Delete(r->json);
+	memset(r, 0, sizeof(*r));
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	long n;
+
+	if (!f)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	buf = calloc(1, n + 1);
+	if (fread(buf, 1, n, f) != (size_t)n)
+		n = 0;
+	buf[n] = 0;
+	fclose(f);
+	return buf;
+}
+
+static char *tmp_path(const char *name)
+{
+	static char buf[8][256];
+	static int next;
+	char *p = buf[next++ % 8];
+
+	snprintf(p, 256, "%s/%s", tmpdir, name);
+	return p;
+}
+
+static int wait_code(pid_t pid)
+{
+	int st;
+
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
+}
+
+/* Starts memscope-bpf with argv (NULL-terminated) and its stderr to a file. */
+static pid_t spawn(char *const argv[], const char *err_path, int stdout_fd)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		dup2(fd, 2);
+		if (stdout_fd >= 0)
+			dup2(stdout_fd, 1);
+		execv(argv[0], argv);
+		_exit(126);
+	}
+	return pid;
+}
+
+static void finish(struct run *r, pid_t pid, const char *err_path, const char *json_path)
+{
+	char *text;
+
+	r->status = wait_code(pid);
+	r->err = slurp(err_path);
+	text = json_path ? slurp(json_path) : NULL;
+	r->json = text ? cJSON_Parse(text) : NULL;
+	free(text);
+}
+
+/* Runs memscope-bpf to completion: args..., NULL. */
+static void run_memscope(struct run *r, const char *json_path, ...)
+{
+	char *argv[64];
+	int n = 0;
+	va_list ap;
+	pid_t pid;
+
+	memset(r, 0, sizeof(*r));
+	if (json_path)
+		unlink(json_path);
+	argv[n++] = MEMSCOPE;
+	va_start(ap, json_path);
+	while (n < 63 && (argv[n] = va_arg(ap, char *)))
+		n++;
+	va_end(ap);
+	argv[n] = NULL;
+	pid = spawn(argv, tmp_path("stderr"), -1);
+	finish(r, pid, tmp_path("stderr"), json_path);
+}
+
+/* Line of "@tag" in tests/programs/file. */
+static int line_of(const char *file, const char *tag)
+{
+	char path[256], line[512], want[128];
+	int n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), SRC "%s", file);
+	snprintf(want, sizeof(want), "@%s ", tag);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		n++;
+		if (strstr(line, want)) {
+			fclose(f);
+			return n;
+		}
+	}
+	fclose(f);
+	fail_msg("tag '%s' not in '%s'", tag, file);
+	return -1;
+}
+
+static cJSON *stack_by_id(const cJSON *report, int id)
+{
+	const cJSON *s;
+
+	cJSON_ArrayForEach(s, cJSON_GetObjectItem(report, "stacks"))
+		if (cJSON_GetObjectItem(s, "id")->valueint == id)
+			return (cJSON *)s;
+	return NULL;
+}
+
+/* The allocation-site frame of stack id. */
+static const cJSON *site_frame(const cJSON *report, int id)
+{
+	const cJSON *s = stack_by_id(report, id), *frames;
+	int site;
+
+	if (!s)
+		return NULL;
+	site = cJSON_GetObjectItem(s, "site_frame")->valueint;
+	frames = cJSON_GetObjectItem(s, "frames");
+	return site < 0 ? NULL : cJSON_GetArrayItem(frames, site);
+}
+
+static const char *str(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItem(o, key);
+
+	return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static double num(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItem(o, key);
+
+	assert_true(cJSON_IsNumber(v));
+	return v->valuedouble;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+
+	return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+/* "leak_new(int)" (demangled C++) is function "leak_new" */
+static bool same_function(const char *name, const char *function)
+{
+	size_t n = strlen(function);
+
+	return strncmp(name, function, n) == 0 && (name[n] == 0 || name[n] == '(');
+}
+
+struct site_sum {
+	int groups;
+	double count, bytes, allocations;
+	int line;
+	const char *file;
+};
+
+/*
+ * Sums the entries of array key ("leaks" or "sites") whose site frame is in
+ * function; checks all of them name one file and line.
+ */
+static struct site_sum sum_by_site_line(const cJSON *report, const char *key,
+				       const char *function, int line)
+{
+	struct site_sum s = { 0 };
+	const cJSON *e;
+
+	cJSON_ArrayForEach(e, cJSON_GetObjectItem(report, key)) {
+		const cJSON *f = site_frame(report, (int)num(e, "stack"));
+
+		if (!f || !same_function(str(f, "function"), function))
+			continue;
+		if (line && (int)num(f, "line") != line)
+			continue;
+		s.groups++;
+		if (!strcmp(key, "leaks")) {
+			s.count += num(e, "count");
+			s.bytes += num(e, "bytes");
+		} else {
+			s.allocations += num(e, "allocations");
+			s.bytes += num(e, "bytes");
+			s.count += num(e, "live_count");
+		}
+		if (s.line && s.line != (int)num(f, "line"))
+			fail_msg("site '%s' at two lines: %d and %d", function, s.line,
+				 (int)num(f, "line"));
+		s.line = (int)num(f, "line");
+		s.file = str(f, "file");
+	}
+	return s;
+}
+
+static struct site_sum sum_by_site(const cJSON *report, const char *key, const char *function)
+{
+	return sum_by_site_line(report, key, function, 0);
+}
+
+static void assert_leak(const cJSON *report, const char *function, const char *src,
+			const char *tag, double count, double bytes)
+{
+	struct site_sum s = sum_by_site(report, "leaks", function);
+
+	/* one group per distinct stack: callers on two lines make two */
+	if (s.groups < 1)
+		fail_msg("expected a leak group at '%s', found none", function);
+	assert_int_equal((long)s.count, (long)count);
+	assert_int_equal((long)s.bytes, (long)bytes);
+	assert_int_equal(s.line, line_of(src, tag));
+	if (!ends_with(s.file, src))
+		fail_msg("leak at '%s' is in file '%s', expected '%s'", function, s.file, src);
+}
+
+static void assert_strdup_leak(const cJSON *report)
+{
+	const cJSON *e, *frame0;
+	int found = 0;
+
+	cJSON_ArrayForEach(e, cJSON_GetObjectItem(report, "leaks")) {
+		const cJSON *s = stack_by_id(report, (int)num(e, "stack"));
+
+		frame0 = cJSON_GetArrayItem(cJSON_GetObjectItem(s, "frames"), 0);
+		if (!strstr(str(frame0, "function"), "strdup"))
+			continue;
+		found++;
+		assert_int_equal((long)num(e, "count"), 1);
+		assert_int_equal((long)num(e, "bytes"), 6);
+		assert_non_null(strstr(str(frame0, "module"), "libc.so"));
+	}
+	assert_int_equal(found, 1);
+}
+
+static const cJSON *summary(const cJSON *report)
+{
+	const cJSON *s = cJSON_GetObjectItem(report, "summary");
+
+	assert_non_null(s);
+	return s;
+}
+
+static void assert_ran(const struct run *r, int code)
+{
+	if (r->status != code)
+		fail_msg("memscope-bpf exited %d, expected %d; stderr:\n%s", r->status, code,
+			 r->err ? r->err : "");
+	if (!r->json)
+		fail_msg("no JSON report; stderr:\n%s", r->err ? r->err : "");
+	assert_string_equal(str(r->json, "schema"), "memscope-bpf/report/1");
+}
+
+/* ---- tests ---- */
+
+static void test_e2e__plain_leaks_exact_counts_bytes_and_lines(void **state)
+{
+	const char *json = tmp_path("leaks.json");
+	struct run r;
+	struct site_sum churn;
+
+	run_memscope(&r, json, "--json", json, "--", PROGS "leaks", NULL);
+	assert_ran(&r, 0);
+	assert_leak(r.json, "leak_malloc", "leaks.c", "leak_malloc", 3, 300);
+	assert_leak(r.json, "leak_calloc", "leaks.c", "leak_calloc", 2, 400);
+	assert_leak(r.json, "leak_realloc", "leaks.c", "leak_realloc", 1, 256);
+	/*
+	 * strdup allocates inside libc, which has no frame pointers: the walk
+	 * ends in strdup (its caller needs DWARF unwinding), and no frame
+	 * outside the allocator objects is left to be the site.
+	 */
+	assert_strdup_leak(r.json);
+	assert_int_equal(sum_by_site(r.json, "leaks", "churn").groups, 0);
+	churn = sum_by_site(r.json, "sites", "churn");
+	assert_int_equal((long)churn.allocations, 50);
+	assert_int_equal((long)churn.bytes, 50 * 32);
+	assert_int_equal(churn.line, line_of("leaks.c", "churn"));
+	/* the whole program: 58 allocations, 51 releases (50 + realloc's old block) */
+	assert_int_equal((long)num(summary(r.json), "allocations"), 58);
+	assert_int_equal((long)num(summary(r.json), "frees"), 51);
+	assert_int_equal((long)num(summary(r.json), "live_allocations"), 7);
+	assert_int_equal((long)num(summary(r.json), "live_bytes"), 300 + 400 + 256 + 6);
+	assert_int_equal((long)num(summary(r.json), "unknown_frees"), 0);
+	assert_int_equal((long)num(summary(r.json), "lost_events"), 0);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(r.json, "target"),
+						     "exited")));
+	run_free(&r);
+}
+
+static void test_e2e__threads_each_seen_and_grouped_by_site(void **state)
+{
+	const char *json = tmp_path("threads.json");
+	struct site_sum churn;
+	struct run r;
+
+	run_memscope(&r, json, "--json", json, "--", PROGS "threads", NULL);
+	assert_ran(&r, 0);
+	/* thread k leaks k + 1 blocks of (k + 1) * 1000 bytes */
+	assert_leak(r.json, "thread_leak", "threads.c", "thread_leak", 1 + 2 + 3 + 4,
+		    1000 * 1 + 2000 * 2 + 3000 * 3 + 4000 * 4);
+	churn = sum_by_site(r.json, "sites", "thread_churn");
+	assert_int_equal((long)churn.allocations, 400);
+	assert_int_equal((long)churn.count, 0);
+	assert_int_equal((long)num(summary(r.json), "lost_events"), 0);
+	run_free(&r);
+}
+
+static void test_e2e__cxx_new_delete_counted_once(void **state)
+{
+	const char *json = tmp_path("cxx.json");
+	struct site_sum s;
+	struct run r;
+
+	run_memscope(&r, json, "--json", json, "--", PROGS "cxx", NULL);
+	assert_ran(&r, 0);
+	assert_leak(r.json, "leak_new", "cxx.cc", "leak_new", 2, 2 * 24);
+	assert_leak(r.json, "leak_new_array", "cxx.cc", "leak_new_array", 1, 200);
+	assert_leak(r.json, "leak_nothrow", "cxx.cc", "leak_nothrow", 1, 24);
+	/* operator new's own malloc and delete's own free are not counted again */
+	s = sum_by_site_line(r.json, "sites", "balanced", line_of("cxx.cc", "balanced_new"));
+	assert_int_equal(s.groups, 1);
+	assert_int_equal((long)s.allocations, 10);
+	assert_int_equal((long)s.bytes, 10 * 24);
+	assert_int_equal((long)s.count, 0);
+	s = sum_by_site_line(r.json, "sites", "balanced", line_of("cxx.cc", "balanced_array"));
+	assert_int_equal(s.groups, 1);
+	assert_int_equal((long)s.allocations, 10);
+	assert_int_equal((long)s.bytes, 10 * 64);
+	assert_int_equal((long)s.count, 0);
+	assert_int_equal((long)num(summary(r.json), "unknown_frees"), 0);
+	run_free(&r);
+}
+
+/* Reads "ready PID" from fd. */
+static int read_ready(int fd)
+{
+	char buf[64] = { 0 };
+	size_t n = 0;
+
+	while (n < sizeof(buf) - 1 && read(fd, buf + n, 1) == 1 && buf[n] != '\n')
+		n++;
+	assert_true(strncmp(buf, "ready ", 6) == 0);
+	return atoi(buf + 6);
+}
+
+/* Waits until memscope-bpf's stderr says it is tracing. */
+static void wait_tracing(const char *err_path, pid_t memscope)
+{
+	for (int i = 0; i < 1000; i++) {
+		char *text = slurp(err_path);
+		bool ok = text && strstr(text, "tracing pid");
+
+		free(text);
+		if (ok)
+			return;
+		if (waitpid(memscope, NULL, WNOHANG) == memscope)
+			fail_msg("memscope-bpf exited before tracing");
+		usleep(10000);
+	}
+	fail_msg("memscope-bpf did not start tracing in 10 s");
+}
+
+static pid_t start_waiter(int *out_fd, const char *arg)
+{
+	int fds[2];
+	pid_t pid;
+
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	if (pid == 0) {
+		dup2(fds[1], 1);
+		close(fds[0]);
+		execl(PROGS "waiter", "waiter", arg, (char *)NULL);
+		_exit(126);
+	}
+	close(fds[1]);
+	*out_fd = fds[0];
+	return pid;
+}
+
+static void test_e2e__attach_to_running_process_with_pid(void **state)
+{
+	const char *json = tmp_path("attach.json"), *err = tmp_path("attach.err");
+	char pidbuf[16];
+	struct run r = { 0 };
+	int fd;
+	pid_t waiter = start_waiter(&fd, NULL), ms;
+
+	assert_int_equal(read_ready(fd), waiter);
+	snprintf(pidbuf, sizeof(pidbuf), "%d", waiter);
+	unlink(json);
+	ms = spawn((char *[]){ MEMSCOPE, "-v", "-p", pidbuf, "--json", (char *)json, NULL },
+		   err, -1);
+	wait_tracing(err, ms);
+	kill(waiter, SIGUSR1);
+	assert_int_equal(wait_code(waiter), 0);
+	finish(&r, ms, err, json);
+	close(fd);
+	assert_ran(&r, 0);
+	assert_leak(r.json, "late_leak", "waiter.c", "late_leak", 7, 7 * 300);
+	/* the block allocated before attach is freed after it */
+	assert_int_equal((long)num(summary(r.json), "unknown_frees"), 1);
+	assert_int_equal((long)num(cJSON_GetObjectItem(r.json, "target"), "pid"), waiter);
+	run_free(&r);
+}
+
+static void test_e2e__target_killed_mid_trace_still_reports(void **state)
+{
+	const char *json = tmp_path("killed.json"), *err = tmp_path("killed.err");
+	const cJSON *target;
+	struct run r = { 0 };
+	int fds[2], pid;
+	pid_t ms;
+
+	assert_int_equal(pipe(fds), 0);
+	unlink(json);
+	ms = spawn((char *[]){ MEMSCOPE, "--json", (char *)json, "--", PROGS "waiter", "hang",
+			       NULL },
+		   err, fds[1]);
+	close(fds[1]);
+	pid = read_ready(fds[0]);
+	kill(pid, SIGUSR1);
+	/* late_leak done once the program frees its early block; give it time */
+	usleep(300000);
+	kill(pid, SIGKILL);
+	finish(&r, ms, err, json);
+	close(fds[0]);
+	assert_ran(&r, 128 + SIGKILL);
+	assert_leak(r.json, "late_leak", "waiter.c", "late_leak", 7, 7 * 300);
+	target = cJSON_GetObjectItem(r.json, "target");
+	assert_int_equal((long)num(target, "exit_signal"), SIGKILL);
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(target, "exit_status")));
+	run_free(&r);
+}
+
+static void test_e2e__exit_status_is_passed_on(void **state)
+{
+	const char *json = tmp_path("status.json");
+	struct run r;
+
+	run_memscope(&r, json, "--json", json, "--", PROGS "exit_status", "3", NULL);
+	assert_ran(&r, 3);
+	assert_int_equal((long)num(cJSON_GetObjectItem(r.json, "target"), "exit_status"), 3);
+	assert_leak(r.json, "leak_one", "exit_status.c", "leak_one", 1, 42);
+	run_free(&r);
+
+	run_memscope(&r, json, "--json", json, "--", PROGS "exit_status", "segv", NULL);
+	assert_ran(&r, 128 + SIGSEGV);
+	assert_int_equal((long)num(cJSON_GetObjectItem(r.json, "target"), "exit_signal"), SIGSEGV);
+	assert_leak(r.json, "leak_one", "exit_status.c", "leak_one", 1, 42);
+	run_free(&r);
+}
+
+/* Exactly one line on stderr, starting "memscope-bpf: error: ", containing want. */
+static void assert_one_line_error(const struct run *r, const char *want)
+{
+	const char *e = r->err ? r->err : "";
+	const char *nl = strchr(e, '\n');
+
+	assert_int_not_equal(r->status, 0);
+	if (strncmp(e, "memscope-bpf: error: ", 21) != 0 || !strstr(e, want) || !nl || nl[1])
+		fail_msg("expected one error line with '%s', got:\n%s", want, e);
+}
+
+static void test_e2e__bad_input_one_line_error_nonzero_exit(void **state)
+{
+	const char *json = tmp_path("bad.json");
+	struct run r;
+	char pid[16];
+	pid_t gone = fork();
+
+	if (gone == 0)
+		_exit(0);
+	wait_code(gone);
+	snprintf(pid, sizeof(pid), "%d", gone);
+	run_memscope(&r, NULL, "-p", pid, NULL);
+	assert_one_line_error(&r, "no such process");
+	run_free(&r);
+
+	run_memscope(&r, NULL, "-p", "2", NULL);
+	assert_one_line_error(&r, "kernel thread");
+	run_free(&r);
+
+	run_memscope(&r, NULL, "--", "/nonexistent/program", NULL);
+	assert_one_line_error(&r, "cannot run '/nonexistent/program'");
+	run_free(&r);
+
+	run_memscope(&r, NULL, "--", "/etc/hostname", NULL);
+	assert_one_line_error(&r, "cannot run");
+	run_free(&r);
+
+	run_memscope(&r, NULL, "-p", "1", "--", PROGS "leaks", NULL);
+	assert_one_line_error(&r, "conflict");
+	run_free(&r);
+
+	run_memscope(&r, NULL, "-d", "-1", "--", PROGS "leaks", NULL);
+	assert_one_line_error(&r, "invalid duration");
+	run_free(&r);
+
+	run_memscope(&r, json, "--json", "/nonexistent-dir/out.json", "--", PROGS "leaks", NULL);
+	assert_one_line_error(&r, "cannot write '/nonexistent-dir/out.json'");
+	run_free(&r);
+}
+
+static int setup(void **state)
+{
+	return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	char cmd[300];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static bool can_run(void)
+{
+	if (geteuid() != 0) {
+		fprintf(stderr, "e2e: NOT RUN: needs root (BPF and uprobes)\n");
+		return false;
+	}
+	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
+		fprintf(stderr, "e2e: NOT RUN: no kernel BTF at /sys/kernel/btf/vmlinux\n");
+		return false;
+	}
+	return true;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_e2e__plain_leaks_exact_counts_bytes_and_lines),
+		cmocka_unit_test(test_e2e__threads_each_seen_and_grouped_by_site),
+		cmocka_unit_test(test_e2e__cxx_new_delete_counted_once),
+		cmocka_unit_test(test_e2e__attach_to_running_process_with_pid),
+		cmocka_unit_test(test_e2e__target_killed_mid_trace_still_reports),
+		cmocka_unit_test(test_e2e__exit_status_is_passed_on),
+		cmocka_unit_test(test_e2e__bad_input_one_line_error_nonzero_exit),
+	};
+
+	if (!can_run())
+		return 77;
+	return cmocka_run_group_tests_name("e2e", tests, setup, teardown);
+}

@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: MIT
+/* Decoding of ring-buffer records into allocation and release calls. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "events.h"
+#include "heap.h"
+#include "stacks.h"
+
+static struct ms_ev_alloc alloc_ev(uint8_t fn, uint64_t ret, uint64_t a0, uint64_t a1, uint64_t a2)
+{
+	struct ms_ev_alloc e = {
+		.type = MS_EV_ALLOC, .fn = fn, .tid = 7, .ts_ns = 1000, .ret = ret,
+		.args = { a0, a1, a2 }, .caller = 0x401000,
+	};
+
+	return e;
+}
+
+static void test_events__calloc_size_is_count_times_size(void **state)
+{
+	struct ms_ev_alloc e = alloc_ev(MS_FN_CALLOC, 0x1000, 10, 20, 99);
+	struct alloc_call c;
+
+	events__decode_alloc(&e, &c);
+	assert_int_equal(c.size, 200);
+	assert_int_equal(c.ptr, 0x1000);
+	assert_false(c.is_realloc);
+	assert_int_equal(c.tid, 7);
+	assert_int_equal(c.ts_ns, 1000);
+}
+
+static void test_events__calloc_overflow_saturates(void **state)
+{
+	struct ms_ev_alloc e = alloc_ev(MS_FN_CALLOC, 0, UINT64_MAX / 2, 3, 0);
+	struct alloc_call c;
+
+	events__decode_alloc(&e, &c);
+	assert_int_equal(c.size, UINT64_MAX);
+	assert_int_equal(c.ptr, 0);
+}
+
+static void test_events__realloc_and_reallocarray_carry_old_pointer(void **state)
+{
+	struct ms_ev_alloc e = alloc_ev(MS_FN_REALLOC, 0x2000, 0x1000, 300, 0);
+	struct alloc_call c;
+
+	events__decode_alloc(&e, &c);
+	assert_true(c.is_realloc);
+	assert_int_equal(c.old_ptr, 0x1000);
+	assert_int_equal(c.size, 300);
+
+	e = alloc_ev(MS_FN_REALLOCARRAY, 0x2000, 0x1000, 4, 25);
+	events__decode_alloc(&e, &c);
+	assert_true(c.is_realloc);
+	assert_int_equal(c.old_ptr, 0x1000);
+	assert_int_equal(c.size, 100);
+}
+
+static void test_events__aligned_functions_split_alignment_and_size(void **state)
+{
+	struct ms_ev_alloc e = alloc_ev(MS_FN_POSIX_MEMALIGN, 0x3000, 0x7ffe0000, 64, 1000);
+	struct alloc_call c;
+
+	events__decode_alloc(&e, &c);
+	assert_int_equal(c.align, 64);
+	assert_int_equal(c.size, 1000);
+	assert_int_equal(c.ptr, 0x3000);
+
+	e = alloc_ev(MS_FN_ALIGNED_ALLOC, 0x3000, 128, 512, 0);
+	events__decode_alloc(&e, &c);
+	assert_int_equal(c.align, 128);
+	assert_int_equal(c.size, 512);
+
+	e = alloc_ev(MS_FN_MEMALIGN, 0x3000, 32, 48, 0);
+	events__decode_alloc(&e, &c);
+	assert_int_equal(c.align, 32);
+	assert_int_equal(c.size, 48);
+
+	e = alloc_ev(MS_FN_NEW_ARRAY_ALIGNED, 0x3000, 4096, 256, 0);
+	events__decode_alloc(&e, &c);
+	assert_int_equal(c.size, 4096);
+	assert_int_equal(c.align, 256);
+}
+
+static void test_events__malloc_and_new_take_first_argument(void **state)
+{
+	uint8_t fns[] = { MS_FN_MALLOC, MS_FN_VALLOC, MS_FN_PVALLOC, MS_FN_NEW,
+			  MS_FN_NEW_NOTHROW, MS_FN_NEW_ARRAY, MS_FN_NEW_ARRAY_NOTHROW };
+
+	for (size_t i = 0; i < sizeof(fns); i++) {
+		struct ms_ev_alloc e = alloc_ev(fns[i], 0x5000, 77, 1, 2);
+		struct alloc_call c;
+
+		events__decode_alloc(&e, &c);
+		assert_int_equal(c.size, 77);
+		assert_int_equal(c.align, 0);
+		assert_int_equal(c.fn, fns[i]);
+	}
+}
+
+static void test_events__free_record_decodes(void **state)
+{
+	struct ms_ev_free e = { .type = MS_EV_FREE, .fn = MS_FN_DELETE_ARRAY, .tid = 9,
+				.ts_ns = 55, .ptr = 0xabc };
+	struct free_call c;
+
+	events__decode_free(&e, &c);
+	assert_int_equal(c.fn, MS_FN_DELETE_ARRAY);
+	assert_int_equal(c.tid, 9);
+	assert_int_equal(c.ts_ns, 55);
+	assert_int_equal(c.ptr, 0xabc);
+}
+
+static void test_events__dispatch_applies_stack_then_alloc_and_free(void **state)
+{
+	struct event_sink s = { .stacks = stack_table__new(), .heap = heap__new(16) };
+	struct ms_ev_stack st = { .type = MS_EV_STACK, .nframes = 2, .hash = 0x42,
+				  .ips = { 0x401234, 0x401500 } };
+	struct ms_ev_alloc a = alloc_ev(MS_FN_MALLOC, 0x9000, 100, 0, 0);
+	struct ms_ev_free f = { .type = MS_EV_FREE, .fn = MS_FN_FREE, .ptr = 0x9000, .ts_ns = 2000 };
+	const struct live_block *b;
+
+	a.stack = 0x42;
+	handle_event(&s, &st, MS_EV_STACK_HDR + 2 * 8);
+	handle_event(&s, &a, sizeof(a));
+	b = live_table__get(heap__live(s.heap), 0x9000);
+	assert_non_null(b);
+	assert_int_equal(b->stack, stack_table__find(s.stacks, 0x42));
+	assert_int_equal(stack_table__get(s.stacks, b->stack)->nframes, 2);
+	handle_event(&s, &f, sizeof(f));
+	assert_int_equal(heap__totals(s.heap)->live_allocations, 0);
+	assert_int_equal(s.events, 2);
+	assert_int_equal(s.malformed, 0);
+	heap__free(s.heap);
+	stack_table__free(s.stacks);
+}
+
+static void test_events__short_or_unknown_records_are_counted_not_applied(void **state)
+{
+	struct event_sink s = { .stacks = stack_table__new(), .heap = heap__new(16) };
+	struct ms_ev_alloc a = alloc_ev(MS_FN_MALLOC, 0x9000, 100, 0, 0);
+	struct ms_ev_stack st = { .type = MS_EV_STACK, .nframes = 5, .hash = 1 };
+	uint8_t junk[4] = { 99, 0, 0, 0 };
+
+	handle_event(&s, &a, sizeof(a) - 1);
+	handle_event(&s, junk, sizeof(junk));
+	handle_event(&s, junk, 0);
+	/* claims 5 frames, carries 2 */
+	handle_event(&s, &st, MS_EV_STACK_HDR + 2 * 8);
+	st.nframes = MS_MAX_FRAMES + 1;
+	handle_event(&s, &st, sizeof(st));
+	assert_int_equal(s.malformed, 5);
+	assert_int_equal(heap__totals(s.heap)->allocations, 0);
+	assert_int_equal(stack_table__find(s.stacks, 1), STACK_NONE);
+	heap__free(s.heap);
+	stack_table__free(s.stacks);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_events__calloc_size_is_count_times_size),
+		cmocka_unit_test(test_events__calloc_overflow_saturates),
+		cmocka_unit_test(test_events__realloc_and_reallocarray_carry_old_pointer),
+		cmocka_unit_test(test_events__aligned_functions_split_alignment_and_size),
+		cmocka_unit_test(test_events__malloc_and_new_take_first_argument),
+		cmocka_unit_test(test_events__free_record_decodes),
+		cmocka_unit_test(test_events__dispatch_applies_stack_then_alloc_and_free),
+		cmocka_unit_test(test_events__short_or_unknown_records_are_counted_not_applied),
+	};
+
+	return cmocka_run_group_tests_name("events", tests, NULL, NULL);
+}

@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "attach.h"
+#include "memscope.skel.h"
+#include "util.h"
+
+struct tracer {
+	struct memscope *skel;
+	struct bpf_link **links;
+	size_t nlinks;
+	int pid;
+};
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG && ms_verbose < 3)
+		return 0;
+	if (level == LIBBPF_INFO && ms_verbose < 2)
+		return 0;
+	if (level == LIBBPF_WARN && ms_verbose < 1)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static void explain_load_error(int err)
+{
+	if (err == -EPERM || err == -EACCES)
+		ms_err("cannot load BPF programs: %s (run as root, or with CAP_BPF, "
+		       "CAP_PERFMON and CAP_SYS_ADMIN)", strerror(-err));
+	else
+		ms_err("cannot load BPF programs: %s (-vvv shows libbpf's log)", strerror(-err));
+}
+
+struct tracer *tracer__new(const struct tracer_opts *opts)
+{
+	struct tracer *t = xcalloc(1, sizeof(*t));
+	int err;
+
+	libbpf_set_print(libbpf_print);
+	t->pid = opts->pid;
+	t->skel = memscope__open();
+	if (!t->skel) {
+		err = -errno;
+		explain_load_error(err);
+		goto fail;
+	}
+	t->skel->rodata->target_tgid = opts->pid;
+	t->skel->rodata->alloc_stacks = opts->alloc_stacks;
+	t->skel->rodata->free_stacks = opts->free_stacks;
+	if (opts->ringbuf_bytes) {
+		bpf_map__set_max_entries(t->skel->maps.events, opts->ringbuf_bytes);
+		/* wake the loader early enough that a burst cannot fill the rest */
+		t->skel->rodata->wake_bytes = opts->ringbuf_bytes / 4;
+	} else {
+		t->skel->rodata->wake_bytes = bpf_map__max_entries(t->skel->maps.events) / 4;
+	}
+	err = memscope__load(t->skel);
+	if (err) {
+		explain_load_error(err);
+		goto fail;
+	}
+	return t;
+fail:
+	tracer__free(t);
+	errno = -err;
+	return NULL;
+}
+
+void tracer__free(struct tracer *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->nlinks; i++)
+		bpf_link__destroy(t->links[i]);
+	free(t->links);
+	memscope__destroy(t->skel);
+	free(t);
+}
+
+static int attach_one(struct tracer *t, struct bpf_program *prog, const char *path,
+		      uint64_t offset, bool ret, uint64_t cookie)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = ret, .bpf_cookie = cookie);
+	struct bpf_link *link;
+
+	link = bpf_program__attach_uprobe_opts(prog, t->pid, path, offset, &uo);
+	if (!link)
+		return -errno;
+	t->links = xrealloc(t->links, (t->nlinks + 1) * sizeof(*t->links));
+	t->links[t->nlinks++] = link;
+	return 0;
+}
+
+static int attach_sym(struct tracer *t, const struct alloc_object *o, const struct alloc_sym *s)
+{
+	uint64_t off = s->file_offset + s->probe_offset;
+	int err;
+
+	if (MS_FN_IS_RELEASE(s->fn))
+		return attach_one(t, t->skel->progs.release, o->attach_path, off, false, s->fn);
+	err = attach_one(t, t->skel->progs.alloc_enter, o->attach_path, off, false, s->fn);
+	if (!err)
+		err = attach_one(t, t->skel->progs.alloc_exit, o->attach_path, off, true, s->fn);
+	return err;
+}
+
+int tracer__attach(struct tracer *t, const struct alloc_objects *objs)
+{
+	size_t before = t->nlinks;
+
+	for (size_t i = 0; i < objs->n; i++) {
+		const struct alloc_object *o = &objs->v[i];
+
+		for (size_t j = 0; j < o->nsyms; j++) {
+			const struct alloc_sym *s = &o->syms[j];
+			int err = attach_sym(t, o, s);
+
+			if (err == -ESRCH || (err == -ENOENT && kill(t->pid, 0) < 0)) {
+				ms_err("target '%d' exited during attach", t->pid);
+				return -ESRCH;
+			}
+			if (err) {
+				ms_err("cannot attach to '%s' in '%s' at 0x%llx: %s", s->name,
+				       o->path, (unsigned long long)(s->file_offset + s->probe_offset),
+				       strerror(-err));
+				return err;
+			}
+			ms_info(2, "probe %s in '%s' at +%u%s", s->name, o->path,
+				s->probe_offset, s->emulated ? "" : " (single-stepped)");
+		}
+	}
+	if (t->nlinks == before) {
+		ms_err("no allocator found in target '%d'", t->pid);
+		return -ENOENT;
+	}
+	ms_info(1, "attached %zu probes", t->nlinks - before);
+	return (int)(t->nlinks - before);
+}
+
+int tracer__ringbuf_fd(const struct tracer *t)
+{
+	return bpf_map__fd(t->skel->maps.events);
+}
+
+int tracer__stats(const struct tracer *t, uint64_t out[MS_STAT__COUNT])
+{
+	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(t->skel->maps.stats);
+	uint64_t *vals;
+
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	vals = xcalloc(ncpu, sizeof(*vals));
+	for (uint32_t k = 0; k < MS_STAT__COUNT; k++) {
+		out[k] = 0;
+		if (bpf_map_lookup_elem(fd, &k, vals))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			out[k] += vals[c];
+	}
+	free(vals);
+	return 0;
+}

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The BPF side's lifecycle: open the skeleton, set its read-only config and
+ * map sizes, load, attach probes to each allocator object, read counters.
+ * Probes use link-based attach (perf_event_open), so no tracefs is needed,
+ * and carry the target's pid as their filter, so other processes that map
+ * the same library take no trap.
+ */
+#ifndef MS_ATTACH_H
+#define MS_ATTACH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "discover.h"
+#include "memscope_events.h"
+
+struct tracer_opts {
+	size_t sz;
+	int pid;
+	bool alloc_stacks;
+	bool free_stacks;
+	uint32_t ringbuf_bytes; /* power of two, >= 4096; 0 for the default */
+};
+
+struct tracer;
+
+/* Opens and loads the BPF object.  NULL with errno set (message printed). */
+struct tracer *tracer__new(const struct tracer_opts *opts);
+void tracer__free(struct tracer *t);
+
+/* Attaches to every entry point of every object.  Returns the number of
+ * probes attached (> 0) or a negative errno (message printed). */
+int tracer__attach(struct tracer *t, const struct alloc_objects *objs);
+
+int tracer__ringbuf_fd(const struct tracer *t);
+/* Sums the per-CPU counters into out.  0 or negative errno. */
+int tracer__stats(const struct tracer *t, uint64_t out[MS_STAT__COUNT]);
+
+#endif

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Which objects the target uses that define allocator entry points, and
+ * where to probe them.
+ *
+ *  - a running process: every file-backed object in /proc/PID/maps, read
+ *    through /proc/PID/map_files (works across mount namespaces and for
+ *    deleted files);
+ *  - a program about to be launched: the executable and what its dynamic
+ *    loader would load for it (`INTERP --list EXE`, honouring LD_PRELOAD and
+ *    LD_LIBRARY_PATH as the launch will), or the executable alone when it is
+ *    static.  Scripts resolve through their #! interpreter.
+ */
+#ifndef MS_DISCOVER_H
+#define MS_DISCOVER_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "alloc_syms.h"
+
+struct alloc_object {
+	char *path;        /* as the target names it */
+	char *attach_path; /* the path to hand to the kernel */
+	dev_t dev;
+	ino_t ino;
+	struct alloc_sym *syms;
+	size_t nsyms;
+};
+
+struct alloc_objects {
+	struct alloc_object *v;
+	size_t n;
+};
+
+/* 0 or negative errno (message printed).  Objects without allocator symbols
+ * are left out. */
+int discover__pid(int pid, struct alloc_objects *out);
+int discover__program(const char *exe, struct alloc_objects *out);
+void discover__free(struct alloc_objects *objs);
+
+/* Parses `ld.so --list` output: appends each absolute path found to *paths
+ * (malloc'ed strings).  Pure; exposed for tests. */
+int discover__parse_ldso_list(const char *text, char ***paths, size_t *n);
+
+#endif

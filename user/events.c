@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: MIT
+#include <string.h>
+
+#include "events.h"
+#include "stacks.h"
+#include "symbolize.h"
+
+/* a * b, or UINT64_MAX when it overflows (the call then fails anyway) */
+static uint64_t mul_sat(uint64_t a, uint64_t b)
+{
+	uint64_t r;
+
+	return __builtin_mul_overflow(a, b, &r) ? UINT64_MAX : r;
+}
+
+void events__decode_alloc(const struct ms_ev_alloc *e, struct alloc_call *c)
+{
+	const uint64_t *a = (const uint64_t *)e->args;
+
+	memset(c, 0, sizeof(*c));
+	c->fn = e->fn;
+	c->tid = e->tid;
+	c->ts_ns = e->ts_ns;
+	c->ptr = e->ret;
+	switch (e->fn) {
+	case MS_FN_CALLOC:
+		c->size = mul_sat(a[0], a[1]);
+		break;
+	case MS_FN_REALLOC:
+		c->is_realloc = true;
+		c->old_ptr = a[0];
+		c->size = a[1];
+		break;
+	case MS_FN_REALLOCARRAY:
+		c->is_realloc = true;
+		c->old_ptr = a[0];
+		c->size = mul_sat(a[1], a[2]);
+		break;
+	case MS_FN_POSIX_MEMALIGN:
+		c->align = a[1];
+		c->size = a[2];
+		break;
+	case MS_FN_ALIGNED_ALLOC:
+	case MS_FN_MEMALIGN:
+		c->align = a[0];
+		c->size = a[1];
+		break;
+	case MS_FN_NEW_ALIGNED:
+	case MS_FN_NEW_ALIGNED_NOTHROW:
+	case MS_FN_NEW_ARRAY_ALIGNED:
+	case MS_FN_NEW_ARRAY_ALIGNED_NOTHROW:
+		c->align = a[1];
+		c->size = a[0];
+		break;
+	default:
+		c->size = a[0];
+		break;
+	}
+}
+
+void events__decode_free(const struct ms_ev_free *e, struct free_call *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->fn = e->fn;
+	c->tid = e->tid;
+	c->ts_ns = e->ts_ns;
+	c->ptr = e->ptr;
+}
+
+static void on_stack(struct event_sink *s, const struct ms_ev_stack *e, size_t size)
+{
+	uint32_t i;
+
+	if (e->nframes == 0 || e->nframes > MS_MAX_FRAMES ||
+	    size < MS_EV_STACK_HDR + (size_t)e->nframes * 8) {
+		s->malformed++;
+		return;
+	}
+	if (stack_table__find(s->stacks, e->hash) != STACK_NONE)
+		return;
+	stack_table__add(s->stacks, e->hash, (const uint64_t *)e->ips, e->nframes, e->truncated);
+	/* record the objects these addresses are in while the target lives */
+	for (i = 0; s->sym && i < e->nframes; i++)
+		symbolizer__track(s->sym, e->ips[i]);
+}
+
+static uint32_t event_stack(struct event_sink *s, uint64_t hash, uint64_t caller,
+			    uint16_t flags)
+{
+	uint32_t idx;
+
+	if (flags & MS_EVF_STACK_LOST)
+		s->stack_lost++;
+	if (hash == 0 && s->sym && caller)
+		symbolizer__track(s->sym, caller);
+	idx = stack_table__for_event(s->stacks, hash, caller);
+	return idx;
+}
+
+int handle_event(void *ctx, void *data, size_t size)
+{
+	struct event_sink *s = ctx;
+	const uint8_t *type = data;
+
+	if (size < 1) {
+		s->malformed++;
+		return 0;
+	}
+	switch (*type) {
+	case MS_EV_ALLOC: {
+		const struct ms_ev_alloc *e = data;
+		struct alloc_call c;
+
+		if (size < sizeof(*e))
+			break;
+		events__decode_alloc(e, &c);
+		c.stack = event_stack(s, e->stack, e->caller, e->flags);
+		heap__alloc(s->heap, &c);
+		s->events++;
+		return 0;
+	}
+	case MS_EV_FREE: {
+		const struct ms_ev_free *e = data;
+		struct free_call c;
+
+		if (size < sizeof(*e))
+			break;
+		events__decode_free(e, &c);
+		c.stack = event_stack(s, e->stack, e->caller, e->flags);
+		heap__release(s->heap, &c);
+		s->events++;
+		return 0;
+	}
+	case MS_EV_STACK:
+		if (size < MS_EV_STACK_HDR)
+			break;
+		on_stack(s, data, size);
+		return 0;
+	}
+	s->malformed++;
+	return 0;
+}

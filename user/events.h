@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Decoding of ring-buffer records and the one dispatcher, handle_event().
+ *
+ * The BPF side sends raw arguments; events__decode_alloc() applies each
+ * function's calling convention (calloc's n * size, posix_memalign's
+ * alignment, realloc's old pointer, ...).  Pure and unit-tested.
+ */
+#ifndef MS_EVENTS_H
+#define MS_EVENTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "heap.h"
+#include "memscope_events.h"
+
+struct stack_table;
+struct symbolizer;
+
+/* Where decoded events go.  Not owned by the dispatcher. */
+struct event_sink {
+	struct stack_table *stacks;
+	struct heap *heap;
+	struct symbolizer *sym; /* may be NULL: addresses are then not tracked */
+	uint64_t malformed;     /* records too short or of unknown type */
+	uint64_t stack_lost;    /* events whose stack could not be sent */
+	uint64_t events;        /* alloc and free records handled */
+};
+
+/* Fills c from e, except c->stack (the caller maps e->stack). */
+void events__decode_alloc(const struct ms_ev_alloc *e, struct alloc_call *c);
+void events__decode_free(const struct ms_ev_free *e, struct free_call *c);
+
+/* libbpf ring_buffer callback: ctx is a struct event_sink.  Always 0. */
+int handle_event(void *ctx, void *data, size_t size);
+
+#endif

@@ -1,0 +1,21 @@
+// SPDX-License-Identifier: MIT
+/* memscope-bpf: an eBPF memory tracer.  See README.md and docs/. */
+#include "options.h"
+#include "session.h"
+#include "util.h"
+
+int main(int argc, char **argv)
+{
+	struct ms_options o;
+
+	switch (options__parse(&o, argc, argv)) {
+	case OPTIONS_EXIT_OK:
+		return 0;
+	case OPTIONS_EXIT_ERROR:
+		return 2;
+	case OPTIONS_RUN:
+		break;
+	}
+	ms_verbose = o.verbose;
+	return session__run(&o);
+}

@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "options.h"
+#include "util.h"
+
+void options__usage(FILE *f)
+{
+	fprintf(f,
+		"usage: memscope-bpf [options] -p PID\n"
+		"       memscope-bpf [options] [--] PROGRAM [ARGS...]\n"
+		"\n"
+		"Traces every malloc-family call and C++ new/delete of a process with BPF\n"
+		"uprobes, and reports leaks and totals with symbolized stacks.\n"
+		"\n"
+		"  -p, --pid PID          attach to a running process\n"
+		"  -d, --duration SECS    stop tracing after SECS seconds\n"
+		"  -o, --output FILE      write the report to FILE (FILE.json: JSON)\n"
+		"      --json FILE        write the JSON report to FILE\n"
+		"      --top N            leak sites in the text summary (default 10)\n"
+		"      --no-stacks        do not take stacks (group by call site only)\n"
+		"      --free-stacks      also take stacks of releases\n"
+		"      --ringbuf-size MB  BPF ring buffer size in MiB (power of two, default 8)\n"
+		"  -v, --verbose          more diagnostics (repeat for more; -vvv: libbpf)\n"
+		"  -h, --help             this text\n"
+		"  -V, --version          version\n"
+		"\n"
+		"Tracing stops on Ctrl-C or SIGTERM, after -d, or when the target exits.\n");
+}
+
+static bool parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+
+	if (!*s || *s == '-')
+		return false;
+	errno = 0;
+	*out = strtoul(s, &end, 10);
+	return !errno && !*end && *out <= max;
+}
+
+static bool has_suffix(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+
+	return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+enum { OPT_JSON = 256, OPT_TOP, OPT_NO_STACKS, OPT_FREE_STACKS, OPT_RINGBUF };
+
+static const struct option long_opts[] = {
+	{ "pid", required_argument, NULL, 'p' },
+	{ "duration", required_argument, NULL, 'd' },
+	{ "output", required_argument, NULL, 'o' },
+	{ "json", required_argument, NULL, OPT_JSON },
+	{ "top", required_argument, NULL, OPT_TOP },
+	{ "no-stacks", no_argument, NULL, OPT_NO_STACKS },
+	{ "free-stacks", no_argument, NULL, OPT_FREE_STACKS },
+	{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ 0 },
+};
+
+static enum options_result parse_one(struct ms_options *o, int c, const char *arg)
+{
+	unsigned long v;
+	char *end;
+
+	switch (c) {
+	case 'p':
+		if (!parse_uint(arg, 0x7fffffff, &v) || v == 0) {
+			ms_err("invalid pid '%s'", arg);
+			return OPTIONS_EXIT_ERROR;
+		}
+		o->pid = (int)v;
+		break;
+	case 'd':
+		errno = 0;
+		o->duration_s = strtod(arg, &end);
+		if (errno || *end || !isfinite(o->duration_s) || o->duration_s <= 0) {
+			ms_err("invalid duration '%s' (seconds, > 0)", arg);
+			return OPTIONS_EXIT_ERROR;
+		}
+		break;
+	case 'o':
+		if (has_suffix(arg, ".json"))
+			o->json_path = arg;
+		else
+			o->text_path = arg;
+		break;
+	case OPT_JSON:
+		o->json_path = arg;
+		break;
+	case OPT_TOP:
+		if (!parse_uint(arg, 100000, &v)) {
+			ms_err("invalid --top '%s'", arg);
+			return OPTIONS_EXIT_ERROR;
+		}
+		o->top = (unsigned)v;
+		break;
+	case OPT_NO_STACKS:
+		o->alloc_stacks = false;
+		break;
+	case OPT_FREE_STACKS:
+		o->free_stacks = true;
+		break;
+	case OPT_RINGBUF:
+		if (!parse_uint(arg, 1024, &v) || v == 0 || (v & (v - 1))) {
+			ms_err("invalid --ringbuf-size '%s' (MiB, a power of two up to 1024)", arg);
+			return OPTIONS_EXIT_ERROR;
+		}
+		o->ringbuf_bytes = (uint32_t)(v << 20);
+		break;
+	case 'v':
+		o->verbose++;
+		break;
+	case 'h':
+		options__usage(stdout);
+		return OPTIONS_EXIT_OK;
+	case 'V':
+		printf("memscope-bpf %s\n", MEMSCOPE_VERSION);
+		return OPTIONS_EXIT_OK;
+	default:
+		options__usage(stderr);
+		return OPTIONS_EXIT_ERROR;
+	}
+	return OPTIONS_RUN;
+}
+
+enum options_result options__parse(struct ms_options *o, int argc, char **argv)
+{
+	enum options_result r;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->top = 10;
+	o->alloc_stacks = true;
+	optind = 1;
+	/* '+': stop at the program's name so its own options stay its own */
+	while ((c = getopt_long(argc, argv, "+p:d:o:vhV", long_opts, NULL)) != -1) {
+		r = parse_one(o, c, optarg);
+		if (r != OPTIONS_RUN)
+			return r;
+	}
+	if (optind < argc)
+		o->argv = argv + optind;
+	if (o->pid && o->argv) {
+		ms_err("-p and a program to launch conflict: give one of them");
+		return OPTIONS_EXIT_ERROR;
+	}
+	if (!o->pid && !o->argv) {
+		ms_err("nothing to trace: give -p PID or a program to launch (see --help)");
+		return OPTIONS_EXIT_ERROR;
+	}
+	if (o->json_path && o->text_path && strcmp(o->json_path, o->text_path) == 0) {
+		ms_err("'%s' given for two outputs", o->json_path);
+		return OPTIONS_EXIT_ERROR;
+	}
+	return OPTIONS_RUN;
+}

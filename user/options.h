@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Command line.  options__parse() prints its own one-line errors.
+ */
+#ifndef MS_OPTIONS_H
+#define MS_OPTIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct ms_options {
+	int pid;               /* -p; 0 when launching */
+	char **argv;           /* the program to launch and its arguments */
+	double duration_s;     /* -d; 0 = until the target exits or a signal */
+	const char *json_path; /* --json, or -o FILE.json */
+	const char *text_path; /* -o FILE (other extensions); NULL = stderr */
+	unsigned top;          /* leak sites listed in the text summary */
+	bool alloc_stacks;
+	bool free_stacks;
+	uint32_t ringbuf_bytes;
+	int verbose;
+};
+
+enum options_result { OPTIONS_RUN, OPTIONS_EXIT_OK, OPTIONS_EXIT_ERROR };
+
+enum options_result options__parse(struct ms_options *o, int argc, char **argv);
+void options__usage(FILE *f);
+
+#endif

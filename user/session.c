@@ -1,0 +1,383 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <linux/capability.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+
+#include "attach.h"
+#include "discover.h"
+#include "events.h"
+#include "heap.h"
+#include "output.h"
+#include "report.h"
+#include "session.h"
+#include "stacks.h"
+#include "symbolize.h"
+#include "target.h"
+#include "util.h"
+
+/* how often the ring buffer is drained when nothing wakes us */
+#define DRAIN_INTERVAL_MS 10
+/* how long a launched target may take to exit after we forwarded a signal */
+#define FORWARD_GRACE_MS 3000
+
+struct session {
+	const struct ms_options *opts;
+	struct target target;
+	struct alloc_objects objs;
+	struct tracer *tracer;
+	struct symbolizer *sym;
+	struct stack_table *stacks;
+	struct heap *heap;
+	struct event_sink sink;
+	struct ring_buffer *rb;
+	struct output json_out, text_out;
+	uint64_t start_ns, end_ns;
+	uint64_t bpf_stats[MS_STAT__COUNT];
+	int nprobes;
+	char *cmdline;
+};
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+static bool has_cap(const struct __user_cap_data_struct *d, int cap)
+{
+	return d[cap / 32].effective & (1u << (cap % 32));
+}
+
+static int check_privileges(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2] = { 0 };
+
+	if (geteuid() == 0)
+		return 0;
+	if (syscall(SYS_capget, &h, d) == 0 && has_cap(d, CAP_SYS_ADMIN))
+		return 0;
+	if (syscall(SYS_capget, &h, d) == 0 && has_cap(d, 39 /* CAP_BPF */) &&
+	    has_cap(d, 38 /* CAP_PERFMON */) && has_cap(d, CAP_SYS_PTRACE))
+		return 0;
+	ms_err("not permitted: run as root (or with CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE)");
+	return -EPERM;
+}
+
+static int open_outputs(struct session *s)
+{
+	int err = 0;
+
+	if (s->opts->json_path)
+		err = output__open(&s->json_out, s->opts->json_path);
+	if (!err && s->opts->text_path)
+		err = output__open(&s->text_out, s->opts->text_path);
+	return err;
+}
+
+static char *read_cmdline(int pid)
+{
+	char path[64], *buf = xmalloc(4096);
+	size_t n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+	f = fopen(path, "re");
+	if (f) {
+		n = fread(buf, 1, 4095, f);
+		fclose(f);
+	}
+	for (size_t i = 0; i + 1 < n; i++)
+		if (!buf[i])
+			buf[i] = ' ';
+	buf[n] = 0;
+	return buf;
+}
+
+static char *join_argv(char *const argv[])
+{
+	size_t len = 1;
+	char *s;
+
+	for (int i = 0; argv[i]; i++)
+		len += strlen(argv[i]) + 1;
+	s = xcalloc(1, len);
+	for (int i = 0; argv[i]; i++) {
+		if (i)
+			strcat(s, " ");
+		strcat(s, argv[i]);
+	}
+	return s;
+}
+
+static int prepare_target(struct session *s)
+{
+	int err;
+
+	if (s->opts->pid) {
+		err = target__open_pid(&s->target, s->opts->pid);
+		if (!err)
+			err = discover__pid(s->target.pid, &s->objs);
+		if (!err)
+			s->cmdline = read_cmdline(s->target.pid);
+		return err;
+	}
+	err = target__launch(&s->target, s->opts->argv);
+	if (!err)
+		err = discover__program(s->target.exe, &s->objs);
+	s->cmdline = join_argv(s->opts->argv);
+	return err;
+}
+
+static int attach_probes(struct session *s)
+{
+	struct tracer_opts to = {
+		.sz = sizeof(to),
+		.pid = s->target.pid,
+		.alloc_stacks = s->opts->alloc_stacks,
+		.free_stacks = s->opts->free_stacks,
+		.ringbuf_bytes = s->opts->ringbuf_bytes,
+	};
+
+	if (!s->objs.n) {
+		ms_err("no allocator found in target '%d'", s->target.pid);
+		return -ENOENT;
+	}
+	s->tracer = tracer__new(&to);
+	if (!s->tracer)
+		return -errno;
+	s->nprobes = tracer__attach(s->tracer, &s->objs);
+	return s->nprobes < 0 ? s->nprobes : 0;
+}
+
+static int start_pipeline(struct session *s)
+{
+	struct symbolizer_opts so = { .sz = sizeof(so), .demangle = true };
+
+	s->stacks = stack_table__new();
+	s->heap = heap__new(1024);
+	s->sym = symbolizer__new(s->target.pid, &so);
+	if (!s->sym)
+		ms_warn("cannot read the maps of '%d': %s", s->target.pid, strerror(errno));
+	s->sink = (struct event_sink){ .stacks = s->stacks, .heap = s->heap, .sym = s->sym };
+	s->rb = ring_buffer__new(tracer__ringbuf_fd(s->tracer), handle_event, &s->sink, NULL);
+	if (!s->rb) {
+		ms_err("cannot open the BPF ring buffer: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static void drain(struct session *s)
+{
+	ring_buffer__consume(s->rb);
+}
+
+/* Forwards our stop signal to a launched target and lets it finish, still
+ * draining, so its frees at exit are seen. */
+static void forward_stop(struct session *s, int sig)
+{
+	uint64_t until = ms_now_ns() + FORWARD_GRACE_MS * 1000000ull;
+
+	target__signal(&s->target, sig);
+	while (!target__poll_exit(&s->target) && ms_now_ns() < until) {
+		ring_buffer__poll(s->rb, DRAIN_INTERVAL_MS);
+		drain(s);
+	}
+}
+
+static void trace_loop(struct session *s)
+{
+	uint64_t deadline = 0;
+
+	if (s->opts->duration_s > 0)
+		deadline = s->start_ns + (uint64_t)(s->opts->duration_s * 1e9);
+	for (;;) {
+		int err = ring_buffer__poll(s->rb, DRAIN_INTERVAL_MS);
+
+		if (err < 0 && err != -EINTR) {
+			ms_err("cannot read the BPF ring buffer: %s", strerror(-err));
+			break;
+		}
+		drain(s);
+		if (stop_signal) {
+			ms_info(1, "stopping on signal %d", (int)stop_signal);
+			if (s->target.launched)
+				forward_stop(s, stop_signal);
+			break;
+		}
+		switch (target__poll(&s->target)) {
+		case TARGET_RUNNING:
+			break;
+		case TARGET_EXITING:
+			/* its mappings are still there: record them, then let it die */
+			drain(s);
+			if (s->sym)
+				symbolizer__refresh(s->sym);
+			target__resume(&s->target);
+			continue;
+		case TARGET_EXITED:
+			goto out;
+		}
+		if (deadline && ms_now_ns() >= deadline)
+			break;
+	}
+out:
+	drain(s);
+	s->end_ns = ms_now_ns();
+}
+
+static void detach(struct session *s)
+{
+	if (!s->tracer)
+		return;
+	drain(s);
+	tracer__stats(s->tracer, s->bpf_stats);
+	ring_buffer__free(s->rb);
+	s->rb = NULL;
+	tracer__free(s->tracer);
+	s->tracer = NULL;
+}
+
+static void fill_report_input(struct session *s, struct report_input *in, char *exit_text,
+			      int len)
+{
+	const struct target *t = &s->target;
+
+	target__describe_exit(t, exit_text, len);
+	*in = (struct report_input){
+		.pid = t->pid,
+		.comm = t->comm,
+		.cmdline = s->cmdline,
+		.launched = t->launched,
+		.exited = t->exited,
+		.exit_code = -1,
+		.exit_text = exit_text,
+		.heap = s->heap,
+		.stacks = s->stacks,
+		.sym = s->sym,
+		.objs = &s->objs,
+		.stack_lost = s->sink.stack_lost,
+		.malformed = s->sink.malformed,
+		.start_ns = s->start_ns,
+		.end_ns = s->end_ns,
+		.alloc_stacks = s->opts->alloc_stacks,
+		.free_stacks = s->opts->free_stacks,
+		.nprobes = s->nprobes,
+	};
+	memcpy(in->bpf_stats, s->bpf_stats, sizeof(in->bpf_stats));
+	if (t->launched && t->exited) {
+		if (WIFSIGNALED(t->wait_status))
+			in->exit_signal = WTERMSIG(t->wait_status);
+		else
+			in->exit_code = WEXITSTATUS(t->wait_status);
+	}
+}
+
+static int write_reports(struct session *s)
+{
+	struct report_input in;
+	struct report *r;
+	char exit_text[128];
+	int err = 0;
+
+	fill_report_input(s, &in, exit_text, sizeof(exit_text));
+	r = report__build(&in);
+	if (s->json_out.f) {
+		err = report__write_json(r, s->json_out.f);
+		err = err ? err : output__commit(&s->json_out);
+	}
+	if (!err && s->text_out.f) {
+		err = report__write_text(r, s->text_out.f, s->opts->top);
+		err = err ? err : output__commit(&s->text_out);
+	} else if (!err) {
+		fflush(stdout);
+		err = report__write_text(r, stderr, s->opts->top);
+	}
+	report__free(r);
+	return err;
+}
+
+static void on_child(int sig)
+{
+	/* nothing: the signal only cuts the ring buffer's wait short */
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct sigaction child = { .sa_handler = on_child };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&child.sa_mask);
+	sigaction(SIGCHLD, &child, NULL);
+}
+
+static void session_cleanup(struct session *s)
+{
+	if (s->target.launched && !s->target.exited && s->target.go_fd >= 0) {
+		/* never started: closing the pipe makes the child exit */
+		close(s->target.go_fd);
+		s->target.go_fd = -1;
+		target__wait_exit(&s->target, 1000);
+	}
+	detach(s);
+	ring_buffer__free(s->rb);
+	output__abort(&s->json_out);
+	output__abort(&s->text_out);
+	symbolizer__free(s->sym);
+	heap__free(s->heap);
+	stack_table__free(s->stacks);
+	discover__free(&s->objs);
+	target__cleanup(&s->target);
+	free(s->cmdline);
+}
+
+int session__run(const struct ms_options *o)
+{
+	struct session s = { .opts = o };
+	int err, code = 1;
+
+	target__init(&s.target);
+	install_signals();
+	err = check_privileges();
+	if (!err)
+		err = open_outputs(&s);
+	if (!err)
+		err = prepare_target(&s);
+	if (!err)
+		err = attach_probes(&s);
+	s.start_ns = ms_now_ns();
+	if (!err && s.target.launched)
+		err = target__start(&s.target);
+	if (!err && target__poll_exit(&s.target) && !s.target.launched) {
+		ms_err("target '%d' exited during attach", s.target.pid);
+		err = -ESRCH;
+	}
+	if (!err)
+		err = start_pipeline(&s);
+	if (err)
+		goto cleanup;
+	ms_info(1, "tracing pid %d ('%s')", s.target.pid, s.target.comm);
+	trace_loop(&s);
+	detach(&s);
+	err = write_reports(&s);
+	if (!err)
+		code = s.target.launched ? target__exit_code(&s.target) : 0;
+cleanup:
+	session_cleanup(&s);
+	return code;
+}

@@ -1,0 +1,898 @@
+// SPDX-License-Identifier: MIT
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwfl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "symbolize.h"
+#include "util.h"
+
+/* libstdc++'s demangler; declared here so that this file stays C */
+char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
+
+/*
+ * A miss re-reads /proc/PID/maps at most this often: addresses in JIT code
+ * or in mappings already gone would otherwise cost a read per event.
+ */
+#define MISS_REREAD_NS (10ull * 1000 * 1000)
+
+/* One distinct mapped file (dev + inode), kept open for the whole run. */
+struct sym_object {
+	uint64_t dev, ino;
+	const char *path;  /* interned: the first path it was seen under */
+	int fd;            /* -1 when it could not be opened or dwfl owns it */
+	uint16_t e_type;   /* ET_NONE when it is not an ELF file */
+	GElf_Phdr *loads;  /* its PT_LOAD headers, for the load bias */
+	size_t nloads;
+	Dwfl *dwfl;        /* one per object, made on first use */
+	Dwfl_Module *mod;
+	bool dwfl_tried;
+};
+
+/* One file-backed line of /proc/PID/maps. */
+struct sym_map {
+	uint64_t start, end, offset, dev, ino;
+	uint64_t bias;          /* run-time address - ELF vaddr */
+	const char *path;       /* interned, as the maps file names it */
+	struct sym_object *obj; /* NULL when not opened (never executable, or failed) */
+	bool exec;
+};
+
+enum entry_state {
+	ENT_NEW,     /* not looked for yet */
+	ENT_QUEUED,  /* missed while re-reads were rate-limited: retried at the next one */
+	ENT_UNKNOWN, /* in no file-backed mapping, even after a fresh read */
+	ENT_MAPPED,
+};
+
+struct sym_entry {
+	uint64_t ip;
+	bool used;
+	uint8_t state;
+	/*
+	 * A copy of the mapping ip was in when first seen: a later dlclose and
+	 * dlopen may put another object at the same address.
+	 */
+	struct sym_map map;
+	struct sym_frame *frames; /* NULL until resolved */
+	size_t nframes;
+};
+
+struct symbolizer {
+	int pid;
+	/* /proc/PID: goes stale when the target is reaped, so a reused pid is never read */
+	int proc_fd;
+	bool demangle;
+	bool gone;
+	uint64_t last_read_ns;
+	size_t page_size;
+
+	struct sym_map *maps; /* sorted by start, as the kernel lists them */
+	size_t nmaps;
+	struct sym_object **objs;
+	size_t nobjs;
+
+	struct sym_entry *ents; /* open addressing, cap a power of two */
+	size_t nents, cap_ents;
+	uint64_t *queued;       /* ips in ENT_QUEUED */
+	size_t nqueued, cap_queued;
+
+	char **strs;            /* interned strings, open addressing */
+	size_t nstrs, cap_strs;
+};
+
+struct frame_buf {
+	struct sym_frame *v;
+	size_t n, cap;
+};
+
+/* NULL: libdwfl's default, ":.debug:/usr/lib/debug" */
+static char *debuginfo_path;
+
+static const Dwfl_Callbacks dwfl_callbacks = {
+	.find_elf = dwfl_build_id_find_elf,
+	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.section_address = dwfl_offline_section_address,
+	.debuginfo_path = &debuginfo_path,
+};
+
+static uint64_t hash_u64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	return x;
+}
+
+static uint64_t hash_str(const char *p, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)p[i]) * 0x100000001b3ull;
+	return h;
+}
+
+/* ---- interned strings ---- */
+
+static void strs_grow(struct symbolizer *s)
+{
+	size_t cap = s->cap_strs ? s->cap_strs * 2 : 256;
+	char **v = xcalloc(cap, sizeof(*v));
+
+	for (size_t i = 0; i < s->cap_strs; i++) {
+		size_t j;
+
+		if (!s->strs[i])
+			continue;
+		j = hash_str(s->strs[i], strlen(s->strs[i])) & (cap - 1);
+		while (v[j])
+			j = (j + 1) & (cap - 1);
+		v[j] = s->strs[i];
+	}
+	free(s->strs);
+	s->strs = v;
+	s->cap_strs = cap;
+}
+
+/* The symbolizer's copy of str, cut to SYM_NAME_MAX - 1 bytes; NULL stays NULL. */
+static const char *intern(struct symbolizer *s, const char *str)
+{
+	size_t len, i;
+
+	if (!str)
+		return NULL;
+	len = strnlen(str, SYM_NAME_MAX - 1);
+	if ((s->nstrs + 1) * 2 > s->cap_strs)
+		strs_grow(s);
+	for (i = hash_str(str, len) & (s->cap_strs - 1); s->strs[i];
+	     i = (i + 1) & (s->cap_strs - 1))
+		if (strncmp(s->strs[i], str, len) == 0 && s->strs[i][len] == '\0')
+			return s->strs[i];
+	s->strs[i] = xmalloc(len + 1);
+	memcpy(s->strs[i], str, len);
+	s->strs[i][len] = '\0';
+	s->nstrs++;
+	return s->strs[i];
+}
+
+/* A function name as shown: demangled when asked and possible, interned. */
+static const char *fn_name(struct symbolizer *s, const char *name)
+{
+	char *dem = NULL;
+	const char *r;
+	int status = -1;
+
+	if (!name)
+		return NULL;
+	if (s->demangle && name[0] == '_' && name[1] == 'Z')
+		dem = __cxa_demangle(name, NULL, NULL, &status);
+	r = intern(s, status == 0 && dem ? dem : name);
+	free(dem);
+	return r;
+}
+
+/* ---- the ip cache ---- */
+
+static void ents_grow(struct symbolizer *s)
+{
+	size_t cap = s->cap_ents ? s->cap_ents * 2 : 1024;
+	struct sym_entry *v = xcalloc(cap, sizeof(*v));
+
+	for (size_t i = 0; i < s->cap_ents; i++) {
+		size_t j;
+
+		if (!s->ents[i].used)
+			continue;
+		j = hash_u64(s->ents[i].ip) & (cap - 1);
+		while (v[j].used)
+			j = (j + 1) & (cap - 1);
+		v[j] = s->ents[i];
+	}
+	free(s->ents);
+	s->ents = v;
+	s->cap_ents = cap;
+}
+
+static struct sym_entry *entry_find(struct symbolizer *s, uint64_t ip)
+{
+	size_t i;
+
+	if (!s->cap_ents)
+		return NULL;
+	for (i = hash_u64(ip) & (s->cap_ents - 1); s->ents[i].used;
+	     i = (i + 1) & (s->cap_ents - 1))
+		if (s->ents[i].ip == ip)
+			return &s->ents[i];
+	return NULL;
+}
+
+/* Finds or adds ip.  Pointers to entries stay valid until the next entry_get(). */
+static struct sym_entry *entry_get(struct symbolizer *s, uint64_t ip)
+{
+	struct sym_entry *e = entry_find(s, ip);
+	size_t i;
+
+	if (e)
+		return e;
+	if ((s->nents + 1) * 2 > s->cap_ents)
+		ents_grow(s);
+	i = hash_u64(ip) & (s->cap_ents - 1);
+	while (s->ents[i].used)
+		i = (i + 1) & (s->cap_ents - 1);
+	e = &s->ents[i];
+	e->ip = ip;
+	e->used = true;
+	/* a return address of 0 is no address: ip - 1 would wrap */
+	e->state = ip ? ENT_NEW : ENT_UNKNOWN;
+	s->nents++;
+	return e;
+}
+
+static void queue_push(struct symbolizer *s, uint64_t ip)
+{
+	if (s->nqueued == s->cap_queued) {
+		s->cap_queued = s->cap_queued ? s->cap_queued * 2 : 64;
+		s->queued = xrealloc(s->queued, s->cap_queued * sizeof(*s->queued));
+	}
+	s->queued[s->nqueued++] = ip;
+}
+
+/* ---- objects ---- */
+
+/* Reads the ELF type and PT_LOAD headers; leaves e_type ET_NONE for other files. */
+static void object_read_loads(struct sym_object *o)
+{
+	Elf *elf = elf_begin(o->fd, ELF_C_READ_MMAP, NULL);
+	GElf_Ehdr eh;
+	size_t phnum;
+
+	if (!elf || elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh) ||
+	    elf_getphdrnum(elf, &phnum) != 0)
+		goto cleanup;
+	o->loads = xcalloc(phnum, sizeof(*o->loads));
+	for (size_t i = 0; i < phnum; i++) {
+		GElf_Phdr ph;
+
+		if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_LOAD)
+			o->loads[o->nloads++] = ph;
+	}
+	o->e_type = eh.e_type;
+cleanup:
+	elf_end(elf);
+}
+
+/*
+ * Opens the file mapped by m.  map_files reaches it even when deleted or in
+ * another mount namespace, but needs CAP_SYS_ADMIN (or
+ * CAP_CHECKPOINT_RESTORE); the target's root is the fallback.
+ */
+static int object_open_file(struct symbolizer *s, const struct sym_map *m)
+{
+	char name[PATH_MAX + 16];
+	struct stat st;
+	int fd, err;
+
+	snprintf(name, sizeof(name), "map_files/%" PRIx64 "-%" PRIx64, m->start, m->end);
+	fd = openat(s->proc_fd, name, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0)
+		return fd;
+	snprintf(name, sizeof(name), "root%s", m->path);
+	fd = openat(s->proc_fd, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		ms_info(1, "cannot open '%s' mapped by pid %d: %s", m->path, s->pid,
+			strerror(-err));
+		return err;
+	}
+	/* the path may name a newer file than the one mapped (an upgrade) */
+	if (fstat(fd, &st) < 0 || st.st_ino != m->ino) {
+		ms_info(1, "'%s' changed since pid %d mapped it", m->path, s->pid);
+		close(fd);
+		return -ESTALE;
+	}
+	return fd;
+}
+
+/* Records the object of m, opened.  Kept even when opening failed, so as not to retry. */
+static struct sym_object *object_add(struct symbolizer *s, const struct sym_map *m)
+{
+	struct sym_object *o = xcalloc(1, sizeof(*o));
+
+	o->dev = m->dev;
+	o->ino = m->ino;
+	o->path = m->path;
+	o->fd = object_open_file(s, m);
+	if (o->fd >= 0)
+		object_read_loads(o);
+	s->objs = xrealloc(s->objs, (s->nobjs + 1) * sizeof(*s->objs));
+	s->objs[s->nobjs++] = o;
+	return o;
+}
+
+static void object_free(struct sym_object *o)
+{
+	if (o->dwfl)
+		dwfl_end(o->dwfl); /* closes the fd handed to it */
+	if (o->fd >= 0)
+		close(o->fd);
+	free(o->loads);
+	free(o);
+}
+
+static const struct sym_map *map_find(const struct sym_map *v, size_t n, uint64_t addr)
+{
+	size_t lo = 0, hi = n;
+
+	/* the last map starting at or below addr */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo && addr < v[lo - 1].end ? &v[lo - 1] : NULL;
+}
+
+static struct sym_object *object_find(struct symbolizer *s, const struct sym_map *m)
+{
+	const struct sym_map *old = map_find(s->maps, s->nmaps, m->start);
+
+	/* most lines are unchanged since the last read */
+	if (old && old->obj && old->dev == m->dev && old->ino == m->ino)
+		return old->obj;
+	for (size_t i = 0; i < s->nobjs; i++)
+		if (s->objs[i]->dev == m->dev && s->objs[i]->ino == m->ino)
+			return s->objs[i];
+	return NULL;
+}
+
+static bool seg_exec(const GElf_Phdr *ph)
+{
+	return ph->p_flags & PF_X;
+}
+
+/*
+ * Run-time address minus ELF vaddr for m.  The mapping's file offset falls
+ * in one PT_LOAD (the kernel maps each from its page-aligned offset); that
+ * segment's vaddr for the offset gives the bias.
+ */
+static uint64_t map_bias(const struct sym_map *m, size_t page)
+{
+	const struct sym_object *o = m->obj;
+	const GElf_Phdr *best = NULL;
+
+	if (o && o->e_type == ET_EXEC)
+		return 0; /* not PIE: runs at its link-time addresses */
+	for (size_t i = 0; o && i < o->nloads; i++) {
+		const GElf_Phdr *ph = &o->loads[i];
+
+		if (!ph->p_filesz || m->offset < (ph->p_offset & ~(uint64_t)(page - 1)) ||
+		    m->offset >= ph->p_offset + ph->p_filesz)
+			continue;
+		/* without -z separate-code two segments can share a page: match the protection */
+		if (!best || (seg_exec(ph) == m->exec && seg_exec(best) != m->exec))
+			best = ph;
+	}
+	if (!best)
+		return m->start - m->offset; /* not an ELF segment: offsets into the file */
+	return m->start - (best->p_vaddr + (m->offset - best->p_offset));
+}
+
+/* Gives each map its object (opening objects of executable maps) and bias. */
+static void maps_attach(struct symbolizer *s, struct sym_map *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		v[i].obj = object_find(s, &v[i]);
+		/* only code is symbolized: data files need not hold an fd */
+		if (!v[i].obj && v[i].exec)
+			v[i].obj = object_add(s, &v[i]);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!v[i].obj)
+			v[i].obj = object_find(s, &v[i]);
+		v[i].bias = map_bias(&v[i], s->page_size);
+	}
+}
+
+/* ---- /proc/PID/maps ---- */
+
+/* 1 when line is a file-backed mapping (filled into m), 0 when not, -EINVAL when malformed. */
+static int maps_parse_line(struct symbolizer *s, char *line, struct sym_map *m)
+{
+	unsigned int maj, min;
+	char perms[5];
+	int pos = 0;
+	char *path;
+
+	memset(m, 0, sizeof(*m));
+	if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s %" SCNx64 " %x:%x %" SCNu64 " %n",
+		   &m->start, &m->end, perms, &m->offset, &maj, &min, &m->ino, &pos) < 7 ||
+	    !pos)
+		return -EINVAL;
+	path = line + pos;
+	path[strcspn(path, "\n")] = '\0';
+	if (!m->ino || path[0] != '/')
+		return 0;
+	m->dev = makedev(maj, min);
+	m->exec = perms[2] == 'x';
+	m->path = intern(s, path);
+	return 1;
+}
+
+static int maps_parse(struct symbolizer *s, FILE *f, struct sym_map **out, size_t *n)
+{
+	char *line = NULL;
+	size_t len = 0, cap = 0;
+	bool any = false;
+	int err = 0;
+
+	*out = NULL;
+	*n = 0;
+	while (getline(&line, &len, f) > 0) {
+		struct sym_map m;
+		int r = maps_parse_line(s, line, &m);
+
+		any = true;
+		if (r <= 0)
+			continue;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 64;
+			*out = xrealloc(*out, cap * sizeof(**out));
+		}
+		(*out)[(*n)++] = m;
+	}
+	if (ferror(f))
+		err = -EIO;
+	else if (!any)
+		err = -ESRCH; /* a zombie's maps are empty: it is gone */
+	free(line);
+	return err;
+}
+
+static int maps_read(struct symbolizer *s, struct sym_map **out, size_t *n)
+{
+	FILE *f = NULL;
+	int fd, err;
+
+	*out = NULL;
+	*n = 0;
+	fd = openat(s->proc_fd, "maps", O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		err = errno == ENOENT ? -ESRCH : -errno;
+		goto cleanup;
+	}
+	f = fdopen(fd, "r");
+	if (!f) {
+		err = -errno;
+		close(fd);
+		goto cleanup;
+	}
+	err = maps_parse(s, f, out, n);
+cleanup:
+	if (f)
+		fclose(f);
+	if (err && err != -ESRCH)
+		ms_err("cannot read '/proc/%d/maps': %s", s->pid, strerror(-err));
+	return err;
+}
+
+/* Queued misses get their answer from the maps just read (or the target's end). */
+static void queue_settle(struct symbolizer *s)
+{
+	for (size_t i = 0; i < s->nqueued; i++) {
+		struct sym_entry *e = entry_find(s, s->queued[i]);
+		const struct sym_map *m;
+
+		if (!e || e->state != ENT_QUEUED)
+			continue;
+		m = s->gone ? NULL : map_find(s->maps, s->nmaps, e->ip - 1);
+		e->state = m ? ENT_MAPPED : ENT_UNKNOWN;
+		if (m)
+			e->map = *m;
+	}
+	s->nqueued = 0;
+}
+
+int symbolizer__refresh(struct symbolizer *s)
+{
+	struct sym_map *maps = NULL;
+	size_t n = 0;
+	int err;
+
+	if (!s)
+		return -EINVAL;
+	if (s->gone) {
+		err = -ESRCH;
+		goto cleanup;
+	}
+	s->last_read_ns = ms_now_ns();
+	err = maps_read(s, &maps, &n);
+	if (err == -ESRCH)
+		s->gone = true;
+	if (err)
+		goto cleanup;
+	maps_attach(s, maps, n);
+	free(s->maps);
+	s->maps = maps;
+	s->nmaps = n;
+	maps = NULL;
+	ms_info(2, "pid %d: %zu file mappings, %zu objects", s->pid, s->nmaps, s->nobjs);
+cleanup:
+	if (!err || s->gone)
+		queue_settle(s);
+	free(maps);
+	return err;
+}
+
+/* ---- tracking ---- */
+
+/* Finds e's mapping, re-reading the maps on a miss unless that was done just now. */
+static int entry_locate(struct symbolizer *s, struct sym_entry *e)
+{
+	const struct sym_map *m;
+	bool reread = false;
+
+	if (e->state == ENT_MAPPED)
+		return 0;
+	if (e->state == ENT_UNKNOWN)
+		return -ENOENT;
+	m = map_find(s->maps, s->nmaps, e->ip - 1);
+	if (!m && !s->gone && ms_now_ns() - s->last_read_ns >= MISS_REREAD_NS) {
+		/* adds no entry, so e stays valid */
+		reread = symbolizer__refresh(s) == 0;
+		m = map_find(s->maps, s->nmaps, e->ip - 1);
+	}
+	if (m) {
+		e->state = ENT_MAPPED;
+		e->map = *m;
+		return 0;
+	}
+	if (reread || s->gone) {
+		e->state = ENT_UNKNOWN;
+	} else if (e->state == ENT_NEW) {
+		e->state = ENT_QUEUED;
+		queue_push(s, e->ip);
+	}
+	return -ENOENT;
+}
+
+int symbolizer__track(struct symbolizer *s, uint64_t ip)
+{
+	if (!s)
+		return -ENOENT;
+	return entry_locate(s, entry_get(s, ip));
+}
+
+/* ---- resolving ---- */
+
+static void frames_push(struct frame_buf *fb, const struct sym_frame *f)
+{
+	if (fb->n == fb->cap) {
+		fb->cap = fb->cap ? fb->cap * 2 : 4;
+		fb->v = xrealloc(fb->v, fb->cap * sizeof(*fb->v));
+	}
+	fb->v[fb->n++] = *f;
+}
+
+/* dwfl for o, with module addresses equal to the ELF's own vaddrs. */
+static Dwfl_Module *object_module(struct sym_object *o)
+{
+	if (o->dwfl_tried)
+		return o->mod;
+	o->dwfl_tried = true;
+	if (o->fd < 0 || o->e_type == ET_NONE)
+		return NULL;
+	o->dwfl = dwfl_begin(&dwfl_callbacks);
+	if (!o->dwfl)
+		goto fail;
+	dwfl_report_begin(o->dwfl);
+	/* bias 0 so that one module serves wherever and however often it is mapped */
+	o->mod = dwfl_report_elf(o->dwfl, o->path, o->path, o->fd, 0, true);
+	if (!o->mod)
+		goto fail;
+	o->fd = -1; /* dwfl owns it now */
+	dwfl_report_end(o->dwfl, NULL, NULL);
+	return o->mod;
+fail:
+	ms_info(1, "cannot load symbols of '%s': %s", o->path, dwfl_errmsg(-1));
+	if (o->dwfl)
+		dwfl_end(o->dwfl);
+	o->dwfl = NULL;
+	o->mod = NULL;
+	return NULL;
+}
+
+static int clamp_int(Dwarf_Word v)
+{
+	return v > INT_MAX ? INT_MAX : (int)v;
+}
+
+/* file:line:column of the instruction at vaddr, from the line table. */
+static void frame_line_table(struct symbolizer *s, Dwfl_Module *mod, uint64_t vaddr,
+			     struct sym_frame *f)
+{
+	Dwfl_Line *l = dwfl_module_getsrc(mod, vaddr);
+	int line = 0, col = 0;
+	const char *file = l ? dwfl_lineinfo(l, NULL, &line, &col, NULL, NULL) : NULL;
+
+	f->file = intern(s, file);
+	f->line = file && line > 0 ? line : 0;
+	f->column = file && col > 0 ? col : 0;
+}
+
+/* Where inlined call d was made: the position in the frame it was inlined into. */
+static void frame_call_site(struct symbolizer *s, Dwarf_Die *d, struct sym_frame *f)
+{
+	Dwarf_Attribute a;
+	Dwarf_Files *files;
+	Dwarf_Word v;
+	Dwarf_Die cu;
+	size_t nfiles;
+
+	f->file = NULL;
+	f->line = f->column = 0;
+	/* call_file indexes the line table of the unit d is in (a dwz partial unit maybe) */
+	if (dwarf_formudata(dwarf_attr(d, DW_AT_call_file, &a), &v) == 0 &&
+	    dwarf_diecu(d, &cu, NULL, NULL) &&
+	    dwarf_getsrcfiles(&cu, &files, &nfiles) == 0 && v < nfiles)
+		f->file = intern(s, dwarf_filesrc(files, v, NULL, NULL));
+	if (f->file && dwarf_formudata(dwarf_attr(d, DW_AT_call_line, &a), &v) == 0)
+		f->line = clamp_int(v);
+	if (f->file && dwarf_formudata(dwarf_attr(d, DW_AT_call_column, &a), &v) == 0)
+		f->column = clamp_int(v);
+}
+
+/*
+ * Name of a subprogram or inlined call (integrate follows abstract_origin
+ * and specification).  A C++ linkage name demangles to the qualified name
+ * with parameters; other linkage names are asm labels (glibc's
+ * __GI___libc_malloc), less telling than the name in the source.
+ */
+static const char *die_name(struct symbolizer *s, Dwarf_Die *d)
+{
+	Dwarf_Attribute a;
+	const char *name = dwarf_formstring(dwarf_attr_integrate(d, DW_AT_linkage_name, &a));
+
+	if (!name)
+		name = dwarf_formstring(dwarf_attr_integrate(d, DW_AT_MIPS_linkage_name, &a));
+	if (!name || strncmp(name, "_Z", 2) != 0) {
+		const char *plain = dwarf_formstring(dwarf_attr_integrate(d, DW_AT_name, &a));
+
+		if (plain)
+			name = plain;
+	}
+	return fn_name(s, name);
+}
+
+static const char *elf_sym_name(struct symbolizer *s, Dwfl_Module *mod, uint64_t vaddr)
+{
+	GElf_Off off;
+	GElf_Sym sym;
+
+	return fn_name(s, dwfl_module_addrinfo(mod, vaddr, &off, &sym, NULL, NULL, NULL));
+}
+
+static bool is_function_scope(int tag)
+{
+	return tag == DW_TAG_inlined_subroutine || tag == DW_TAG_subprogram ||
+	       tag == DW_TAG_entry_point;
+}
+
+/*
+ * One frame per function scope in the concrete scope chain of vaddr, up to
+ * the first real subprogram: the innermost takes the line table's position,
+ * each outer one the call site of the inlined call inside it.
+ */
+static void frames_from_scopes(struct symbolizer *s, Dwfl_Module *mod, uint64_t vaddr,
+			       Dwarf_Die *scopes, int n, const struct sym_frame *base,
+			       struct frame_buf *fb)
+{
+	struct sym_frame f = *base;
+	size_t first = fb->n;
+
+	frame_line_table(s, mod, vaddr, &f);
+	for (int i = 0; i < n; i++) {
+		int tag = dwarf_tag(&scopes[i]);
+
+		if (!is_function_scope(tag))
+			continue;
+		f.function = die_name(s, &scopes[i]);
+		f.inlined = tag == DW_TAG_inlined_subroutine;
+		frames_push(fb, &f);
+		if (!f.inlined)
+			break;
+		frame_call_site(s, &scopes[i], &f);
+	}
+	if (fb->n == first)
+		return;
+	/* the chain may end without a subprogram in broken DWARF */
+	fb->v[fb->n - 1].inlined = false;
+	if (!fb->v[fb->n - 1].function)
+		fb->v[fb->n - 1].function = elf_sym_name(s, mod, vaddr);
+}
+
+/* Frames from DWARF; false when vaddr is in no DWARF function. */
+static bool frames_from_dwarf(struct symbolizer *s, Dwfl_Module *mod, uint64_t vaddr,
+			      const struct sym_frame *base, struct frame_buf *fb)
+{
+	Dwarf_Addr dbias = 0;
+	Dwarf_Die *cudie = dwfl_module_addrdie(mod, vaddr, &dbias);
+	Dwarf_Die *scopes = NULL, inner;
+	size_t first = fb->n;
+	int n;
+
+	if (!cudie)
+		return false;
+	n = dwarf_getscopes(cudie, vaddr - dbias, &scopes);
+	if (n <= 0)
+		goto cleanup;
+	/*
+	 * Past an inlined call dwarf_getscopes goes on in the callee's abstract
+	 * definition; the call sites are in the concrete parents of the innermost.
+	 */
+	inner = scopes[0];
+	free(scopes);
+	scopes = NULL;
+	n = dwarf_getscopes_die(&inner, &scopes);
+	if (n <= 0)
+		goto cleanup;
+	frames_from_scopes(s, mod, vaddr, scopes, n, base, fb);
+cleanup:
+	free(scopes);
+	return fb->n > first;
+}
+
+static void entry_resolve_mapped(struct symbolizer *s, const struct sym_entry *e,
+				 struct frame_buf *fb)
+{
+	const struct sym_map *m = &e->map;
+	struct sym_frame f = {
+		.ip = e->ip,
+		.module = m->path,
+		.module_offset = e->ip - 1 - m->bias,
+	};
+	Dwfl_Module *mod = m->obj ? object_module(m->obj) : NULL;
+
+	if (mod && frames_from_dwarf(s, mod, f.module_offset, &f, fb))
+		return;
+	if (mod) {
+		/* no DWARF here (stripped, or assembly): the symbol table, and lines if any */
+		f.function = elf_sym_name(s, mod, f.module_offset);
+		frame_line_table(s, mod, f.module_offset, &f);
+	}
+	frames_push(fb, &f);
+}
+
+static void entry_resolve(struct symbolizer *s, struct sym_entry *e)
+{
+	struct frame_buf fb = { 0 };
+	struct sym_frame unknown = { .ip = e->ip };
+
+	if (e->state == ENT_MAPPED)
+		entry_resolve_mapped(s, e, &fb);
+	else
+		frames_push(&fb, &unknown);
+	e->frames = fb.v;
+	e->nframes = fb.n;
+}
+
+void symbolizer__symbolize(struct symbolizer *s, uint64_t ip,
+			   const struct sym_frame **frames, size_t *n)
+{
+	static __thread struct sym_frame bare;
+	struct sym_entry *e;
+
+	if (!s) {
+		bare = (struct sym_frame){ .ip = ip };
+		*frames = &bare;
+		*n = 1;
+		return;
+	}
+	e = entry_get(s, ip);
+	if (!e->frames) {
+		entry_locate(s, e);
+		/* the answer is final: do not let the rate limit leave it unknown */
+		if (e->state == ENT_QUEUED)
+			symbolizer__refresh(s);
+		entry_resolve(s, e);
+	}
+	*frames = e->frames;
+	*n = e->nframes;
+}
+
+/* ---- life cycle ---- */
+
+static bool opts_demangle(const struct symbolizer_opts *opts)
+{
+	size_t need = offsetof(struct symbolizer_opts, demangle) + sizeof(opts->demangle);
+
+	return !opts || opts->sz < need ? true : opts->demangle;
+}
+
+struct symbolizer *symbolizer__new(int pid, const struct symbolizer_opts *opts)
+{
+	struct symbolizer *s = xcalloc(1, sizeof(*s));
+	char path[32];
+	int err;
+
+	s->pid = pid;
+	s->demangle = opts_demangle(opts);
+	s->page_size = (size_t)sysconf(_SC_PAGESIZE);
+	elf_version(EV_CURRENT);
+	snprintf(path, sizeof(path), "/proc/%d", pid);
+	s->proc_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->proc_fd < 0) {
+		err = -errno;
+		ms_err("cannot open '%s': %s", path, strerror(-err));
+		goto cleanup;
+	}
+	err = symbolizer__refresh(s);
+	if (err == -ESRCH)
+		ms_err("cannot read '/proc/%d/maps': process is gone", pid);
+cleanup:
+	if (err) {
+		symbolizer__free(s);
+		errno = -err;
+		return NULL;
+	}
+	return s;
+}
+
+void symbolizer__free(struct symbolizer *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->cap_ents; i++)
+		free(s->ents[i].frames);
+	free(s->ents);
+	free(s->queued);
+	for (size_t i = 0; i < s->nobjs; i++)
+		object_free(s->objs[i]);
+	free(s->objs);
+	free(s->maps);
+	for (size_t i = 0; i < s->cap_strs; i++)
+		free(s->strs[i]);
+	free(s->strs);
+	if (s->proc_fd >= 0)
+		close(s->proc_fd);
+	free(s);
+}
+
+/* ---- formatting ---- */
+
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+int sym_frame__format(const struct sym_frame *f, char *buf, size_t len)
+{
+	if (f->function && f->file && f->line > 0)
+		return snprintf(buf, len, "%s (%s:%d)", f->function, f->file, f->line);
+	if (f->function && f->file)
+		return snprintf(buf, len, "%s (%s)", f->function, f->file);
+	if (f->function && f->module)
+		return snprintf(buf, len, "%s (%s+0x%" PRIx64 ")", f->function,
+				base_name(f->module), f->module_offset);
+	if (f->function)
+		return snprintf(buf, len, "%s (0x%" PRIx64 ")", f->function, f->ip);
+	if (f->module)
+		return snprintf(buf, len, "%s+0x%" PRIx64, base_name(f->module),
+				f->module_offset);
+	return snprintf(buf, len, "0x%" PRIx64, f->ip);
+}

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The traced process: launched by us (`-- PROGRAM ARGS`) or found by pid.
+ *
+ * Launching forks a child that waits on a pipe before it execs, so probes
+ * can be attached (with the child's pid as their filter) before the
+ * program's first instruction runs.  A second, close-on-exec pipe tells the
+ * parent whether exec worked.
+ *
+ * A launched child is also seized with ptrace, for one reason only: its
+ * PTRACE_EVENT_EXIT stop, which comes before its address space is torn down,
+ * so the loader can drain the last events and record the mappings of a
+ * program that lived for a millisecond.  Signals it receives are passed on
+ * untouched; group stops stay stops (PTRACE_LISTEN).
+ */
+#ifndef MS_TARGET_H
+#define MS_TARGET_H
+
+#include <stdbool.h>
+
+struct target {
+	int pid;
+	bool launched;    /* we started it and will reap it */
+	bool exited;      /* it is gone (reaped when launched) */
+	bool traced;      /* launched and seized with ptrace */
+	int wait_status;  /* waitpid() status, when launched && exited */
+	int pidfd;        /* readable when it exits; -1 when unavailable */
+	int go_fd;        /* launch: write end the child waits on */
+	int exec_fd;      /* launch: read end, EOF when exec succeeded */
+	char *exe;        /* launch: the program's resolved path */
+	char comm[64];
+};
+
+void target__init(struct target *t);
+void target__cleanup(struct target *t);
+
+/*
+ * Resolves argv[0] like execvp (PATH search when it has no '/').
+ * Returns a malloc'ed path, or NULL with errno set (ENOENT, EACCES).
+ */
+char *target__resolve_program(const char *name);
+
+/* Forks the child, which waits.  0 or negative errno (message printed). */
+int target__launch(struct target *t, char *const argv[]);
+/* Lets the child exec and waits for the outcome.  0 or negative errno. */
+int target__start(struct target *t);
+
+/* Validates a pid to attach to (exists, not a kernel thread, not us). */
+int target__open_pid(struct target *t, int pid);
+
+enum target_state {
+	TARGET_RUNNING,
+	TARGET_EXITING, /* stopped at its exit: mappings still readable */
+	TARGET_EXITED,
+};
+
+/*
+ * Services a launched child's ptrace stops and reports its state.  After
+ * TARGET_EXITING the caller reads what it needs, then target__resume().
+ */
+enum target_state target__poll(struct target *t);
+void target__resume(struct target *t);
+/* True when the target has exited; resumes it from its exit stop. */
+bool target__poll_exit(struct target *t);
+/* Waits up to timeout_ms for it to exit; true when it did. */
+bool target__wait_exit(struct target *t, int timeout_ms);
+/* Sends sig when it still runs. */
+void target__signal(struct target *t, int sig);
+
+/* Describes how a launched target ended ("exited with status 0",
+ * "killed by signal 9 (Killed)") into buf. */
+void target__describe_exit(const struct target *t, char *buf, int len);
+/* Exit code for memscope-bpf that reflects a launched target: its status,
+ * or 128 + signal. */
+int target__exit_code(const struct target *t);
+
+#endif
