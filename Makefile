@@ -28,7 +28,10 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Iinc
 	-I/usr/include/$(shell uname -m)-linux-gnu -Wall -Werror
 
 USER_SRCS := $(wildcard user/*.c)
-USER_OBJS := $(USER_SRCS:user/%.c=$(BUILD)/user/%.o)
+# the HTML report's page and vendored libraries, embedded by user/html/assets.S
+HTML_ASSETS := user/html/report.html user/html/report.css user/html/report.js \
+	       $(wildcard user/html/vendor/*.js user/html/vendor/*.css)
+USER_OBJS := $(USER_SRCS:user/%.c=$(BUILD)/user/%.o) $(BUILD)/user/html/assets.o
 LIB_OBJS  := $(filter-out $(BUILD)/user/main.o,$(USER_OBJS))
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 SKELS     := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.skel.h)
@@ -39,16 +42,22 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 E2E_SRCS  := $(wildcard tests/e2e/*.c)
 E2E_BIN   := $(BUILD)/tests/e2e/e2e
+HTML_TEST  := $(BUILD)/tests/html/test_html
+HTML_TOOLS := $(BUILD)/tests/html/embed_json $(BUILD)/tests/html/synth_report
 PROG_C    := $(wildcard tests/programs/*.c)
 PROG_CXX  := $(wildcard tests/programs/*.cc)
 PROGS     := $(PROG_C:tests/programs/%.c=$(BUILD)/programs/%) \
 	     $(PROG_CXX:tests/programs/%.cc=$(BUILD)/programs/%)
 
-.PHONY: all deps demo test unit e2e clean
+.PHONY: all deps test-deps demo test unit e2e html clean
 all: memscope-bpf
 
 deps:
 	$(Q)scripts/deps.sh
+
+# what only the tests need (headless Chromium for the HTML report's tests)
+test-deps:
+	$(Q)scripts/deps.sh --tests
 
 memscope-bpf: $(USER_OBJS)
 	$(call msg,LINK,$@)
@@ -64,6 +73,12 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 
 # the loader's stage that opens the BPF object needs its skeleton first
 $(BUILD)/user/attach.o: $(SKELS)
+
+# .incbin paths are relative to the top of the tree; the assembler reports no
+# dependencies for them, hence the list.
+$(BUILD)/user/html/assets.o: user/html/assets.S $(HTML_ASSETS) | $(BUILD)/user/html
+	$(call msg,AS,$@)
+	$(Q)$(CC) -c $< -o $@
 
 $(BUILD)/user/%.o: user/%.c | $(BUILD)/user
 	$(call msg,CC,$@)
@@ -86,7 +101,23 @@ $(E2E_BIN): $(E2E_SRCS) | $(BUILD)/tests/e2e
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(DEPFLAGS) -o $@ $(E2E_SRCS) -lcmocka -lcjson
 
-$(BUILD) $(BUILD)/user $(BUILD)/programs $(BUILD)/tests/unit $(BUILD)/tests/e2e:
+# The HTML report's tests and tools: a page from any JSON report (embed_json),
+# a large synthetic report (synth_report)
+$(BUILD)/tests/html/embed_json: tests/html/embed_json.c $(BUILD)/user/render_html.o \
+		$(BUILD)/user/html/assets.o | $(BUILD)/tests/html
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(WARN) -o $@ $^
+
+$(BUILD)/tests/html/synth_report: tests/html/synth_report.c | $(BUILD)/tests/html
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(WARN) -o $@ $<
+
+$(HTML_TEST): tests/html/test_html.c | $(BUILD)/tests/html
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(DEPFLAGS) -o $@ $< -lcmocka -lcjson
+
+$(BUILD) $(BUILD)/user $(BUILD)/user/html $(BUILD)/programs $(BUILD)/tests/unit \
+$(BUILD)/tests/e2e $(BUILD)/tests/html:
 	$(Q)mkdir -p $@
 
 unit: $(UNIT_BINS)
@@ -95,10 +126,14 @@ unit: $(UNIT_BINS)
 e2e: memscope-bpf $(PROGS) $(E2E_BIN)
 	$(Q)scripts/run-tests.sh e2e $(E2E_BIN)
 
+# The HTML report in headless Chromium, on reports of tests/programs/.
+html: memscope-bpf $(PROGS) $(HTML_TEST) $(HTML_TOOLS)
+	$(Q)scripts/run-tests.sh html $(HTML_TEST)
+
 # The README's test command: installs what is missing, builds, runs everything.
-test: deps
+test: deps test-deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)$(MAKE) --no-print-directory unit e2e
+	$(Q)$(MAKE) --no-print-directory unit e2e html
 
 # The README's demo command: trace the bundled demo and print the summary.
 demo: deps
@@ -109,4 +144,4 @@ clean:
 	$(Q)rm -rf $(BUILD) memscope-bpf
 
 -include $(USER_OBJS:.o=.d) $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.bpf.d) \
-	$(UNIT_BINS:=.d) $(E2E_BIN).d
+	$(UNIT_BINS:=.d) $(E2E_BIN).d $(HTML_TEST).d

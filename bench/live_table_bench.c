@@ -11,10 +11,15 @@
  * the generator's own memory was allocated and touched, so the growth is the
  * heap model's.
  *
- *   live_table_bench [ops [working_set]]     (default 20000000 1000000)
+ *   live_table_bench [ops [working_set [ns_per_op]]]   (default 20000000 1000000 1)
+ *
+ * ns_per_op spaces the calls' timestamps: the allocation windows (100 ms
+ * buckets) have more entries the longer the trace seems to last.
  *
  * Build: cc -O2 -D_GNU_SOURCE -Iinclude -Iuser -o live_table_bench \
  *        bench/live_table_bench.c user/heap.c user/live_table.c user/util.c
+ * With the findings detector's hooks installed (FIFO of 256 Ki, as a session
+ * has), add -DBENCH_DETECTOR and user/detect.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +29,9 @@
 #include "heap.h"
 #include "memscope_events.h"
 #include "util.h"
+#ifdef BENCH_DETECTOR
+#include "detect.h"
+#endif
 
 #define BATCH 65536
 #define NCLASSES 96
@@ -195,22 +203,24 @@ static void gen_op(struct gen *g, struct op *o)
 		gen_free(g, o);
 }
 
-static void replay(struct heap *h, const struct op *ops, size_t n, uint64_t ts)
+static void replay(struct heap *h, const struct op *ops, size_t n, uint64_t first,
+		   uint64_t ns_per_op)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++) {
 		const struct op *o = &ops[i];
+		uint64_t ts = (first + i) * ns_per_op;
 
 		if (o->kind == OP_FREE) {
-			struct free_call c = { .fn = MS_FN_FREE, .tid = 1, .ts_ns = ts + i,
+			struct free_call c = { .fn = MS_FN_FREE, .tid = 1, .ts_ns = ts,
 					       .ptr = o->ptr, .stack = o->stack };
 
 			heap__release(h, &c);
 		} else {
 			struct alloc_call c = {
 				.fn = o->kind == OP_REALLOC ? MS_FN_REALLOC : MS_FN_MALLOC,
-				.is_realloc = o->kind == OP_REALLOC, .tid = 1, .ts_ns = ts + i,
+				.is_realloc = o->kind == OP_REALLOC, .tid = 1, .ts_ns = ts,
 				.ptr = o->ptr, .size = o->size, .old_ptr = o->old_ptr,
 				.stack = o->stack,
 			};
@@ -280,7 +290,7 @@ static int parse_count(const char *s, size_t *out)
 	return 0;
 }
 
-static void run(size_t nops, size_t working_set)
+static void run(size_t nops, size_t working_set, size_t ns_per_op)
 {
 	struct op *ops = touched(BATCH, sizeof(*ops));
 	const struct heap_totals *t;
@@ -288,11 +298,20 @@ static void run(size_t nops, size_t working_set)
 	struct heap *h;
 	uint64_t ns = 0, done = 0;
 	long rss0, grown;
+	size_t nwindows;
+	uint64_t bucket_ns;
+#ifdef BENCH_DETECTOR
+	struct detector *d;
+	size_t nfindings;
+#endif
 
 	gen_init(&g, working_set);
 	rss0 = rss_bytes();
 	/* no size hint: growth is part of what is measured */
 	h = heap__new(0);
+#ifdef BENCH_DETECTOR
+	d = detector__new(h, 256 * 1024);
+#endif
 	while (done < nops) {
 		size_t n = nops - done < BATCH ? nops - done : BATCH, i;
 		uint64_t t0;
@@ -300,7 +319,7 @@ static void run(size_t nops, size_t working_set)
 		for (i = 0; i < n; i++)
 			gen_op(&g, &ops[i]);
 		t0 = ms_now_ns();
-		replay(h, ops, n, done);
+		replay(h, ops, n, done, ns_per_op);
 		ns += ms_now_ns() - t0;
 		done += n;
 	}
@@ -317,6 +336,13 @@ static void run(size_t nops, size_t working_set)
 	printf("rss growth     %.1f MiB, %.1f bytes per live block (slot %zu bytes)\n",
 	       grown / 1048576.0, (double)grown / (double)t->live_allocations,
 	       sizeof(struct live_block));
+	heap__windows(h, &nwindows, &bucket_ns, NULL);
+	printf("windows        %zu entries, %.1f ms wide\n", nwindows, bucket_ns / 1e6);
+#ifdef BENCH_DETECTOR
+	detector__findings(d, &nfindings);
+	printf("findings       %zu (with the detector)\n", nfindings);
+	detector__free(d);
+#endif
 	heap__free(h);
 	gen_fini(&g);
 	free(ops);
@@ -324,13 +350,14 @@ static void run(size_t nops, size_t working_set)
 
 int main(int argc, char **argv)
 {
-	size_t nops = 20000000, working_set = 1000000;
+	size_t nops = 20000000, working_set = 1000000, ns_per_op = 1;
 
-	if (argc > 3 || (argc > 1 && parse_count(argv[1], &nops)) ||
-	    (argc > 2 && parse_count(argv[2], &working_set))) {
-		fprintf(stderr, "usage: live_table_bench [ops [working_set]]\n");
+	if (argc > 4 || (argc > 1 && parse_count(argv[1], &nops)) ||
+	    (argc > 2 && parse_count(argv[2], &working_set)) ||
+	    (argc > 3 && parse_count(argv[3], &ns_per_op))) {
+		fprintf(stderr, "usage: live_table_bench [ops [working_set [ns_per_op]]]\n");
 		return 1;
 	}
-	run(nops, working_set);
+	run(nops, working_set, ns_per_op);
 	return 0;
 }

@@ -14,12 +14,15 @@
  * to the first instruction the kernel emulates, as long as the arguments and
  * the stack pointer are still as they were at entry (user/probe_site.c).
  *
+ *   annot_*      USDT probes of include/memscope.h: one MS_EV_ANNOT each
+ *
  * Records are committed without waking the loader, which drains on a timer;
  * it is woken only when the buffer fills past wake_bytes.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include <bpf/usdt.bpf.h>
 #include "memscope_events.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -73,7 +76,7 @@ struct thread_state {
 	__u64 rel_ptr;
 	__u64 rel_sp;
 	__u32 rel_level;
-	__u32 pad;
+	__u32 seen; /* its MS_EV_THREAD was sent */
 };
 
 struct {
@@ -103,12 +106,33 @@ static __always_inline __u64 wake_flag(void)
 	return BPF_RB_NO_WAKEUP;
 }
 
+/* Announces a thread the first time one of its calls is seen. */
+static __always_inline void announce_thread(struct thread_state *st)
+{
+	struct ms_ev_thread *e;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		stat_inc(MS_STAT_LOST_EVENTS);
+		return;
+	}
+	st->seen = 1;
+	e->type = MS_EV_THREAD;
+	e->tid = (__u32)bpf_get_current_pid_tgid();
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+}
+
 static __always_inline struct thread_state *thread_state(bool create)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
+	struct thread_state *st;
 
-	return bpf_task_storage_get(&tstate, task, 0,
-				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+	st = bpf_task_storage_get(&tstate, task, 0,
+				  create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+	if (st && !st->seen)
+		announce_thread(st);
+	return st;
 }
 
 /*
@@ -287,5 +311,92 @@ int release(struct pt_regs *ctx)
 	e->caller = caller;
 	e->stack = stack;
 	bpf_ringbuf_submit(e, wake_flag());
+	return 0;
+}
+
+static __always_inline struct ms_ev_annot *annot_begin(__u8 kind)
+{
+	struct ms_ev_annot *e;
+
+	if (!is_target())
+		return NULL;
+	/* the thread may make no allocation before its scope starts */
+	thread_state(true);
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		stat_inc(MS_STAT_LOST_EVENTS);
+		return NULL;
+	}
+	e->type = MS_EV_ANNOT;
+	e->kind = kind;
+	e->flags = 0;
+	e->tid = (__u32)bpf_get_current_pid_tgid();
+	e->ts_ns = bpf_ktime_get_ns();
+	e->ptr = 0;
+	e->stack = 0;
+	e->line = 0;
+	e->name_addr = 0;
+	e->tname_addr = 0;
+	e->file_addr = 0;
+	e->name[0] = 0;
+	e->tname[0] = 0;
+	e->file[0] = 0;
+	return e;
+}
+
+static __always_inline void read_str(char *dst, __u32 size, const void *src)
+{
+	if (!src || bpf_probe_read_user_str(dst, size, src) < 0)
+		dst[0] = 0;
+}
+
+SEC("usdt")
+int BPF_USDT(annot_track, void *ptr, const char *name, const char *tname, const char *file,
+	     int line)
+{
+	__u16 flags = 0;
+	__u64 stack = 0;
+	struct ms_ev_annot *e;
+
+	/* the stack first: take_stack may send a record of its own */
+	if (alloc_stacks && is_target())
+		stack = take_stack(ctx, PT_REGS_IP(ctx) + 1, &flags);
+	e = annot_begin(MS_ANNOT_TRACK);
+	if (!e)
+		return 0;
+	e->flags = flags;
+	e->ptr = (__u64)ptr;
+	e->stack = stack;
+	e->line = line;
+	e->name_addr = (__u64)name;
+	e->tname_addr = (__u64)tname;
+	e->file_addr = (__u64)file;
+	read_str(e->name, sizeof(e->name), name);
+	read_str(e->tname, sizeof(e->tname), tname);
+	read_str(e->file, sizeof(e->file), file);
+	bpf_ringbuf_submit(e, wake_flag());
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(annot_scope_begin, const char *name)
+{
+	struct ms_ev_annot *e = annot_begin(MS_ANNOT_SCOPE_BEGIN);
+
+	if (!e)
+		return 0;
+	e->name_addr = (__u64)name;
+	read_str(e->name, sizeof(e->name), name);
+	bpf_ringbuf_submit(e, wake_flag());
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(annot_scope_end)
+{
+	struct ms_ev_annot *e = annot_begin(MS_ANNOT_SCOPE_END);
+
+	if (e)
+		bpf_ringbuf_submit(e, wake_flag());
 	return 0;
 }

@@ -81,6 +81,8 @@ enum ms_event_type {
 	MS_EV_ALLOC = 1,
 	MS_EV_FREE = 2,
 	MS_EV_STACK = 3,
+	MS_EV_THREAD = 4,
+	MS_EV_ANNOT = 5,
 };
 
 /* ms_ev_alloc.flags / ms_ev_free.flags */
@@ -135,6 +137,50 @@ struct ms_ev_stack {
 };
 
 #define MS_EV_STACK_HDR 16
+
+/* A thread's first probe hit: its name then (threads may rename later). */
+struct ms_ev_thread {
+	__u8 type; /* MS_EV_THREAD */
+	__u8 pad[3];
+	__u32 tid;
+	char comm[16];
+};
+
+enum ms_annot_kind {
+	MS_ANNOT_TRACK = 1,
+	MS_ANNOT_SCOPE_BEGIN = 2,
+	MS_ANNOT_SCOPE_END = 3,
+};
+
+#define MS_ANNOT_NAME_MAX 64
+#define MS_ANNOT_TYPE_MAX 32
+#define MS_ANNOT_FILE_MAX 128
+
+/*
+ * An annotation from include/memscope.h.  Strings are read with
+ * bpf_probe_read_user_str(): NUL-terminated and cut to their field.  That
+ * read cannot fault pages in, and a string literal's page is often not
+ * resident yet: then the field is empty and the loader reads the string
+ * itself from its address (*_addr) while the target's memory exists.  The stack's innermost frame is the annotation
+ * site + 1, so that it symbolizes (at ip - 1) to the annotation's line.
+ */
+struct ms_ev_annot {
+	__u8 type; /* MS_EV_ANNOT */
+	__u8 kind; /* enum ms_annot_kind */
+	__u16 flags;
+	__u32 tid;
+	__u64 ts_ns;
+	__u64 ptr;   /* track: the pointer named */
+	__u64 stack; /* track: where the annotation is */
+	__s32 line;  /* track: __LINE__ */
+	__u32 pad;
+	__u64 name_addr;
+	__u64 tname_addr;
+	__u64 file_addr;
+	char name[MS_ANNOT_NAME_MAX];  /* track: variable; scope_begin: scope */
+	char tname[MS_ANNOT_TYPE_MAX]; /* track: type name, "" when none */
+	char file[MS_ANNOT_FILE_MAX];  /* track: __FILE__ */
+};
 
 /* Counters kept in a per-CPU array, summed by the loader. */
 enum ms_stat {

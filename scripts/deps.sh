@@ -1,9 +1,15 @@
 #!/bin/sh
 # Installs the Debian packages the build and tests need, only when missing.
 # Runs `apt-get update` at most once.  Set MEMSCOPE_DEPS_EXTRA to add more.
+# --tests: what only the tests need (headless Chromium for the HTML report).
 set -eu
 pkgs="clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libdw-dev libcjson-dev
 libcmocka-dev systemtap-sdt-dev pkg-config make gcc g++ ${MEMSCOPE_DEPS_EXTRA:-}"
+target=deps
+if [ "${1:-}" = --tests ]; then
+	pkgs="chromium ${MEMSCOPE_DEPS_EXTRA:-}"
+	target=test-deps
+fi
 missing=
 for p in $pkgs; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
@@ -12,7 +18,7 @@ for p in $pkgs; do
 done
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
-	echo "memscope-bpf: missing packages:$missing (run 'sudo make deps')" >&2
+	echo "memscope-bpf: missing packages:$missing (run 'sudo make $target')" >&2
 	exit 1
 fi
 echo "installing:$missing"

@@ -87,6 +87,12 @@ void tracer__free(struct tracer *t)
 	free(t);
 }
 
+static void add_link(struct tracer *t, struct bpf_link *link)
+{
+	t->links = xrealloc(t->links, (t->nlinks + 1) * sizeof(*t->links));
+	t->links[t->nlinks++] = link;
+}
+
 static int attach_one(struct tracer *t, struct bpf_program *prog, const char *path,
 		      uint64_t offset, bool ret, uint64_t cookie)
 {
@@ -96,8 +102,7 @@ static int attach_one(struct tracer *t, struct bpf_program *prog, const char *pa
 	link = bpf_program__attach_uprobe_opts(prog, t->pid, path, offset, &uo);
 	if (!link)
 		return -errno;
-	t->links = xrealloc(t->links, (t->nlinks + 1) * sizeof(*t->links));
-	t->links[t->nlinks++] = link;
+	add_link(t, link);
 	return 0;
 }
 
@@ -112,6 +117,34 @@ static int attach_sym(struct tracer *t, const struct alloc_object *o, const stru
 	if (!err)
 		err = attach_one(t, t->skel->progs.alloc_exit, o->attach_path, off, true, s->fn);
 	return err;
+}
+
+/* The memscope annotations of one object: every site of each probe name. */
+static int attach_annotations(struct tracer *t, const struct alloc_object *o)
+{
+	static const char *names[] = { "track", "scope_begin", "scope_end" };
+	struct bpf_program *progs[] = { t->skel->progs.annot_track,
+					t->skel->progs.annot_scope_begin,
+					t->skel->progs.annot_scope_end };
+
+	for (size_t i = 0; i < 3; i++) {
+		struct bpf_link *link;
+
+		link = bpf_program__attach_usdt(progs[i], t->pid, o->attach_path, "memscope",
+						names[i], NULL);
+		if (link) {
+			add_link(t, link);
+			continue;
+		}
+		/* an object need not use every annotation */
+		if (errno != ENOENT) {
+			ms_err("cannot attach to memscope:%s in '%s': %s", names[i], o->path,
+			       strerror(errno));
+			return -errno;
+		}
+	}
+	ms_info(1, "'%s': %zu annotation sites", o->path, o->nannotations);
+	return 0;
 }
 
 int tracer__attach(struct tracer *t, const struct alloc_objects *objs)
@@ -137,6 +170,12 @@ int tracer__attach(struct tracer *t, const struct alloc_objects *objs)
 			}
 			ms_info(2, "probe %s in '%s' at +%u%s", s->name, o->path,
 				s->probe_offset, s->emulated ? "" : " (single-stepped)");
+		}
+		if (o->nannotations) {
+			int err = attach_annotations(t, o);
+
+			if (err)
+				return err;
 		}
 	}
 	if (t->nlinks == before) {

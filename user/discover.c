@@ -50,6 +50,7 @@ static int add_object(struct alloc_objects *objs, int fd, const char *path,
 		ms_info(2, "skipping '%s': %s", path, strerror(-err));
 		return 0;
 	}
+	o.nannotations = discover__count_usdt(fd, "memscope");
 	o.dev = st.st_dev;
 	o.ino = st.st_ino;
 	if (!o.nsyms) {
@@ -61,7 +62,8 @@ static int add_object(struct alloc_objects *objs, int fd, const char *path,
 	o.attach_path = xstrdup(attach_path);
 	objs->v = xrealloc(objs->v, (objs->n + 1) * sizeof(*objs->v));
 	objs->v[objs->n++] = o;
-	ms_info(2, "'%s': %zu allocator entry points", path, o.nsyms);
+	ms_info(2, "'%s': %zu allocator entry points, %zu annotation sites", path, o.nsyms,
+		o.nannotations);
 	return 0;
 }
 
@@ -70,7 +72,7 @@ static void drop_empty(struct alloc_objects *objs)
 	size_t j = 0;
 
 	for (size_t i = 0; i < objs->n; i++) {
-		if (objs->v[i].nsyms) {
+		if (objs->v[i].nsyms || objs->v[i].nannotations) {
 			objs->v[j++] = objs->v[i];
 		} else {
 			free(objs->v[i].path);
@@ -78,6 +80,57 @@ static void drop_empty(struct alloc_objects *objs)
 		}
 	}
 	objs->n = j;
+}
+
+/* Counts the notes of one SHT_NOTE section owned by "stapsdt" for provider. */
+static size_t count_section_notes(Elf_Data *data, const char *provider)
+{
+	size_t off = 0, name_off, desc_off, count = 0;
+	size_t plen = strlen(provider);
+	GElf_Nhdr nh;
+
+	while ((off = gelf_getnote(data, off, &nh, &name_off, &desc_off)) > 0) {
+		const char *name = (const char *)data->d_buf + name_off;
+		const char *desc = (const char *)data->d_buf + desc_off;
+
+		/* desc: pc, base, semaphore (3 addresses), then "provider\0name\0args\0" */
+		if (nh.n_type != 3 || nh.n_namesz != 8 || memcmp(name, "stapsdt", 8) != 0 ||
+		    nh.n_descsz < 24 + plen + 1)
+			continue;
+		if (memcmp(desc + 24, provider, plen + 1) == 0)
+			count++;
+	}
+	return count;
+}
+
+size_t discover__count_usdt(int fd, const char *provider)
+{
+	Elf *elf;
+	Elf_Scn *scn = NULL;
+	size_t shstrndx, count = 0;
+
+	elf_version(EV_CURRENT);
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf || elf_getshdrstrndx(elf, &shstrndx)) {
+		elf_end(elf);
+		return 0;
+	}
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		const char *name;
+		Elf_Data *data;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE)
+			continue;
+		name = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (!name || strcmp(name, ".note.stapsdt") != 0)
+			continue;
+		data = elf_getdata(scn, NULL);
+		if (data && data->d_buf)
+			count += count_section_notes(data, provider);
+	}
+	elf_end(elf);
+	return count;
 }
 
 /* The path through which the kernel can find the object the target maps. */

@@ -26,6 +26,7 @@ struct alloc_object {
 	ino_t ino;
 	struct alloc_sym *syms;
 	size_t nsyms;
+	size_t nannotations; /* memscope USDT sites (include/memscope.h) */
 };
 
 struct alloc_objects {
@@ -33,11 +34,14 @@ struct alloc_objects {
 	size_t n;
 };
 
-/* 0 or negative errno (message printed).  Objects without allocator symbols
- * are left out. */
+/* 0 or negative errno (message printed).  Objects with neither allocator
+ * symbols nor memscope annotations are left out. */
 int discover__pid(int pid, struct alloc_objects *out);
 int discover__program(const char *exe, struct alloc_objects *out);
 void discover__free(struct alloc_objects *objs);
+
+/* Number of USDT notes of provider in the ELF object open at fd. */
+size_t discover__count_usdt(int fd, const char *provider);
 
 /* Parses `ld.so --list` output: appends each absolute path found to *paths
  * (malloc'ed strings).  Pure; exposed for tests. */

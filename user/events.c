@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 #include <string.h>
 
+#include "annotations.h"
 #include "events.h"
 #include "stacks.h"
 #include "symbolize.h"
+#include "thread_names.h"
 
 /* a * b, or UINT64_MAX when it overflows (the call then fails anyway) */
 static uint64_t mul_sat(uint64_t a, uint64_t b)
@@ -87,14 +89,11 @@ static void on_stack(struct event_sink *s, const struct ms_ev_stack *e, size_t s
 static uint32_t event_stack(struct event_sink *s, uint64_t hash, uint64_t caller,
 			    uint16_t flags)
 {
-	uint32_t idx;
-
 	if (flags & MS_EVF_STACK_LOST)
 		s->stack_lost++;
 	if (hash == 0 && s->sym && caller)
 		symbolizer__track(s->sym, caller);
-	idx = stack_table__for_event(s->stacks, hash, caller);
-	return idx;
+	return stack_table__for_event(s->stacks, hash, caller);
 }
 
 int handle_event(void *ctx, void *data, size_t size)
@@ -116,6 +115,8 @@ int handle_event(void *ctx, void *data, size_t size)
 		events__decode_alloc(e, &c);
 		c.stack = event_stack(s, e->stack, e->caller, e->flags);
 		heap__alloc(s->heap, &c);
+		if (s->annots)
+			annotations__on_alloc(s->annots, &c);
 		s->events++;
 		return 0;
 	}
@@ -136,6 +137,27 @@ int handle_event(void *ctx, void *data, size_t size)
 			break;
 		on_stack(s, data, size);
 		return 0;
+	case MS_EV_ANNOT: {
+		const struct ms_ev_annot *e = data;
+
+		if (size < sizeof(*e))
+			break;
+		if (s->annots)
+			annotations__on_annot(s->annots, e, event_stack(s, e->stack, 0, e->flags));
+		return 0;
+	}
+	case MS_EV_THREAD: {
+		const struct ms_ev_thread *e = data;
+		char name[sizeof(e->comm) + 1];
+
+		if (size < sizeof(*e))
+			break;
+		memcpy(name, e->comm, sizeof(e->comm));
+		name[sizeof(e->comm)] = 0;
+		if (s->names)
+			thread_names__set(s->names, e->tid, name);
+		return 0;
+	}
 	}
 	s->malformed++;
 	return 0;

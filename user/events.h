@@ -16,13 +16,17 @@
 #include "memscope_events.h"
 
 struct stack_table;
+struct annotations;
 struct symbolizer;
+struct thread_names;
 
 /* Where decoded events go.  Not owned by the dispatcher. */
 struct event_sink {
 	struct stack_table *stacks;
 	struct heap *heap;
 	struct symbolizer *sym; /* may be NULL: addresses are then not tracked */
+	struct thread_names *names; /* may be NULL */
+	struct annotations *annots; /* may be NULL */
 	uint64_t malformed;     /* records too short or of unknown type */
 	uint64_t stack_lost;    /* events whose stack could not be sent */
 	uint64_t events;        /* alloc and free records handled */

@@ -1,81 +1,601 @@
 /* SPDX-License-Identifier: MIT */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "heap.h"
 #include "util.h"
 
+/* the window width when heap__set_window_origin() is not called: 100 ms */
+#define DEFAULT_BUCKET_NS 100000000ull
+/*
+ * Window entries before the width doubles anyway (see windows_over_budget()):
+ * a long trace of a program whose blocks live long and come from many sites
+ * otherwise needs an entry per (site, allocation window, release window),
+ * millions of them (bench/live_table_bench.c 20000000 1000000 1000: 6 M
+ * entries, 500 MB, 2 Mops/s).
+ */
+#define WINDOW_BUDGET (1u << 18)
+
+/* The windows of one release bucket: entries keyed by (stack, alloc_bucket),
+ * open addressing, count 0 marking an empty slot. */
+struct window_tab {
+	struct heap_window *e;
+	uint32_t mask; /* capacity - 1; 0 while e is NULL */
+	uint32_t n;
+};
+
 struct heap {
 	struct live_table *live;
 	struct heap_totals t;
 	struct heap_site *sites; /* indexed by stack index */
 	size_t nsites;
+	/* bumped at each new peak: see site_touch() */
+	uint64_t peak_epoch;
+	struct heap_hooks hooks[HEAP_MAX_HOOKS];
+	int nhooks;
+
+	/* per-thread counters in order of first appearance, found through an
+	 * open-addressing table of index + 1 (0: empty slot) */
+	struct heap_thread *threads;
+	size_t nthreads, threads_cap;
+	uint32_t *thread_slots;
+	size_t thread_mask;
+	size_t cur_thread; /* the last one looked up: a trace comes in runs */
+
+	struct heap_hist size_hist;
+	struct heap_hist lifetime_hist;
+
+	/*
+	 * Allocation windows, a table per release bucket.  Releases happen
+	 * now, so nearly all of them land in the latest bucket's table: the
+	 * entries a trace updates stay together in a few MB, where one table
+	 * for all would scatter them over all of its memory.  Entries are
+	 * held in the tables themselves (one cache miss per update, not
+	 * two); heap__windows() lists them in a sorted copy.
+	 */
+	struct window_tab wt[HEAP_WINDOW_MAX_BUCKETS];
+	size_t nwindows;
+	size_t window_budget;
+	struct heap_window *wlist;
+	bool wlist_valid;
+	bool origin_set;
+	uint64_t origin_ns;
+	uint64_t bucket_ns;
+	uint64_t bucket_inv; /* UINT64_MAX / bucket_ns: see window_bucket() */
+	/* first time that needs a wider bucket (saturated), so the per-call
+	 * check is one comparison; 0 until the origin is set */
+	uint64_t window_end;
 };
+
+static inline uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ull;
+	x ^= x >> 33;
+	return x;
+}
+
+static void set_bucket_ns(struct heap *h, uint64_t bucket_ns)
+{
+	h->bucket_ns = bucket_ns;
+	h->bucket_inv = UINT64_MAX / bucket_ns;
+}
+
+unsigned heap_hist__bucket(uint64_t v)
+{
+	return v ? 64 - (unsigned)__builtin_clzll(v) : 0;
+}
 
 struct heap *heap__new(size_t expected_live)
 {
 	struct heap *h = xcalloc(1, sizeof(*h));
 
 	h->live = live_table__new(expected_live);
+	/* 1, not 0: zero-initialised sites then read as untouched since the peak */
+	h->peak_epoch = 1;
+	set_bucket_ns(h, DEFAULT_BUCKET_NS);
+	h->window_budget = WINDOW_BUDGET;
 	return h;
 }
 
 void heap__free(struct heap *h)
 {
+	size_t i;
+
 	if (!h)
 		return;
 	live_table__free(h->live);
 	free(h->sites);
+	free(h->threads);
+	free(h->thread_slots);
+	for (i = 0; i < HEAP_WINDOW_MAX_BUCKETS; i++)
+		free(h->wt[i].e);
+	free(h->wlist);
 	free(h);
 }
 
-/* Stack indexes are dense and grow one by one: double, do not step. */
+int heap__add_hooks(struct heap *h, const struct heap_hooks *hooks)
+{
+	if (h->nhooks == HEAP_MAX_HOOKS)
+		return -ENOSPC;
+	h->hooks[h->nhooks++] = *hooks;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ sites */
+
+/*
+ * Stack indexes are dense and grow one by one: double, do not step.  A site
+ * is one 64-byte cache line when the array is aligned to one (malloc's 16
+ * would split most sites over two lines, a second miss per call).
+ */
 static struct heap_site *site(struct heap *h, uint32_t stack)
 {
 	if (stack >= h->nsites) {
 		size_t n = h->nsites ? h->nsites * 2 : 256;
+		struct heap_site *sites;
 
 		while (n <= stack)
 			n *= 2;
-		h->sites = xrealloc(h->sites, n * sizeof(*h->sites));
-		memset(h->sites + h->nsites, 0, (n - h->nsites) * sizeof(*h->sites));
+		sites = aligned_alloc(64, n * sizeof(*sites));
+		if (!sites) {
+			ms_err("out of memory allocating %zu bytes", n * sizeof(*sites));
+			exit(2);
+		}
+		if (h->nsites)
+			memcpy(sites, h->sites, h->nsites * sizeof(*sites));
+		memset(sites + h->nsites, 0, (n - h->nsites) * sizeof(*sites));
+		free(h->sites);
+		h->sites = sites;
 		h->nsites = n;
 	}
 	return &h->sites[stack];
 }
 
 /*
- * A block leaves the live set.  Its own allocation site loses it, not the
- * site of the release: leak reports are about where blocks were made.
+ * The sites holding the peak, in O(1) per call.  Copying every site at each
+ * new peak would be O(sites) per allocation while live bytes climb.
+ * Instead h->peak_epoch counts new peaks, and a site about to change for the
+ * first time since the latest one saves its values (which are then its
+ * values at that peak) and takes the epoch.  A site whose epoch is older has
+ * not changed since the peak, so its current values are the ones at the peak.
  */
-static void forget_block(struct heap *h, const struct live_block *b)
+static inline void site_touch(const struct heap *h, struct heap_site *s)
+{
+	if (s->peak_epoch != h->peak_epoch) {
+		s->peak_count_saved = s->live_count;
+		s->peak_bytes_saved = s->live_bytes;
+		s->peak_epoch = h->peak_epoch;
+	}
+}
+
+void heap__site_at_peak(const struct heap *h, size_t idx, uint64_t *count, uint64_t *bytes)
+{
+	const struct heap_site *s;
+
+	if (idx >= h->nsites) {
+		*count = *bytes = 0;
+		return;
+	}
+	s = &h->sites[idx];
+	if (s->peak_epoch != h->peak_epoch) {
+		*count = s->live_count;
+		*bytes = s->live_bytes;
+	} else {
+		*count = s->peak_count_saved;
+		*bytes = s->peak_bytes_saved;
+	}
+}
+
+/* ---------------------------------------------------------------- threads */
+
+static void thread_slots_rebuild(struct heap *h, size_t cap)
+{
+	size_t i;
+
+	free(h->thread_slots);
+	h->thread_slots = xcalloc(cap, sizeof(*h->thread_slots));
+	h->thread_mask = cap - 1;
+	for (i = 0; i < h->nthreads; i++) {
+		size_t j = mix64(h->threads[i].tid) & h->thread_mask;
+
+		while (h->thread_slots[j])
+			j = (j + 1) & h->thread_mask;
+		h->thread_slots[j] = (uint32_t)i + 1;
+	}
+}
+
+/* The slot holding tid's index, or the empty one ending its chain. */
+static size_t thread_slot(const struct heap *h, uint32_t tid)
+{
+	size_t j = mix64(tid) & h->thread_mask;
+
+	while (h->thread_slots[j] && h->threads[h->thread_slots[j] - 1].tid != tid)
+		j = (j + 1) & h->thread_mask;
+	return j;
+}
+
+static size_t thread_index_slow(struct heap *h, uint32_t tid)
+{
+	size_t i, j;
+
+	if (h->thread_slots) {
+		j = thread_slot(h, tid);
+		if (h->thread_slots[j])
+			return h->cur_thread = h->thread_slots[j] - 1;
+	}
+	if (h->nthreads == h->threads_cap) {
+		/* slots at most half full: sized with the array, grown with it */
+		h->threads_cap = h->threads_cap ? h->threads_cap * 2 : 16;
+		h->threads = xrealloc(h->threads, h->threads_cap * sizeof(*h->threads));
+		thread_slots_rebuild(h, h->threads_cap * 2);
+	}
+	j = thread_slot(h, tid);
+	i = h->nthreads++;
+	memset(&h->threads[i], 0, sizeof(h->threads[i]));
+	h->threads[i].tid = tid;
+	h->thread_slots[j] = (uint32_t)i + 1;
+	return h->cur_thread = i;
+}
+
+/* The index of tid's counters, made on its first appearance.  An index, not
+ * a pointer: a new thread moves the array. */
+static inline size_t thread_index(struct heap *h, uint32_t tid)
+{
+	if (h->nthreads && h->threads[h->cur_thread].tid == tid)
+		return h->cur_thread;
+	return thread_index_slow(h, tid);
+}
+
+const struct heap_thread *heap__threads(const struct heap *h, size_t *n)
+{
+	*n = h->nthreads;
+	return h->threads;
+}
+
+/* ---------------------------------------------------------------- windows */
+
+void heap__set_window_origin(struct heap *h, uint64_t origin_ns, uint64_t bucket_ns)
+{
+	h->origin_set = true;
+	h->origin_ns = origin_ns;
+	set_bucket_ns(h, bucket_ns ? bucket_ns : DEFAULT_BUCKET_NS);
+	h->window_end = 0; /* computed by the first call's note_time() */
+}
+
+/*
+ * (ts - origin) / bucket_ns without a division, two per release being a
+ * visible share of a call: with m = UINT64_MAX / d, x * m / 2^64 lies in
+ * (x / d - 1, x / d], so the high half of the product is the quotient or
+ * one less, and one comparison corrects it.
+ */
+static inline uint32_t window_bucket(const struct heap *h, uint64_t ts)
+{
+	uint64_t x, b;
+
+	if (ts <= h->origin_ns)
+		return 0;
+	x = ts - h->origin_ns;
+	b = (uint64_t)(((unsigned __int128)x * h->bucket_inv) >> 64);
+	if (x - b * h->bucket_ns >= h->bucket_ns)
+		b++;
+	/* only when the width can no longer double (times ~2^55 ns apart) */
+	return b < HEAP_WINDOW_MAX_BUCKETS ? (uint32_t)b : HEAP_WINDOW_MAX_BUCKETS - 1;
+}
+
+uint32_t heap__window_bucket(const struct heap *h, uint64_t ts_ns)
+{
+	return window_bucket(h, ts_ns);
+}
+
+/* The entry for (stack, ab), or the empty slot ending its chain.  A
+ * multiplicative hash is enough: its middle bits mix both halves of the key. */
+static struct heap_window *window_slot(const struct window_tab *t, uint32_t stack, uint32_t ab)
+{
+	size_t j = (((uint64_t)stack << 32 | ab) * 0x9e3779b97f4a7c15ull) >> 32 & t->mask;
+
+	while (t->e[j].count && (t->e[j].stack != stack || t->e[j].alloc_bucket != ab))
+		j = (j + 1) & t->mask;
+	return &t->e[j];
+}
+
+/* Adds w's counts to t's entry for w's key; t has a free slot. */
+static void window_merge(struct window_tab *t, const struct heap_window *w)
+{
+	struct heap_window *e = window_slot(t, w->stack, w->alloc_bucket);
+
+	if (e->count) {
+		e->count += w->count;
+		e->bytes += w->bytes;
+	} else {
+		*e = *w;
+		t->n++;
+	}
+}
+
+/* Re-inserts src's entries into *t, which gets room for extra more. */
+static void window_tab_refill(struct window_tab *t, const struct window_tab *src, size_t extra)
+{
+	size_t cap = 16, i;
+
+	while (cap / 2 < t->n + src->n + extra)
+		cap *= 2;
+	if (t->e && cap <= (size_t)t->mask + 1) {
+		/* room already */
+	} else {
+		struct window_tab old = *t;
+
+		t->e = xcalloc(cap, sizeof(*t->e));
+		t->mask = (uint32_t)(cap - 1);
+		t->n = 0;
+		for (i = 0; old.e && i <= old.mask; i++)
+			if (old.e[i].count)
+				window_merge(t, &old.e[i]);
+		free(old.e);
+	}
+	for (i = 0; src->e && i <= src->mask; i++)
+		if (src->e[i].count)
+			window_merge(t, &src->e[i]);
+}
+
+static void window_tab_grow(struct window_tab *t)
+{
+	static const struct window_tab none;
+
+	window_tab_refill(t, &none, 1);
+}
+
+/*
+ * The width doubled: bucket b becomes b / 2, so release buckets 2k and
+ * 2k + 1 merge into k, and in them allocation buckets pair up the same way.
+ * Amortised: it happens at most 64 times for the range, and once per
+ * halving of the entries (or doubling of the budget) for the budget.
+ */
+static void windows_halve(struct heap *h)
+{
+	size_t k, i, j;
+
+	h->nwindows = 0;
+	for (k = 0; k < HEAP_WINDOW_MAX_BUCKETS / 2; k++) {
+		struct window_tab merged = { 0 };
+
+		for (j = 2 * k; j <= 2 * k + 1; j++) {
+			struct window_tab *src = &h->wt[j];
+
+			if (!src->n) {
+				free(src->e);
+				continue;
+			}
+			for (i = 0; i <= src->mask; i++) {
+				src->e[i].alloc_bucket /= 2;
+				src->e[i].free_bucket = (uint32_t)k;
+			}
+			/* halving may make equal keys: refill merges them */
+			window_tab_refill(&merged, src, 0);
+			free(src->e);
+		}
+		h->wt[k] = merged;
+		h->nwindows += merged.n;
+	}
+	memset(&h->wt[HEAP_WINDOW_MAX_BUCKETS / 2], 0,
+	       HEAP_WINDOW_MAX_BUCKETS / 2 * sizeof(h->wt[0]));
+	h->wlist_valid = false;
+}
+
+static bool can_double_width(const struct heap *h)
+{
+	return h->bucket_ns <= UINT64_MAX / 2 / HEAP_WINDOW_MAX_BUCKETS;
+}
+
+static void set_window_end(struct heap *h);
+
+/*
+ * Too many entries: double the width as if time had run past the last
+ * bucket, when that can merge anything (some release bucket above 0).  When
+ * merging did not halve the entries (they differ by site, not by time), the
+ * budget doubles instead, so this stays amortised O(1) and the resolution is
+ * not given away for nothing.
+ */
+static void windows_over_budget(struct heap *h)
+{
+	size_t k;
+
+	for (k = 1; k < HEAP_WINDOW_MAX_BUCKETS && !h->wt[k].n; k++)
+		;
+	if (k < HEAP_WINDOW_MAX_BUCKETS && can_double_width(h)) {
+		set_bucket_ns(h, h->bucket_ns * 2);
+		windows_halve(h);
+		set_window_end(h);
+	}
+	if (h->nwindows > h->window_budget / 2)
+		h->window_budget *= 2;
+}
+
+static inline void window_add(struct heap *h, uint32_t stack, uint32_t ab, uint32_t fb,
+			      uint64_t bytes)
+{
+	struct window_tab *t = &h->wt[fb];
+	struct heap_window *e;
+
+	/* at most half full */
+	if (t->n >= (t->mask + 1) / 2)
+		window_tab_grow(t);
+	e = window_slot(t, stack, ab);
+	h->wlist_valid = false;
+	if (e->count) {
+		e->count++;
+		e->bytes += bytes;
+		return;
+	}
+	*e = (struct heap_window){
+		.stack = stack, .alloc_bucket = ab, .free_bucket = fb, .count = 1, .bytes = bytes,
+	};
+	t->n++;
+	/* last: it moves the entries */
+	if (++h->nwindows > h->window_budget)
+		windows_over_budget(h);
+}
+
+static void set_window_end(struct heap *h)
+{
+	uint64_t span = h->bucket_ns > UINT64_MAX / HEAP_WINDOW_MAX_BUCKETS ?
+			UINT64_MAX : h->bucket_ns * HEAP_WINDOW_MAX_BUCKETS;
+
+	h->window_end = h->origin_ns > UINT64_MAX - span ? UINT64_MAX : h->origin_ns + span;
+}
+
+/*
+ * Every call's time, not only releases', is kept inside the buckets, so
+ * heap__window_bucket() is below HEAP_WINDOW_MAX_BUCKETS for the live blocks
+ * the renderers add too.  Widening happens at most 64 times in all, so its
+ * O(windows) re-aggregation is amortised.
+ */
+static void note_time_slow(struct heap *h, uint64_t ts)
+{
+	if (!h->origin_set) {
+		h->origin_set = true;
+		h->origin_ns = ts;
+	}
+	while (ts > h->origin_ns &&
+	       (ts - h->origin_ns) / h->bucket_ns >= HEAP_WINDOW_MAX_BUCKETS &&
+	       can_double_width(h)) {
+		set_bucket_ns(h, h->bucket_ns * 2);
+		windows_halve(h);
+	}
+	set_window_end(h);
+}
+
+static inline void note_time(struct heap *h, uint64_t ts)
+{
+	if (ts >= h->window_end)
+		note_time_slow(h, ts);
+}
+
+static int window_cmp(const void *a, const void *b)
+{
+	const struct heap_window *x = a, *y = b;
+
+	if (x->stack != y->stack)
+		return x->stack < y->stack ? -1 : 1;
+	if (x->alloc_bucket != y->alloc_bucket)
+		return x->alloc_bucket < y->alloc_bucket ? -1 : 1;
+	if (x->free_bucket != y->free_bucket)
+		return x->free_bucket < y->free_bucket ? -1 : 1;
+	return 0;
+}
+
+/*
+ * The list is a cache of the table, made here rather than kept up to date
+ * per call; the heap is never defined const (heap__new() allocates it), so
+ * writing through the cast is defined.  Sorted by stack, then buckets, so
+ * reports come out the same for the same trace.
+ */
+const struct heap_window *heap__windows(const struct heap *ch, size_t *n, uint64_t *bucket_ns,
+					uint64_t *origin_ns)
+{
+	struct heap *h = (struct heap *)ch;
+
+	if (!h->wlist_valid) {
+		size_t i, j, k = 0;
+
+		free(h->wlist);
+		h->wlist = xmalloc(h->nwindows * sizeof(*h->wlist));
+		for (j = 0; j < HEAP_WINDOW_MAX_BUCKETS; j++)
+			for (i = 0; h->wt[j].e && i <= h->wt[j].mask; i++)
+				if (h->wt[j].e[i].count)
+					h->wlist[k++] = h->wt[j].e[i];
+		qsort(h->wlist, k, sizeof(*h->wlist), window_cmp);
+		h->wlist_valid = true;
+	}
+	*n = h->nwindows;
+	if (bucket_ns)
+		*bucket_ns = h->bucket_ns;
+	if (origin_ns)
+		*origin_ns = h->origin_ns;
+	return h->wlist;
+}
+
+/* ------------------------------------------------------------- the model */
+
+/*
+ * A block leaves the live set at time ts.  Its own allocation site and
+ * allocating thread lose it, not the releaser's: leak reports are about
+ * where blocks were made.
+ */
+static inline void forget_block(struct heap *h, const struct live_block *b, uint64_t ts)
 {
 	struct heap_site *s = &h->sites[b->stack];
+	/* found, not made (the block's allocation made it): no array move */
+	struct heap_thread *th = &h->threads[thread_index(h, b->tid)];
+	uint64_t lifetime_ns = ts > b->ts_ns ? ts - b->ts_ns : 0;
 
 	h->t.frees++;
 	h->t.bytes_freed += b->size;
 	h->t.live_allocations--;
 	h->t.live_bytes -= b->size;
+	site_touch(h, s);
 	s->live_count--;
 	s->live_bytes -= b->size;
+	th->live_count--;
+	th->live_bytes -= b->size;
+	h->lifetime_hist.count[heap_hist__bucket(lifetime_ns / 1000)]++;
+	window_add(h, b->stack, window_bucket(h, b->ts_ns), window_bucket(h, ts), b->size);
 }
 
-static void release_ptr(struct heap *h, uint64_t ptr)
+/* Whether one of the observers explains a release of an address not live. */
+static bool claimed_unknown(struct heap *h, uint64_t ptr, const struct free_call *fc,
+			    const struct alloc_call *rc)
 {
+	for (int i = 0; i < h->nhooks; i++)
+		if (h->hooks[i].unknown && h->hooks[i].unknown(h->hooks[i].ctx, ptr, fc, rc))
+			return true;
+	return false;
+}
+
+/*
+ * Thread thr releases ptr, by fc or (fc NULL) as realloc rc's old block.
+ * Only a free can end a temporary allocation: realloc's data lives on.
+ */
+static inline void release_ptr(struct heap *h, size_t thr, uint64_t ptr,
+			       const struct free_call *fc, const struct alloc_call *rc)
+{
+	struct heap_thread *th;
 	struct live_block b;
 
-	if (live_table__take(h->live, ptr, &b))
-		forget_block(h, &b);
-	else
-		h->t.unknown_frees++;
+	if (!live_table__take(h->live, ptr, &b)) {
+		if (!claimed_unknown(h, ptr, fc, rc))
+			h->t.unknown_frees++;
+		return;
+	}
+	forget_block(h, &b, fc ? fc->ts_ns : rc->ts_ns);
+	th = &h->threads[thr];
+	th->frees++;
+	if (th->last_alloc == ptr) {
+		th->last_alloc = 0;
+		if (fc && b.tid == th->tid) {
+			h->t.temporary_allocations++;
+			h->sites[b.stack].temporary++;
+			th->temporary++;
+		}
+	}
+	for (int i = 0; i < h->nhooks; i++)
+		if (h->hooks[i].removed)
+			h->hooks[i].removed(h->hooks[i].ctx, &b, fc, rc);
 }
 
 /*
  * A replaced block's release was lost; it is counted as freed too (and in
  * replaced_blocks), so allocations - frees == live_allocations and
- * bytes_allocated - bytes_freed == live_bytes hold at every step.
+ * bytes_allocated - bytes_freed == live_bytes hold at every step.  It counts
+ * as released at c's time (lifetime, windows) but on no thread's frees: no
+ * thread was seen releasing it.  The hooks see it as removed with fc NULL
+ * and rc = c, the allocation that replaced it (so rc->ptr == b->ptr, and c
+ * need not be a realloc), before c's block is added.
  */
-static void add_block(struct heap *h, const struct alloc_call *c)
+static void add_block(struct heap *h, size_t thr, const struct alloc_call *c)
 {
 	struct live_block b = {
 		.ptr = c->ptr,
@@ -86,57 +606,87 @@ static void add_block(struct heap *h, const struct alloc_call *c)
 		.fn = c->fn,
 	};
 	struct live_block old;
+	/* before forget_block() takes pointers into sites: this may move them */
 	struct heap_site *s = site(h, c->stack);
+	struct heap_thread *th;
 
 	if (live_table__put(h->live, &b, &old) == 1) {
 		h->t.replaced_blocks++;
-		forget_block(h, &old);
+		forget_block(h, &old, c->ts_ns);
+		for (int i = 0; i < h->nhooks; i++)
+			if (h->hooks[i].removed)
+				h->hooks[i].removed(h->hooks[i].ctx, &old, NULL, c);
 	}
 	h->t.allocations++;
 	h->t.bytes_allocated += c->size;
 	h->t.live_allocations++;
 	h->t.live_bytes += c->size;
+	site_touch(h, s);
 	s->allocations++;
 	s->bytes += c->size;
 	s->live_count++;
 	s->live_bytes += c->size;
-	/* strictly higher: peak_ts_ns keeps the first time the peak was reached */
+	th = &h->threads[thr];
+	th->allocations++;
+	th->bytes += c->size;
+	th->live_count++;
+	th->live_bytes += c->size;
+	th->last_alloc = c->ptr;
+	h->size_hist.count[heap_hist__bucket(c->size)]++;
+	/*
+	 * Strictly higher: peak_ts_ns keeps the first time the peak was
+	 * reached.  Adding is always the last step of a call, so this sees the
+	 * call's whole effect (a realloc's release included).
+	 */
 	if (h->t.live_bytes > h->t.peak_bytes) {
 		h->t.peak_bytes = h->t.live_bytes;
 		h->t.peak_ts_ns = c->ts_ns;
+		h->peak_epoch++;
 	}
+	for (int i = 0; i < h->nhooks; i++)
+		if (h->hooks[i].added)
+			h->hooks[i].added(h->hooks[i].ctx, &b);
 }
 
 /* realloc(p, n) and reallocarray: see the rules in heap.h */
-static void apply_realloc(struct heap *h, const struct alloc_call *c)
+static void apply_realloc(struct heap *h, size_t thr, const struct alloc_call *c)
 {
 	if (c->ptr) {
 		/* release first: q == p is a release and a new block */
 		if (c->old_ptr)
-			release_ptr(h, c->old_ptr);
-		add_block(h, c);
+			release_ptr(h, thr, c->old_ptr, NULL, c);
+		add_block(h, thr, c);
 	} else if (c->size == 0 && c->old_ptr) {
 		/* glibc's realloc(p, 0) frees p and returns NULL */
-		release_ptr(h, c->old_ptr);
+		release_ptr(h, thr, c->old_ptr, NULL, c);
 	} else {
 		/* p stays live: realloc leaves it alone when it fails */
 		h->t.failed_allocations++;
 	}
 }
 
+/*
+ * A failed allocation leaves the thread's last_alloc alone: it made no
+ * block, so a free right after it still ends a temporary allocation.
+ */
 void heap__alloc(struct heap *h, const struct alloc_call *c)
 {
+	size_t thr;
+
+	note_time(h, c->ts_ns);
+	thr = thread_index(h, c->tid);
 	if (c->is_realloc)
-		apply_realloc(h, c);
+		apply_realloc(h, thr, c);
 	else if (c->ptr)
-		add_block(h, c);
+		add_block(h, thr, c);
 	else
 		h->t.failed_allocations++;
 }
 
 void heap__release(struct heap *h, const struct free_call *c)
 {
-	release_ptr(h, c->ptr);
+	note_time(h, c->ts_ns);
+	release_ptr(h, thread_index(h, c->tid), c->ptr, c, NULL);
 }
 
 const struct heap_totals *heap__totals(const struct heap *h)
@@ -153,4 +703,14 @@ const struct heap_site *heap__sites(const struct heap *h, size_t *n)
 {
 	*n = h->nsites;
 	return h->sites;
+}
+
+const struct heap_hist *heap__size_hist(const struct heap *h)
+{
+	return &h->size_hist;
+}
+
+const struct heap_hist *heap__lifetime_hist(const struct heap *h)
+{
+	return &h->lifetime_hist;
 }

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The heap model: applies decoded allocation and release calls to the live
- * table and keeps the totals and per-site (per stack) counters the reports
- * are built from.
+ * table and keeps everything the reports are built from, each O(1) per call:
+ * totals, per-site (per stack) and per-thread counters, the sites holding the
+ * peak, temporary allocations, size and lifetime histograms, and allocation
+ * windows for the temporal view.
  *
  * Rules (docs/findings.md states them for users):
  *  - an allocation that returned a block (ptr != 0) adds a live block;
@@ -11,11 +13,16 @@
  *    and adds q, even when q == old_ptr; realloc(p, 0) that returned 0
  *    releases p (glibc frees it); realloc(p, n > 0) that returned 0 failed
  *    and leaves p live;
- *  - a release of an address not in the live table counts as an unknown free
- *    (the block may predate attach), not as an error;
- *  - an allocation at an address already live (its release was lost) replaces
- *    the old block, which is counted in replaced_blocks.
+ *  - a release of an address not in the live table is offered to the
+ *    hooks' unknown(); when that does not claim it (a double free is a
+ *    finding, not an unknown free) it counts as an unknown free;
+ *  - an allocation at an address already live (its release was lost)
+ *    replaces the old block, which is counted in replaced_blocks (and as
+ *    freed, so allocations - frees == live_allocations always holds).
  * Peak is the highest live_bytes reached, with the time it was first reached.
+ * A temporary allocation is one released by the thread that made it before
+ * that thread made any other allocation (realloc's release of its old block
+ * is not one: the data lives on).
  */
 #ifndef MS_HEAP_H
 #define MS_HEAP_H
@@ -58,6 +65,7 @@ struct heap_totals {
 	uint64_t unknown_frees;
 	uint64_t failed_allocations;
 	uint64_t replaced_blocks;
+	uint64_t temporary_allocations;
 };
 
 struct heap_site {
@@ -65,12 +73,75 @@ struct heap_site {
 	uint64_t bytes;
 	uint64_t live_count;
 	uint64_t live_bytes;
+	uint64_t temporary;
+	/* bookkeeping for heap__site_at_peak(); not meaningful by themselves */
+	uint64_t peak_count_saved;
+	uint64_t peak_bytes_saved;
+	uint64_t peak_epoch;
+};
+
+struct heap_thread {
+	uint32_t tid;
+	uint64_t allocations;
+	uint64_t bytes;
+	uint64_t frees;       /* releases made by this thread */
+	uint64_t live_count;  /* blocks this thread allocated that are live */
+	uint64_t live_bytes;
+	uint64_t temporary;
+	uint64_t last_alloc;  /* bookkeeping: its latest block, for temporaries */
+};
+
+/* Histograms with power-of-two buckets: bucket 0 holds 0, bucket i >= 1
+ * holds values in [2^(i-1), 2^i). */
+#define HEAP_HIST_BUCKETS 65
+struct heap_hist {
+	uint64_t count[HEAP_HIST_BUCKETS];
+};
+unsigned heap_hist__bucket(uint64_t v);
+
+/*
+ * Allocation windows: released blocks counted by (stack, bucket of their
+ * allocation time, bucket of their release time).  Buckets are bucket_ns
+ * wide from the origin; when more than HEAP_WINDOW_MAX_BUCKETS would be
+ * needed, the width doubles and entries merge.  Live blocks are not here:
+ * renderers add them from the live table (release bucket "never").
+ */
+#define HEAP_WINDOW_MAX_BUCKETS 256
+struct heap_window {
+	uint32_t stack;
+	uint32_t alloc_bucket;
+	uint32_t free_bucket;
+	uint64_t count;
+	uint64_t bytes;
+};
+
+/* Observers of block changes (the findings detector, annotations).  Any
+ * callback may be NULL; up to HEAP_MAX_HOOKS observers, called in the order
+ * they were added.  unknown() is offered to each until one claims the
+ * address. */
+#define HEAP_MAX_HOOKS 4
+struct heap_hooks {
+	void *ctx;
+	/* a block was added */
+	void (*added)(void *ctx, const struct live_block *b);
+	/* a live block was released, by fc or (fc NULL) by realloc rc */
+	void (*removed)(void *ctx, const struct live_block *b, const struct free_call *fc,
+			const struct alloc_call *rc);
+	/* ptr is not live: released by fc or (fc NULL) given to realloc rc.
+	 * Returns true when it explains the address (then it is not counted
+	 * as an unknown free). */
+	bool (*unknown)(void *ctx, uint64_t ptr, const struct free_call *fc,
+			const struct alloc_call *rc);
 };
 
 struct heap;
 
 struct heap *heap__new(size_t expected_live);
 void heap__free(struct heap *h);
+/* 0, or -ENOSPC when HEAP_MAX_HOOKS observers are already there. */
+int heap__add_hooks(struct heap *h, const struct heap_hooks *hooks);
+/* Origin and initial width of window buckets; before any call. */
+void heap__set_window_origin(struct heap *h, uint64_t origin_ns, uint64_t bucket_ns);
 
 void heap__alloc(struct heap *h, const struct alloc_call *c);
 void heap__release(struct heap *h, const struct free_call *c);
@@ -81,5 +152,18 @@ const struct live_table *heap__live(const struct heap *h);
 /* Per-site counters indexed by stack index; *n is the array's length (some
  * entries may be all zero).  Valid until the next heap__alloc(). */
 const struct heap_site *heap__sites(const struct heap *h, size_t *n);
+/* Live blocks and bytes of site idx at the moment of the peak. */
+void heap__site_at_peak(const struct heap *h, size_t idx, uint64_t *count, uint64_t *bytes);
+
+/* Per-thread counters, in order of first appearance. */
+const struct heap_thread *heap__threads(const struct heap *h, size_t *n);
+/* Sizes of allocated blocks; lifetimes of released blocks in microseconds. */
+const struct heap_hist *heap__size_hist(const struct heap *h);
+const struct heap_hist *heap__lifetime_hist(const struct heap *h);
+/* The allocation windows and the current bucket width and origin. */
+const struct heap_window *heap__windows(const struct heap *h, size_t *n, uint64_t *bucket_ns,
+					uint64_t *origin_ns);
+/* Bucket of time ts_ns at the current width. */
+uint32_t heap__window_bucket(const struct heap *h, uint64_t ts_ns);
 
 #endif

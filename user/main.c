@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* memscope-bpf: an eBPF memory tracer.  See README.md and docs/. */
+#include <stdlib.h>
+
 #include "options.h"
 #include "session.h"
 #include "util.h"
@@ -17,5 +19,7 @@ int main(int argc, char **argv)
 		break;
 	}
 	ms_verbose = o.verbose;
+	/* symbolization must never reach for the network */
+	unsetenv("DEBUGINFOD_URLS");
 	return session__run(&o);
 }

@@ -20,12 +20,18 @@ void options__usage(FILE *f)
 		"\n"
 		"  -p, --pid PID          attach to a running process\n"
 		"  -d, --duration SECS    stop tracing after SECS seconds\n"
-		"  -o, --output FILE      write the report to FILE (FILE.json: JSON)\n"
+		"  -o, --output FILE      write the report to FILE (FILE.json: JSON,\n"
+		"                         FILE.html: HTML)\n"
 		"      --json FILE        write the JSON report to FILE\n"
+		"      --html FILE        write the interactive HTML report to FILE (one file,\n"
+		"                         works offline)\n"
 		"      --top N            leak sites in the text summary (default 10)\n"
 		"      --no-stacks        do not take stacks (group by call site only)\n"
 		"      --free-stacks      also take stacks of releases\n"
 		"      --ringbuf-size MB  BPF ring buffer size in MiB (power of two, default 8)\n"
+		"      --interval MS      timeline sampling period in ms (default 100)\n"
+		"      --min-age SECS     when the target outlives tracing, blocks younger than\n"
+		"                         this are not leaks (default 5)\n"
 		"  -v, --verbose          more diagnostics (repeat for more; -vvv: libbpf)\n"
 		"  -h, --help             this text\n"
 		"  -V, --version          version\n"
@@ -51,27 +57,51 @@ static bool has_suffix(const char *s, const char *suffix)
 	return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
-enum { OPT_JSON = 256, OPT_TOP, OPT_NO_STACKS, OPT_FREE_STACKS, OPT_RINGBUF };
+static bool same_path(const char *a, const char *b)
+{
+	return a && b && strcmp(a, b) == 0;
+}
+
+enum { OPT_JSON = 256, OPT_HTML, OPT_TOP, OPT_NO_STACKS, OPT_FREE_STACKS, OPT_RINGBUF,
+       OPT_INTERVAL, OPT_MIN_AGE };
 
 static const struct option long_opts[] = {
 	{ "pid", required_argument, NULL, 'p' },
 	{ "duration", required_argument, NULL, 'd' },
 	{ "output", required_argument, NULL, 'o' },
 	{ "json", required_argument, NULL, OPT_JSON },
+	{ "html", required_argument, NULL, OPT_HTML },
 	{ "top", required_argument, NULL, OPT_TOP },
 	{ "no-stacks", no_argument, NULL, OPT_NO_STACKS },
 	{ "free-stacks", no_argument, NULL, OPT_FREE_STACKS },
 	{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF },
+	{ "interval", required_argument, NULL, OPT_INTERVAL },
+	{ "min-age", required_argument, NULL, OPT_MIN_AGE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ 0 },
 };
 
+/* A positive number of seconds (fractions allowed) into ns; false when invalid. */
+static bool parse_seconds(const char *arg, double scale, bool allow_zero, uint64_t *ns)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	if (errno || *end || end == arg || !isfinite(v) || v < 0 || (!allow_zero && v == 0) ||
+	    v * scale > 1e18)
+		return false;
+	*ns = (uint64_t)(v * scale);
+	return true;
+}
+
 static enum options_result parse_one(struct ms_options *o, int c, const char *arg)
 {
 	unsigned long v;
-	char *end;
+	uint64_t ns;
 
 	switch (c) {
 	case 'p':
@@ -82,21 +112,39 @@ static enum options_result parse_one(struct ms_options *o, int c, const char *ar
 		o->pid = (int)v;
 		break;
 	case 'd':
-		errno = 0;
-		o->duration_s = strtod(arg, &end);
-		if (errno || *end || !isfinite(o->duration_s) || o->duration_s <= 0) {
+		if (!parse_seconds(arg, 1e9, false, &ns)) {
 			ms_err("invalid duration '%s' (seconds, > 0)", arg);
 			return OPTIONS_EXIT_ERROR;
 		}
+		o->duration_s = (double)ns / 1e9;
+		break;
+	case OPT_INTERVAL:
+		if (!parse_seconds(arg, 1e6, false, &ns) || ns < 1000000) {
+			ms_err("invalid --interval '%s' (milliseconds, >= 1)", arg);
+			return OPTIONS_EXIT_ERROR;
+		}
+		o->interval_ns = ns;
+		break;
+	case OPT_MIN_AGE:
+		if (!parse_seconds(arg, 1e9, true, &ns)) {
+			ms_err("invalid --min-age '%s' (seconds, >= 0)", arg);
+			return OPTIONS_EXIT_ERROR;
+		}
+		o->min_age_ns = ns;
 		break;
 	case 'o':
 		if (has_suffix(arg, ".json"))
 			o->json_path = arg;
+		else if (has_suffix(arg, ".html") || has_suffix(arg, ".htm"))
+			o->html_path = arg;
 		else
 			o->text_path = arg;
 		break;
 	case OPT_JSON:
 		o->json_path = arg;
+		break;
+	case OPT_HTML:
+		o->html_path = arg;
 		break;
 	case OPT_TOP:
 		if (!parse_uint(arg, 100000, &v)) {
@@ -142,6 +190,8 @@ enum options_result options__parse(struct ms_options *o, int argc, char **argv)
 	memset(o, 0, sizeof(*o));
 	o->top = 10;
 	o->alloc_stacks = true;
+	o->interval_ns = 100 * 1000000ull;
+	o->min_age_ns = 5 * 1000000000ull;
 	optind = 1;
 	/* '+': stop at the program's name so its own options stay its own */
 	while ((c = getopt_long(argc, argv, "+p:d:o:vhV", long_opts, NULL)) != -1) {
@@ -159,8 +209,10 @@ enum options_result options__parse(struct ms_options *o, int argc, char **argv)
 		ms_err("nothing to trace: give -p PID or a program to launch (see --help)");
 		return OPTIONS_EXIT_ERROR;
 	}
-	if (o->json_path && o->text_path && strcmp(o->json_path, o->text_path) == 0) {
-		ms_err("'%s' given for two outputs", o->json_path);
+	if (same_path(o->json_path, o->text_path) || same_path(o->json_path, o->html_path) ||
+	    same_path(o->html_path, o->text_path)) {
+		ms_err("'%s' given for two outputs",
+		       same_path(o->html_path, o->text_path) ? o->html_path : o->json_path);
 		return OPTIONS_EXIT_ERROR;
 	}
 	return OPTIONS_RUN;

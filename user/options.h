@@ -14,11 +14,14 @@ struct ms_options {
 	char **argv;           /* the program to launch and its arguments */
 	double duration_s;     /* -d; 0 = until the target exits or a signal */
 	const char *json_path; /* --json, or -o FILE.json */
+	const char *html_path; /* --html, or -o FILE.html / FILE.htm */
 	const char *text_path; /* -o FILE (other extensions); NULL = stderr */
 	unsigned top;          /* leak sites listed in the text summary */
 	bool alloc_stacks;
 	bool free_stacks;
 	uint32_t ringbuf_bytes;
+	uint64_t interval_ns;  /* --interval: timeline sampling period */
+	uint64_t min_age_ns;   /* --min-age: leak rule when the target outlives tracing */
 	int verbose;
 };
 

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "alloc_syms.h"
 #include "report.h"
 #include "util.h"
 
@@ -25,7 +27,7 @@ static void collect_sites(struct report *r)
 
 	hs = heap__sites(r->in->heap, &n);
 	r->sites = xcalloc(n ? n : 1, sizeof(*r->sites));
-	r->leaks = xcalloc(n ? n : 1, sizeof(*r->leaks));
+	r->peak = xcalloc(n ? n : 1, sizeof(*r->peak));
 	for (i = 0; i < n; i++) {
 		struct report_site s = {
 			.stack = (uint32_t)i,
@@ -33,40 +35,133 @@ static void collect_sites(struct report *r)
 			.bytes = hs[i].bytes,
 			.live_count = hs[i].live_count,
 			.live_bytes = hs[i].live_bytes,
-			.oldest_ts_ns = UINT64_MAX,
+			.temporary = hs[i].temporary,
 		};
 
+		heap__site_at_peak(r->in->heap, i, &s.peak_count, &s.peak_bytes);
 		if (s.count)
 			r->sites[r->nsites++] = s;
-		if (s.live_count) {
-			s.count = s.live_count;
-			s.bytes = s.live_bytes;
-			r->leaks[r->nleaks++] = s;
+		if (s.peak_count) {
+			struct report_site p = { .stack = s.stack, .count = s.peak_count,
+						 .bytes = s.peak_bytes };
+
+			r->peak[r->npeak++] = p;
 		}
 	}
 }
 
-static int by_stack(const void *a, const void *b)
-{
-	const struct report_site *x = a, *y = b;
-
-	return x->stack < y->stack ? -1 : x->stack > y->stack;
-}
-
-/* The oldest live block of each leak site, in one pass over the live table. */
-static void leak_ages(struct report *r)
+/* Leak groups from the live table, under the leak rule, in one pass. */
+static void collect_leaks(struct report *r)
 {
 	const struct live_table *live = heap__live(r->in->heap);
+	uint64_t end = r->in->end_ns, min_age = r->leaks_at_exit ? 0 : r->in->min_age_ns;
+	struct report_site *by_stack = xcalloc(r->nstacks ? r->nstacks : 1, sizeof(*by_stack));
 	const struct live_block *b;
 	size_t it = 0;
 
-	qsort(r->leaks, r->nleaks, sizeof(*r->leaks), by_stack);
 	while ((b = live_table__next(live, &it))) {
-		struct report_site key = { .stack = b->stack }, *s;
+		struct report_site *s;
 
-		s = bsearch(&key, r->leaks, r->nleaks, sizeof(*r->leaks), by_stack);
-		if (s && b->ts_ns < s->oldest_ts_ns)
+		if (b->stack >= r->nstacks || (end > b->ts_ns && end - b->ts_ns < min_age) ||
+		    (end <= b->ts_ns && min_age))
+			continue;
+		s = &by_stack[b->stack];
+		if (!s->count)
 			s->oldest_ts_ns = b->ts_ns;
+		s->stack = b->stack;
+		s->count++;
+		s->bytes += b->size;
+		if (b->ts_ns < s->oldest_ts_ns)
+			s->oldest_ts_ns = b->ts_ns;
+		r->leaked_count++;
+		r->leaked_bytes += b->size;
+	}
+	r->leaks = xcalloc(r->nstacks ? r->nstacks : 1, sizeof(*r->leaks));
+	for (uint32_t i = 0; i < r->nstacks; i++)
+		if (by_stack[i].count)
+			r->leaks[r->nleaks++] = by_stack[i];
+	free(by_stack);
+}
+
+static void mark_used(struct report *r, uint32_t stack)
+{
+	if (stack < r->nstacks)
+		r->stack_used[stack] = true;
+}
+
+static void mark_stacks(struct report *r)
+{
+	const struct finding *f;
+	size_t i, n = 0;
+
+	for (i = 0; i < r->nsites; i++)
+		mark_used(r, r->sites[i].stack);
+	f = r->in->detector ? detector__findings(r->in->detector, &n) : NULL;
+	for (i = 0; i < n; i++) {
+		mark_used(r, f[i].stack);
+		mark_used(r, f[i].alloc_stack);
+		mark_used(r, f[i].free_stack);
+	}
+}
+
+static const struct variable *sort_vars;
+
+static int by_var_stack(const void *a, const void *b)
+{
+	uint32_t x = sort_vars[*(const uint32_t *)a].alloc_stack;
+	uint32_t y = sort_vars[*(const uint32_t *)b].alloc_stack;
+
+	return x < y ? -1 : x > y;
+}
+
+static void index_live_vars(struct report *r)
+{
+	const struct variable *v;
+	size_t n;
+
+	if (!r->in->annots)
+		return;
+	v = annotations__variables(r->in->annots, &n);
+	r->live_vars = xcalloc(n ? n : 1, sizeof(*r->live_vars));
+	for (size_t i = 0; i < n; i++)
+		if (!v[i].freed)
+			r->live_vars[r->nlive_vars++] = (uint32_t)i;
+	sort_vars = v;
+	qsort(r->live_vars, r->nlive_vars, sizeof(*r->live_vars), by_var_stack);
+	sort_vars = NULL;
+}
+
+void report__each_live_var(const struct report *r, uint32_t stack, report_var_fn fn, void *ctx)
+{
+	const struct variable *v;
+	size_t n, lo = 0, hi = r->nlive_vars;
+
+	if (!r->in->annots)
+		return;
+	v = annotations__variables(r->in->annots, &n);
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (v[r->live_vars[mid]].alloc_stack < stack)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < r->nlive_vars && v[r->live_vars[lo]].alloc_stack == stack; lo++)
+		fn(ctx, &v[r->live_vars[lo]]);
+}
+
+static void mark_var_stacks(struct report *r)
+{
+	const struct variable *v;
+	size_t n;
+
+	if (!r->in->annots)
+		return;
+	v = annotations__variables(r->in->annots, &n);
+	for (size_t i = 0; i < n; i++) {
+		mark_used(r, v[i].alloc_stack);
+		mark_used(r, v[i].annot_stack);
 	}
 }
 
@@ -77,13 +172,15 @@ struct report *report__build(const struct report_input *in)
 	r->in = in;
 	r->nstacks = stack_table__count(in->stacks);
 	r->stack_used = xcalloc(r->nstacks ? r->nstacks : 1, sizeof(bool));
+	r->leaks_at_exit = in->exited;
 	collect_sites(r);
-	leak_ages(r);
+	collect_leaks(r);
 	qsort(r->leaks, r->nleaks, sizeof(*r->leaks), by_bytes_desc);
 	qsort(r->sites, r->nsites, sizeof(*r->sites), by_bytes_desc);
-	for (size_t i = 0; i < r->nsites; i++)
-		if (r->sites[i].stack < r->nstacks)
-			r->stack_used[r->sites[i].stack] = true;
+	qsort(r->peak, r->npeak, sizeof(*r->peak), by_bytes_desc);
+	mark_stacks(r);
+	mark_var_stacks(r);
+	index_live_vars(r);
 	return r;
 }
 
@@ -93,12 +190,58 @@ void report__free(struct report *r)
 		return;
 	free(r->leaks);
 	free(r->sites);
+	free(r->peak);
 	free(r->stack_used);
+	free(r->modules);
+	free(r->live_vars);
 	free(r);
 }
 
+const char *report__leak_rule(const struct report *r, char *buf, size_t len)
+{
+	if (r->leaks_at_exit)
+		snprintf(buf, len, "live at exit");
+	else
+		snprintf(buf, len, "live at detach and older than %.3g s",
+			 (double)r->in->min_age_ns / 1e9);
+	return buf;
+}
+
+void report__finding_message(const struct report *r, const struct finding *f, char *buf,
+			     size_t len)
+{
+	const char *fn = alloc_syms__fn_name(f->fn), *afn = alloc_syms__fn_name(f->alloc_fn);
+	const char *ffn = alloc_syms__fn_name(f->free_fn);
+
+	switch (f->kind) {
+	case FINDING_DOUBLE_FREE:
+		snprintf(buf, len, "%s of 0x%" PRIx64 ", already released by %s", fn, f->ptr, ffn);
+		break;
+	case FINDING_INVALID_FREE:
+		snprintf(buf, len, "%s of 0x%" PRIx64 ", %" PRIu64 " bytes inside a %" PRIu64
+			 "-byte block from %s", fn, f->ptr, f->ptr - f->block, f->block_size, afn);
+		break;
+	case FINDING_MISMATCHED_FREE:
+		snprintf(buf, len, "block 0x%" PRIx64 " from %s released with %s", f->ptr, afn, fn);
+		break;
+	case FINDING_USE_AFTER_FREE:
+		snprintf(buf, len, "annotation names 0x%" PRIx64 ", released by %s", f->ptr, ffn);
+		break;
+	case FINDING_REALLOC_OF_FREED:
+		snprintf(buf, len, "%s of 0x%" PRIx64 ", already released by %s", fn, f->ptr, ffn);
+		break;
+	default:
+		snprintf(buf, len, "finding at 0x%" PRIx64, f->ptr);
+	}
+	if (f->occurrences > 1) {
+		size_t n = strlen(buf);
+
+		snprintf(buf + n, len - n, " (%" PRIu64 " times)", f->occurrences);
+	}
+}
+
 /* Whether module (a path the target maps) is one of the allocator objects. */
-static bool is_allocator_module(struct report *r, const char *module)
+static bool classify_module(struct report *r, const char *module)
 {
 	const struct alloc_objects *objs = r->in->objs;
 	struct stat st;
@@ -110,6 +253,9 @@ static bool is_allocator_module(struct report *r, const char *module)
 	for (size_t i = 0; i < objs->n; i++) {
 		const char *a = strrchr(objs->v[i].path, '/'), *b = strrchr(module, '/');
 
+		/* objects kept only for their annotations hold no allocator */
+		if (!objs->v[i].nsyms)
+			continue;
 		if (have_st && st.st_dev == objs->v[i].dev && st.st_ino == objs->v[i].ino)
 			return true;
 		/* another mount namespace: same name is the best we can do */
@@ -117,6 +263,20 @@ static bool is_allocator_module(struct report *r, const char *module)
 			return true;
 	}
 	return false;
+}
+
+static bool is_allocator_module(struct report *r, const char *module)
+{
+	size_t i;
+
+	/* the symbolizer interns module paths: the pointer identifies one */
+	for (i = 0; i < r->nmodules; i++)
+		if (r->modules[i].path == module)
+			return r->modules[i].allocator;
+	r->modules = xrealloc(r->modules, (r->nmodules + 1) * sizeof(*r->modules));
+	r->modules[r->nmodules].path = module;
+	r->modules[r->nmodules].allocator = classify_module(r, module);
+	return r->modules[r->nmodules++].allocator;
 }
 
 void report__each_frame(struct report *r, uint32_t stack, report_frame_fn fn, void *ctx)

@@ -12,11 +12,15 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "annotations.h"
+#include "detect.h"
 #include "discover.h"
 #include "heap.h"
 #include "memscope_events.h"
 #include "stacks.h"
 #include "symbolize.h"
+#include "thread_names.h"
+#include "timeline.h"
 
 struct report_input {
 	int pid;
@@ -38,14 +42,27 @@ struct report_input {
 	bool alloc_stacks;
 	bool free_stacks;
 	size_t nprobes;
+	const struct detector *detector;         /* may be NULL */
+	const struct timeline *timeline;         /* may be NULL */
+	const struct thread_names *thread_names; /* may be NULL */
+	const struct annotations *annots;        /* may be NULL */
+	/*
+	 * Leak rule: when the target exited while traced, every block live at
+	 * its exit leaked; otherwise only blocks older than min_age_ns at detach
+	 * count (young ones are likely still in use).
+	 */
+	uint64_t min_age_ns;
 };
 
 struct report_site {
 	uint32_t stack;
-	uint64_t count;        /* leaks: live blocks; sites: allocations */
-	uint64_t bytes;        /* leaks: live bytes; sites: bytes allocated */
+	uint64_t count;        /* leaks: leaked blocks; sites: allocations; peak: blocks */
+	uint64_t bytes;        /* leaks: leaked bytes; sites: bytes allocated; peak: bytes */
 	uint64_t live_count;
 	uint64_t live_bytes;
+	uint64_t temporary;
+	uint64_t peak_count;   /* sites: live blocks at the peak */
+	uint64_t peak_bytes;
 	uint64_t oldest_ts_ns; /* leaks: allocation time of the oldest block */
 };
 
@@ -55,8 +72,19 @@ struct report {
 	size_t nleaks;
 	struct report_site *sites; /* every allocating stack, bytes desc */
 	size_t nsites;
+	struct report_site *peak;  /* sites holding memory at the peak, bytes desc */
+	size_t npeak;
+	bool leaks_at_exit;        /* the rule applied: all live at exit */
+	uint64_t leaked_count;
+	uint64_t leaked_bytes;
 	bool *stack_used;          /* indexed by stack: referenced by the report */
 	uint32_t nstacks;
+	/* live variables (indexes into the annotations' list) by allocation stack */
+	uint32_t *live_vars;
+	size_t nlive_vars;
+	/* modules (interned by the symbolizer) already classified */
+	struct report_module { const char *path; bool allocator; } *modules;
+	size_t nmodules;
 };
 
 struct report *report__build(const struct report_input *in);
@@ -74,11 +102,23 @@ void report__each_frame(struct report *r, uint32_t stack, report_frame_fn fn, vo
 /* The allocation-site frame of stack, or NULL when there is none. */
 const struct sym_frame *report__site_frame(struct report *r, uint32_t stack);
 
+typedef void (*report_var_fn)(void *ctx, const struct variable *v);
+/* Calls fn for each variable naming a live block allocated at stack. */
+void report__each_live_var(const struct report *r, uint32_t stack, report_var_fn fn, void *ctx);
+
+/* Short text for the leak rule applied ("live at exit", ...) into buf. */
+const char *report__leak_rule(const struct report *r, char *buf, size_t len);
+/* One line describing finding f. */
+void report__finding_message(const struct report *r, const struct finding *f, char *buf,
+			     size_t len);
+
 /* Human-readable sizes: "1.5 KiB" into buf. */
 const char *report__fmt_bytes(uint64_t bytes, char *buf, size_t len);
 
 /* Renderers.  0 or negative errno. */
 int report__write_text(struct report *r, FILE *f, unsigned top);
 int report__write_json(struct report *r, FILE *f);
+/* The self-contained HTML page (docs/html-report.md), the JSON report embedded. */
+int report__write_html(struct report *r, FILE *f);
 
 #endif

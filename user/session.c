@@ -11,7 +11,9 @@
 
 #include <bpf/libbpf.h>
 
+#include "annotations.h"
 #include "attach.h"
+#include "detect.h"
 #include "discover.h"
 #include "events.h"
 #include "heap.h"
@@ -21,10 +23,14 @@
 #include "stacks.h"
 #include "symbolize.h"
 #include "target.h"
+#include "thread_names.h"
+#include "timeline.h"
 #include "util.h"
 
 /* how often the ring buffer is drained when nothing wakes us */
 #define DRAIN_INTERVAL_MS 10
+/* released blocks remembered to tell a double free from an unknown free */
+#define FREED_CAPACITY (256 * 1024)
 /* how long a launched target may take to exit after we forwarded a signal */
 #define FORWARD_GRACE_MS 3000
 
@@ -36,9 +42,13 @@ struct session {
 	struct symbolizer *sym;
 	struct stack_table *stacks;
 	struct heap *heap;
+	struct detector *detector;
+	struct annotations *annots;
+	struct timeline *timeline;
+	struct thread_names *names;
 	struct event_sink sink;
 	struct ring_buffer *rb;
-	struct output json_out, text_out;
+	struct output json_out, html_out, text_out;
 	uint64_t start_ns, end_ns;
 	uint64_t bpf_stats[MS_STAT__COUNT];
 	int nprobes;
@@ -79,6 +89,8 @@ static int open_outputs(struct session *s)
 
 	if (s->opts->json_path)
 		err = output__open(&s->json_out, s->opts->json_path);
+	if (!err && s->opts->html_path)
+		err = output__open(&s->html_out, s->opts->html_path);
 	if (!err && s->opts->text_path)
 		err = output__open(&s->text_out, s->opts->text_path);
 	return err;
@@ -165,10 +177,16 @@ static int start_pipeline(struct session *s)
 
 	s->stacks = stack_table__new();
 	s->heap = heap__new(1024);
+	heap__set_window_origin(s->heap, s->start_ns, s->opts->interval_ns);
+	s->detector = detector__new(s->heap, FREED_CAPACITY);
+	s->annots = annotations__new(s->heap, s->detector, s->target.pid);
+	s->timeline = timeline__new(s->target.pid, s->opts->interval_ns);
+	s->names = thread_names__new(s->target.pid);
 	s->sym = symbolizer__new(s->target.pid, &so);
 	if (!s->sym)
 		ms_warn("cannot read the maps of '%d': %s", s->target.pid, strerror(errno));
-	s->sink = (struct event_sink){ .stacks = s->stacks, .heap = s->heap, .sym = s->sym };
+	s->sink = (struct event_sink){ .stacks = s->stacks, .heap = s->heap, .sym = s->sym,
+				       .names = s->names, .annots = s->annots };
 	s->rb = ring_buffer__new(tracer__ringbuf_fd(s->tracer), handle_event, &s->sink, NULL);
 	if (!s->rb) {
 		ms_err("cannot open the BPF ring buffer: %s", strerror(errno));
@@ -182,6 +200,41 @@ static void drain(struct session *s)
 	ring_buffer__consume(s->rb);
 }
 
+/* Drains, then samples: the heap state is then current to the sample. */
+static void sample(struct session *s, bool force)
+{
+	drain(s);
+	timeline__tick(s->timeline, heap__totals(s->heap), ms_now_ns(), force);
+}
+
+/* What can only be read while the target's address space exists. */
+static void record_target_state(struct session *s)
+{
+	sample(s, true);
+	thread_names__refresh(s->names);
+	if (s->sym)
+		symbolizer__refresh(s->sym);
+}
+
+/*
+ * Services the target: on its exit stop, records what needs its address
+ * space and lets it go.  Returns true once it has exited.
+ */
+static bool target_gone(struct session *s)
+{
+	switch (target__poll(&s->target)) {
+	case TARGET_RUNNING:
+		return false;
+	case TARGET_EXITING:
+		record_target_state(s);
+		target__resume(&s->target);
+		return target__poll(&s->target) == TARGET_EXITED;
+	case TARGET_EXITED:
+		break;
+	}
+	return true;
+}
+
 /* Forwards our stop signal to a launched target and lets it finish, still
  * draining, so its frees at exit are seen. */
 static void forward_stop(struct session *s, int sig)
@@ -189,7 +242,7 @@ static void forward_stop(struct session *s, int sig)
 	uint64_t until = ms_now_ns() + FORWARD_GRACE_MS * 1000000ull;
 
 	target__signal(&s->target, sig);
-	while (!target__poll_exit(&s->target) && ms_now_ns() < until) {
+	while (!target_gone(s) && ms_now_ns() < until) {
 		ring_buffer__poll(s->rb, DRAIN_INTERVAL_MS);
 		drain(s);
 	}
@@ -201,6 +254,7 @@ static void trace_loop(struct session *s)
 
 	if (s->opts->duration_s > 0)
 		deadline = s->start_ns + (uint64_t)(s->opts->duration_s * 1e9);
+	sample(s, true);
 	for (;;) {
 		int err = ring_buffer__poll(s->rb, DRAIN_INTERVAL_MS);
 
@@ -208,31 +262,25 @@ static void trace_loop(struct session *s)
 			ms_err("cannot read the BPF ring buffer: %s", strerror(-err));
 			break;
 		}
-		drain(s);
+		sample(s, false);
 		if (stop_signal) {
 			ms_info(1, "stopping on signal %d", (int)stop_signal);
 			if (s->target.launched)
 				forward_stop(s, stop_signal);
+			else
+				record_target_state(s);
 			break;
 		}
-		switch (target__poll(&s->target)) {
-		case TARGET_RUNNING:
+		if (target_gone(s))
 			break;
-		case TARGET_EXITING:
-			/* its mappings are still there: record them, then let it die */
-			drain(s);
-			if (s->sym)
-				symbolizer__refresh(s->sym);
-			target__resume(&s->target);
-			continue;
-		case TARGET_EXITED:
-			goto out;
+		if (deadline && ms_now_ns() >= deadline) {
+			record_target_state(s);
+			break;
 		}
-		if (deadline && ms_now_ns() >= deadline)
-			break;
 	}
-out:
-	drain(s);
+	target__release(&s->target);
+	timeline__target_gone(s->timeline);
+	sample(s, true);
 	s->end_ns = ms_now_ns();
 }
 
@@ -273,6 +321,11 @@ static void fill_report_input(struct session *s, struct report_input *in, char *
 		.alloc_stacks = s->opts->alloc_stacks,
 		.free_stacks = s->opts->free_stacks,
 		.nprobes = s->nprobes,
+		.detector = s->detector,
+		.timeline = s->timeline,
+		.thread_names = s->names,
+		.annots = s->annots,
+		.min_age_ns = s->opts->min_age_ns,
 	};
 	memcpy(in->bpf_stats, s->bpf_stats, sizeof(in->bpf_stats));
 	if (t->launched && t->exited) {
@@ -295,6 +348,10 @@ static int write_reports(struct session *s)
 	if (s->json_out.f) {
 		err = report__write_json(r, s->json_out.f);
 		err = err ? err : output__commit(&s->json_out);
+	}
+	if (!err && s->html_out.f) {
+		err = report__write_html(r, s->html_out.f);
+		err = err ? err : output__commit(&s->html_out);
 	}
 	if (!err && s->text_out.f) {
 		err = report__write_text(r, s->text_out.f, s->opts->top);
@@ -337,8 +394,13 @@ static void session_cleanup(struct session *s)
 	detach(s);
 	ring_buffer__free(s->rb);
 	output__abort(&s->json_out);
+	output__abort(&s->html_out);
 	output__abort(&s->text_out);
 	symbolizer__free(s->sym);
+	annotations__free(s->annots);
+	detector__free(s->detector);
+	timeline__free(s->timeline);
+	thread_names__free(s->names);
 	heap__free(s->heap);
 	stack_table__free(s->stacks);
 	discover__free(&s->objs);
@@ -363,7 +425,8 @@ int session__run(const struct ms_options *o)
 	s.start_ns = ms_now_ns();
 	if (!err && s.target.launched)
 		err = target__start(&s.target);
-	if (!err && target__poll_exit(&s.target) && !s.target.launched) {
+	/* a launched target is polled only by the loop, which handles its exit stop */
+	if (!err && !s.target.launched && target__poll_exit(&s.target)) {
 		ms_err("target '%d' exited during attach", s.target.pid);
 		err = -ESRCH;
 	}

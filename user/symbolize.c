@@ -26,6 +26,12 @@ char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
  */
 #define MISS_REREAD_NS (10ull * 1000 * 1000)
 
+/* One address range of a DWARF unit. */
+struct cu_range {
+	Dwarf_Addr lo, hi;
+	Dwarf_Die cu;
+};
+
 /* One distinct mapped file (dev + inode), kept open for the whole run. */
 struct sym_object {
 	uint64_t dev, ino;
@@ -37,6 +43,10 @@ struct sym_object {
 	Dwfl *dwfl;        /* one per object, made on first use */
 	Dwfl_Module *mod;
 	bool dwfl_tried;
+	struct cu_range *cus; /* sorted by lo; built when aranges fail */
+	size_t ncus;
+	Dwarf_Addr cu_bias;
+	bool cus_built;
 };
 
 /* One file-backed line of /proc/PID/maps. */
@@ -74,6 +84,7 @@ struct symbolizer {
 	int proc_fd;
 	bool demangle;
 	bool gone;
+	bool read_err_said; /* a failing re-read is reported once, not every 10 ms */
 	uint64_t last_read_ns;
 	size_t page_size;
 
@@ -327,6 +338,7 @@ static void object_free(struct sym_object *o)
 	if (o->fd >= 0)
 		close(o->fd);
 	free(o->loads);
+	free(o->cus);
 	free(o);
 }
 
@@ -484,8 +496,10 @@ static int maps_read(struct symbolizer *s, struct sym_map **out, size_t *n)
 cleanup:
 	if (f)
 		fclose(f);
-	if (err && err != -ESRCH)
+	if (err && err != -ESRCH && !s->read_err_said) {
 		ms_err("cannot read '/proc/%d/maps': %s", s->pid, strerror(-err));
+		s->read_err_said = true;
+	}
 	return err;
 }
 
@@ -578,6 +592,15 @@ int symbolizer__track(struct symbolizer *s, uint64_t ip)
 
 /* ---- resolving ---- */
 
+/* Where one address is looked up. */
+struct lookup {
+	Dwfl_Module *mod;
+	uint64_t vaddr;   /* ELF vaddr: for the symbol table */
+	Dwarf_Die cu;     /* the unit covering it, when has_cu */
+	bool has_cu;
+	Dwarf_Addr daddr; /* vaddr in the DWARF's own terms */
+};
+
 static void frames_push(struct frame_buf *fb, const struct sym_frame *f)
 {
 	if (fb->n == fb->cap) {
@@ -615,22 +638,97 @@ fail:
 	return NULL;
 }
 
+static int cu_range_cmp(const void *a, const void *b)
+{
+	const struct cu_range *x = a, *y = b;
+
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* Every unit's address ranges, from the units themselves. */
+static void object_build_cus(struct sym_object *o)
+{
+	Dwarf_Die *cu = NULL;
+	Dwarf_Addr bias = 0;
+	size_t cap = 0;
+
+	o->cus_built = true;
+	while ((cu = dwfl_module_nextcu(o->mod, cu, &bias))) {
+		Dwarf_Addr base, lo, hi;
+		ptrdiff_t off = 0;
+
+		while ((off = dwarf_ranges(cu, off, &base, &lo, &hi)) > 0) {
+			if (o->ncus == cap) {
+				cap = cap ? cap * 2 : 64;
+				o->cus = xrealloc(o->cus, cap * sizeof(*o->cus));
+			}
+			o->cus[o->ncus++] = (struct cu_range){ .lo = lo, .hi = hi, .cu = *cu };
+		}
+	}
+	o->cu_bias = bias;
+	if (o->ncus)
+		qsort(o->cus, o->ncus, sizeof(*o->cus), cu_range_cmp);
+}
+
+static bool object_cu_by_ranges(struct sym_object *o, struct lookup *l)
+{
+	Dwarf_Addr addr;
+	size_t lo = 0, hi;
+
+	if (!o->cus_built)
+		object_build_cus(o);
+	addr = l->vaddr - o->cu_bias;
+	hi = o->ncus;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (o->cus[mid].lo <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo || addr >= o->cus[lo - 1].hi)
+		return false;
+	l->cu = o->cus[lo - 1].cu;
+	l->daddr = addr;
+	return true;
+}
+
+/* Finds the unit covering l->vaddr, if any. */
+static void lookup_cu(struct sym_object *o, struct lookup *l)
+{
+	Dwarf_Addr bias = 0;
+	Dwarf_Die *cu = dwfl_module_addrdie(l->mod, l->vaddr, &bias);
+
+	if (cu) {
+		l->cu = *cu;
+		l->daddr = l->vaddr - bias;
+		l->has_cu = true;
+		return;
+	}
+	/*
+	 * libdw before 0.191 finds units only through .debug_aranges, which
+	 * clang does not write by default (and which may cover only some units).
+	 */
+	if (dwfl_module_getdwarf(l->mod, &bias))
+		l->has_cu = object_cu_by_ranges(o, l);
+}
+
 static int clamp_int(Dwarf_Word v)
 {
 	return v > INT_MAX ? INT_MAX : (int)v;
 }
 
-/* file:line:column of the instruction at vaddr, from the line table. */
-static void frame_line_table(struct symbolizer *s, Dwfl_Module *mod, uint64_t vaddr,
-			     struct sym_frame *f)
+/* file:line:column of the instruction looked up, from the line table. */
+static void frame_line_table(struct symbolizer *s, struct lookup *l, struct sym_frame *f)
 {
-	Dwfl_Line *l = dwfl_module_getsrc(mod, vaddr);
-	int line = 0, col = 0;
-	const char *file = l ? dwfl_lineinfo(l, NULL, &line, &col, NULL, NULL) : NULL;
+	Dwarf_Line *line = l->has_cu ? dwarf_getsrc_die(&l->cu, l->daddr) : NULL;
+	const char *file = line ? dwarf_linesrc(line, NULL, NULL) : NULL;
+	int n = 0, col = 0;
 
 	f->file = intern(s, file);
-	f->line = file && line > 0 ? line : 0;
-	f->column = file && col > 0 ? col : 0;
+	f->line = file && dwarf_lineno(line, &n) == 0 && n > 0 ? n : 0;
+	f->column = file && dwarf_linecol(line, &col) == 0 && col > 0 ? col : 0;
 }
 
 /* Where inlined call d was made: the position in the frame it was inlined into. */
@@ -677,12 +775,12 @@ static const char *die_name(struct symbolizer *s, Dwarf_Die *d)
 	return fn_name(s, name);
 }
 
-static const char *elf_sym_name(struct symbolizer *s, Dwfl_Module *mod, uint64_t vaddr)
+static const char *elf_sym_name(struct symbolizer *s, const struct lookup *l)
 {
 	GElf_Off off;
 	GElf_Sym sym;
 
-	return fn_name(s, dwfl_module_addrinfo(mod, vaddr, &off, &sym, NULL, NULL, NULL));
+	return fn_name(s, dwfl_module_addrinfo(l->mod, l->vaddr, &off, &sym, NULL, NULL, NULL));
 }
 
 static bool is_function_scope(int tag)
@@ -691,67 +789,132 @@ static bool is_function_scope(int tag)
 	       tag == DW_TAG_entry_point;
 }
 
+/* DIEs from the unit down to the innermost scope holding an address */
+struct scope_path {
+	Dwarf_Die *v; /* outermost first */
+	size_t n, cap;
+};
+
+/* deeper nesting than any compiler writes: a bound for hostile DWARF */
+#define SCOPE_DEPTH_MAX 256
+
+enum scope_kind { SCOPE_NONE, SCOPE_CODE, SCOPE_HOLDER, SCOPE_IMPORT };
+
+static enum scope_kind scope_kind(int tag)
+{
+	switch (tag) {
+	case DW_TAG_subprogram:
+	case DW_TAG_inlined_subroutine:
+	case DW_TAG_entry_point:
+	case DW_TAG_lexical_block:
+	case DW_TAG_try_block:
+	case DW_TAG_catch_block:
+	case DW_TAG_with_stmt:
+		return SCOPE_CODE;
+	/* no addresses of their own, but clang puts function definitions in them */
+	case DW_TAG_namespace:
+	case DW_TAG_module:
+	case DW_TAG_class_type:
+	case DW_TAG_structure_type:
+	case DW_TAG_union_type:
+		return SCOPE_HOLDER;
+	case DW_TAG_imported_unit: /* dwz */
+		return SCOPE_IMPORT;
+	default:
+		return SCOPE_NONE;
+	}
+}
+
+static void scope_push(struct scope_path *p, const Dwarf_Die *d)
+{
+	if (p->n == p->cap) {
+		p->cap = p->cap ? p->cap * 2 : 16;
+		p->v = xrealloc(p->v, p->cap * sizeof(*p->v));
+	}
+	p->v[p->n++] = *d;
+}
+
 /*
- * One frame per function scope in the concrete scope chain of vaddr, up to
- * the first real subprogram: the innermost takes the line table's position,
+ * Appends to p the scopes under parent that hold addr, outermost first.
+ * libdw 0.188's dwarf_getscopes does not look inside namespaces, and past
+ * an inlined call it continues in the callee's abstract definition; this
+ * walks the concrete tree only, where the call sites are.
+ */
+static bool scope_descend(Dwarf_Die *parent, Dwarf_Addr addr, struct scope_path *p, int depth)
+{
+	Dwarf_Attribute a;
+	Dwarf_Die c, unit;
+
+	if (depth > SCOPE_DEPTH_MAX || dwarf_child(parent, &c) != 0)
+		return false;
+	do {
+		switch (scope_kind(dwarf_tag(&c))) {
+		case SCOPE_CODE:
+			if (dwarf_haspc(&c, addr) != 1)
+				break;
+			scope_push(p, &c);
+			scope_descend(&c, addr, p, depth + 1);
+			return true;
+		case SCOPE_HOLDER:
+			if (scope_descend(&c, addr, p, depth + 1))
+				return true;
+			break;
+		case SCOPE_IMPORT:
+			if (dwarf_formref_die(dwarf_attr(&c, DW_AT_import, &a), &unit) &&
+			    scope_descend(&unit, addr, p, depth + 1))
+				return true;
+			break;
+		case SCOPE_NONE:
+			break;
+		}
+	} while (dwarf_siblingof(&c, &c) == 0);
+	return false;
+}
+
+/*
+ * One frame per function scope on the path, from the innermost up to the
+ * first real subprogram: the innermost takes the line table's position,
  * each outer one the call site of the inlined call inside it.
  */
-static void frames_from_scopes(struct symbolizer *s, Dwfl_Module *mod, uint64_t vaddr,
-			       Dwarf_Die *scopes, int n, const struct sym_frame *base,
+static void frames_from_scopes(struct symbolizer *s, struct lookup *l,
+			       const struct scope_path *p, const struct sym_frame *base,
 			       struct frame_buf *fb)
 {
 	struct sym_frame f = *base;
 	size_t first = fb->n;
 
-	frame_line_table(s, mod, vaddr, &f);
-	for (int i = 0; i < n; i++) {
-		int tag = dwarf_tag(&scopes[i]);
+	frame_line_table(s, l, &f);
+	for (size_t i = p->n; i-- > 0;) {
+		Dwarf_Die *d = &p->v[i];
+		int tag = dwarf_tag(d);
 
 		if (!is_function_scope(tag))
 			continue;
-		f.function = die_name(s, &scopes[i]);
+		f.function = die_name(s, d);
 		f.inlined = tag == DW_TAG_inlined_subroutine;
 		frames_push(fb, &f);
 		if (!f.inlined)
 			break;
-		frame_call_site(s, &scopes[i], &f);
+		frame_call_site(s, d, &f);
 	}
 	if (fb->n == first)
 		return;
 	/* the chain may end without a subprogram in broken DWARF */
 	fb->v[fb->n - 1].inlined = false;
 	if (!fb->v[fb->n - 1].function)
-		fb->v[fb->n - 1].function = elf_sym_name(s, mod, vaddr);
+		fb->v[fb->n - 1].function = elf_sym_name(s, l);
 }
 
-/* Frames from DWARF; false when vaddr is in no DWARF function. */
-static bool frames_from_dwarf(struct symbolizer *s, Dwfl_Module *mod, uint64_t vaddr,
+/* Frames from DWARF; false when the address is in no DWARF function. */
+static bool frames_from_dwarf(struct symbolizer *s, struct lookup *l,
 			      const struct sym_frame *base, struct frame_buf *fb)
 {
-	Dwarf_Addr dbias = 0;
-	Dwarf_Die *cudie = dwfl_module_addrdie(mod, vaddr, &dbias);
-	Dwarf_Die *scopes = NULL, inner;
+	struct scope_path p = { 0 };
 	size_t first = fb->n;
-	int n;
 
-	if (!cudie)
-		return false;
-	n = dwarf_getscopes(cudie, vaddr - dbias, &scopes);
-	if (n <= 0)
-		goto cleanup;
-	/*
-	 * Past an inlined call dwarf_getscopes goes on in the callee's abstract
-	 * definition; the call sites are in the concrete parents of the innermost.
-	 */
-	inner = scopes[0];
-	free(scopes);
-	scopes = NULL;
-	n = dwarf_getscopes_die(&inner, &scopes);
-	if (n <= 0)
-		goto cleanup;
-	frames_from_scopes(s, mod, vaddr, scopes, n, base, fb);
-cleanup:
-	free(scopes);
+	if (scope_descend(&l->cu, l->daddr, &p, 0))
+		frames_from_scopes(s, l, &p, base, fb);
+	free(p.v);
 	return fb->n > first;
 }
 
@@ -764,14 +927,19 @@ static void entry_resolve_mapped(struct symbolizer *s, const struct sym_entry *e
 		.module = m->path,
 		.module_offset = e->ip - 1 - m->bias,
 	};
-	Dwfl_Module *mod = m->obj ? object_module(m->obj) : NULL;
+	struct lookup l = {
+		.mod = m->obj ? object_module(m->obj) : NULL,
+		.vaddr = f.module_offset,
+	};
 
-	if (mod && frames_from_dwarf(s, mod, f.module_offset, &f, fb))
+	if (l.mod)
+		lookup_cu(m->obj, &l);
+	if (l.has_cu && frames_from_dwarf(s, &l, &f, fb))
 		return;
-	if (mod) {
-		/* no DWARF here (stripped, or assembly): the symbol table, and lines if any */
-		f.function = elf_sym_name(s, mod, f.module_offset);
-		frame_line_table(s, mod, f.module_offset, &f);
+	if (l.mod) {
+		/* no DWARF function here (stripped, or assembly): the symbol table, lines if any */
+		f.function = elf_sym_name(s, &l);
+		frame_line_table(s, &l, &f);
 	}
 	frames_push(fb, &f);
 }

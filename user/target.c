@@ -293,6 +293,27 @@ void target__resume(struct target *t)
 		t->traced = false;
 }
 
+void target__release(struct target *t)
+{
+	int st;
+
+	if (!t->traced || t->exited)
+		return;
+	if (ptrace(PTRACE_INTERRUPT, t->pid, 0, 0) < 0)
+		return;
+	while (waitpid(t->pid, &st, __WALL) < 0)
+		if (errno != EINTR)
+			return;
+	if (WIFEXITED(st) || WIFSIGNALED(st)) {
+		t->exited = true;
+		t->wait_status = st;
+		return;
+	}
+	/* a signal-delivery stop: hand the signal over as we let go */
+	ptrace(PTRACE_DETACH, t->pid, 0, ((unsigned)st >> 16) ? 0 : WSTOPSIG(st));
+	t->traced = false;
+}
+
 bool target__poll_exit(struct target *t)
 {
 	enum target_state s = target__poll(t);

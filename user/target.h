@@ -60,6 +60,9 @@ enum target_state {
  */
 enum target_state target__poll(struct target *t);
 void target__resume(struct target *t);
+/* Stops ptrace-servicing a launched child that goes on running (tracing
+ * ended first): interrupts it, then detaches, passing on any signal. */
+void target__release(struct target *t);
 /* True when the target has exited; resumes it from its exit stop. */
 bool target__poll_exit(struct target *t);
 /* Waits up to timeout_ms for it to exit; true when it did. */

@@ -337,6 +337,10 @@ static void test_e2e__plain_leaks_exact_counts_bytes_and_lines(void **state)
 	assert_int_equal((long)num(summary(r.json), "live_bytes"), 300 + 400 + 256 + 6);
 	assert_int_equal((long)num(summary(r.json), "unknown_frees"), 0);
 	assert_int_equal((long)num(summary(r.json), "lost_events"), 0);
+	/* no annotation header: nothing of the annotation machinery shows */
+	assert_int_equal((long)num(summary(r.json), "annotations"), 0);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "variables")), 0);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "scopes")), 0);
 	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(r.json, "target"),
 						     "exited")));
 	run_free(&r);
@@ -506,6 +510,306 @@ static void test_e2e__exit_status_is_passed_on(void **state)
 	run_free(&r);
 }
 
+
+/* The finding of kind, which must be the only one of that kind. */
+static const cJSON *finding(const cJSON *report, const char *kind)
+{
+	const cJSON *f, *found = NULL;
+
+	cJSON_ArrayForEach(f, cJSON_GetObjectItem(report, "findings")) {
+		if (strcmp(str(f, "kind"), kind) != 0)
+			continue;
+		if (found)
+			fail_msg("more than one '%s' finding", kind);
+		found = f;
+	}
+	if (!found)
+		fail_msg("no '%s' finding", kind);
+	return found;
+}
+
+/* Asserts that the site frame of stack id (a number or null) is function at src's tag. */
+static void assert_stack_site(const cJSON *report, const cJSON *id, const char *function,
+			      const char *src, const char *tag)
+{
+	const cJSON *f;
+
+	if (!cJSON_IsNumber(id))
+		fail_msg("no stack where '%s' was expected", function);
+	f = site_frame(report, id->valueint);
+	if (!f)
+		fail_msg("stack %d has no site frame", id->valueint);
+	if (!same_function(str(f, "function"), function))
+		fail_msg("site is '%s', expected '%s'", str(f, "function"), function);
+	assert_int_equal((int)num(f, "line"), line_of(src, tag));
+}
+
+static void test_e2e__double_free_that_aborts_still_reports_finding(void **state)
+{
+	const char *json = tmp_path("df.json");
+	const cJSON *f;
+	struct run r;
+
+	run_memscope(&r, json, "--json", json, "--", PROGS "double_free", NULL);
+	/* glibc aborts on the second free; the report is still complete */
+	assert_ran(&r, 128 + SIGABRT);
+	f = finding(r.json, "double_free");
+	assert_string_equal(str(f, "function"), "free");
+	assert_int_equal((long)num(f, "occurrences"), 1);
+	assert_stack_site(r.json, cJSON_GetObjectItem(f, "stack"), "release_again", "double_free.c",
+			  "df_free2");
+	assert_stack_site(r.json, cJSON_GetObjectItem(f, "free_stack"), "release", "double_free.c",
+			  "df_free1");
+	assert_stack_site(r.json, cJSON_GetObjectItem(f, "alloc_stack"), "make", "double_free.c",
+			  "df_alloc");
+	assert_int_equal((long)num(summary(r.json), "unknown_frees"), 0);
+	assert_int_equal((long)num(cJSON_GetObjectItem(r.json, "target"), "exit_signal"), SIGABRT);
+	run_free(&r);
+}
+
+static void test_e2e__new_array_released_with_delete_is_mismatched(void **state)
+{
+	const char *json = tmp_path("mm.json");
+	const cJSON *f;
+	struct run r;
+
+	run_memscope(&r, json, "--json", json, "--", PROGS "mismatch", NULL);
+	assert_ran(&r, 0);
+	f = finding(r.json, "mismatched_free");
+	assert_string_equal(str(f, "alloc_function"), "operator new[]");
+	/* delete of an int * is the sized operator delete(void *, size_t) */
+	assert_true(strncmp(str(f, "function"), "operator delete", 15) == 0);
+	assert_null(strchr(str(f, "function"), '['));
+	assert_stack_site(r.json, cJSON_GetObjectItem(f, "stack"), "drop", "mismatch.cc",
+			  "mm_delete");
+	assert_stack_site(r.json, cJSON_GetObjectItem(f, "alloc_stack"), "make_array",
+			  "mismatch.cc", "mm_alloc");
+	/* the block is still released: no leak at make_array */
+	assert_int_equal(sum_by_site(r.json, "leaks", "make_array").groups, 0);
+	run_free(&r);
+}
+
+static const cJSON *thread_named(const cJSON *report, const char *name)
+{
+	const cJSON *t;
+
+	cJSON_ArrayForEach(t, cJSON_GetObjectItem(report, "threads"))
+		if (!strcmp(str(t, "name"), name))
+			return t;
+	fail_msg("no thread named '%s'", name);
+	return NULL;
+}
+
+static void test_e2e__temporaries_peak_threads_and_timeline(void **state)
+{
+	const char *json = tmp_path("analysis.json");
+	const cJSON *peak, *p, *worker, *timeline, *last;
+	struct site_sum s;
+	long peak_sites = 0;
+	struct run r;
+
+	run_memscope(&r, json, "--json", json, "--interval", "1", "--", PROGS "analysis", NULL);
+	assert_ran(&r, 0);
+	s = sum_by_site(r.json, "sites", "temp_loop");
+	assert_int_equal((long)s.allocations, 100);
+	/* per site: temp_loop all 100, interleaved a none, b all 10 */
+	{
+		const cJSON *e;
+		long temp_loop = -1, ia = -1, ib = -1;
+		int la = line_of("analysis.c", "interleaved_a"), lb = line_of("analysis.c", "interleaved_b");
+
+		cJSON_ArrayForEach(e, cJSON_GetObjectItem(r.json, "sites")) {
+			const cJSON *f = site_frame(r.json, (int)num(e, "stack"));
+
+			if (!f)
+				continue;
+			if (same_function(str(f, "function"), "temp_loop"))
+				temp_loop = (long)num(e, "temporary");
+			if (same_function(str(f, "function"), "interleaved") && num(f, "line") == la)
+				ia = (long)num(e, "temporary");
+			if (same_function(str(f, "function"), "interleaved") && num(f, "line") == lb)
+				ib = (long)num(e, "temporary");
+		}
+		assert_int_equal(temp_loop, 100);
+		assert_int_equal(ia, 0);
+		assert_int_equal(ib, 10);
+	}
+	/* the peak: three 10000-byte blocks from peak_block, nothing else live */
+	peak = cJSON_GetObjectItem(r.json, "peak");
+	assert_int_equal((long)num(peak, "bytes"), 30000);
+	assert_int_equal((long)num(summary(r.json), "peak_bytes"), 30000);
+	cJSON_ArrayForEach(p, cJSON_GetObjectItem(peak, "sites")) {
+		const cJSON *f = site_frame(r.json, (int)num(p, "stack"));
+
+		peak_sites++;
+		assert_non_null(f);
+		assert_string_equal(str(f, "function"), "peak_block");
+		assert_int_equal((long)num(p, "bytes"), 30000);
+		assert_int_equal((long)num(p, "count"), 3);
+	}
+	assert_int_equal(peak_sites, 1);
+	assert_leak(r.json, "small_leak", "analysis.c", "small_leak", 1, 5000);
+	/* the worker thread, by name: its 5 blocks, all freed by main */
+	worker = thread_named(r.json, "worker-1");
+	assert_int_equal((long)num(worker, "allocations"), 5);
+	assert_int_equal((long)num(worker, "bytes"), 5 * 128);
+	assert_int_equal((long)num(worker, "live_count"), 0);
+	assert_int_equal((long)num(worker, "frees"), 0);
+	/* timeline: samples in time order, the last one with the final state */
+	timeline = cJSON_GetObjectItem(r.json, "timeline");
+	assert_true(cJSON_GetArraySize(timeline) >= 2);
+	last = cJSON_GetArrayItem(timeline, cJSON_GetArraySize(timeline) - 1);
+	assert_int_equal((long)num(last, "live_bytes"), (long)num(summary(r.json), "live_bytes"));
+	assert_true(num(cJSON_GetArrayItem(timeline, 0), "rss_bytes") > 0);
+	run_free(&r);
+}
+
+static void test_e2e__leak_rule_min_age_when_target_outlives_tracing(void **state)
+{
+	const char *json = tmp_path("minage.json"), *err = tmp_path("minage.err");
+	const char *ages[] = { "0", "3600" };
+	long leaked[] = { 7, 0 };
+
+	for (int i = 0; i < 2; i++) {
+		struct run r = { 0 };
+		char pidbuf[16];
+		int fd;
+		pid_t waiter = start_waiter(&fd, "hang"), ms;
+
+		assert_int_equal(read_ready(fd), waiter);
+		snprintf(pidbuf, sizeof(pidbuf), "%d", waiter);
+		unlink(json);
+		/* a stale "tracing pid" from the last round would race the new one */
+		unlink(err);
+		ms = spawn((char *[]){ MEMSCOPE, "-v", "-p", pidbuf, "-d", "1.5", "--min-age",
+				       (char *)ages[i], "--json", (char *)json, NULL },
+			   err, -1);
+		wait_tracing(err, ms);
+		kill(waiter, SIGUSR1);
+		finish(&r, ms, err, json);
+		kill(waiter, SIGKILL);
+		wait_code(waiter);
+		close(fd);
+		assert_ran(&r, 0);
+		assert_false(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(r.json, "target"),
+							      "exited")));
+		assert_int_equal((long)num(summary(r.json), "live_allocations"), 7);
+		assert_int_equal((long)num(summary(r.json), "leaked_allocations"), leaked[i]);
+		assert_non_null(strstr(str(cJSON_GetObjectItem(r.json, "tracing"), "leak_rule"),
+				       "live at detach"));
+		run_free(&r);
+	}
+}
+
+
+static const cJSON *variable(const cJSON *report, const char *name)
+{
+	const cJSON *v;
+
+	cJSON_ArrayForEach(v, cJSON_GetObjectItem(report, "variables"))
+		if (!strcmp(str(v, "name"), name))
+			return v;
+	return NULL;
+}
+
+static const cJSON *scope(const cJSON *report, const char *name)
+{
+	const cJSON *v;
+
+	cJSON_ArrayForEach(v, cJSON_GetObjectItem(report, "scopes"))
+		if (!strcmp(str(v, "name"), name))
+			return v;
+	fail_msg("no scope '%s'", name);
+	return NULL;
+}
+
+/* The leak group whose stack is variable's allocation stack names it. */
+static void assert_leak_names(const cJSON *report, const cJSON *var, const char *name)
+{
+	const cJSON *e, *n;
+	int stack = (int)num(var, "stack");
+
+	cJSON_ArrayForEach(e, cJSON_GetObjectItem(report, "leaks")) {
+		if ((int)num(e, "stack") != stack)
+			continue;
+		cJSON_ArrayForEach(n, cJSON_GetObjectItem(e, "variables"))
+			if (!strcmp(n->valuestring, name))
+				return;
+	}
+	fail_msg("no leak group names '%s'", name);
+}
+
+static void test_e2e__annotations_name_blocks_scopes_and_use_after_free(void **state)
+{
+	const char *json = tmp_path("annotated.json");
+	const cJSON *v, *f;
+	struct run r;
+
+	run_memscope(&r, json, "--json", json, "--", PROGS "annotated", NULL);
+	assert_ran(&r, 0);
+	v = variable(r.json, "config");
+	assert_non_null(v);
+	assert_int_equal((long)num(v, "size"), 200);
+	assert_int_equal((long)num(v, "line"), line_of("annotated.c", "track_config"));
+	assert_true(ends_with(str(v, "file"), "annotated.c"));
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(v, "type")));
+	assert_false(cJSON_IsTrue(cJSON_GetObjectItem(v, "freed")));
+	assert_leak_names(r.json, v, "config");
+	/* named before its realloc: the name follows the block */
+	v = variable(r.json, "lookup table");
+	assert_non_null(v);
+	assert_string_equal(str(v, "type"), "struct entry[]");
+	assert_int_equal((long)num(v, "size"), 4096);
+	assert_false(cJSON_IsTrue(cJSON_GetObjectItem(v, "freed")));
+	assert_leak_names(r.json, v, "lookup table");
+	/* named through a pointer 10 bytes inside it, then freed */
+	v = variable(r.json, "scratch");
+	assert_non_null(v);
+	assert_int_equal((long)num(v, "size"), 32);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(v, "freed")));
+	assert_int_equal(strtoull(str(v, "ptr"), NULL, 16) - strtoull(str(v, "block"), NULL, 16),
+			 10);
+	/* named after it was freed: a finding, not a variable */
+	assert_null(variable(r.json, "stale"));
+	f = finding(r.json, "use_after_free");
+	assert_stack_site(r.json, cJSON_GetObjectItem(f, "stack"), "main", "annotated.c",
+			  "track_stale");
+	assert_true(cJSON_IsNumber(cJSON_GetObjectItem(f, "free_stack")));
+	assert_true(cJSON_IsNumber(cJSON_GetObjectItem(f, "alloc_stack")));
+	/* scopes: the innermost one counts */
+	assert_int_equal((long)num(scope(r.json, "load"), "allocations"), 3);
+	assert_int_equal((long)num(scope(r.json, "load"), "bytes"), 300);
+	assert_int_equal((long)num(scope(r.json, "parse"), "allocations"), 2);
+	assert_int_equal((long)num(scope(r.json, "parse"), "bytes"), 100);
+	assert_int_equal((long)num(summary(r.json), "annotations"), 4 + 4);
+	assert_int_equal((long)num(summary(r.json), "unmatched_annotations"), 0);
+	run_free(&r);
+}
+
+static void test_e2e__annotations_in_cxx(void **state)
+{
+	const char *json = tmp_path("annotated_cxx.json");
+	const cJSON *v;
+	struct run r;
+
+	run_memscope(&r, json, "--json", json, "--", PROGS "annotated_cxx", NULL);
+	assert_ran(&r, 0);
+	v = variable(r.json, "head");
+	assert_non_null(v);
+	assert_string_equal(str(v, "type"), "Node");
+	assert_int_equal((long)num(v, "size"), 24);
+	assert_int_equal((long)num(v, "line"), line_of("annotated_cxx.cc", "track_head"));
+	assert_leak_names(r.json, v, "head");
+	v = variable(r.json, "ids");
+	assert_non_null(v);
+	assert_int_equal((long)num(v, "size"), 100);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(v, "freed")));
+	/* a vector growing to 100 longs: capacities 1, 2, 4, ..., 128 */
+	assert_int_equal((long)num(scope(r.json, "build"), "allocations"), 8);
+	assert_int_equal((long)num(scope(r.json, "build"), "bytes"), 8 * 255);
+	run_free(&r);
+}
+
 /* Exactly one line on stderr, starting "memscope-bpf: error: ", containing want. */
 static void assert_one_line_error(const struct run *r, const char *want)
 {
@@ -593,6 +897,12 @@ int main(void)
 		cmocka_unit_test(test_e2e__target_killed_mid_trace_still_reports),
 		cmocka_unit_test(test_e2e__exit_status_is_passed_on),
 		cmocka_unit_test(test_e2e__bad_input_one_line_error_nonzero_exit),
+		cmocka_unit_test(test_e2e__double_free_that_aborts_still_reports_finding),
+		cmocka_unit_test(test_e2e__new_array_released_with_delete_is_mismatched),
+		cmocka_unit_test(test_e2e__temporaries_peak_threads_and_timeline),
+		cmocka_unit_test(test_e2e__leak_rule_min_age_when_target_outlives_tracing),
+		cmocka_unit_test(test_e2e__annotations_name_blocks_scopes_and_use_after_free),
+		cmocka_unit_test(test_e2e__annotations_in_cxx),
 	};
 
 	if (!can_run())

@@ -1,0 +1,593 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdlib.h>
+#include <string.h>
+
+#include "detect.h"
+#include "memscope_events.h"
+#include "util.h"
+
+/* blocks this big are found through the region index, smaller ones by probing */
+#define BIG_BLOCK 4096u
+#define REGION_SHIFT 20
+/* glibc's chunks on 64-bit targets are 16-aligned */
+#define PROBE_STEP 16u
+
+/*
+ * A recently released block.  The FIFO is a ring of addresses in release
+ * order plus this table from address to record; seq says which ring entry
+ * a record belongs to, so a ring entry left behind by an address that was
+ * handed out (and maybe released again, under a newer seq) evicts nothing.
+ */
+struct freed {
+	uint64_t ptr; /* 0: empty slot */
+	uint64_t seq;
+	uint64_t ts_ns;
+	uint64_t size;
+	uint32_t alloc_stack;
+	uint32_t free_stack;
+	uint32_t free_tid;
+	uint8_t alloc_fn;
+	uint8_t free_fn;
+};
+
+struct big_block {
+	uint64_t ptr;
+	uint64_t size;
+};
+
+/* The live blocks of BIG_BLOCK bytes or more that overlap one 1 MiB region. */
+struct region {
+	uint64_t key; /* region number + 1; 0: empty slot */
+	uint32_t n, cap;
+	struct big_block *blocks;
+};
+
+struct detector {
+	struct heap *heap;
+
+	size_t freed_cap;   /* ring length; 0: nothing remembered */
+	uint64_t *ring;
+	size_t ring_head;   /* next ring entry to write, == seq % freed_cap */
+	uint64_t seq;       /* releases pushed so far */
+	struct freed *ftab; /* capacity fixed: never more than freed_cap records */
+	size_t fmask;
+
+	struct region *rtab;
+	size_t rmask, nregions;
+
+	struct finding *findings;
+	size_t nfindings, findings_cap;
+	uint32_t *fslots; /* finding index + 1; 0: empty */
+	size_t fslot_mask;
+};
+
+static inline uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ull;
+	x ^= x >> 33;
+	return x;
+}
+
+static size_t pow2_above(size_t n)
+{
+	size_t cap = 16;
+
+	while (cap < n)
+		cap <<= 1;
+	return cap;
+}
+
+/* ---------------------------------------------------------- freed blocks */
+
+static size_t freed_slot(const struct detector *d, uint64_t ptr)
+{
+	size_t i = mix64(ptr) & d->fmask;
+
+	while (d->ftab[i].ptr && d->ftab[i].ptr != ptr)
+		i = (i + 1) & d->fmask;
+	return i;
+}
+
+static struct freed *freed_find(const struct detector *d, uint64_t ptr)
+{
+	size_t i;
+
+	if (!d->freed_cap)
+		return NULL;
+	i = freed_slot(d, ptr);
+	return d->ftab[i].ptr ? &d->ftab[i] : NULL;
+}
+
+/* backward-shift deletion, as in live_table.c: no tombstones */
+static void freed_delete_at(struct detector *d, size_t hole)
+{
+	size_t j = hole;
+
+	for (;;) {
+		size_t home;
+
+		j = (j + 1) & d->fmask;
+		if (!d->ftab[j].ptr)
+			break;
+		home = mix64(d->ftab[j].ptr) & d->fmask;
+		if (((j - home) & d->fmask) >= ((j - hole) & d->fmask)) {
+			d->ftab[hole] = d->ftab[j];
+			hole = j;
+		}
+	}
+	d->ftab[hole].ptr = 0;
+}
+
+static void freed_forget(struct detector *d, uint64_t ptr)
+{
+	size_t i;
+
+	if (!d->freed_cap)
+		return;
+	i = freed_slot(d, ptr);
+	if (d->ftab[i].ptr)
+		freed_delete_at(d, i);
+}
+
+static void freed_push(struct detector *d, const struct freed *rec)
+{
+	size_t i;
+
+	if (!d->freed_cap)
+		return;
+	if (d->seq >= d->freed_cap) {
+		/* the oldest entry is pushed out, unless its address left already */
+		uint64_t old = d->ring[d->ring_head];
+
+		i = freed_slot(d, old);
+		if (d->ftab[i].ptr && d->ftab[i].seq == d->seq - d->freed_cap)
+			freed_delete_at(d, i);
+	}
+	d->ring[d->ring_head] = rec->ptr;
+	if (++d->ring_head == d->freed_cap)
+		d->ring_head = 0;
+	/* a record already there (a release the heap saw twice) is replaced */
+	i = freed_slot(d, rec->ptr);
+	d->ftab[i] = *rec;
+	d->ftab[i].seq = d->seq++;
+}
+
+/* ---------------------------------------------------------- region index */
+
+static size_t region_slot(const struct detector *d, uint64_t key)
+{
+	size_t i = mix64(key) & d->rmask;
+
+	while (d->rtab[i].key && d->rtab[i].key != key)
+		i = (i + 1) & d->rmask;
+	return i;
+}
+
+static void regions_grow(struct detector *d)
+{
+	struct region *old = d->rtab;
+	size_t old_cap = d->rmask + 1, i;
+
+	d->rtab = xcalloc(old_cap * 2, sizeof(*d->rtab));
+	d->rmask = old_cap * 2 - 1;
+	for (i = 0; i < old_cap; i++)
+		if (old[i].key)
+			d->rtab[region_slot(d, old[i].key)] = old[i];
+	free(old);
+}
+
+static void region_delete_at(struct detector *d, size_t hole)
+{
+	size_t j = hole;
+
+	free(d->rtab[hole].blocks);
+	for (;;) {
+		size_t home;
+
+		j = (j + 1) & d->rmask;
+		if (!d->rtab[j].key)
+			break;
+		home = mix64(d->rtab[j].key) & d->rmask;
+		if (((j - home) & d->rmask) >= ((j - hole) & d->rmask)) {
+			d->rtab[hole] = d->rtab[j];
+			hole = j;
+		}
+	}
+	memset(&d->rtab[hole], 0, sizeof(d->rtab[hole]));
+	d->nregions--;
+}
+
+/* The regions a block overlaps, its last byte clamped to the address space. */
+static void block_regions(const struct live_block *b, uint64_t *first, uint64_t *last)
+{
+	uint64_t end = b->ptr + b->size - 1;
+
+	if (end < b->ptr)
+		end = UINT64_MAX;
+	*first = b->ptr >> REGION_SHIFT;
+	*last = end >> REGION_SHIFT;
+}
+
+/* O(regions the block spans): one for all but blocks of megabytes */
+static void regions_add(struct detector *d, const struct live_block *b)
+{
+	uint64_t r, first, last;
+
+	block_regions(b, &first, &last);
+	for (r = first;; r++) {
+		struct region *g;
+		size_t i;
+
+		if ((d->nregions + 1) * 10 > (d->rmask + 1) * 7)
+			regions_grow(d);
+		i = region_slot(d, r + 1);
+		g = &d->rtab[i];
+		if (!g->key) {
+			g->key = r + 1;
+			d->nregions++;
+		}
+		if (g->n == g->cap) {
+			g->cap = g->cap ? g->cap * 2 : 4;
+			g->blocks = xrealloc(g->blocks, g->cap * sizeof(*g->blocks));
+		}
+		g->blocks[g->n++] = (struct big_block){ .ptr = b->ptr, .size = b->size };
+		if (r == last)
+			break;
+	}
+}
+
+static void regions_remove(struct detector *d, const struct live_block *b)
+{
+	uint64_t r, first, last;
+
+	block_regions(b, &first, &last);
+	for (r = first;; r++) {
+		size_t i = region_slot(d, r + 1), k;
+		struct region *g = &d->rtab[i];
+
+		for (k = 0; g->key && k < g->n; k++) {
+			if (g->blocks[k].ptr == b->ptr) {
+				g->blocks[k] = g->blocks[--g->n];
+				break;
+			}
+		}
+		if (g->key && !g->n)
+			region_delete_at(d, i);
+		if (r == last)
+			break;
+	}
+}
+
+/* ------------------------------------------------------------- findings */
+
+static uint64_t finding_hash(enum finding_kind kind, uint32_t stack, uint32_t alloc_stack)
+{
+	return mix64((uint64_t)kind << 62 ^ (uint64_t)stack << 32 ^ alloc_stack);
+}
+
+static size_t finding_slot(const struct detector *d, enum finding_kind kind, uint32_t stack,
+			   uint32_t alloc_stack)
+{
+	size_t i = finding_hash(kind, stack, alloc_stack) & d->fslot_mask;
+
+	while (d->fslots[i]) {
+		const struct finding *f = &d->findings[d->fslots[i] - 1];
+
+		if (f->kind == kind && f->stack == stack && f->alloc_stack == alloc_stack)
+			break;
+		i = (i + 1) & d->fslot_mask;
+	}
+	return i;
+}
+
+static void fslots_rebuild(struct detector *d, size_t cap)
+{
+	size_t k;
+
+	free(d->fslots);
+	d->fslots = xcalloc(cap, sizeof(*d->fslots));
+	d->fslot_mask = cap - 1;
+	for (k = 0; k < d->nfindings; k++) {
+		const struct finding *f = &d->findings[k];
+
+		d->fslots[finding_slot(d, f->kind, f->stack, f->alloc_stack)] = (uint32_t)k + 1;
+	}
+}
+
+/* One more occurrence of f's kind at f's stacks; f describes it fully. */
+static void report(struct detector *d, const struct finding *f)
+{
+	size_t i;
+
+	if (d->nfindings == d->findings_cap) {
+		d->findings_cap = d->findings_cap ? d->findings_cap * 2 : 16;
+		d->findings = xrealloc(d->findings, d->findings_cap * sizeof(*d->findings));
+		fslots_rebuild(d, d->findings_cap * 2);
+	}
+	i = finding_slot(d, f->kind, f->stack, f->alloc_stack);
+	if (d->fslots[i]) {
+		d->findings[d->fslots[i] - 1].occurrences++;
+		return;
+	}
+	d->findings[d->nfindings] = *f;
+	d->findings[d->nfindings].occurrences = 1;
+	d->fslots[i] = (uint32_t)++d->nfindings;
+}
+
+/* The offending call, whichever of fc and rc it is. */
+static void offender(struct finding *f, uint64_t ptr, const struct free_call *fc,
+		     const struct alloc_call *rc)
+{
+	f->ptr = ptr;
+	if (fc) {
+		f->ts_ns = fc->ts_ns;
+		f->tid = fc->tid;
+		f->stack = fc->stack;
+		f->fn = fc->fn;
+	} else {
+		f->ts_ns = rc->ts_ns;
+		f->tid = rc->tid;
+		f->stack = rc->stack;
+		f->fn = rc->fn;
+	}
+}
+
+/* ------------------------------------------------------------- families */
+
+enum family { FAM_NONE, FAM_MALLOC, FAM_NEW, FAM_NEW_ARRAY };
+
+/* realloc-made blocks have fn MS_FN_REALLOC(ARRAY): malloc family */
+static enum family alloc_family(uint8_t fn)
+{
+	if (fn >= MS_FN_MALLOC && fn <= MS_FN_PVALLOC)
+		return FAM_MALLOC;
+	if (fn >= MS_FN_NEW && fn <= MS_FN_NEW_ALIGNED_NOTHROW)
+		return FAM_NEW;
+	if (fn >= MS_FN_NEW_ARRAY && fn <= MS_FN_NEW_ARRAY_ALIGNED_NOTHROW)
+		return FAM_NEW_ARRAY;
+	return FAM_NONE;
+}
+
+static enum family release_family(uint8_t fn)
+{
+	if (fn == MS_FN_FREE)
+		return FAM_MALLOC;
+	if (fn >= MS_FN_DELETE && fn <= MS_FN_DELETE_ALIGNED_NOTHROW)
+		return FAM_NEW;
+	if (fn >= MS_FN_DELETE_ARRAY && fn <= MS_FN_DELETE_ARRAY_ALIGNED_NOTHROW)
+		return FAM_NEW_ARRAY;
+	return FAM_NONE;
+}
+
+/* ---------------------------------------------------------------- hooks */
+
+static void on_added(void *ctx, const struct live_block *b)
+{
+	struct detector *d = ctx;
+
+	/* handed out again: a release of it is no longer a double free */
+	freed_forget(d, b->ptr);
+	if (b->size >= BIG_BLOCK)
+		regions_add(d, b);
+}
+
+static void on_removed(void *ctx, const struct live_block *b, const struct free_call *fc,
+		       const struct alloc_call *rc)
+{
+	struct detector *d = ctx;
+	struct freed rec;
+	enum family want;
+
+	if (b->size >= BIG_BLOCK)
+		regions_remove(d, b);
+	/*
+	 * fc NULL and rc not a realloc of this block: rc replaced it, its
+	 * release was lost, and rc's block is being added at the same address.
+	 */
+	if (!fc && !(rc->is_realloc && rc->old_ptr == b->ptr))
+		return;
+	want = fc ? release_family(fc->fn) : FAM_MALLOC;
+	if (want != FAM_NONE && alloc_family(b->fn) != FAM_NONE && want != alloc_family(b->fn)) {
+		struct finding f = {
+			.kind = FINDING_MISMATCHED_FREE,
+			.alloc_stack = b->stack,
+			.alloc_fn = b->fn,
+		};
+
+		offender(&f, b->ptr, fc, rc);
+		report(d, &f);
+	}
+	rec = (struct freed){
+		.ptr = b->ptr,
+		.ts_ns = fc ? fc->ts_ns : rc->ts_ns,
+		.size = b->size,
+		.alloc_stack = b->stack,
+		.free_stack = fc ? fc->stack : rc->stack,
+		.free_tid = fc ? fc->tid : rc->tid,
+		.alloc_fn = b->fn,
+		.free_fn = fc ? fc->fn : rc->fn,
+	};
+	freed_push(d, &rec);
+}
+
+/* A live block of BIG_BLOCK bytes or more with ptr strictly inside. */
+static const struct live_block *big_block_around(const struct detector *d, uint64_t ptr)
+{
+	const struct region *g;
+	uint32_t k;
+
+	g = &d->rtab[region_slot(d, (ptr >> REGION_SHIFT) + 1)];
+	for (k = 0; g->key && k < g->n; k++)
+		if (g->blocks[k].ptr < ptr && ptr - g->blocks[k].ptr < g->blocks[k].size)
+			return live_table__get(heap__live(d->heap), g->blocks[k].ptr);
+	return NULL;
+}
+
+/*
+ * A smaller live block with ptr strictly inside: its start is one of the
+ * 16-aligned addresses below ptr, at most BIG_BLOCK back.  Live blocks do
+ * not overlap, so the nearest one found decides.  Up to 256 lookups, only
+ * for releases of unknown addresses.
+ */
+static const struct live_block *small_block_around(const struct detector *d, uint64_t ptr)
+{
+	const struct live_table *live = heap__live(d->heap);
+	uint64_t lowest = ptr > BIG_BLOCK ? ptr - BIG_BLOCK : PROBE_STEP;
+	uint64_t a;
+
+	if (ptr <= PROBE_STEP)
+		return NULL;
+	for (a = (ptr - 1) & ~(uint64_t)(PROBE_STEP - 1); a >= lowest; a -= PROBE_STEP) {
+		const struct live_block *b = live_table__get(live, a);
+
+		if (b)
+			return ptr - a < b->size ? b : NULL;
+	}
+	return NULL;
+}
+
+/* A live block with ptr at its start or strictly inside. */
+static const struct live_block *block_around(const struct detector *d, uint64_t ptr)
+{
+	const struct live_block *b = big_block_around(d, ptr);
+
+	return b ? b : small_block_around(d, ptr);
+}
+
+static bool on_unknown(void *ctx, uint64_t ptr, const struct free_call *fc,
+		       const struct alloc_call *rc)
+{
+	struct detector *d = ctx;
+	const struct freed *rec = freed_find(d, ptr);
+	const struct live_block *b;
+	struct finding f = { 0 };
+
+	if (rec) {
+		f.kind = fc ? FINDING_DOUBLE_FREE : FINDING_REALLOC_OF_FREED;
+		f.alloc_stack = rec->alloc_stack;
+		f.alloc_fn = rec->alloc_fn;
+		f.free_stack = rec->free_stack;
+		f.free_fn = rec->free_fn;
+		f.free_tid = rec->free_tid;
+		offender(&f, ptr, fc, rc);
+		report(d, &f);
+		return true;
+	}
+	b = block_around(d, ptr);
+	if (b) {
+		f.kind = FINDING_INVALID_FREE;
+		f.alloc_stack = b->stack;
+		f.alloc_fn = b->fn;
+		f.block = b->ptr;
+		f.block_size = b->size;
+		offender(&f, ptr, fc, rc);
+		report(d, &f);
+		return true;
+	}
+	return false;
+}
+
+/* ---------------------------------------------------------------- API */
+
+/*
+ * The detector does not uninstall its hooks when freed, and never touches
+ * the heap then: free it after the heap's last call, before or after the
+ * heap itself.
+ */
+struct detector *detector__new(struct heap *h, size_t freed_capacity)
+{
+	struct detector *d = xcalloc(1, sizeof(*d));
+	struct heap_hooks hooks = {
+		.ctx = d,
+		.added = on_added,
+		.removed = on_removed,
+		.unknown = on_unknown,
+	};
+
+	d->heap = h;
+	d->freed_cap = freed_capacity;
+	if (freed_capacity) {
+		size_t cap = pow2_above(freed_capacity + freed_capacity * 3 / 7 + 1);
+
+		d->ring = xcalloc(freed_capacity, sizeof(*d->ring));
+		d->ftab = xcalloc(cap, sizeof(*d->ftab));
+		d->fmask = cap - 1;
+	}
+	d->rtab = xcalloc(16, sizeof(*d->rtab));
+	d->rmask = 15;
+	heap__add_hooks(h, &hooks);
+	return d;
+}
+
+void detector__free(struct detector *d)
+{
+	size_t i;
+
+	if (!d)
+		return;
+	for (i = 0; i <= d->rmask; i++)
+		free(d->rtab[i].blocks);
+	free(d->rtab);
+	free(d->ring);
+	free(d->ftab);
+	free(d->findings);
+	free(d->fslots);
+	free(d);
+}
+
+const struct finding *detector__findings(const struct detector *d, size_t *n)
+{
+	*n = d->nfindings;
+	return d->findings;
+}
+
+const char *finding_kind__name(enum finding_kind k)
+{
+	switch (k) {
+	case FINDING_DOUBLE_FREE:
+		return "double_free";
+	case FINDING_INVALID_FREE:
+		return "invalid_free";
+	case FINDING_MISMATCHED_FREE:
+		return "mismatched_free";
+	case FINDING_REALLOC_OF_FREED:
+		return "realloc_of_freed";
+	case FINDING_USE_AFTER_FREE:
+		return "use_after_free";
+	default:
+		return "unknown";
+	}
+}
+
+const struct live_block *detector__find_block(const struct detector *d, uint64_t addr)
+{
+	const struct live_block *b = live_table__get(heap__live(d->heap), addr);
+
+	return b ? b : block_around(d, addr);
+}
+
+bool detector__use_after_free(struct detector *d, uint64_t addr, uint32_t stack, uint32_t tid,
+			      uint64_t ts_ns)
+{
+	const struct freed *rec = freed_find(d, addr);
+	struct finding f = { 0 };
+
+	if (!rec)
+		return false;
+	f.kind = FINDING_USE_AFTER_FREE;
+	f.ptr = addr;
+	f.ts_ns = ts_ns;
+	f.tid = tid;
+	f.stack = stack;
+	f.fn = MS_FN_NONE;
+	f.alloc_stack = rec->alloc_stack;
+	f.alloc_fn = rec->alloc_fn;
+	f.free_stack = rec->free_stack;
+	f.free_fn = rec->free_fn;
+	f.free_tid = rec->free_tid;
+	report(d, &f);
+	return true;
+}
