@@ -140,6 +140,14 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory all $(BUILD)/programs/demo
 	$(Q)./memscope-bpf -- $(BUILD)/programs/demo
 
+# Scale of analysis and JSON (bench/README.md): $(BUILD)/bench/report_scale [EVENTS LIVE STACKS]
+$(BUILD)/bench/report_scale: bench/report_scale.c $(LIB_OBJS) | $(BUILD)/bench
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(DEPFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
+
+$(BUILD)/bench:
+	$(Q)mkdir -p $@
+
 clean:
 	$(Q)rm -rf $(BUILD) memscope-bpf
 
