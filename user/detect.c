@@ -61,16 +61,6 @@ struct detector {
 	size_t fslot_mask;
 };
 
-static inline uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ull;
-	x ^= x >> 33;
-	return x;
-}
-
 static size_t pow2_above(size_t n)
 {
 	size_t cap = 16;
@@ -84,7 +74,7 @@ static size_t pow2_above(size_t n)
 
 static size_t freed_slot(const struct detector *d, uint64_t ptr)
 {
-	size_t i = mix64(ptr) & d->fmask;
+	size_t i = ms_hash64(ptr) & d->fmask;
 
 	while (d->ftab[i].ptr && d->ftab[i].ptr != ptr)
 		i = (i + 1) & d->fmask;
@@ -112,7 +102,7 @@ static void freed_delete_at(struct detector *d, size_t hole)
 		j = (j + 1) & d->fmask;
 		if (!d->ftab[j].ptr)
 			break;
-		home = mix64(d->ftab[j].ptr) & d->fmask;
+		home = ms_hash64(d->ftab[j].ptr) & d->fmask;
 		if (((j - home) & d->fmask) >= ((j - hole) & d->fmask)) {
 			d->ftab[hole] = d->ftab[j];
 			hole = j;
@@ -159,7 +149,7 @@ static void freed_push(struct detector *d, const struct freed *rec)
 
 static size_t region_slot(const struct detector *d, uint64_t key)
 {
-	size_t i = mix64(key) & d->rmask;
+	size_t i = ms_hash64(key) & d->rmask;
 
 	while (d->rtab[i].key && d->rtab[i].key != key)
 		i = (i + 1) & d->rmask;
@@ -190,7 +180,7 @@ static void region_delete_at(struct detector *d, size_t hole)
 		j = (j + 1) & d->rmask;
 		if (!d->rtab[j].key)
 			break;
-		home = mix64(d->rtab[j].key) & d->rmask;
+		home = ms_hash64(d->rtab[j].key) & d->rmask;
 		if (((j - home) & d->rmask) >= ((j - hole) & d->rmask)) {
 			d->rtab[hole] = d->rtab[j];
 			hole = j;
@@ -265,7 +255,7 @@ static void regions_remove(struct detector *d, const struct live_block *b)
 
 static uint64_t finding_hash(enum finding_kind kind, uint32_t stack, uint32_t alloc_stack)
 {
-	return mix64((uint64_t)kind << 62 ^ (uint64_t)stack << 32 ^ alloc_stack);
+	return ms_hash64((uint64_t)kind << 62 ^ (uint64_t)stack << 32 ^ alloc_stack);
 }
 
 static size_t finding_slot(const struct detector *d, enum finding_kind kind, uint32_t stack,

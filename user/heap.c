@@ -68,16 +68,6 @@ struct heap {
 	uint64_t window_end;
 };
 
-static inline uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ull;
-	x ^= x >> 33;
-	return x;
-}
-
 static void set_bucket_ns(struct heap *h, uint64_t bucket_ns)
 {
 	h->bucket_ns = bucket_ns;
@@ -200,7 +190,7 @@ static void thread_slots_rebuild(struct heap *h, size_t cap)
 	h->thread_slots = xcalloc(cap, sizeof(*h->thread_slots));
 	h->thread_mask = cap - 1;
 	for (i = 0; i < h->nthreads; i++) {
-		size_t j = mix64(h->threads[i].tid) & h->thread_mask;
+		size_t j = ms_hash64(h->threads[i].tid) & h->thread_mask;
 
 		while (h->thread_slots[j])
 			j = (j + 1) & h->thread_mask;
@@ -211,7 +201,7 @@ static void thread_slots_rebuild(struct heap *h, size_t cap)
 /* The slot holding tid's index, or the empty one ending its chain. */
 static size_t thread_slot(const struct heap *h, uint32_t tid)
 {
-	size_t j = mix64(tid) & h->thread_mask;
+	size_t j = ms_hash64(tid) & h->thread_mask;
 
 	while (h->thread_slots[j] && h->threads[h->thread_slots[j] - 1].tid != tid)
 		j = (j + 1) & h->thread_mask;

@@ -28,21 +28,6 @@ struct live_table {
 	size_t grow_at; /* count above which the table doubles */
 };
 
-/*
- * Heap addresses are 16-aligned and packed into a few arenas, so their low
- * bits are constant and their high bits nearly so: murmur3's finalizer
- * spreads every input bit over the low bits the mask keeps.
- */
-static inline uint64_t hash_ptr(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ull;
-	x ^= x >> 33;
-	return x;
-}
-
 static size_t capacity_for(size_t n)
 {
 	size_t cap = MIN_CAPACITY;
@@ -114,7 +99,7 @@ void live_table__free(struct live_table *t)
 /* The slot holding ptr, or the empty slot ending its probe chain. */
 static size_t find_slot(const struct live_table *t, uint64_t ptr)
 {
-	size_t i = hash_ptr(ptr) & t->mask;
+	size_t i = ms_hash64(ptr) & t->mask;
 
 	while (t->slots[i].ptr && t->slots[i].ptr != ptr)
 		i = (i + 1) & t->mask;
@@ -169,7 +154,7 @@ static void delete_at(struct live_table *t, size_t hole)
 		j = (j + 1) & t->mask;
 		if (!t->slots[j].ptr)
 			break;
-		home = hash_ptr(t->slots[j].ptr) & t->mask;
+		home = ms_hash64(t->slots[j].ptr) & t->mask;
 		/* distances measured backwards from j, modulo the capacity */
 		if (((j - home) & t->mask) >= ((j - hole) & t->mask)) {
 			t->slots[hole] = t->slots[j];

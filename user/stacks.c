@@ -44,17 +44,6 @@ struct stack_table {
 	struct chunk *chunks;
 };
 
-/* Stack hashes are random already, return addresses are not: mix both. */
-static inline uint64_t mix(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ull;
-	x ^= x >> 33;
-	return x;
-}
-
 static void idmap_init(struct idmap *m, size_t cap)
 {
 	m->slots = xcalloc(cap, sizeof(*m->slots));
@@ -64,7 +53,7 @@ static void idmap_init(struct idmap *m, size_t cap)
 
 static struct idmap_slot *idmap_slot(const struct idmap *m, uint64_t key)
 {
-	size_t i = mix(key) & m->mask;
+	size_t i = ms_hash64(key) & m->mask;
 
 	while (m->slots[i].key && m->slots[i].key != key)
 		i = (i + 1) & m->mask;

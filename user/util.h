@@ -24,6 +24,21 @@ void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 
+/*
+ * murmur3's 64-bit finalizer: spreads every input bit over the low bits a
+ * power-of-two mask keeps (heap addresses are aligned and clustered, return
+ * addresses too), for the loader's open-addressing tables.
+ */
+static inline uint64_t ms_hash64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ull;
+	x ^= x >> 33;
+	return x;
+}
+
 /* CLOCK_MONOTONIC in ns, the clock bpf_ktime_get_ns() uses */
 uint64_t ms_now_ns(void);
 
