@@ -6,8 +6,13 @@
 set -u
 label=$1; shift
 pass=0 fail=0 skip=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
 for t in "$@"; do
-	out=$("$t" 2>&1); rc=$?
+	# to a file, not a pipe: a stray grandchild cannot keep us waiting;
+	# and a hung test ends after 20 minutes instead of eating CI's 90
+	timeout -k 10 1200 "$t" > "$log" 2>&1; rc=$?
+	out=$(cat "$log")
 	printf '%s\n' "$out"
 	if [ $rc -eq 77 ]; then
 		if [ "${CI:-}" = true ]; then
@@ -25,6 +30,9 @@ for t in "$@"; do
 	n_bad=${n_bad:-0}
 	pass=$((pass + n_run - n_bad))
 	fail=$((fail + n_bad))
+	if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+		echo "*** $t timed out" >&2
+	fi
 	if [ $rc -ne 0 ] && [ "$n_bad" -eq 0 ]; then
 		echo "*** $t exited $rc" >&2
 		fail=$((fail + 1))

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -82,6 +83,15 @@ static int wait_code(pid_t pid)
 	return WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
 }
 
+/*
+ * Children die with the test binary: a failed assertion leaves no waiter
+ * holding the runner's output pipe open (the runner would wait forever).
+ */
+static void die_with_parent(void)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
+
 /* Starts memscope-bpf with argv (NULL-terminated) and its stderr to a file. */
 static pid_t spawn(char *const argv[], const char *err_path, int stdout_fd)
 {
@@ -90,6 +100,7 @@ static pid_t spawn(char *const argv[], const char *err_path, int stdout_fd)
 	if (pid == 0) {
 		int fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 
+		die_with_parent();
 		dup2(fd, 2);
 		if (stdout_fd >= 0)
 			dup2(stdout_fd, 1);
@@ -427,7 +438,11 @@ static pid_t start_waiter(int *out_fd, const char *arg)
 	assert_int_equal(pipe(fds), 0);
 	pid = fork();
 	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		die_with_parent();
 		dup2(fds[1], 1);
+		dup2(null, 2);
 		close(fds[0]);
 		execl(PROGS "waiter", "waiter", arg, (char *)NULL);
 		_exit(126);
