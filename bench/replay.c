@@ -1,0 +1,430 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Loader throughput without the kernel: a recorded-like stream of ring-buffer
+ * records (struct ms_ev_alloc, ms_ev_free, ms_ev_stack, exactly as
+ * bpf/memscope.bpf.c writes them) is replayed through the loader's one
+ * dispatcher, handle_event(), into the pipeline user/session.c builds (stack
+ * table, heap model with its allocation windows, findings detector,
+ * annotations), with no symbolizer (as when the target's maps cannot be read).
+ * What is left out is libbpf's ring_buffer__consume() itself (reading each
+ * record's 8-byte header and publishing the consumer position) and the
+ * timeline's sampling, once per drain.
+ *
+ * The stream is shaped like a busy real program's: about a million blocks
+ * live, 10000 distinct allocation stacks (4-32 frames, a few sites making
+ * most blocks) each sent once before its first use, 2000 distinct callers of
+ * free (each becomes a one-frame site), 75% malloc, 10% calloc, 10% realloc
+ * of a live block, 5% operator new; addresses as glibc hands them out (one
+ * bump-allocated arena, freed addresses reused last-in first-out per size
+ * class).
+ *
+ * It is generated in batches outside the timed part, laid out as in the ring
+ * buffer (8-byte header, records padded to 8 bytes).  RSS is read after the
+ * generator's memory was allocated and touched, and at the end: the growth
+ * is the loader's, divided by the blocks live at the end.
+ *
+ *   replay [EVENTS [LIVE]]     (default 10000000 1000000; EVENTS: alloc + free records)
+ *
+ * Prints a human summary and one line for bench/run.sh:
+ *   memscope-bench replay events=N seconds=S events_per_s=X live=L rss_bytes=R
+ *   bytes_per_live=B stacks=K
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "annotations.h"
+#include "detect.h"
+#include "events.h"
+#include "heap.h"
+#include "memscope_events.h"
+#include "stacks.h"
+#include "util.h"
+
+#define BATCH 65536
+#define NCLASSES 96
+#define NSTACKS 10000
+#define NCALLERS 2000
+#define NTIDS 4
+#define ARENA_BASE 0x555555559000ull
+#define TEXT_BASE 0x555555554000ull
+#define LIB_BASE 0x7ffff7c00000ull
+/* as user/session.c sets them up: its defaults */
+#define FREED_CAPACITY (256 * 1024)
+#define INTERVAL_NS (100 * 1000000ull)
+#define START_NS 1000000000ull
+
+struct gen {
+	uint64_t rng;
+	uint64_t bump, ts;
+	size_t working_set;
+	/* addresses by id, per-class LIFO free lists linked by id */
+	uint64_t *addr;
+	uint32_t *next_free;
+	uint32_t free_head[NCLASSES];
+	size_t naddr, max_addr;
+	/* live blocks, to pick one at random to free or realloc */
+	uint32_t *live_id;
+	uint64_t *live_size;
+	size_t nlive, max_live;
+	/* the program's stacks and callers of free */
+	uint64_t stack_hash[NSTACKS];
+	uint8_t stack_frames[NSTACKS];
+	uint8_t stack_sent[NSTACKS];
+	uint64_t *frames; /* NSTACKS * MS_MAX_FRAMES */
+	uint64_t free_caller[NCALLERS];
+	/* the batch of records, as in the ring buffer */
+	uint8_t *buf;
+	size_t len, cap;
+	size_t events; /* alloc and free records in the batch */
+};
+
+static uint64_t rnd(struct gen *g)
+{
+	uint64_t x = g->rng;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	g->rng = x;
+	return x * 0x2545f4914f6cdd1dull;
+}
+
+/* mostly small blocks, a long tail of bigger ones */
+static uint64_t pick_size(struct gen *g)
+{
+	uint64_t r = rnd(g), p = r % 100;
+
+	r >>= 8;
+	if (p < 60)
+		return 1 + r % 64;
+	if (p < 85)
+		return 65 + r % 192;
+	if (p < 97)
+		return 257 + r % 3840;
+	return 4097 + r % 61440;
+}
+
+/* 16-byte classes up to 1 KiB, then powers of two */
+static unsigned size_class(uint64_t size)
+{
+	unsigned c = 64;
+
+	if (size <= 1024)
+		return (unsigned)((size + 15) / 16);
+	for (size = (size - 1) >> 10; size; size >>= 1)
+		c++;
+	return c;
+}
+
+static uint64_t class_bytes(unsigned c)
+{
+	return c <= 64 ? 16ull * c : 1024ull << (c - 64);
+}
+
+/* skewed, n * u^2 for u uniform in [0, 1): a few sites make most blocks, as in
+ * real programs, yet every one of the n is used */
+static uint32_t skewed(struct gen *g, uint32_t n)
+{
+	double u = (double)(rnd(g) >> 11) / 9007199254740992.0;
+
+	return (uint32_t)(u * u * n);
+}
+
+static uint32_t take_address(struct gen *g, unsigned c)
+{
+	uint32_t id = g->free_head[c];
+
+	if (id) {
+		g->free_head[c] = g->next_free[id];
+		return id;
+	}
+	if (g->naddr == g->max_addr) {
+		ms_err("replay: more than %zu distinct addresses", g->max_addr);
+		exit(1);
+	}
+	id = (uint32_t)g->naddr++;
+	g->addr[id] = g->bump + 16; /* a 16-byte chunk header, as in glibc */
+	g->bump += 16 + class_bytes(c);
+	return id;
+}
+
+static void give_back(struct gen *g, uint32_t id, uint64_t size)
+{
+	unsigned c = size_class(size);
+
+	g->next_free[id] = g->free_head[c];
+	g->free_head[c] = id;
+}
+
+/* a record as the ring buffer holds it: 8-byte header, padded to 8 */
+static void *emit(struct gen *g, size_t size)
+{
+	uint8_t *p = g->buf + g->len;
+
+	*(uint32_t *)p = (uint32_t)size;
+	g->len += 8 + ((size + 7) & ~(size_t)7);
+	memset(p + 8, 0, size);
+	return p + 8;
+}
+
+/* BPF sends a stack's frames the first time it sees its hash */
+static uint64_t use_stack(struct gen *g, uint32_t s)
+{
+	struct ms_ev_stack *e;
+	uint32_t n = g->stack_frames[s];
+
+	if (!g->stack_sent[s]) {
+		e = emit(g, MS_EV_STACK_HDR + (size_t)n * 8);
+		e->type = MS_EV_STACK;
+		e->nframes = (uint16_t)n;
+		e->hash = g->stack_hash[s];
+		memcpy(e->ips, &g->frames[(size_t)s * MS_MAX_FRAMES], (size_t)n * 8);
+		g->stack_sent[s] = 1;
+	}
+	return g->stack_hash[s];
+}
+
+static void emit_alloc(struct gen *g, uint8_t fn, uint64_t ptr, uint64_t a0, uint64_t a1)
+{
+	uint32_t s = skewed(g, NSTACKS);
+	uint64_t hash = use_stack(g, s);
+	struct ms_ev_alloc *e = emit(g, sizeof(*e));
+
+	e->type = MS_EV_ALLOC;
+	e->fn = fn;
+	e->tid = 1000 + (uint32_t)(rnd(g) % NTIDS);
+	e->ts_ns = g->ts += 300;
+	e->ret = ptr;
+	e->args[0] = a0;
+	e->args[1] = a1;
+	e->caller = g->frames[(size_t)s * MS_MAX_FRAMES];
+	e->stack = hash;
+	g->events++;
+}
+
+static void gen_alloc(struct gen *g)
+{
+	uint64_t size = pick_size(g), r = rnd(g) % 85;
+	uint32_t id = take_address(g, size_class(size));
+
+	g->live_id[g->nlive] = id;
+	g->live_size[g->nlive] = size;
+	g->nlive++;
+	if (r < 75)
+		emit_alloc(g, MS_FN_MALLOC, g->addr[id], size, 0);
+	else if (r < 80)
+		emit_alloc(g, MS_FN_NEW, g->addr[id], size, 0);
+	else
+		emit_alloc(g, MS_FN_CALLOC, g->addr[id], 1, size);
+}
+
+static void gen_free(struct gen *g)
+{
+	size_t i = rnd(g) % g->nlive;
+	struct ms_ev_free *e = emit(g, sizeof(*e));
+
+	e->type = MS_EV_FREE;
+	e->fn = rnd(g) % 10 ? MS_FN_FREE : MS_FN_DELETE;
+	e->tid = 1000 + (uint32_t)(rnd(g) % NTIDS);
+	e->ts_ns = g->ts += 300;
+	e->ptr = g->addr[g->live_id[i]];
+	e->caller = g->free_caller[skewed(g, NCALLERS)];
+	g->events++;
+	give_back(g, g->live_id[i], g->live_size[i]);
+	g->nlive--;
+	g->live_id[i] = g->live_id[g->nlive];
+	g->live_size[i] = g->live_size[g->nlive];
+}
+
+/* grows or shrinks a live block: in place when the size class stays */
+static void gen_realloc(struct gen *g)
+{
+	size_t i = rnd(g) % g->nlive;
+	uint64_t size = rnd(g) % 2 ? g->live_size[i] * 2 : g->live_size[i] / 2 + 1;
+	uint32_t id = g->live_id[i];
+	uint64_t old = g->addr[id];
+
+	if (size_class(size) != size_class(g->live_size[i])) {
+		give_back(g, id, g->live_size[i]);
+		id = take_address(g, size_class(size));
+	}
+	g->live_id[i] = id;
+	g->live_size[i] = size;
+	emit_alloc(g, MS_FN_REALLOC, g->addr[id], old, size);
+}
+
+/* below the working set: only allocate; around it: as many frees as allocations */
+static void gen_op(struct gen *g)
+{
+	uint64_t r = rnd(g) % 100;
+
+	if (r < 10 && g->nlive) {
+		gen_realloc(g);
+	} else if (g->nlive < g->working_set * 9 / 10) {
+		gen_alloc(g);
+	} else if (rnd(g) % 100 < (g->nlive < g->working_set ? 52u : 48u)) {
+		gen_alloc(g);
+	} else {
+		gen_free(g);
+	}
+}
+
+static void *touched(size_t n, size_t size)
+{
+	void *p = xcalloc(n, size);
+
+	memset(p, 0, n * size);
+	return p;
+}
+
+static void gen_init(struct gen *g, size_t working_set)
+{
+	memset(g, 0, sizeof(*g));
+	g->rng = 0x9e3779b97f4a7c15ull;
+	g->bump = ARENA_BASE;
+	g->ts = START_NS;
+	g->working_set = working_set;
+	g->max_addr = working_set * 4 + 1024;
+	g->max_live = working_set * 2 + 1024;
+	g->addr = touched(g->max_addr, sizeof(*g->addr));
+	g->next_free = touched(g->max_addr, sizeof(*g->next_free));
+	g->naddr = 1; /* id 0 ends the free lists */
+	g->live_id = touched(g->max_live, sizeof(*g->live_id));
+	g->live_size = touched(g->max_live, sizeof(*g->live_size));
+	g->frames = touched((size_t)NSTACKS * MS_MAX_FRAMES, sizeof(*g->frames));
+	for (uint32_t s = 0; s < NSTACKS; s++) {
+		uint64_t *f = &g->frames[(size_t)s * MS_MAX_FRAMES];
+
+		g->stack_hash[s] = rnd(g) | 1;
+		g->stack_frames[s] = (uint8_t)(4 + rnd(g) % 29);
+		/* the innermost frames in the program, the outer ones in libc */
+		for (uint32_t k = 0; k < g->stack_frames[s]; k++)
+			f[k] = (k + 3 < g->stack_frames[s] ? TEXT_BASE : LIB_BASE) +
+			       rnd(g) % (4 << 20);
+	}
+	for (uint32_t c = 0; c < NCALLERS; c++)
+		g->free_caller[c] = TEXT_BASE + rnd(g) % (4 << 20);
+	/* worst case per op: a stack record and an alloc record */
+	g->cap = BATCH * (2 * 8 + MS_EV_STACK_HDR + MS_MAX_FRAMES * 8 + sizeof(struct ms_ev_alloc));
+	g->buf = touched(g->cap, 1);
+}
+
+static void gen_fini(struct gen *g)
+{
+	free(g->addr);
+	free(g->next_free);
+	free(g->live_id);
+	free(g->live_size);
+	free(g->frames);
+	free(g->buf);
+}
+
+/* what libbpf's ring_buffer__consume() does around each record, minus the atomics */
+static void replay(struct event_sink *sink, const uint8_t *p, const uint8_t *end)
+{
+	while (p < end) {
+		uint32_t len = *(const uint32_t *)p;
+
+		handle_event(sink, (void *)(p + 8), len);
+		p += 8 + ((len + 7) & ~7u);
+	}
+}
+
+static long rss_bytes(void)
+{
+	long pages = 0, resident = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	if (!f)
+		return 0;
+	if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
+		resident = 0;
+	fclose(f);
+	return resident * sysconf(_SC_PAGESIZE);
+}
+
+static int parse_count(const char *s, size_t *out)
+{
+	char *end;
+	unsigned long long v = strtoull(s, &end, 10);
+
+	if (*s == '-' || *end || v == 0 || v > (1ull << 32)) {
+		ms_err("bad count '%s'", s);
+		return -1;
+	}
+	*out = (size_t)v;
+	return 0;
+}
+
+static int run(size_t nevents, size_t working_set)
+{
+	struct event_sink sink = { 0 };
+	struct detector *det;
+	const struct heap_totals *t;
+	uint64_t ns = 0, records = 0;
+	struct gen g;
+	long rss0, grown;
+	double secs;
+
+	gen_init(&g, working_set);
+	rss0 = rss_bytes();
+	/* as user/session.c makes them: growth is part of what is measured */
+	sink.stacks = stack_table__new();
+	sink.heap = heap__new(1024);
+	heap__set_window_origin(sink.heap, START_NS, INTERVAL_NS);
+	det = detector__new(sink.heap, FREED_CAPACITY);
+	sink.annots = annotations__new(sink.heap, det, getpid());
+	while (sink.events < nevents) {
+		uint64_t t0;
+
+		g.len = 0;
+		g.events = 0;
+		while (g.events < BATCH && sink.events + g.events < nevents)
+			gen_op(&g);
+		t0 = ms_now_ns();
+		replay(&sink, g.buf, g.buf + g.len);
+		ns += ms_now_ns() - t0;
+		records += g.events;
+	}
+	t = heap__totals(sink.heap);
+	grown = rss_bytes() - rss0;
+	secs = (double)ns / 1e9;
+
+	printf("events         %llu (%llu allocations, %llu frees, %llu unknown frees, "
+	       "%llu malformed)\n",
+	       (unsigned long long)sink.events, (unsigned long long)t->allocations,
+	       (unsigned long long)t->frees, (unsigned long long)t->unknown_frees,
+	       (unsigned long long)sink.malformed);
+	printf("stacks         %u in the table (allocation stacks and free callers)\n",
+	       stack_table__count(sink.stacks) - 1);
+	printf("throughput     %.2f M events/s on one thread (%.2f s, %.1f ns/event)\n",
+	       (double)sink.events / secs / 1e6, secs, (double)ns / (double)sink.events);
+	printf("live blocks    %llu at end\n", (unsigned long long)t->live_allocations);
+	printf("rss growth     %.1f MiB, %.1f bytes per live block\n", grown / 1048576.0,
+	       (double)grown / (double)t->live_allocations);
+	printf("memscope-bench replay events=%llu seconds=%.3f events_per_s=%.0f live=%llu "
+	       "rss_bytes=%ld bytes_per_live=%.1f stacks=%u\n",
+	       (unsigned long long)sink.events, secs, (double)sink.events / secs,
+	       (unsigned long long)t->live_allocations, grown,
+	       (double)grown / (double)t->live_allocations, stack_table__count(sink.stacks) - 1);
+	annotations__free(sink.annots);
+	detector__free(det);
+	heap__free(sink.heap);
+	stack_table__free(sink.stacks);
+	gen_fini(&g);
+	return sink.malformed || records != sink.events ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	size_t nevents = 10000000, working_set = 1000000;
+
+	if (argc > 3 || (argc > 1 && parse_count(argv[1], &nevents)) ||
+	    (argc > 2 && parse_count(argv[2], &working_set))) {
+		fprintf(stderr, "usage: replay [events [live]]\n");
+		return 2;
+	}
+	return run(nevents, working_set);
+}
