@@ -135,10 +135,13 @@ test: deps test-deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory unit e2e html
 
-# The README's demo command: trace the bundled demo and print the summary.
+# The README's demo command: trace the bundled demo, print the summary, write
+# the HTML and JSON reports.
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all $(BUILD)/programs/demo
-	$(Q)./memscope-bpf -- $(BUILD)/programs/demo
+	$(Q)./memscope-bpf --html $(BUILD)/demo-report.html --json $(BUILD)/demo-report.json \
+		-- $(BUILD)/programs/demo
+	@echo "reports: $(BUILD)/demo-report.html (open in a browser), $(BUILD)/demo-report.json"
 
 # Scale of analysis and JSON (bench/README.md): $(BUILD)/bench/report_scale [EVENTS LIVE STACKS]
 $(BUILD)/bench/report_scale: bench/report_scale.c $(LIB_OBJS) | $(BUILD)/bench
