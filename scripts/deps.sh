@@ -4,7 +4,7 @@
 # --tests: what only the tests need (headless Chromium for the HTML report).
 set -eu
 pkgs="clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libdw-dev libcjson-dev
-libcmocka-dev systemtap-sdt-dev pkg-config make gcc g++ ${MEMSCOPE_DEPS_EXTRA:-}"
+libcmocka-dev systemtap-sdt-dev libc6-dbg pkg-config make gcc g++ ${MEMSCOPE_DEPS_EXTRA:-}"
 target=deps
 if [ "${1:-}" = --tests ]; then
 	pkgs="chromium ${MEMSCOPE_DEPS_EXTRA:-}"

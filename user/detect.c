@@ -59,6 +59,9 @@ struct detector {
 	size_t nfindings, findings_cap;
 	uint32_t *fslots; /* finding index + 1; 0: empty */
 	size_t fslot_mask;
+	detector_internal_fn internal;
+	void *internal_ctx;
+	uint64_t internal_releases;
 };
 
 static size_t pow2_above(size_t n)
@@ -455,6 +458,10 @@ static bool on_unknown(void *ctx, uint64_t ptr, const struct free_call *fc,
 	const struct live_block *b;
 	struct finding f = { 0 };
 
+	if (fc && d->internal && d->internal(d->internal_ctx, fc->caller)) {
+		d->internal_releases++;
+		return true;
+	}
 	if (rec) {
 		f.kind = fc ? FINDING_DOUBLE_FREE : FINDING_REALLOC_OF_FREED;
 		f.alloc_stack = rec->alloc_stack;
@@ -580,4 +587,15 @@ bool detector__use_after_free(struct detector *d, uint64_t addr, uint32_t stack,
 	f.free_tid = rec->free_tid;
 	report(d, &f);
 	return true;
+}
+
+void detector__set_internal_filter(struct detector *d, detector_internal_fn fn, void *ctx)
+{
+	d->internal = fn;
+	d->internal_ctx = ctx;
+}
+
+uint64_t detector__internal_releases(const struct detector *d)
+{
+	return d->internal_releases;
 }

@@ -67,6 +67,7 @@ void events__decode_free(const struct ms_ev_free *e, struct free_call *c)
 	c->tid = e->tid;
 	c->ts_ns = e->ts_ns;
 	c->ptr = e->ptr;
+	c->caller = e->caller;
 }
 
 static void on_stack(struct event_sink *s, const struct ms_ev_stack *e, size_t size)

@@ -50,6 +50,7 @@ struct free_call {
 	uint32_t tid;
 	uint64_t ts_ns;
 	uint64_t ptr;      /* never 0 */
+	uint64_t caller;   /* return address into the caller of the release */
 	uint32_t stack;
 };
 

@@ -77,6 +77,8 @@ static void write_summary(struct report *r, struct json_writer *w)
 	jw__uint(w, "lost_events", in->bpf_stats[MS_STAT_LOST_EVENTS]);
 	jw__uint(w, "lost_stacks", in->stack_lost);
 	jw__uint(w, "unknown_frees", t->unknown_frees);
+	jw__uint(w, "allocator_internal_frees",
+		 in->detector ? detector__internal_releases(in->detector) : 0);
 	jw__uint(w, "annotations", in->annots ? annotations__count(in->annots) : 0);
 	jw__uint(w, "unmatched_annotations", in->annots ? annotations__unmatched(in->annots) : 0);
 	jw__uint(w, "duration_us", us_since(in->start_ns, in->end_ns));

@@ -171,6 +171,28 @@ static int attach_probes(struct session *s)
 	return s->nprobes < 0 ? s->nprobes : 0;
 }
 
+/*
+ * glibc's thread-exit flush of a thread's tcache (tcache_thread_shutdown,
+ * inlined into __malloc_arena_thread_freeres) frees blocks the program had
+ * already freed.  Named through the symbolizer (libc's debug symbols,
+ * libc6-dbg); asked only for releases of addresses that are not live.
+ */
+static bool allocator_internal_release(void *ctx, uint64_t caller)
+{
+	struct session *s = ctx;
+	const struct sym_frame *f;
+	size_t n;
+
+	if (!s->sym || !caller)
+		return false;
+	symbolizer__symbolize(s->sym, caller, &f, &n);
+	for (size_t i = 0; i < n; i++)
+		if (f[i].function && (!strcmp(f[i].function, "tcache_thread_shutdown") ||
+				      !strcmp(f[i].function, "__malloc_arena_thread_freeres")))
+			return true;
+	return false;
+}
+
 static int start_pipeline(struct session *s)
 {
 	struct symbolizer_opts so = { .sz = sizeof(so), .demangle = true };
@@ -180,6 +202,7 @@ static int start_pipeline(struct session *s)
 	heap__set_window_origin(s->heap, s->start_ns, s->opts->interval_ns);
 	s->detector = detector__new(s->heap, FREED_CAPACITY);
 	s->annots = annotations__new(s->heap, s->detector, s->target.pid);
+	detector__set_internal_filter(s->detector, allocator_internal_release, s);
 	s->timeline = timeline__new(s->target.pid, s->opts->interval_ns);
 	s->names = thread_names__new(s->target.pid);
 	s->sym = symbolizer__new(s->target.pid, &so);

@@ -220,6 +220,47 @@ static void test_detect__double_free_reports_both_release_stacks(void **state)
 	assert_int_equal(heap__totals(f->h)->frees, 1);
 }
 
+#define FLUSH_CALLER 0x7f0000012345ull
+
+static bool is_flush(void *ctx, uint64_t caller)
+{
+	(void)ctx;
+	return caller == FLUSH_CALLER;
+}
+
+static void release_from(struct fixture *f, uint64_t ptr, uint64_t caller)
+{
+	struct free_call c = { .fn = MS_FN_FREE, .tid = 7, .ts_ns = ++f->ts, .ptr = ptr,
+			       .caller = caller, .stack = 9 };
+
+	heap__release(f->h, &c);
+}
+
+static void test_detect__allocator_internal_release_is_neither_finding_nor_unknown(void **state)
+{
+	struct fixture *f = *state;
+	size_t n;
+
+	detector__set_internal_filter(f->d, is_flush, NULL);
+	do_malloc(f, P1, 100, 1);
+	do_free(f, P1, 2);
+	/* glibc's thread-exit flush frees the cached block again, and one it never saw */
+	release_from(f, P1, FLUSH_CALLER);
+	release_from(f, P2, FLUSH_CALLER);
+	detector__findings(f->d, &n);
+	assert_int_equal(n, 0);
+	assert_int_equal(unknown_frees(f), 0);
+	assert_int_equal(detector__internal_releases(f->d), 2);
+	/* the same from any other caller is still a double free */
+	release_from(f, P1, 0x401000);
+	only_finding(f, FINDING_DOUBLE_FREE);
+	/* and a live block released from the flush's caller is an ordinary release */
+	do_malloc(f, P3, 10, 1);
+	release_from(f, P3, FLUSH_CALLER);
+	assert_int_equal(detector__internal_releases(f->d), 2);
+	assert_int_equal(heap__totals(f->h)->live_allocations, 0);
+}
+
 static void test_detect__address_reused_then_freed_twice_is_not_double_free(void **state)
 {
 	struct fixture *f = *state;
@@ -794,6 +835,7 @@ int main(void)
 		T(test_detect__matching_releases_are_not_findings),
 		T(test_detect__aligned_allocations_freed_with_free_are_fine),
 		T(test_detect__double_free_reports_both_release_stacks),
+		T(test_detect__allocator_internal_release_is_neither_finding_nor_unknown),
 		T(test_detect__address_reused_then_freed_twice_is_not_double_free),
 		T(test_detect__old_address_of_moved_realloc_freed_is_double_free),
 		T(test_detect__realloc_to_same_address_is_not_double_free),
