@@ -60,10 +60,10 @@ static void collect_leaks(struct report *r)
 	size_t it = 0;
 
 	while ((b = live_table__next(live, &it))) {
+		uint64_t age = end > b->ts_ns ? end - b->ts_ns : 0;
 		struct report_site *s;
 
-		if (b->stack >= r->nstacks || (end > b->ts_ns && end - b->ts_ns < min_age) ||
-		    (end <= b->ts_ns && min_age))
+		if (b->stack >= r->nstacks || age < min_age)
 			continue;
 		s = &by_stack[b->stack];
 		if (!s->count)

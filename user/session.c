@@ -74,10 +74,10 @@ static int check_privileges(void)
 
 	if (geteuid() == 0)
 		return 0;
-	if (syscall(SYS_capget, &h, d) == 0 && has_cap(d, CAP_SYS_ADMIN))
-		return 0;
-	if (syscall(SYS_capget, &h, d) == 0 && has_cap(d, 39 /* CAP_BPF */) &&
-	    has_cap(d, 38 /* CAP_PERFMON */) && has_cap(d, CAP_SYS_PTRACE))
+	if (syscall(SYS_capget, &h, d) == 0 &&
+	    (has_cap(d, CAP_SYS_ADMIN) ||
+	     (has_cap(d, 39 /* CAP_BPF */) && has_cap(d, 38 /* CAP_PERFMON */) &&
+	      has_cap(d, CAP_SYS_PTRACE))))
 		return 0;
 	ms_err("not permitted: run as root (or with CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE)");
 	return -EPERM;
@@ -414,8 +414,8 @@ static void session_cleanup(struct session *s)
 		s->target.go_fd = -1;
 		target__wait_exit(&s->target, 1000);
 	}
+	/* frees the ring buffer too: it exists only with a tracer */
 	detach(s);
-	ring_buffer__free(s->rb);
 	output__abort(&s->json_out);
 	output__abort(&s->html_out);
 	output__abort(&s->text_out);
