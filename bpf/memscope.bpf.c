@@ -136,13 +136,111 @@ static __always_inline struct thread_state *thread_state(bool create)
 }
 
 /*
+ * The user stack by its frame pointers, as bpf_get_stack(BPF_F_USER_STACK)
+ * walks it (the ip, then the return address above each saved frame pointer),
+ * but reading the stack STACK_BLOCK bytes at a time: one read of user memory
+ * covers many frames.  Measured here (bench/README.md), a stack taken with
+ * bpf_get_stack() cost ~1.5 us per allocation (4 frames) and ~3.3 us (33
+ * frames); with this walk ~0.5 us and ~1.1 us, the same frames.  Stops at a
+ * null or misaligned frame pointer, a null return address, or a frame pointer
+ * that does not grow (a loop in garbage).
+ */
+#define STACK_BLOCK 1024
+
+/*
+ * The walk's state, kept in a map rather than on the BPF stack: the verifier
+ * then sees each step's values as unknown, checks the step once and does not
+ * unroll 64 of them in every program that takes stacks (that came to more
+ * than its million instructions).
+ */
+struct stack_walk {
+	__u64 fp;   /* frame pointer of the next frame */
+	__u64 base; /* user address of blk[0] */
+	__u64 len;  /* bytes of blk that hold the stack at base; 0: none */
+	__u64 n;    /* frames in stack_scratch's ips */
+	__u64 blk[STACK_BLOCK / 8];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct stack_walk);
+} stack_walk SEC(".maps");
+
+/* reads the block of stack at fp; its usable length, 0 when unreadable */
+static __always_inline __u64 read_block(__u64 *blk, __u64 fp)
+{
+	__u64 rest = 4096 - (fp & 4095);
+
+	if (!bpf_probe_read_user(blk, STACK_BLOCK, (void *)fp))
+		return STACK_BLOCK;
+	/* near the top of the stack only the rest of the page may be mapped */
+	if (rest < STACK_BLOCK && rest >= 16 &&
+	    !bpf_probe_read_user(blk, rest & (STACK_BLOCK - 1), (void *)fp))
+		return rest;
+	return 0;
+}
+
+/* one frame, as bpf_loop()'s callback: 0 to go on, 1 to stop */
+static long walk_step(__u32 i, void *unused)
+{
+	__u32 zero = 0;
+	struct ms_ev_stack *s = bpf_map_lookup_elem(&stack_scratch, &zero);
+	struct stack_walk *w = bpf_map_lookup_elem(&stack_walk, &zero);
+	__u64 fp, off, idx, next, ret;
+
+	if (!s || !w)
+		return 1;
+	fp = w->fp;
+	off = fp - w->base;
+	if (!fp || (fp & 7) || w->n >= MS_MAX_FRAMES)
+		return 1;
+	if (!w->len || off + 16 > w->len) {
+		w->base = fp;
+		off = 0;
+		w->len = read_block(w->blk, fp);
+		if (!w->len)
+			return 1;
+	}
+	idx = (off >> 3) & (STACK_BLOCK / 8 - 1);
+	next = w->blk[idx];
+	ret = w->blk[(idx + 1) & (STACK_BLOCK / 8 - 1)];
+	if (!ret)
+		return 1;
+	s->ips[w->n & (MS_MAX_FRAMES - 1)] = ret;
+	w->n++;
+	if (next <= fp)
+		return 1;
+	w->fp = next;
+	return 0;
+}
+
+/* Fills ips (stack_scratch's); the number of frames, at least 1 (0: no scratch). */
+static __always_inline long walk_user_stack(struct pt_regs *ctx, __u64 *ips)
+{
+	__u32 zero = 0;
+	struct stack_walk *w = bpf_map_lookup_elem(&stack_walk, &zero);
+
+	if (!w)
+		return 0;
+	ips[0] = PT_REGS_IP(ctx);
+	w->fp = PT_REGS_FP(ctx);
+	w->base = 0;
+	w->len = 0;
+	w->n = 1;
+	bpf_loop(MS_MAX_FRAMES - 1, walk_step, NULL, 0);
+	return w->n;
+}
+
+/*
  * Takes the user stack, sends it if this object has not sent it before, and
  * returns its hash (0 when none could be had).  When top is not 0 it replaces
  * the innermost frame: at a release probe the walk starts inside the
  * allocator and would skip the direct caller, whose return address is at
  * [sp] and is passed here.
  */
-static __always_inline __u64 take_stack(void *ctx, __u64 top, __u16 *flags)
+static __always_inline __u64 take_stack(struct pt_regs *ctx, __u64 top, __u16 *flags)
 {
 	__u32 zero = 0;
 	struct ms_ev_stack *s = bpf_map_lookup_elem(&stack_scratch, &zero);
@@ -152,13 +250,12 @@ static __always_inline __u64 take_stack(void *ctx, __u64 top, __u16 *flags)
 
 	if (!s)
 		return 0;
-	n = bpf_get_stack(ctx, s->ips, sizeof(s->ips), BPF_F_USER_STACK);
+	n = walk_user_stack(ctx, s->ips);
 	if (n <= 0) {
 		stat_inc(MS_STAT_STACK_ERRORS);
 		*flags |= MS_EVF_STACK_LOST;
 		return 0;
 	}
-	n /= 8;
 	if (n > MS_MAX_FRAMES)
 		n = MS_MAX_FRAMES;
 	if (top)
