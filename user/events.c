@@ -6,6 +6,7 @@
 #include "stacks.h"
 #include "symbolize.h"
 #include "thread_names.h"
+#include "timeline.h"
 
 /* a * b, or UINT64_MAX when it overflows (the call then fails anyway) */
 static uint64_t mul_sat(uint64_t a, uint64_t b)
@@ -115,6 +116,8 @@ int handle_event(void *ctx, void *data, size_t size)
 			break;
 		events__decode_alloc(e, &c);
 		c.stack = event_stack(s, e->stack, e->caller, e->flags);
+		if (s->timeline)
+			timeline__event(s->timeline, c.ts_ns, heap__totals(s->heap));
 		heap__alloc(s->heap, &c);
 		if (s->annots)
 			annotations__on_alloc(s->annots, &c);
@@ -129,6 +132,8 @@ int handle_event(void *ctx, void *data, size_t size)
 			break;
 		events__decode_free(e, &c);
 		c.stack = event_stack(s, e->stack, e->caller, e->flags);
+		if (s->timeline)
+			timeline__event(s->timeline, c.ts_ns, heap__totals(s->heap));
 		heap__release(s->heap, &c);
 		s->events++;
 		return 0;

@@ -19,6 +19,7 @@ struct stack_table;
 struct annotations;
 struct symbolizer;
 struct thread_names;
+struct timeline;
 
 /* Where decoded events go.  Not owned by the dispatcher. */
 struct event_sink {
@@ -27,6 +28,7 @@ struct event_sink {
 	struct symbolizer *sym; /* may be NULL: addresses are then not tracked */
 	struct thread_names *names; /* may be NULL */
 	struct annotations *annots; /* may be NULL */
+	struct timeline *timeline;  /* may be NULL */
 	uint64_t malformed;     /* records too short or of unknown type */
 	uint64_t stack_lost;    /* events whose stack could not be sent */
 	uint64_t events;        /* alloc and free records handled */

@@ -203,13 +203,14 @@ static int start_pipeline(struct session *s)
 	s->detector = detector__new(s->heap, FREED_CAPACITY);
 	s->annots = annotations__new(s->heap, s->detector, s->target.pid);
 	detector__set_internal_filter(s->detector, allocator_internal_release, s);
-	s->timeline = timeline__new(s->target.pid, s->opts->interval_ns);
+	s->timeline = timeline__new(s->target.pid, s->start_ns, s->opts->interval_ns);
 	s->names = thread_names__new(s->target.pid);
 	s->sym = symbolizer__new(s->target.pid, &so);
 	if (!s->sym)
 		ms_warn("cannot read the maps of '%d': %s", s->target.pid, strerror(errno));
 	s->sink = (struct event_sink){ .stacks = s->stacks, .heap = s->heap, .sym = s->sym,
-				       .names = s->names, .annots = s->annots };
+				       .names = s->names, .annots = s->annots,
+				       .timeline = s->timeline };
 	s->rb = ring_buffer__new(tracer__ringbuf_fd(s->tracer), handle_event, &s->sink, NULL);
 	if (!s->rb) {
 		ms_err("cannot open the BPF ring buffer: %s", strerror(errno));

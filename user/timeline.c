@@ -10,22 +10,26 @@
 struct timeline {
 	int statm_fd;
 	uint64_t interval_ns;
+	uint64_t next_ns;     /* the next grid point to sample */
 	uint64_t page_size;
-	uint64_t last_ns;
 	uint64_t last_allocs;
 	uint64_t last_frees;
 	struct timeline_sample *v;
 	size_t n, cap;
 };
 
-struct timeline *timeline__new(int pid, uint64_t interval_ns)
+struct timeline *timeline__new(int pid, uint64_t start_ns, uint64_t interval_ns)
 {
 	struct timeline *tl = xcalloc(1, sizeof(*tl));
 	char path[64];
 
-	snprintf(path, sizeof(path), "/proc/%d/statm", pid);
-	tl->statm_fd = open(path, O_RDONLY | O_CLOEXEC);
-	tl->interval_ns = interval_ns;
+	tl->statm_fd = -1;
+	if (pid >= 0) {
+		snprintf(path, sizeof(path), "/proc/%d/statm", pid);
+		tl->statm_fd = open(path, O_RDONLY | O_CLOEXEC);
+	}
+	tl->interval_ns = interval_ns ? interval_ns : 1;
+	tl->next_ns = start_ns + tl->interval_ns;
 	tl->page_size = (uint64_t)sysconf(_SC_PAGESIZE);
 	return tl;
 }
@@ -65,27 +69,67 @@ static uint64_t read_rss(struct timeline *tl)
 	return resident * tl->page_size;
 }
 
-void timeline__tick(struct timeline *tl, const struct heap_totals *t, uint64_t now_ns,
-		    bool force)
+/* RSS is only true of now: a point older than two intervals gets none. */
+static uint64_t rss_at(struct timeline *tl, uint64_t t_ns, uint64_t now_ns)
+{
+	if (now_ns > t_ns && now_ns - t_ns > 2 * tl->interval_ns)
+		return TIMELINE_NO_RSS;
+	return read_rss(tl);
+}
+
+static void push(struct timeline *tl, uint64_t t_ns, const struct heap_totals *t,
+		 uint64_t now_ns)
 {
 	struct timeline_sample *s;
 	uint64_t frees = t->frees + t->unknown_frees;
 
-	if (!force && tl->n && now_ns - tl->last_ns < tl->interval_ns)
+	/* events from other CPUs may come a little out of order */
+	if (tl->n && t_ns <= tl->v[tl->n - 1].t_ns)
 		return;
 	if (tl->n == tl->cap) {
 		tl->cap = tl->cap ? tl->cap * 2 : 256;
 		tl->v = xrealloc(tl->v, tl->cap * sizeof(*tl->v));
 	}
 	s = &tl->v[tl->n++];
-	s->t_ns = now_ns;
+	s->t_ns = t_ns;
 	s->live_bytes = t->live_bytes;
 	s->allocations = t->allocations - tl->last_allocs;
 	s->frees = frees - tl->last_frees;
-	s->rss_bytes = read_rss(tl);
-	tl->last_ns = now_ns;
+	s->rss_bytes = rss_at(tl, t_ns, now_ns);
 	tl->last_allocs = t->allocations;
 	tl->last_frees = frees;
+}
+
+/*
+ * Samples the grid points up to until_ns.  The heap is the same at all of
+ * them, so a long quiet stretch is two samples, its first and last point.
+ */
+static void catch_up(struct timeline *tl, uint64_t until_ns, const struct heap_totals *t,
+		     uint64_t now_ns)
+{
+	uint64_t last;
+
+	if (until_ns < tl->next_ns)
+		return;
+	last = tl->next_ns + (until_ns - tl->next_ns) / tl->interval_ns * tl->interval_ns;
+	push(tl, tl->next_ns, t, now_ns);
+	if (last != tl->next_ns)
+		push(tl, last, t, now_ns);
+	tl->next_ns = last + tl->interval_ns;
+}
+
+void timeline__event(struct timeline *tl, uint64_t ts_ns, const struct heap_totals *t)
+{
+	if (ts_ns >= tl->next_ns)
+		catch_up(tl, ts_ns, t, ms_now_ns());
+}
+
+void timeline__tick(struct timeline *tl, const struct heap_totals *t, uint64_t now_ns,
+		    bool force)
+{
+	catch_up(tl, now_ns, t, now_ns);
+	if (force)
+		push(tl, now_ns, t, now_ns);
 }
 
 const struct timeline_sample *timeline__samples(const struct timeline *tl, size_t *n)

@@ -1,9 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The timeline: heap in use, allocation and release counts, and the
- * target's resident set, sampled at a fixed interval (--interval), so heap
- * against RSS is visible.  Samples are taken by the session loop right after
- * draining the ring buffer, so the heap state is current to the sample time.
+ * target's resident set, on a grid of --interval from the start of tracing,
+ * so heap against RSS is visible.
+ *
+ * Samples are placed by the events' own timestamps: before an event at or
+ * past the next grid point is applied, the heap as it stands is that grid
+ * point's sample.  When the loader reads events late (a burst at exit, a
+ * short program traced whole before the first drain) the heap curve is
+ * still drawn where it happened.  RSS can only be read now, so a sample gets
+ * one only when its grid point is recent (within two intervals); the session
+ * loop's ticks add the grid points up to now, with RSS, after each drain.
  */
 #ifndef MS_TIMELINE_H
 #define MS_TIMELINE_H
@@ -26,12 +33,16 @@ struct timeline_sample {
 
 struct timeline;
 
-/* pid: whose /proc/PID/statm to read.  NULL only when out of memory. */
-struct timeline *timeline__new(int pid, uint64_t interval_ns);
+/* pid: whose /proc/PID/statm to read (< 0: none); grid points are at
+ * start_ns + k * interval_ns, k >= 1.  Aborts when out of memory. */
+struct timeline *timeline__new(int pid, uint64_t start_ns, uint64_t interval_ns);
 void timeline__free(struct timeline *tl);
 
-/* Samples when the interval has passed since the last sample, or always
- * when force is set (the first and the last sample). */
+/* Before applying an event at ts_ns: samples the grid points up to ts_ns
+ * with t, the heap before the event.  Cheap when no grid point is due. */
+void timeline__event(struct timeline *tl, uint64_t ts_ns, const struct heap_totals *t);
+/* After a drain: samples the grid points up to now_ns, and with force also
+ * now_ns itself (the first and the last sample). */
 void timeline__tick(struct timeline *tl, const struct heap_totals *t, uint64_t now_ns,
 		    bool force);
 /* Stops reading RSS (the target is gone). */

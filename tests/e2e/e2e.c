@@ -677,12 +677,32 @@ static void test_e2e__temporaries_peak_threads_and_timeline(void **state)
 	assert_int_equal((long)num(worker, "bytes"), 5 * 128);
 	assert_int_equal((long)num(worker, "live_count"), 0);
 	assert_int_equal((long)num(worker, "frees"), 0);
-	/* timeline: samples in time order, the last one with the final state */
+	/*
+	 * timeline: samples in time order, each call counted in exactly one,
+	 * the last one with the final state, RSS where it could be read
+	 */
 	timeline = cJSON_GetObjectItem(r.json, "timeline");
 	assert_true(cJSON_GetArraySize(timeline) >= 2);
+	{
+		const cJSON *e;
+		double prev_t = -1, allocs = 0, frees = 0, rss = 0;
+
+		cJSON_ArrayForEach(e, timeline) {
+			assert_true(num(e, "t_us") > prev_t);
+			assert_true(num(e, "live_bytes") <= 30000);
+			prev_t = num(e, "t_us");
+			allocs += num(e, "allocations");
+			frees += num(e, "frees");
+			if (cJSON_IsNumber(cJSON_GetObjectItem(e, "rss_bytes")))
+				rss = num(e, "rss_bytes");
+		}
+		assert_int_equal((long)allocs, (long)num(summary(r.json), "allocations"));
+		assert_int_equal((long)frees, (long)num(summary(r.json), "frees") +
+						(long)num(summary(r.json), "unknown_frees"));
+		assert_true(rss > 0);
+	}
 	last = cJSON_GetArrayItem(timeline, cJSON_GetArraySize(timeline) - 1);
 	assert_int_equal((long)num(last, "live_bytes"), (long)num(summary(r.json), "live_bytes"));
-	assert_true(num(cJSON_GetArrayItem(timeline, 0), "rss_bytes") > 0);
 	run_free(&r);
 }
 

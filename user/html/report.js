@@ -1230,6 +1230,8 @@
 				{ label: 'Heap in use (left axis)', scale: 'heap', stroke: '#2563c9', width: 2,
 				  fill: 'rgba(37,99,201,0.12)', value: function (u, v) { return fmtBytes(v); } },
 				{ label: 'RSS (right axis)', scale: 'rss', stroke: '#8a5cc2', width: 1.5, dash: [6, 4], show: hasRss,
+				  /* RSS is read only at recent grid points: join across the others */
+				  spanGaps: true,
 				  value: function (u, v) { return fmtBytes(v); } }]
 		};
 		var rate = {
