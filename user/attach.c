@@ -12,6 +12,7 @@
 
 #include "attach.h"
 #include "memscope.skel.h"
+#include "sample.h"
 #include "util.h"
 
 struct tracer {
@@ -57,6 +58,10 @@ struct tracer *tracer__new(const struct tracer_opts *opts)
 	t->skel->rodata->target_tgid = opts->pid;
 	t->skel->rodata->alloc_stacks = opts->alloc_stacks;
 	t->skel->rodata->free_stacks = opts->free_stacks;
+	t->skel->rodata->sample_bytes = opts->sample_bytes;
+	if (opts->sample_bytes)
+		sample__fill_gaps(opts->sample_bytes, (uint64_t *)t->skel->rodata->sample_gaps,
+				  MS_SAMPLE_GAPS);
 	if (opts->ringbuf_bytes) {
 		bpf_map__set_max_entries(t->skel->maps.events, opts->ringbuf_bytes);
 		/* wake the loader early enough that a burst cannot fill the rest */

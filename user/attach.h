@@ -21,6 +21,7 @@ struct tracer_opts {
 	int pid;
 	bool alloc_stacks;
 	bool free_stacks;
+	uint64_t sample_bytes;  /* 0: every call; else the mean gap between samples */
 	uint32_t ringbuf_bytes; /* power of two, >= 4096; 0 for the default */
 };
 

@@ -45,6 +45,8 @@ static void write_tracing(struct report *r, struct json_writer *w)
 	jw__begin_object(w, "tracing");
 	jw__string(w, "stacks", in->alloc_stacks ? "frame-pointer" : "caller-only");
 	jw__string(w, "free_stacks", in->free_stacks ? "frame-pointer" : "caller-only");
+	/* not 0: counts and bytes are estimates from sampled blocks */
+	jw__uint(w, "sample_bytes", in->sample_bytes);
 	jw__uint(w, "probes", in->nprobes);
 	jw__begin_array(w, "allocators");
 	for (size_t i = 0; in->objs && i < in->objs->n; i++)
@@ -75,6 +77,7 @@ static void write_summary(struct report *r, struct json_writer *w)
 	jw__uint(w, "temporary_allocations", t->temporary_allocations);
 	jw__uint(w, "failed_allocations", t->failed_allocations);
 	jw__uint(w, "lost_events", in->bpf_stats[MS_STAT_LOST_EVENTS]);
+	jw__uint(w, "sample_untracked", in->bpf_stats[MS_STAT_SAMPLE_FULL]);
 	jw__uint(w, "lost_stacks", in->stack_lost);
 	jw__uint(w, "unknown_frees", t->unknown_frees);
 	jw__uint(w, "allocator_internal_frees",
