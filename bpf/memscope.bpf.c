@@ -364,6 +364,12 @@ static __always_inline bool sample_block(struct thread_state *st, __u64 size)
 	return true;
 }
 
+/* Whether ptr was a live sampled block; it is not one any more. */
+static __always_inline bool forget_sampled(__u64 ptr)
+{
+	return bpf_map_lookup_elem(&sampled, &ptr) && !bpf_map_delete_elem(&sampled, &ptr);
+}
+
 /*
  * Sampling, at an allocation's return: tracks the new block when it was
  * sampled and forgets a realloc's old block.  False when the loader needs
@@ -378,7 +384,7 @@ static __always_inline bool sample_exit(struct thread_state *st, __u64 ptr, __u6
 
 	/* glibc's realloc(p, 0) frees p and returns NULL */
 	if (is_realloc && *old && (ptr || st->size == 0)) {
-		old_sampled = !bpf_map_delete_elem(&sampled, old);
+		old_sampled = forget_sampled(*old);
 		if (!old_sampled)
 			*old = 0;
 	}
@@ -500,8 +506,12 @@ int release(struct pt_regs *ctx)
 	} else {
 		stat_inc(MS_STAT_STATE_ERRORS);
 	}
-	/* sampling: only the release of a sampled block is sent */
-	if (sample_bytes && bpf_map_delete_elem(&sampled, &ptr))
+	/*
+	 * Sampling: only the release of a sampled block is sent.  Looked up
+	 * before deleting: a lookup takes no lock, a delete takes the bucket's
+	 * even when the key is absent, as it is for most releases.
+	 */
+	if (sample_bytes && !forget_sampled(ptr))
 		return 0;
 
 	bpf_probe_read_user(&caller, sizeof(caller), (void *)sp);
