@@ -478,41 +478,56 @@ int alloc_exit(struct pt_regs *ctx)
 	return 0;
 }
 
+/*
+ * Whether this release continues the thread's last one, a delete[] ->
+ * delete -> free chain of one pointer from the same or a deeper frame, to
+ * be folded into it.
+ */
+static __always_inline bool release_folded(__u64 ptr, __u64 sp, __u32 level)
+{
+	struct thread_state *st = thread_state(true);
+
+	if (!st) {
+		stat_inc(MS_STAT_STATE_ERRORS);
+		return false;
+	}
+	if (st->rel_ptr == ptr && sp <= st->rel_sp && level < st->rel_level) {
+		st->rel_level = level;
+		if (level == 1)
+			st->rel_ptr = 0;
+		return true;
+	}
+	st->rel_ptr = ptr;
+	st->rel_sp = sp;
+	st->rel_level = level;
+	return false;
+}
+
 SEC("uprobe")
 int release(struct pt_regs *ctx)
 {
 	__u64 ptr = PT_REGS_PARM1(ctx), sp = PT_REGS_SP(ctx);
 	__u32 fn = bpf_get_attach_cookie(ctx);
-	__u32 level = MS_FN_RELEASE_LEVEL(fn);
-	struct thread_state *st;
 	struct ms_ev_free *e;
 	__u64 caller = 0, stack = 0;
 	__u16 flags = 0;
 
 	if (!ptr || !is_target())
 		return 0;
-	st = thread_state(true);
-	if (st) {
-		if (st->rel_ptr == ptr && sp <= st->rel_sp && level < st->rel_level) {
-			/* the rest of a delete[] -> delete -> free chain */
-			st->rel_level = level;
-			if (level == 1)
-				st->rel_ptr = 0;
+	if (sample_bytes) {
+		/*
+		 * Only the release of a sampled block is sent.  The rest of a
+		 * delete[] -> delete -> free chain then finds it gone, so
+		 * nothing needs folding, and most releases need no thread
+		 * state.  Looked up before deleting: a lookup takes no lock, a
+		 * delete takes the bucket's even when the key is absent.
+		 */
+		if (!forget_sampled(ptr))
 			return 0;
-		}
-		st->rel_ptr = ptr;
-		st->rel_sp = sp;
-		st->rel_level = level;
-	} else {
-		stat_inc(MS_STAT_STATE_ERRORS);
-	}
-	/*
-	 * Sampling: only the release of a sampled block is sent.  Looked up
-	 * before deleting: a lookup takes no lock, a delete takes the bucket's
-	 * even when the key is absent, as it is for most releases.
-	 */
-	if (sample_bytes && !forget_sampled(ptr))
+		thread_state(true); /* announces a thread that only releases */
+	} else if (release_folded(ptr, sp, MS_FN_RELEASE_LEVEL(fn))) {
 		return 0;
+	}
 
 	bpf_probe_read_user(&caller, sizeof(caller), (void *)sp);
 	if (free_stacks)
