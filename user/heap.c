@@ -268,6 +268,11 @@ static inline void weigh(const struct heap *h, uint64_t size, uint64_t ptr, uint
 	sample__weigh(h->sample_bytes, size, ptr, ts, w);
 }
 
+void heap__weigh(const struct heap *h, const struct alloc_call *c, struct sample_weight *w)
+{
+	weigh(h, c->size, c->ptr, c->ts_ns, w);
+}
+
 void heap__set_window_origin(struct heap *h, uint64_t origin_ns, uint64_t bucket_ns)
 {
 	h->origin_set = true;

@@ -32,6 +32,7 @@
 #include <stdint.h>
 
 #include "live_table.h"
+#include "sample.h"
 
 struct alloc_call {
 	uint8_t fn;        /* enum ms_fn */
@@ -148,6 +149,8 @@ int heap__add_hooks(struct heap *h, const struct heap_hooks *hooks);
  * before any call.  0 (the default): each block counts for itself.
  */
 void heap__set_sample_bytes(struct heap *h, uint64_t sample_bytes);
+/* What block c adds counts for in the heap's counters (sample.h). */
+void heap__weigh(const struct heap *h, const struct alloc_call *c, struct sample_weight *w);
 /* Origin and initial width of window buckets; before any call. */
 void heap__set_window_origin(struct heap *h, uint64_t origin_ns, uint64_t bucket_ns);
 
