@@ -18,6 +18,9 @@
  *
  * Records are committed without waking the loader, which drains on a timer;
  * it is woken only when the buffer fills past wake_bytes.
+ *
+ * Under sampling (sample_bytes) the same probes fire on every call, but only
+ * sampled blocks take a stack and send records (see sample_block()).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -31,6 +34,16 @@ const volatile __u32 target_tgid = 0;
 const volatile bool alloc_stacks = true;
 const volatile bool free_stacks = false;
 const volatile __u64 wake_bytes = 1 << 20;
+/*
+ * Sampling (--sample-bytes): 0 traces every call.  Otherwise a block is
+ * sampled when a sample point falls in it, the points being a Poisson
+ * process over the bytes each thread allocates with a mean gap of
+ * sample_bytes: a block of s bytes is sampled with probability
+ * 1 - exp(-s / sample_bytes), which the loader scales by.  Gaps are drawn
+ * from sample_gaps, quantiles the loader computes (user/sample.c).
+ */
+const volatile __u64 sample_bytes = 0;
+const volatile __u64 sample_gaps[MS_SAMPLE_GAPS] = {};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -60,6 +73,19 @@ struct {
 } stack_scratch SEC(".maps");
 
 /*
+ * Sampling: the sampled blocks that are live, so that a release of any other
+ * address sends nothing.  Allocated as it fills; a sampled block that finds
+ * it full is not tracked and counted (MS_STAT_SAMPLE_FULL).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1 << 20);
+	__type(key, __u64);
+	__type(value, __u8);
+} sampled SEC(".maps");
+
+/*
  * Per-thread state.  An allocation in progress is identified by the stack
  * pointer at its entry: a call entered at or below it (a nested malloc from
  * operator new, or a tail call such as reallocarray -> realloc) belongs to it,
@@ -77,6 +103,11 @@ struct thread_state {
 	__u64 rel_sp;
 	__u32 rel_level;
 	__u32 seen; /* its MS_EV_THREAD was sent */
+	/* sampling: bytes before the next sample point, once primed */
+	__u64 countdown;
+	__u32 primed;
+	__u32 sampled; /* the allocation in progress is sampled */
+	__u64 size;    /* its size */
 };
 
 struct {
@@ -289,6 +320,85 @@ static __always_inline __u64 take_stack(struct pt_regs *ctx, __u64 top, __u16 *f
 	return h;
 }
 
+/* Bytes asked for, as events__decode_alloc() (user/events.c) reads them. */
+static __always_inline __u64 call_size(__u32 fn, __u64 a0, __u64 a1, __u64 a2)
+{
+	switch (fn) {
+	case MS_FN_CALLOC:
+		return a0 * a1; /* an overflow fails the call, which is always sent */
+	case MS_FN_REALLOC:
+	case MS_FN_ALIGNED_ALLOC:
+	case MS_FN_MEMALIGN:
+		return a1;
+	case MS_FN_REALLOCARRAY:
+		return a1 * a2;
+	case MS_FN_POSIX_MEMALIGN:
+		return a2;
+	default:
+		return a0;
+	}
+}
+
+static __always_inline __u64 sample_gap(void)
+{
+	return sample_gaps[bpf_get_prandom_u32() & (MS_SAMPLE_GAPS - 1)];
+}
+
+/*
+ * Whether a sample point falls in the thread's next size bytes.  The gap is
+ * stored rounded down: for whole sizes, floor(gap) < size exactly when
+ * gap < size.  After a sampled block a fresh gap starts at its end, which
+ * for a Poisson process is the same as going on from the point.
+ */
+static __always_inline bool sample_block(struct thread_state *st, __u64 size)
+{
+	if (!st->primed) {
+		st->countdown = sample_gap();
+		st->primed = 1;
+	}
+	if (size <= st->countdown) {
+		st->countdown -= size;
+		return false;
+	}
+	st->countdown = sample_gap();
+	return true;
+}
+
+/* Whether ptr was a live sampled block; it is not one any more. */
+static __always_inline bool forget_sampled(__u64 ptr)
+{
+	return bpf_map_lookup_elem(&sampled, &ptr) && !bpf_map_delete_elem(&sampled, &ptr);
+}
+
+/*
+ * Sampling, at an allocation's return: tracks the new block when it was
+ * sampled and forgets a realloc's old block.  False when the loader needs
+ * no record.  Failed calls are always sent (they are rare and not scaled).
+ */
+static __always_inline bool sample_exit(struct thread_state *st, __u64 ptr, __u64 *old,
+					__u16 *flags)
+{
+	bool is_realloc = st->fn == MS_FN_REALLOC || st->fn == MS_FN_REALLOCARRAY;
+	bool old_sampled = false;
+	__u8 one = 1;
+
+	/* glibc's realloc(p, 0) frees p and returns NULL */
+	if (is_realloc && *old && (ptr || st->size == 0)) {
+		old_sampled = forget_sampled(*old);
+		if (!old_sampled)
+			*old = 0;
+	}
+	if (!ptr)
+		return !is_realloc || st->size || old_sampled;
+	if (st->sampled && bpf_map_update_elem(&sampled, &ptr, &one, BPF_ANY)) {
+		stat_inc(MS_STAT_SAMPLE_FULL);
+		st->sampled = 0;
+	}
+	if (!st->sampled)
+		*flags |= MS_EVF_UNTRACKED;
+	return st->sampled || old_sampled;
+}
+
 SEC("uprobe")
 int alloc_enter(struct pt_regs *ctx)
 {
@@ -313,6 +423,10 @@ int alloc_enter(struct pt_regs *ctx)
 	st->args[0] = a0;
 	st->args[1] = a1;
 	st->args[2] = a2;
+	if (sample_bytes) {
+		st->size = call_size(st->fn, a0, a1, a2);
+		st->sampled = sample_block(st, st->size);
+	}
 	return 0;
 }
 
@@ -322,7 +436,7 @@ int alloc_exit(struct pt_regs *ctx)
 	__u64 rc = PT_REGS_RC(ctx), sp = PT_REGS_SP(ctx), ip = PT_REGS_IP(ctx);
 	struct thread_state *st;
 	struct ms_ev_alloc *e;
-	__u64 stack = 0, ptr;
+	__u64 stack = 0, ptr, old;
 	__u16 flags = 0;
 
 	if (!is_target())
@@ -338,7 +452,10 @@ int alloc_exit(struct pt_regs *ctx)
 		if (rc == 0)
 			bpf_probe_read_user(&ptr, sizeof(ptr), (void *)st->args[0]);
 	}
-	if (alloc_stacks && ptr)
+	old = st->args[0];
+	if (sample_bytes && !sample_exit(st, ptr, &old, &flags))
+		return 0;
+	if (alloc_stacks && ptr && !(flags & MS_EVF_UNTRACKED))
 		stack = take_stack(ctx, 0, &flags);
 
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
@@ -352,7 +469,7 @@ int alloc_exit(struct pt_regs *ctx)
 	e->tid = (__u32)bpf_get_current_pid_tgid();
 	e->ts_ns = bpf_ktime_get_ns();
 	e->ret = ptr;
-	e->args[0] = st->args[0];
+	e->args[0] = old;
 	e->args[1] = st->args[1];
 	e->args[2] = st->args[2];
 	e->caller = ip;
@@ -361,33 +478,55 @@ int alloc_exit(struct pt_regs *ctx)
 	return 0;
 }
 
+/*
+ * Whether this release continues the thread's last one, a delete[] ->
+ * delete -> free chain of one pointer from the same or a deeper frame, to
+ * be folded into it.
+ */
+static __always_inline bool release_folded(__u64 ptr, __u64 sp, __u32 level)
+{
+	struct thread_state *st = thread_state(true);
+
+	if (!st) {
+		stat_inc(MS_STAT_STATE_ERRORS);
+		return false;
+	}
+	if (st->rel_ptr == ptr && sp <= st->rel_sp && level < st->rel_level) {
+		st->rel_level = level;
+		if (level == 1)
+			st->rel_ptr = 0;
+		return true;
+	}
+	st->rel_ptr = ptr;
+	st->rel_sp = sp;
+	st->rel_level = level;
+	return false;
+}
+
 SEC("uprobe")
 int release(struct pt_regs *ctx)
 {
 	__u64 ptr = PT_REGS_PARM1(ctx), sp = PT_REGS_SP(ctx);
 	__u32 fn = bpf_get_attach_cookie(ctx);
-	__u32 level = MS_FN_RELEASE_LEVEL(fn);
-	struct thread_state *st;
 	struct ms_ev_free *e;
 	__u64 caller = 0, stack = 0;
 	__u16 flags = 0;
 
 	if (!ptr || !is_target())
 		return 0;
-	st = thread_state(true);
-	if (st) {
-		if (st->rel_ptr == ptr && sp <= st->rel_sp && level < st->rel_level) {
-			/* the rest of a delete[] -> delete -> free chain */
-			st->rel_level = level;
-			if (level == 1)
-				st->rel_ptr = 0;
+	if (sample_bytes) {
+		/*
+		 * Only the release of a sampled block is sent.  The rest of a
+		 * delete[] -> delete -> free chain then finds it gone, so
+		 * nothing needs folding, and most releases need no thread
+		 * state.  Looked up before deleting: a lookup takes no lock, a
+		 * delete takes the bucket's even when the key is absent.
+		 */
+		if (!forget_sampled(ptr))
 			return 0;
-		}
-		st->rel_ptr = ptr;
-		st->rel_sp = sp;
-		st->rel_level = level;
-	} else {
-		stat_inc(MS_STAT_STATE_ERRORS);
+		thread_state(true); /* announces a thread that only releases */
+	} else if (release_folded(ptr, sp, MS_FN_RELEASE_LEVEL(fn))) {
+		return 0;
 	}
 
 	bpf_probe_read_user(&caller, sizeof(caller), (void *)sp);

@@ -88,14 +88,28 @@ enum ms_event_type {
 /* ms_ev_alloc.flags / ms_ev_free.flags */
 enum ms_ev_flags {
 	MS_EVF_STACK_LOST = 1 << 0, /* a stack was wanted but could not be sent */
+	/*
+	 * Sampling (--sample-bytes): the block returned is not sampled, so it
+	 * is not tracked; the record is sent only because the realloc released
+	 * a sampled old block (args[0]).
+	 */
+	MS_EVF_UNTRACKED = 1 << 1,
 };
+
+/*
+ * Sampling: BPF draws the gap in bytes to the next sample point from a table
+ * of MS_SAMPLE_GAPS quantiles of the exponential distribution with mean
+ * sample_bytes, which the loader fills (user/sample.c).
+ */
+#define MS_SAMPLE_GAPS 4096
 
 /*
  * An allocation call returned.  args are the first three integer arguments
  * as they were at entry; ret is the return value, except for posix_memalign,
  * where it is the pointer stored through its first argument (0 when the call
  * failed).  user/events.c turns this into pointer, size, old pointer and
- * alignment.
+ * alignment.  Under sampling, a realloc's args[0] is 0 when the old block
+ * was not sampled (its release is not the loader's business).
  */
 struct ms_ev_alloc {
 	__u8 type; /* MS_EV_ALLOC */
@@ -188,6 +202,7 @@ enum ms_stat {
 	MS_STAT_LOST_STACKS,  /* ring buffer full: a stack record dropped */
 	MS_STAT_STACK_ERRORS, /* bpf_get_stack() failed */
 	MS_STAT_STATE_ERRORS, /* per-thread state could not be had */
+	MS_STAT_SAMPLE_FULL,  /* sampling: a sampled block not tracked, map full */
 	MS_STAT__COUNT,
 };
 

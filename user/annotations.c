@@ -277,15 +277,18 @@ void annotations__on_alloc(struct annotations *a, const struct alloc_call *c)
 {
 	struct thread_scopes *t;
 	struct scope_stats *s;
+	struct sample_weight w;
 
-	if (!a->nthreads || !c->ptr)
+	if (!a->nthreads || !c->ptr || c->untracked)
 		return;
 	t = thread(a, c->tid, false);
 	if (!t || !t->depth)
 		return;
 	s = &a->scopes[t->ids[(t->depth > MAX_SCOPE_DEPTH ? MAX_SCOPE_DEPTH : t->depth) - 1]];
-	s->allocations++;
-	s->bytes += c->size;
+	/* under sampling, what the block stands for, as in the heap */
+	heap__weigh(a->heap, c, &w);
+	s->allocations += w.count;
+	s->bytes += w.bytes;
 }
 
 const struct variable *annotations__variables(const struct annotations *a, size_t *n)

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -12,12 +13,34 @@
 
 #include "attach.h"
 #include "memscope.skel.h"
+#include "sample.h"
 #include "util.h"
+
+/*
+ * uprobe_multi links (Linux 6.6): one link per program and object instead
+ * of a perf event per probe.  Destroying a perf-event uprobe waits for an RCU
+ * grace period, ~130-320 ms each here, so detaching 17-45 probes took 2-15 s;
+ * a few links go in well under 1.5 s (bench/README.md).  libbpf 1.1.2 has no
+ * API for them, so the link is made with bpf(); the constants and the layout
+ * are the kernel's uapi, newer than libbpf's headers.
+ */
+#define MS_TRACE_UPROBE_MULTI 48
+#define MS_UPROBE_MULTI_RETURN 1u
+
+struct uprobe_multi_attr {
+	uint32_t prog_fd, target_fd, attach_type, flags;
+	uint64_t path, offsets, ref_ctr_offsets, cookies;
+	uint32_t cnt, multi_flags, pid;
+};
 
 struct tracer {
 	struct memscope *skel;
+	struct tracer_opts opts; /* to load again without uprobe_multi */
+	bool multi;              /* the allocator programs attach with uprobe_multi */
 	struct bpf_link **links;
 	size_t nlinks;
+	int *mfds;               /* uprobe_multi links */
+	size_t nmfds;
 	int pid;
 };
 
@@ -41,22 +64,23 @@ static void explain_load_error(int err)
 		ms_err("cannot load BPF programs: %s (-vvv shows libbpf's log)", strerror(-err));
 }
 
-struct tracer *tracer__new(const struct tracer_opts *opts)
+/* Opens and loads the skeleton; multi: for uprobe_multi links. */
+static int load(struct tracer *t, bool multi)
 {
-	struct tracer *t = xcalloc(1, sizeof(*t));
-	int err;
+	const struct tracer_opts *opts = &t->opts;
 
-	libbpf_set_print(libbpf_print);
-	t->pid = opts->pid;
+	memscope__destroy(t->skel);
+	t->multi = multi;
 	t->skel = memscope__open();
-	if (!t->skel) {
-		err = -errno;
-		explain_load_error(err);
-		goto fail;
-	}
+	if (!t->skel)
+		return -errno;
 	t->skel->rodata->target_tgid = opts->pid;
 	t->skel->rodata->alloc_stacks = opts->alloc_stacks;
 	t->skel->rodata->free_stacks = opts->free_stacks;
+	t->skel->rodata->sample_bytes = opts->sample_bytes;
+	if (opts->sample_bytes)
+		sample__fill_gaps(opts->sample_bytes, (uint64_t *)t->skel->rodata->sample_gaps,
+				  MS_SAMPLE_GAPS);
 	if (opts->ringbuf_bytes) {
 		bpf_map__set_max_entries(t->skel->maps.events, opts->ringbuf_bytes);
 		/* wake the loader early enough that a burst cannot fill the rest */
@@ -64,7 +88,31 @@ struct tracer *tracer__new(const struct tracer_opts *opts)
 	} else {
 		t->skel->rodata->wake_bytes = bpf_map__max_entries(t->skel->maps.events) / 4;
 	}
-	err = memscope__load(t->skel);
+	if (multi) {
+		bpf_program__set_expected_attach_type(t->skel->progs.alloc_enter,
+						      MS_TRACE_UPROBE_MULTI);
+		bpf_program__set_expected_attach_type(t->skel->progs.alloc_exit,
+						      MS_TRACE_UPROBE_MULTI);
+		bpf_program__set_expected_attach_type(t->skel->progs.release,
+						      MS_TRACE_UPROBE_MULTI);
+	}
+	return memscope__load(t->skel);
+}
+
+struct tracer *tracer__new(const struct tracer_opts *opts)
+{
+	struct tracer *t = xcalloc(1, sizeof(*t));
+	int err;
+
+	libbpf_set_print(libbpf_print);
+	t->pid = opts->pid;
+	t->opts = *opts;
+	/* a kernel before 6.6 does not know the attach type: load as before */
+	err = load(t, true);
+	if (err) {
+		ms_info(2, "no uprobe_multi programs (%s): perf-event uprobes", strerror(-err));
+		err = load(t, false);
+	}
 	if (err) {
 		explain_load_error(err);
 		goto fail;
@@ -83,6 +131,9 @@ void tracer__free(struct tracer *t)
 	for (size_t i = 0; i < t->nlinks; i++)
 		bpf_link__destroy(t->links[i]);
 	free(t->links);
+	for (size_t i = 0; i < t->nmfds; i++)
+		close(t->mfds[i]);
+	free(t->mfds);
 	memscope__destroy(t->skel);
 	free(t);
 }
@@ -119,6 +170,71 @@ static int attach_sym(struct tracer *t, const struct alloc_object *o, const stru
 	return err;
 }
 
+/* One uprobe_multi link: prog at every site of o whose function is a release (or not). */
+static int attach_multi(struct tracer *t, struct bpf_program *prog, const struct alloc_object *o,
+			bool releases, bool ret)
+{
+	uint64_t *offsets = xcalloc(o->nsyms ? o->nsyms : 1, sizeof(*offsets));
+	uint64_t *cookies = xcalloc(o->nsyms ? o->nsyms : 1, sizeof(*cookies));
+	struct uprobe_multi_attr a = { 0 };
+	int fd, err = 0;
+
+	for (size_t j = 0; j < o->nsyms; j++) {
+		const struct alloc_sym *s = &o->syms[j];
+
+		if ((bool)MS_FN_IS_RELEASE(s->fn) != releases)
+			continue;
+		offsets[a.cnt] = s->file_offset + s->probe_offset;
+		cookies[a.cnt++] = s->fn;
+	}
+	if (a.cnt) {
+		a.prog_fd = (uint32_t)bpf_program__fd(prog);
+		a.attach_type = MS_TRACE_UPROBE_MULTI;
+		a.path = (uint64_t)(uintptr_t)o->attach_path;
+		a.offsets = (uint64_t)(uintptr_t)offsets;
+		a.cookies = (uint64_t)(uintptr_t)cookies;
+		a.multi_flags = ret ? MS_UPROBE_MULTI_RETURN : 0;
+		a.pid = (uint32_t)t->pid;
+		fd = (int)syscall(SYS_bpf, BPF_LINK_CREATE, &a, sizeof(a));
+		if (fd < 0) {
+			err = -errno;
+		} else {
+			t->mfds = xrealloc(t->mfds, (t->nmfds + 1) * sizeof(*t->mfds));
+			t->mfds[t->nmfds++] = fd;
+		}
+	}
+	free(offsets);
+	free(cookies);
+	return err;
+}
+
+/* The allocator probes of o as three uprobe_multi links. */
+static int attach_object_multi(struct tracer *t, const struct alloc_object *o)
+{
+	int err = attach_multi(t, t->skel->progs.alloc_enter, o, false, false);
+
+	if (!err)
+		err = attach_multi(t, t->skel->progs.alloc_exit, o, false, true);
+	if (!err)
+		err = attach_multi(t, t->skel->progs.release, o, true, false);
+	return err;
+}
+
+/*
+ * Before anything is attached, a uprobe_multi link the kernel refuses sends
+ * us back to perf-event uprobes, which need the programs loaded again.
+ */
+static int fall_back(struct tracer *t, int why)
+{
+	int err;
+
+	ms_info(1, "cannot attach uprobe_multi links (%s): perf-event uprobes", strerror(-why));
+	err = load(t, false);
+	if (err)
+		explain_load_error(err);
+	return err;
+}
+
 /* The memscope annotations of one object: every site of each probe name. */
 static int attach_annotations(struct tracer *t, const struct alloc_object *o)
 {
@@ -147,43 +263,80 @@ static int attach_annotations(struct tracer *t, const struct alloc_object *o)
 	return 0;
 }
 
+static bool target_gone(const struct tracer *t, int err)
+{
+	return err == -ESRCH || (err == -ENOENT && kill(t->pid, 0) < 0);
+}
+
+/* The allocator probes of o: uprobe_multi links, or one perf event each. */
+static int attach_object(struct tracer *t, const struct alloc_object *o)
+{
+	int err;
+
+	if (t->multi) {
+		err = attach_object_multi(t, o);
+		if (!err || target_gone(t, err))
+			return err;
+		if (t->nmfds || t->nlinks) {
+			ms_err("cannot attach uprobe_multi links to '%s': %s", o->path,
+			       strerror(-err));
+			return err;
+		}
+		err = fall_back(t, err);
+		if (err)
+			return err;
+	}
+	for (size_t j = 0; j < o->nsyms; j++) {
+		const struct alloc_sym *s = &o->syms[j];
+
+		err = attach_sym(t, o, s);
+		if (err && !target_gone(t, err))
+			ms_err("cannot attach to '%s' in '%s' at 0x%llx: %s", s->name, o->path,
+			       (unsigned long long)(s->file_offset + s->probe_offset),
+			       strerror(-err));
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 int tracer__attach(struct tracer *t, const struct alloc_objects *objs)
 {
-	size_t before = t->nlinks;
+	size_t nprobes = 0;
 
 	for (size_t i = 0; i < objs->n; i++) {
 		const struct alloc_object *o = &objs->v[i];
+		int err = attach_object(t, o);
 
+		if (target_gone(t, err)) {
+			ms_err("target '%d' exited during attach", t->pid);
+			return -ESRCH;
+		}
+		if (err)
+			return err;
 		for (size_t j = 0; j < o->nsyms; j++) {
 			const struct alloc_sym *s = &o->syms[j];
-			int err = attach_sym(t, o, s);
 
-			if (err == -ESRCH || (err == -ENOENT && kill(t->pid, 0) < 0)) {
-				ms_err("target '%d' exited during attach", t->pid);
-				return -ESRCH;
-			}
-			if (err) {
-				ms_err("cannot attach to '%s' in '%s' at 0x%llx: %s", s->name,
-				       o->path, (unsigned long long)(s->file_offset + s->probe_offset),
-				       strerror(-err));
-				return err;
-			}
+			nprobes += MS_FN_IS_RELEASE(s->fn) ? 1 : 2;
 			ms_info(2, "probe %s in '%s' at +%u%s", s->name, o->path,
 				s->probe_offset, s->emulated ? "" : " (single-stepped)");
 		}
 		if (o->nannotations) {
-			int err = attach_annotations(t, o);
+			size_t before = t->nlinks;
 
+			err = attach_annotations(t, o);
 			if (err)
 				return err;
+			nprobes += t->nlinks - before;
 		}
 	}
-	if (t->nlinks == before) {
+	if (!nprobes) {
 		ms_err("no allocator found in target '%d'", t->pid);
 		return -ENOENT;
 	}
-	ms_info(1, "attached %zu probes", t->nlinks - before);
-	return (int)(t->nlinks - before);
+	ms_info(1, "attached %zu probes%s", nprobes,
+		t->multi ? " (uprobe_multi links)" : "");
+	return (int)nprobes;
 }
 
 int tracer__ringbuf_fd(const struct tracer *t)

@@ -2,9 +2,11 @@
 /*
  * The BPF side's lifecycle: open the skeleton, set its read-only config and
  * map sizes, load, attach probes to each allocator object, read counters.
- * Probes use link-based attach (perf_event_open), so no tracefs is needed,
- * and carry the target's pid as their filter, so other processes that map
- * the same library take no trap.
+ * The allocator probes are uprobe_multi links (Linux 6.6: three per object,
+ * quick to detach), or where the kernel refuses them one perf-event uprobe
+ * each; annotations are libbpf's USDT links.  No tracefs is needed, and
+ * every probe carries the target's pid as its filter, so other processes
+ * that map the same library take no trap.
  */
 #ifndef MS_ATTACH_H
 #define MS_ATTACH_H
@@ -21,6 +23,7 @@ struct tracer_opts {
 	int pid;
 	bool alloc_stacks;
 	bool free_stacks;
+	uint64_t sample_bytes;  /* 0: every call; else the mean gap between samples */
 	uint32_t ringbuf_bytes; /* power of two, >= 4096; 0 for the default */
 };
 

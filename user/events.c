@@ -25,6 +25,7 @@ void events__decode_alloc(const struct ms_ev_alloc *e, struct alloc_call *c)
 	c->tid = e->tid;
 	c->ts_ns = e->ts_ns;
 	c->ptr = e->ret;
+	c->untracked = e->flags & MS_EVF_UNTRACKED;
 	switch (e->fn) {
 	case MS_FN_CALLOC:
 		c->size = mul_sat(a[0], a[1]);

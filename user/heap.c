@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "heap.h"
+#include "sample.h"
 #include "util.h"
 
 /* the window width when heap__set_window_origin() is not called: 100 ms */
@@ -66,6 +67,8 @@ struct heap {
 	/* first time that needs a wider bucket (saturated), so the per-call
 	 * check is one comparison; 0 until the origin is set */
 	uint64_t window_end;
+	/* --sample-bytes: every block is a sampled one, weighed (sample.h) */
+	uint64_t sample_bytes;
 };
 
 static void set_bucket_ns(struct heap *h, uint64_t bucket_ns)
@@ -248,6 +251,28 @@ const struct heap_thread *heap__threads(const struct heap *h, size_t *n)
 
 /* ---------------------------------------------------------------- windows */
 
+void heap__set_sample_bytes(struct heap *h, uint64_t sample_bytes)
+{
+	h->sample_bytes = sample_bytes;
+}
+
+/* What a block counts for: itself, or under sampling the blocks it stands for. */
+static inline void weigh(const struct heap *h, uint64_t size, uint64_t ptr, uint64_t ts,
+			 struct sample_weight *w)
+{
+	if (!h->sample_bytes) {
+		w->count = 1;
+		w->bytes = size;
+		return;
+	}
+	sample__weigh(h->sample_bytes, size, ptr, ts, w);
+}
+
+void heap__weigh(const struct heap *h, const struct alloc_call *c, struct sample_weight *w)
+{
+	weigh(h, c->size, c->ptr, c->ts_ns, w);
+}
+
 void heap__set_window_origin(struct heap *h, uint64_t origin_ns, uint64_t bucket_ns)
 {
 	h->origin_set = true;
@@ -405,7 +430,7 @@ static void windows_over_budget(struct heap *h)
 }
 
 static inline void window_add(struct heap *h, uint32_t stack, uint32_t ab, uint32_t fb,
-			      uint64_t bytes)
+			      uint64_t count, uint64_t bytes)
 {
 	struct window_tab *t = &h->wt[fb];
 	struct heap_window *e;
@@ -416,12 +441,12 @@ static inline void window_add(struct heap *h, uint32_t stack, uint32_t ab, uint3
 	e = window_slot(t, stack, ab);
 	h->wlist_valid = false;
 	if (e->count) {
-		e->count++;
+		e->count += count;
 		e->bytes += bytes;
 		return;
 	}
 	*e = (struct heap_window){
-		.stack = stack, .alloc_bucket = ab, .free_bucket = fb, .count = 1, .bytes = bytes,
+		.stack = stack, .alloc_bucket = ab, .free_bucket = fb, .count = count, .bytes = bytes,
 	};
 	t->n++;
 	/* last: it moves the entries */
@@ -513,26 +538,30 @@ const struct heap_window *heap__windows(const struct heap *ch, size_t *n, uint64
 /*
  * A block leaves the live set at time ts.  Its own allocation site and
  * allocating thread lose it, not the releaser's: leak reports are about
- * where blocks were made.
+ * where blocks were made.  Returns the blocks it counted for.
  */
-static inline void forget_block(struct heap *h, const struct live_block *b, uint64_t ts)
+static inline uint64_t forget_block(struct heap *h, const struct live_block *b, uint64_t ts)
 {
 	struct heap_site *s = &h->sites[b->stack];
 	/* found, not made (the block's allocation made it): no array move */
 	struct heap_thread *th = &h->threads[thread_index(h, b->tid)];
 	uint64_t lifetime_ns = ts > b->ts_ns ? ts - b->ts_ns : 0;
+	struct sample_weight w;
 
-	h->t.frees++;
-	h->t.bytes_freed += b->size;
-	h->t.live_allocations--;
-	h->t.live_bytes -= b->size;
+	weigh(h, b->size, b->ptr, b->ts_ns, &w);
+	h->t.frees += w.count;
+	h->t.bytes_freed += w.bytes;
+	h->t.live_allocations -= w.count;
+	h->t.live_bytes -= w.bytes;
 	site_touch(h, s);
-	s->live_count--;
-	s->live_bytes -= b->size;
-	th->live_count--;
-	th->live_bytes -= b->size;
-	h->lifetime_hist.count[heap_hist__bucket(lifetime_ns / 1000)]++;
-	window_add(h, b->stack, window_bucket(h, b->ts_ns), window_bucket(h, ts), b->size);
+	s->live_count -= w.count;
+	s->live_bytes -= w.bytes;
+	th->live_count -= w.count;
+	th->live_bytes -= w.bytes;
+	h->lifetime_hist.count[heap_hist__bucket(lifetime_ns / 1000)] += w.count;
+	window_add(h, b->stack, window_bucket(h, b->ts_ns), window_bucket(h, ts), w.count,
+		   w.bytes);
+	return w.count;
 }
 
 /* Whether one of the observers explains a release of an address not live. */
@@ -554,21 +583,22 @@ static inline void release_ptr(struct heap *h, size_t thr, uint64_t ptr,
 {
 	struct heap_thread *th;
 	struct live_block b;
+	uint64_t count;
 
 	if (!live_table__take(h->live, ptr, &b)) {
 		if (!claimed_unknown(h, ptr, fc, rc))
 			h->t.unknown_frees++;
 		return;
 	}
-	forget_block(h, &b, fc ? fc->ts_ns : rc->ts_ns);
+	count = forget_block(h, &b, fc ? fc->ts_ns : rc->ts_ns);
 	th = &h->threads[thr];
-	th->frees++;
+	th->frees += count;
 	if (th->last_alloc == ptr) {
 		th->last_alloc = 0;
 		if (fc && b.tid == th->tid) {
-			h->t.temporary_allocations++;
-			h->sites[b.stack].temporary++;
-			th->temporary++;
+			h->t.temporary_allocations += count;
+			h->sites[b.stack].temporary += count;
+			th->temporary += count;
 		}
 	}
 	for (int i = 0; i < h->nhooks; i++)
@@ -599,6 +629,7 @@ static void add_block(struct heap *h, size_t thr, const struct alloc_call *c)
 	/* before forget_block() takes pointers into sites: this may move them */
 	struct heap_site *s = site(h, c->stack);
 	struct heap_thread *th;
+	struct sample_weight w;
 
 	if (live_table__put(h->live, &b, &old) == 1) {
 		h->t.replaced_blocks++;
@@ -607,22 +638,23 @@ static void add_block(struct heap *h, size_t thr, const struct alloc_call *c)
 			if (h->hooks[i].removed)
 				h->hooks[i].removed(h->hooks[i].ctx, &old, NULL, c);
 	}
-	h->t.allocations++;
-	h->t.bytes_allocated += c->size;
-	h->t.live_allocations++;
-	h->t.live_bytes += c->size;
+	weigh(h, c->size, c->ptr, c->ts_ns, &w);
+	h->t.allocations += w.count;
+	h->t.bytes_allocated += w.bytes;
+	h->t.live_allocations += w.count;
+	h->t.live_bytes += w.bytes;
 	site_touch(h, s);
-	s->allocations++;
-	s->bytes += c->size;
-	s->live_count++;
-	s->live_bytes += c->size;
+	s->allocations += w.count;
+	s->bytes += w.bytes;
+	s->live_count += w.count;
+	s->live_bytes += w.bytes;
 	th = &h->threads[thr];
-	th->allocations++;
-	th->bytes += c->size;
-	th->live_count++;
-	th->live_bytes += c->size;
+	th->allocations += w.count;
+	th->bytes += w.bytes;
+	th->live_count += w.count;
+	th->live_bytes += w.bytes;
 	th->last_alloc = c->ptr;
-	h->size_hist.count[heap_hist__bucket(c->size)]++;
+	h->size_hist.count[heap_hist__bucket(c->size)] += w.count;
 	/*
 	 * Strictly higher: peak_ts_ns keeps the first time the peak was
 	 * reached.  Adding is always the last step of a call, so this sees the
@@ -645,7 +677,9 @@ static void apply_realloc(struct heap *h, size_t thr, const struct alloc_call *c
 		/* release first: q == p is a release and a new block */
 		if (c->old_ptr)
 			release_ptr(h, thr, c->old_ptr, NULL, c);
-		add_block(h, thr, c);
+		/* sampling: the new block was not sampled */
+		if (!c->untracked)
+			add_block(h, thr, c);
 	} else if (c->size == 0 && c->old_ptr) {
 		/* glibc's realloc(p, 0) frees p and returns NULL */
 		release_ptr(h, thr, c->old_ptr, NULL, c);

@@ -32,6 +32,7 @@
 #include <stdint.h>
 
 #include "live_table.h"
+#include "sample.h"
 
 struct alloc_call {
 	uint8_t fn;        /* enum ms_fn */
@@ -43,6 +44,7 @@ struct alloc_call {
 	uint64_t old_ptr;
 	uint64_t align;
 	uint32_t stack;    /* stack table index */
+	bool untracked;    /* sampling: ptr was not sampled; only old_ptr's release counts */
 };
 
 struct free_call {
@@ -141,6 +143,14 @@ struct heap *heap__new(size_t expected_live);
 void heap__free(struct heap *h);
 /* 0, or -ENOSPC when HEAP_MAX_HOOKS observers are already there. */
 int heap__add_hooks(struct heap *h, const struct heap_hooks *hooks);
+/*
+ * Sampling (--sample-bytes): every block added stands for the blocks and
+ * bytes sample__weigh() gives, in every counter, histogram and window;
+ * before any call.  0 (the default): each block counts for itself.
+ */
+void heap__set_sample_bytes(struct heap *h, uint64_t sample_bytes);
+/* What block c adds counts for in the heap's counters (sample.h). */
+void heap__weigh(const struct heap *h, const struct alloc_call *c, struct sample_weight *w);
 /* Origin and initial width of window buckets; before any call. */
 void heap__set_window_origin(struct heap *h, uint64_t origin_ns, uint64_t bucket_ns);
 

@@ -28,6 +28,9 @@ void options__usage(FILE *f)
 		"      --top N            leak sites in the text summary (default 10)\n"
 		"      --no-stacks        do not take stacks (group by call site only)\n"
 		"      --free-stacks      also take stacks of releases\n"
+		"      --sample-bytes N   sample: a record and a stack on average every N bytes\n"
+		"                         allocated (suffix k, m, g: KiB, MiB, GiB); reports\n"
+		"                         show estimates; the probes still fire on every call\n"
 		"      --ringbuf-size MB  BPF ring buffer size in MiB (power of two, default 8)\n"
 		"      --interval MS      timeline sampling period in ms (default 100)\n"
 		"      --min-age SECS     when the target outlives tracing, blocks younger than\n"
@@ -63,7 +66,7 @@ static bool same_path(const char *a, const char *b)
 }
 
 enum { OPT_JSON = 256, OPT_HTML, OPT_TOP, OPT_NO_STACKS, OPT_FREE_STACKS, OPT_RINGBUF,
-       OPT_INTERVAL, OPT_MIN_AGE };
+       OPT_INTERVAL, OPT_MIN_AGE, OPT_SAMPLE_BYTES };
 
 static const struct option long_opts[] = {
 	{ "pid", required_argument, NULL, 'p' },
@@ -74,6 +77,7 @@ static const struct option long_opts[] = {
 	{ "top", required_argument, NULL, OPT_TOP },
 	{ "no-stacks", no_argument, NULL, OPT_NO_STACKS },
 	{ "free-stacks", no_argument, NULL, OPT_FREE_STACKS },
+	{ "sample-bytes", required_argument, NULL, OPT_SAMPLE_BYTES },
 	{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF },
 	{ "interval", required_argument, NULL, OPT_INTERVAL },
 	{ "min-age", required_argument, NULL, OPT_MIN_AGE },
@@ -95,6 +99,30 @@ static bool parse_seconds(const char *arg, double scale, bool allow_zero, uint64
 	    v * scale > 1e18)
 		return false;
 	*ns = (uint64_t)(v * scale);
+	return true;
+}
+
+/* A byte count >= 1 with an optional k, m or g (binary) suffix, up to 1 TiB. */
+static bool parse_bytes(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	unsigned shift = 0;
+	char *end;
+
+	if (!*s || *s == '-')
+		return false;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return false;
+	switch (*end) {
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	}
+	if (*end || v == 0 || v > (1ull << 40) >> shift)
+		return false;
+	*out = v << shift;
 	return true;
 }
 
@@ -158,6 +186,12 @@ static enum options_result parse_one(struct ms_options *o, int c, const char *ar
 		break;
 	case OPT_FREE_STACKS:
 		o->free_stacks = true;
+		break;
+	case OPT_SAMPLE_BYTES:
+		if (!parse_bytes(arg, &o->sample_bytes)) {
+			ms_err("invalid --sample-bytes '%s' (bytes, >= 1, suffix k, m or g)", arg);
+			return OPTIONS_EXIT_ERROR;
+		}
 		break;
 	case OPT_RINGBUF:
 		if (!parse_uint(arg, 1024, &v) || v == 0 || (v & (v - 1))) {

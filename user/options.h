@@ -19,6 +19,7 @@ struct ms_options {
 	unsigned top;          /* leak sites listed in the text summary */
 	bool alloc_stacks;
 	bool free_stacks;
+	uint64_t sample_bytes; /* --sample-bytes; 0: every call */
 	uint32_t ringbuf_bytes;
 	uint64_t interval_ns;  /* --interval: timeline sampling period */
 	uint64_t min_age_ns;   /* --min-age: leak rule when the target outlives tracing */

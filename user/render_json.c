@@ -6,6 +6,7 @@
 #include "alloc_syms.h"
 #include "json_writer.h"
 #include "report.h"
+#include "sample.h"
 
 #define REPORT_SCHEMA "memscope-bpf/report/1"
 
@@ -45,6 +46,8 @@ static void write_tracing(struct report *r, struct json_writer *w)
 	jw__begin_object(w, "tracing");
 	jw__string(w, "stacks", in->alloc_stacks ? "frame-pointer" : "caller-only");
 	jw__string(w, "free_stacks", in->free_stacks ? "frame-pointer" : "caller-only");
+	/* not 0: counts and bytes are estimates from sampled blocks */
+	jw__uint(w, "sample_bytes", in->sample_bytes);
 	jw__uint(w, "probes", in->nprobes);
 	jw__begin_array(w, "allocators");
 	for (size_t i = 0; in->objs && i < in->objs->n; i++)
@@ -75,6 +78,7 @@ static void write_summary(struct report *r, struct json_writer *w)
 	jw__uint(w, "temporary_allocations", t->temporary_allocations);
 	jw__uint(w, "failed_allocations", t->failed_allocations);
 	jw__uint(w, "lost_events", in->bpf_stats[MS_STAT_LOST_EVENTS]);
+	jw__uint(w, "sample_untracked", in->bpf_stats[MS_STAT_SAMPLE_FULL]);
 	jw__uint(w, "lost_stacks", in->stack_lost);
 	jw__uint(w, "unknown_frees", t->unknown_frees);
 	jw__uint(w, "allocator_internal_frees",
@@ -313,7 +317,7 @@ static void write_window(struct json_writer *w, uint32_t stack, uint32_t a, int6
 struct live_window {
 	uint32_t stack;
 	uint32_t bucket;
-	uint64_t size;
+	struct sample_weight w; /* the block itself, or what a sampled one stands for */
 };
 
 static int by_stack_bucket(const void *a, const void *b)
@@ -337,17 +341,19 @@ static void write_live_windows(struct report *r, struct json_writer *w)
 		w->error = true;
 		return;
 	}
-	while (i < n && (b = live_table__next(live, &it)))
-		v[i++] = (struct live_window){ b->stack, heap__window_bucket(r->in->heap, b->ts_ns),
-					       b->size };
+	while (i < n && (b = live_table__next(live, &it))) {
+		v[i].stack = b->stack;
+		v[i].bucket = heap__window_bucket(r->in->heap, b->ts_ns);
+		sample__weigh(r->in->sample_bytes, b->size, b->ptr, b->ts_ns, &v[i++].w);
+	}
 	qsort(v, i, sizeof(*v), by_stack_bucket);
 	for (j = 0; j < i;) {
 		uint64_t count = 0, bytes = 0;
 		size_t k = j;
 
 		for (; k < i && !by_stack_bucket(&v[j], &v[k]); k++) {
-			count++;
-			bytes += v[k].size;
+			count += v[k].w.count;
+			bytes += v[k].w.bytes;
 		}
 		write_window(w, v[j].stack, v[j].bucket, -1, count, bytes);
 		j = k;

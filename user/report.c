@@ -7,6 +7,7 @@
 
 #include "alloc_syms.h"
 #include "report.h"
+#include "sample.h"
 #include "util.h"
 
 static int by_bytes_desc(const void *a, const void *b)
@@ -57,6 +58,7 @@ static void collect_leaks(struct report *r)
 	uint64_t end = r->in->end_ns, min_age = r->leaks_at_exit ? 0 : r->in->min_age_ns;
 	struct report_site *by_stack = xcalloc(r->nstacks ? r->nstacks : 1, sizeof(*by_stack));
 	const struct live_block *b;
+	struct sample_weight w;
 	size_t it = 0;
 
 	while ((b = live_table__next(live, &it))) {
@@ -68,13 +70,15 @@ static void collect_leaks(struct report *r)
 		s = &by_stack[b->stack];
 		if (!s->count)
 			s->oldest_ts_ns = b->ts_ns;
+		/* under sampling, the blocks and bytes this one stands for */
+		sample__weigh(r->in->sample_bytes, b->size, b->ptr, b->ts_ns, &w);
 		s->stack = b->stack;
-		s->count++;
-		s->bytes += b->size;
+		s->count += w.count;
+		s->bytes += w.bytes;
 		if (b->ts_ns < s->oldest_ts_ns)
 			s->oldest_ts_ns = b->ts_ns;
-		r->leaked_count++;
-		r->leaked_bytes += b->size;
+		r->leaked_count += w.count;
+		r->leaked_bytes += w.bytes;
 	}
 	r->leaks = xcalloc(r->nstacks ? r->nstacks : 1, sizeof(*r->leaks));
 	for (uint32_t i = 0; i < r->nstacks; i++)

@@ -41,6 +41,9 @@ struct report_input {
 	uint64_t start_ns, end_ns;
 	bool alloc_stacks;
 	bool free_stacks;
+	/* --sample-bytes; 0 when every call was traced.  Otherwise counts and
+	 * bytes are estimates (the heap's weights; leaks weighed the same). */
+	uint64_t sample_bytes;
 	size_t nprobes;
 	const struct detector *detector;         /* may be NULL */
 	const struct timeline *timeline;         /* may be NULL */

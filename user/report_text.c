@@ -77,6 +77,13 @@ static void header(struct report *r, FILE *f)
 		report__leak_rule(r, rule, sizeof(rule)));
 	fprintf(f, "   lost events   %" PRIu64 "   unknown frees %" PRIu64 "   failed allocations %" PRIu64 "\n",
 		in->bpf_stats[MS_STAT_LOST_EVENTS], t->unknown_frees, t->failed_allocations);
+	if (in->sample_bytes)
+		fprintf(f, "   sampled       a block every %s allocated on average: counts and bytes "
+			"are estimates; no double or unknown frees are detected\n",
+			report__fmt_bytes(in->sample_bytes, a, sizeof(a)));
+	if (in->bpf_stats[MS_STAT_SAMPLE_FULL])
+		fprintf(f, "   warning: %" PRIu64 " sampled blocks were not tracked (table of sampled "
+			"blocks full): estimates are too low\n", in->bpf_stats[MS_STAT_SAMPLE_FULL]);
 	if (in->bpf_stats[MS_STAT_LOST_EVENTS])
 		fprintf(f, "   warning: %" PRIu64 " events were lost (ring buffer full): totals and "
 			"leaks are incomplete; try a larger --ringbuf-size\n",

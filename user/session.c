@@ -157,6 +157,7 @@ static int attach_probes(struct session *s)
 		.pid = s->target.pid,
 		.alloc_stacks = s->opts->alloc_stacks,
 		.free_stacks = s->opts->free_stacks,
+		.sample_bytes = s->opts->sample_bytes,
 		.ringbuf_bytes = s->opts->ringbuf_bytes,
 	};
 
@@ -200,6 +201,7 @@ static int start_pipeline(struct session *s)
 	s->stacks = stack_table__new();
 	s->heap = heap__new(1024);
 	heap__set_window_origin(s->heap, s->start_ns, s->opts->interval_ns);
+	heap__set_sample_bytes(s->heap, s->opts->sample_bytes);
 	s->detector = detector__new(s->heap, FREED_CAPACITY);
 	s->annots = annotations__new(s->heap, s->detector, s->target.pid);
 	detector__set_internal_filter(s->detector, allocator_internal_release, s);
@@ -344,6 +346,7 @@ static void fill_report_input(struct session *s, struct report_input *in, char *
 		.end_ns = s->end_ns,
 		.alloc_stacks = s->opts->alloc_stacks,
 		.free_stacks = s->opts->free_stacks,
+		.sample_bytes = s->opts->sample_bytes,
 		.nprobes = s->nprobes,
 		.detector = s->detector,
 		.timeline = s->timeline,

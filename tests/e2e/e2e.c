@@ -853,6 +853,46 @@ static void test_e2e__annotations_in_cxx(void **state)
 }
 
 /* Exactly one line on stderr, starting "memscope-bpf: error: ", containing want. */
+/*
+ * --sample-bytes 1024 on a known pattern: blocks of 64 mean gaps are always
+ * sampled and weigh exactly 1, so their numbers are exact; the 100000 small
+ * blocks are estimated from ~1500 samples (binomial: the estimate's standard
+ * deviation is ~2.5%, so +-20% is more than 8 of them); releases of blocks
+ * that were not sampled send nothing, so nothing is unknown.
+ */
+static void test_e2e__sampling_exact_for_big_blocks_estimates_small_ones(void **state)
+{
+	const char *json = tmp_path("sampled.json");
+	struct site_sum big, small;
+	const cJSON *sum;
+	struct run r;
+
+	run_memscope(&r, json, "--sample-bytes", "1k", "--json", json, "--", PROGS "sampled",
+		     NULL);
+	assert_ran(&r, 0);
+	sum = summary(r.json);
+	assert_int_equal((long)num(cJSON_GetObjectItem(r.json, "tracing"), "sample_bytes"), 1024);
+	assert_leak(r.json, "big_leak", "sampled.c", "big_leak", 10, 10 * 65536);
+	big = sum_by_site(r.json, "sites", "big_churn");
+	assert_int_equal((long)big.allocations, 200);
+	assert_int_equal((long)big.bytes, 200 * 65536);
+	assert_int_equal((long)big.count, 0);
+	small = sum_by_site(r.json, "sites", "small");
+	assert_int_equal(small.line, line_of("sampled.c", "small"));
+	assert_true(small.allocations > 80000 && small.allocations < 120000);
+	assert_true(small.bytes > 80000 * 16 && small.bytes < 120000 * 16);
+	assert_int_equal((long)small.count, 0);
+	/* shrink and grow leave nothing behind and release nothing unknown */
+	assert_int_equal((long)num(sum, "live_allocations"), 10);
+	assert_int_equal((long)num(sum, "live_bytes"), 10 * 65536);
+	assert_int_equal((long)num(sum, "unknown_frees"), 0);
+	assert_int_equal((long)num(sum, "lost_events"), 0);
+	assert_int_equal((long)num(sum, "sample_untracked"), 0);
+	assert_int_equal((long)num(sum, "failed_allocations"), 0);
+	assert_non_null(strstr(r.err, "estimates"));
+	run_free(&r);
+}
+
 static void assert_one_line_error(const struct run *r, const char *want)
 {
 	const char *e = r->err ? r->err : "";
@@ -896,6 +936,10 @@ static void test_e2e__bad_input_one_line_error_nonzero_exit(void **state)
 
 	run_memscope(&r, NULL, "-d", "-1", "--", PROGS "leaks", NULL);
 	assert_one_line_error(&r, "invalid duration");
+	run_free(&r);
+
+	run_memscope(&r, NULL, "--sample-bytes", "0", "--", PROGS "leaks", NULL);
+	assert_one_line_error(&r, "invalid --sample-bytes");
 	run_free(&r);
 
 	run_memscope(&r, json, "--json", "/nonexistent-dir/out.json", "--", PROGS "leaks", NULL);
@@ -945,6 +989,7 @@ int main(void)
 		cmocka_unit_test(test_e2e__leak_rule_min_age_when_target_outlives_tracing),
 		cmocka_unit_test(test_e2e__annotations_name_blocks_scopes_and_use_after_free),
 		cmocka_unit_test(test_e2e__annotations_in_cxx),
+		cmocka_unit_test(test_e2e__sampling_exact_for_big_blocks_estimates_small_ones),
 	};
 
 	if (!can_run())

@@ -313,6 +313,13 @@
 		if (!leakRuleAtExit)
 			info.push('The target was still running when tracing stopped, so only blocks older than ' +
 				fmtDuration(TR.min_age_us) + ' count as leaks: younger ones are probably still in use.');
+		if (S.sample_untracked)
+			bad.push(plural(S.sample_untracked, 'sampled block was', 'sampled blocks were') + ' not tracked because ' +
+				'the table of sampled blocks was full: the estimates are too low.');
+		if (TR.sample_bytes)
+			info.push('Sampled (--sample-bytes ' + fmtInt(TR.sample_bytes) + '): a block was recorded on average every ' +
+				fmtBytes(TR.sample_bytes) + ' allocated, and each stands for the blocks it represents, so counts and bytes ' +
+				'are estimates. Releases of blocks that were not sampled are not seen: no double or unknown frees are detected.');
 		if (TR.stacks === 'caller-only')
 			info.push('Stacks were not taken (--no-stacks): allocations are grouped by their direct caller only.');
 		if (bad.length) {
