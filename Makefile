@@ -49,7 +49,7 @@ PROG_CXX  := $(wildcard tests/programs/*.cc)
 PROGS     := $(PROG_C:tests/programs/%.c=$(BUILD)/programs/%) \
 	     $(PROG_CXX:tests/programs/%.cc=$(BUILD)/programs/%)
 
-.PHONY: all deps test-deps demo test unit e2e html clean
+.PHONY: all deps test-deps demo test unit e2e html bench-build clean
 all: memscope-bpf
 
 deps:
@@ -130,9 +130,14 @@ e2e: memscope-bpf $(PROGS) $(E2E_BIN)
 html: memscope-bpf $(PROGS) $(HTML_TEST) $(HTML_TOOLS)
 	$(Q)scripts/run-tests.sh html $(HTML_TEST)
 
+# The benchmark suite's programs (bench/), built but not run: `make test`
+# builds them so they cannot rot unnoticed.
+bench-build: $(BUILD)/bench/report_scale
+	$(Q)$(MAKE) --no-print-directory -C bench all
+
 # The README's test command: installs what is missing, builds, runs everything.
 test: deps test-deps
-	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory all bench-build
 	$(Q)$(MAKE) --no-print-directory unit e2e html
 
 # The README's demo command: trace the bundled demo, print the summary, write

@@ -7,14 +7,16 @@
 # For each workload it runs, RUNS times (default 3), interleaved (round by
 # round, the tracers' order rotated each round) so noise hits all alike:
 #   untraced        the workload alone
-#   floor           the same probes at the same sites with empty BPF programs
+#   floor           the same probes at the same sites with empty BPF programs,
+#                   attached as memscope-bpf attaches them (uprobe_multi links)
 #   memscope        memscope-bpf, default mode (stacks)
 #   memscope-nostacks  memscope-bpf --no-stacks
 #   bpftrace        bench/memleak.bt, memleak's work in bpftrace
 #   heaptrack       heaptrack launching the workload (LD_PRELOAD)
 #   massif          valgrind --tool=massif
 # and, only when asked for with -t:
-#   floor-multi     the floor attached with uprobe_multi links (floor -m)
+#   floor-perf      the floor attached as one perf-event uprobe per probe
+#                   (memscope-bpf's fallback on kernels without uprobe_multi)
 # then prints medians: ns per pair, the cost added over untraced, that cost as
 # a multiple of the floor's, lost events, the tracer's CPU while the workload
 # ran as a share of one core, and how many CPUs the machine kept busy
@@ -26,7 +28,7 @@
 # Options:
 #   -n RUNS        runs of each (workload, tracer) (default 3; medians of them)
 #   -w LIST        workloads, comma-separated (default loop,mix,threads,cxx)
-#   -t LIST        tracers, comma-separated (default all but floor-multi)
+#   -t LIST        tracers, comma-separated (default all but floor-perf)
 #   -o DIR         where results go (default build/bench/results)
 #   --no-build     use what is built (memscope-bpf and build/bench/*)
 #   --no-replay    skip the loader throughput runs
@@ -135,8 +137,8 @@ run_one() {
 
 	case $tracer in
 	untraced) $to "$wl" "$pairs" ;;
-	floor) $to "$BUILD/floor" -- "$wl" "$pairs" ;;
-	floor-multi) $to "$BUILD/floor" -m -- "$wl" "$pairs" ;;
+	floor) $to "$BUILD/floor" -m -- "$wl" "$pairs" ;;
+	floor-perf) $to "$BUILD/floor" -- "$wl" "$pairs" ;;
 	memscope) $to "$MEMSCOPE" --json "$TMP/ms.json" -- "$wl" "$pairs" ;;
 	memscope-nostacks) $to "$MEMSCOPE" --no-stacks --json "$TMP/ms.json" -- "$wl" "$pairs" ;;
 	bpftrace)
