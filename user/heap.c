@@ -18,6 +18,15 @@
  */
 #define WINDOW_BUDGET (1u << 18)
 
+/* marks a block whose (thread, stack) pair has no counters: over the cap */
+#define NO_THREAD_SITE UINT32_MAX
+
+/* (tid << 32 | stack) -> index + 1 into the pairs' counters; 0: empty */
+struct pair_slot {
+	uint64_t key;
+	uint32_t idx;
+};
+
 /* The windows of one release bucket: entries keyed by (stack, alloc_bucket),
  * open addressing, count 0 marking an empty slot. */
 struct window_tab {
@@ -43,6 +52,13 @@ struct heap {
 	uint32_t *thread_slots;
 	size_t thread_mask;
 	size_t cur_thread; /* the last one looked up: a trace comes in runs */
+
+	/* per (thread, stack) counters, in order of first appearance */
+	struct heap_thread_site *pairs;
+	size_t npairs, pairs_cap, max_pairs;
+	struct pair_slot *pair_slots;
+	size_t pair_mask;
+	bool pairs_over; /* more than max_pairs: no longer counted, freed */
 
 	struct heap_hist size_hist;
 	struct heap_hist lifetime_hist;
@@ -91,6 +107,7 @@ struct heap *heap__new(size_t expected_live)
 	h->peak_epoch = 1;
 	set_bucket_ns(h, DEFAULT_BUCKET_NS);
 	h->window_budget = WINDOW_BUDGET;
+	h->max_pairs = HEAP_MAX_THREAD_SITES;
 	return h;
 }
 
@@ -104,6 +121,8 @@ void heap__free(struct heap *h)
 	free(h->sites);
 	free(h->threads);
 	free(h->thread_slots);
+	free(h->pairs);
+	free(h->pair_slots);
 	for (i = 0; i < HEAP_WINDOW_MAX_BUCKETS; i++)
 		free(h->wt[i].e);
 	free(h->wlist);
@@ -247,6 +266,98 @@ const struct heap_thread *heap__threads(const struct heap *h, size_t *n)
 {
 	*n = h->nthreads;
 	return h->threads;
+}
+
+/* ----------------------------------------------------- thread x stack */
+
+void heap__set_max_thread_sites(struct heap *h, size_t max)
+{
+	h->max_pairs = max;
+}
+
+static uint64_t pair_key(uint32_t tid, uint32_t stack)
+{
+	return (uint64_t)tid << 32 | stack;
+}
+
+/* The slot holding key, or the empty one ending its chain. */
+static size_t pair_slot(const struct heap *h, uint64_t key)
+{
+	size_t j = ms_hash64(key) & h->pair_mask;
+
+	while (h->pair_slots[j].idx && h->pair_slots[j].key != key)
+		j = (j + 1) & h->pair_mask;
+	return j;
+}
+
+/* Counting stops for good: partial per-thread counters would mislead. */
+static void pairs_give_up(struct heap *h)
+{
+	h->pairs_over = true;
+	free(h->pairs);
+	free(h->pair_slots);
+	h->pairs = NULL;
+	h->pair_slots = NULL;
+	h->npairs = h->pairs_cap = 0;
+}
+
+/* Slots at most half full: sized with the array, rebuilt when it grows. */
+static void pairs_grow(struct heap *h)
+{
+	size_t i, cap = h->pairs_cap ? h->pairs_cap * 2 : 64;
+
+	h->pairs = xrealloc(h->pairs, cap * sizeof(*h->pairs));
+	h->pairs_cap = cap;
+	free(h->pair_slots);
+	h->pair_slots = xcalloc(cap * 2, sizeof(*h->pair_slots));
+	h->pair_mask = cap * 2 - 1;
+	for (i = 0; i < h->npairs; i++) {
+		uint64_t key = pair_key(h->pairs[i].tid, h->pairs[i].stack);
+		size_t j = pair_slot(h, key);
+
+		h->pair_slots[j].key = key;
+		h->pair_slots[j].idx = (uint32_t)i + 1;
+	}
+}
+
+/* The index of (tid, stack)'s counters, made on first use; NO_THREAD_SITE over the cap. */
+static uint32_t thread_site_index(struct heap *h, uint32_t tid, uint32_t stack)
+{
+	uint64_t key = pair_key(tid, stack);
+	size_t j;
+
+	if (h->pairs_over)
+		return NO_THREAD_SITE;
+	if (h->npairs) {
+		j = pair_slot(h, key);
+		if (h->pair_slots[j].idx)
+			return h->pair_slots[j].idx - 1;
+	}
+	if (h->npairs >= h->max_pairs) {
+		pairs_give_up(h);
+		return NO_THREAD_SITE;
+	}
+	if (h->npairs == h->pairs_cap)
+		pairs_grow(h);
+	j = pair_slot(h, key);
+	h->pair_slots[j].key = key;
+	h->pair_slots[j].idx = (uint32_t)h->npairs + 1;
+	h->pairs[h->npairs] = (struct heap_thread_site){ .tid = tid, .stack = stack };
+	return (uint32_t)h->npairs++;
+}
+
+/* The counters of b's allocating thread at b's stack, or NULL. */
+static inline struct heap_thread_site *block_pair(struct heap *h, const struct live_block *b)
+{
+	if (h->pairs_over || b->thread_site == NO_THREAD_SITE)
+		return NULL;
+	return &h->pairs[b->thread_site];
+}
+
+const struct heap_thread_site *heap__thread_sites(const struct heap *h, size_t *n)
+{
+	*n = h->npairs;
+	return h->pairs_over ? NULL : h->pairs;
 }
 
 /* ---------------------------------------------------------------- windows */
@@ -545,6 +656,7 @@ static inline uint64_t forget_block(struct heap *h, const struct live_block *b, 
 	struct heap_site *s = &h->sites[b->stack];
 	/* found, not made (the block's allocation made it): no array move */
 	struct heap_thread *th = &h->threads[thread_index(h, b->tid)];
+	struct heap_thread_site *p = block_pair(h, b);
 	uint64_t lifetime_ns = ts > b->ts_ns ? ts - b->ts_ns : 0;
 	struct sample_weight w;
 
@@ -558,6 +670,10 @@ static inline uint64_t forget_block(struct heap *h, const struct live_block *b, 
 	s->live_bytes -= w.bytes;
 	th->live_count -= w.count;
 	th->live_bytes -= w.bytes;
+	if (p) {
+		p->live_count -= w.count;
+		p->live_bytes -= w.bytes;
+	}
 	h->lifetime_hist.count[heap_hist__bucket(lifetime_ns / 1000)] += w.count;
 	window_add(h, b->stack, window_bucket(h, b->ts_ns), window_bucket(h, ts), w.count,
 		   w.bytes);
@@ -596,9 +712,13 @@ static inline void release_ptr(struct heap *h, size_t thr, uint64_t ptr,
 	if (th->last_alloc == ptr) {
 		th->last_alloc = 0;
 		if (fc && b.tid == th->tid) {
+			struct heap_thread_site *p = block_pair(h, &b);
+
 			h->t.temporary_allocations += count;
 			h->sites[b.stack].temporary += count;
 			th->temporary += count;
+			if (p)
+				p->temporary += count;
 		}
 	}
 	for (int i = 0; i < h->nhooks; i++)
@@ -624,10 +744,12 @@ static void add_block(struct heap *h, size_t thr, const struct alloc_call *c)
 		.stack = c->stack,
 		.tid = c->tid,
 		.fn = c->fn,
+		.thread_site = thread_site_index(h, c->tid, c->stack),
 	};
 	struct live_block old;
 	/* before forget_block() takes pointers into sites: this may move them */
 	struct heap_site *s = site(h, c->stack);
+	struct heap_thread_site *p;
 	struct heap_thread *th;
 	struct sample_weight w;
 
@@ -654,6 +776,13 @@ static void add_block(struct heap *h, size_t thr, const struct alloc_call *c)
 	th->live_count += w.count;
 	th->live_bytes += w.bytes;
 	th->last_alloc = c->ptr;
+	p = block_pair(h, &b);
+	if (p) {
+		p->allocations += w.count;
+		p->bytes += w.bytes;
+		p->live_count += w.count;
+		p->live_bytes += w.bytes;
+	}
 	h->size_hist.count[heap_hist__bucket(c->size)] += w.count;
 	/*
 	 * Strictly higher: peak_ts_ns keeps the first time the peak was

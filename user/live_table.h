@@ -20,6 +20,9 @@ struct live_block {
 	uint32_t stack; /* index into the stack table */
 	uint32_t tid;
 	uint8_t fn;     /* enum ms_fn that made it */
+	/* the heap's counters of (tid, stack): in what was padding, so a
+	 * release finds them without a lookup (heap.c) */
+	uint32_t thread_site;
 };
 
 struct live_table;
