@@ -518,6 +518,8 @@ static int run(size_t nevents, size_t working_set)
 			gen_op(&g);
 		t0 = ms_now_ns();
 		replay(&sink, g.buf, g.buf + g.len);
+		/* as session.c does after each drain */
+		events__flush(&sink);
 		ns += ms_now_ns() - t0;
 		records += g.events;
 	}

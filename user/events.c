@@ -99,6 +99,52 @@ static uint32_t event_stack(struct event_sink *s, uint64_t hash, uint64_t caller
 	return stack_table__for_event(s->stacks, hash, caller);
 }
 
+/* The call in q, in the order the stream gave it. */
+static void apply(struct event_sink *s, struct sink_slot *q)
+{
+	if (q->is_free) {
+		q->f.stack = event_stack(s, q->hash, q->caller, q->flags);
+		if (s->timeline)
+			timeline__event(s->timeline, q->f.ts_ns, heap__totals(s->heap));
+		heap__release(s->heap, &q->f);
+	} else {
+		q->a.stack = event_stack(s, q->hash, q->caller, q->flags);
+		if (s->timeline)
+			timeline__event(s->timeline, q->a.ts_ns, heap__totals(s->heap));
+		heap__alloc(s->heap, &q->a);
+		if (s->annots)
+			annotations__on_alloc(s->annots, &q->a);
+	}
+	s->events++;
+}
+
+/* The queue's next free slot, applying the oldest record when it is full. */
+static struct sink_slot *enqueue(struct event_sink *s)
+{
+	struct sink_slot *q;
+
+	if (s->qlen == EVENT_SINK_DEPTH) {
+		q = &s->queue[s->qhead];
+		s->qhead = (s->qhead + 1) % EVENT_SINK_DEPTH;
+		s->qlen--;
+		apply(s, q);
+	}
+	q = &s->queue[(s->qhead + s->qlen) % EVENT_SINK_DEPTH];
+	s->qlen++;
+	return q;
+}
+
+void events__flush(struct event_sink *s)
+{
+	while (s->qlen) {
+		struct sink_slot *q = &s->queue[s->qhead];
+
+		s->qhead = (s->qhead + 1) % EVENT_SINK_DEPTH;
+		s->qlen--;
+		apply(s, q);
+	}
+}
+
 int handle_event(void *ctx, void *data, size_t size)
 {
 	struct event_sink *s = ctx;
@@ -111,34 +157,40 @@ int handle_event(void *ctx, void *data, size_t size)
 	switch (*type) {
 	case MS_EV_ALLOC: {
 		const struct ms_ev_alloc *e = data;
-		struct alloc_call c;
+		struct sink_slot *q;
 
 		if (size < sizeof(*e))
 			break;
-		events__decode_alloc(e, &c);
-		c.stack = event_stack(s, e->stack, e->caller, e->flags);
-		if (s->timeline)
-			timeline__event(s->timeline, c.ts_ns, heap__totals(s->heap));
-		heap__alloc(s->heap, &c);
-		if (s->annots)
-			annotations__on_alloc(s->annots, &c);
-		s->events++;
+		q = enqueue(s);
+		q->is_free = false;
+		q->hash = e->stack;
+		q->caller = e->caller;
+		q->flags = e->flags;
+		events__decode_alloc(e, &q->a);
+		heap__prefetch_alloc(s->heap, &q->a);
+		stack_table__prefetch(s->stacks, e->stack, e->caller);
 		return 0;
 	}
 	case MS_EV_FREE: {
 		const struct ms_ev_free *e = data;
-		struct free_call c;
+		struct sink_slot *q;
 
 		if (size < sizeof(*e))
 			break;
-		events__decode_free(e, &c);
-		c.stack = event_stack(s, e->stack, e->caller, e->flags);
-		if (s->timeline)
-			timeline__event(s->timeline, c.ts_ns, heap__totals(s->heap));
-		heap__release(s->heap, &c);
-		s->events++;
+		q = enqueue(s);
+		q->is_free = true;
+		q->hash = e->stack;
+		q->caller = e->caller;
+		q->flags = e->flags;
+		events__decode_free(e, &q->f);
+		heap__prefetch_release(s->heap, &q->f);
+		stack_table__prefetch(s->stacks, e->stack, e->caller);
 		return 0;
 	}
+	}
+	/* anything else may read what the queued calls change */
+	events__flush(s);
+	switch (*type) {
 	case MS_EV_STACK:
 		if (size < MS_EV_STACK_HDR)
 			break;

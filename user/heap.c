@@ -842,6 +842,19 @@ void heap__release(struct heap *h, const struct free_call *c)
 	release_ptr(h, thread_index(h, c->tid), c->ptr, c, NULL);
 }
 
+void heap__prefetch_alloc(const struct heap *h, const struct alloc_call *c)
+{
+	if (c->ptr && !c->untracked)
+		live_table__prefetch(h->live, c->ptr);
+	if (c->old_ptr)
+		live_table__prefetch(h->live, c->old_ptr);
+}
+
+void heap__prefetch_release(const struct heap *h, const struct free_call *c)
+{
+	live_table__prefetch(h->live, c->ptr);
+}
+
 const struct heap_totals *heap__totals(const struct heap *h)
 {
 	return &h->t;

@@ -174,6 +174,10 @@ void heap__set_window_origin(struct heap *h, uint64_t origin_ns, uint64_t bucket
 void heap__alloc(struct heap *h, const struct alloc_call *c);
 void heap__release(struct heap *h, const struct free_call *c);
 
+/* Hints that c will be applied soon: the live-table slots it will touch. */
+void heap__prefetch_alloc(const struct heap *h, const struct alloc_call *c);
+void heap__prefetch_release(const struct heap *h, const struct free_call *c);
+
 const struct heap_totals *heap__totals(const struct heap *h);
 const struct live_table *heap__live(const struct heap *h);
 

@@ -190,6 +190,11 @@ const struct live_block *live_table__get(const struct live_table *t, uint64_t pt
 	return t->slots[i].ptr ? &t->slots[i] : NULL;
 }
 
+void live_table__prefetch(const struct live_table *t, uint64_t ptr)
+{
+	__builtin_prefetch(&t->slots[ms_hash64(ptr) & t->mask], 1);
+}
+
 size_t live_table__count(const struct live_table *t)
 {
 	return t->count;
