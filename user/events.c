@@ -99,16 +99,34 @@ static uint32_t event_stack(struct event_sink *s, uint64_t hash, uint64_t caller
 	return stack_table__for_event(s->stacks, hash, caller);
 }
 
-/* The call in q, in the order the stream gave it. */
-static void apply(struct event_sink *s, struct sink_slot *q)
+/*
+ * Half way through the queue: the stack-hash slot is in cache, so the stack
+ * is mapped now (in stream order, as stacks are: any record that changes
+ * the stack table applies the queue first), and the counters the call will
+ * update are prefetched.
+ */
+static void map(struct event_sink *s, struct sink_slot *q)
 {
 	if (q->is_free) {
 		q->f.stack = event_stack(s, q->hash, q->caller, q->flags);
+		heap__prefetch_release_counters(s->heap, &q->f);
+	} else {
+		q->a.stack = event_stack(s, q->hash, q->caller, q->flags);
+		heap__prefetch_alloc_counters(s->heap, &q->a);
+	}
+	q->mapped = true;
+}
+
+/* The call in q, in the order the stream gave it. */
+static void apply(struct event_sink *s, struct sink_slot *q)
+{
+	if (!q->mapped)
+		map(s, q);
+	if (q->is_free) {
 		if (s->timeline)
 			timeline__event(s->timeline, q->f.ts_ns, heap__totals(s->heap));
 		heap__release(s->heap, &q->f);
 	} else {
-		q->a.stack = event_stack(s, q->hash, q->caller, q->flags);
 		if (s->timeline)
 			timeline__event(s->timeline, q->a.ts_ns, heap__totals(s->heap));
 		heap__alloc(s->heap, &q->a);
@@ -129,8 +147,11 @@ static struct sink_slot *enqueue(struct event_sink *s)
 		s->qlen--;
 		apply(s, q);
 	}
+	if (s->qlen >= EVENT_SINK_DEPTH / 2)
+		map(s, &s->queue[(s->qhead + s->qlen - EVENT_SINK_DEPTH / 2) % EVENT_SINK_DEPTH]);
 	q = &s->queue[(s->qhead + s->qlen) % EVENT_SINK_DEPTH];
 	s->qlen++;
+	q->mapped = false;
 	return q;
 }
 

@@ -33,6 +33,7 @@ struct timeline;
 
 struct sink_slot {
 	bool is_free;
+	bool mapped;     /* stack mapped and counters prefetched (half way) */
 	uint16_t flags;
 	uint64_t hash;   /* the record's stack hash and caller, mapped when applied */
 	uint64_t caller;

@@ -419,9 +419,20 @@ uint32_t heap__window_bucket(const struct heap *h, uint64_t ts_ns)
 
 /* The entry for (stack, ab), or the empty slot ending its chain.  A
  * multiplicative hash is enough: its middle bits mix both halves of the key. */
+static inline size_t window_hash(const struct window_tab *t, uint32_t stack, uint32_t ab)
+{
+	return (((uint64_t)stack << 32 | ab) * 0x9e3779b97f4a7c15ull) >> 32 & t->mask;
+}
+
+/* Where the chain of (stack, ab) starts: for prefetching. */
+static const struct heap_window *window_home(const struct window_tab *t, uint32_t stack, uint32_t ab)
+{
+	return &t->e[window_hash(t, stack, ab)];
+}
+
 static struct heap_window *window_slot(const struct window_tab *t, uint32_t stack, uint32_t ab)
 {
-	size_t j = (((uint64_t)stack << 32 | ab) * 0x9e3779b97f4a7c15ull) >> 32 & t->mask;
+	size_t j = window_hash(t, stack, ab);
 
 	while (t->e[j].count && (t->e[j].stack != stack || t->e[j].alloc_bucket != ab))
 		j = (j + 1) & t->mask;
@@ -853,6 +864,35 @@ void heap__prefetch_alloc(const struct heap *h, const struct alloc_call *c)
 void heap__prefetch_release(const struct heap *h, const struct free_call *c)
 {
 	live_table__prefetch(h->live, c->ptr);
+}
+
+void heap__prefetch_alloc_counters(const struct heap *h, const struct alloc_call *c)
+{
+	const struct pair_slot *ps;
+
+	if (c->stack < h->nsites)
+		__builtin_prefetch(&h->sites[c->stack], 1);
+	if (!h->npairs)
+		return;
+	/* the slot is read here, not only prefetched: the counters are behind it */
+	ps = &h->pair_slots[pair_slot(h, pair_key(c->tid, c->stack))];
+	if (ps->idx)
+		__builtin_prefetch(&h->pairs[ps->idx - 1], 1);
+}
+
+void heap__prefetch_release_counters(const struct heap *h, const struct free_call *c)
+{
+	const struct live_block *b = live_table__get(h->live, c->ptr);
+	const struct window_tab *t;
+
+	if (!b)
+		return;
+	__builtin_prefetch(&h->sites[b->stack], 1);
+	if (!h->pairs_over && b->thread_site != NO_THREAD_SITE)
+		__builtin_prefetch(&h->pairs[b->thread_site], 1);
+	t = &h->wt[window_bucket(h, c->ts_ns)];
+	if (t->e)
+		__builtin_prefetch(window_home(t, b->stack, window_bucket(h, b->ts_ns)), 1);
 }
 
 const struct heap_totals *heap__totals(const struct heap *h)

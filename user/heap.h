@@ -174,9 +174,16 @@ void heap__set_window_origin(struct heap *h, uint64_t origin_ns, uint64_t bucket
 void heap__alloc(struct heap *h, const struct alloc_call *c);
 void heap__release(struct heap *h, const struct free_call *c);
 
-/* Hints that c will be applied soon: the live-table slots it will touch. */
+/*
+ * Hints that c will be applied soon.  First the live-table slots it will
+ * touch; then, a few calls later (the slots are in cache by then, and
+ * c->stack is set), what it will update: an allocation's site and
+ * (thread, stack) counters, a release's block's site, counters and window.
+ */
 void heap__prefetch_alloc(const struct heap *h, const struct alloc_call *c);
 void heap__prefetch_release(const struct heap *h, const struct free_call *c);
+void heap__prefetch_alloc_counters(const struct heap *h, const struct alloc_call *c);
+void heap__prefetch_release_counters(const struct heap *h, const struct free_call *c);
 
 const struct heap_totals *heap__totals(const struct heap *h);
 const struct live_table *heap__live(const struct heap *h);
