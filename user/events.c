@@ -99,29 +99,18 @@ static uint32_t event_stack(struct event_sink *s, uint64_t hash, uint64_t caller
 	return stack_table__for_event(s->stacks, hash, caller);
 }
 
-/*
- * Half way through the queue: the stack-hash slot is in cache, so the stack
- * is mapped now (in stream order, as stacks are: any record that changes
- * the stack table applies the queue first), and the counters the call will
- * update are prefetched.
- */
-static void map(struct event_sink *s, struct sink_slot *q)
+/* Half way through the queue: the counters the call will update. */
+static void prefetch_counters(struct event_sink *s, const struct sink_slot *q)
 {
-	if (q->is_free) {
-		q->f.stack = event_stack(s, q->hash, q->caller, q->flags);
+	if (q->is_free)
 		heap__prefetch_release_counters(s->heap, &q->f);
-	} else {
-		q->a.stack = event_stack(s, q->hash, q->caller, q->flags);
+	else
 		heap__prefetch_alloc_counters(s->heap, &q->a);
-	}
-	q->mapped = true;
 }
 
 /* The call in q, in the order the stream gave it. */
 static void apply(struct event_sink *s, struct sink_slot *q)
 {
-	if (!q->mapped)
-		map(s, q);
 	if (q->is_free) {
 		if (s->timeline)
 			timeline__event(s->timeline, q->f.ts_ns, heap__totals(s->heap));
@@ -148,10 +137,10 @@ static struct sink_slot *enqueue(struct event_sink *s)
 		apply(s, q);
 	}
 	if (s->qlen >= EVENT_SINK_DEPTH / 2)
-		map(s, &s->queue[(s->qhead + s->qlen - EVENT_SINK_DEPTH / 2) % EVENT_SINK_DEPTH]);
+		prefetch_counters(s, &s->queue[(s->qhead + s->qlen - EVENT_SINK_DEPTH / 2) %
+					       EVENT_SINK_DEPTH]);
 	q = &s->queue[(s->qhead + s->qlen) % EVENT_SINK_DEPTH];
 	s->qlen++;
-	q->mapped = false;
 	return q;
 }
 
@@ -184,12 +173,10 @@ int handle_event(void *ctx, void *data, size_t size)
 			break;
 		q = enqueue(s);
 		q->is_free = false;
-		q->hash = e->stack;
-		q->caller = e->caller;
-		q->flags = e->flags;
 		events__decode_alloc(e, &q->a);
+		/* the stack table is small and changes only at records that flush */
+		q->a.stack = event_stack(s, e->stack, e->caller, e->flags);
 		heap__prefetch_alloc(s->heap, &q->a);
-		stack_table__prefetch(s->stacks, e->stack, e->caller);
 		return 0;
 	}
 	case MS_EV_FREE: {
@@ -200,12 +187,9 @@ int handle_event(void *ctx, void *data, size_t size)
 			break;
 		q = enqueue(s);
 		q->is_free = true;
-		q->hash = e->stack;
-		q->caller = e->caller;
-		q->flags = e->flags;
 		events__decode_free(e, &q->f);
+		q->f.stack = event_stack(s, e->stack, e->caller, e->flags);
 		heap__prefetch_release(s->heap, &q->f);
-		stack_table__prefetch(s->stacks, e->stack, e->caller);
 		return 0;
 	}
 	}

@@ -23,8 +23,9 @@ struct thread_names;
 struct timeline;
 
 /*
- * Allocation and release records are read ahead: decoded and queued, the
- * table slots they will touch prefetched, and applied EVENT_SINK_DEPTH
+ * Allocation and release records are read ahead: decoded, their stack
+ * mapped and the table slots they will look up prefetched, then half way
+ * through the queue what those slots lead to, and applied EVENT_SINK_DEPTH
  * records later, so their cache misses overlap instead of following one
  * another.  Any other record first applies what is queued, so the pipeline
  * sees every record in order.
@@ -33,10 +34,6 @@ struct timeline;
 
 struct sink_slot {
 	bool is_free;
-	bool mapped;     /* stack mapped and counters prefetched (half way) */
-	uint16_t flags;
-	uint64_t hash;   /* the record's stack hash and caller, mapped when applied */
-	uint64_t caller;
 	union {
 		struct alloc_call a;
 		struct free_call f;

@@ -859,6 +859,11 @@ void heap__prefetch_alloc(const struct heap *h, const struct alloc_call *c)
 		live_table__prefetch(h->live, c->ptr);
 	if (c->old_ptr)
 		live_table__prefetch(h->live, c->old_ptr);
+	if (c->stack < h->nsites)
+		__builtin_prefetch(&h->sites[c->stack], 1);
+	if (h->npairs)
+		__builtin_prefetch(&h->pair_slots[ms_hash64(pair_key(c->tid, c->stack)) &
+						  h->pair_mask]);
 }
 
 void heap__prefetch_release(const struct heap *h, const struct free_call *c)
@@ -870,8 +875,6 @@ void heap__prefetch_alloc_counters(const struct heap *h, const struct alloc_call
 {
 	const struct pair_slot *ps;
 
-	if (c->stack < h->nsites)
-		__builtin_prefetch(&h->sites[c->stack], 1);
 	if (!h->npairs)
 		return;
 	/* the slot is read here, not only prefetched: the counters are behind it */

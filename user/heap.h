@@ -175,10 +175,11 @@ void heap__alloc(struct heap *h, const struct alloc_call *c);
 void heap__release(struct heap *h, const struct free_call *c);
 
 /*
- * Hints that c will be applied soon.  First the live-table slots it will
- * touch; then, a few calls later (the slots are in cache by then, and
- * c->stack is set), what it will update: an allocation's site and
- * (thread, stack) counters, a release's block's site, counters and window.
+ * Hints that c (its stack set) will be applied soon.  First the table slots
+ * it will look up: live table, an allocation's site and (thread, stack)
+ * slot; then, a few calls later (those are in cache by then), what they
+ * lead to: an allocation's (thread, stack) counters, a release's block's
+ * site, counters and window.
  */
 void heap__prefetch_alloc(const struct heap *h, const struct alloc_call *c);
 void heap__prefetch_release(const struct heap *h, const struct free_call *c);
