@@ -23,17 +23,20 @@ struct thread_names;
 struct timeline;
 
 /*
- * Allocation and release records are read ahead: decoded, their stack
- * mapped and the table slots they will look up prefetched, then half way
- * through the queue what those slots lead to, and applied EVENT_SINK_DEPTH
- * records later, so their cache misses overlap instead of following one
- * another.  Any other record first applies what is queued, so the pipeline
- * sees every record in order.
+ * Allocation and release records are read ahead: decoded and queued, the
+ * table slots they will look up prefetched, a few records later what those
+ * lead to, and applied EVENT_SINK_DEPTH records later, so their cache
+ * misses overlap instead of following one another.  Any other record first
+ * applies what is queued, so the pipeline sees every record in order.
  */
 #define EVENT_SINK_DEPTH 8
 
 struct sink_slot {
 	bool is_free;
+	bool mapped;     /* its stack is mapped (events.c: MAP_AT) */
+	uint16_t flags;
+	uint64_t hash;   /* the record's stack hash and caller */
+	uint64_t caller;
 	union {
 		struct alloc_call a;
 		struct free_call f;

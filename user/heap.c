@@ -853,22 +853,21 @@ void heap__release(struct heap *h, const struct free_call *c)
 	release_ptr(h, thread_index(h, c->tid), c->ptr, c, NULL);
 }
 
+void heap__prefetch_live(const struct heap *h, uint64_t ptr, uint64_t ptr2)
+{
+	if (ptr)
+		live_table__prefetch(h->live, ptr);
+	if (ptr2)
+		live_table__prefetch(h->live, ptr2);
+}
+
 void heap__prefetch_alloc(const struct heap *h, const struct alloc_call *c)
 {
-	if (c->ptr && !c->untracked)
-		live_table__prefetch(h->live, c->ptr);
-	if (c->old_ptr)
-		live_table__prefetch(h->live, c->old_ptr);
 	if (c->stack < h->nsites)
 		__builtin_prefetch(&h->sites[c->stack], 1);
 	if (h->npairs)
 		__builtin_prefetch(&h->pair_slots[ms_hash64(pair_key(c->tid, c->stack)) &
 						  h->pair_mask]);
-}
-
-void heap__prefetch_release(const struct heap *h, const struct free_call *c)
-{
-	live_table__prefetch(h->live, c->ptr);
 }
 
 void heap__prefetch_alloc_counters(const struct heap *h, const struct alloc_call *c)

@@ -175,14 +175,14 @@ void heap__alloc(struct heap *h, const struct alloc_call *c);
 void heap__release(struct heap *h, const struct free_call *c);
 
 /*
- * Hints that c (its stack set) will be applied soon.  First the table slots
- * it will look up: live table, an allocation's site and (thread, stack)
- * slot; then, a few calls later (those are in cache by then), what they
- * lead to: an allocation's (thread, stack) counters, a release's block's
- * site, counters and window.
+ * Hints that a call will be applied soon, each a few calls after the one
+ * before (its slots are in cache by then): the live-table slots of ptr and
+ * ptr2 (0: none); an allocation's site and (thread, stack) slot, c->stack
+ * set; what those lead to: an allocation's (thread, stack) counters, a
+ * release's block's site, counters and window.
  */
+void heap__prefetch_live(const struct heap *h, uint64_t ptr, uint64_t ptr2);
 void heap__prefetch_alloc(const struct heap *h, const struct alloc_call *c);
-void heap__prefetch_release(const struct heap *h, const struct free_call *c);
 void heap__prefetch_alloc_counters(const struct heap *h, const struct alloc_call *c);
 void heap__prefetch_release_counters(const struct heap *h, const struct free_call *c);
 
