@@ -853,6 +853,13 @@ void heap__release(struct heap *h, const struct free_call *c)
 	release_ptr(h, thread_index(h, c->tid), c->ptr, c, NULL);
 }
 
+/* Both lines of an object that may straddle two (48-byte counters, 32-byte windows). */
+static inline void prefetch_object(const void *p, size_t size)
+{
+	__builtin_prefetch(p, 1);
+	__builtin_prefetch((const char *)p + size - 1, 1);
+}
+
 void heap__prefetch_live(const struct heap *h, uint64_t ptr, uint64_t ptr2)
 {
 	if (ptr)
@@ -879,7 +886,7 @@ void heap__prefetch_alloc_counters(const struct heap *h, const struct alloc_call
 	/* the slot is read here, not only prefetched: the counters are behind it */
 	ps = &h->pair_slots[pair_slot(h, pair_key(c->tid, c->stack))];
 	if (ps->idx)
-		__builtin_prefetch(&h->pairs[ps->idx - 1], 1);
+		prefetch_object(&h->pairs[ps->idx - 1], sizeof(*h->pairs));
 }
 
 void heap__prefetch_release_counters(const struct heap *h, const struct free_call *c)
@@ -891,10 +898,11 @@ void heap__prefetch_release_counters(const struct heap *h, const struct free_cal
 		return;
 	__builtin_prefetch(&h->sites[b->stack], 1);
 	if (!h->pairs_over && b->thread_site != NO_THREAD_SITE)
-		__builtin_prefetch(&h->pairs[b->thread_site], 1);
+		prefetch_object(&h->pairs[b->thread_site], sizeof(*h->pairs));
 	t = &h->wt[window_bucket(h, c->ts_ns)];
 	if (t->e)
-		__builtin_prefetch(window_home(t, b->stack, window_bucket(h, b->ts_ns)), 1);
+		prefetch_object(window_home(t, b->stack, window_bucket(h, b->ts_ns)),
+				sizeof(*t->e));
 }
 
 const struct heap_totals *heap__totals(const struct heap *h)
