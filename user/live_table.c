@@ -191,8 +191,9 @@ const struct live_block *live_table__get(const struct live_table *t, uint64_t pt
 }
 
 /*
- * The home slot and the line after it: a 40-byte slot often ends in the
- * next line, and probing, and a deletion's backward shift, go on there.
+ * The home slot and the lines after it: a 40-byte slot often ends in the
+ * next line, and probing, and a deletion's backward shift, go on there
+ * (the next two or three slots, at the loads the table keeps).
  */
 void live_table__prefetch(const struct live_table *t, uint64_t ptr)
 {
@@ -200,6 +201,7 @@ void live_table__prefetch(const struct live_table *t, uint64_t ptr)
 
 	__builtin_prefetch(p, 1);
 	__builtin_prefetch(p + 64, 1);
+	__builtin_prefetch(p + 128, 1);
 }
 
 size_t live_table__count(const struct live_table *t)
