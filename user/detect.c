@@ -123,7 +123,7 @@ static void freed_catch_up(struct detector *d)
 	if (!d->ix) {
 		size_t cap = pow2_above(d->freed_cap * 3);
 
-		d->ix = xcalloc(cap, sizeof(*d->ix));
+		d->ix = ms_big_zalloc(cap * sizeof(*d->ix));
 		d->ixmask = cap - 1;
 		limit = cap * 7 / 10;
 	}
@@ -538,7 +538,8 @@ void detector__free(struct detector *d)
 		free(d->rtab[i].blocks);
 	free(d->rtab);
 	free(d->ring);
-	free(d->ix);
+	if (d->ix)
+		ms_big_free(d->ix, (d->ixmask + 1) * sizeof(*d->ix));
 	free(d->findings);
 	free(d->fslots);
 	free(d);

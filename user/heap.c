@@ -111,6 +111,8 @@ struct heap *heap__new(size_t expected_live)
 	return h;
 }
 
+static void pairs_free(struct heap *h);
+
 void heap__free(struct heap *h)
 {
 	size_t i;
@@ -121,8 +123,7 @@ void heap__free(struct heap *h)
 	free(h->sites);
 	free(h->threads);
 	free(h->thread_slots);
-	free(h->pairs);
-	free(h->pair_slots);
+	pairs_free(h);
 	for (i = 0; i < HEAP_WINDOW_MAX_BUCKETS; i++)
 		free(h->wt[i].e);
 	free(h->wlist);
@@ -290,12 +291,20 @@ static size_t pair_slot(const struct heap *h, uint64_t key)
 	return j;
 }
 
+/* Both are probed at random once large: ms_big_zalloc() */
+static void pairs_free(struct heap *h)
+{
+	if (!h->pairs_cap)
+		return;
+	ms_big_free(h->pairs, h->pairs_cap * sizeof(*h->pairs));
+	ms_big_free(h->pair_slots, h->pairs_cap * 2 * sizeof(*h->pair_slots));
+}
+
 /* Counting stops for good: partial per-thread counters would mislead. */
 static void pairs_give_up(struct heap *h)
 {
 	h->pairs_over = true;
-	free(h->pairs);
-	free(h->pair_slots);
+	pairs_free(h);
 	h->pairs = NULL;
 	h->pair_slots = NULL;
 	h->npairs = h->pairs_cap = 0;
@@ -305,11 +314,14 @@ static void pairs_give_up(struct heap *h)
 static void pairs_grow(struct heap *h)
 {
 	size_t i, cap = h->pairs_cap ? h->pairs_cap * 2 : 64;
+	struct heap_thread_site *pairs = ms_big_zalloc(cap * sizeof(*pairs));
 
-	h->pairs = xrealloc(h->pairs, cap * sizeof(*h->pairs));
+	if (h->npairs)
+		memcpy(pairs, h->pairs, h->npairs * sizeof(*pairs));
+	pairs_free(h);
+	h->pairs = pairs;
 	h->pairs_cap = cap;
-	free(h->pair_slots);
-	h->pair_slots = xcalloc(cap * 2, sizeof(*h->pair_slots));
+	h->pair_slots = ms_big_zalloc(cap * 2 * sizeof(*h->pair_slots));
 	h->pair_mask = cap * 2 - 1;
 	for (i = 0; i < h->npairs; i++) {
 		uint64_t key = pair_key(h->pairs[i].tid, h->pairs[i].stack);
