@@ -6,6 +6,9 @@
 #include "memscope_events.h"
 #include "util.h"
 
+_Static_assert(sizeof(struct finding) == 64, "struct finding is one cache line's size");
+_Static_assert(FINDING__COUNT <= 256, "finding kinds fit in struct finding's kind");
+
 /* blocks this big are found through the region index, smaller ones by probing */
 #define BIG_BLOCK 4096u
 #define REGION_SHIFT 20
