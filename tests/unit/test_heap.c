@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <errno.h>
 #include <setjmp.h>
@@ -135,54 +136,57 @@ static void assert_consistent_extras(const struct heap *h)
 	assert_int_equal(bytes, t->bytes_freed);
 }
 
+/* The pairs of thread tid (by_tid) or of stack key, summed. */
+static struct heap_thread_site sum_pairs(const struct heap_thread_site *p, size_t np, bool by_tid,
+					 uint32_t key)
+{
+	struct heap_thread_site sum = { 0 };
+
+	for (size_t j = 0; j < np; j++) {
+		if ((by_tid ? p[j].tid : p[j].stack) != key)
+			continue;
+		sum.allocations += p[j].allocations;
+		sum.bytes += p[j].bytes;
+		sum.live_count += p[j].live_count;
+		sum.live_bytes += p[j].live_bytes;
+		sum.temporary += p[j].temporary;
+	}
+	return sum;
+}
+
+static void assert_sum(const struct heap_thread_site *sum, uint64_t allocations, uint64_t bytes,
+		       uint64_t live_count, uint64_t live_bytes, uint64_t temporary)
+{
+	assert_int_equal(sum->allocations, allocations);
+	assert_int_equal(sum->bytes, bytes);
+	assert_int_equal(sum->live_count, live_count);
+	assert_int_equal(sum->live_bytes, live_bytes);
+	assert_int_equal(sum->temporary, temporary);
+}
+
 /* Each thread's pairs sum to its counters, each stack's to its site's. */
 static void assert_thread_sites_consistent(const struct heap *h)
 {
 	const struct heap_thread_site *p;
 	const struct heap_thread *th;
 	const struct heap_site *s;
-	size_t np, nt, ns, i, j;
+	struct heap_thread_site sum;
+	size_t np, nt, ns, i;
 
 	p = heap__thread_sites(h, &np);
 	if (!p)
 		return;
 	th = heap__threads(h, &nt);
 	for (i = 0; i < nt; i++) {
-		struct heap_thread_site sum = { 0 };
-
-		for (j = 0; j < np; j++) {
-			if (p[j].tid != th[i].tid)
-				continue;
-			sum.allocations += p[j].allocations;
-			sum.bytes += p[j].bytes;
-			sum.live_count += p[j].live_count;
-			sum.live_bytes += p[j].live_bytes;
-			sum.temporary += p[j].temporary;
-		}
-		assert_int_equal(sum.allocations, th[i].allocations);
-		assert_int_equal(sum.bytes, th[i].bytes);
-		assert_int_equal(sum.live_count, th[i].live_count);
-		assert_int_equal(sum.live_bytes, th[i].live_bytes);
-		assert_int_equal(sum.temporary, th[i].temporary);
+		sum = sum_pairs(p, np, true, th[i].tid);
+		assert_sum(&sum, th[i].allocations, th[i].bytes, th[i].live_count, th[i].live_bytes,
+			   th[i].temporary);
 	}
 	s = heap__sites(h, &ns);
 	for (i = 0; i < ns; i++) {
-		struct heap_thread_site sum = { 0 };
-
-		for (j = 0; j < np; j++) {
-			if (p[j].stack != i)
-				continue;
-			sum.allocations += p[j].allocations;
-			sum.bytes += p[j].bytes;
-			sum.live_count += p[j].live_count;
-			sum.live_bytes += p[j].live_bytes;
-			sum.temporary += p[j].temporary;
-		}
-		assert_int_equal(sum.allocations, s[i].allocations);
-		assert_int_equal(sum.bytes, s[i].bytes);
-		assert_int_equal(sum.live_count, s[i].live_count);
-		assert_int_equal(sum.live_bytes, s[i].live_bytes);
-		assert_int_equal(sum.temporary, s[i].temporary);
+		sum = sum_pairs(p, np, false, (uint32_t)i);
+		assert_sum(&sum, s[i].allocations, s[i].bytes, s[i].live_count, s[i].live_bytes,
+			   s[i].temporary);
 	}
 }
 
@@ -1145,13 +1149,7 @@ static const struct heap_thread_site *pair(const struct heap *h, uint32_t tid, u
 static void assert_pair(const struct heap *h, uint32_t tid, uint32_t stack, uint64_t allocations,
 			uint64_t bytes, uint64_t live_count, uint64_t live_bytes, uint64_t temporary)
 {
-	const struct heap_thread_site *p = pair(h, tid, stack);
-
-	assert_int_equal(p->allocations, allocations);
-	assert_int_equal(p->bytes, bytes);
-	assert_int_equal(p->live_count, live_count);
-	assert_int_equal(p->live_bytes, live_bytes);
-	assert_int_equal(p->temporary, temporary);
+	assert_sum(pair(h, tid, stack), allocations, bytes, live_count, live_bytes, temporary);
 }
 
 static void test_heap__thread_sites_split_a_shared_stack_by_thread(void **state)
