@@ -25,13 +25,17 @@
  *
  *   replay [EVENTS [LIVE]]     (default 10000000 1000000; EVENTS: alloc + free records)
  *
- * Prints a human summary and one line for bench/run.sh:
+ * Prints a human summary, a digest of everything the pipeline computed (totals,
+ * sites, threads, histograms, windows, findings, the live blocks), which must
+ * not change when the loader is only made faster, and one line for
+ * bench/run.sh:
  *   memscope-bench replay events=N seconds=S events_per_s=X live=L rss_bytes=R
  *   bytes_per_live=B stacks=K
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "annotations.h"
@@ -332,6 +336,144 @@ static void replay(struct event_sink *sink, const uint8_t *p, const uint8_t *end
 	}
 }
 
+/* ------------------------------------------------------------ the digest */
+
+static void mix(uint64_t *d, uint64_t v)
+{
+	*d = ms_hash64(*d ^ v) + 0x9e3779b97f4a7c15ull;
+}
+
+static void mix_sites(uint64_t *d, const struct heap *h)
+{
+	const struct heap_site *s;
+	size_t n, i;
+
+	s = heap__sites(h, &n);
+	for (i = 0; i < n; i++) {
+		uint64_t pc, pb;
+
+		if (!s[i].allocations)
+			continue;
+		heap__site_at_peak(h, i, &pc, &pb);
+		mix(d, i);
+		mix(d, s[i].allocations);
+		mix(d, s[i].bytes);
+		mix(d, s[i].live_count);
+		mix(d, s[i].live_bytes);
+		mix(d, s[i].temporary);
+		mix(d, pc);
+		mix(d, pb);
+	}
+}
+
+static void mix_threads(uint64_t *d, const struct heap *h)
+{
+	const struct heap_thread *t;
+	size_t n, i;
+
+	t = heap__threads(h, &n);
+	for (i = 0; i < n; i++) {
+		mix(d, t[i].tid);
+		mix(d, t[i].allocations);
+		mix(d, t[i].bytes);
+		mix(d, t[i].frees);
+		mix(d, t[i].live_count);
+		mix(d, t[i].live_bytes);
+		mix(d, t[i].temporary);
+	}
+}
+
+static void mix_hist(uint64_t *d, const struct heap_hist *hist)
+{
+	for (unsigned i = 0; i < HEAP_HIST_BUCKETS; i++)
+		mix(d, hist->count[i]);
+}
+
+static void mix_windows(uint64_t *d, const struct heap *h)
+{
+	uint64_t bucket_ns, origin_ns;
+	size_t n, i;
+	const struct heap_window *w = heap__windows(h, &n, &bucket_ns, &origin_ns);
+
+	mix(d, bucket_ns);
+	mix(d, origin_ns);
+	for (i = 0; i < n; i++) {
+		mix(d, w[i].stack);
+		mix(d, w[i].alloc_bucket);
+		mix(d, w[i].free_bucket);
+		mix(d, w[i].count);
+		mix(d, w[i].bytes);
+	}
+}
+
+static void mix_findings(uint64_t *d, const struct detector *det)
+{
+	size_t n, i;
+	const struct finding *f = detector__findings(det, &n);
+
+	for (i = 0; i < n; i++) {
+		mix(d, f[i].kind);
+		mix(d, f[i].occurrences);
+		mix(d, f[i].ptr);
+		mix(d, f[i].ts_ns);
+		mix(d, f[i].tid);
+		mix(d, f[i].stack);
+		mix(d, f[i].alloc_stack);
+		mix(d, f[i].free_stack);
+		mix(d, (uint64_t)f[i].fn << 16 | (uint64_t)f[i].alloc_fn << 8 | f[i].free_fn);
+	}
+	mix(d, detector__internal_releases(det));
+}
+
+/* the live table's order is its own business: a sum of the blocks' hashes */
+static void mix_live(uint64_t *d, const struct heap *h)
+{
+	const struct live_table *live = heap__live(h);
+	const struct live_block *b;
+	uint64_t sum = 0;
+	size_t it = 0;
+
+	while ((b = live_table__next(live, &it))) {
+		uint64_t x = 0;
+
+		mix(&x, b->ptr);
+		mix(&x, b->size);
+		mix(&x, b->ts_ns);
+		mix(&x, (uint64_t)b->stack << 32 | b->tid);
+		mix(&x, b->fn);
+		sum += x;
+	}
+	mix(d, sum);
+}
+
+static uint64_t digest(const struct event_sink *sink, const struct detector *det)
+{
+	const struct heap_totals *t = heap__totals(sink->heap);
+	uint64_t d = 0;
+
+	mix(&d, sink->events);
+	mix(&d, sink->malformed);
+	mix(&d, stack_table__count(sink->stacks));
+	for (size_t i = 0; i < sizeof(*t) / sizeof(uint64_t); i++)
+		mix(&d, ((const uint64_t *)t)[i]);
+	mix_sites(&d, sink->heap);
+	mix_threads(&d, sink->heap);
+	mix_hist(&d, heap__size_hist(sink->heap));
+	mix_hist(&d, heap__lifetime_hist(sink->heap));
+	mix_windows(&d, sink->heap);
+	mix_findings(&d, det);
+	mix_live(&d, sink->heap);
+	return d;
+}
+
+static uint64_t cpu_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 static long rss_bytes(void)
 {
 	long pages = 0, resident = 0;
@@ -363,7 +505,7 @@ static int run(size_t nevents, size_t working_set)
 	struct event_sink sink = { 0 };
 	struct detector *det;
 	const struct heap_totals *t;
-	uint64_t ns = 0, records = 0;
+	uint64_t ns = 0, cpu_ns = 0, records = 0;
 	struct gen g;
 	long rss0, grown;
 	double secs;
@@ -377,15 +519,19 @@ static int run(size_t nevents, size_t working_set)
 	det = detector__new(sink.heap, FREED_CAPACITY);
 	sink.annots = annotations__new(sink.heap, det, getpid());
 	while (sink.events < nevents) {
-		uint64_t t0;
+		uint64_t t0, c0;
 
 		g.len = 0;
 		g.events = 0;
 		while (g.events < BATCH && sink.events + g.events < nevents)
 			gen_op(&g);
 		t0 = ms_now_ns();
+		c0 = cpu_now_ns();
 		replay(&sink, g.buf, g.buf + g.len);
+		/* as session.c does after each drain */
+		events__flush(&sink);
 		ns += ms_now_ns() - t0;
+		cpu_ns += cpu_now_ns() - c0;
 		records += g.events;
 	}
 	t = heap__totals(sink.heap);
@@ -401,9 +547,13 @@ static int run(size_t nevents, size_t working_set)
 	       stack_table__count(sink.stacks) - 1);
 	printf("throughput     %.2f M events/s on one thread (%.2f s, %.1f ns/event)\n",
 	       (double)sink.events / secs / 1e6, secs, (double)ns / (double)sink.events);
+	/* CPU time: less disturbed than wall time on a shared machine */
+	printf("cpu            %.2f M events/s of this thread's CPU time (%.2f s)\n",
+	       (double)sink.events / ((double)cpu_ns / 1e9) / 1e6, (double)cpu_ns / 1e9);
 	printf("live blocks    %llu at end\n", (unsigned long long)t->live_allocations);
 	printf("rss growth     %.1f MiB, %.1f bytes per live block\n", grown / 1048576.0,
 	       (double)grown / (double)t->live_allocations);
+	printf("digest         %016llx\n", (unsigned long long)digest(&sink, det));
 	printf("memscope-bench replay events=%llu seconds=%.3f events_per_s=%.0f live=%llu "
 	       "rss_bytes=%ld bytes_per_live=%.1f stacks=%u\n",
 	       (unsigned long long)sink.events, secs, (double)sink.events / secs,

@@ -86,6 +86,7 @@ int main(int argc, char **argv)
 		handle_event(&sink, &a, sizeof(a));
 		sent++;
 	}
+	events__flush(&sink);
 	t1 = now_s();
 	in.pid = 1;
 	in.comm = "synthetic";

@@ -6,6 +6,9 @@
 #include "memscope_events.h"
 #include "util.h"
 
+_Static_assert(sizeof(struct finding) == 64, "struct finding is one cache line's size");
+_Static_assert(FINDING__COUNT <= 256, "finding kinds fit in struct finding's kind");
+
 /* blocks this big are found through the region index, smaller ones by probing */
 #define BIG_BLOCK 4096u
 #define REGION_SHIFT 20
@@ -13,21 +16,26 @@
 #define PROBE_STEP 16u
 
 /*
- * A recently released block.  The FIFO is a ring of addresses in release
- * order plus this table from address to record; seq says which ring entry
- * a record belongs to, so a ring entry left behind by an address that was
- * handed out (and maybe released again, under a newer seq) evicts nothing.
+ * A recently released block: what a finding about it needs.  The FIFO of
+ * the last freed_cap releases is a ring of these, written in order (one
+ * sequential store per release, nothing else): records are looked up only
+ * for releases of addresses not live, which are rare, so the index from
+ * address to record is brought up to date then (freed_lookup()), not at
+ * every release and allocation.
  */
 struct freed {
-	uint64_t ptr; /* 0: empty slot */
-	uint64_t seq;
-	uint64_t ts_ns;
-	uint64_t size;
+	uint64_t ptr;
 	uint32_t alloc_stack;
 	uint32_t free_stack;
 	uint32_t free_tid;
 	uint8_t alloc_fn;
 	uint8_t free_fn;
+};
+
+/* address -> seq of its latest release among those indexed; ptr 0: empty */
+struct freed_ix {
+	uint64_t ptr;
+	uint64_t seq;
 };
 
 struct big_block {
@@ -46,11 +54,17 @@ struct detector {
 	struct heap *heap;
 
 	size_t freed_cap;   /* ring length; 0: nothing remembered */
-	uint64_t *ring;
-	size_t ring_head;   /* next ring entry to write, == seq % freed_cap */
+	struct freed *ring; /* release seq is at ring[seq % freed_cap] */
 	uint64_t seq;       /* releases pushed so far */
-	struct freed *ftab; /* capacity fixed: never more than freed_cap records */
-	size_t fmask;
+	/*
+	 * The index covers releases below indexed_seq; made on the first
+	 * lookup.  Entries whose release left the ring stay until the table
+	 * passes its load limit, then it is rebuilt from the ring: amortised
+	 * O(1) per release, and only for traces that look records up.
+	 */
+	struct freed_ix *ix;
+	size_t ixmask, ixcount;
+	uint64_t indexed_seq;
 
 	struct region *rtab;
 	size_t rmask, nregions;
@@ -75,77 +89,82 @@ static size_t pow2_above(size_t n)
 
 /* ---------------------------------------------------------- freed blocks */
 
-static size_t freed_slot(const struct detector *d, uint64_t ptr)
+static size_t freed_ix_slot(const struct detector *d, uint64_t ptr)
 {
-	size_t i = ms_hash64(ptr) & d->fmask;
+	size_t i = ms_hash64(ptr) & d->ixmask;
 
-	while (d->ftab[i].ptr && d->ftab[i].ptr != ptr)
-		i = (i + 1) & d->fmask;
+	while (d->ix[i].ptr && d->ix[i].ptr != ptr)
+		i = (i + 1) & d->ixmask;
 	return i;
 }
 
-static struct freed *freed_find(const struct detector *d, uint64_t ptr)
+/* Release seq becomes ptr's latest. */
+static void freed_ix_put(struct detector *d, uint64_t ptr, uint64_t seq)
 {
-	size_t i;
+	size_t i = freed_ix_slot(d, ptr);
+
+	if (!d->ix[i].ptr) {
+		d->ix[i].ptr = ptr;
+		d->ixcount++;
+	}
+	d->ix[i].seq = seq;
+}
+
+/* The oldest release still in the ring. */
+static uint64_t freed_first_seq(const struct detector *d)
+{
+	return d->seq > d->freed_cap ? d->seq - d->freed_cap : 0;
+}
+
+/* Indexes the releases since the last lookup. */
+static void freed_catch_up(struct detector *d)
+{
+	/* load at most 7/10, with room for the whole ring and as much again of stale entries */
+	size_t limit = (d->ixmask + 1) * 7 / 10;
+	uint64_t s = d->indexed_seq;
+
+	if (!d->ix) {
+		size_t cap = pow2_above(d->freed_cap * 3);
+
+		d->ix = ms_big_zalloc(cap * sizeof(*d->ix));
+		d->ixmask = cap - 1;
+		limit = cap * 7 / 10;
+	}
+	if (s < freed_first_seq(d) || d->ixcount + (d->seq - s) > limit) {
+		memset(d->ix, 0, (d->ixmask + 1) * sizeof(*d->ix));
+		d->ixcount = 0;
+		s = freed_first_seq(d);
+	}
+	for (; s < d->seq; s++)
+		freed_ix_put(d, d->ring[s % d->freed_cap].ptr, s);
+	d->indexed_seq = s;
+}
+
+/*
+ * The latest release of ptr while it is not live, or NULL.  A release is
+ * the one to report only if ptr was not handed out again since; the caller
+ * knows ptr is not live, and a block handed out again that left the live
+ * table was released again (a newer record) or replaced by one still live.
+ */
+static const struct freed *freed_lookup(struct detector *d, uint64_t ptr)
+{
+	const struct freed_ix *e;
 
 	if (!d->freed_cap)
 		return NULL;
-	i = freed_slot(d, ptr);
-	return d->ftab[i].ptr ? &d->ftab[i] : NULL;
-}
-
-/* backward-shift deletion, as in live_table.c: no tombstones */
-static void freed_delete_at(struct detector *d, size_t hole)
-{
-	size_t j = hole;
-
-	for (;;) {
-		size_t home;
-
-		j = (j + 1) & d->fmask;
-		if (!d->ftab[j].ptr)
-			break;
-		home = ms_hash64(d->ftab[j].ptr) & d->fmask;
-		if (((j - home) & d->fmask) >= ((j - hole) & d->fmask)) {
-			d->ftab[hole] = d->ftab[j];
-			hole = j;
-		}
-	}
-	d->ftab[hole].ptr = 0;
-}
-
-static void freed_forget(struct detector *d, uint64_t ptr)
-{
-	size_t i;
-
-	if (!d->freed_cap)
-		return;
-	i = freed_slot(d, ptr);
-	if (d->ftab[i].ptr)
-		freed_delete_at(d, i);
+	freed_catch_up(d);
+	e = &d->ix[freed_ix_slot(d, ptr)];
+	if (!e->ptr || e->seq < freed_first_seq(d))
+		return NULL;
+	return &d->ring[e->seq % d->freed_cap];
 }
 
 static void freed_push(struct detector *d, const struct freed *rec)
 {
-	size_t i;
-
 	if (!d->freed_cap)
 		return;
-	if (d->seq >= d->freed_cap) {
-		/* the oldest entry is pushed out, unless its address left already */
-		uint64_t old = d->ring[d->ring_head];
-
-		i = freed_slot(d, old);
-		if (d->ftab[i].ptr && d->ftab[i].seq == d->seq - d->freed_cap)
-			freed_delete_at(d, i);
-	}
-	d->ring[d->ring_head] = rec->ptr;
-	if (++d->ring_head == d->freed_cap)
-		d->ring_head = 0;
-	/* a record already there (a release the heap saw twice) is replaced */
-	i = freed_slot(d, rec->ptr);
-	d->ftab[i] = *rec;
-	d->ftab[i].seq = d->seq++;
+	d->ring[d->seq % d->freed_cap] = *rec;
+	d->seq++;
 }
 
 /* ---------------------------------------------------------- region index */
@@ -361,8 +380,7 @@ static void on_added(void *ctx, const struct live_block *b)
 {
 	struct detector *d = ctx;
 
-	/* handed out again: a release of it is no longer a double free */
-	freed_forget(d, b->ptr);
+	/* handed out again: freed_lookup() knows a live block is not a freed one */
 	if (b->size >= BIG_BLOCK)
 		regions_add(d, b);
 }
@@ -395,8 +413,6 @@ static void on_removed(void *ctx, const struct live_block *b, const struct free_
 	}
 	rec = (struct freed){
 		.ptr = b->ptr,
-		.ts_ns = fc ? fc->ts_ns : rc->ts_ns,
-		.size = b->size,
 		.alloc_stack = b->stack,
 		.free_stack = fc ? fc->stack : rc->stack,
 		.free_tid = fc ? fc->tid : rc->tid,
@@ -454,7 +470,7 @@ static bool on_unknown(void *ctx, uint64_t ptr, const struct free_call *fc,
 		       const struct alloc_call *rc)
 {
 	struct detector *d = ctx;
-	const struct freed *rec = freed_find(d, ptr);
+	const struct freed *rec;
 	const struct live_block *b;
 	struct finding f = { 0 };
 
@@ -462,6 +478,7 @@ static bool on_unknown(void *ctx, uint64_t ptr, const struct free_call *fc,
 		d->internal_releases++;
 		return true;
 	}
+	rec = freed_lookup(d, ptr);
 	if (rec) {
 		f.kind = fc ? FINDING_DOUBLE_FREE : FINDING_REALLOC_OF_FREED;
 		f.alloc_stack = rec->alloc_stack;
@@ -506,13 +523,8 @@ struct detector *detector__new(struct heap *h, size_t freed_capacity)
 
 	d->heap = h;
 	d->freed_cap = freed_capacity;
-	if (freed_capacity) {
-		size_t cap = pow2_above(freed_capacity + freed_capacity * 3 / 7 + 1);
-
+	if (freed_capacity)
 		d->ring = xcalloc(freed_capacity, sizeof(*d->ring));
-		d->ftab = xcalloc(cap, sizeof(*d->ftab));
-		d->fmask = cap - 1;
-	}
 	d->rtab = xcalloc(16, sizeof(*d->rtab));
 	d->rmask = 15;
 	heap__add_hooks(h, &hooks);
@@ -529,7 +541,8 @@ void detector__free(struct detector *d)
 		free(d->rtab[i].blocks);
 	free(d->rtab);
 	free(d->ring);
-	free(d->ftab);
+	if (d->ix)
+		ms_big_free(d->ix, (d->ixmask + 1) * sizeof(*d->ix));
 	free(d->findings);
 	free(d->fslots);
 	free(d);
@@ -569,9 +582,13 @@ const struct live_block *detector__find_block(const struct detector *d, uint64_t
 bool detector__use_after_free(struct detector *d, uint64_t addr, uint32_t stack, uint32_t tid,
 			      uint64_t ts_ns)
 {
-	const struct freed *rec = freed_find(d, addr);
+	const struct freed *rec;
 	struct finding f = { 0 };
 
+	/* live again: the annotation names the new block */
+	if (live_table__get(heap__live(d->heap), addr))
+		return false;
+	rec = freed_lookup(d, addr);
 	if (!rec)
 		return false;
 	f.kind = FINDING_USE_AFTER_FREE;

@@ -44,21 +44,24 @@ enum finding_kind {
 };
 
 struct finding {
-	enum finding_kind kind;
 	uint64_t occurrences;
 	/* the first occurrence */
 	uint64_t ptr;
 	uint64_t ts_ns;
-	uint32_t tid;
-	uint32_t stack;       /* the offending release / realloc */
-	uint8_t fn;           /* its function */
-	uint32_t alloc_stack; /* STACK_NONE when unknown */
-	uint8_t alloc_fn;
-	uint32_t free_stack;  /* the earlier release (double free, realloc of freed) */
-	uint8_t free_fn;
-	uint32_t free_tid;
 	uint64_t block;       /* invalid free: the live block's start and size */
 	uint64_t block_size;
+	uint32_t tid;
+	uint32_t stack;       /* the offending release / realloc */
+	uint32_t alloc_stack; /* STACK_NONE when unknown */
+	uint32_t free_stack;  /* the earlier release (double free, realloc of freed) */
+	uint32_t free_tid;
+	/* enum finding_kind; the offending call's, the allocation's and the
+	 * earlier release's functions (enum ms_fn): 64 bytes in all, as a
+	 * trace can have hundreds of thousands of distinct findings */
+	uint8_t kind;
+	uint8_t fn;
+	uint8_t alloc_fn;
+	uint8_t free_fn;
 };
 
 struct detector;

@@ -99,6 +99,106 @@ static uint32_t event_stack(struct event_sink *s, uint64_t hash, uint64_t caller
 	return stack_table__for_event(s->stacks, hash, caller);
 }
 
+/*
+ * The stages of a record in the queue, by how many records came after it:
+ * at 0 its table slots are prefetched (live table, stack hash), at MAP_AT
+ * its stack is mapped and the site and (thread, stack) slot prefetched, at
+ * COUNT_AT the counters those lead to, at EVENT_SINK_DEPTH it is applied.
+ * Stacks are mapped in stream order: any record that changes the stack
+ * table applies the queue first.
+ */
+#define MAP_AT 3
+#define COUNT_AT 6
+
+static struct sink_slot *queued(struct event_sink *s, unsigned behind_newest)
+{
+	return &s->queue[(s->qhead + s->qlen - 1 - behind_newest) % EVENT_SINK_DEPTH];
+}
+
+static void map(struct event_sink *s, struct sink_slot *q)
+{
+	if (q->is_free) {
+		q->f.stack = event_stack(s, q->hash, q->caller, q->flags);
+	} else {
+		q->a.stack = event_stack(s, q->hash, q->caller, q->flags);
+		heap__prefetch_alloc(s->heap, &q->a);
+	}
+	q->mapped = true;
+}
+
+static void prefetch_counters(struct event_sink *s, const struct sink_slot *q)
+{
+	if (q->is_free)
+		heap__prefetch_release_counters(s->heap, &q->f);
+	else
+		heap__prefetch_alloc_counters(s->heap, &q->a);
+}
+
+/* The call in q, in the order the stream gave it. */
+static void apply(struct event_sink *s, struct sink_slot *q)
+{
+	if (!q->mapped)
+		map(s, q);
+	if (q->is_free) {
+		if (s->timeline)
+			timeline__event(s->timeline, q->f.ts_ns, heap__totals(s->heap));
+		heap__release(s->heap, &q->f);
+	} else {
+		if (s->timeline)
+			timeline__event(s->timeline, q->a.ts_ns, heap__totals(s->heap));
+		heap__alloc(s->heap, &q->a);
+		if (s->annots)
+			annotations__on_alloc(s->annots, &q->a);
+	}
+	s->events++;
+}
+
+/* A new slot at the queue's end, the others advanced a stage. */
+static struct sink_slot *enqueue(struct event_sink *s)
+{
+	struct sink_slot *q;
+
+	if (s->qlen == EVENT_SINK_DEPTH) {
+		q = &s->queue[s->qhead];
+		s->qhead = (s->qhead + 1) % EVENT_SINK_DEPTH;
+		s->qlen--;
+		apply(s, q);
+	}
+	s->qlen++;
+	if (s->qlen > MAP_AT)
+		map(s, queued(s, MAP_AT));
+	if (s->qlen > COUNT_AT)
+		prefetch_counters(s, queued(s, COUNT_AT));
+	q = queued(s, 0);
+	q->mapped = false;
+	return q;
+}
+
+/* Stage 0 of a record just queued. */
+static void read_ahead(struct event_sink *s, struct sink_slot *q, uint64_t hash, uint64_t caller,
+		       uint16_t flags)
+{
+	q->hash = hash;
+	q->caller = caller;
+	q->flags = flags;
+	stack_table__prefetch(s->stacks, hash, caller);
+	if (q->is_free)
+		heap__prefetch_live(s->heap, q->f.ptr, 0);
+	else
+		heap__prefetch_live(s->heap, q->a.untracked ? 0 : q->a.ptr, q->a.old_ptr);
+}
+
+void events__flush(struct event_sink *s)
+{
+	while (s->qlen) {
+		struct sink_slot *q = &s->queue[s->qhead];
+
+		s->qhead = (s->qhead + 1) % EVENT_SINK_DEPTH;
+		s->qlen--;
+		apply(s, q);
+	}
+}
+
 int handle_event(void *ctx, void *data, size_t size)
 {
 	struct event_sink *s = ctx;
@@ -111,34 +211,32 @@ int handle_event(void *ctx, void *data, size_t size)
 	switch (*type) {
 	case MS_EV_ALLOC: {
 		const struct ms_ev_alloc *e = data;
-		struct alloc_call c;
+		struct sink_slot *q;
 
 		if (size < sizeof(*e))
 			break;
-		events__decode_alloc(e, &c);
-		c.stack = event_stack(s, e->stack, e->caller, e->flags);
-		if (s->timeline)
-			timeline__event(s->timeline, c.ts_ns, heap__totals(s->heap));
-		heap__alloc(s->heap, &c);
-		if (s->annots)
-			annotations__on_alloc(s->annots, &c);
-		s->events++;
+		q = enqueue(s);
+		q->is_free = false;
+		events__decode_alloc(e, &q->a);
+		read_ahead(s, q, e->stack, e->caller, e->flags);
 		return 0;
 	}
 	case MS_EV_FREE: {
 		const struct ms_ev_free *e = data;
-		struct free_call c;
+		struct sink_slot *q;
 
 		if (size < sizeof(*e))
 			break;
-		events__decode_free(e, &c);
-		c.stack = event_stack(s, e->stack, e->caller, e->flags);
-		if (s->timeline)
-			timeline__event(s->timeline, c.ts_ns, heap__totals(s->heap));
-		heap__release(s->heap, &c);
-		s->events++;
+		q = enqueue(s);
+		q->is_free = true;
+		events__decode_free(e, &q->f);
+		read_ahead(s, q, e->stack, e->caller, e->flags);
 		return 0;
 	}
+	}
+	/* anything else may read what the queued calls change */
+	events__flush(s);
+	switch (*type) {
 	case MS_EV_STACK:
 		if (size < MS_EV_STACK_HDR)
 			break;

@@ -9,6 +9,7 @@
 #ifndef MS_EVENTS_H
 #define MS_EVENTS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,6 +22,27 @@ struct symbolizer;
 struct thread_names;
 struct timeline;
 
+/*
+ * Allocation and release records are read ahead: decoded and queued, the
+ * table slots they will look up prefetched, a few records later what those
+ * lead to, and applied EVENT_SINK_DEPTH records later, so their cache
+ * misses overlap instead of following one another.  Any other record first
+ * applies what is queued, so the pipeline sees every record in order.
+ */
+#define EVENT_SINK_DEPTH 8
+
+struct sink_slot {
+	bool is_free;
+	bool mapped;     /* its stack is mapped (events.c: MAP_AT) */
+	uint16_t flags;
+	uint64_t hash;   /* the record's stack hash and caller */
+	uint64_t caller;
+	union {
+		struct alloc_call a;
+		struct free_call f;
+	};
+};
+
 /* Where decoded events go.  Not owned by the dispatcher. */
 struct event_sink {
 	struct stack_table *stacks;
@@ -31,14 +53,21 @@ struct event_sink {
 	struct timeline *timeline;  /* may be NULL */
 	uint64_t malformed;     /* records too short or of unknown type */
 	uint64_t stack_lost;    /* events whose stack could not be sent */
-	uint64_t events;        /* alloc and free records handled */
+	uint64_t events;        /* alloc and free records applied */
+	/* read ahead, not applied yet: zero-initialised empty */
+	struct sink_slot queue[EVENT_SINK_DEPTH];
+	unsigned qhead, qlen;
 };
 
 /* Fills c from e, except c->stack (the caller maps e->stack). */
 void events__decode_alloc(const struct ms_ev_alloc *e, struct alloc_call *c);
 void events__decode_free(const struct ms_ev_free *e, struct free_call *c);
 
-/* libbpf ring_buffer callback: ctx is a struct event_sink.  Always 0. */
+/* libbpf ring_buffer callback: ctx is a struct event_sink.  Always 0.  The
+ * last records may stay queued: call events__flush() before reading the
+ * pipeline's state. */
 int handle_event(void *ctx, void *data, size_t size);
+/* Applies every queued record. */
+void events__flush(struct event_sink *s);
 
 #endif

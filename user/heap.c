@@ -18,6 +18,15 @@
  */
 #define WINDOW_BUDGET (1u << 18)
 
+/* marks a block whose (thread, stack) pair has no counters: over the cap */
+#define NO_THREAD_SITE UINT32_MAX
+
+/* (tid << 32 | stack) -> index + 1 into the pairs' counters; 0: empty */
+struct pair_slot {
+	uint64_t key;
+	uint32_t idx;
+};
+
 /* The windows of one release bucket: entries keyed by (stack, alloc_bucket),
  * open addressing, count 0 marking an empty slot. */
 struct window_tab {
@@ -43,6 +52,13 @@ struct heap {
 	uint32_t *thread_slots;
 	size_t thread_mask;
 	size_t cur_thread; /* the last one looked up: a trace comes in runs */
+
+	/* per (thread, stack) counters, in order of first appearance */
+	struct heap_thread_site *pairs;
+	size_t npairs, pairs_cap, max_pairs;
+	struct pair_slot *pair_slots;
+	size_t pair_mask;
+	bool pairs_over; /* more than max_pairs: no longer counted, freed */
 
 	struct heap_hist size_hist;
 	struct heap_hist lifetime_hist;
@@ -91,8 +107,11 @@ struct heap *heap__new(size_t expected_live)
 	h->peak_epoch = 1;
 	set_bucket_ns(h, DEFAULT_BUCKET_NS);
 	h->window_budget = WINDOW_BUDGET;
+	h->max_pairs = HEAP_MAX_THREAD_SITES;
 	return h;
 }
+
+static void pairs_free(struct heap *h);
 
 void heap__free(struct heap *h)
 {
@@ -104,6 +123,7 @@ void heap__free(struct heap *h)
 	free(h->sites);
 	free(h->threads);
 	free(h->thread_slots);
+	pairs_free(h);
 	for (i = 0; i < HEAP_WINDOW_MAX_BUCKETS; i++)
 		free(h->wt[i].e);
 	free(h->wlist);
@@ -249,6 +269,109 @@ const struct heap_thread *heap__threads(const struct heap *h, size_t *n)
 	return h->threads;
 }
 
+/* ----------------------------------------------------- thread x stack */
+
+void heap__set_max_thread_sites(struct heap *h, size_t max)
+{
+	h->max_pairs = max;
+}
+
+static uint64_t pair_key(uint32_t tid, uint32_t stack)
+{
+	return (uint64_t)tid << 32 | stack;
+}
+
+/* The slot holding key, or the empty one ending its chain. */
+static size_t pair_slot(const struct heap *h, uint64_t key)
+{
+	size_t j = ms_hash64(key) & h->pair_mask;
+
+	while (h->pair_slots[j].idx && h->pair_slots[j].key != key)
+		j = (j + 1) & h->pair_mask;
+	return j;
+}
+
+/* Both are probed at random once large: ms_big_zalloc() */
+static void pairs_free(struct heap *h)
+{
+	if (!h->pairs_cap)
+		return;
+	ms_big_free(h->pairs, h->pairs_cap * sizeof(*h->pairs));
+	ms_big_free(h->pair_slots, h->pairs_cap * 2 * sizeof(*h->pair_slots));
+}
+
+/* Counting stops for good: partial per-thread counters would mislead. */
+static void pairs_give_up(struct heap *h)
+{
+	h->pairs_over = true;
+	pairs_free(h);
+	h->pairs = NULL;
+	h->pair_slots = NULL;
+	h->npairs = h->pairs_cap = 0;
+}
+
+/* Slots at most half full: sized with the array, rebuilt when it grows. */
+static void pairs_grow(struct heap *h)
+{
+	size_t i, cap = h->pairs_cap ? h->pairs_cap * 2 : 64;
+	struct heap_thread_site *pairs = ms_big_zalloc(cap * sizeof(*pairs));
+
+	if (h->npairs)
+		memcpy(pairs, h->pairs, h->npairs * sizeof(*pairs));
+	pairs_free(h);
+	h->pairs = pairs;
+	h->pairs_cap = cap;
+	h->pair_slots = ms_big_zalloc(cap * 2 * sizeof(*h->pair_slots));
+	h->pair_mask = cap * 2 - 1;
+	for (i = 0; i < h->npairs; i++) {
+		uint64_t key = pair_key(h->pairs[i].tid, h->pairs[i].stack);
+		size_t j = pair_slot(h, key);
+
+		h->pair_slots[j].key = key;
+		h->pair_slots[j].idx = (uint32_t)i + 1;
+	}
+}
+
+/* The index of (tid, stack)'s counters, made on first use; NO_THREAD_SITE over the cap. */
+static uint32_t thread_site_index(struct heap *h, uint32_t tid, uint32_t stack)
+{
+	uint64_t key = pair_key(tid, stack);
+	size_t j;
+
+	if (h->pairs_over)
+		return NO_THREAD_SITE;
+	if (h->npairs) {
+		j = pair_slot(h, key);
+		if (h->pair_slots[j].idx)
+			return h->pair_slots[j].idx - 1;
+	}
+	if (h->npairs >= h->max_pairs) {
+		pairs_give_up(h);
+		return NO_THREAD_SITE;
+	}
+	if (h->npairs == h->pairs_cap)
+		pairs_grow(h);
+	j = pair_slot(h, key);
+	h->pair_slots[j].key = key;
+	h->pair_slots[j].idx = (uint32_t)h->npairs + 1;
+	h->pairs[h->npairs] = (struct heap_thread_site){ .tid = tid, .stack = stack };
+	return (uint32_t)h->npairs++;
+}
+
+/* The counters of b's allocating thread at b's stack, or NULL. */
+static inline struct heap_thread_site *block_pair(struct heap *h, const struct live_block *b)
+{
+	if (h->pairs_over || b->thread_site == NO_THREAD_SITE)
+		return NULL;
+	return &h->pairs[b->thread_site];
+}
+
+const struct heap_thread_site *heap__thread_sites(const struct heap *h, size_t *n)
+{
+	*n = h->npairs;
+	return h->pairs_over ? NULL : h->pairs;
+}
+
 /* ---------------------------------------------------------------- windows */
 
 void heap__set_sample_bytes(struct heap *h, uint64_t sample_bytes)
@@ -308,9 +431,20 @@ uint32_t heap__window_bucket(const struct heap *h, uint64_t ts_ns)
 
 /* The entry for (stack, ab), or the empty slot ending its chain.  A
  * multiplicative hash is enough: its middle bits mix both halves of the key. */
+static inline size_t window_hash(const struct window_tab *t, uint32_t stack, uint32_t ab)
+{
+	return (((uint64_t)stack << 32 | ab) * 0x9e3779b97f4a7c15ull) >> 32 & t->mask;
+}
+
+/* Where the chain of (stack, ab) starts: for prefetching. */
+static const struct heap_window *window_home(const struct window_tab *t, uint32_t stack, uint32_t ab)
+{
+	return &t->e[window_hash(t, stack, ab)];
+}
+
 static struct heap_window *window_slot(const struct window_tab *t, uint32_t stack, uint32_t ab)
 {
-	size_t j = (((uint64_t)stack << 32 | ab) * 0x9e3779b97f4a7c15ull) >> 32 & t->mask;
+	size_t j = window_hash(t, stack, ab);
 
 	while (t->e[j].count && (t->e[j].stack != stack || t->e[j].alloc_bucket != ab))
 		j = (j + 1) & t->mask;
@@ -545,6 +679,7 @@ static inline uint64_t forget_block(struct heap *h, const struct live_block *b, 
 	struct heap_site *s = &h->sites[b->stack];
 	/* found, not made (the block's allocation made it): no array move */
 	struct heap_thread *th = &h->threads[thread_index(h, b->tid)];
+	struct heap_thread_site *p = block_pair(h, b);
 	uint64_t lifetime_ns = ts > b->ts_ns ? ts - b->ts_ns : 0;
 	struct sample_weight w;
 
@@ -558,6 +693,10 @@ static inline uint64_t forget_block(struct heap *h, const struct live_block *b, 
 	s->live_bytes -= w.bytes;
 	th->live_count -= w.count;
 	th->live_bytes -= w.bytes;
+	if (p) {
+		p->live_count -= w.count;
+		p->live_bytes -= w.bytes;
+	}
 	h->lifetime_hist.count[heap_hist__bucket(lifetime_ns / 1000)] += w.count;
 	window_add(h, b->stack, window_bucket(h, b->ts_ns), window_bucket(h, ts), w.count,
 		   w.bytes);
@@ -596,9 +735,13 @@ static inline void release_ptr(struct heap *h, size_t thr, uint64_t ptr,
 	if (th->last_alloc == ptr) {
 		th->last_alloc = 0;
 		if (fc && b.tid == th->tid) {
+			struct heap_thread_site *p = block_pair(h, &b);
+
 			h->t.temporary_allocations += count;
 			h->sites[b.stack].temporary += count;
 			th->temporary += count;
+			if (p)
+				p->temporary += count;
 		}
 	}
 	for (int i = 0; i < h->nhooks; i++)
@@ -624,10 +767,12 @@ static void add_block(struct heap *h, size_t thr, const struct alloc_call *c)
 		.stack = c->stack,
 		.tid = c->tid,
 		.fn = c->fn,
+		.thread_site = thread_site_index(h, c->tid, c->stack),
 	};
 	struct live_block old;
 	/* before forget_block() takes pointers into sites: this may move them */
 	struct heap_site *s = site(h, c->stack);
+	struct heap_thread_site *p;
 	struct heap_thread *th;
 	struct sample_weight w;
 
@@ -654,6 +799,13 @@ static void add_block(struct heap *h, size_t thr, const struct alloc_call *c)
 	th->live_count += w.count;
 	th->live_bytes += w.bytes;
 	th->last_alloc = c->ptr;
+	p = block_pair(h, &b);
+	if (p) {
+		p->allocations += w.count;
+		p->bytes += w.bytes;
+		p->live_count += w.count;
+		p->live_bytes += w.bytes;
+	}
 	h->size_hist.count[heap_hist__bucket(c->size)] += w.count;
 	/*
 	 * Strictly higher: peak_ts_ns keeps the first time the peak was
@@ -711,6 +863,58 @@ void heap__release(struct heap *h, const struct free_call *c)
 {
 	note_time(h, c->ts_ns);
 	release_ptr(h, thread_index(h, c->tid), c->ptr, c, NULL);
+}
+
+/* Both lines of an object that may straddle two (48-byte counters, 32-byte windows). */
+static inline void prefetch_object(const void *p, size_t size)
+{
+	__builtin_prefetch(p, 1);
+	__builtin_prefetch((const char *)p + size - 1, 1);
+}
+
+void heap__prefetch_live(const struct heap *h, uint64_t ptr, uint64_t ptr2)
+{
+	if (ptr)
+		live_table__prefetch(h->live, ptr);
+	if (ptr2)
+		live_table__prefetch(h->live, ptr2);
+}
+
+void heap__prefetch_alloc(const struct heap *h, const struct alloc_call *c)
+{
+	if (c->stack < h->nsites)
+		__builtin_prefetch(&h->sites[c->stack], 1);
+	if (h->npairs)
+		__builtin_prefetch(&h->pair_slots[ms_hash64(pair_key(c->tid, c->stack)) &
+						  h->pair_mask]);
+}
+
+void heap__prefetch_alloc_counters(const struct heap *h, const struct alloc_call *c)
+{
+	const struct pair_slot *ps;
+
+	if (!h->npairs)
+		return;
+	/* the slot is read here, not only prefetched: the counters are behind it */
+	ps = &h->pair_slots[pair_slot(h, pair_key(c->tid, c->stack))];
+	if (ps->idx)
+		prefetch_object(&h->pairs[ps->idx - 1], sizeof(*h->pairs));
+}
+
+void heap__prefetch_release_counters(const struct heap *h, const struct free_call *c)
+{
+	const struct live_block *b = live_table__get(h->live, c->ptr);
+	const struct window_tab *t;
+
+	if (!b)
+		return;
+	__builtin_prefetch(&h->sites[b->stack], 1);
+	if (!h->pairs_over && b->thread_site != NO_THREAD_SITE)
+		prefetch_object(&h->pairs[b->thread_site], sizeof(*h->pairs));
+	t = &h->wt[window_bucket(h, c->ts_ns)];
+	if (t->e)
+		prefetch_object(window_home(t, b->stack, window_bucket(h, b->ts_ns)),
+				sizeof(*t->e));
 }
 
 const struct heap_totals *heap__totals(const struct heap *h)

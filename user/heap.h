@@ -94,6 +94,23 @@ struct heap_thread {
 	uint64_t last_alloc;  /* bookkeeping: its latest block, for temporaries */
 };
 
+/*
+ * Per (thread, stack) counters: what a thread allocated at a site.  Live
+ * blocks and temporaries count for the allocating thread, whoever releases
+ * them (as in struct heap_thread); sampling weighs them as the sites.
+ */
+struct heap_thread_site {
+	uint32_t tid;
+	uint32_t stack;
+	uint64_t allocations;
+	uint64_t bytes;
+	uint64_t live_count;
+	uint64_t live_bytes;
+	uint64_t temporary;
+};
+/* At most this many pairs by default; see heap__thread_sites(). */
+#define HEAP_MAX_THREAD_SITES (1u << 20)
+
 /* Histograms with power-of-two buckets: bucket 0 holds 0, bucket i >= 1
  * holds values in [2^(i-1), 2^i). */
 #define HEAP_HIST_BUCKETS 65
@@ -157,6 +174,18 @@ void heap__set_window_origin(struct heap *h, uint64_t origin_ns, uint64_t bucket
 void heap__alloc(struct heap *h, const struct alloc_call *c);
 void heap__release(struct heap *h, const struct free_call *c);
 
+/*
+ * Hints that a call will be applied soon, each a few calls after the one
+ * before (its slots are in cache by then): the live-table slots of ptr and
+ * ptr2 (0: none); an allocation's site and (thread, stack) slot, c->stack
+ * set; what those lead to: an allocation's (thread, stack) counters, a
+ * release's block's site, counters and window.
+ */
+void heap__prefetch_live(const struct heap *h, uint64_t ptr, uint64_t ptr2);
+void heap__prefetch_alloc(const struct heap *h, const struct alloc_call *c);
+void heap__prefetch_alloc_counters(const struct heap *h, const struct alloc_call *c);
+void heap__prefetch_release_counters(const struct heap *h, const struct free_call *c);
+
 const struct heap_totals *heap__totals(const struct heap *h);
 const struct live_table *heap__live(const struct heap *h);
 
@@ -168,6 +197,14 @@ void heap__site_at_peak(const struct heap *h, size_t idx, uint64_t *count, uint6
 
 /* Per-thread counters, in order of first appearance. */
 const struct heap_thread *heap__threads(const struct heap *h, size_t *n);
+/*
+ * Per (thread, stack) counters in order of first appearance, or NULL when
+ * more pairs appeared than the cap allows: they are then no longer counted
+ * (incomplete counters would be wrong ones), and *n is 0.
+ */
+const struct heap_thread_site *heap__thread_sites(const struct heap *h, size_t *n);
+/* The cap on pairs (HEAP_MAX_THREAD_SITES by default); before any call. */
+void heap__set_max_thread_sites(struct heap *h, size_t max);
 /* Sizes of allocated blocks; lifetimes of released blocks in microseconds. */
 const struct heap_hist *heap__size_hist(const struct heap *h);
 const struct heap_hist *heap__lifetime_hist(const struct heap *h);

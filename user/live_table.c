@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "live_table.h"
 #include "util.h"
@@ -16,13 +15,8 @@
 #define MIN_CAPACITY 16
 #define LOAD_NUM 7
 #define LOAD_DEN 10
-/* from this size on, slots go in their own mapping backed by huge pages */
-#define HUGE_SIZE (2u << 20)
-#define HUGE_MIN (2 * HUGE_SIZE)
-
 struct live_table {
-	struct live_block *slots;
-	size_t mapped;  /* bytes of slots' own mapping, 0 when from malloc */
+	struct live_block *slots; /* ms_big_zalloc() */
 	size_t mask;    /* capacity - 1 */
 	size_t count;
 	size_t grow_at; /* count above which the table doubles */
@@ -37,45 +31,14 @@ static size_t capacity_for(size_t n)
 	return cap;
 }
 
-/*
- * A large table is probed at random, so with 4 KiB pages nearly every
- * operation misses the TLB as well as the cache (and a TLB miss costs twice
- * over in a VM): huge pages made a million-block table 20-40% faster in
- * bench/live_table_bench.c.  A length in whole huge pages
- * lets the kernel align the mapping so that all of it can be backed by them;
- * madvise() failing (THP off) costs only the speed.
- */
-static void alloc_slots(struct live_table *t, size_t cap)
+static size_t slot_bytes(size_t cap)
 {
-	size_t bytes = cap * sizeof(*t->slots);
-	void *p;
-
-	t->mapped = 0;
-	if (bytes >= HUGE_MIN) {
-		bytes = (bytes + HUGE_SIZE - 1) & ~(size_t)(HUGE_SIZE - 1);
-		p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-			 -1, 0);
-		if (p != MAP_FAILED) {
-			madvise(p, bytes, MADV_HUGEPAGE);
-			t->slots = p;
-			t->mapped = bytes;
-			return;
-		}
-	}
-	t->slots = xcalloc(cap, sizeof(*t->slots));
-}
-
-static void free_slots(struct live_block *slots, size_t mapped)
-{
-	if (mapped)
-		munmap(slots, mapped);
-	else
-		free(slots);
+	return cap * sizeof(struct live_block);
 }
 
 static void set_capacity(struct live_table *t, size_t cap)
 {
-	alloc_slots(t, cap);
+	t->slots = ms_big_zalloc(slot_bytes(cap));
 	t->mask = cap - 1;
 	t->grow_at = cap * LOAD_NUM / LOAD_DEN;
 }
@@ -92,7 +55,7 @@ void live_table__free(struct live_table *t)
 {
 	if (!t)
 		return;
-	free_slots(t->slots, t->mapped);
+	ms_big_free(t->slots, slot_bytes(t->mask + 1));
 	free(t);
 }
 
@@ -109,13 +72,13 @@ static size_t find_slot(const struct live_table *t, uint64_t ptr)
 static void grow(struct live_table *t)
 {
 	struct live_block *old = t->slots;
-	size_t old_cap = t->mask + 1, old_mapped = t->mapped, i;
+	size_t old_cap = t->mask + 1, i;
 
 	set_capacity(t, old_cap * 2);
 	for (i = 0; i < old_cap; i++)
 		if (old[i].ptr)
 			t->slots[find_slot(t, old[i].ptr)] = old[i];
-	free_slots(old, old_mapped);
+	ms_big_free(old, slot_bytes(old_cap));
 }
 
 int live_table__put(struct live_table *t, const struct live_block *b,
@@ -188,6 +151,20 @@ const struct live_block *live_table__get(const struct live_table *t, uint64_t pt
 		return NULL;
 	i = find_slot(t, ptr);
 	return t->slots[i].ptr ? &t->slots[i] : NULL;
+}
+
+/*
+ * The home slot and the lines after it: a 40-byte slot often ends in the
+ * next line, and probing, and a deletion's backward shift, go on there
+ * (the next two or three slots, at the loads the table keeps).
+ */
+void live_table__prefetch(const struct live_table *t, uint64_t ptr)
+{
+	const char *p = (const char *)&t->slots[ms_hash64(ptr) & t->mask];
+
+	__builtin_prefetch(p, 1);
+	__builtin_prefetch(p + 64, 1);
+	__builtin_prefetch(p + 128, 1);
 }
 
 size_t live_table__count(const struct live_table *t)

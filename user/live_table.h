@@ -20,6 +20,9 @@ struct live_block {
 	uint32_t stack; /* index into the stack table */
 	uint32_t tid;
 	uint8_t fn;     /* enum ms_fn that made it */
+	/* the heap's counters of (tid, stack): in what was padding, so a
+	 * release finds them without a lookup (heap.c) */
+	uint32_t thread_site;
 };
 
 struct live_table;
@@ -36,6 +39,8 @@ bool live_table__take(struct live_table *t, uint64_t ptr, struct live_block *out
 /* The block at ptr, or NULL; valid until the next change to the table. */
 const struct live_block *live_table__get(const struct live_table *t, uint64_t ptr);
 size_t live_table__count(const struct live_table *t);
+/* A hint: ptr's slot will be needed soon (see events.c's read-ahead). */
+void live_table__prefetch(const struct live_table *t, uint64_t ptr);
 
 /* Iteration in no particular order; the table must not change meanwhile.
  * size_t it = 0; while ((b = live_table__next(t, &it))) ... */

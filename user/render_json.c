@@ -86,6 +86,8 @@ static void write_summary(struct report *r, struct json_writer *w)
 	jw__uint(w, "annotations", in->annots ? annotations__count(in->annots) : 0);
 	jw__uint(w, "unmatched_annotations", in->annots ? annotations__unmatched(in->annots) : 0);
 	jw__uint(w, "duration_us", us_since(in->start_ns, in->end_ns));
+	/* false: too many (thread, stack) pairs, thread_sites left out */
+	jw__bool(w, "thread_sites_complete", r->thread_sites != NULL);
 	jw__end_object(w);
 }
 
@@ -234,6 +236,31 @@ static void write_threads(struct report *r, struct json_writer *w)
 		jw__uint(w, "temporary", t[i].temporary);
 		jw__end_object(w);
 	}
+	jw__end_array(w);
+}
+
+/* [tid, stack, allocations, bytes, live_count, live_bytes, temporary]; absent
+ * rather than incomplete when the heap stopped counting pairs */
+static void write_thread_sites(struct report *r, struct json_writer *w)
+{
+	if (!r->thread_sites)
+		return;
+	jw__begin_array(w, "thread_sites");
+	w->pretty = false;
+	for (size_t i = 0; i < r->nthread_sites; i++) {
+		const struct heap_thread_site *p = &r->thread_sites[i];
+
+		jw__begin_array(w, NULL);
+		jw__uint(w, NULL, p->tid);
+		jw__uint(w, NULL, p->stack);
+		jw__uint(w, NULL, p->allocations);
+		jw__uint(w, NULL, p->bytes);
+		jw__uint(w, NULL, p->live_count);
+		jw__uint(w, NULL, p->live_bytes);
+		jw__uint(w, NULL, p->temporary);
+		jw__end_array(w);
+	}
+	w->pretty = true;
 	jw__end_array(w);
 }
 
@@ -446,6 +473,7 @@ int report__write_json(struct report *r, FILE *f)
 	write_findings(r, &w);
 	write_sites(r, &w);
 	write_threads(r, &w);
+	write_thread_sites(r, &w);
 	write_timeline(r, &w);
 	write_peak(r, &w);
 	write_histograms(r, &w);

@@ -51,6 +51,30 @@ static void collect_sites(struct report *r)
 	}
 }
 
+static int by_tid_stack(const void *a, const void *b)
+{
+	const struct heap_thread_site *x = a, *y = b;
+
+	if (x->tid != y->tid)
+		return x->tid < y->tid ? -1 : 1;
+	return x->stack < y->stack ? -1 : x->stack > y->stack;
+}
+
+/* A sorted copy: the heap keeps them in order of first appearance. */
+static void collect_thread_sites(struct report *r)
+{
+	size_t n;
+	const struct heap_thread_site *ts = heap__thread_sites(r->in->heap, &n);
+
+	if (!ts)
+		return;
+	r->thread_sites = xmalloc((n ? n : 1) * sizeof(*ts));
+	if (n)
+		memcpy(r->thread_sites, ts, n * sizeof(*ts));
+	r->nthread_sites = n;
+	qsort(r->thread_sites, n, sizeof(*ts), by_tid_stack);
+}
+
 /* Leak groups from the live table, under the leak rule, in one pass. */
 static void collect_leaks(struct report *r)
 {
@@ -100,6 +124,8 @@ static void mark_stacks(struct report *r)
 
 	for (i = 0; i < r->nsites; i++)
 		mark_used(r, r->sites[i].stack);
+	for (i = 0; i < r->nthread_sites; i++)
+		mark_used(r, r->thread_sites[i].stack);
 	f = r->in->detector ? detector__findings(r->in->detector, &n) : NULL;
 	for (i = 0; i < n; i++) {
 		mark_used(r, f[i].stack);
@@ -178,6 +204,7 @@ struct report *report__build(const struct report_input *in)
 	r->stack_used = xcalloc(r->nstacks ? r->nstacks : 1, sizeof(bool));
 	r->leaks_at_exit = in->exited;
 	collect_sites(r);
+	collect_thread_sites(r);
 	collect_leaks(r);
 	qsort(r->leaks, r->nleaks, sizeof(*r->leaks), by_bytes_desc);
 	qsort(r->sites, r->nsites, sizeof(*r->sites), by_bytes_desc);
@@ -195,6 +222,7 @@ void report__free(struct report *r)
 	free(r->leaks);
 	free(r->sites);
 	free(r->peak);
+	free(r->thread_sites);
 	free(r->stack_used);
 	free(r->modules);
 	free(r->live_vars);

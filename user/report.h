@@ -77,6 +77,10 @@ struct report {
 	size_t nsites;
 	struct report_site *peak;  /* sites holding memory at the peak, bytes desc */
 	size_t npeak;
+	/* per (thread, stack) counters sorted by tid then stack; NULL when the
+	 * heap gave up counting them (too many pairs: heap__thread_sites()) */
+	struct heap_thread_site *thread_sites;
+	size_t nthread_sites;
 	bool leaks_at_exit;        /* the rule applied: all live at exit */
 	uint64_t leaked_count;
 	uint64_t leaked_bytes;

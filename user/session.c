@@ -221,9 +221,11 @@ static int start_pipeline(struct session *s)
 	return 0;
 }
 
+/* Every poll is followed by a drain: the read-ahead is applied there. */
 static void drain(struct session *s)
 {
 	ring_buffer__consume(s->rb);
+	events__flush(&s->sink);
 }
 
 /* Drains, then samples: the heap state is then current to the sample. */

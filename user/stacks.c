@@ -196,6 +196,13 @@ uint32_t stack_table__for_event(struct stack_table *t, uint64_t hash, uint64_t c
 	return idx;
 }
 
+void stack_table__prefetch(const struct stack_table *t, uint64_t hash, uint64_t caller)
+{
+	const struct idmap *m = hash ? &t->by_hash : &t->by_caller;
+
+	__builtin_prefetch(&m->slots[ms_hash64(hash ? hash : caller) & m->mask]);
+}
+
 const struct stack *stack_table__get(const struct stack_table *t, uint32_t idx)
 {
 	return idx < t->count ? t->by_idx[idx] : NULL;

@@ -37,6 +37,8 @@ uint32_t stack_table__find(const struct stack_table *t, uint64_t hash);
  * made of the caller's return address (so sites still group by call site).
  */
 uint32_t stack_table__for_event(struct stack_table *t, uint64_t hash, uint64_t caller);
+/* A hint: stack_table__for_event(t, hash, caller) will come soon. */
+void stack_table__prefetch(const struct stack_table *t, uint64_t hash, uint64_t caller);
 const struct stack *stack_table__get(const struct stack_table *t, uint32_t idx);
 /* Number of indexes in use, including STACK_NONE: valid ones are 1..count-1. */
 uint32_t stack_table__count(const struct stack_table *t);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include "util.h"
@@ -70,6 +71,45 @@ void *xrealloc(void *p, size_t n)
 	void *q = realloc(p, n ? n : 1);
 
 	return q ? q : oom(n);
+}
+
+#define HUGE_PAGE (2u << 20)
+
+/*
+ * A table probed at random misses the TLB on nearly every access with 4 KiB
+ * pages (twice over in a VM): huge pages made a million-block live table
+ * 20-40% faster in bench/live_table_bench.c.  A length in whole huge pages
+ * lets the kernel back all of it with them.
+ */
+static size_t big_length(size_t bytes)
+{
+	return (bytes + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
+}
+
+void *ms_big_zalloc(size_t bytes)
+{
+	void *p;
+
+	if (bytes < MS_BIG_BYTES)
+		return xcalloc(1, bytes ? bytes : 1);
+	p = mmap(NULL, big_length(bytes), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		 -1, 0);
+	if (p == MAP_FAILED) {
+		ms_err("out of memory mapping %zu bytes", big_length(bytes));
+		exit(2);
+	}
+	madvise(p, big_length(bytes), MADV_HUGEPAGE);
+	return p;
+}
+
+void ms_big_free(void *p, size_t bytes)
+{
+	if (!p)
+		return;
+	if (bytes < MS_BIG_BYTES)
+		free(p);
+	else
+		munmap(p, big_length(bytes));
 }
 
 char *xstrdup(const char *s)

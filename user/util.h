@@ -23,6 +23,14 @@ void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
+/*
+ * Zeroed memory for a large table probed at random: from MS_BIG_BYTES on,
+ * its own mapping with huge pages asked for (madvise; without THP only the
+ * speed is lost), else calloc.  Free with the same byte count.
+ */
+#define MS_BIG_BYTES (4u << 20)
+void *ms_big_zalloc(size_t bytes);
+void ms_big_free(void *p, size_t bytes);
 
 /*
  * murmur3's 64-bit finalizer: spreads every input bit over the low bits a

@@ -611,6 +611,123 @@ static void test_e2e__new_array_released_with_delete_is_mismatched(void **state)
 	run_free(&r);
 }
 
+/* the thread_sites entry [tid, stack, allocations, bytes, live_count, live_bytes, temporary] */
+enum { TS_TID, TS_STACK, TS_ALLOCS, TS_BYTES, TS_LIVE, TS_LIVE_BYTES, TS_TEMP, TS__N };
+
+static void thread_site_values(const cJSON *e, long v[TS__N])
+{
+	assert_int_equal(cJSON_GetArraySize(e), TS__N);
+	for (int i = 0; i < TS__N; i++)
+		v[i] = (long)cJSON_GetArrayItem(e, i)->valuedouble;
+}
+
+static const cJSON *thread_by_tid(const cJSON *report, long tid)
+{
+	const cJSON *t;
+
+	cJSON_ArrayForEach(t, cJSON_GetObjectItem(report, "threads"))
+		if ((long)num(t, "tid") == tid)
+			return t;
+	fail_msg("no thread %ld in threads", tid);
+	return NULL;
+}
+
+/*
+ * Worker k: (k + 1) blocks of (k + 1) * 1000 bytes leaked at thread_leak,
+ * 100 temporaries of 16 bytes at thread_churn, one block of (k + 1) * 500
+ * at thread_handoff that main frees: live counters stay with the worker.
+ */
+static void test_e2e__thread_sites_split_each_site_by_thread(void **state)
+{
+	const char *json = tmp_path("thread_sites.json");
+	int leak_line = line_of("threads.c", "thread_leak");
+	int churn_line = line_of("threads.c", "thread_churn");
+	int handoff_line = line_of("threads.c", "thread_handoff");
+	long prev_tid = -1, prev_stack = -1, seen_k[4] = { 0 };
+	long leak_tid[4] = { 0 };
+	const cJSON *e, *ts;
+	struct run r;
+	int nleak = 0, nchurn = 0, nhandoff = 0;
+
+	run_memscope(&r, json, "--json", json, "--", PROGS "threads", NULL);
+	assert_ran(&r, 0);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(summary(r.json), "thread_sites_complete")));
+	ts = cJSON_GetObjectItem(r.json, "thread_sites");
+	assert_true(cJSON_IsArray(ts));
+	/* pass 1: thread_leak tells which worker each tid is */
+	cJSON_ArrayForEach(e, ts) {
+		long v[TS__N];
+		const cJSON *f;
+
+		thread_site_values(e, v);
+		/* sorted by (tid, stack), each pair once */
+		assert_true(v[TS_TID] > prev_tid || (v[TS_TID] == prev_tid && v[TS_STACK] > prev_stack));
+		prev_tid = v[TS_TID];
+		prev_stack = v[TS_STACK];
+		f = site_frame(r.json, (int)v[TS_STACK]);
+		assert_non_null(f);
+		if (!same_function(str(f, "function"), "thread_leak"))
+			continue;
+		assert_int_equal((long)num(f, "line"), leak_line);
+		assert_true(ends_with(str(f, "file"), "threads.c"));
+		assert_true(v[TS_ALLOCS] >= 1 && v[TS_ALLOCS] <= 4);
+		assert_int_equal(seen_k[v[TS_ALLOCS] - 1]++, 0);
+		leak_tid[v[TS_ALLOCS] - 1] = v[TS_TID];
+		assert_int_equal(v[TS_BYTES], v[TS_ALLOCS] * v[TS_ALLOCS] * 1000);
+		assert_int_equal(v[TS_LIVE], v[TS_ALLOCS]);
+		assert_int_equal(v[TS_LIVE_BYTES], v[TS_BYTES]);
+		assert_int_equal(v[TS_TEMP], 0);
+		nleak++;
+	}
+	assert_int_equal(nleak, 4);
+	/* pass 2: the other two sites of each worker, and its totals */
+	for (int k = 0; k < 4; k++) {
+		const cJSON *t = thread_by_tid(r.json, leak_tid[k]);
+		long sum[TS__N] = { 0 };
+
+		cJSON_ArrayForEach(e, ts) {
+			long v[TS__N];
+			const cJSON *f;
+
+			thread_site_values(e, v);
+			if (v[TS_TID] != leak_tid[k])
+				continue;
+			for (int i = TS_ALLOCS; i < TS__N; i++)
+				sum[i] += v[i];
+			f = site_frame(r.json, (int)v[TS_STACK]);
+			if (same_function(str(f, "function"), "thread_churn")) {
+				assert_int_equal((long)num(f, "line"), churn_line);
+				assert_int_equal(v[TS_ALLOCS], 100);
+				assert_int_equal(v[TS_BYTES], 100 * 16);
+				assert_int_equal(v[TS_LIVE], 0);
+				assert_int_equal(v[TS_LIVE_BYTES], 0);
+				assert_int_equal(v[TS_TEMP], 100);
+				nchurn++;
+			} else if (same_function(str(f, "function"), "thread_handoff")) {
+				assert_int_equal((long)num(f, "line"), handoff_line);
+				assert_int_equal(v[TS_ALLOCS], 1);
+				assert_int_equal(v[TS_BYTES], (k + 1) * 500);
+				assert_int_equal(v[TS_LIVE], 0);
+				assert_int_equal(v[TS_LIVE_BYTES], 0);
+				assert_int_equal(v[TS_TEMP], 0);
+				nhandoff++;
+			} else if (!same_function(str(f, "function"), "thread_leak")) {
+				fail_msg("worker %d allocated at '%s'", k, str(f, "function"));
+			}
+		}
+		/* the worker's entries add up to its threads entry; main freed the handoff */
+		assert_int_equal((long)num(t, "allocations"), sum[TS_ALLOCS]);
+		assert_int_equal((long)num(t, "bytes"), sum[TS_BYTES]);
+		assert_int_equal((long)num(t, "live_count"), sum[TS_LIVE]);
+		assert_int_equal((long)num(t, "live_bytes"), sum[TS_LIVE_BYTES]);
+		assert_int_equal((long)num(t, "temporary"), sum[TS_TEMP]);
+		assert_int_equal((long)num(t, "frees"), 100);
+	}
+	assert_int_equal(nchurn, 4);
+	assert_int_equal(nhandoff, 4);
+	run_free(&r);
+}
+
 static const cJSON *thread_named(const cJSON *report, const char *name)
 {
 	const cJSON *t;
@@ -978,6 +1095,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_e2e__plain_leaks_exact_counts_bytes_and_lines),
 		cmocka_unit_test(test_e2e__threads_each_seen_and_grouped_by_site),
+		cmocka_unit_test(test_e2e__thread_sites_split_each_site_by_thread),
 		cmocka_unit_test(test_e2e__cxx_new_delete_counted_once),
 		cmocka_unit_test(test_e2e__attach_to_running_process_with_pid),
 		cmocka_unit_test(test_e2e__target_killed_mid_trace_still_reports),

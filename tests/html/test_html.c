@@ -624,6 +624,95 @@ static void test_html__analysis_report_shows_peak_temporaries_threads_and_window
 	free(html);
 }
 
+/* The function at stack id's allocation site in the JSON report, or "" */
+static const char *site_function(const cJSON *report, long id)
+{
+	const cJSON *st, *f;
+
+	cJSON_ArrayForEach(st, cJSON_GetObjectItem(report, "stacks")) {
+		if ((long)json_num(st, "id") != id)
+			continue;
+		f = cJSON_GetArrayItem(cJSON_GetObjectItem(st, "frames"),
+				       (int)json_num(st, "site_frame"));
+		f = cJSON_GetObjectItem(f, "function");
+		return cJSON_IsString(f) ? f->valuestring : "";
+	}
+	return "";
+}
+
+/*
+ * The thread filter on a real report: worker k = 2 of tests/programs/threads.c
+ * made 3 blocks of 3000 bytes at thread_leak (leaked), 100 temporaries of 16
+ * bytes at thread_churn and one of 1500 bytes at thread_handoff (main freed
+ * it).  With #thread=TID the hotspots hold that thread's numbers at each
+ * site, the leak sites only those where it allocated.
+ */
+static void test_html__thread_filter_shows_one_threads_sites_and_numbers(void **state)
+{
+	char *html = tmp_path("threads.html");
+	cJSON *report = trace("threads", html, NULL);
+	const cJSON *e;
+	char fragment[64], note[64];
+	long tid = -1;
+	struct page p;
+	struct row_sum s;
+
+	cJSON_ArrayForEach(e, cJSON_GetObjectItem(report, "thread_sites")) {
+		long stack = (long)cJSON_GetArrayItem(e, 1)->valuedouble;
+
+		if (!strcmp(site_function(report, stack), "thread_leak") &&
+		    cJSON_GetArrayItem(e, 2)->valuedouble == 3)
+			tid = (long)cJSON_GetArrayItem(e, 0)->valuedouble;
+	}
+	if (tid < 0)
+		fail_msg("no thread with 3 allocations at thread_leak in thread_sites");
+	snprintf(fragment, sizeof(fragment), "thread=%ld", tid);
+	p = load(html, fragment);
+	assert_rendered(&p, "threads, one thread");
+	/* the selector is enabled, the tables say whose stacks they show */
+	if (strstr(p.dom, "<select id=\"thread\" disabled"))
+		fail_msg("the thread selector is disabled on a report with thread_sites");
+	snprintf(note, sizeof(note), "stacks where thread %ld", tid);
+	if (!strstr(p.dom, note))
+		fail_msg("no note '%s' in the page", note);
+	/* hotspots under a thread: allocations, bytes, in use at end, temporary */
+	s = rows_named(p.dom, "hotspots", "thread_leak");
+	assert_int_equal(s.rows, 1);
+	assert_int_equal((long)s.v[0], 3);
+	assert_int_equal((long)s.v[1], 3 * 3000);
+	assert_int_equal((long)s.v[2], 3 * 3000);
+	if (!strstr(s.loc, "threads.c:"))
+		fail_msg("thread_leak shown at '%s'", s.loc);
+	s = rows_named(p.dom, "hotspots", "thread_churn");
+	assert_int_equal(s.rows, 1);
+	assert_int_equal((long)s.v[0], 100);
+	assert_int_equal((long)s.v[1], 100 * 16);
+	assert_int_equal((long)s.v[2], 0);
+	assert_int_equal((long)s.v[3], 100);
+	s = rows_named(p.dom, "hotspots", "thread_handoff");
+	assert_int_equal(s.rows, 1);
+	assert_int_equal((long)s.v[0], 1);
+	assert_int_equal((long)s.v[1], 1500);
+	assert_int_equal((long)s.v[2], 0);
+	/* leak sites: thread_leak only (the site's blocks of all four workers) */
+	assert_leak_row(p.dom, "thread_leak", 1 + 2 + 3 + 4, 1000 + 2 * 2000 + 3 * 3000 + 4 * 4000,
+			"threads.c", "thread_leak");
+	{
+		char *leaks = table_of(p.dom, "leaks");
+		int rows = 0;
+
+		for (char *tr = leaks; (tr = strstr(tr, "<tr data-")); tr++)
+			rows++;
+		free(leaks);
+		assert_int_equal(rows, 1);
+	}
+	assert_flame_frame(p.dom, "thread_leak");
+	screenshot(html, "threads-one-thread", fragment);
+	page_free(&p);
+	cJSON_Delete(report);
+	free(html);
+}
+
 static void test_html__double_free_report_shows_the_finding_with_its_stacks(void **state)
 {
 	char *html = tmp_path("double_free.html");
@@ -839,6 +928,7 @@ int main(void)
 		cmocka_unit_test(test_html__output_option_with_html_suffix_writes_the_page),
 		cmocka_unit_test(test_html__cxx_report_shows_new_and_new_array_leaks),
 		cmocka_unit_test(test_html__analysis_report_shows_peak_temporaries_threads_and_window),
+		cmocka_unit_test(test_html__thread_filter_shows_one_threads_sites_and_numbers),
 		cmocka_unit_test(test_html__double_free_report_shows_the_finding_with_its_stacks),
 		cmocka_unit_test(test_html__hostile_names_from_a_traced_program_show_as_text),
 	};

@@ -1,6 +1,7 @@
 /*
  * Four threads; thread k leaks (k + 1) blocks of (k + 1) * 1000 bytes from
- * thread_leak() and frees 100 blocks of 16 bytes from thread_churn().
+ * thread_leak(), frees 100 blocks of 16 bytes from thread_churn(), and makes
+ * one block of (k + 1) * 500 bytes in thread_handoff() that main frees.
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -9,6 +10,7 @@
 #define NTHREADS 4
 
 void *volatile sink[64];
+void *volatile handoff[NTHREADS];
 
 __attribute__((noinline)) void thread_leak(int k, int j)
 {
@@ -24,6 +26,11 @@ __attribute__((noinline)) void thread_churn(void)
 	}
 }
 
+__attribute__((noinline)) void thread_handoff(int k)
+{
+	handoff[k] = malloc((size_t)(k + 1) * 500); /* @thread_handoff */
+}
+
 static void *worker(void *arg)
 {
 	int k = (int)(intptr_t)arg;
@@ -31,6 +38,7 @@ static void *worker(void *arg)
 	for (int j = 0; j <= k; j++)
 		thread_leak(k, j);
 	thread_churn();
+	thread_handoff(k);
 	return NULL;
 }
 
@@ -42,5 +50,7 @@ int main(void)
 		pthread_create(&t[k], NULL, worker, (void *)(intptr_t)k);
 	for (int k = 0; k < NTHREADS; k++)
 		pthread_join(t[k], NULL);
+	for (int k = 0; k < NTHREADS; k++)
+		free(handoff[k]);
 	return 0;
 }

@@ -458,6 +458,38 @@ static void test_detect__fifo_holds_exactly_the_latest_releases(void **state)
 	assert_int_equal(unknown_frees(f), n - 4);
 }
 
+/*
+ * Lookups between releases, for a long time: the index of released blocks
+ * is brought up to date at each and rebuilt as stale entries pile up, and
+ * still finds exactly the releases in the FIFO.
+ */
+static void test_detect__lookups_between_releases_find_exactly_the_fifo(void **state)
+{
+	struct fixture *f = *state; /* FIFO of 4 */
+	uint64_t i, n = 1000, a = 0x10000;
+	const struct finding *fs;
+	size_t nf, k;
+
+	for (i = 0; i < n; i++) {
+		do_malloc(f, a + i * 16, 8, 1);
+		do_free(f, a + i * 16, 2);
+		do_free(f, a + i * 16, 3);             /* just released */
+		do_free(f, 0x900000 + i * 16, 6);      /* never allocated */
+		if (i >= 3)
+			do_free(f, a + (i - 3) * 16, 4); /* the oldest in the FIFO */
+		if (i >= 4)
+			do_free(f, a + (i - 4) * 16, 5); /* pushed out */
+	}
+	fs = findings(f, &nf);
+	assert_int_equal(nf, 2);
+	for (k = 0; k < nf; k++) {
+		assert_int_equal(fs[k].kind, FINDING_DOUBLE_FREE);
+		assert_int_equal(fs[k].free_stack, 2);
+		assert_int_equal(fs[k].occurrences, fs[k].stack == 3 ? n : n - 3);
+	}
+	assert_int_equal(unknown_frees(f), n + (n - 4));
+}
+
 /* ----------------------------------------------------------- invalid free */
 
 static void test_detect__interior_pointer_of_large_block_is_invalid_free(void **state)
@@ -848,6 +880,7 @@ int main(void)
 		T3(test_detect__stale_fifo_entry_does_not_evict_a_newer_release),
 		T0(test_detect__fifo_of_zero_remembers_nothing),
 		T4(test_detect__fifo_holds_exactly_the_latest_releases),
+		T4(test_detect__lookups_between_releases_find_exactly_the_fifo),
 		T(test_detect__interior_pointer_of_large_block_is_invalid_free),
 		T(test_detect__interior_pointer_of_freed_large_block_is_unknown),
 		T(test_detect__interior_pointer_of_small_block_is_invalid_free),

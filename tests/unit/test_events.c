@@ -129,14 +129,63 @@ static void test_events__dispatch_applies_stack_then_alloc_and_free(void **state
 	a.stack = 0x42;
 	handle_event(&s, &st, MS_EV_STACK_HDR + 2 * 8);
 	handle_event(&s, &a, sizeof(a));
+	/* read ahead: not applied until flushed or pushed out */
+	assert_null(live_table__get(heap__live(s.heap), 0x9000));
+	events__flush(&s);
 	b = live_table__get(heap__live(s.heap), 0x9000);
 	assert_non_null(b);
 	assert_int_equal(b->stack, stack_table__find(s.stacks, 0x42));
 	assert_int_equal(stack_table__get(s.stacks, b->stack)->nframes, 2);
 	handle_event(&s, &f, sizeof(f));
+	events__flush(&s);
 	assert_int_equal(heap__totals(s.heap)->live_allocations, 0);
 	assert_int_equal(s.events, 2);
 	assert_int_equal(s.malformed, 0);
+	heap__free(s.heap);
+	stack_table__free(s.stacks);
+}
+
+/*
+ * Read-ahead keeps the stream's order: allocations applied EVENT_SINK_DEPTH
+ * records late, and any other record (here a stack) applies the queue
+ * first, so an allocation before a stack's record still falls back to its
+ * caller and one after it gets the stack.
+ */
+static void test_events__queued_calls_apply_in_order_before_other_records(void **state)
+{
+	struct event_sink s = { .stacks = stack_table__new(), .heap = heap__new(16) };
+	struct ms_ev_stack st = { .type = MS_EV_STACK, .nframes = 1, .hash = 0x77,
+				  .ips = { 0x401234 } };
+	struct ms_ev_alloc a = alloc_ev(MS_FN_MALLOC, 0, 10, 0, 0);
+	struct ms_ev_free f = { .type = MS_EV_FREE, .fn = MS_FN_FREE, .tid = 7 };
+	unsigned i;
+
+	a.stack = 0x77;
+	a.caller = 0x401111;
+	for (i = 0; i < EVENT_SINK_DEPTH + 3; i++) {
+		a.ret = 0x9000 + i * 16;
+		a.ts_ns = i;
+		handle_event(&s, &a, sizeof(a));
+	}
+	/* all but the last EVENT_SINK_DEPTH applied */
+	assert_int_equal(s.events, 3);
+	assert_int_equal(heap__totals(s.heap)->allocations, 3);
+	/* freed right after its allocation, in the same queue */
+	f.ptr = 0x9000 + (EVENT_SINK_DEPTH + 2) * 16;
+	handle_event(&s, &f, sizeof(f));
+	handle_event(&s, &st, MS_EV_STACK_HDR + 8);
+	assert_int_equal(s.events, EVENT_SINK_DEPTH + 4);
+	assert_int_equal(heap__totals(s.heap)->live_allocations, EVENT_SINK_DEPTH + 2);
+	assert_int_equal(heap__totals(s.heap)->temporary_allocations, 1);
+	/* before the stack's record: the caller's one-frame stack */
+	assert_int_equal(stack_table__get(s.stacks, live_table__get(heap__live(s.heap), 0x9000)->stack)->ips[0],
+			 0x401111);
+	a.ret = 0x8000;
+	handle_event(&s, &a, sizeof(a));
+	events__flush(&s);
+	assert_int_equal(live_table__get(heap__live(s.heap), 0x8000)->stack,
+			 stack_table__find(s.stacks, 0x77));
+	assert_int_equal(s.qlen, 0);
 	heap__free(s.heap);
 	stack_table__free(s.stacks);
 }
@@ -172,6 +221,7 @@ int main(void)
 		cmocka_unit_test(test_events__malloc_and_new_take_first_argument),
 		cmocka_unit_test(test_events__free_record_decodes),
 		cmocka_unit_test(test_events__dispatch_applies_stack_then_alloc_and_free),
+		cmocka_unit_test(test_events__queued_calls_apply_in_order_before_other_records),
 		cmocka_unit_test(test_events__short_or_unknown_records_are_counted_not_applied),
 	};
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <errno.h>
 #include <setjmp.h>
@@ -135,6 +136,60 @@ static void assert_consistent_extras(const struct heap *h)
 	assert_int_equal(bytes, t->bytes_freed);
 }
 
+/* The pairs of thread tid (by_tid) or of stack key, summed. */
+static struct heap_thread_site sum_pairs(const struct heap_thread_site *p, size_t np, bool by_tid,
+					 uint32_t key)
+{
+	struct heap_thread_site sum = { 0 };
+
+	for (size_t j = 0; j < np; j++) {
+		if ((by_tid ? p[j].tid : p[j].stack) != key)
+			continue;
+		sum.allocations += p[j].allocations;
+		sum.bytes += p[j].bytes;
+		sum.live_count += p[j].live_count;
+		sum.live_bytes += p[j].live_bytes;
+		sum.temporary += p[j].temporary;
+	}
+	return sum;
+}
+
+static void assert_sum(const struct heap_thread_site *sum, uint64_t allocations, uint64_t bytes,
+		       uint64_t live_count, uint64_t live_bytes, uint64_t temporary)
+{
+	assert_int_equal(sum->allocations, allocations);
+	assert_int_equal(sum->bytes, bytes);
+	assert_int_equal(sum->live_count, live_count);
+	assert_int_equal(sum->live_bytes, live_bytes);
+	assert_int_equal(sum->temporary, temporary);
+}
+
+/* Each thread's pairs sum to its counters, each stack's to its site's. */
+static void assert_thread_sites_consistent(const struct heap *h)
+{
+	const struct heap_thread_site *p;
+	const struct heap_thread *th;
+	const struct heap_site *s;
+	struct heap_thread_site sum;
+	size_t np, nt, ns, i;
+
+	p = heap__thread_sites(h, &np);
+	if (!p)
+		return;
+	th = heap__threads(h, &nt);
+	for (i = 0; i < nt; i++) {
+		sum = sum_pairs(p, np, true, th[i].tid);
+		assert_sum(&sum, th[i].allocations, th[i].bytes, th[i].live_count, th[i].live_bytes,
+			   th[i].temporary);
+	}
+	s = heap__sites(h, &ns);
+	for (i = 0; i < ns; i++) {
+		sum = sum_pairs(p, np, false, (uint32_t)i);
+		assert_sum(&sum, s[i].allocations, s[i].bytes, s[i].live_count, s[i].live_bytes,
+			   s[i].temporary);
+	}
+}
+
 /* What must hold after any sequence of calls. */
 static void assert_consistent(const struct heap *h)
 {
@@ -155,6 +210,7 @@ static void assert_consistent(const struct heap *h)
 	assert_int_equal(count, t->live_allocations);
 	assert_int_equal(bytes, t->live_bytes);
 	assert_consistent_extras(h);
+	assert_thread_sites_consistent(h);
 }
 
 static uint64_t live_size(const struct heap *h, uint64_t ptr)
@@ -1075,6 +1131,126 @@ static void test_heap__many_threads_keep_their_counters(void **state)
 	assert_consistent(h);
 }
 
+/* ------------------------------------------------------- thread x stack */
+
+static const struct heap_thread_site *pair(const struct heap *h, uint32_t tid, uint32_t stack)
+{
+	size_t n, i;
+	const struct heap_thread_site *p = heap__thread_sites(h, &n);
+
+	assert_non_null(p);
+	for (i = 0; i < n; i++)
+		if (p[i].tid == tid && p[i].stack == stack)
+			return &p[i];
+	fail_msg("no pair (%u, %u)", tid, stack);
+	return NULL;
+}
+
+static void assert_pair(const struct heap *h, uint32_t tid, uint32_t stack, uint64_t allocations,
+			uint64_t bytes, uint64_t live_count, uint64_t live_bytes, uint64_t temporary)
+{
+	assert_sum(pair(h, tid, stack), allocations, bytes, live_count, live_bytes, temporary);
+}
+
+static void test_heap__thread_sites_split_a_shared_stack_by_thread(void **state)
+{
+	struct heap *h = *state;
+	size_t n;
+
+	do_malloc_t(h, 1, 1, P1, 100, 7);
+	do_malloc_t(h, 2, 2, P2, 30, 7);
+	do_malloc_t(h, 1, 3, P3, 5, 7);
+	do_free_t(h, 1, 4, P3, 9);        /* thread 1's latest: temporary */
+	do_malloc_t(h, 1, 5, P3, 8, 3);
+	assert_non_null(heap__thread_sites(h, &n));
+	assert_int_equal(n, 3);
+	assert_pair(h, 1, 7, 2, 105, 1, 100, 1);
+	assert_pair(h, 2, 7, 1, 30, 1, 30, 0);
+	assert_pair(h, 1, 3, 1, 8, 1, 8, 0);
+	assert_consistent(h);
+}
+
+static void test_heap__thread_sites_keep_blocks_freed_by_another_thread_on_the_allocator(void **state)
+{
+	struct heap *h = *state;
+
+	do_malloc_t(h, 1, 1, P1, 100, 7);
+	do_malloc_t(h, 1, 2, P2, 40, 7);
+	do_free_t(h, 2, 3, P2, 9);           /* not thread 1's release: not temporary */
+	do_realloc_t(h, 3, 4, P1, P3, 60, 8); /* thread 3 moves thread 1's block */
+	assert_pair(h, 1, 7, 2, 140, 0, 0, 0);
+	assert_pair(h, 3, 8, 1, 60, 1, 60, 0);
+	/* releasing threads get no pair */
+	{
+		size_t n, i;
+		const struct heap_thread_site *p = heap__thread_sites(h, &n);
+
+		for (i = 0; i < n; i++)
+			assert_int_not_equal(p[i].tid, 2);
+	}
+	/* a block replaced at its address leaves its allocating thread's pair */
+	do_malloc_t(h, 4, 5, P3, 10, 8);
+	assert_pair(h, 3, 8, 1, 60, 0, 0, 0);
+	assert_pair(h, 4, 8, 1, 10, 1, 10, 0);
+	assert_consistent(h);
+}
+
+static void test_heap__thread_sites_weigh_sampled_blocks_as_sites(void **state)
+{
+	struct heap *h = *state;
+	struct alloc_call c = { .fn = MS_FN_MALLOC, .tid = 1, .ts_ns = 1, .ptr = P1, .size = 100,
+				.stack = 7 };
+	struct sample_weight w1, w2, w3;
+
+	heap__set_sample_bytes(h, 4096);
+	heap__weigh(h, &c, &w1);
+	heap__alloc(h, &c);
+	c = (struct alloc_call){ .fn = MS_FN_MALLOC, .tid = 2, .ts_ns = 2, .ptr = P2, .size = 3000,
+				 .stack = 7 };
+	heap__weigh(h, &c, &w2);
+	heap__alloc(h, &c);
+	c = (struct alloc_call){ .fn = MS_FN_MALLOC, .tid = 1, .ts_ns = 3, .ptr = P3, .size = 16,
+				 .stack = 7 };
+	heap__weigh(h, &c, &w3);
+	heap__alloc(h, &c);
+	/* a sampled 100-byte block stands for more than itself */
+	assert_true(w1.count > 1 && w1.bytes > 100);
+	do_free_t(h, 1, 4, P3, 9);
+	assert_pair(h, 1, 7, w1.count + w3.count, w1.bytes + w3.bytes, w1.count, w1.bytes,
+		    w3.count);
+	assert_pair(h, 2, 7, w2.count, w2.bytes, w2.count, w2.bytes, 0);
+	do_free_t(h, 3, 5, P1, 9);
+	assert_pair(h, 1, 7, w1.count + w3.count, w1.bytes + w3.bytes, 0, 0, w3.count);
+	/* not assert_consistent(): under sampling the live table holds fewer blocks */
+	assert_thread_sites_consistent(h);
+}
+
+static void test_heap__thread_sites_over_the_cap_are_dropped_not_partial(void **state)
+{
+	struct heap *h = *state;
+	size_t n;
+
+	heap__set_max_thread_sites(h, 2);
+	do_malloc_t(h, 1, 1, P1, 100, 7);
+	do_malloc_t(h, 2, 2, P2, 30, 7);
+	do_malloc_t(h, 1, 3, P3, 5, 7); /* an existing pair: still under the cap */
+	assert_non_null(heap__thread_sites(h, &n));
+	assert_int_equal(n, 2);
+	assert_pair(h, 1, 7, 2, 105, 2, 105, 0);
+	do_malloc_t(h, 3, 4, 0x1000, 1, 7); /* a third pair */
+	assert_null(heap__thread_sites(h, &n));
+	assert_int_equal(n, 0);
+	/* blocks made before and after keep every other counter right */
+	do_free_t(h, 1, 5, P1, 9);
+	do_free_t(h, 3, 6, 0x1000, 9);
+	do_malloc_t(h, 4, 7, P1, 9, 8);
+	assert_null(heap__thread_sites(h, &n));
+	assert_int_equal(thread(h, 1)->live_count, 1);
+	assert_int_equal(thread(h, 3)->temporary, 1);
+	assert_int_equal(site(h, 7)->live_count, 2);
+	assert_consistent(h);
+}
+
 /* ------------------------------------------------------------- histograms */
 
 static void test_heap__hist_bucket_is_bit_length(void **state)
@@ -1431,6 +1607,10 @@ int main(void)
 		T(test_heap__threads_listed_in_order_of_first_appearance),
 		T(test_heap__thread_counters_split_allocating_and_releasing_thread),
 		T(test_heap__many_threads_keep_their_counters),
+		T(test_heap__thread_sites_split_a_shared_stack_by_thread),
+		T(test_heap__thread_sites_keep_blocks_freed_by_another_thread_on_the_allocator),
+		T(test_heap__thread_sites_weigh_sampled_blocks_as_sites),
+		T(test_heap__thread_sites_over_the_cap_are_dropped_not_partial),
 		T(test_heap__hist_bucket_is_bit_length),
 		T(test_heap__size_hist_counts_successful_allocations),
 		T(test_heap__lifetime_hist_counts_released_blocks_in_microseconds),

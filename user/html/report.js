@@ -1328,7 +1328,9 @@
 		var th = $('thread');
 
 		th.disabled = !threadSites || !!state.window;
-		th.title = !threadSites ? 'this report has no per-thread stacks (thread_sites)' :
+		th.title = !threadSites ? (S.thread_sites_complete === false ?
+			'more (thread, stack) pairs than the loader counts: no per-thread stacks in this report' :
+			'this report has no per-thread stacks (thread_sites)') :
 			state.window ? 'a time window and a thread cannot be combined' : '';
 		th.value = state.thread === null ? '' : String(state.thread);
 	}

@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The JSON report's thread_sites key from a heap model made by hand: sorted
+ * by (tid, stack) with the stack ids of "stacks", and left out (not partial)
+ * when the heap stopped counting pairs.  No symbolizer: frames are bare.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <cjson/cJSON.h>
+#include <cmocka.h>
+
+#include "heap.h"
+#include "memscope_events.h"
+#include "report.h"
+#include "stacks.h"
+
+struct fixture {
+	struct heap *h;
+	struct stack_table *stacks;
+	uint32_t s1, s2;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	uint64_t ip1 = 0x401000, ip2 = 0x402000;
+
+	f->h = heap__new(16);
+	f->stacks = stack_table__new();
+	f->s1 = stack_table__add(f->stacks, 0x11, &ip1, 1, false);
+	f->s2 = stack_table__add(f->stacks, 0x22, &ip2, 1, false);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	heap__free(f->h);
+	stack_table__free(f->stacks);
+	free(f);
+	return 0;
+}
+
+static void do_malloc(struct fixture *f, uint32_t tid, uint64_t ptr, uint64_t size, uint32_t stack)
+{
+	struct alloc_call c = { .fn = MS_FN_MALLOC, .tid = tid, .ts_ns = 1000 + ptr, .ptr = ptr,
+				.size = size, .stack = stack };
+
+	heap__alloc(f->h, &c);
+}
+
+static void do_free(struct fixture *f, uint32_t tid, uint64_t ptr)
+{
+	struct free_call c = { .fn = MS_FN_FREE, .tid = tid, .ts_ns = 5000 + ptr, .ptr = ptr };
+
+	heap__release(f->h, &c);
+}
+
+/* The report of f's heap as parsed JSON. */
+static cJSON *report_json(struct fixture *f)
+{
+	struct report_input in = { .pid = 1, .comm = "t", .cmdline = "t", .exit_text = "exited",
+				   .exited = true, .heap = f->h, .stacks = f->stacks,
+				   .alloc_stacks = true, .end_ns = 10000 };
+	struct report *r = report__build(&in);
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+	cJSON *json;
+
+	assert_non_null(out);
+	assert_int_equal(report__write_json(r, out), 0);
+	fclose(out);
+	json = cJSON_Parse(text);
+	assert_non_null(json);
+	free(text);
+	report__free(r);
+	return json;
+}
+
+static void assert_entry(const cJSON *e, long tid, long stack, long allocations, long bytes,
+			 long live_count, long live_bytes, long temporary)
+{
+	long want[] = { tid, stack, allocations, bytes, live_count, live_bytes, temporary };
+
+	assert_int_equal(cJSON_GetArraySize(e), 7);
+	for (int i = 0; i < 7; i++)
+		assert_int_equal((long)cJSON_GetArrayItem(e, i)->valuedouble, want[i]);
+}
+
+static bool stack_listed(const cJSON *json, long id)
+{
+	const cJSON *s;
+
+	cJSON_ArrayForEach(s, cJSON_GetObjectItem(json, "stacks"))
+		if ((long)cJSON_GetObjectItem(s, "id")->valuedouble == id)
+			return true;
+	return false;
+}
+
+static void test_render_json__thread_sites_sorted_by_tid_then_stack(void **state)
+{
+	struct fixture *f = *state;
+	cJSON *json, *ts;
+
+	do_malloc(f, 9, 0x1000, 100, f->s2);
+	do_malloc(f, 3, 0x2000, 40, f->s2);
+	do_malloc(f, 9, 0x3000, 7, f->s1);
+	do_free(f, 9, 0x3000); /* thread 9's latest: temporary */
+	do_free(f, 4, 0x2000); /* another thread's release: live counters leave thread 3 */
+	json = report_json(f);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(json, "summary"),
+						     "thread_sites_complete")));
+	ts = cJSON_GetObjectItem(json, "thread_sites");
+	assert_int_equal(cJSON_GetArraySize(ts), 3);
+	assert_entry(cJSON_GetArrayItem(ts, 0), 3, f->s2, 1, 40, 0, 0, 0);
+	assert_entry(cJSON_GetArrayItem(ts, 1), 9, f->s1, 1, 7, 0, 0, 1);
+	assert_entry(cJSON_GetArrayItem(ts, 2), 9, f->s2, 1, 100, 1, 100, 0);
+	/* the ids are those of "stacks" */
+	assert_true(stack_listed(json, f->s1));
+	assert_true(stack_listed(json, f->s2));
+	cJSON_Delete(json);
+}
+
+static void test_render_json__thread_sites_left_out_over_the_cap(void **state)
+{
+	struct fixture *f = *state;
+	cJSON *json;
+
+	heap__set_max_thread_sites(f->h, 2);
+	do_malloc(f, 1, 0x1000, 100, f->s1);
+	do_malloc(f, 2, 0x2000, 40, f->s1);
+	do_malloc(f, 1, 0x3000, 7, f->s2); /* a third pair */
+	json = report_json(f);
+	assert_false(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(json, "summary"),
+						      "thread_sites_complete")));
+	assert_null(cJSON_GetObjectItem(json, "thread_sites"));
+	/* the rest of the report is whole */
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(json, "threads")), 2);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(json, "sites")), 2);
+	cJSON_Delete(json);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_render_json__thread_sites_sorted_by_tid_then_stack,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_render_json__thread_sites_left_out_over_the_cap,
+						setup, teardown),
+	};
+
+	return cmocka_run_group_tests_name("render_json", tests, NULL, NULL);
+}
