@@ -46,8 +46,12 @@ HTML_TEST  := $(BUILD)/tests/html/test_html
 HTML_TOOLS := $(BUILD)/tests/html/embed_json $(BUILD)/tests/html/synth_report
 PROG_C    := $(wildcard tests/programs/*.c)
 PROG_CXX  := $(wildcard tests/programs/*.cc)
+# programs also built optimized without frame pointers (NAME-nofp): unwinding by CFI
+NOFP_C    := leaks qsort_cb
+NOFP_CXX  := cxx_throw
 PROGS     := $(PROG_C:tests/programs/%.c=$(BUILD)/programs/%) \
-	     $(PROG_CXX:tests/programs/%.cc=$(BUILD)/programs/%)
+	     $(PROG_CXX:tests/programs/%.cc=$(BUILD)/programs/%) \
+	     $(addprefix $(BUILD)/programs/,$(addsuffix -nofp,$(NOFP_C) $(NOFP_CXX)))
 
 .PHONY: all deps test-deps demo test unit e2e html clean
 all: memscope-bpf
@@ -86,6 +90,13 @@ $(BUILD)/user/%.o: user/%.c | $(BUILD)/user
 
 # Programs traced by the end-to-end tests: allocations known by construction.
 PROG_FLAGS := -O0 -g -fno-omit-frame-pointer -fno-optimize-sibling-calls -pthread
+NOFP_FLAGS := -O2 -g -fomit-frame-pointer -pthread
+$(BUILD)/programs/%-nofp: tests/programs/%.c | $(BUILD)/programs
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(NOFP_FLAGS) -Iinclude -o $@ $<
+$(BUILD)/programs/%-nofp: tests/programs/%.cc | $(BUILD)/programs
+	$(call msg,CXX,$@)
+	$(Q)$(CXX) $(NOFP_FLAGS) -Iinclude -o $@ $<
 $(BUILD)/programs/%: tests/programs/%.c | $(BUILD)/programs
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(PROG_FLAGS) -Iinclude -o $@ $<

@@ -200,6 +200,7 @@ struct ms_unwind_row {
 	__s16 rbp_off;
 	__u8 rule;     /* enum ms_unwind_rule */
 	__u8 rbp_rule; /* enum ms_unwind_rbp */
+	__u32 pad;     /* an array map rounds values to 8 bytes: the mmap'ed layout */
 };
 
 struct ms_unwind_key {
@@ -273,6 +274,7 @@ enum ms_stat {
 	MS_STAT_STACK_ERRORS, /* bpf_get_stack() failed */
 	MS_STAT_STATE_ERRORS, /* per-thread state could not be had */
 	MS_STAT_SAMPLE_FULL,  /* sampling: a sampled block not tracked, map full */
+	MS_STAT_UNWIND_UNKNOWN, /* a frame in a file the loader has given no rows for yet */
 	MS_STAT__COUNT,
 };
 
