@@ -51,7 +51,8 @@ NOFP_C    := leaks qsort_cb
 NOFP_CXX  := cxx_throw
 PROGS     := $(PROG_C:tests/programs/%.c=$(BUILD)/programs/%) \
 	     $(PROG_CXX:tests/programs/%.cc=$(BUILD)/programs/%) \
-	     $(addprefix $(BUILD)/programs/,$(addsuffix -nofp,$(NOFP_C) $(NOFP_CXX)))
+	     $(addprefix $(BUILD)/programs/,$(addsuffix -nofp,$(NOFP_C) $(NOFP_CXX))) \
+	     $(BUILD)/programs/libplugin-nofp.so
 
 .PHONY: all deps test-deps demo test unit e2e html clean
 all: memscope-bpf
@@ -97,6 +98,10 @@ $(BUILD)/programs/%-nofp: tests/programs/%.c | $(BUILD)/programs
 $(BUILD)/programs/%-nofp: tests/programs/%.cc | $(BUILD)/programs
 	$(call msg,CXX,$@)
 	$(Q)$(CXX) $(NOFP_FLAGS) -Iinclude -o $@ $<
+# dlopen'ed by tests/programs/dlopen.c
+$(BUILD)/programs/lib%-nofp.so: tests/programs/lib/%.c | $(BUILD)/programs
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(NOFP_FLAGS) -shared -fPIC -o $@ $<
 $(BUILD)/programs/%: tests/programs/%.c | $(BUILD)/programs
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(PROG_FLAGS) -Iinclude -o $@ $<

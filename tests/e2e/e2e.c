@@ -1102,6 +1102,58 @@ static void test_e2e__cxx_exceptions_and_inlined_frames_unwound(void **state)
 	run_free(&r);
 }
 
+/*
+ * A library loaded with dlopen: the first stack through it meets an object
+ * without rows (a frame-pointer guess in auto mode, the end of the stack in
+ * dwarf mode), after which the loader adds its rows, and the later calls
+ * unwind whole.
+ */
+static void test_e2e__dlopened_library_gets_its_rows_while_tracing(void **state)
+{
+	const char *json = tmp_path("dlopen.json"), *modes[] = { "--unwind=auto", "--unwind=dwarf" };
+	char later[512], first[128], chain[1024];
+
+	snprintf(later, sizeof(later), "plugin_leak:%d < plugin_entry:%d < main:%d",
+		 line_of("lib/plugin.c", "plugin_leak"), line_of("lib/plugin.c", "plugin_entry"),
+		 line_of("dlopen.c", "later_calls"));
+	snprintf(first, sizeof(first), "plugin_leak:%d < ?", line_of("lib/plugin.c", "plugin_leak"));
+	for (int m = 0; m < 2; m++) {
+		long whole = 0, cut = 0;
+		const cJSON *e, *unwind;
+		struct run r;
+
+		run_memscope(&r, json, modes[m], "--json", json, "--", PROGS "dlopen", NULL);
+		assert_ran(&r, 0);
+		assert_leak(r.json, "plugin_leak", "lib/plugin.c", "plugin_leak", 4, 4 * 72);
+		cJSON_ArrayForEach(e, cJSON_GetObjectItem(r.json, "leaks")) {
+			const cJSON *f = site_frame(r.json, (int)num(e, "stack")), *s;
+
+			if (!f || !same_function(str(f, "function"), "plugin_leak"))
+				continue;
+			chain_of(r.json, (int)num(e, "stack"), chain, sizeof(chain));
+			s = stack_by_id(r.json, (int)num(e, "stack"));
+			if (!strcmp(chain, later)) {
+				whole += (long)num(e, "count");
+				assert_true(cJSON_IsNull(cJSON_GetObjectItem(s, "truncated_reason")));
+			} else if (m == 1) {
+				/* dwarf: the first call's stack ends where the rows were missing */
+				assert_string_equal(chain, first);
+				assert_string_equal(str(s, "truncated_reason"), "no_table");
+				cut += (long)num(e, "count");
+			}
+		}
+		assert_int_equal(whole, 3);
+		assert_int_equal(cut, m == 1 ? 1 : 0);
+		unwind = cJSON_GetObjectItem(cJSON_GetObjectItem(r.json, "tracing"), "unwind");
+		assert_true(num(unwind, "frames_in_unknown_objects") >= 1);
+		/* the program, libc, the dynamic loader, the library */
+		assert_true(num(unwind, "objects") >= 4);
+		if (m == 1)
+			assert_true(num(summary(r.json), "truncated_stacks") >= 1);
+		run_free(&r);
+	}
+}
+
 static void assert_one_line_error(const struct run *r, const char *want)
 {
 	const char *e = r->err ? r->err : "";
@@ -1149,6 +1201,10 @@ static void test_e2e__bad_input_one_line_error_nonzero_exit(void **state)
 
 	run_memscope(&r, NULL, "--sample-bytes", "0", "--", PROGS "leaks", NULL);
 	assert_one_line_error(&r, "invalid --sample-bytes");
+	run_free(&r);
+
+	run_memscope(&r, NULL, "--unwind=frames", "--", PROGS "leaks", NULL);
+	assert_one_line_error(&r, "invalid --unwind 'frames'");
 	run_free(&r);
 
 	run_memscope(&r, json, "--json", "/nonexistent-dir/out.json", "--", PROGS "leaks", NULL);
@@ -1202,6 +1258,7 @@ int main(void)
 		cmocka_unit_test(test_e2e__omit_frame_pointer_leaks_same_chains_as_fp_build),
 		cmocka_unit_test(test_e2e__qsort_comparator_chain_passes_through_glibc),
 		cmocka_unit_test(test_e2e__cxx_exceptions_and_inlined_frames_unwound),
+		cmocka_unit_test(test_e2e__dlopened_library_gets_its_rows_while_tracing),
 	};
 
 	if (!can_run())
