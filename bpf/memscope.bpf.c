@@ -316,6 +316,10 @@ struct ms_unwind_state {
 	__u64 bp; /* rbp in pc's frame */
 	__u32 n, end, flags, next_slot;
 	struct ms_vma_slot slots[VMA_CACHE];
+	/* the stack read a block at a time, as the frame-pointer walk does */
+	__u64 base; /* user address of blk[0] */
+	__u64 len;  /* bytes of blk that hold the stack at base; 0: none */
+	__u64 blk[STACK_BLOCK / 8];
 };
 
 struct {
@@ -418,18 +422,39 @@ static __always_inline struct ms_unwind_row *unwind_row(__u32 first, __u32 count
 	return bpf_map_lookup_elem(&unwind_rows, &mid);
 }
 
+/*
+ * The 8 bytes of stack at addr, from the block read last or a new block
+ * read at addr: frames are read upwards, so one read of user memory serves
+ * several (a read costs ~90 ns, bench/README.md).  false when unreadable.
+ */
+static __always_inline bool stack_word(struct ms_unwind_state *u, __u64 addr, __u64 *out)
+{
+	__u64 off = addr - u->base;
+
+	if (addr & 7)
+		return !bpf_probe_read_user(out, 8, (void *)addr);
+	if (!u->len || addr < u->base || off + 8 > u->len) {
+		u->base = addr;
+		off = 0;
+		u->len = read_block(u->blk, addr);
+		/* the last 8 bytes of a page before an unmapped one */
+		if (!u->len)
+			return !bpf_probe_read_user(out, 8, (void *)addr);
+	}
+	*out = u->blk[(off >> 3) & (STACK_BLOCK / 8 - 1)];
+	return true;
+}
+
 /* One step by the row's rules; the caller's pc in *ra.  false: stop (u->end says why). */
 static __always_inline bool cfi_step(struct ms_unwind_state *u, const struct ms_unwind_row *r,
 				     __u64 *ra)
 {
 	__u64 cfa = (r->rule == MS_UW_CFA_RSP ? u->sp : u->bp) + (__s64)r->cfa_off;
 
-	if (cfa <= u->sp || bpf_probe_read_user(ra, 8, (void *)(cfa - 8))) {
-		u->end = MS_STK_READ;
-		return false;
-	}
-	if (r->rbp_rule == MS_UW_RBP_AT_CFA &&
-	    bpf_probe_read_user(&u->bp, 8, (void *)(cfa + (__s64)r->rbp_off))) {
+	/* the saved rbp first: it is below the return address, so one block holds both */
+	if (cfa <= u->sp ||
+	    (r->rbp_rule == MS_UW_RBP_AT_CFA && !stack_word(u, cfa + (__s64)r->rbp_off, &u->bp)) ||
+	    !stack_word(u, cfa - 8, ra)) {
 		u->end = MS_STK_READ;
 		return false;
 	}
@@ -440,19 +465,17 @@ static __always_inline bool cfi_step(struct ms_unwind_state *u, const struct ms_
 /* One step by the frame pointer: [rbp] is the caller's rbp, [rbp + 8] the return address. */
 static __always_inline bool fp_step(struct ms_unwind_state *u, __u64 *ra)
 {
-	__u64 fr[2];
+	__u64 bp = u->bp;
 
-	if (!u->bp) {
+	if (!bp) {
 		u->end = MS_STK_COMPLETE;
 		return false;
 	}
-	if ((u->bp & 7) || u->bp < u->sp || bpf_probe_read_user(fr, sizeof(fr), (void *)u->bp)) {
+	if ((bp & 7) || bp < u->sp || !stack_word(u, bp, &u->bp) || !stack_word(u, bp + 8, ra)) {
 		u->end = MS_STK_READ;
 		return false;
 	}
-	u->sp = u->bp + 16;
-	u->bp = fr[0];
-	*ra = fr[1];
+	u->sp = bp + 16;
 	u->flags |= MS_STKF_FP;
 	return true;
 }
@@ -529,6 +552,8 @@ static __always_inline long unwind_user_stack(struct pt_regs *ctx, __u64 pc, __u
 	u->n = 1;
 	u->end = MS_STK_COMPLETE;
 	u->flags = 0;
+	u->base = 0;
+	u->len = 0;
 	bpf_loop(MS_MAX_FRAMES, unwind_step, NULL, 0);
 	s->truncated = u->end;
 	s->flags = u->flags;

@@ -519,6 +519,9 @@ static void test_html__leaks_report_lists_each_leak_site_with_exact_numbers(void
 	assert_leak_row(p.dom, "leak_realloc", 1, 256, "leaks.c", "leak_realloc");
 	assert_flame_frame(p.dom, "leak_calloc");
 	assert_flame_frame(p.dom, "main");
+	/* the header says how the stacks were taken */
+	if (!strstr(p.dom, "<div id=\"stacks-meta\">stacks unwound by the objects' CFI"))
+		fail_msg("the header does not say the stacks were unwound by CFI");
 	/* churn: 50 blocks of 32 bytes, all freed: a hotspot, never a leak */
 	{
 		struct row_sum churn = rows_named(p.dom, "hotspots", "churn");
