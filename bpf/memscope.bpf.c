@@ -186,18 +186,23 @@ static __always_inline struct thread_state *thread_state(bool create)
  */
 #define STACK_BLOCK 1024
 
+/* the user stack read STACK_BLOCK bytes at a time (both walkers) */
+struct stack_block {
+	__u64 base; /* user address of blk[0] */
+	__u64 len;  /* bytes of blk that hold the stack at base; 0: none */
+	__u64 blk[STACK_BLOCK / 8];
+};
+
 /*
  * The walk's state, kept in a map rather than on the BPF stack: the verifier
  * then sees each step's values as unknown, checks the step once and does not
  * unroll 64 of them in every program that takes stacks (that came to more
- * than its million instructions).
+ * than its million instructions).  The CFI unwinder's likewise.
  */
 struct stack_walk {
-	__u64 fp;   /* frame pointer of the next frame */
-	__u64 base; /* user address of blk[0] */
-	__u64 len;  /* bytes of blk that hold the stack at base; 0: none */
-	__u64 n;    /* frames in stack_scratch's ips */
-	__u64 blk[STACK_BLOCK / 8];
+	__u64 fp; /* frame pointer of the next frame */
+	__u64 n;  /* frames in stack_scratch's ips */
+	struct stack_block b;
 };
 
 struct {
@@ -221,31 +226,43 @@ static __always_inline __u64 read_block(__u64 *blk, __u64 fp)
 	return 0;
 }
 
+/*
+ * The 8 bytes of stack at addr, from the block read last or a new block
+ * read at addr: frames are read upwards, so one read of user memory serves
+ * several.  false when unreadable.
+ */
+static __always_inline bool stack_word(struct stack_block *b, __u64 addr, __u64 *out)
+{
+	__u64 off = addr - b->base;
+
+	if (addr & 7)
+		return !bpf_probe_read_user(out, 8, (void *)addr);
+	if (!b->len || addr < b->base || off + 8 > b->len) {
+		b->base = addr;
+		off = 0;
+		b->len = read_block(b->blk, addr);
+		/* the last 8 bytes of a page before an unmapped one */
+		if (!b->len)
+			return !bpf_probe_read_user(out, 8, (void *)addr);
+	}
+	*out = b->blk[(off >> 3) & (STACK_BLOCK / 8 - 1)];
+	return true;
+}
+
 /* one frame, as bpf_loop()'s callback: 0 to go on, 1 to stop */
 static long walk_step(__u32 i, void *unused)
 {
 	__u32 zero = 0;
 	struct ms_ev_stack *s = bpf_map_lookup_elem(&stack_scratch, &zero);
 	struct stack_walk *w = bpf_map_lookup_elem(&stack_walk, &zero);
-	__u64 fp, off, idx, next, ret;
+	__u64 fp, next, ret;
 
 	if (!s || !w)
 		return 1;
 	fp = w->fp;
-	off = fp - w->base;
 	if (!fp || (fp & 7) || w->n >= MS_MAX_FRAMES)
 		return 1;
-	if (!w->len || off + 16 > w->len) {
-		w->base = fp;
-		off = 0;
-		w->len = read_block(w->blk, fp);
-		if (!w->len)
-			return 1;
-	}
-	idx = (off >> 3) & (STACK_BLOCK / 8 - 1);
-	next = w->blk[idx];
-	ret = w->blk[(idx + 1) & (STACK_BLOCK / 8 - 1)];
-	if (!ret)
+	if (!stack_word(&w->b, fp, &next) || !stack_word(&w->b, fp + 8, &ret) || !ret)
 		return 1;
 	s->ips[w->n & (MS_MAX_FRAMES - 1)] = ret;
 	w->n++;
@@ -265,8 +282,8 @@ static __always_inline long walk_user_stack(struct pt_regs *ctx, __u64 *ips)
 		return 0;
 	ips[0] = PT_REGS_IP(ctx);
 	w->fp = PT_REGS_FP(ctx);
-	w->base = 0;
-	w->len = 0;
+	w->b.base = 0;
+	w->b.len = 0;
 	w->n = 1;
 	bpf_loop(MS_MAX_FRAMES - 1, walk_step, NULL, 0);
 	return w->n;
@@ -316,10 +333,7 @@ struct ms_unwind_state {
 	__u64 bp; /* rbp in pc's frame */
 	__u32 n, end, flags, next_slot;
 	struct ms_vma_slot slots[VMA_CACHE];
-	/* the stack read a block at a time, as the frame-pointer walk does */
-	__u64 base; /* user address of blk[0] */
-	__u64 len;  /* bytes of blk that hold the stack at base; 0: none */
-	__u64 blk[STACK_BLOCK / 8];
+	struct stack_block b;
 };
 
 struct {
@@ -422,29 +436,6 @@ static __always_inline struct ms_unwind_row *unwind_row(__u32 first, __u32 count
 	return bpf_map_lookup_elem(&unwind_rows, &mid);
 }
 
-/*
- * The 8 bytes of stack at addr, from the block read last or a new block
- * read at addr: frames are read upwards, so one read of user memory serves
- * several (a read costs ~90 ns, bench/README.md).  false when unreadable.
- */
-static __always_inline bool stack_word(struct ms_unwind_state *u, __u64 addr, __u64 *out)
-{
-	__u64 off = addr - u->base;
-
-	if (addr & 7)
-		return !bpf_probe_read_user(out, 8, (void *)addr);
-	if (!u->len || addr < u->base || off + 8 > u->len) {
-		u->base = addr;
-		off = 0;
-		u->len = read_block(u->blk, addr);
-		/* the last 8 bytes of a page before an unmapped one */
-		if (!u->len)
-			return !bpf_probe_read_user(out, 8, (void *)addr);
-	}
-	*out = u->blk[(off >> 3) & (STACK_BLOCK / 8 - 1)];
-	return true;
-}
-
 /* One step by the row's rules; the caller's pc in *ra.  false: stop (u->end says why). */
 static __always_inline bool cfi_step(struct ms_unwind_state *u, const struct ms_unwind_row *r,
 				     __u64 *ra)
@@ -453,8 +444,8 @@ static __always_inline bool cfi_step(struct ms_unwind_state *u, const struct ms_
 
 	/* the saved rbp first: it is below the return address, so one block holds both */
 	if (cfa <= u->sp ||
-	    (r->rbp_rule == MS_UW_RBP_AT_CFA && !stack_word(u, cfa + (__s64)r->rbp_off, &u->bp)) ||
-	    !stack_word(u, cfa - 8, ra)) {
+	    (r->rbp_rule == MS_UW_RBP_AT_CFA && !stack_word(&u->b, cfa + (__s64)r->rbp_off, &u->bp)) ||
+	    !stack_word(&u->b, cfa - 8, ra)) {
 		u->end = MS_STK_READ;
 		return false;
 	}
@@ -471,7 +462,8 @@ static __always_inline bool fp_step(struct ms_unwind_state *u, __u64 *ra)
 		u->end = MS_STK_COMPLETE;
 		return false;
 	}
-	if ((bp & 7) || bp < u->sp || !stack_word(u, bp, &u->bp) || !stack_word(u, bp + 8, ra)) {
+	if ((bp & 7) || bp < u->sp || !stack_word(&u->b, bp, &u->bp) ||
+	    !stack_word(&u->b, bp + 8, ra)) {
 		u->end = MS_STK_READ;
 		return false;
 	}
@@ -552,8 +544,8 @@ static __always_inline long unwind_user_stack(struct pt_regs *ctx, __u64 pc, __u
 	u->n = 1;
 	u->end = MS_STK_COMPLETE;
 	u->flags = 0;
-	u->base = 0;
-	u->len = 0;
+	u->b.base = 0;
+	u->b.len = 0;
 	bpf_loop(MS_MAX_FRAMES, unwind_step, NULL, 0);
 	s->truncated = u->end;
 	s->flags = u->flags;
