@@ -52,7 +52,7 @@ NOFP_CXX  := cxx_throw
 PROGS     := $(PROG_C:tests/programs/%.c=$(BUILD)/programs/%) \
 	     $(PROG_CXX:tests/programs/%.cc=$(BUILD)/programs/%) \
 	     $(addprefix $(BUILD)/programs/,$(addsuffix -nofp,$(NOFP_C) $(NOFP_CXX))) \
-	     $(BUILD)/programs/libplugin-nofp.so
+	     $(BUILD)/programs/libplugin-nofp.so $(BUILD)/programs/leaks-nocfi
 
 .PHONY: all deps test-deps demo test unit e2e html clean
 all: memscope-bpf
@@ -98,6 +98,10 @@ $(BUILD)/programs/%-nofp: tests/programs/%.c | $(BUILD)/programs
 $(BUILD)/programs/%-nofp: tests/programs/%.cc | $(BUILD)/programs
 	$(call msg,CXX,$@)
 	$(Q)$(CXX) $(NOFP_FLAGS) -Iinclude -o $@ $<
+# frame pointers but no CFI of its own (auto mode must walk those frames by rbp)
+$(BUILD)/programs/%-nocfi: tests/programs/%.c | $(BUILD)/programs
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(PROG_FLAGS) -fno-asynchronous-unwind-tables -fno-unwind-tables -o $@ $<
 # dlopen'ed by tests/programs/dlopen.c
 $(BUILD)/programs/lib%-nofp.so: tests/programs/lib/%.c | $(BUILD)/programs
 	$(call msg,CC,$@)

@@ -476,6 +476,9 @@ static void test_e2e__attach_to_running_process_with_pid(void **state)
 	close(fd);
 	assert_ran(&r, 0);
 	assert_leak(r.json, "late_leak", "waiter.c", "late_leak", 7, 7 * 300);
+	/* the running target's objects got unwind rows from its maps */
+	assert_true(num(cJSON_GetObjectItem(cJSON_GetObjectItem(r.json, "tracing"), "unwind"),
+			"objects") >= 3);
 	/* the block allocated before attach is freed after it */
 	assert_int_equal((long)num(summary(r.json), "unknown_frees"), 1);
 	assert_int_equal((long)num(cJSON_GetObjectItem(r.json, "target"), "pid"), waiter);
@@ -1103,6 +1106,54 @@ static void test_e2e__cxx_exceptions_and_inlined_frames_unwound(void **state)
 }
 
 /*
+ * A program with frame pointers but without CFI for its own functions
+ * (-fno-asynchronous-unwind-tables): auto mode walks its frames by rbp and
+ * libc's by CFI, to the same chains as --unwind=fp; dwarf mode stops at
+ * the first of its frames and says so.
+ */
+static void test_e2e__auto_walks_frame_pointers_where_there_is_no_cfi(void **state)
+{
+	const char *json = tmp_path("nocfi.json");
+	char *fp, *mixed, *cut;
+	bool complete;
+	struct run r;
+
+	run_memscope(&r, json, "--unwind=fp", "--json", json, "--", PROGS "leaks-nocfi", NULL);
+	assert_ran(&r, 0);
+	fp = leak_chains(r.json, "leaks.c", "leak_strdup", &complete);
+	assert_true(complete);
+	run_free(&r);
+
+	run_memscope(&r, json, "--json", json, "--", PROGS "leaks-nocfi", NULL);
+	assert_ran(&r, 0);
+	mixed = leak_chains(r.json, "leaks.c", "leak_strdup", &complete);
+	assert_true(complete);
+	assert_string_equal(mixed, fp);
+	assert_int_equal((long)num(summary(r.json), "truncated_stacks"), 0);
+	run_free(&r);
+
+	run_memscope(&r, json, "--unwind=dwarf", "--json", json, "--", PROGS "leaks-nocfi", NULL);
+	assert_ran(&r, 0);
+	cut = leak_chains(r.json, "leaks.c", "leak_strdup", &complete);
+	assert_false(complete);
+	assert_non_null(strstr(cut, "leak_malloc:"));
+	assert_true(num(summary(r.json), "truncated_stacks") >= 4);
+	{
+		const cJSON *e;
+
+		cJSON_ArrayForEach(e, cJSON_GetObjectItem(r.json, "leaks")) {
+			const cJSON *s = stack_by_id(r.json, (int)num(e, "stack"));
+
+			assert_string_equal(str(s, "truncated_reason"), "no_table");
+		}
+	}
+	run_free(&r);
+	free(fp);
+	free(mixed);
+	free(cut);
+}
+
+/*
  * A library loaded with dlopen: the first stack through it meets an object
  * without rows (a frame-pointer guess in auto mode, the end of the stack in
  * dwarf mode), after which the loader adds its rows, and the later calls
@@ -1259,6 +1310,7 @@ int main(void)
 		cmocka_unit_test(test_e2e__qsort_comparator_chain_passes_through_glibc),
 		cmocka_unit_test(test_e2e__cxx_exceptions_and_inlined_frames_unwound),
 		cmocka_unit_test(test_e2e__dlopened_library_gets_its_rows_while_tracing),
+		cmocka_unit_test(test_e2e__auto_walks_frame_pointers_where_there_is_no_cfi),
 	};
 
 	if (!can_run())
