@@ -75,8 +75,11 @@ static struct uw_object *find(struct unwinder *u, uint64_t dev, uint64_t ino)
 	return NULL;
 }
 
-/* Writes o's rows and then its entry (BPF must never see an entry before its rows). */
-static int upload(struct unwinder *u, struct uw_object *o)
+/*
+ * Writes o's rows and then its entry (BPF must never see an entry before
+ * its rows).  What does not fit is unwound as code without CFI, counted.
+ */
+static void upload(struct unwinder *u, struct uw_object *o)
 {
 	struct ms_unwind_key key = { .dev = o->dev, .ino = o->ino };
 	struct ms_unwind_obj val;
@@ -89,13 +92,20 @@ static int upload(struct unwinder *u, struct uw_object *o)
 	}
 	memcpy(u->map_rows + o->first, u->rows + o->first, o->count * sizeof(*u->rows));
 	val = (struct ms_unwind_obj){ .first = o->first, .count = o->count };
-	if (bpf_map_update_elem(u->objs_fd, &key, &val, BPF_ANY))
-		return -errno;
 	o->uploaded = true;
-	return 0;
+	if (!bpf_map_update_elem(u->objs_fd, &key, &val, BPF_ANY))
+		return;
+	/* the table of objects is full: BPF takes the object for one not seen yet */
+	ms_info(1, "cannot add object %" PRIu64 ":%" PRIu64 " to BPF's unwind table: %s", o->dev,
+		o->ino, strerror(errno));
+	u->dropped++;
+	o->count = 0;
 }
 
-/* Builds and records the rows of the object open at fd (stat st), uploading when bound. */
+/*
+ * Builds and records the rows of the object open at fd (stat st), uploading
+ * when bound.  1 when it was new, 0 when known.
+ */
 static int add_fd(struct unwinder *u, int fd, const struct stat *st, const char *path)
 {
 	uint64_t dev = kernel_dev(major(st->st_dev), minor(st->st_dev)), t0 = ms_now_ns();
@@ -123,10 +133,9 @@ static int add_fd(struct unwinder *u, int fd, const struct stat *st, const char 
 		o->count = (uint32_t)n;
 	}
 	free(rows);
-	if (!u->map_rows)
-		return 1;
-	err = upload(u, o);
-	return err ? err : 1;
+	if (u->map_rows)
+		upload(u, o);
+	return 1;
 }
 
 int unwinder__add_path(struct unwinder *u, const char *path)
@@ -168,7 +177,7 @@ static int open_mapped(const struct unwinder *u, uint64_t start, uint64_t end, c
 	return fd;
 }
 
-/* Adds the object of one line of the maps when it is executable code not seen yet. */
+/* Adds the object of one line of the maps when it is executable code not seen yet: 1, else 0. */
 static int scan_line(struct unwinder *u, const char *line)
 {
 	uint64_t start, end, off, ino;
@@ -200,7 +209,7 @@ int unwinder__scan(struct unwinder *u)
 {
 	char name[64], *line = NULL;
 	size_t len = 0;
-	int added = 0, err = 0;
+	int added = 0;
 	FILE *f;
 
 	snprintf(name, sizeof(name), "/proc/%d/maps", u->pid);
@@ -208,21 +217,14 @@ int unwinder__scan(struct unwinder *u)
 	if (!f)
 		return -errno;
 	while (getline(&line, &len, f) > 0) {
-		int r;
-
 		line[strcspn(line, "\n")] = '\0';
-		r = scan_line(u, line);
-		if (r < 0) {
-			err = r;
-			break;
-		}
-		added += r;
+		added += scan_line(u, line);
 	}
 	free(line);
 	fclose(f);
 	if (added && u->gen)
 		(*u->gen)++;
-	return err ? err : added;
+	return added;
 }
 
 size_t unwinder__rows(const struct unwinder *u)
@@ -246,14 +248,9 @@ int unwinder__bind(struct unwinder *u, int rows_fd, int objs_fd, uint32_t capaci
 	u->objs_fd = objs_fd;
 	u->capacity = capacity;
 	u->gen = gen;
-	for (size_t i = 0; i < u->nobjs; i++) {
-		int err = u->objs[i].uploaded ? 0 : upload(u, &u->objs[i]);
-
-		if (err) {
-			ms_err("cannot load unwind rows into BPF: %s", strerror(-err));
-			return err;
-		}
-	}
+	for (size_t i = 0; i < u->nobjs; i++)
+		if (!u->objs[i].uploaded)
+			upload(u, &u->objs[i]);
 	(*u->gen)++;
 	return 0;
 }

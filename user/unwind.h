@@ -8,8 +8,8 @@
  * Rows can be built before the maps exist (a launched target's objects are
  * known before it runs; the map is sized from them): unwinder__bind()
  * uploads what was built, and objects added later (dlopen) are uploaded as
- * they are found.  An object that does not fit any more is left without
- * rows (BPF then treats it as having none) and counted.
+ * they are found.  An object that does not fit any more (rows or objects)
+ * is left without rows (BPF unwinds it as code without CFI) and counted.
  *
  * Errors are negative errno; messages only at -v.
  */
@@ -47,7 +47,8 @@ int unwinder__add_path(struct unwinder *u, const char *path);
 
 /*
  * Reads /proc/PID/maps and adds every executable file mapping not seen yet.
- * Returns the number of objects added, or a negative errno.
+ * Returns the number of objects added, or a negative errno when the maps
+ * cannot be read (the target is gone).
  */
 int unwinder__scan(struct unwinder *u);
 
