@@ -271,7 +271,7 @@ struct ms_ev_annot {
 enum ms_stat {
 	MS_STAT_LOST_EVENTS,  /* ring buffer full: an alloc/free record dropped */
 	MS_STAT_LOST_STACKS,  /* ring buffer full: a stack record dropped */
-	MS_STAT_STACK_ERRORS, /* bpf_get_stack() failed */
+	MS_STAT_STACK_ERRORS, /* no stack could be taken (no per-CPU scratch) */
 	MS_STAT_STATE_ERRORS, /* per-thread state could not be had */
 	MS_STAT_SAMPLE_FULL,  /* sampling: a sampled block not tracked, map full */
 	MS_STAT_UNWIND_UNKNOWN, /* a frame in a file the loader has given no rows for yet */
