@@ -6,8 +6,8 @@
  *   alloc_enter  uprobe at the allocation function's probe site: remembers the
  *                arguments in per-thread state
  *   alloc_exit   uretprobe at the same site: one MS_EV_ALLOC record, with the
- *                user stack taken here, where the frame-pointer walk starts in
- *                the caller and so includes it
+ *                user stack taken here, where the registers are the caller's
+ *                (unwound by the objects' CFI, or by frame pointers: unwind_mode)
  *   release      uprobe at the release function's probe site: one MS_EV_FREE
  *
  * The probe site is not always the function's first byte: the loader moves it
