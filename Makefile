@@ -98,10 +98,17 @@ $(BUILD)/programs/%-nofp: tests/programs/%.c | $(BUILD)/programs
 $(BUILD)/programs/%-nofp: tests/programs/%.cc | $(BUILD)/programs
 	$(call msg,CXX,$@)
 	$(Q)$(CXX) $(NOFP_FLAGS) -Iinclude -o $@ $<
-# frame pointers but no CFI of its own (auto mode must walk those frames by rbp)
+# frame pointers but no .eh_frame rows of its own (auto mode must walk those frames
+# by rbp; its .debug_frame is read only by objects without .eh_frame_hdr)
 $(BUILD)/programs/%-nocfi: tests/programs/%.c | $(BUILD)/programs
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(PROG_FLAGS) -fno-asynchronous-unwind-tables -fno-unwind-tables -o $@ $<
+# CFI only in .debug_frame: a fixture of tests/unit/test_unwind_table.c
+$(BUILD)/programs/lib%-debugframe.so: tests/programs/lib/%.c | $(BUILD)/programs
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -g -fno-asynchronous-unwind-tables -fno-unwind-tables -nostartfiles \
+		-shared -fPIC -o $@ $<
+$(BUILD)/tests/unit/test_unwind_table: $(BUILD)/programs/libplugin-debugframe.so
 # dlopen'ed by tests/programs/dlopen.c
 $(BUILD)/programs/lib%-nofp.so: tests/programs/lib/%.c | $(BUILD)/programs
 	$(call msg,CC,$@)

@@ -74,11 +74,12 @@ static bool file_offset(const struct segs *s, uint64_t addr, uint32_t *off)
 	return false;
 }
 
-static int read_segs(Elf *elf, struct segs *s, GElf_Phdr *eh_hdr)
+/* The executable segments, and PT_GNU_EH_FRAME when there is one (*have_hdr). */
+static int read_segs(Elf *elf, struct segs *s, GElf_Phdr *eh_hdr, bool *have_hdr)
 {
 	size_t phnum;
-	bool have_hdr = false;
 
+	*have_hdr = false;
 	if (elf_getphdrnum(elf, &phnum))
 		return -EINVAL;
 	s->n = 0;
@@ -91,10 +92,10 @@ static int read_segs(Elf *elf, struct segs *s, GElf_Phdr *eh_hdr)
 			s->v[s->n++] = ph;
 		if (ph.p_type == PT_GNU_EH_FRAME) {
 			*eh_hdr = ph;
-			have_hdr = true;
+			*have_hdr = true;
 		}
 	}
-	return have_hdr ? 0 : -ENOENT;
+	return s->n ? 0 : -ENOENT;
 }
 
 static int32_t get_s32(const unsigned char *p)
@@ -130,6 +131,77 @@ static int fde_starts(Elf *elf, const GElf_Phdr *hdr, uint64_t **out, size_t *n)
 	for (uint32_t i = 0; i < count; i++)
 		(*out)[i] = hdr->p_vaddr + (int64_t)get_s32(p + 12 + 8 * (size_t)i);
 	*n = count;
+	return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The data of section name, decompressed; NULL when there is none. */
+static Elf_Data *section_data(Elf *elf, const char *name)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+
+	if (elf_getshdrstrndx(elf, &shstrndx))
+		return NULL;
+	while ((scn = elf_nextscn(elf, scn))) {
+		const char *sname;
+		GElf_Shdr sh;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS)
+			continue;
+		sname = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (!sname || strcmp(sname, name))
+			continue;
+		if ((sh.sh_flags & SHF_COMPRESSED) && elf_compress(scn, 0, 0) < 0)
+			return NULL;
+		return elf_getdata(scn, NULL);
+	}
+	return NULL;
+}
+
+/*
+ * The start addresses of the FDEs of .debug_frame (an object built without
+ * .eh_frame), sorted.  There an FDE's initial location is a plain address.
+ */
+static int debug_frame_starts(Elf *elf, uint64_t **out, size_t *n)
+{
+	const unsigned char *ident = (const unsigned char *)elf_getident(elf, NULL);
+	Elf_Data *d = section_data(elf, ".debug_frame");
+	Dwarf_Off off = 0, next;
+	size_t cap = 0;
+
+	if (!d || !ident)
+		return -ENOENT;
+	if (ident[EI_CLASS] != ELFCLASS64)
+		return -ENOTSUP;
+	for (;;) {
+		Dwarf_CFI_Entry e;
+		uint64_t loc;
+		int r;
+
+		next = off;
+		r = dwarf_next_cfi(ident, d, false, off, &next, &e);
+		if (r > 0 || (r < 0 && (next == off || next == (Dwarf_Off)-1)))
+			break;
+		off = next;
+		if (r < 0 || dwarf_cfi_cie_p(&e) || e.fde.end - e.fde.start < 16)
+			continue;
+		memcpy(&loc, e.fde.start, 8);
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 256;
+			*out = xrealloc(*out, cap * sizeof(**out));
+		}
+		(*out)[(*n)++] = loc;
+	}
+	if (!*n)
+		return -ENOENT;
+	qsort(*out, *n, sizeof(**out), cmp_u64);
 	return 0;
 }
 
@@ -266,9 +338,11 @@ int unwind_table__build(int fd, struct ms_unwind_row **rows, size_t *n)
 	struct row_buf b = { 0 };
 	uint64_t *starts = NULL;
 	Dwarf_CFI *cfi = NULL;
+	Dwarf *dw = NULL;
 	struct segs segs;
 	GElf_Phdr hdr = { 0 };
 	size_t nstarts = 0;
+	bool have_hdr;
 	Elf *elf;
 	int err;
 
@@ -280,12 +354,20 @@ int unwind_table__build(int fd, struct ms_unwind_row **rows, size_t *n)
 		err = -EINVAL;
 		goto cleanup;
 	}
-	err = read_segs(elf, &segs, &hdr);
-	if (!err)
-		err = fde_starts(elf, &hdr, &starts, &nstarts);
+	err = read_segs(elf, &segs, &hdr, &have_hdr);
 	if (err)
 		goto cleanup;
-	cfi = dwarf_getcfi_elf(elf);
+	if (have_hdr) {
+		err = fde_starts(elf, &hdr, &starts, &nstarts);
+		cfi = err ? NULL : dwarf_getcfi_elf(elf);
+	} else {
+		/* no .eh_frame_hdr: .debug_frame, when it was kept */
+		err = debug_frame_starts(elf, &starts, &nstarts);
+		dw = err ? NULL : dwarf_begin_elf(elf, DWARF_C_READ, NULL);
+		cfi = dw ? dwarf_getcfi(dw) : NULL;
+	}
+	if (err)
+		goto cleanup;
 	if (!cfi) {
 		err = -ENOENT;
 		goto cleanup;
@@ -302,8 +384,10 @@ int unwind_table__build(int fd, struct ms_unwind_row **rows, size_t *n)
 cleanup:
 	free(b.v);
 	free(starts);
-	if (cfi)
+	/* .debug_frame's CFI belongs to dw */
+	if (cfi && !dw)
 		dwarf_cfi_end(cfi);
+	dwarf_end(dw);
 	elf_end(elf);
 	return err;
 }

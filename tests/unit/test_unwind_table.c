@@ -4,6 +4,7 @@
  * small functions written in assembly with known CFI, found at run time
  * through /proc/self/maps as the BPF unwinder finds them (file offsets).
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -215,6 +216,46 @@ static void test_unwind_table__lookup_edges(void **state)
 	assert_ptr_equal(unwind_table__lookup(rows, 3, 0xffffffff), &rows[2]);
 }
 
+/*
+ * An object whose CFI is only in .debug_frame (built without unwind tables,
+ * with -g): tests/programs/lib/plugin.c as the Makefile builds it for this
+ * test.  At -O2 plugin_leak is push %rbx (1 byte) ... pop %rbx, ret.
+ */
+#define DEBUGFRAME_LIB "build/programs/libplugin-debugframe.so"
+
+static void test_unwind_table__debug_frame_when_there_is_no_eh_frame(void **state)
+{
+	struct ms_unwind_row *rows;
+	const struct ms_unwind_row *r;
+	uint32_t off;
+	void *h = dlopen("./" DEBUGFRAME_LIB, RTLD_NOW);
+	void *fn;
+	size_t n;
+	int fd;
+
+	if (!h)
+		fail_msg("cannot load the fixture: %s", dlerror());
+	fn = dlsym(h, "plugin_leak");
+	assert_non_null(fn);
+	off = file_offset_of(fn);
+	fd = open(DEBUGFRAME_LIB, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(unwind_table__build(fd, &rows, &n), 0);
+	close(fd);
+	r = unwind_table__lookup(rows, n, off);
+	assert_non_null(r);
+	assert_int_equal(r->pc, off);
+	assert_row(r, MS_UW_CFA_RSP, 8, MS_UW_RBP_SAME, 0);
+	assert_row(unwind_table__lookup(rows, n, off + 1), MS_UW_CFA_RSP, 16, MS_UW_RBP_SAME, 0);
+	/* the pop before the ret */
+	r = unwind_table__lookup(rows, n, off + 1);
+	assert_row(unwind_table__lookup(rows, n, r[1].pc), MS_UW_CFA_RSP, 8, MS_UW_RBP_SAME, 0);
+	assert_int_equal(r[1].pc + 1, r[2].pc);
+	assert_int_equal(r[2].rule, MS_UW_NONE);
+	free(rows);
+	dlclose(h);
+}
+
 static void test_unwind_table__not_elf_is_einval(void **state)
 {
 	char path[] = "/tmp/uwt-not-elf.XXXXXX";
@@ -239,6 +280,7 @@ int main(void)
 		cmocka_unit_test(test_unwind_table__undefined_return_address_is_outermost),
 		cmocka_unit_test(test_unwind_table__rows_sorted_and_merged),
 		cmocka_unit_test(test_unwind_table__lookup_edges),
+		cmocka_unit_test(test_unwind_table__debug_frame_when_there_is_no_eh_frame),
 		cmocka_unit_test(test_unwind_table__not_elf_is_einval),
 	};
 
