@@ -102,6 +102,17 @@ static void upload(struct unwinder *u, struct uw_object *o)
 	o->count = 0;
 }
 
+/* Records object (dev, ino) with no rows yet, uploading it when bound. */
+static struct uw_object *add_object(struct unwinder *u, uint64_t dev, uint64_t ino)
+{
+	struct uw_object *o;
+
+	u->objs = xrealloc(u->objs, (u->nobjs + 1) * sizeof(*u->objs));
+	o = &u->objs[u->nobjs++];
+	*o = (struct uw_object){ .dev = dev, .ino = ino, .first = (uint32_t)u->nrows };
+	return o;
+}
+
 /*
  * Builds and records the rows of the object open at fd (stat st), uploading
  * when bound.  1 when it was new, 0 when known.
@@ -123,9 +134,7 @@ static int add_fd(struct unwinder *u, int fd, const struct stat *st, const char 
 			u->mode == MS_UNWIND_AUTO ? ": frame pointers there" : "");
 	else
 		ms_info(2, "'%s': %zu unwind rows", path, n);
-	u->objs = xrealloc(u->objs, (u->nobjs + 1) * sizeof(*u->objs));
-	o = &u->objs[u->nobjs++];
-	*o = (struct uw_object){ .dev = dev, .ino = st->st_ino, .first = (uint32_t)u->nrows };
+	o = add_object(u, dev, st->st_ino);
 	if (!err && n && u->nrows + n <= UINT32_MAX) {
 		u->rows = xrealloc(u->rows, (u->nrows + n) * sizeof(*u->rows));
 		memcpy(u->rows + u->nrows, rows, n * sizeof(*rows));
@@ -184,6 +193,7 @@ static int scan_line(struct unwinder *u, const char *line)
 	unsigned maj, min;
 	char perms[5];
 	int pos = 0, fd, added;
+	struct uw_object *o;
 	const char *path;
 	struct stat st;
 
@@ -196,7 +206,11 @@ static int scan_line(struct unwinder *u, const char *line)
 	fd = open_mapped(u, start, end, path, ino, &st);
 	if (fd < 0) {
 		ms_info(1, "cannot open '%s' mapped by pid %d: %s", path, u->pid, strerror(-fd));
-		return 0;
+		/* known without rows, so that BPF does not ask for it again and again */
+		o = add_object(u, kernel_dev(maj, min), ino);
+		if (u->map_rows)
+			upload(u, o);
+		return 1;
 	}
 	/* the object is keyed as the kernel sees the mapping, whatever fstat says */
 	st.st_dev = makedev(maj, min);
