@@ -46,8 +46,13 @@ HTML_TEST  := $(BUILD)/tests/html/test_html
 HTML_TOOLS := $(BUILD)/tests/html/embed_json $(BUILD)/tests/html/synth_report
 PROG_C    := $(wildcard tests/programs/*.c)
 PROG_CXX  := $(wildcard tests/programs/*.cc)
+# programs also built optimized without frame pointers (NAME-nofp): unwinding by CFI
+NOFP_C    := leaks qsort_cb
+NOFP_CXX  := cxx_throw
 PROGS     := $(PROG_C:tests/programs/%.c=$(BUILD)/programs/%) \
-	     $(PROG_CXX:tests/programs/%.cc=$(BUILD)/programs/%)
+	     $(PROG_CXX:tests/programs/%.cc=$(BUILD)/programs/%) \
+	     $(addprefix $(BUILD)/programs/,$(addsuffix -nofp,$(NOFP_C) $(NOFP_CXX))) \
+	     $(BUILD)/programs/libplugin-nofp.so $(BUILD)/programs/leaks-nocfi
 
 .PHONY: all deps test-deps demo test unit e2e html bench-build clean
 all: memscope-bpf
@@ -86,6 +91,28 @@ $(BUILD)/user/%.o: user/%.c | $(BUILD)/user
 
 # Programs traced by the end-to-end tests: allocations known by construction.
 PROG_FLAGS := -O0 -g -fno-omit-frame-pointer -fno-optimize-sibling-calls -pthread
+NOFP_FLAGS := -O2 -g -fomit-frame-pointer -pthread
+$(BUILD)/programs/%-nofp: tests/programs/%.c | $(BUILD)/programs
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(NOFP_FLAGS) -Iinclude -o $@ $<
+$(BUILD)/programs/%-nofp: tests/programs/%.cc | $(BUILD)/programs
+	$(call msg,CXX,$@)
+	$(Q)$(CXX) $(NOFP_FLAGS) -Iinclude -o $@ $<
+# frame pointers but no .eh_frame rows of its own (auto mode must walk those frames
+# by rbp; its .debug_frame is read only by objects without .eh_frame_hdr)
+$(BUILD)/programs/%-nocfi: tests/programs/%.c | $(BUILD)/programs
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(PROG_FLAGS) -fno-asynchronous-unwind-tables -fno-unwind-tables -o $@ $<
+# CFI only in .debug_frame: a fixture of tests/unit/test_unwind_table.c
+$(BUILD)/programs/lib%-debugframe.so: tests/programs/lib/%.c | $(BUILD)/programs
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -g -fno-asynchronous-unwind-tables -fno-unwind-tables -nostartfiles \
+		-shared -fPIC -o $@ $<
+$(BUILD)/tests/unit/test_unwind_table: $(BUILD)/programs/libplugin-debugframe.so
+# dlopen'ed by tests/programs/dlopen.c
+$(BUILD)/programs/lib%-nofp.so: tests/programs/lib/%.c | $(BUILD)/programs
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(NOFP_FLAGS) -shared -fPIC -o $@ $<
 $(BUILD)/programs/%: tests/programs/%.c | $(BUILD)/programs
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(PROG_FLAGS) -Iinclude -o $@ $<

@@ -16,6 +16,11 @@
  * what the floor would be if memscope-bpf attached that way.  libbpf 1.1.2
  * has no API for it, so the link is made with the bpf() syscall.
  *
+ * -s BYTES makes the return program copy BYTES (<= 16384) of the user stack
+ * into a ring buffer, which the floor drains every millisecond, copying each
+ * record out as a consumer that unwinds in userspace would at least do: the
+ * cost of unwinding from raw stack copies before any unwinding is done.
+ *
  * A launched program waits on a pipe before it execs, so probes are in place
  * before its first instruction, as with memscope-bpf.  Unlike memscope-bpf the
  * floor does not seize the child with ptrace (memscope-bpf does, for its exit
@@ -41,6 +46,9 @@
 #include "discover.h"
 #include "floor.skel.h"
 #include "util.h"
+
+/* -s: bytes of user stack copied per allocation (0: none) */
+static uint32_t copy_bytes;
 
 struct floor_target {
 	int pid;
@@ -210,6 +218,7 @@ static struct floor *load_programs(void)
 
 	if (!skel)
 		return NULL;
+	skel->rodata->copy_bytes = copy_bytes;
 	if (use_multi) {
 		bpf_program__set_expected_attach_type(skel->progs.alloc_enter,
 						      FLOOR_TRACE_UPROBE_MULTI);
@@ -262,13 +271,38 @@ static int attach_all(struct floor *skel, const struct alloc_objects *objs, int 
 	return *n ? 0 : -ENOENT;
 }
 
+static struct ring_buffer *raw_rb;
+static uint64_t raw_records, raw_bytes;
+
+/* a consumer's least work on a raw stack: take it out of the ring buffer */
+static int on_raw(void *ctx, void *data, size_t size)
+{
+	static unsigned char copy[16384 + 16];
+
+	memcpy(copy, data, size < sizeof(copy) ? size : sizeof(copy));
+	raw_records++;
+	raw_bytes += size;
+	return 0;
+}
+
 /* launched: reaps the child; returns its exit code (128 + signal) */
 static int wait_launched(struct floor_target *t)
 {
 	int status;
 
 	for (;;) {
-		pid_t r = waitpid(t->pid, &status, 0);
+		pid_t r;
+
+		if (raw_rb) {
+			/* records come without wake-ups, as memscope-bpf's do */
+			ring_buffer__poll(raw_rb, 1);
+			ring_buffer__consume(raw_rb);
+			r = waitpid(t->pid, &status, WNOHANG);
+			if (r == 0)
+				continue;
+		} else {
+			r = waitpid(t->pid, &status, 0);
+		}
 
 		if (r == t->pid)
 			break;
@@ -317,6 +351,12 @@ static int parse_args(int argc, char **argv, int *pid, char ***prog)
 			ms_verbose += (int)strlen(argv[i] + 1);
 		} else if (!strcmp(argv[i], "-m")) {
 			use_multi = true;
+		} else if (!strcmp(argv[i], "-s") && i + 1 < argc) {
+			copy_bytes = (uint32_t)strtoul(argv[++i], NULL, 10);
+			if (copy_bytes > 16384) {
+				ms_err("-s: at most 16384 bytes");
+				return -EINVAL;
+			}
 		} else if (!strcmp(argv[i], "-p") && i + 1 < argc) {
 			char *end;
 
@@ -337,7 +377,8 @@ static int parse_args(int argc, char **argv, int *pid, char ***prog)
 	}
 	*prog = i < argc ? &argv[i] : NULL;
 	if (!*pid == !*prog) {
-		fprintf(stderr, "usage: floor [-v...] [-m] -p PID | floor [-v...] [-m] [--] PROGRAM [ARGS...]\n");
+		fprintf(stderr, "usage: floor [-v...] [-m] [-s BYTES] -p PID | "
+			"floor [-v...] [-m] [-s BYTES] [--] PROGRAM [ARGS...]\n");
 		return -EINVAL;
 	}
 	return 0;
@@ -375,6 +416,10 @@ int main(int argc, char **argv)
 		err = attach_all_multi(skel, &objs, t.pid, &fds, &nfds);
 	else if (!err)
 		err = attach_all(skel, &objs, t.pid, &links, &nlinks);
+	if (!err && copy_bytes) {
+		raw_rb = ring_buffer__new(bpf_map__fd(skel->maps.raw), on_raw, NULL, NULL);
+		err = raw_rb ? 0 : -errno;
+	}
 	if (t.launched) {
 		/* on error, closing the pipe without exec'ing would run it untraced */
 		if (err)
@@ -383,6 +428,13 @@ int main(int argc, char **argv)
 		code = wait_launched(&t);
 	} else if (!err) {
 		code = wait_pid(&t);
+	}
+	if (raw_rb) {
+		ring_buffer__consume(raw_rb);
+		fprintf(stderr, "floor: %llu raw stacks, %.1f MiB, %llu lost (ring buffer full)\n",
+			(unsigned long long)raw_records, (double)raw_bytes / (1 << 20),
+			(unsigned long long)skel->bss->raw_lost);
+		ring_buffer__free(raw_rb);
 	}
 	for (size_t i = 0; i < nlinks; i++)
 		bpf_link__destroy(links[i]);

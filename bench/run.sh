@@ -17,6 +17,13 @@
 # and, only when asked for with -t:
 #   floor-perf      the floor attached as one perf-event uprobe per probe
 #                   (memscope-bpf's fallback on kernels without uprobe_multi)
+#   memscope-fp     memscope-bpf --unwind=fp (frame pointers only)
+#   memscope-dwarf  memscope-bpf --unwind=dwarf (the objects' CFI only)
+#   rawcopy-8k, rawcopy-16k  the floor copying 8 or 16 KiB of user stack per
+#                   allocation to userspace (floor -s): unwinding from raw
+#                   copies, before any unwinding
+# (the workloads have frame pointers, so fp and dwarf walk the same stacks;
+# the workload deep, only with -w, is loop's calls 30 frames deeper)
 # then prints medians: ns per pair, the cost added over untraced, that cost as
 # a multiple of the floor's, lost events, the tracer's CPU while the workload
 # ran as a share of one core, and how many CPUs the machine kept busy
@@ -90,6 +97,7 @@ pairs_of() {
 	mix) n=100000 ;;
 	threads) n=400000 ;;
 	cxx) n=100000 ;;
+	deep) n=100000 ;;
 	*) die "unknown workload '$1'" ;;
 	esac
 	awk -v n="$n" -v s="$SCALE" 'BEGIN { printf "%d", n * s }'
@@ -105,9 +113,11 @@ build() {
 [ $BUILD_FIRST -eq 1 ] && build
 MEMSCOPE=${MEMSCOPE:-$TOP/memscope-bpf}
 [ -x "$MEMSCOPE" ] || die "no memscope-bpf at '$MEMSCOPE'"
+# a workload's program: deep is loop with its calls 30 frames down
+wl_prog() { [ "$1" = deep ] && echo "$BUILD/workload_loop" || echo "$BUILD/workload_$1"; }
 for w in ${WORKLOADS//,/ }; do
 	pairs_of "$w" >/dev/null
-	[ -x "$BUILD/workload_$w" ] || die "no '$BUILD/workload_$w' (run make -C bench)"
+	[ -x "$(wl_prog "$w")" ] || die "no '$(wl_prog "$w")' (run make -C bench)"
 done
 
 mkdir -p "$OUT/log" || die "cannot create '$OUT'"
@@ -132,31 +142,37 @@ field() { sed -n "s/^memscope-bench .*[ ]$1=\([^ ]*\).*/\1/p" "$2" | head -1; }
 
 # runs tracer $1 on workload $2 ($3 pairs), output to $4; fails when the workload did not report
 run_one() {
-	local tracer=$1 w=$2 pairs=$3 log=$4 wl="$BUILD/workload_$2"
-	local to="timeout -k 5 600"
+	local tracer=$1 w=$2 pairs=$3 log=$4 wl
+	local to="timeout -k 5 600" args=("$3")
 
+	wl=$(wl_prog "$w")
+	[ "$w" = deep ] && args+=(64 30)
 	case $tracer in
-	untraced) $to "$wl" "$pairs" ;;
-	floor) $to "$BUILD/floor" -m -- "$wl" "$pairs" ;;
-	floor-perf) $to "$BUILD/floor" -- "$wl" "$pairs" ;;
-	memscope) $to "$MEMSCOPE" --json "$TMP/ms.json" -- "$wl" "$pairs" ;;
-	memscope-nostacks) $to "$MEMSCOPE" --no-stacks --json "$TMP/ms.json" -- "$wl" "$pairs" ;;
+	untraced) $to "$wl" "${args[@]}" ;;
+	floor) $to "$BUILD/floor" -m -- "$wl" "${args[@]}" ;;
+	floor-perf) $to "$BUILD/floor" -- "$wl" "${args[@]}" ;;
+	rawcopy-8k) $to "$BUILD/floor" -m -s 8192 -- "$wl" "${args[@]}" ;;
+	rawcopy-16k) $to "$BUILD/floor" -m -s 16384 -- "$wl" "${args[@]}" ;;
+	memscope) $to "$MEMSCOPE" --json "$TMP/ms.json" -- "$wl" "${args[@]}" ;;
+	memscope-nostacks) $to "$MEMSCOPE" --no-stacks --json "$TMP/ms.json" -- "$wl" "${args[@]}" ;;
+	memscope-fp) $to "$MEMSCOPE" --unwind=fp --json "$TMP/ms.json" -- "$wl" "${args[@]}" ;;
+	memscope-dwarf) $to "$MEMSCOPE" --unwind=dwarf --json "$TMP/ms.json" -- "$wl" "${args[@]}" ;;
 	bpftrace)
 		[ -n "$BPFTRACE_NOTE" ] && { echo "$BPFTRACE_NOTE" >&2; return 1; }
-		$to bpftrace "$TMP/memleak.bt" -c "$wl $pairs"
+		$to bpftrace "$TMP/memleak.bt" -c "$wl ${args[*]}"
 		;;
 	heaptrack)
 		command -v heaptrack >/dev/null || { echo "not available here: heaptrack not installed" >&2; return 1; }
-		$to heaptrack -o "$TMP/heaptrack" "$wl" "$pairs"
+		$to heaptrack -o "$TMP/heaptrack" "$wl" "${args[@]}"
 		;;
 	massif)
 		command -v valgrind >/dev/null || { echo "not available here: valgrind not installed" >&2; return 1; }
-		$to valgrind --tool=massif --massif-out-file="$TMP/massif.out" "$wl" "$pairs"
+		$to valgrind --tool=massif --massif-out-file="$TMP/massif.out" "$wl" "${args[@]}"
 		;;
 	*)
 		[ -n "${EXTRA[$tracer]:-}" ] || { echo "unknown tracer '$tracer'" >&2; return 1; }
 		# shellcheck disable=SC2086
-		$to ${EXTRA[$tracer]} -- "$wl" "$pairs"
+		$to ${EXTRA[$tracer]} -- "$wl" "${args[@]}"
 		;;
 	esac >"$log" 2>"$log.err"
 	grep -q '^memscope-bench ' "$log"

@@ -6,8 +6,8 @@
  *   alloc_enter  uprobe at the allocation function's probe site: remembers the
  *                arguments in per-thread state
  *   alloc_exit   uretprobe at the same site: one MS_EV_ALLOC record, with the
- *                user stack taken here, where the frame-pointer walk starts in
- *                the caller and so includes it
+ *                user stack taken here, where the registers are the caller's
+ *                (unwound by the objects' CFI, or by frame pointers: unwind_mode)
  *   release      uprobe at the release function's probe site: one MS_EV_FREE
  *
  * The probe site is not always the function's first byte: the loader moves it
@@ -25,6 +25,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
 #include <bpf/usdt.bpf.h>
 #include "memscope_events.h"
 
@@ -34,6 +35,13 @@ const volatile __u32 target_tgid = 0;
 const volatile bool alloc_stacks = true;
 const volatile bool free_stacks = false;
 const volatile __u64 wake_bytes = 1 << 20;
+const volatile __u32 unwind_mode = MS_UNWIND_AUTO; /* enum ms_unwind_mode */
+/*
+ * Bumped by the loader whenever it adds objects' rows: the per-CPU caches
+ * of mappings start over, so a mapping cached before its object had rows
+ * is looked up again.
+ */
+volatile __u64 unwind_gen = 0;
 /*
  * Sampling (--sample-bytes): 0 traces every call.  Otherwise a block is
  * sampled when a sample point falls in it, the points being a Poisson
@@ -178,18 +186,23 @@ static __always_inline struct thread_state *thread_state(bool create)
  */
 #define STACK_BLOCK 1024
 
+/* the user stack read STACK_BLOCK bytes at a time (both walkers) */
+struct stack_block {
+	__u64 base; /* user address of blk[0] */
+	__u64 len;  /* bytes of blk that hold the stack at base; 0: none */
+	__u64 blk[STACK_BLOCK / 8];
+};
+
 /*
  * The walk's state, kept in a map rather than on the BPF stack: the verifier
  * then sees each step's values as unknown, checks the step once and does not
  * unroll 64 of them in every program that takes stacks (that came to more
- * than its million instructions).
+ * than its million instructions).  The CFI unwinder's likewise.
  */
 struct stack_walk {
-	__u64 fp;   /* frame pointer of the next frame */
-	__u64 base; /* user address of blk[0] */
-	__u64 len;  /* bytes of blk that hold the stack at base; 0: none */
-	__u64 n;    /* frames in stack_scratch's ips */
-	__u64 blk[STACK_BLOCK / 8];
+	__u64 fp; /* frame pointer of the next frame */
+	__u64 n;  /* frames in stack_scratch's ips */
+	struct stack_block b;
 };
 
 struct {
@@ -213,31 +226,43 @@ static __always_inline __u64 read_block(__u64 *blk, __u64 fp)
 	return 0;
 }
 
+/*
+ * The 8 bytes of stack at addr, from the block read last or a new block
+ * read at addr: frames are read upwards, so one read of user memory serves
+ * several.  false when unreadable.
+ */
+static __always_inline bool stack_word(struct stack_block *b, __u64 addr, __u64 *out)
+{
+	__u64 off = addr - b->base;
+
+	if (addr & 7)
+		return !bpf_probe_read_user(out, 8, (void *)addr);
+	if (!b->len || addr < b->base || off + 8 > b->len) {
+		b->base = addr;
+		off = 0;
+		b->len = read_block(b->blk, addr);
+		/* the last 8 bytes of a page before an unmapped one */
+		if (!b->len)
+			return !bpf_probe_read_user(out, 8, (void *)addr);
+	}
+	*out = b->blk[(off >> 3) & (STACK_BLOCK / 8 - 1)];
+	return true;
+}
+
 /* one frame, as bpf_loop()'s callback: 0 to go on, 1 to stop */
 static long walk_step(__u32 i, void *unused)
 {
 	__u32 zero = 0;
 	struct ms_ev_stack *s = bpf_map_lookup_elem(&stack_scratch, &zero);
 	struct stack_walk *w = bpf_map_lookup_elem(&stack_walk, &zero);
-	__u64 fp, off, idx, next, ret;
+	__u64 fp, next, ret;
 
 	if (!s || !w)
 		return 1;
 	fp = w->fp;
-	off = fp - w->base;
 	if (!fp || (fp & 7) || w->n >= MS_MAX_FRAMES)
 		return 1;
-	if (!w->len || off + 16 > w->len) {
-		w->base = fp;
-		off = 0;
-		w->len = read_block(w->blk, fp);
-		if (!w->len)
-			return 1;
-	}
-	idx = (off >> 3) & (STACK_BLOCK / 8 - 1);
-	next = w->blk[idx];
-	ret = w->blk[(idx + 1) & (STACK_BLOCK / 8 - 1)];
-	if (!ret)
+	if (!stack_word(&w->b, fp, &next) || !stack_word(&w->b, fp + 8, &ret) || !ret)
 		return 1;
 	s->ips[w->n & (MS_MAX_FRAMES - 1)] = ret;
 	w->n++;
@@ -257,21 +282,287 @@ static __always_inline long walk_user_stack(struct pt_regs *ctx, __u64 *ips)
 		return 0;
 	ips[0] = PT_REGS_IP(ctx);
 	w->fp = PT_REGS_FP(ctx);
-	w->base = 0;
-	w->len = 0;
+	w->b.base = 0;
+	w->b.len = 0;
 	w->n = 1;
 	bpf_loop(MS_MAX_FRAMES - 1, walk_step, NULL, 0);
 	return w->n;
 }
 
 /*
- * Takes the user stack, sends it if this object has not sent it before, and
- * returns its hash (0 when none could be had).  When top is not 0 it replaces
- * the innermost frame: at a release probe the walk starts inside the
- * allocator and would skip the direct caller, whose return address is at
- * [sp] and is passed here.
+ * Unwinding by the objects' own CFI (--unwind=auto|dwarf; user/unwind.c
+ * builds the rows).  Each step finds the mapping of pc - 1 (the call
+ * instruction of a return address) with bpf_find_vma(), the object's rows
+ * by the file's (dev, inode), the row by binary search on the file offset,
+ * then computes the CFA from rsp or rbp, reads the return address at CFA - 8
+ * and, where the row says so, the caller's rbp.  Where an object or a pc has
+ * no CFI, auto mode takes a frame-pointer step instead; dwarf mode stops.
  */
-static __always_inline __u64 take_stack(struct pt_regs *ctx, __u64 top, __u16 *flags)
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE); /* the loader writes rows straight in */
+	__uint(max_entries, 1);            /* sized by the loader */
+	__type(key, __u32);
+	__type(value, struct ms_unwind_row);
+} unwind_rows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct ms_unwind_key);
+	__type(value, struct ms_unwind_obj);
+} unwind_objs SEC(".maps");
+
+/* log2 of the most rows the array may hold (the loader keeps below it) */
+#define UNWIND_SEARCH_STEPS 24
+#define VMA_CACHE 4
+
+enum vma_kind { VMA_EMPTY, VMA_ANON, VMA_OBJECT };
+
+/* a mapping seen lately; objects the loader has no entry for are not cached */
+struct ms_vma_slot {
+	__u64 start, end;
+	__u64 off; /* file offset at start */
+	__u64 gen; /* unwind_gen when cached */
+	__u32 kind, first, count, pad;
+};
+
+struct ms_unwind_state {
+	__u64 pc; /* a return address (its call is at pc - 1) */
+	__u64 sp; /* rsp in pc's frame */
+	__u64 bp; /* rbp in pc's frame */
+	__u32 n, end, flags, next_slot;
+	struct ms_vma_slot slots[VMA_CACHE];
+	struct stack_block b;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ms_unwind_state);
+} unwind_state SEC(".maps");
+
+struct ms_vma_info {
+	__u64 start, end, off, dev, ino;
+	__u32 file;
+};
+
+static long vma_info_cb(struct task_struct *task, struct vm_area_struct *vma, struct ms_vma_info *vi)
+{
+	struct file *f = vma->vm_file;
+	dev_t dev;
+
+	vi->start = vma->vm_start;
+	vi->end = vma->vm_end;
+	vi->off = vma->vm_pgoff << 12;
+	if (!f)
+		return 0;
+	dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
+	vi->dev = dev;
+	vi->ino = BPF_CORE_READ(f, f_inode, i_ino);
+	vi->file = 1;
+	return 0;
+}
+
+/* The cached mapping of pc, looked up and cached on a miss; NULL when there is none. */
+static __always_inline struct ms_vma_slot *unwind_vma(struct ms_unwind_state *u, __u64 pc)
+{
+	struct ms_vma_info vi = {};
+	struct ms_unwind_key key;
+	struct ms_unwind_obj *obj;
+	struct ms_vma_slot *slot;
+	__u64 gen = unwind_gen;
+	int k;
+
+	for (k = 0; k < VMA_CACHE; k++) {
+		slot = &u->slots[k];
+		if (slot->kind != VMA_EMPTY && slot->gen == gen && pc >= slot->start &&
+		    pc < slot->end)
+			return slot;
+	}
+	if (bpf_find_vma(bpf_get_current_task_btf(), pc, vma_info_cb, &vi, 0) || pc < vi.start ||
+	    pc >= vi.end) {
+		u->end = MS_STK_NO_VMA;
+		return NULL;
+	}
+	slot = &u->slots[u->next_slot & (VMA_CACHE - 1)];
+	slot->start = vi.start;
+	slot->end = vi.end;
+	slot->off = vi.off;
+	slot->gen = gen;
+	slot->kind = VMA_ANON;
+	slot->first = 0;
+	slot->count = 0;
+	if (vi.file) {
+		key.dev = vi.dev;
+		key.ino = vi.ino;
+		obj = bpf_map_lookup_elem(&unwind_objs, &key);
+		if (!obj) {
+			/* not cached: the loader adds it after its next look at the maps */
+			u->flags |= MS_STKF_UNKNOWN;
+			stat_inc(MS_STAT_UNWIND_UNKNOWN);
+			slot->kind = VMA_EMPTY;
+			return slot;
+		}
+		slot->kind = VMA_OBJECT;
+		slot->first = obj->first;
+		slot->count = obj->count;
+	}
+	u->next_slot++;
+	return slot;
+}
+
+/* The last row at or below off among count rows from first; NULL when none. */
+static __always_inline struct ms_unwind_row *unwind_row(__u32 first, __u32 count, __u32 off)
+{
+	__u32 lo = first, hi = first + count, mid;
+	struct ms_unwind_row *r;
+	int k;
+
+	for (k = 0; k < UNWIND_SEARCH_STEPS && lo < hi; k++) {
+		mid = lo + (hi - lo) / 2;
+		r = bpf_map_lookup_elem(&unwind_rows, &mid);
+		if (!r)
+			return NULL;
+		if (r->pc <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == first)
+		return NULL;
+	mid = lo - 1;
+	return bpf_map_lookup_elem(&unwind_rows, &mid);
+}
+
+/* One step by the row's rules; the caller's pc in *ra.  false: stop (u->end says why). */
+static __always_inline bool cfi_step(struct ms_unwind_state *u, const struct ms_unwind_row *r,
+				     __u64 *ra)
+{
+	__u64 cfa = (r->rule == MS_UW_CFA_RSP ? u->sp : u->bp) + (__s64)r->cfa_off;
+
+	/* the saved rbp first: it is below the return address, so one block holds both */
+	if (cfa <= u->sp ||
+	    (r->rbp_rule == MS_UW_RBP_AT_CFA && !stack_word(&u->b, cfa + (__s64)r->rbp_off, &u->bp)) ||
+	    !stack_word(&u->b, cfa - 8, ra)) {
+		u->end = MS_STK_READ;
+		return false;
+	}
+	u->sp = cfa;
+	return true;
+}
+
+/* One step by the frame pointer: [rbp] is the caller's rbp, [rbp + 8] the return address. */
+static __always_inline bool fp_step(struct ms_unwind_state *u, __u64 *ra)
+{
+	__u64 bp = u->bp;
+
+	if (!bp) {
+		u->end = MS_STK_COMPLETE;
+		return false;
+	}
+	if ((bp & 7) || bp < u->sp || !stack_word(&u->b, bp, &u->bp) ||
+	    !stack_word(&u->b, bp + 8, ra)) {
+		u->end = MS_STK_READ;
+		return false;
+	}
+	u->sp = bp + 16;
+	u->flags |= MS_STKF_FP;
+	return true;
+}
+
+/* The step where no CFI applies: a frame pointer in auto mode, the end in dwarf mode. */
+static __always_inline bool no_cfi_step(struct ms_unwind_state *u, __u64 *ra)
+{
+	if (unwind_mode == MS_UNWIND_DWARF) {
+		u->end = MS_STK_NO_TABLE;
+		return false;
+	}
+	return fp_step(u, ra);
+}
+
+/* one frame, as bpf_loop()'s callback: 0 to go on, 1 to stop */
+static long unwind_step(__u32 i, void *unused)
+{
+	__u32 zero = 0;
+	struct ms_ev_stack *s = bpf_map_lookup_elem(&stack_scratch, &zero);
+	struct ms_unwind_state *u = bpf_map_lookup_elem(&unwind_state, &zero);
+	struct ms_unwind_row *r = NULL;
+	struct ms_vma_slot *vma;
+	__u64 pc, ra = 0;
+	bool ok;
+
+	if (!s || !u)
+		return 1;
+	if (u->n >= MS_MAX_FRAMES) {
+		u->end = MS_STK_DEPTH;
+		return 1;
+	}
+	pc = u->pc - 1;
+	vma = unwind_vma(u, pc);
+	if (!vma)
+		return 1;
+	if (vma->kind == VMA_OBJECT && vma->count)
+		r = unwind_row(vma->first, vma->count, (__u32)(pc - vma->start + vma->off));
+	if (!r || r->rule == MS_UW_NONE) {
+		ok = no_cfi_step(u, &ra);
+	} else if (r->rule == MS_UW_CFA_RSP || r->rule == MS_UW_CFA_RBP) {
+		ok = cfi_step(u, r, &ra);
+	} else {
+		u->end = r->rule == MS_UW_OUTERMOST ? MS_STK_COMPLETE : MS_STK_UNSUPPORTED;
+		ok = false;
+	}
+	if (!ok)
+		return 1;
+	if (!ra) {
+		u->end = MS_STK_COMPLETE;
+		return 1;
+	}
+	s->ips[u->n & (MS_MAX_FRAMES - 1)] = ra;
+	u->n++;
+	u->pc = ra;
+	return 0;
+}
+
+/*
+ * Fills ips from the frame whose return address is pc (its call at pc - 1)
+ * with rsp sp and the registers' rbp.  The number of frames (0: no scratch).
+ */
+static __always_inline long unwind_user_stack(struct pt_regs *ctx, __u64 pc, __u64 sp,
+					      struct ms_ev_stack *s)
+{
+	__u32 zero = 0;
+	struct ms_unwind_state *u = bpf_map_lookup_elem(&unwind_state, &zero);
+
+	if (!u)
+		return 0;
+	s->ips[0] = pc;
+	u->pc = pc;
+	u->sp = sp;
+	u->bp = PT_REGS_FP(ctx);
+	u->n = 1;
+	u->end = MS_STK_COMPLETE;
+	u->flags = 0;
+	u->b.base = 0;
+	u->b.len = 0;
+	bpf_loop(MS_MAX_FRAMES, unwind_step, NULL, 0);
+	s->truncated = u->end;
+	s->flags = u->flags;
+	return u->n;
+}
+
+/*
+ * Takes the user stack, sends it if this object has not sent it before, and
+ * returns its hash (0 when none could be had).  The innermost frame is pc,
+ * a return address (its call at pc - 1), in a frame whose stack pointer is
+ * sp: at an allocation's return the caller's address and the stack pointer
+ * after the return; at a release probe, where the allocator's frame is not
+ * set up yet, the return address at [sp] and sp + 8; at an annotation, the
+ * site + 1 and its stack pointer.  The frame-pointer walk (--unwind=fp)
+ * starts from the registers and has its innermost frame replaced by pc.
+ */
+static __always_inline __u64 take_stack(struct pt_regs *ctx, __u64 pc, __u64 sp, __u16 *flags)
 {
 	__u32 zero = 0;
 	struct ms_ev_stack *s = bpf_map_lookup_elem(&stack_scratch, &zero);
@@ -281,7 +572,14 @@ static __always_inline __u64 take_stack(struct pt_regs *ctx, __u64 top, __u16 *f
 
 	if (!s)
 		return 0;
-	n = walk_user_stack(ctx, s->ips);
+	if (unwind_mode == MS_UNWIND_FP) {
+		n = walk_user_stack(ctx, s->ips);
+		s->ips[0] = pc;
+		s->truncated = n >= MS_MAX_FRAMES ? MS_STK_DEPTH : MS_STK_COMPLETE;
+		s->flags = MS_STKF_FP;
+	} else {
+		n = unwind_user_stack(ctx, pc, sp, s);
+	}
 	if (n <= 0) {
 		stat_inc(MS_STAT_STACK_ERRORS);
 		*flags |= MS_EVF_STACK_LOST;
@@ -289,8 +587,6 @@ static __always_inline __u64 take_stack(struct pt_regs *ctx, __u64 top, __u16 *f
 	}
 	if (n > MS_MAX_FRAMES)
 		n = MS_MAX_FRAMES;
-	if (top)
-		s->ips[0] = top;
 	for (i = 0; i < MS_MAX_FRAMES; i++) {
 		if (i >= n)
 			break;
@@ -306,7 +602,6 @@ static __always_inline __u64 take_stack(struct pt_regs *ctx, __u64 top, __u16 *f
 		return h;
 
 	s->type = MS_EV_STACK;
-	s->truncated = n == MS_MAX_FRAMES;
 	s->nframes = n;
 	s->hash = h;
 	if (bpf_ringbuf_output(&events, s, MS_EV_STACK_HDR + (n & 127) * 8 > sizeof(*s) ?
@@ -456,7 +751,7 @@ int alloc_exit(struct pt_regs *ctx)
 	if (sample_bytes && !sample_exit(st, ptr, &old, &flags))
 		return 0;
 	if (alloc_stacks && ptr && !(flags & MS_EVF_UNTRACKED))
-		stack = take_stack(ctx, 0, &flags);
+		stack = take_stack(ctx, ip, sp, &flags);
 
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
@@ -531,7 +826,7 @@ int release(struct pt_regs *ctx)
 
 	bpf_probe_read_user(&caller, sizeof(caller), (void *)sp);
 	if (free_stacks)
-		stack = take_stack(ctx, caller, &flags);
+		stack = take_stack(ctx, caller, sp + 8, &flags);
 
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
@@ -596,7 +891,7 @@ int BPF_USDT(annot_track, void *ptr, const char *name, const char *tname, const 
 
 	/* the stack first: take_stack may send a record of its own */
 	if (alloc_stacks && is_target())
-		stack = take_stack(ctx, PT_REGS_IP(ctx) + 1, &flags);
+		stack = take_stack(ctx, PT_REGS_IP(ctx) + 1, PT_REGS_SP(ctx), &flags);
 	e = annot_begin(MS_ANNOT_TRACK);
 	if (!e)
 		return 0;

@@ -143,11 +143,82 @@ struct ms_ev_free {
  */
 struct ms_ev_stack {
 	__u8 type; /* MS_EV_STACK */
-	__u8 truncated;
+	__u8 truncated; /* enum ms_stack_end: why the walk stopped early, 0 when it did not */
 	__u16 nframes;
-	__u32 pad;
+	__u32 flags;    /* enum ms_stack_flags */
 	__u64 hash;
 	__u64 ips[MS_MAX_FRAMES];
+};
+
+/*
+ * Why a stack ends before its outermost frame (ms_ev_stack.truncated).  A
+ * stack that reached a return address of 0, an undefined return address
+ * (the CFI of _start and thread entry points) or the end of a frame-pointer
+ * chain is complete.
+ */
+enum ms_stack_end {
+	MS_STK_COMPLETE = 0,
+	MS_STK_DEPTH = 1,       /* MS_MAX_FRAMES frames taken */
+	MS_STK_NO_TABLE = 2,    /* --unwind=dwarf: an object (or a pc) without CFI rows */
+	MS_STK_UNSUPPORTED = 3, /* a CFI rule the BPF unwinder cannot follow (DWARF expression) */
+	MS_STK_READ = 4,        /* the stack could not be read, or went the wrong way */
+	MS_STK_NO_VMA = 5,      /* a pc in no mapping (garbage, or code unmapped meanwhile) */
+	MS_STK__COUNT,
+};
+
+enum ms_stack_flags {
+	MS_STKF_FP = 1 << 0,      /* a frame came from the frame-pointer chain */
+	MS_STKF_UNKNOWN = 1 << 1, /* a pc in a file the loader has not given rows for yet */
+};
+
+/*
+ * Unwinding by the objects' CFI (.eh_frame): the loader turns each mapped
+ * object's CFI into rows sorted by pc (user/unwind_table.c), all objects'
+ * rows in one array map, and an object's place in it in a hash map keyed by
+ * the file's (dev, inode).  A row holds from its pc to the next row's.  The
+ * pc is the file offset of the instruction (what BPF gets from the mapping:
+ * pc - vm_start + vm_pgoff * page size), not the ELF address.  On x86-64
+ * the return address is always at CFA - 8; rows where it is not are
+ * MS_UW_UNSUPPORTED.
+ */
+enum ms_unwind_rule {
+	MS_UW_NONE = 0,        /* no CFI covers this pc */
+	MS_UW_CFA_RSP = 1,     /* CFA = rsp + cfa_off */
+	MS_UW_CFA_RBP = 2,     /* CFA = rbp + cfa_off */
+	MS_UW_UNSUPPORTED = 3, /* a DWARF expression, another register, a signal frame */
+	MS_UW_OUTERMOST = 4,   /* return address undefined: the outermost frame */
+};
+
+enum ms_unwind_rbp {
+	MS_UW_RBP_SAME = 0,   /* the caller's rbp is this frame's */
+	MS_UW_RBP_AT_CFA = 1, /* saved at CFA + rbp_off */
+};
+
+struct ms_unwind_row {
+	__u32 pc;
+	__s32 cfa_off;
+	__s16 rbp_off;
+	__u8 rule;     /* enum ms_unwind_rule */
+	__u8 rbp_rule; /* enum ms_unwind_rbp */
+	__u32 pad;     /* an array map rounds values to 8 bytes: the mmap'ed layout */
+};
+
+struct ms_unwind_key {
+	__u64 dev; /* the kernel's encoding: major << 20 | minor */
+	__u64 ino;
+};
+
+/* count 0: the object was looked at and has no CFI */
+struct ms_unwind_obj {
+	__u32 first;
+	__u32 count;
+};
+
+/* --unwind */
+enum ms_unwind_mode {
+	MS_UNWIND_AUTO = 0,  /* CFI where an object has it, frame pointers elsewhere */
+	MS_UNWIND_FP = 1,    /* frame pointers only (the old walk) */
+	MS_UNWIND_DWARF = 2, /* CFI only: an object without it ends the stack */
 };
 
 #define MS_EV_STACK_HDR 16
@@ -200,9 +271,10 @@ struct ms_ev_annot {
 enum ms_stat {
 	MS_STAT_LOST_EVENTS,  /* ring buffer full: an alloc/free record dropped */
 	MS_STAT_LOST_STACKS,  /* ring buffer full: a stack record dropped */
-	MS_STAT_STACK_ERRORS, /* bpf_get_stack() failed */
+	MS_STAT_STACK_ERRORS, /* no stack could be taken (no per-CPU scratch) */
 	MS_STAT_STATE_ERRORS, /* per-thread state could not be had */
 	MS_STAT_SAMPLE_FULL,  /* sampling: a sampled block not tracked, map full */
+	MS_STAT_UNWIND_UNKNOWN, /* a frame in a file the loader has given no rows for yet */
 	MS_STAT__COUNT,
 };
 

@@ -78,6 +78,9 @@ static int load(struct tracer *t, bool multi)
 	t->skel->rodata->alloc_stacks = opts->alloc_stacks;
 	t->skel->rodata->free_stacks = opts->free_stacks;
 	t->skel->rodata->sample_bytes = opts->sample_bytes;
+	t->skel->rodata->unwind_mode = opts->unwind_mode;
+	if (opts->unwind_rows)
+		bpf_map__set_max_entries(t->skel->maps.unwind_rows, opts->unwind_rows);
 	if (opts->sample_bytes)
 		sample__fill_gaps(opts->sample_bytes, (uint64_t *)t->skel->rodata->sample_gaps,
 				  MS_SAMPLE_GAPS);
@@ -342,6 +345,14 @@ int tracer__attach(struct tracer *t, const struct alloc_objects *objs)
 int tracer__ringbuf_fd(const struct tracer *t)
 {
 	return bpf_map__fd(t->skel->maps.events);
+}
+
+void tracer__unwind_maps(const struct tracer *t, int *rows_fd, int *objs_fd,
+			 volatile uint64_t **gen)
+{
+	*rows_fd = bpf_map__fd(t->skel->maps.unwind_rows);
+	*objs_fd = bpf_map__fd(t->skel->maps.unwind_objs);
+	*gen = (volatile uint64_t *)&t->skel->bss->unwind_gen;
 }
 
 int tracer__stats(const struct tracer *t, uint64_t out[MS_STAT__COUNT])

@@ -25,6 +25,8 @@ struct tracer_opts {
 	bool free_stacks;
 	uint64_t sample_bytes;  /* 0: every call; else the mean gap between samples */
 	uint32_t ringbuf_bytes; /* power of two, >= 4096; 0 for the default */
+	enum ms_unwind_mode unwind_mode;
+	uint32_t unwind_rows;   /* capacity of the rows' map (auto, dwarf) */
 };
 
 struct tracer;
@@ -38,6 +40,9 @@ void tracer__free(struct tracer *t);
 int tracer__attach(struct tracer *t, const struct alloc_objects *objs);
 
 int tracer__ringbuf_fd(const struct tracer *t);
+/* The unwinder's maps (user/unwind.h) and BPF's unwind_gen, valid after attach. */
+void tracer__unwind_maps(const struct tracer *t, int *rows_fd, int *objs_fd,
+			 volatile uint64_t **gen);
 /* Sums the per-CPU counters into out.  0 or negative errno. */
 int tracer__stats(const struct tracer *t, uint64_t out[MS_STAT__COUNT]);
 

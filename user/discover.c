@@ -25,6 +25,11 @@ void discover__free(struct alloc_objects *objs)
 	free(objs->v);
 	objs->v = NULL;
 	objs->n = 0;
+	for (size_t i = 0; i < objs->nothers; i++)
+		free(objs->others[i]);
+	free(objs->others);
+	objs->others = NULL;
+	objs->nothers = 0;
 }
 
 static bool known(const struct alloc_objects *objs, dev_t dev, ino_t ino)
@@ -75,7 +80,9 @@ static void drop_empty(struct alloc_objects *objs)
 		if (objs->v[i].nsyms || objs->v[i].nannotations) {
 			objs->v[j++] = objs->v[i];
 		} else {
-			free(objs->v[i].path);
+			objs->others = xrealloc(objs->others,
+						(objs->nothers + 1) * sizeof(*objs->others));
+			objs->others[objs->nothers++] = objs->v[i].path;
 			free(objs->v[i].attach_path);
 		}
 	}

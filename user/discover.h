@@ -32,6 +32,9 @@ struct alloc_object {
 struct alloc_objects {
 	struct alloc_object *v;
 	size_t n;
+	/* the paths of the other objects found: unwinding needs their tables too */
+	char **others;
+	size_t nothers;
 };
 
 /* 0 or negative errno (message printed).  Objects with neither allocator

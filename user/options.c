@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "memscope_events.h"
 #include "options.h"
 #include "util.h"
 
@@ -28,6 +29,11 @@ void options__usage(FILE *f)
 		"      --top N            leak sites in the text summary (default 10)\n"
 		"      --no-stacks        do not take stacks (group by call site only)\n"
 		"      --free-stacks      also take stacks of releases\n"
+		"      --unwind MODE      how stacks are walked: auto (default: each object's\n"
+		"                         unwind tables (.eh_frame) where it has them, frame\n"
+		"                         pointers elsewhere), dwarf (tables only), fp (frame\n"
+		"                         pointers only: cheapest, but programs built without\n"
+		"                         them, like most of libc, lose their callers)\n"
 		"      --sample-bytes N   sample: a record and a stack on average every N bytes\n"
 		"                         allocated (suffix k, m, g: KiB, MiB, GiB); reports\n"
 		"                         show estimates; the probes still fire on every call\n"
@@ -66,7 +72,7 @@ static bool same_path(const char *a, const char *b)
 }
 
 enum { OPT_JSON = 256, OPT_HTML, OPT_TOP, OPT_NO_STACKS, OPT_FREE_STACKS, OPT_RINGBUF,
-       OPT_INTERVAL, OPT_MIN_AGE, OPT_SAMPLE_BYTES };
+       OPT_INTERVAL, OPT_MIN_AGE, OPT_SAMPLE_BYTES, OPT_UNWIND };
 
 static const struct option long_opts[] = {
 	{ "pid", required_argument, NULL, 'p' },
@@ -78,6 +84,7 @@ static const struct option long_opts[] = {
 	{ "no-stacks", no_argument, NULL, OPT_NO_STACKS },
 	{ "free-stacks", no_argument, NULL, OPT_FREE_STACKS },
 	{ "sample-bytes", required_argument, NULL, OPT_SAMPLE_BYTES },
+	{ "unwind", required_argument, NULL, OPT_UNWIND },
 	{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF },
 	{ "interval", required_argument, NULL, OPT_INTERVAL },
 	{ "min-age", required_argument, NULL, OPT_MIN_AGE },
@@ -186,6 +193,18 @@ static enum options_result parse_one(struct ms_options *o, int c, const char *ar
 		break;
 	case OPT_FREE_STACKS:
 		o->free_stacks = true;
+		break;
+	case OPT_UNWIND:
+		if (!strcmp(arg, "auto")) {
+			o->unwind_mode = MS_UNWIND_AUTO;
+		} else if (!strcmp(arg, "fp")) {
+			o->unwind_mode = MS_UNWIND_FP;
+		} else if (!strcmp(arg, "dwarf")) {
+			o->unwind_mode = MS_UNWIND_DWARF;
+		} else {
+			ms_err("invalid --unwind '%s' (auto, dwarf or fp)", arg);
+			return OPTIONS_EXIT_ERROR;
+		}
 		break;
 	case OPT_SAMPLE_BYTES:
 		if (!parse_bytes(arg, &o->sample_bytes)) {

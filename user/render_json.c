@@ -38,14 +38,41 @@ static void write_target(struct report *r, struct json_writer *w)
 	jw__end_object(w);
 }
 
+/* How stacks were walked: "dwarf" (by CFI, frame pointers where there is none), "fp", "none". */
+static const char *stacks_method(const struct report_input *in, bool taken)
+{
+	if (!taken)
+		return "none";
+	return in->unwind_mode == MS_UNWIND_FP ? "fp" : "dwarf";
+}
+
+static void write_unwind(const struct report_input *in, struct json_writer *w)
+{
+	static const char *modes[] = { [MS_UNWIND_AUTO] = "auto", [MS_UNWIND_FP] = "fp",
+				       [MS_UNWIND_DWARF] = "dwarf" };
+	const struct unwind_stats *u = &in->unwind;
+
+	jw__begin_object(w, "unwind");
+	jw__string(w, "mode", modes[in->unwind_mode]);
+	jw__uint(w, "objects", u->objects);
+	jw__uint(w, "objects_without_cfi", u->objects_bare);
+	jw__uint(w, "rows", u->rows);
+	jw__uint(w, "rows_capacity", u->capacity);
+	jw__uint(w, "objects_dropped", u->dropped);
+	jw__uint(w, "build_us", (uint64_t)(u->build_ms * 1000));
+	jw__uint(w, "frames_in_unknown_objects", in->bpf_stats[MS_STAT_UNWIND_UNKNOWN]);
+	jw__end_object(w);
+}
+
 static void write_tracing(struct report *r, struct json_writer *w)
 {
 	const struct report_input *in = r->in;
 	char rule[96];
 
 	jw__begin_object(w, "tracing");
-	jw__string(w, "stacks", in->alloc_stacks ? "frame-pointer" : "caller-only");
-	jw__string(w, "free_stacks", in->free_stacks ? "frame-pointer" : "caller-only");
+	jw__string(w, "stacks", stacks_method(in, in->alloc_stacks));
+	jw__string(w, "free_stacks", stacks_method(in, in->free_stacks));
+	write_unwind(in, w);
 	/* not 0: counts and bytes are estimates from sampled blocks */
 	jw__uint(w, "sample_bytes", in->sample_bytes);
 	jw__uint(w, "probes", in->nprobes);
@@ -80,6 +107,7 @@ static void write_summary(struct report *r, struct json_writer *w)
 	jw__uint(w, "lost_events", in->bpf_stats[MS_STAT_LOST_EVENTS]);
 	jw__uint(w, "sample_untracked", in->bpf_stats[MS_STAT_SAMPLE_FULL]);
 	jw__uint(w, "lost_stacks", in->stack_lost);
+	jw__uint(w, "truncated_stacks", in->stacks ? stack_table__truncated(in->stacks) : 0);
 	jw__uint(w, "unknown_frees", t->unknown_frees);
 	jw__uint(w, "allocator_internal_frees",
 		 in->detector ? detector__internal_releases(in->detector) : 0);
@@ -126,7 +154,11 @@ static void write_stacks(struct report *r, struct json_writer *w)
 			continue;
 		jw__begin_object(w, NULL);
 		jw__uint(w, "id", i);
-		jw__bool(w, "truncated", s->truncated);
+		jw__bool(w, "truncated", s->truncated != 0);
+		if (s->truncated)
+			jw__string(w, "truncated_reason", stack_end__name(s->truncated));
+		else
+			jw__null(w, "truncated_reason");
 		jw__begin_array(w, "frames");
 		report__each_frame(r, i, write_frame, &c);
 		jw__end_array(w);

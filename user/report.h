@@ -18,6 +18,7 @@
 #include "heap.h"
 #include "memscope_events.h"
 #include "stacks.h"
+#include "unwind.h"
 #include "symbolize.h"
 #include "thread_names.h"
 #include "timeline.h"
@@ -41,6 +42,8 @@ struct report_input {
 	uint64_t start_ns, end_ns;
 	bool alloc_stacks;
 	bool free_stacks;
+	int unwind_mode;                  /* enum ms_unwind_mode */
+	struct unwind_stats unwind;       /* the CFI tables used (auto, dwarf) */
 	/* --sample-bytes; 0 when every call was traced.  Otherwise counts and
 	 * bytes are estimates (the heap's weights; leaks weighed the same). */
 	uint64_t sample_bytes;

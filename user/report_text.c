@@ -91,6 +91,9 @@ static void header(struct report *r, FILE *f)
 	if (in->stack_lost)
 		fprintf(f, "   warning: %" PRIu64 " events have only their caller's address "
 			"(stack record lost)\n", in->stack_lost);
+	if (in->stacks && stack_table__truncated(in->stacks))
+		fprintf(f, "   truncated     %" PRIu32 " stacks end before their outermost frame "
+			"(JSON: truncated_reason)\n", stack_table__truncated(in->stacks));
 }
 
 static void findings(struct report *r, FILE *f)

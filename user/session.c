@@ -25,6 +25,7 @@
 #include "target.h"
 #include "thread_names.h"
 #include "timeline.h"
+#include "unwind.h"
 #include "util.h"
 
 /* how often the ring buffer is drained when nothing wakes us */
@@ -33,12 +34,17 @@
 #define FREED_CAPACITY (256 * 1024)
 /* how long a launched target may take to exit after we forwarded a signal */
 #define FORWARD_GRACE_MS 3000
+/* the unwind rows' map: 16 bytes a row (libc 2.36 has ~28 k rows) */
+#define UNWIND_ROWS_MIN (256u * 1024)
+#define UNWIND_ROWS_MAX (1u << 24)
 
 struct session {
 	const struct ms_options *opts;
 	struct target target;
 	struct alloc_objects objs;
 	struct tracer *tracer;
+	struct unwinder *unwind; /* NULL: no stacks, or --unwind=fp */
+	uint64_t unwind_unknown; /* BPF's count of frames in objects without rows, last seen */
 	struct symbolizer *sym;
 	struct stack_table *stacks;
 	struct heap *heap;
@@ -150,6 +156,41 @@ static int prepare_target(struct session *s)
 	return err;
 }
 
+/*
+ * The CFI tables of the target's objects, built before BPF is loaded so
+ * that the map can be sized for them: a running target's mappings, or what
+ * a launched one will map (discover found it).  Objects mapped later
+ * (dlopen) are added while tracing (add_new_objects()).
+ */
+static void prepare_unwind(struct session *s)
+{
+	struct unwinder_opts uo = { .sz = sizeof(uo), .pid = s->target.pid,
+				    .mode = s->opts->unwind_mode };
+
+	if ((!s->opts->alloc_stacks && !s->opts->free_stacks) ||
+	    s->opts->unwind_mode == MS_UNWIND_FP)
+		return;
+	s->unwind = unwinder__new(&uo);
+	if (!s->target.launched) {
+		unwinder__scan(s->unwind);
+		return;
+	}
+	for (size_t i = 0; i < s->objs.n; i++)
+		unwinder__add_path(s->unwind, s->objs.v[i].path);
+	for (size_t i = 0; i < s->objs.nothers; i++)
+		unwinder__add_path(s->unwind, s->objs.others[i]);
+}
+
+/* Room for twice the rows known now (libraries loaded later), within bounds. */
+static uint32_t unwind_capacity(const struct session *s)
+{
+	size_t rows = s->unwind ? unwinder__rows(s->unwind) * 2 : 0;
+
+	if (rows < UNWIND_ROWS_MIN)
+		rows = UNWIND_ROWS_MIN;
+	return rows > UNWIND_ROWS_MAX ? UNWIND_ROWS_MAX : (uint32_t)rows;
+}
+
 static int attach_probes(struct session *s)
 {
 	struct tracer_opts to = {
@@ -159,7 +200,11 @@ static int attach_probes(struct session *s)
 		.free_stacks = s->opts->free_stacks,
 		.sample_bytes = s->opts->sample_bytes,
 		.ringbuf_bytes = s->opts->ringbuf_bytes,
+		.unwind_mode = s->opts->unwind_mode,
+		.unwind_rows = unwind_capacity(s),
 	};
+	volatile uint64_t *gen;
+	int rows_fd, objs_fd;
 
 	if (!s->objs.n) {
 		ms_err("no allocator found in target '%d'", s->target.pid);
@@ -169,7 +214,25 @@ static int attach_probes(struct session *s)
 	if (!s->tracer)
 		return -errno;
 	s->nprobes = tracer__attach(s->tracer, &s->objs);
-	return s->nprobes < 0 ? s->nprobes : 0;
+	if (s->nprobes < 0)
+		return s->nprobes;
+	if (!s->unwind)
+		return 0;
+	/* after attach: a fallback there loads the programs and their maps again */
+	tracer__unwind_maps(s->tracer, &rows_fd, &objs_fd, &gen);
+	return unwinder__bind(s->unwind, rows_fd, objs_fd, to.unwind_rows, gen);
+}
+
+/* When BPF met frames in files without rows (dlopen), their rows are added. */
+static void add_new_objects(struct session *s)
+{
+	uint64_t stats[MS_STAT__COUNT];
+
+	if (!s->unwind || !s->tracer || tracer__stats(s->tracer, stats) ||
+	    stats[MS_STAT_UNWIND_UNKNOWN] == s->unwind_unknown)
+		return;
+	s->unwind_unknown = stats[MS_STAT_UNWIND_UNKNOWN];
+	unwinder__scan(s->unwind);
 }
 
 /*
@@ -226,6 +289,7 @@ static void drain(struct session *s)
 {
 	ring_buffer__consume(s->rb);
 	events__flush(&s->sink);
+	add_new_objects(s);
 }
 
 /* Drains, then samples: the heap state is then current to the sample. */
@@ -348,6 +412,7 @@ static void fill_report_input(struct session *s, struct report_input *in, char *
 		.end_ns = s->end_ns,
 		.alloc_stacks = s->opts->alloc_stacks,
 		.free_stacks = s->opts->free_stacks,
+		.unwind_mode = s->opts->unwind_mode,
 		.sample_bytes = s->opts->sample_bytes,
 		.nprobes = s->nprobes,
 		.detector = s->detector,
@@ -357,6 +422,8 @@ static void fill_report_input(struct session *s, struct report_input *in, char *
 		.min_age_ns = s->opts->min_age_ns,
 	};
 	memcpy(in->bpf_stats, s->bpf_stats, sizeof(in->bpf_stats));
+	if (s->unwind)
+		unwinder__stats(s->unwind, &in->unwind);
 	if (t->launched && t->exited) {
 		if (WIFSIGNALED(t->wait_status))
 			in->exit_signal = WTERMSIG(t->wait_status);
@@ -432,6 +499,7 @@ static void session_cleanup(struct session *s)
 	thread_names__free(s->names);
 	heap__free(s->heap);
 	stack_table__free(s->stacks);
+	unwinder__free(s->unwind);
 	discover__free(&s->objs);
 	target__cleanup(&s->target);
 	free(s->cmdline);
@@ -449,6 +517,8 @@ int session__run(const struct ms_options *o)
 		err = open_outputs(&s);
 	if (!err)
 		err = prepare_target(&s);
+	if (!err)
+		prepare_unwind(&s);
 	if (!err)
 		err = attach_probes(&s);
 	s.start_ns = ms_now_ns();

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "memscope_events.h"
 #include "stacks.h"
 #include "util.h"
 
@@ -113,7 +114,7 @@ static void *arena_alloc(struct stack_table *t, size_t n)
 
 /* Appends a stack with a copy of ips; returns its index. */
 static uint32_t push_stack(struct stack_table *t, uint64_t hash, const uint64_t *ips,
-			   uint32_t nframes, bool truncated)
+			   uint32_t nframes, uint8_t truncated)
 {
 	struct stack *s = arena_alloc(t, sizeof(*s) + (size_t)nframes * sizeof(*ips));
 	uint64_t *frames = (uint64_t *)(s + 1);
@@ -162,7 +163,7 @@ void stack_table__free(struct stack_table *t)
 
 /* hash 0 is never sent by BPF (it means "no stack"): it gets STACK_NONE */
 uint32_t stack_table__add(struct stack_table *t, uint64_t hash, const uint64_t *ips,
-			  uint32_t nframes, bool truncated)
+			  uint32_t nframes, uint8_t truncated)
 {
 	uint32_t idx;
 
@@ -211,4 +212,26 @@ const struct stack *stack_table__get(const struct stack_table *t, uint32_t idx)
 uint32_t stack_table__count(const struct stack_table *t)
 {
 	return t->count;
+}
+
+uint32_t stack_table__truncated(const struct stack_table *t)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 1; i < t->count; i++)
+		n += t->by_idx[i]->truncated != 0;
+	return n;
+}
+
+const char *stack_end__name(uint8_t truncated)
+{
+	static const char *names[MS_STK__COUNT] = {
+		[MS_STK_DEPTH] = "depth",	  [MS_STK_NO_TABLE] = "no_table",
+		[MS_STK_UNSUPPORTED] = "unsupported", [MS_STK_READ] = "read",
+		[MS_STK_NO_VMA] = "no_vma",
+	};
+
+	if (!truncated)
+		return NULL;
+	return truncated < MS_STK__COUNT ? names[truncated] : "unknown";
 }

@@ -17,7 +17,7 @@
 struct stack {
 	uint64_t hash;
 	uint32_t nframes;
-	bool truncated;
+	uint8_t truncated;   /* enum ms_stack_end: 0 when complete */
 	const uint64_t *ips; /* return addresses, innermost first */
 };
 
@@ -28,7 +28,7 @@ void stack_table__free(struct stack_table *t);
 
 /* Records a stack (idempotent for a known hash).  Returns its index (> 0). */
 uint32_t stack_table__add(struct stack_table *t, uint64_t hash, const uint64_t *ips,
-			  uint32_t nframes, bool truncated);
+			  uint32_t nframes, uint8_t truncated);
 /* Index of a known hash, or STACK_NONE. */
 uint32_t stack_table__find(const struct stack_table *t, uint64_t hash);
 /*
@@ -42,5 +42,10 @@ void stack_table__prefetch(const struct stack_table *t, uint64_t hash, uint64_t 
 const struct stack *stack_table__get(const struct stack_table *t, uint32_t idx);
 /* Number of indexes in use, including STACK_NONE: valid ones are 1..count-1. */
 uint32_t stack_table__count(const struct stack_table *t);
+
+/* Distinct stacks recorded that end early (truncated != 0). */
+uint32_t stack_table__truncated(const struct stack_table *t);
+/* A name for why a stack ends early ("depth", "no_table", ...); NULL for 0. */
+const char *stack_end__name(uint8_t truncated);
 
 #endif

@@ -358,6 +358,19 @@ static const struct sym_map *map_find(const struct sym_map *v, size_t n, uint64_
 	return lo && addr < v[lo - 1].end ? &v[lo - 1] : NULL;
 }
 
+/*
+ * The executable mapping of a return address.  A mapping without exec
+ * permission is a stale read: the dynamic loader maps /etc/ld.so.cache
+ * while it opens a library and then maps the library's code at the same
+ * addresses, so the maps read during a dlopen must not name its code.
+ */
+static const struct sym_map *code_map_find(const struct symbolizer *s, uint64_t addr)
+{
+	const struct sym_map *m = map_find(s->maps, s->nmaps, addr);
+
+	return m && m->exec ? m : NULL;
+}
+
 static struct sym_object *object_find(struct symbolizer *s, const struct sym_map *m)
 {
 	const struct sym_map *old = map_find(s->maps, s->nmaps, m->start);
@@ -512,7 +525,7 @@ static void queue_settle(struct symbolizer *s)
 
 		if (!e || e->state != ENT_QUEUED)
 			continue;
-		m = s->gone ? NULL : map_find(s->maps, s->nmaps, e->ip - 1);
+		m = s->gone ? NULL : code_map_find(s, e->ip - 1);
 		e->state = m ? ENT_MAPPED : ENT_UNKNOWN;
 		if (m)
 			e->map = *m;
@@ -563,11 +576,11 @@ static int entry_locate(struct symbolizer *s, struct sym_entry *e)
 		return 0;
 	if (e->state == ENT_UNKNOWN)
 		return -ENOENT;
-	m = map_find(s->maps, s->nmaps, e->ip - 1);
+	m = code_map_find(s, e->ip - 1);
 	if (!m && !s->gone && ms_now_ns() - s->last_read_ns >= MISS_REREAD_NS) {
 		/* adds no entry, so e stays valid */
 		reread = symbolizer__refresh(s) == 0;
-		m = map_find(s->maps, s->nmaps, e->ip - 1);
+		m = code_map_find(s, e->ip - 1);
 	}
 	if (m) {
 		e->state = ENT_MAPPED;

@@ -330,12 +330,9 @@ static void test_e2e__plain_leaks_exact_counts_bytes_and_lines(void **state)
 	assert_leak(r.json, "leak_malloc", "leaks.c", "leak_malloc", 3, 300);
 	assert_leak(r.json, "leak_calloc", "leaks.c", "leak_calloc", 2, 400);
 	assert_leak(r.json, "leak_realloc", "leaks.c", "leak_realloc", 1, 256);
-	/*
-	 * strdup allocates inside libc, which has no frame pointers: the walk
-	 * ends in strdup (its caller needs DWARF unwinding), and no frame
-	 * outside the allocator objects is left to be the site.
-	 */
+	/* strdup allocates inside libc: the stack's first frame is there */
 	assert_strdup_leak(r.json);
+	assert_leak(r.json, "leak_strdup", "leaks.c", "leak_strdup", 1, 6);
 	assert_int_equal(sum_by_site(r.json, "leaks", "churn").groups, 0);
 	churn = sum_by_site(r.json, "sites", "churn");
 	assert_int_equal((long)churn.allocations, 50);
@@ -479,6 +476,9 @@ static void test_e2e__attach_to_running_process_with_pid(void **state)
 	close(fd);
 	assert_ran(&r, 0);
 	assert_leak(r.json, "late_leak", "waiter.c", "late_leak", 7, 7 * 300);
+	/* the running target's objects got unwind rows from its maps */
+	assert_true(num(cJSON_GetObjectItem(cJSON_GetObjectItem(r.json, "tracing"), "unwind"),
+			"objects") >= 3);
 	/* the block allocated before attach is freed after it */
 	assert_int_equal((long)num(summary(r.json), "unknown_frees"), 1);
 	assert_int_equal((long)num(cJSON_GetObjectItem(r.json, "target"), "pid"), waiter);
@@ -1010,6 +1010,318 @@ static void test_e2e__sampling_exact_for_big_blocks_estimates_small_ones(void **
 	run_free(&r);
 }
 
+/* ---- unwinding (issue 7) ---- */
+
+/*
+ * The caller chain of stack id from its site frame up to main, as
+ * "function:line < function:line < ...", into buf; "?" at the end when main
+ * is not reached.  Frames between may be any (a library's, inlined ones).
+ */
+static void chain_of(const cJSON *report, int id, char *buf, size_t len)
+{
+	const cJSON *s = stack_by_id(report, id), *frames, *f;
+	int site, n, used = 0;
+	bool main_seen = false;
+
+	buf[0] = 0;
+	assert_non_null(s);
+	site = (int)num(s, "site_frame");
+	frames = cJSON_GetObjectItem(s, "frames");
+	n = cJSON_GetArraySize(frames);
+	for (int i = site < 0 ? n : site; i < n && !main_seen; i++) {
+		f = cJSON_GetArrayItem(frames, i);
+		used += snprintf(buf + used, len - used, "%s%s:%d", used ? " < " : "",
+				 str(f, "function"), (int)num(f, "line"));
+		assert_true((size_t)used < len);
+		main_seen = !strcmp(str(f, "function"), "main");
+	}
+	if (!main_seen)
+		snprintf(buf + used, len - used, "%s?", used ? " < " : "");
+}
+
+struct chain_sum {
+	char chain[1024];
+	long count, bytes;
+};
+
+static int cmp_chain(const void *a, const void *b)
+{
+	return strcmp(((const struct chain_sum *)a)->chain, ((const struct chain_sum *)b)->chain);
+}
+
+/*
+ * The leaks whose site is in the program's own source src (but not in
+ * function skip), summed by chain, as "chain count bytes" lines sorted:
+ * what two builds of one program must agree on (an unrolled loop makes one
+ * stack per copy of a call).  *complete: every chain reached main.
+ */
+static char *leak_chains(const cJSON *report, const char *src, const char *skip,
+			 bool *complete)
+{
+	struct chain_sum *v = calloc(64, sizeof(*v));
+	char *out = calloc(64, 1100);
+	const cJSON *e;
+	int n = 0, k;
+
+	*complete = true;
+	cJSON_ArrayForEach(e, cJSON_GetObjectItem(report, "leaks")) {
+		const cJSON *f = site_frame(report, (int)num(e, "stack"));
+
+		if (!f || !ends_with(str(f, "file"), src) ||
+		    (skip && same_function(str(f, "function"), skip)))
+			continue;
+		chain_of(report, (int)num(e, "stack"), v[n].chain, sizeof(v[n].chain));
+		if (strstr(v[n].chain, "?"))
+			*complete = false;
+		for (k = 0; k < n && strcmp(v[k].chain, v[n].chain); k++)
+			;
+		v[k].count += (long)num(e, "count");
+		v[k].bytes += (long)num(e, "bytes");
+		if (k == n)
+			n++;
+		assert_true(n < 64);
+	}
+	qsort(v, n, sizeof(*v), cmp_chain);
+	for (k = 0; k < n; k++)
+		sprintf(out + strlen(out), "%s %ld %ld\n", v[k].chain, v[k].count, v[k].bytes);
+	free(v);
+	return out;
+}
+
+static const char *tracing_str(const cJSON *report, const char *key)
+{
+	return str(cJSON_GetObjectItem(report, "tracing"), key);
+}
+
+/*
+ * The same program built -O2 -fomit-frame-pointer (unwound by its CFI) and
+ * -O0 with frame pointers (walked by them, --unwind=fp): the same leak
+ * groups with the same chains to main.  The optimized build walked by
+ * frame pointers must not get there (else this test could not fail).
+ */
+static void assert_same_chains_as_fp_build(const char *prog, const char *src, const char *skip)
+{
+	const char *json = tmp_path("chains.json");
+	char path[256], *fp, *cfi, *fp_on_nofp;
+	bool fp_complete, cfi_complete, complete;
+	struct run r;
+
+	snprintf(path, sizeof(path), PROGS "%s", prog);
+	run_memscope(&r, json, "--unwind=fp", "--json", json, "--", path, NULL);
+	assert_ran(&r, 0);
+	assert_string_equal(tracing_str(r.json, "stacks"), "fp");
+	fp = leak_chains(r.json, src, skip, &fp_complete);
+	run_free(&r);
+
+	snprintf(path, sizeof(path), PROGS "%s-nofp", prog);
+	run_memscope(&r, json, "--json", json, "--", path, NULL);
+	assert_ran(&r, 0);
+	assert_string_equal(tracing_str(r.json, "stacks"), "dwarf");
+	assert_int_equal((long)num(summary(r.json), "truncated_stacks"), 0);
+	cfi = leak_chains(r.json, src, skip, &cfi_complete);
+	run_free(&r);
+
+	run_memscope(&r, json, "--unwind=fp", "--json", json, "--", path, NULL);
+	assert_ran(&r, 0);
+	fp_on_nofp = leak_chains(r.json, src, skip, &complete);
+	run_free(&r);
+
+	assert_true(fp_complete);
+	assert_true(cfi_complete);
+	assert_true(fp[0]);
+	assert_string_equal(cfi, fp);
+	if (!strcmp(fp_on_nofp, fp))
+		fail_msg("frame pointers found the same chains in '%s-nofp':\n%s", prog, fp);
+	free(fp);
+	free(cfi);
+	free(fp_on_nofp);
+}
+
+static void test_e2e__omit_frame_pointer_leaks_same_chains_as_fp_build(void **state)
+{
+	const char *json = tmp_path("leaks-nofp.json");
+	const cJSON *e;
+	char chain[1024], want[256];
+	int found = 0;
+	struct run r;
+
+	/* strdup's caller is beyond libc's frame, which has no frame pointer */
+	assert_same_chains_as_fp_build("leaks", "leaks.c", "leak_strdup");
+	run_memscope(&r, json, "--json", json, "--", PROGS "leaks-nofp", NULL);
+	assert_ran(&r, 0);
+	assert_leak(r.json, "leak_malloc", "leaks.c", "leak_malloc", 3, 300);
+	assert_leak(r.json, "leak_strdup", "leaks.c", "leak_strdup", 1, 6);
+	snprintf(want, sizeof(want), "leak_strdup:%d < main:%d", line_of("leaks.c", "leak_strdup"),
+		 line_of("leaks.c", "main_strdup"));
+	cJSON_ArrayForEach(e, cJSON_GetObjectItem(r.json, "leaks")) {
+		chain_of(r.json, (int)num(e, "stack"), chain, sizeof(chain));
+		if (strncmp(chain, "leak_strdup", 11))
+			continue;
+		found++;
+		assert_string_equal(chain, want);
+	}
+	assert_int_equal(found, 1);
+	run_free(&r);
+}
+
+static void test_e2e__qsort_comparator_chain_passes_through_glibc(void **state)
+{
+	const char *json = tmp_path("qsort.json"), *modes[] = { "--unwind=auto", "--unwind=dwarf" };
+	char chain[1024], tail[256];
+	const cJSON *e;
+
+	snprintf(tail, sizeof(tail), " < sort_them:%d < main:%d", line_of("qsort_cb.c", "qsort_call"),
+		 line_of("qsort_cb.c", "main_sort"));
+	for (int m = 0; m < 2; m++) {
+		struct run r;
+		int groups = 0;
+
+		run_memscope(&r, json, modes[m], "--json", json, "--", PROGS "qsort_cb-nofp", NULL);
+		assert_ran(&r, 0);
+		assert_leak(r.json, "remember", "qsort_cb.c", "cmp_leak", 5, 5 * 48);
+		cJSON_ArrayForEach(e, cJSON_GetObjectItem(r.json, "leaks")) {
+			size_t n;
+
+			chain_of(r.json, (int)num(e, "stack"), chain, sizeof(chain));
+			n = strlen(chain);
+			groups++;
+			/* remember < cmp < glibc's msort ... __qsort_r < sort_them < main */
+			assert_true(strncmp(chain, "remember:", 9) == 0);
+			assert_non_null(strstr(chain, " < cmp:"));
+			assert_non_null(strstr(chain, " < __qsort_r:"));
+			if (n < strlen(tail) || strcmp(chain + n - strlen(tail), tail))
+				fail_msg("chain '%s' does not end with '%s'", chain, tail);
+		}
+		assert_true(groups >= 1);
+		assert_int_equal((long)num(summary(r.json), "truncated_stacks"), 0);
+		run_free(&r);
+	}
+}
+
+static void test_e2e__cxx_exceptions_and_inlined_frames_unwound(void **state)
+{
+	const char *json = tmp_path("cxx_throw.json");
+	char want[512], *chains;
+	bool complete;
+	struct run r;
+
+	assert_same_chains_as_fp_build("cxx_throw", "cxx_throw.cc", NULL);
+	run_memscope(&r, json, "--json", json, "--", PROGS "cxx_throw-nofp", NULL);
+	assert_ran(&r, 0);
+	/* the inlined frame first, then its caller; the handler is step's own */
+	snprintf(want, sizeof(want),
+		 "make_node:%d < step(int):%d < main:%d 6 240\n"
+		 "step(int):%d < main:%d 3 72\n",
+		 line_of("cxx_throw.cc", "inlined_new"), line_of("cxx_throw.cc", "step_call"),
+		 line_of("cxx_throw.cc", "main_step"), line_of("cxx_throw.cc", "catch_alloc"),
+		 line_of("cxx_throw.cc", "main_step"));
+	chains = leak_chains(r.json, "cxx_throw.cc", NULL, &complete);
+	assert_string_equal(chains, want);
+	free(chains);
+	assert_int_equal((long)num(summary(r.json), "unknown_frees"), 0);
+	run_free(&r);
+}
+
+/*
+ * A program with frame pointers but without CFI for its own functions
+ * (-fno-asynchronous-unwind-tables): auto mode walks its frames by rbp and
+ * libc's by CFI, to the same chains as --unwind=fp; dwarf mode stops at
+ * the first of its frames and says so.
+ */
+static void test_e2e__auto_walks_frame_pointers_where_there_is_no_cfi(void **state)
+{
+	const char *json = tmp_path("nocfi.json");
+	char *fp, *mixed, *cut;
+	bool complete;
+	struct run r;
+
+	run_memscope(&r, json, "--unwind=fp", "--json", json, "--", PROGS "leaks-nocfi", NULL);
+	assert_ran(&r, 0);
+	fp = leak_chains(r.json, "leaks.c", "leak_strdup", &complete);
+	assert_true(complete);
+	run_free(&r);
+
+	run_memscope(&r, json, "--json", json, "--", PROGS "leaks-nocfi", NULL);
+	assert_ran(&r, 0);
+	mixed = leak_chains(r.json, "leaks.c", "leak_strdup", &complete);
+	assert_true(complete);
+	assert_string_equal(mixed, fp);
+	assert_int_equal((long)num(summary(r.json), "truncated_stacks"), 0);
+	run_free(&r);
+
+	run_memscope(&r, json, "--unwind=dwarf", "--json", json, "--", PROGS "leaks-nocfi", NULL);
+	assert_ran(&r, 0);
+	cut = leak_chains(r.json, "leaks.c", "leak_strdup", &complete);
+	assert_false(complete);
+	assert_non_null(strstr(cut, "leak_malloc:"));
+	assert_true(num(summary(r.json), "truncated_stacks") >= 4);
+	{
+		const cJSON *e;
+
+		cJSON_ArrayForEach(e, cJSON_GetObjectItem(r.json, "leaks")) {
+			const cJSON *s = stack_by_id(r.json, (int)num(e, "stack"));
+
+			assert_string_equal(str(s, "truncated_reason"), "no_table");
+		}
+	}
+	run_free(&r);
+	free(fp);
+	free(mixed);
+	free(cut);
+}
+
+/*
+ * A library loaded with dlopen: the first stack through it meets an object
+ * without rows (a frame-pointer guess in auto mode, the end of the stack in
+ * dwarf mode), after which the loader adds its rows, and the later calls
+ * unwind whole.
+ */
+static void test_e2e__dlopened_library_gets_its_rows_while_tracing(void **state)
+{
+	const char *json = tmp_path("dlopen.json"), *modes[] = { "--unwind=auto", "--unwind=dwarf" };
+	char later[512], first[128], chain[1024];
+
+	snprintf(later, sizeof(later), "plugin_leak:%d < plugin_entry:%d < main:%d",
+		 line_of("lib/plugin.c", "plugin_leak"), line_of("lib/plugin.c", "plugin_entry"),
+		 line_of("dlopen.c", "later_calls"));
+	snprintf(first, sizeof(first), "plugin_leak:%d < ?", line_of("lib/plugin.c", "plugin_leak"));
+	for (int m = 0; m < 2; m++) {
+		long whole = 0, cut = 0;
+		const cJSON *e, *unwind;
+		struct run r;
+
+		run_memscope(&r, json, modes[m], "--json", json, "--", PROGS "dlopen", NULL);
+		assert_ran(&r, 0);
+		assert_leak(r.json, "plugin_leak", "lib/plugin.c", "plugin_leak", 4, 4 * 72);
+		cJSON_ArrayForEach(e, cJSON_GetObjectItem(r.json, "leaks")) {
+			const cJSON *f = site_frame(r.json, (int)num(e, "stack")), *s;
+
+			if (!f || !same_function(str(f, "function"), "plugin_leak"))
+				continue;
+			chain_of(r.json, (int)num(e, "stack"), chain, sizeof(chain));
+			s = stack_by_id(r.json, (int)num(e, "stack"));
+			if (!strcmp(chain, later)) {
+				whole += (long)num(e, "count");
+				assert_true(cJSON_IsNull(cJSON_GetObjectItem(s, "truncated_reason")));
+			} else if (m == 1) {
+				/* dwarf: the first call's stack ends where the rows were missing */
+				assert_string_equal(chain, first);
+				assert_string_equal(str(s, "truncated_reason"), "no_table");
+				cut += (long)num(e, "count");
+			}
+		}
+		assert_int_equal(whole, 3);
+		assert_int_equal(cut, m == 1 ? 1 : 0);
+		unwind = cJSON_GetObjectItem(cJSON_GetObjectItem(r.json, "tracing"), "unwind");
+		assert_true(num(unwind, "frames_in_unknown_objects") >= 1);
+		/* the program, libc, the dynamic loader, the library */
+		assert_true(num(unwind, "objects") >= 4);
+		if (m == 1)
+			assert_true(num(summary(r.json), "truncated_stacks") >= 1);
+		run_free(&r);
+	}
+}
+
 static void assert_one_line_error(const struct run *r, const char *want)
 {
 	const char *e = r->err ? r->err : "";
@@ -1057,6 +1369,10 @@ static void test_e2e__bad_input_one_line_error_nonzero_exit(void **state)
 
 	run_memscope(&r, NULL, "--sample-bytes", "0", "--", PROGS "leaks", NULL);
 	assert_one_line_error(&r, "invalid --sample-bytes");
+	run_free(&r);
+
+	run_memscope(&r, NULL, "--unwind=frames", "--", PROGS "leaks", NULL);
+	assert_one_line_error(&r, "invalid --unwind 'frames'");
 	run_free(&r);
 
 	run_memscope(&r, json, "--json", "/nonexistent-dir/out.json", "--", PROGS "leaks", NULL);
@@ -1108,6 +1424,11 @@ int main(void)
 		cmocka_unit_test(test_e2e__annotations_name_blocks_scopes_and_use_after_free),
 		cmocka_unit_test(test_e2e__annotations_in_cxx),
 		cmocka_unit_test(test_e2e__sampling_exact_for_big_blocks_estimates_small_ones),
+		cmocka_unit_test(test_e2e__omit_frame_pointer_leaks_same_chains_as_fp_build),
+		cmocka_unit_test(test_e2e__qsort_comparator_chain_passes_through_glibc),
+		cmocka_unit_test(test_e2e__cxx_exceptions_and_inlined_frames_unwound),
+		cmocka_unit_test(test_e2e__dlopened_library_gets_its_rows_while_tracing),
+		cmocka_unit_test(test_e2e__auto_walks_frame_pointers_where_there_is_no_cfi),
 	};
 
 	if (!can_run())

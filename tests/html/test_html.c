@@ -124,14 +124,20 @@ static int run(char *const argv[], const char *out_path, const char *err_path, i
  * with code (a launched target's status, 128 + signal when killed); the
  * parsed JSON.
  */
-static cJSON *trace_code(const char *name, const char *html, const char *arg, int want)
+/* Traces program name (with arg) writing html; opt: one more option of memscope-bpf's, or NULL. */
+static cJSON *trace_opt(const char *name, const char *html, const char *opt, const char *arg,
+			int want)
 {
 	char prog[PATH_MAX], *json = tmp_path("report.json"), *text;
 	char *out = tmp_path("memscope.out"), *err = tmp_path("memscope.err");
-	char *argv[] = { MEMSCOPE, "--html", (char *)html, "--json", json, "--interval", "1", "--",
-			 prog, (char *)arg, NULL };
+	char *argv[] = { MEMSCOPE, "--html", (char *)html, "--json", json, "--interval", "1",
+			 (char *)opt, "--", prog, (char *)arg, NULL };
 	cJSON *report;
 	int code;
+
+	/* without an option, the rest moves up one */
+	if (!opt)
+		memmove(&argv[7], &argv[8], 4 * sizeof(*argv));
 
 	snprintf(prog, sizeof(prog), PROGS "%s", name);
 	unlink(html);
@@ -150,6 +156,11 @@ static cJSON *trace_code(const char *name, const char *html, const char *arg, in
 	free(err);
 	assert_non_null(report);
 	return report;
+}
+
+static cJSON *trace_code(const char *name, const char *html, const char *arg, int want)
+{
+	return trace_opt(name, html, NULL, arg, want);
 }
 
 static cJSON *trace(const char *name, const char *html, const char *arg)
@@ -519,6 +530,9 @@ static void test_html__leaks_report_lists_each_leak_site_with_exact_numbers(void
 	assert_leak_row(p.dom, "leak_realloc", 1, 256, "leaks.c", "leak_realloc");
 	assert_flame_frame(p.dom, "leak_calloc");
 	assert_flame_frame(p.dom, "main");
+	/* the header says how the stacks were taken */
+	if (!strstr(p.dom, "<div id=\"stacks-meta\">stacks unwound by the objects' CFI"))
+		fail_msg("the header does not say the stacks were unwound by CFI");
 	/* churn: 50 blocks of 32 bytes, all freed: a hotspot, never a leak */
 	{
 		struct row_sum churn = rows_named(p.dom, "hotspots", "churn");
@@ -708,6 +722,25 @@ static void test_html__thread_filter_shows_one_threads_sites_and_numbers(void **
 	}
 	assert_flame_frame(p.dom, "thread_leak");
 	screenshot(html, "threads-one-thread", fragment);
+	page_free(&p);
+	cJSON_Delete(report);
+	free(html);
+}
+
+/* --unwind=dwarf on a dlopen'ed library: the header and a banner count the truncated stacks */
+static void test_html__truncated_stacks_are_counted_in_the_header(void **state)
+{
+	char *html = tmp_path("dlopen.html"), want[160];
+	cJSON *report = trace_opt("dlopen", html, "--unwind=dwarf", NULL, 0);
+	double n = json_num(cJSON_GetObjectItem(report, "summary"), "truncated_stacks");
+	struct page p = load(html, NULL);
+
+	assert_rendered(&p, "dlopen");
+	assert_true(n >= 1);
+	snprintf(want, sizeof(want), "stacks unwound by the objects' CFI (frame pointers where there "
+		 "is none) · %.0f stack%s truncated</div>", n, n == 1 ? "" : "s");
+	assert_text(p.dom, want, "the truncated stacks in the header");
+	assert_text(p.dom, "before the outermost frame (truncated)", "the truncated stacks' banner");
 	page_free(&p);
 	cJSON_Delete(report);
 	free(html);
@@ -930,6 +963,7 @@ int main(void)
 		cmocka_unit_test(test_html__analysis_report_shows_peak_temporaries_threads_and_window),
 		cmocka_unit_test(test_html__thread_filter_shows_one_threads_sites_and_numbers),
 		cmocka_unit_test(test_html__double_free_report_shows_the_finding_with_its_stacks),
+		cmocka_unit_test(test_html__truncated_stacks_are_counted_in_the_header),
 		cmocka_unit_test(test_html__hostile_names_from_a_traced_program_show_as_text),
 	};
 

@@ -51,6 +51,6 @@ int main(void)
 		leak_calloc(i);
 	leak_realloc();
 	churn();
-	leak_strdup();
+	leak_strdup(); /* @main_strdup */
 	return 0;
 }

@@ -275,6 +275,25 @@
 
 	/* ---------- header, warnings, summary ---------- */
 
+	var STACK_ENDS = {
+		depth: 'deeper frames not recorded (more than 64)',
+		no_table: 'the stack ends here: the next frame is in code without unwind tables (--unwind=dwarf)',
+		unsupported: 'the stack ends here: an unwind rule memscope-bpf cannot follow (a DWARF expression, a signal frame)',
+		read: 'the stack ends here: the stack memory could not be read',
+		no_vma: 'the stack ends here: a return address in no mapping'
+	};
+
+	/* How stacks were walked, and how many ended early, for the header. */
+	function stacksMeta() {
+		var how = { dwarf: 'unwound by the objects\' CFI (frame pointers where there is none)',
+			fp: 'walked by frame pointers', none: 'not taken (direct caller only)' };
+		var text = 'stacks ' + (how[TR.stacks] || TR.stacks || '?');
+
+		if (S.truncated_stacks)
+			text += ' · ' + plural(S.truncated_stacks, 'stack', 'stacks') + ' truncated';
+		return text;
+	}
+
 	function renderHeader() {
 		var name = T.comm || 'target';
 		var meta = $('target-meta');
@@ -284,6 +303,7 @@
 		$('target-cmdline').textContent = T.cmdline || '';
 		meta.appendChild(el('div', null, (T.launched ? 'launched' : 'attached') + ', ' + (T.exit || '')));
 		meta.appendChild(el('div', null, 'traced for ' + fmtDuration(S.duration_us)));
+		meta.appendChild(el('div', { id: 'stacks-meta' }, stacksMeta()));
 		meta.appendChild(el('div', null, 'memscope-bpf ' + (R.version || '')));
 	}
 
@@ -320,7 +340,10 @@
 			info.push('Sampled (--sample-bytes ' + fmtInt(TR.sample_bytes) + '): a block was recorded on average every ' +
 				fmtBytes(TR.sample_bytes) + ' allocated, and each stands for the blocks it represents, so counts and bytes ' +
 				'are estimates. Releases of blocks that were not sampled are not seen: no double or unknown frees are detected.');
-		if (TR.stacks === 'caller-only')
+		if (S.truncated_stacks)
+			info.push(plural(S.truncated_stacks, 'stack ends', 'stacks end') + ' before the outermost frame ' +
+				'(truncated); each says why where it is shown.');
+		if (TR.stacks === 'none' || TR.stacks === 'caller-only')
 			info.push('Stacks were not taken (--no-stacks): allocations are grouped by their direct caller only.');
 		if (bad.length) {
 			var b = el('div', { class: 'banner', id: 'incomplete' },
@@ -594,7 +617,8 @@
 			ol.appendChild(li);
 		});
 		if (s.truncated)
-			ol.appendChild(el('li', { class: 'alloc' }, '… deeper frames not recorded (more than 64)'));
+			ol.appendChild(el('li', { class: 'alloc truncated' }, '… ' +
+				(STACK_ENDS[s.truncated_reason] || STACK_ENDS.depth)));
 		wrap.appendChild(ol);
 		return wrap;
 	}
