@@ -102,6 +102,8 @@ static void write_summary(struct report *r, struct json_writer *w)
 	jw__uint(w, "live_bytes", t->live_bytes);
 	jw__uint(w, "leaked_allocations", r->leaked_count);
 	jw__uint(w, "leaked_bytes", r->leaked_bytes);
+	jw__uint(w, "runtime_leaked_allocations", r->runtime_count);
+	jw__uint(w, "runtime_leaked_bytes", r->runtime_bytes);
 	jw__uint(w, "temporary_allocations", t->temporary_allocations);
 	jw__uint(w, "failed_allocations", t->failed_allocations);
 	jw__uint(w, "lost_events", in->bpf_stats[MS_STAT_LOST_EVENTS]);
@@ -184,6 +186,7 @@ static void write_leaks(struct report *r, struct json_writer *w)
 		jw__uint(w, "count", s->count);
 		jw__uint(w, "bytes", s->bytes);
 		jw__uint(w, "oldest_age_us", us_since(s->oldest_ts_ns, r->in->end_ns));
+		jw__string(w, "runtime", s->runtime);
 		jw__begin_array(w, "variables");
 		report__each_live_var(r, s->stack, write_var_name, w);
 		jw__end_array(w);

@@ -195,6 +195,94 @@ static void mark_var_stacks(struct report *r)
 	}
 }
 
+const char *report__runtime_owner(const char *function)
+{
+	static const struct { const char *function, *owner; } kept[] = {
+		{ "_IO_file_doallocate", "stdio buffer" },
+		{ "_dl_allocate_tls", "thread-local storage" },
+		{ "_dl_allocate_tls_storage", "thread-local storage" },
+		{ "allocate_dtv", "thread-local storage" },
+		{ "_dl_resize_dtv", "thread-local storage" },
+		{ "_dl_update_slotinfo", "thread-local storage" },
+		{ "tls_get_addr_tail", "thread-local storage" },
+		{ "_nl_find_locale", "locale data" },
+		{ "_nl_load_locale", "locale data" },
+		{ "_nl_load_locale_from_archive", "locale data" },
+		{ "_nl_intern_locale_data", "locale data" },
+		{ "_nl_make_l10nflist", "locale data" },
+		{ "new_composite_name", "locale data" },
+		{ "__tzfile_read", "time zone data" },
+		{ "tzset_internal", "time zone data" },
+		{ "__tzstring", "time zone data" },
+	};
+
+	if (!function)
+		return NULL;
+	for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
+		if (!strcmp(function, kept[i].function))
+			return kept[i].owner;
+	return NULL;
+}
+
+/* libc or the dynamic loader, by the object's file name */
+static bool is_c_runtime(const char *module)
+{
+	const char *base = module ? strrchr(module, '/') : NULL;
+
+	base = base ? base + 1 : module;
+	return base && (!strncmp(base, "libc.so", 7) || !strncmp(base, "libc-", 5) ||
+			!strncmp(base, "ld-linux", 8) || !strncmp(base, "ld-", 3));
+}
+
+struct owner_ctx {
+	const char *owner;
+	bool outside; /* a frame outside the C runtime was seen */
+};
+
+static void find_owner(void *ctx, const struct sym_frame *f, bool is_site)
+{
+	struct owner_ctx *c = ctx;
+
+	(void)is_site;
+	if (c->outside || c->owner)
+		return;
+	if (!is_c_runtime(f->module)) {
+		c->outside = true;
+		return;
+	}
+	c->owner = report__runtime_owner(f->function);
+}
+
+/*
+ * Marks the leak groups the C library keeps and puts them after the
+ * program's (each part stays bytes descending).  Only the innermost frames
+ * count, those before the first frame outside libc and the loader: a
+ * library constructor that leaks under dlopen() is the program's.
+ */
+static void mark_runtime_leaks(struct report *r)
+{
+	struct report_site *v = xcalloc(r->nleaks ? r->nleaks : 1, sizeof(*v));
+	size_t n = 0;
+
+	for (size_t i = 0; i < r->nleaks; i++) {
+		struct owner_ctx c = { 0 };
+
+		report__each_frame(r, r->leaks[i].stack, find_owner, &c);
+		r->leaks[i].runtime = c.owner;
+		if (c.owner) {
+			r->runtime_count += r->leaks[i].count;
+			r->runtime_bytes += r->leaks[i].bytes;
+		} else {
+			v[n++] = r->leaks[i];
+		}
+	}
+	for (size_t i = 0; i < r->nleaks; i++)
+		if (r->leaks[i].runtime)
+			v[n++] = r->leaks[i];
+	free(r->leaks);
+	r->leaks = v;
+}
+
 struct report *report__build(const struct report_input *in)
 {
 	struct report *r = xcalloc(1, sizeof(*r));
@@ -207,6 +295,7 @@ struct report *report__build(const struct report_input *in)
 	collect_thread_sites(r);
 	collect_leaks(r);
 	qsort(r->leaks, r->nleaks, sizeof(*r->leaks), by_bytes_desc);
+	mark_runtime_leaks(r);
 	qsort(r->sites, r->nsites, sizeof(*r->sites), by_bytes_desc);
 	qsort(r->peak, r->npeak, sizeof(*r->peak), by_bytes_desc);
 	mark_stacks(r);

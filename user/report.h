@@ -70,6 +70,9 @@ struct report_site {
 	uint64_t peak_count;   /* sites: live blocks at the peak */
 	uint64_t peak_bytes;
 	uint64_t oldest_ts_ns; /* leaks: allocation time of the oldest block */
+	/* leaks: what the C library keeps the blocks for (report__runtime_owner),
+	 * NULL when the program allocated them */
+	const char *runtime;
 };
 
 struct report {
@@ -87,6 +90,10 @@ struct report {
 	bool leaks_at_exit;        /* the rule applied: all live at exit */
 	uint64_t leaked_count;
 	uint64_t leaked_bytes;
+	/* of those, blocks the C library keeps for the life of the process;
+	 * their leak groups come after the program's */
+	uint64_t runtime_count;
+	uint64_t runtime_bytes;
 	bool *stack_used;          /* indexed by stack: referenced by the report */
 	uint32_t nstacks;
 	/* live variables (indexes into the annotations' list) by allocation stack */
@@ -108,6 +115,14 @@ typedef void (*report_frame_fn)(void *ctx, const struct sym_frame *f, bool is_si
  * of the allocator objects (strdup's caller rather than strdup).
  */
 void report__each_frame(struct report *r, uint32_t stack, report_frame_fn fn, void *ctx);
+
+/*
+ * What the C library (libc, the dynamic loader) keeps a block for, when
+ * function is one of its functions that allocate storage held until the
+ * process ends (stdio buffers, thread-local storage, locale and time-zone
+ * data): "stdio buffer", ...; NULL for any other function.
+ */
+const char *report__runtime_owner(const char *function);
 
 /* The allocation-site frame of stack, or NULL when there is none. */
 const struct sym_frame *report__site_frame(struct report *r, uint32_t stack);

@@ -75,6 +75,10 @@ static void header(struct report *r, FILE *f)
 	fprintf(f, "   leaked        %" PRIu64 " blocks, %s (%s)\n", r->leaked_count,
 		report__fmt_bytes(r->leaked_bytes, a, sizeof(a)),
 		report__leak_rule(r, rule, sizeof(rule)));
+	if (r->runtime_count)
+		fprintf(f, "                 of them %" PRIu64 " block%s, %s kept by the C library "
+			"(stdio buffers, thread-local storage, ...)\n", r->runtime_count,
+			r->runtime_count == 1 ? "" : "s", report__fmt_bytes(r->runtime_bytes, a, sizeof(a)));
 	fprintf(f, "   lost events   %" PRIu64 "   unknown frees %" PRIu64 "   failed allocations %" PRIu64 "\n",
 		in->bpf_stats[MS_STAT_LOST_EVENTS], t->unknown_frees, t->failed_allocations);
 	if (in->sample_bytes)
@@ -143,13 +147,16 @@ static void leaks(struct report *r, FILE *f, unsigned top)
 	if (!r->nleaks)
 		fprintf(f, "\n   no leaks\n");
 	else
-		fprintf(f, "\n   top %zu of %zu leak sites (biggest first):\n", n, r->nleaks);
+		fprintf(f, "\n   top %zu of %zu leak sites (biggest first%s):\n", n, r->nleaks,
+			r->runtime_count ? ", the C library's last" : "");
 	for (i = 0; i < n; i++) {
 		const struct report_site *s = &r->leaks[i];
 
 		fprintf(f, "\n   #%zu  %s in %" PRIu64 " block%s, oldest allocated at +%.3f s\n",
 			i + 1, report__fmt_bytes(s->bytes, a, sizeof(a)), s->count,
 			s->count == 1 ? "" : "s", rel(r, s->oldest_ts_ns));
+		if (s->runtime)
+			fprintf(f, "       kept by the C library (%s), not the program's\n", s->runtime);
 		struct var_line vl = { .f = f };
 
 		report__each_live_var(r, s->stack, print_var, &vl);

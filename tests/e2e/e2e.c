@@ -1332,6 +1332,45 @@ static void assert_one_line_error(const struct run *r, const char *want)
 		fail_msg("expected one error line with '%s', got:\n%s", want, e);
 }
 
+/*
+ * The demo prints through stdio: glibc allocates stdout's buffer (one
+ * block, st_blksize bytes, kept until exit).  It is live at exit, so it is
+ * counted with the leaks, but marked as the C library's and listed after
+ * the program's 44 leaked blocks.
+ */
+static void test_e2e__stdio_buffer_is_the_c_librarys_not_a_program_leak(void **state)
+{
+	const char *json = tmp_path("demo.json");
+	const cJSON *leaks, *l;
+	struct run r;
+	int i = 0, n;
+
+	run_memscope(&r, json, "--json", json, "--", PROGS "demo", NULL);
+	assert_ran(&r, 0);
+	assert_int_equal((long)num(summary(r.json), "leaked_allocations"), 20 + 8 + 8 + 8 + 1);
+	assert_int_equal((long)num(summary(r.json), "runtime_leaked_allocations"), 1);
+	assert_true(num(summary(r.json), "runtime_leaked_bytes") >= 512);
+	leaks = cJSON_GetObjectItem(r.json, "leaks");
+	n = cJSON_GetArraySize(leaks);
+	assert_int_equal(n, 5);
+	cJSON_ArrayForEach(l, leaks) {
+		const cJSON *rt = cJSON_GetObjectItem(l, "runtime");
+
+		if (++i < n) {
+			if (!cJSON_IsNull(rt))
+				fail_msg("leak %d of the program marked '%s'", i, cJSON_GetStringValue(rt));
+			continue;
+		}
+		/* the last one: the buffer, allocated under printf in main */
+		assert_string_equal(cJSON_GetStringValue(rt), "stdio buffer");
+		assert_int_equal((long)num(l, "count"), 1);
+		assert_int_equal((long)num(l, "bytes"), (long)num(summary(r.json), "runtime_leaked_bytes"));
+		assert_string_equal(str(site_frame(r.json, (int)num(l, "stack")), "function"), "main");
+	}
+	assert_non_null(strstr(r.err, "kept by the C library (stdio buffer), not the program's"));
+	run_free(&r);
+}
+
 static void test_e2e__bad_input_one_line_error_nonzero_exit(void **state)
 {
 	const char *json = tmp_path("bad.json");
@@ -1416,6 +1455,7 @@ int main(void)
 		cmocka_unit_test(test_e2e__attach_to_running_process_with_pid),
 		cmocka_unit_test(test_e2e__target_killed_mid_trace_still_reports),
 		cmocka_unit_test(test_e2e__exit_status_is_passed_on),
+		cmocka_unit_test(test_e2e__stdio_buffer_is_the_c_librarys_not_a_program_leak),
 		cmocka_unit_test(test_e2e__bad_input_one_line_error_nonzero_exit),
 		cmocka_unit_test(test_e2e__double_free_that_aborts_still_reports_finding),
 		cmocka_unit_test(test_e2e__new_array_released_with_delete_is_mismatched),

@@ -746,6 +746,24 @@ static void test_html__truncated_stacks_are_counted_in_the_header(void **state)
 	free(html);
 }
 
+/* demo prints: stdout's buffer is live at exit, shown as the C library's */
+static void test_html__stdio_buffer_leak_is_shown_as_the_c_librarys(void **state)
+{
+	char *html = tmp_path("demo.html"), *leaks;
+	cJSON *report = trace("demo", html, NULL);
+	struct page p = load(html, NULL);
+
+	assert_rendered(&p, "demo");
+	leaks = table_of(p.dom, "leaks");
+	assert_text(leaks, ">C library: stdio buffer</td>", "the buffer's row");
+	assert_text(leaks, ">the program</td>", "the program's rows");
+	assert_text(p.dom, "of it kept by the C library</div>", "the Leaked card's note");
+	free(leaks);
+	page_free(&p);
+	cJSON_Delete(report);
+	free(html);
+}
+
 static void test_html__double_free_report_shows_the_finding_with_its_stacks(void **state)
 {
 	char *html = tmp_path("double_free.html");
@@ -965,6 +983,7 @@ int main(void)
 		cmocka_unit_test(test_html__double_free_report_shows_the_finding_with_its_stacks),
 		cmocka_unit_test(test_html__truncated_stacks_are_counted_in_the_header),
 		cmocka_unit_test(test_html__hostile_names_from_a_traced_program_show_as_text),
+		cmocka_unit_test(test_html__stdio_buffer_leak_is_shown_as_the_c_librarys),
 	};
 
 	if (!can_run())

@@ -148,12 +148,47 @@ static void test_render_json__thread_sites_left_out_over_the_cap(void **state)
 	cJSON_Delete(json);
 }
 
+static void test_render_json__runtime_owner_names_the_c_librarys_storage(void **state)
+{
+	assert_string_equal(report__runtime_owner("_IO_file_doallocate"), "stdio buffer");
+	assert_string_equal(report__runtime_owner("allocate_dtv"), "thread-local storage");
+	assert_string_equal(report__runtime_owner("_dl_allocate_tls"), "thread-local storage");
+	assert_string_equal(report__runtime_owner("_nl_intern_locale_data"), "locale data");
+	assert_string_equal(report__runtime_owner("__tzfile_read"), "time zone data");
+	/* allocations made for the program are the program's */
+	assert_null(report__runtime_owner("__strdup"));
+	assert_null(report__runtime_owner("__fopen_internal"));
+	assert_null(report__runtime_owner("getdelim"));
+	assert_null(report__runtime_owner("_IO_file_doallocate2"));
+	assert_null(report__runtime_owner(NULL));
+}
+
+/* no symbolizer: no frame is known to be libc's, so no leak is the C library's */
+static void test_render_json__leaks_without_symbols_are_the_programs(void **state)
+{
+	struct fixture *f = *state;
+	const cJSON *leaks;
+	cJSON *json;
+
+	do_malloc(f, 1, 0x1000, 100, f->s1);
+	json = report_json(f);
+	leaks = cJSON_GetObjectItem(json, "leaks");
+	assert_int_equal(cJSON_GetArraySize(leaks), 1);
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetArrayItem(leaks, 0), "runtime")));
+	assert_int_equal((long)cJSON_GetObjectItem(cJSON_GetObjectItem(json, "summary"),
+						   "runtime_leaked_allocations")->valuedouble, 0);
+	cJSON_Delete(json);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_render_json__thread_sites_sorted_by_tid_then_stack,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_render_json__thread_sites_left_out_over_the_cap,
+						setup, teardown),
+		cmocka_unit_test(test_render_json__runtime_owner_names_the_c_librarys_storage),
+		cmocka_unit_test_setup_teardown(test_render_json__leaks_without_symbols_are_the_programs,
 						setup, teardown),
 	};
 

@@ -381,7 +381,8 @@
 		box.appendChild(card('live', 'In use at end', fmtBytes(S.live_bytes), S.live_bytes,
 			plural(S.live_allocations || 0, 'block', 'blocks')));
 		box.appendChild(card('leaked', 'Leaked', fmtBytes(leaked), leaked,
-			plural(leakedN || 0, 'block', 'blocks') + ' · ' + (TR.leak_rule || 'live at exit'),
+			plural(leakedN || 0, 'block', 'blocks') + ' · ' + (TR.leak_rule || 'live at exit') +
+			(S.runtime_leaked_allocations ? ' · ' + fmtBytes(S.runtime_leaked_bytes) + ' of it kept by the C library' : ''),
 			leaked ? 'leak' : 'ok'));
 		box.appendChild(card('temporary', 'Temporary', fmtInt(S.temporary_allocations), S.temporary_allocations,
 			S.allocations ? pct(S.temporary_allocations || 0, S.allocations) + ' of allocations' : ''));
@@ -811,6 +812,7 @@
 	 * "variables" / "scopes" arrays of objects shown as generic tables.
 	 */
 	var leakVariables = (R.leaks || []).some(function (l) { return l.variables && l.variables.length; });
+	var leakRuntime = (R.leaks || []).some(function (l) { return !!l.runtime; });
 	var topVariables = Array.isArray(R.variables) && R.variables.length > 0;
 	var hasVariables = leakVariables || topVariables;
 	var hasScopes = Array.isArray(R.scopes) && R.scopes.length > 0;
@@ -984,7 +986,10 @@
 			  text: function (r) { return fmtDuration(r.oldest_age_us); },
 			  help: 'age of the oldest leaked block when tracing stopped' }
 		], leakVariables ? [{ key: 'vars', label: 'Variables', cls: 'fn',
-			value: function (r) { return (r.variables || []).map(variableText).join(', '); } }] : [], wc));
+			value: function (r) { return (r.variables || []).map(variableText).join(', '); } }] : [],
+		leakRuntime ? [{ key: 'runtime', label: 'Kept by', cls: 'fn',
+			value: function (r) { return r.runtime ? 'C library: ' + r.runtime : 'the program'; },
+			help: 'blocks the C library keeps until the process ends (stdio buffers, thread-local storage, ...) are not the program\'s leaks' }] : [], wc));
 		if (state.thread !== null && !state.window) {
 			var mine = new Set();
 
