@@ -59,6 +59,7 @@ static void write_unwind(const struct report_input *in, struct json_writer *w)
 	jw__uint(w, "rows", u->rows);
 	jw__uint(w, "rows_capacity", u->capacity);
 	jw__uint(w, "objects_dropped", u->dropped);
+	jw__uint(w, "objects_sharing_rows", u->shared);
 	jw__uint(w, "build_us", (uint64_t)(u->build_ms * 1000));
 	jw__uint(w, "frames_in_unknown_objects", in->bpf_stats[MS_STAT_UNWIND_UNKNOWN]);
 	jw__end_object(w);

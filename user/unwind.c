@@ -12,16 +12,27 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <elfutils/libdwelf.h>
+#include <libelf.h>
 
 #include "unwind.h"
 #include "unwind_table.h"
 #include "util.h"
 
-/* one object, by its file's (dev, inode) in the kernel's encoding */
+#define UW_BUILD_ID_MAX 64
+
+/*
+ * One object, by its file's (dev, inode) in the kernel's encoding.  Files
+ * with the same build id (a library copied into a container, a hard copy)
+ * share one set of rows.
+ */
 struct uw_object {
 	uint64_t dev, ino;
 	uint32_t first, count; /* in rows; count 0: no CFI, or it did not fit */
 	bool uploaded;
+	bool shared;           /* its rows are another object's */
+	uint8_t build_id_len;  /* 0: none */
+	uint8_t build_id[UW_BUILD_ID_MAX];
 };
 
 struct unwinder {
@@ -32,6 +43,7 @@ struct unwinder {
 	struct ms_unwind_row *rows; /* every object's rows, back to back */
 	size_t nrows;
 	size_t dropped;
+	size_t shared;  /* objects that took another's rows (same build id) */
 	double build_ms;
 	/* the BPF maps, once bound; the rows' map is mmap'ed (BPF_F_MMAPABLE) */
 	struct ms_unwind_row *map_rows;
@@ -113,20 +125,71 @@ static struct uw_object *add_object(struct unwinder *u, uint64_t dev, uint64_t i
 	return o;
 }
 
+/* The GNU build id of the ELF file open at fd into id; its length, 0 when none. */
+static size_t read_build_id(int fd, uint8_t id[UW_BUILD_ID_MAX])
+{
+	Elf *elf;
+	const void *p;
+	ssize_t n = 0;
+
+	elf_version(EV_CURRENT);
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf)
+		return 0;
+	n = dwelf_elf_gnu_build_id(elf, &p);
+	if (n > 0 && n <= UW_BUILD_ID_MAX)
+		memcpy(id, p, n);
+	else
+		n = 0;
+	elf_end(elf);
+	return (size_t)n;
+}
+
+/* An object with rows whose build id is id, or NULL. */
+static const struct uw_object *find_build_id(const struct unwinder *u, const uint8_t *id,
+					     size_t len)
+{
+	for (size_t i = 0; len && i < u->nobjs; i++)
+		if (u->objs[i].count && u->objs[i].build_id_len == len &&
+		    !memcmp(u->objs[i].build_id, id, len))
+			return &u->objs[i];
+	return NULL;
+}
+
 /*
  * Builds and records the rows of the object open at fd (stat st), uploading
- * when bound.  1 when it was new, 0 when known.
+ * when bound; an object whose build id is known takes that one's rows.
+ * 1 when it was new, 0 when known.
  */
 static int add_fd(struct unwinder *u, int fd, const struct stat *st, const char *path)
 {
 	uint64_t dev = kernel_dev(major(st->st_dev), minor(st->st_dev)), t0 = ms_now_ns();
 	struct ms_unwind_row *rows = NULL;
+	const struct uw_object *same;
+	uint8_t id[UW_BUILD_ID_MAX];
 	struct uw_object *o;
-	size_t n = 0;
+	size_t n = 0, id_len;
 	int err;
 
 	if (find(u, dev, st->st_ino))
 		return 0;
+	id_len = read_build_id(fd, id);
+	same = find_build_id(u, id, id_len);
+	if (same) {
+		uint32_t first = same->first, count = same->count;
+
+		ms_info(2, "'%s': the unwind rows of an object with its build id", path);
+		o = add_object(u, dev, st->st_ino);
+		o->first = first;
+		o->count = count;
+		o->shared = true;
+		o->build_id_len = (uint8_t)id_len;
+		memcpy(o->build_id, id, id_len);
+		u->shared++;
+		if (u->map_rows)
+			upload(u, o);
+		return 1;
+	}
 	err = unwind_table__build(fd, &rows, &n);
 	u->build_ms += (double)(ms_now_ns() - t0) / 1e6;
 	if (err)
@@ -135,6 +198,8 @@ static int add_fd(struct unwinder *u, int fd, const struct stat *st, const char 
 	else
 		ms_info(2, "'%s': %zu unwind rows", path, n);
 	o = add_object(u, dev, st->st_ino);
+	o->build_id_len = (uint8_t)id_len;
+	memcpy(o->build_id, id, id_len);
 	if (!err && n && u->nrows + n <= UINT32_MAX) {
 		u->rows = xrealloc(u->rows, (u->nrows + n) * sizeof(*u->rows));
 		memcpy(u->rows + u->nrows, rows, n * sizeof(*rows));
@@ -275,12 +340,14 @@ void unwinder__stats(const struct unwinder *u, struct unwind_stats *out)
 	for (size_t i = 0; i < u->nobjs; i++) {
 		if (u->objs[i].count) {
 			out->objects++;
-			out->rows += u->objs[i].count;
+			if (!u->objs[i].shared)
+				out->rows += u->objs[i].count;
 		} else {
 			out->objects_bare++;
 		}
 	}
 	out->capacity = u->capacity;
 	out->dropped = u->dropped;
+	out->shared = u->shared;
 	out->build_ms = u->build_ms;
 }

@@ -34,6 +34,7 @@ struct unwind_stats {
 	size_t rows;          /* rows in the map */
 	size_t capacity;      /* rows the map can hold */
 	size_t dropped;       /* objects that did not fit */
+	size_t shared;        /* objects that took the rows of one with their build id */
 	double build_ms;      /* time spent building rows */
 };
 

@@ -63,6 +63,43 @@ static void test_unwind__a_file_without_cfi_is_kept_bare(void **state)
 	unwinder__free(u);
 }
 
+/* Copies file from into a new temporary file; its path in path (a template). */
+static void copy_file(const char *from, char *path)
+{
+	int in = open(from, O_RDONLY), out = mkstemp(path);
+	char buf[65536];
+	ssize_t n;
+
+	assert_true(in >= 0 && out >= 0);
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		assert_int_equal(write(out, buf, n), n);
+	assert_int_equal(n, 0);
+	close(in);
+	close(out);
+}
+
+/* a copy of a file (another inode, the same build id) takes its rows */
+static void test_unwind__a_copy_with_the_same_build_id_shares_rows(void **state)
+{
+	char path[] = "/tmp/unwind-copy.XXXXXX";
+	struct unwinder *u = new_for_self();
+	struct unwind_stats st;
+	size_t rows;
+
+	copy_file("/proc/self/exe", path);
+	assert_int_equal(unwinder__add_path(u, "/proc/self/exe"), 0);
+	rows = unwinder__rows(u);
+	assert_true(rows > 10);
+	assert_int_equal(unwinder__add_path(u, path), 0);
+	assert_int_equal(unwinder__rows(u), rows);
+	unwinder__stats(u, &st);
+	assert_int_equal(st.objects, 2);
+	assert_int_equal(st.shared, 1);
+	assert_int_equal(st.rows, rows);
+	unlink(path);
+	unwinder__free(u);
+}
+
 /* this process maps at least itself, libc and the dynamic loader, all with CFI */
 static void test_unwind__scan_adds_mapped_code_once(void **state)
 {
@@ -89,6 +126,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_unwind__an_object_is_built_once),
 		cmocka_unit_test(test_unwind__a_file_without_cfi_is_kept_bare),
+		cmocka_unit_test(test_unwind__a_copy_with_the_same_build_id_shares_rows),
 		cmocka_unit_test(test_unwind__scan_adds_mapped_code_once),
 	};
 
