@@ -758,6 +758,7 @@ static void test_html__stdio_buffer_leak_is_shown_as_the_c_librarys(void **state
 	assert_text(leaks, ">C library: stdio buffer</td>", "the buffer's row");
 	assert_text(leaks, ">the program</td>", "the program's rows");
 	assert_text(p.dom, "of it kept by the C library</div>", "the Leaked card's note");
+	screenshot(html, "demo", NULL);
 	free(leaks);
 	page_free(&p);
 	cJSON_Delete(report);
