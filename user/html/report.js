@@ -977,6 +977,7 @@
 		var inWin = function (r) { return !state.window || state.window.weights.has(r.stack); };
 		var note = state.window ? 'only stacks with blocks allocated in ' + state.window.label + ' and still in use at its end' : '';
 		var leakRows = (R.leaks || []).filter(inWin);
+		var leakNote = null;
 		var siteRows;
 
 		tables.leaks.setColumns(siteCols.concat([
@@ -997,8 +998,29 @@
 				if (e[0] === state.thread)
 					mine.add(e[1]);
 			});
-			leakRows = leakRows.filter(function (r) { return mine.has(r.stack); });
 			note = 'stacks where thread ' + threadLabel(state.thread) + ' allocated';
+			var live = new Map();
+
+			threadSites.forEach(function (e) {
+				if (e[0] === state.thread && e.length >= 7)
+					live.set(e[1], e);
+			});
+			if (leakRuleAtExit && live.size) {
+				/* every block live at exit leaked: the thread's own live blocks */
+				leakRows = leakRows.filter(function (r) {
+					var e = live.get(r.stack);
+
+					return e && e[4] > 0;
+				}).map(function (r) {
+					var e = live.get(r.stack);
+
+					return Object.assign({}, r, { count: e[4], bytes: e[5], oldest_age_us: null });
+				});
+				leakNote = 'blocks thread ' + threadLabel(state.thread) + ' allocated that were live at exit (the oldest block\'s age is not kept per thread)';
+			} else {
+				leakRows = leakRows.filter(function (r) { return mine.has(r.stack); });
+				leakNote = note + ': leak numbers are the site\'s, for all threads';
+			}
 			siteRows = threadSites.filter(function (e) { return e[0] === state.thread; }).map(function (e) {
 				return { stack: e[1], allocations: e[2], bytes: e[3],
 					 live_bytes: e.length >= 7 ? e[5] : e[4], temporary: e.length >= 7 ? e[6] : null };
@@ -1029,7 +1051,7 @@
 					tables[k].sortKey = 'bytes';
 			});
 		}
-		tables.leaks.setRows(leakRows, note);
+		tables.leaks.setRows(leakRows, leakNote || note);
 		tables.hotspots.setRows(siteRows, note);
 		updateTabCounts();
 	}
