@@ -153,28 +153,23 @@ static char *attach_path_for(int pid, const char *path, const char *map_file, in
 	return xstrdup(map_file);
 }
 
-static int scan_maps_line(struct alloc_objects *objs, int pid, const char *line)
+static int scan_maps_line(struct alloc_objects *objs, int pid, char *line)
 {
-	unsigned long long start, end, off, ino;
-	char perms[8], devs[32], map_file[96];
-	char *path = NULL, *attach;
-	int n = 0, fd;
+	char map_file[96], *attach;
+	struct ms_maps_line m;
+	int fd;
 
-	if (sscanf(line, "%llx-%llx %7s %llx %31s %llu %n", &start, &end, perms, &off,
-		   devs, &ino, &n) < 6 || !n)
+	if (ms_maps_parse(line, &m) <= 0 || m.perms[2] != 'x')
 		return 0;
-	path = (char *)line + n;
-	path[strcspn(path, "\n")] = 0;
-	if (path[0] != '/' || ino == 0 || perms[2] != 'x')
-		return 0;
-	snprintf(map_file, sizeof(map_file), "/proc/%d/map_files/%llx-%llx", pid, start, end);
+	snprintf(map_file, sizeof(map_file), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, pid,
+		 m.start, m.end);
 	fd = open(map_file, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		ms_info(1, "cannot open '%s' for '%s': %s", map_file, path, strerror(errno));
+		ms_info(1, "cannot open '%s' for '%s': %s", map_file, m.path, strerror(errno));
 		return 0;
 	}
-	attach = attach_path_for(pid, path, map_file, fd);
-	add_object(objs, fd, path, attach);
+	attach = attach_path_for(pid, m.path, map_file, fd);
+	add_object(objs, fd, m.path, attach);
 	free(attach);
 	close(fd);
 	return 0;

@@ -437,23 +437,19 @@ static void maps_attach(struct symbolizer *s, struct sym_map *v, size_t n)
 /* 1 when line is a file-backed mapping (filled into m), 0 when not, -EINVAL when malformed. */
 static int maps_parse_line(struct symbolizer *s, char *line, struct sym_map *m)
 {
-	unsigned int maj, min;
-	char perms[5];
-	int pos = 0;
-	char *path;
+	struct ms_maps_line l;
+	int r = ms_maps_parse(line, &l);
 
 	memset(m, 0, sizeof(*m));
-	if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s %" SCNx64 " %x:%x %" SCNu64 " %n",
-		   &m->start, &m->end, perms, &m->offset, &maj, &min, &m->ino, &pos) < 7 ||
-	    !pos)
-		return -EINVAL;
-	path = line + pos;
-	path[strcspn(path, "\n")] = '\0';
-	if (!m->ino || path[0] != '/')
-		return 0;
-	m->dev = makedev(maj, min);
-	m->exec = perms[2] == 'x';
-	m->path = intern(s, path);
+	if (r <= 0)
+		return r;
+	m->start = l.start;
+	m->end = l.end;
+	m->offset = l.offset;
+	m->ino = l.ino;
+	m->dev = makedev(l.dev_major, l.dev_minor);
+	m->exec = l.perms[2] == 'x';
+	m->path = intern(s, l.path);
 	return 1;
 }
 

@@ -252,34 +252,31 @@ static int open_mapped(const struct unwinder *u, uint64_t start, uint64_t end, c
 }
 
 /* Adds the object of one line of the maps when it is executable code not seen yet: 1, else 0. */
-static int scan_line(struct unwinder *u, const char *line)
+static int scan_line(struct unwinder *u, char *line)
 {
-	uint64_t start, end, off, ino;
-	unsigned maj, min;
-	char perms[5];
-	int pos = 0, fd, added;
+	struct ms_maps_line m;
+	int fd, added;
 	struct uw_object *o;
-	const char *path;
+	uint64_t dev;
 	struct stat st;
 
-	if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s %" SCNx64 " %x:%x %" SCNu64 " %n", &start,
-		   &end, perms, &off, &maj, &min, &ino, &pos) < 7 || !pos)
+	if (ms_maps_parse(line, &m) <= 0 || m.perms[2] != 'x')
 		return 0;
-	path = line + pos;
-	if (perms[2] != 'x' || !ino || path[0] != '/' || find(u, kernel_dev(maj, min), ino))
+	dev = kernel_dev(m.dev_major, m.dev_minor);
+	if (find(u, dev, m.ino))
 		return 0;
-	fd = open_mapped(u, start, end, path, ino, &st);
+	fd = open_mapped(u, m.start, m.end, m.path, m.ino, &st);
 	if (fd < 0) {
-		ms_info(1, "cannot open '%s' mapped by pid %d: %s", path, u->pid, strerror(-fd));
+		ms_info(1, "cannot open '%s' mapped by pid %d: %s", m.path, u->pid, strerror(-fd));
 		/* known without rows, so that BPF does not ask for it again and again */
-		o = add_object(u, kernel_dev(maj, min), ino);
+		o = add_object(u, dev, m.ino);
 		if (u->map_rows)
 			upload(u, o);
 		return 1;
 	}
 	/* the object is keyed as the kernel sees the mapping, whatever fstat says */
-	st.st_dev = makedev(maj, min);
-	added = add_fd(u, fd, &st, path);
+	st.st_dev = makedev(m.dev_major, m.dev_minor);
+	added = add_fd(u, fd, &st, m.path);
 	close(fd);
 	return added;
 }
@@ -296,7 +293,6 @@ int unwinder__scan(struct unwinder *u)
 	if (!f)
 		return -errno;
 	while (getline(&line, &len, f) > 0) {
-		line[strcspn(line, "\n")] = '\0';
 		added += scan_line(u, line);
 	}
 	free(line);
