@@ -25,6 +25,8 @@
 #include <cjson/cJSON.h>
 #include <cmocka.h>
 
+#include "../harness.h"
+
 #define MEMSCOPE "./memscope-bpf"
 #define PROGS "build/programs/"
 #define SRC "tests/programs/"
@@ -42,25 +44,6 @@ static void run_free(struct run *r)
 	free(r->err);
 	cJSON_Delete(r->json);
 	memset(r, 0, sizeof(*r));
-}
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	long n;
-
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = calloc(1, n + 1);
-	if (fread(buf, 1, n, f) != (size_t)n)
-		n = 0;
-	buf[n] = 0;
-	fclose(f);
-	return buf;
 }
 
 static char *tmp_path(const char *name)

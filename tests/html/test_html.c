@@ -34,6 +34,8 @@
 #include <cjson/cJSON.h>
 #include <cmocka.h>
 
+#include "../harness.h"
+
 #define MEMSCOPE "./memscope-bpf"
 #define PROGS "build/programs/"
 #define SRC "tests/programs/"
@@ -45,25 +47,6 @@ static char tmpdir[] = "/tmp/memscope-html.XXXXXX";
 static char chromium[PATH_MAX];
 
 /* ---- helpers ---- */
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	long n;
-
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = calloc(1, n + 1);
-	if (fread(buf, 1, n, f) != (size_t)n)
-		n = 0;
-	buf[n] = 0;
-	fclose(f);
-	return buf;
-}
 
 /* A path in the test's directory; owned by the caller */
 static char *tmp_path(const char *name)
