@@ -49,6 +49,7 @@
 
 /* -s: bytes of user stack copied per allocation (0: none) */
 static uint32_t copy_bytes;
+static uint32_t rec_mode; /* -r: 0 none, 1 shared, 2 percpu (floor.bpf.c) */
 
 struct floor_target {
 	int pid;
@@ -219,6 +220,7 @@ static struct floor *load_programs(void)
 	if (!skel)
 		return NULL;
 	skel->rodata->copy_bytes = copy_bytes;
+	skel->rodata->rec_mode = rec_mode;
 	if (use_multi) {
 		bpf_program__set_expected_attach_type(skel->progs.alloc_enter,
 						      FLOOR_TRACE_UPROBE_MULTI);
@@ -283,6 +285,42 @@ static int on_raw(void *ctx, void *data, size_t size)
 	raw_records++;
 	raw_bytes += size;
 	return 0;
+}
+
+/* Adds ring to the consumer (the raw stacks' one, created when missing). */
+static int consume_ring(int fd)
+{
+	if (!raw_rb) {
+		raw_rb = ring_buffer__new(fd, on_raw, NULL, NULL);
+		return raw_rb ? 0 : -errno;
+	}
+	return ring_buffer__add(raw_rb, fd, on_raw, NULL);
+}
+
+/* -r: the records' ring buffer, or one per CPU put into cpu_recs */
+static int open_records(struct floor *skel)
+{
+	int ncpus = libbpf_num_possible_cpus(), err = 0;
+
+	if (rec_mode == 1)
+		return consume_ring(bpf_map__fd(skel->maps.recs));
+	if (ncpus <= 0 || ncpus > 64) {
+		ms_err("-r percpu: %d CPUs (at most 64)", ncpus);
+		return -EINVAL;
+	}
+	for (int cpu = 0; cpu < ncpus && !err; cpu++) {
+		int fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "cpu_ring", 0, 0, 8 << 20, NULL);
+
+		if (fd < 0)
+			return -errno;
+		if (bpf_map_update_elem(bpf_map__fd(skel->maps.cpu_recs), &cpu, &fd, BPF_ANY))
+			err = -errno;
+		else
+			err = consume_ring(fd); /* the fd stays open: the consumer polls it */
+	}
+	if (err)
+		ms_err("-r percpu: cannot set up the rings: %s", strerror(-err));
+	return err;
 }
 
 /* launched: reaps the child; returns its exit code (128 + signal) */
@@ -357,6 +395,16 @@ static int parse_args(int argc, char **argv, int *pid, char ***prog)
 				ms_err("-s: at most 16384 bytes");
 				return -EINVAL;
 			}
+		} else if (!strcmp(argv[i], "-r") && i + 1 < argc) {
+			i++;
+			if (!strcmp(argv[i], "shared")) {
+				rec_mode = 1;
+			} else if (!strcmp(argv[i], "percpu")) {
+				rec_mode = 2;
+			} else {
+				ms_err("-r: shared or percpu");
+				return -EINVAL;
+			}
 		} else if (!strcmp(argv[i], "-p") && i + 1 < argc) {
 			char *end;
 
@@ -377,8 +425,8 @@ static int parse_args(int argc, char **argv, int *pid, char ***prog)
 	}
 	*prog = i < argc ? &argv[i] : NULL;
 	if (!*pid == !*prog) {
-		fprintf(stderr, "usage: floor [-v...] [-m] [-s BYTES] -p PID | "
-			"floor [-v...] [-m] [-s BYTES] [--] PROGRAM [ARGS...]\n");
+		fprintf(stderr, "usage: floor [-v...] [-m] [-s BYTES] [-r shared|percpu] -p PID | "
+			"floor [-v...] [-m] [-s BYTES] [-r shared|percpu] [--] PROGRAM [ARGS...]\n");
 		return -EINVAL;
 	}
 	return 0;
@@ -420,6 +468,8 @@ int main(int argc, char **argv)
 		raw_rb = ring_buffer__new(bpf_map__fd(skel->maps.raw), on_raw, NULL, NULL);
 		err = raw_rb ? 0 : -errno;
 	}
+	if (!err && rec_mode)
+		err = open_records(skel);
 	if (t.launched) {
 		/* on error, closing the pipe without exec'ing would run it untraced */
 		if (err)
@@ -431,9 +481,9 @@ int main(int argc, char **argv)
 	}
 	if (raw_rb) {
 		ring_buffer__consume(raw_rb);
-		fprintf(stderr, "floor: %llu raw stacks, %.1f MiB, %llu lost (ring buffer full)\n",
+		fprintf(stderr, "floor: %llu records, %.1f MiB, %llu lost (ring buffer full)\n",
 			(unsigned long long)raw_records, (double)raw_bytes / (1 << 20),
-			(unsigned long long)skel->bss->raw_lost);
+			(unsigned long long)(skel->bss->raw_lost + skel->bss->rec_lost));
 		ring_buffer__free(raw_rb);
 	}
 	for (size_t i = 0; i < nlinks; i++)

@@ -19,6 +19,9 @@
 #                   (memscope-bpf's fallback on kernels without uprobe_multi)
 #   memscope-fp     memscope-bpf --unwind=fp (frame pointers only)
 #   memscope-dwarf  memscope-bpf --unwind=dwarf (the objects' CFI only)
+#   rec-shared, rec-percpu  the floor sending one 64-byte record per
+#                   allocation and per release (floor -r), into one ring buffer
+#                   or into one per CPU: what the records cost, and the sharing
 #   rawcopy-8k, rawcopy-16k  the floor copying 8 or 16 KiB of user stack per
 #                   allocation to userspace (floor -s): unwinding from raw
 #                   copies, before any unwinding
@@ -151,6 +154,8 @@ run_one() {
 	untraced) $to "$wl" "${args[@]}" ;;
 	floor) $to "$BUILD/floor" -m -- "$wl" "${args[@]}" ;;
 	floor-perf) $to "$BUILD/floor" -- "$wl" "${args[@]}" ;;
+	rec-shared) $to "$BUILD/floor" -m -r shared -- "$wl" "${args[@]}" ;;
+	rec-percpu) $to "$BUILD/floor" -m -r percpu -- "$wl" "${args[@]}" ;;
 	rawcopy-8k) $to "$BUILD/floor" -m -s 8192 -- "$wl" "${args[@]}" ;;
 	rawcopy-16k) $to "$BUILD/floor" -m -s 16384 -- "$wl" "${args[@]}" ;;
 	memscope) $to "$MEMSCOPE" --json "$TMP/ms.json" -- "$wl" "${args[@]}" ;;
