@@ -231,7 +231,7 @@ static bool is_c_runtime(const char *module)
 
 	base = base ? base + 1 : module;
 	return base && (!strncmp(base, "libc.so", 7) || !strncmp(base, "libc-", 5) ||
-			!strncmp(base, "ld-linux", 8) || !strncmp(base, "ld-", 3));
+			!strncmp(base, "ld-", 3));
 }
 
 struct owner_ctx {
@@ -243,7 +243,6 @@ static void find_owner(void *ctx, const struct sym_frame *f, bool is_site)
 {
 	struct owner_ctx *c = ctx;
 
-	(void)is_site;
 	if (c->outside || c->owner)
 		return;
 	if (!is_c_runtime(f->module)) {

@@ -43,7 +43,6 @@ struct unwinder {
 	struct ms_unwind_row *rows; /* every object's rows, back to back */
 	size_t nrows;
 	size_t dropped;
-	size_t shared;  /* objects that took another's rows (same build id) */
 	double build_ms;
 	/* the BPF maps, once bound; the rows' map is mmap'ed (BPF_F_MMAPABLE) */
 	struct ms_unwind_row *map_rows;
@@ -169,38 +168,37 @@ static int add_fd(struct unwinder *u, int fd, const struct stat *st, const char 
 	uint8_t id[UW_BUILD_ID_MAX];
 	struct uw_object *o;
 	size_t n = 0, id_len;
-	int err;
+	uint32_t first = 0, count = 0;
+	bool shared;
+	int err = 0;
 
 	if (find(u, dev, st->st_ino))
 		return 0;
 	id_len = read_build_id(fd, id);
+	/* copied out: add_object() may move the objects */
 	same = find_build_id(u, id, id_len);
-	if (same) {
-		uint32_t first = same->first, count = same->count;
-
+	shared = same != NULL;
+	if (shared) {
+		first = same->first;
+		count = same->count;
 		ms_info(2, "'%s': the unwind rows of an object with its build id", path);
-		o = add_object(u, dev, st->st_ino);
-		o->first = first;
-		o->count = count;
-		o->shared = true;
-		o->build_id_len = (uint8_t)id_len;
-		memcpy(o->build_id, id, id_len);
-		u->shared++;
-		if (u->map_rows)
-			upload(u, o);
-		return 1;
+	} else {
+		err = unwind_table__build(fd, &rows, &n);
+		u->build_ms += (double)(ms_now_ns() - t0) / 1e6;
+		if (err)
+			ms_info(1, "'%s': no unwind rows (%s)%s", path, strerror(-err),
+				u->mode == MS_UNWIND_AUTO ? ": frame pointers there" : "");
+		else
+			ms_info(2, "'%s': %zu unwind rows", path, n);
 	}
-	err = unwind_table__build(fd, &rows, &n);
-	u->build_ms += (double)(ms_now_ns() - t0) / 1e6;
-	if (err)
-		ms_info(1, "'%s': no unwind rows (%s)%s", path, strerror(-err),
-			u->mode == MS_UNWIND_AUTO ? ": frame pointers there" : "");
-	else
-		ms_info(2, "'%s': %zu unwind rows", path, n);
 	o = add_object(u, dev, st->st_ino);
 	o->build_id_len = (uint8_t)id_len;
 	memcpy(o->build_id, id, id_len);
-	if (!err && n && u->nrows + n <= UINT32_MAX) {
+	if (shared) {
+		o->first = first;
+		o->count = count;
+		o->shared = true;
+	} else if (!err && n && u->nrows + n <= UINT32_MAX) {
 		u->rows = xrealloc(u->rows, (u->nrows + n) * sizeof(*u->rows));
 		memcpy(u->rows + u->nrows, rows, n * sizeof(*rows));
 		u->nrows += n;
@@ -292,9 +290,8 @@ int unwinder__scan(struct unwinder *u)
 	f = fopen(name, "re");
 	if (!f)
 		return -errno;
-	while (getline(&line, &len, f) > 0) {
+	while (getline(&line, &len, f) > 0)
 		added += scan_line(u, line);
-	}
 	free(line);
 	fclose(f);
 	if (added && u->gen)
@@ -336,7 +333,9 @@ void unwinder__stats(const struct unwinder *u, struct unwind_stats *out)
 	for (size_t i = 0; i < u->nobjs; i++) {
 		if (u->objs[i].count) {
 			out->objects++;
-			if (!u->objs[i].shared)
+			if (u->objs[i].shared)
+				out->shared++;
+			else
 				out->rows += u->objs[i].count;
 		} else {
 			out->objects_bare++;
@@ -344,6 +343,5 @@ void unwinder__stats(const struct unwinder *u, struct unwind_stats *out)
 	}
 	out->capacity = u->capacity;
 	out->dropped = u->dropped;
-	out->shared = u->shared;
 	out->build_ms = u->build_ms;
 }
