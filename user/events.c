@@ -139,13 +139,12 @@ static void apply(struct event_sink *s, struct sink_slot *q)
 {
 	if (!q->mapped)
 		map(s, q);
+	if (s->timeline)
+		timeline__event(s->timeline, q->is_free ? q->f.ts_ns : q->a.ts_ns,
+				heap__totals(s->heap));
 	if (q->is_free) {
-		if (s->timeline)
-			timeline__event(s->timeline, q->f.ts_ns, heap__totals(s->heap));
 		heap__release(s->heap, &q->f);
 	} else {
-		if (s->timeline)
-			timeline__event(s->timeline, q->a.ts_ns, heap__totals(s->heap));
 		heap__alloc(s->heap, &q->a);
 		if (s->annots)
 			annotations__on_alloc(s->annots, &q->a);
@@ -153,17 +152,23 @@ static void apply(struct event_sink *s, struct sink_slot *q)
 	s->events++;
 }
 
+/* Applies the oldest queued call and takes it off the queue. */
+static void apply_oldest(struct event_sink *s)
+{
+	struct sink_slot *q = &s->queue[s->qhead];
+
+	s->qhead = (s->qhead + 1) % EVENT_SINK_DEPTH;
+	s->qlen--;
+	apply(s, q);
+}
+
 /* A new slot at the queue's end, the others advanced a stage. */
 static struct sink_slot *enqueue(struct event_sink *s)
 {
 	struct sink_slot *q;
 
-	if (s->qlen == EVENT_SINK_DEPTH) {
-		q = &s->queue[s->qhead];
-		s->qhead = (s->qhead + 1) % EVENT_SINK_DEPTH;
-		s->qlen--;
-		apply(s, q);
-	}
+	if (s->qlen == EVENT_SINK_DEPTH)
+		apply_oldest(s);
 	s->qlen++;
 	if (s->qlen > MAP_AT)
 		map(s, queued(s, MAP_AT));
@@ -190,13 +195,8 @@ static void read_ahead(struct event_sink *s, struct sink_slot *q, uint64_t hash,
 
 void events__flush(struct event_sink *s)
 {
-	while (s->qlen) {
-		struct sink_slot *q = &s->queue[s->qhead];
-
-		s->qhead = (s->qhead + 1) % EVENT_SINK_DEPTH;
-		s->qlen--;
-		apply(s, q);
-	}
+	while (s->qlen)
+		apply_oldest(s);
 }
 
 int handle_event(void *ctx, void *data, size_t size)
