@@ -19,6 +19,17 @@
  * Records are committed without waking the loader, which drains on a timer;
  * it is woken only when the buffer fills past wake_bytes.
  *
+ * With batch set (the default), allocation and release records are not
+ * sent one by one: each thread queues them in its own state and sends
+ * MS_BATCH of them in one MS_EV_BATCH record (see batch_send()).  What a
+ * thread has queued is also sent
+ *
+ *   thread_exit  when the thread exits (tp_btf/sched_process_exit)
+ *   sweep        when the loader asks, for every thread (iter/task): each
+ *                drain, so nothing waits long in a thread that went quiet
+ *
+ * and before the thread's annotations, so that its records stay in order.
+ *
  * Under sampling (sample_bytes) the same probes fire on every call, but only
  * sampled blocks take a stack and send records (see sample_block()).
  */
@@ -36,6 +47,7 @@ const volatile bool alloc_stacks = true;
 const volatile bool free_stacks = false;
 const volatile __u64 wake_bytes = 1 << 20;
 const volatile __u32 unwind_mode = MS_UNWIND_AUTO; /* enum ms_unwind_mode */
+const volatile bool batch = false; /* queue records per thread (the loader sets it) */
 /*
  * Bumped by the loader whenever it adds objects' rows: the per-CPU caches
  * of mappings start over, so a mapping cached before its object had rows
@@ -116,6 +128,15 @@ struct thread_state {
 	__u32 primed;
 	__u32 sampled; /* the allocation in progress is sampled */
 	__u64 size;    /* its size */
+	/*
+	 * Batching: records queued in ring, slot (n % MS_BATCH) for the n-th.
+	 * head counts the records written, by the thread only; tail those
+	 * sent, moved with a compare-and-swap by whoever sends them (the
+	 * thread itself, or a sweep or the exit hook running beside it).
+	 */
+	__u64 head;
+	__u64 tail;
+	union ms_batch_slot ring[MS_BATCH];
 };
 
 struct {
@@ -172,6 +193,78 @@ static __always_inline struct thread_state *thread_state(bool create)
 	if (st && !st->seen)
 		announce_thread(st);
 	return st;
+}
+
+static __always_inline void stat_add(__u32 which, __u64 n)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &which);
+
+	if (v)
+		*v += n;
+}
+
+/*
+ * Sends what the thread has queued, up to MS_BATCH records, as one
+ * MS_EV_BATCH.  Safe to run beside the thread's own programs: the records
+ * between tail and head are complete (the thread moves head only after
+ * writing a slot, and writes no slot that is not free), they are copied
+ * out, and the copy is sent only if tail is still where it was, which the
+ * same compare-and-swap moves past them.  Otherwise someone else sent them
+ * meanwhile (and the thread may have reused their slots): the copy is
+ * dropped.  x86-64 keeps stores in order, which the plain store of head
+ * relies on.
+ */
+static __always_inline void batch_send(struct thread_state *st, __u32 tid)
+{
+	__u64 t = *(volatile __u64 *)&st->tail, h = *(volatile __u64 *)&st->head;
+	__u64 n = h - t, i;
+	struct ms_ev_batch *b;
+
+	if (!n)
+		return;
+	if (n > MS_BATCH)
+		n = MS_BATCH;
+	b = bpf_ringbuf_reserve(&events, sizeof(*b), 0);
+	if (!b) {
+		if (__sync_val_compare_and_swap(&st->tail, t, t + n) == t)
+			stat_add(MS_STAT_LOST_EVENTS, n);
+		return;
+	}
+	b->type = MS_EV_BATCH;
+	b->pad = 0;
+	b->n = n;
+	b->tid = tid;
+	for (i = 0; i < MS_BATCH; i++) {
+		if (i >= n)
+			break;
+		b->slots[i] = st->ring[(t + i) & (MS_BATCH - 1)];
+	}
+	if (__sync_val_compare_and_swap(&st->tail, t, t + n) == t)
+		bpf_ringbuf_submit(b, wake_flag());
+	else
+		bpf_ringbuf_discard(b, BPF_RB_NO_WAKEUP);
+}
+
+/* The slot for the thread's next record; NULL when none is free (counted lost). */
+static __always_inline union ms_batch_slot *batch_slot(struct thread_state *st, __u32 tid)
+{
+	if (st->head - *(volatile __u64 *)&st->tail >= MS_BATCH) {
+		batch_send(st, tid);
+		if (st->head - *(volatile __u64 *)&st->tail >= MS_BATCH) {
+			stat_inc(MS_STAT_LOST_EVENTS);
+			return NULL;
+		}
+	}
+	return &st->ring[st->head & (MS_BATCH - 1)];
+}
+
+/* The slot batch_slot() gave is written: queues it, and sends a full queue. */
+static __always_inline void batch_commit(struct thread_state *st, __u32 tid)
+{
+	asm volatile("" ::: "memory");
+	*(volatile __u64 *)&st->head = st->head + 1;
+	if (st->head - *(volatile __u64 *)&st->tail >= MS_BATCH)
+		batch_send(st, tid);
 }
 
 /*
@@ -729,6 +822,8 @@ SEC("uretprobe")
 int alloc_exit(struct pt_regs *ctx)
 {
 	__u64 rc = PT_REGS_RC(ctx), sp = PT_REGS_SP(ctx), ip = PT_REGS_IP(ctx);
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	union ms_batch_slot *slot = NULL;
 	struct thread_state *st;
 	struct ms_ev_alloc *e;
 	__u64 stack = 0, ptr, old;
@@ -753,15 +848,22 @@ int alloc_exit(struct pt_regs *ctx)
 	if (alloc_stacks && ptr && !(flags & MS_EVF_UNTRACKED))
 		stack = take_stack(ctx, ip, sp, &flags);
 
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		stat_inc(MS_STAT_LOST_EVENTS);
-		return 0;
+	if (batch) {
+		slot = batch_slot(st, tid);
+		if (!slot)
+			return 0;
+		e = &slot->a;
+	} else {
+		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+		if (!e) {
+			stat_inc(MS_STAT_LOST_EVENTS);
+			return 0;
+		}
 	}
 	e->type = MS_EV_ALLOC;
 	e->fn = st->fn;
 	e->flags = flags;
-	e->tid = (__u32)bpf_get_current_pid_tgid();
+	e->tid = tid;
 	e->ts_ns = bpf_ktime_get_ns();
 	e->ret = ptr;
 	e->args[0] = old;
@@ -769,7 +871,10 @@ int alloc_exit(struct pt_regs *ctx)
 	e->args[2] = st->args[2];
 	e->caller = ip;
 	e->stack = stack;
-	bpf_ringbuf_submit(e, wake_flag());
+	if (batch)
+		batch_commit(st, tid);
+	else
+		bpf_ringbuf_submit(e, wake_flag());
 	return 0;
 }
 
@@ -778,14 +883,9 @@ int alloc_exit(struct pt_regs *ctx)
  * delete -> free chain of one pointer from the same or a deeper frame, to
  * be folded into it.
  */
-static __always_inline bool release_folded(__u64 ptr, __u64 sp, __u32 level)
+static __always_inline bool release_folded(struct thread_state *st, __u64 ptr, __u64 sp,
+					   __u32 level)
 {
-	struct thread_state *st = thread_state(true);
-
-	if (!st) {
-		stat_inc(MS_STAT_STATE_ERRORS);
-		return false;
-	}
 	if (st->rel_ptr == ptr && sp <= st->rel_sp && level < st->rel_level) {
 		st->rel_level = level;
 		if (level == 1)
@@ -803,6 +903,9 @@ int release(struct pt_regs *ctx)
 {
 	__u64 ptr = PT_REGS_PARM1(ctx), sp = PT_REGS_SP(ctx);
 	__u32 fn = bpf_get_attach_cookie(ctx);
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	union ms_batch_slot *slot = NULL;
+	struct thread_state *st;
 	struct ms_ev_free *e;
 	__u64 caller = 0, stack = 0;
 	__u16 flags = 0;
@@ -819,40 +922,99 @@ int release(struct pt_regs *ctx)
 		 */
 		if (!forget_sampled(ptr))
 			return 0;
-		thread_state(true); /* announces a thread that only releases */
-	} else if (release_folded(ptr, sp, MS_FN_RELEASE_LEVEL(fn))) {
-		return 0;
+		/* also announces a thread that only releases */
+		st = thread_state(true);
+		if (!st && batch) {
+			stat_inc(MS_STAT_STATE_ERRORS);
+			return 0;
+		}
+	} else {
+		st = thread_state(true);
+		if (!st) {
+			stat_inc(MS_STAT_STATE_ERRORS);
+			if (batch)
+				return 0;
+		} else if (release_folded(st, ptr, sp, MS_FN_RELEASE_LEVEL(fn))) {
+			return 0;
+		}
 	}
 
 	bpf_probe_read_user(&caller, sizeof(caller), (void *)sp);
 	if (free_stacks)
 		stack = take_stack(ctx, caller, sp + 8, &flags);
 
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		stat_inc(MS_STAT_LOST_EVENTS);
-		return 0;
+	if (batch) {
+		if (!st)
+			return 0;
+		slot = batch_slot(st, tid);
+		if (!slot)
+			return 0;
+		e = &slot->f;
+	} else {
+		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+		if (!e) {
+			stat_inc(MS_STAT_LOST_EVENTS);
+			return 0;
+		}
 	}
 	e->type = MS_EV_FREE;
 	e->fn = fn;
 	e->flags = flags;
-	e->tid = (__u32)bpf_get_current_pid_tgid();
+	e->tid = tid;
 	e->ts_ns = bpf_ktime_get_ns();
 	e->ptr = ptr;
 	e->caller = caller;
 	e->stack = stack;
-	bpf_ringbuf_submit(e, wake_flag());
+	if (batch) {
+		if (st)
+			batch_commit(st, tid);
+	} else {
+		bpf_ringbuf_submit(e, wake_flag());
+	}
+	return 0;
+}
+
+/* A thread exits: what it queued is sent while its state exists. */
+SEC("tp_btf/sched_process_exit")
+int thread_exit(__u64 *ctx)
+{
+	struct thread_state *st;
+
+	if (!batch || !is_target())
+		return 0;
+	st = bpf_task_storage_get(&tstate, bpf_get_current_task_btf(), 0, 0);
+	if (st)
+		batch_send(st, (__u32)bpf_get_current_pid_tgid());
+	return 0;
+}
+
+/* The loader's sweep: each of the target's threads sends what it queued. */
+SEC("iter/task")
+int sweep(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct thread_state *st;
+
+	if (!task || task->tgid != target_tgid)
+		return 0;
+	st = bpf_task_storage_get(&tstate, task, 0, 0);
+	if (st)
+		batch_send(st, task->pid);
 	return 0;
 }
 
 static __always_inline struct ms_ev_annot *annot_begin(__u8 kind)
 {
+	struct thread_state *st;
 	struct ms_ev_annot *e;
 
 	if (!is_target())
 		return NULL;
 	/* the thread may make no allocation before its scope starts */
-	thread_state(true);
+	st = thread_state(true);
+	/* what the thread queued comes first */
+	if (batch && st)
+		batch_send(st, (__u32)bpf_get_current_pid_tgid());
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		stat_inc(MS_STAT_LOST_EVENTS);

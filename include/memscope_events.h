@@ -83,6 +83,7 @@ enum ms_event_type {
 	MS_EV_STACK = 3,
 	MS_EV_THREAD = 4,
 	MS_EV_ANNOT = 5,
+	MS_EV_BATCH = 6,
 };
 
 /* ms_ev_alloc.flags / ms_ev_free.flags */
@@ -133,6 +134,32 @@ struct ms_ev_free {
 	__u64 ptr;
 	__u64 caller; /* return address into the caller */
 	__u64 stack;  /* stack hash, 0 when free stacks are off */
+};
+
+/*
+ * Batching: each thread queues its allocation and release records in its
+ * own state in BPF (a ring of MS_BATCH slots) and sends them MS_BATCH at a
+ * time in one MS_EV_BATCH record, which costs a thread much less than a
+ * ring-buffer record per call.  A thread's queue is also sent when it
+ * exits, before it sends an annotation, and whenever the loader sweeps all
+ * threads (every drain).  Records of one thread arrive in order; the loader
+ * merges threads by ts_ns (user/events.c).
+ */
+#define MS_BATCH 32
+
+union ms_batch_slot {
+	__u8 type; /* MS_EV_ALLOC or MS_EV_FREE */
+	struct ms_ev_alloc a;
+	struct ms_ev_free f;
+};
+
+/* Always sent whole; only the first n slots hold records. */
+struct ms_ev_batch {
+	__u8 type; /* MS_EV_BATCH */
+	__u8 pad;
+	__u16 n;
+	__u32 tid;
+	union ms_batch_slot slots[MS_BATCH];
 };
 
 /*

@@ -37,6 +37,9 @@ struct tracer {
 	struct memscope *skel;
 	struct tracer_opts opts; /* to load again without uprobe_multi */
 	bool multi;              /* the allocator programs attach with uprobe_multi */
+	bool batch;              /* loaded with batching (opts.batch, if the kernel takes it) */
+	struct bpf_link *sweep;  /* the iter/task link of a batching tracer */
+	struct bpf_link *exit;   /* its thread-exit hook */
 	struct bpf_link **links;
 	size_t nlinks;
 	int *mfds;               /* uprobe_multi links */
@@ -64,16 +67,25 @@ static void explain_load_error(int err)
 		ms_err("cannot load BPF programs: %s (-vvv shows libbpf's log)", strerror(-err));
 }
 
-/* Opens and loads the skeleton; multi: for uprobe_multi links. */
-static int load(struct tracer *t, bool multi)
+/*
+ * Opens and loads the skeleton; multi: for uprobe_multi links; batch: with
+ * the programs that batching needs (iter/task, tp_btf: Linux 5.8 or so).
+ */
+static int load(struct tracer *t, bool multi, bool batch)
 {
 	const struct tracer_opts *opts = &t->opts;
 
 	memscope__destroy(t->skel);
 	t->multi = multi;
+	t->batch = batch;
 	t->skel = memscope__open();
 	if (!t->skel)
 		return -errno;
+	t->skel->rodata->batch = batch;
+	if (!batch) {
+		bpf_program__set_autoload(t->skel->progs.thread_exit, false);
+		bpf_program__set_autoload(t->skel->progs.sweep, false);
+	}
 	t->skel->rodata->target_tgid = opts->pid;
 	t->skel->rodata->alloc_stacks = opts->alloc_stacks;
 	t->skel->rodata->free_stacks = opts->free_stacks;
@@ -111,10 +123,15 @@ struct tracer *tracer__new(const struct tracer_opts *opts)
 	t->pid = opts->pid;
 	t->opts = *opts;
 	/* a kernel before 6.6 does not know the attach type: load as before */
-	err = load(t, true);
+	err = load(t, true, opts->batch);
 	if (err) {
 		ms_info(2, "no uprobe_multi programs (%s): perf-event uprobes", strerror(-err));
-		err = load(t, false);
+		err = load(t, false, opts->batch);
+	}
+	if (err && opts->batch) {
+		ms_info(1, "cannot load the batching programs (%s): one record per call",
+			strerror(-err));
+		err = load(t, false, false);
 	}
 	if (err) {
 		explain_load_error(err);
@@ -131,6 +148,8 @@ void tracer__free(struct tracer *t)
 {
 	if (!t)
 		return;
+	bpf_link__destroy(t->sweep);
+	bpf_link__destroy(t->exit);
 	for (size_t i = 0; i < t->nlinks; i++)
 		bpf_link__destroy(t->links[i]);
 	free(t->links);
@@ -224,6 +243,46 @@ static int attach_object_multi(struct tracer *t, const struct alloc_object *o)
 }
 
 /*
+ * Batching's two hooks: a thread's exit, and the loader's sweep, an iterator
+ * over the target's threads.  Made before any probe, so no record is queued
+ * that could not be sent.
+ */
+static int attach_batching(struct tracer *t)
+{
+	LIBBPF_OPTS(bpf_iter_attach_opts, io);
+	union bpf_iter_link_info info = { 0 };
+	struct bpf_link *link;
+	int err;
+
+	bpf_link__destroy(t->sweep);
+	bpf_link__destroy(t->exit);
+	t->sweep = t->exit = NULL;
+	if (!t->batch)
+		return 0;
+	link = bpf_program__attach(t->skel->progs.thread_exit);
+	if (!link) {
+		err = -errno;
+		ms_err("cannot attach the thread-exit hook: %s (--no-batch does without it)",
+		       strerror(-err));
+		return err;
+	}
+	t->exit = link;
+	info.task.pid = (uint32_t)t->pid;
+	io.link_info = &info;
+	io.link_info_len = sizeof(info);
+	t->sweep = bpf_program__attach_iter(t->skel->progs.sweep, &io);
+	if (!t->sweep) {
+		err = -errno;
+		if (err == -ESRCH)
+			return err;
+		ms_err("cannot attach the thread iterator: %s (--no-batch does without it)",
+		       strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+/*
  * Before anything is attached, a uprobe_multi link the kernel refuses sends
  * us back to perf-event uprobes, which need the programs loaded again.
  */
@@ -232,10 +291,12 @@ static int fall_back(struct tracer *t, int why)
 	int err;
 
 	ms_info(1, "cannot attach uprobe_multi links (%s): perf-event uprobes", strerror(-why));
-	err = load(t, false);
-	if (err)
+	err = load(t, false, t->batch);
+	if (err) {
 		explain_load_error(err);
-	return err;
+		return err;
+	}
+	return attach_batching(t);
 }
 
 /* The memscope annotations of one object: every site of each probe name. */
@@ -306,6 +367,14 @@ static int attach_object(struct tracer *t, const struct alloc_object *o)
 int tracer__attach(struct tracer *t, const struct alloc_objects *objs)
 {
 	size_t nprobes = 0;
+	int err = attach_batching(t);
+
+	if (err == -ESRCH) {
+		ms_err("target '%d' exited during attach", t->pid);
+		return err;
+	}
+	if (err)
+		return err;
 
 	for (size_t i = 0; i < objs->n; i++) {
 		const struct alloc_object *o = &objs->v[i];
@@ -345,6 +414,31 @@ int tracer__attach(struct tracer *t, const struct alloc_objects *objs)
 int tracer__ringbuf_fd(const struct tracer *t)
 {
 	return bpf_map__fd(t->skel->maps.events);
+}
+
+bool tracer__batching(const struct tracer *t)
+{
+	return t->batch;
+}
+
+int tracer__sweep(struct tracer *t)
+{
+	char buf[64];
+	ssize_t n;
+	int fd;
+
+	if (!t->sweep)
+		return 0;
+	/* the program prints nothing: reading to the end runs it on each thread */
+	fd = bpf_iter_create(bpf_link__fd(t->sweep));
+	if (fd < 0)
+		return -errno;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		;
+	if (n < 0)
+		n = -errno;
+	close(fd);
+	return (int)n;
 }
 
 void tracer__unwind_maps(const struct tracer *t, int *rows_fd, int *objs_fd,

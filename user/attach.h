@@ -27,6 +27,7 @@ struct tracer_opts {
 	uint32_t ringbuf_bytes; /* power of two, >= 4096; 0 for the default */
 	enum ms_unwind_mode unwind_mode;
 	uint32_t unwind_rows;   /* capacity of the rows' map (auto, dwarf) */
+	bool batch;             /* queue records per thread in BPF (MS_EV_BATCH) */
 };
 
 struct tracer;
@@ -40,6 +41,12 @@ void tracer__free(struct tracer *t);
 int tracer__attach(struct tracer *t, const struct alloc_objects *objs);
 
 int tracer__ringbuf_fd(const struct tracer *t);
+/* Whether records come in batches: the kernel may refuse the programs that
+ * batching needs, and the tracer then sends each record on its own. */
+bool tracer__batching(const struct tracer *t);
+/* Makes every thread of the target send the records it has queued (a no-op
+ * without batching).  0 or negative errno. */
+int tracer__sweep(struct tracer *t);
 /* The unwinder's maps (user/unwind.h) and BPF's unwind_gen, valid after attach. */
 void tracer__unwind_maps(const struct tracer *t, int *rows_fd, int *objs_fd,
 			 volatile uint64_t **gen);

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <stdlib.h>
 #include <string.h>
 
 #include "annotations.h"
@@ -7,6 +8,7 @@
 #include "symbolize.h"
 #include "thread_names.h"
 #include "timeline.h"
+#include "util.h"
 
 /* a * b, or UINT64_MAX when it overflows (the call then fails anyway) */
 static uint64_t mul_sat(uint64_t a, uint64_t b)
@@ -199,6 +201,326 @@ void events__flush(struct event_sink *s)
 		apply_oldest(s);
 }
 
+static void take_alloc(struct event_sink *s, const struct ms_ev_alloc *e)
+{
+	struct sink_slot *q = enqueue(s);
+
+	q->is_free = false;
+	events__decode_alloc(e, &q->a);
+	read_ahead(s, q, e->stack, e->caller, e->flags);
+}
+
+static void take_free(struct event_sink *s, const struct ms_ev_free *e)
+{
+	struct sink_slot *q = enqueue(s);
+
+	q->is_free = true;
+	events__decode_free(e, &q->f);
+	read_ahead(s, q, e->stack, e->caller, e->flags);
+}
+
+static void take_annot(struct event_sink *s, const struct ms_ev_annot *e)
+{
+	/* it may name a block the queued calls allocate */
+	events__flush(s);
+	if (s->annots)
+		annotations__on_annot(s->annots, e, event_stack(s, e->stack, 0, e->flags));
+}
+
+/* --- the merge of batched records ----------------------------------------- */
+
+static uint64_t pending_ts(const struct ev_pending *p)
+{
+	return p->rec.a.ts_ns; /* at the same place in every record (static_assert below) */
+}
+
+_Static_assert(__builtin_offsetof(struct ms_ev_alloc, ts_ns) ==
+		       __builtin_offsetof(struct ms_ev_free, ts_ns),
+	       "records keep their timestamps at one offset");
+
+static uint64_t queue_ts(const struct ev_queue *q)
+{
+	return pending_ts(&q->v[q->head]);
+}
+
+static size_t tid_hash(uint32_t tid, size_t cap)
+{
+	return (size_t)((tid * 0x9e3779b97f4a7c15ull) >> 32) & (cap - 1);
+}
+
+static void heap_set(struct ev_merge *m, size_t i, struct ev_queue *q)
+{
+	m->heap[i] = q;
+	q->heap_at = (uint32_t)i;
+}
+
+static void heap_up(struct ev_merge *m, size_t i)
+{
+	struct ev_queue *q = m->heap[i];
+	uint64_t ts = queue_ts(q);
+
+	while (i > 0 && queue_ts(m->heap[(i - 1) / 2]) > ts) {
+		heap_set(m, i, m->heap[(i - 1) / 2]);
+		i = (i - 1) / 2;
+	}
+	heap_set(m, i, q);
+}
+
+static void heap_down(struct ev_merge *m, size_t i)
+{
+	struct ev_queue *q = m->heap[i];
+	uint64_t ts = queue_ts(q);
+
+	for (;;) {
+		size_t c = 2 * i + 1;
+
+		if (c >= m->nheap)
+			break;
+		if (c + 1 < m->nheap && queue_ts(m->heap[c + 1]) < queue_ts(m->heap[c]))
+			c++;
+		if (queue_ts(m->heap[c]) >= ts)
+			break;
+		heap_set(m, i, m->heap[c]);
+		i = c;
+	}
+	heap_set(m, i, q);
+}
+
+/* The slot of tid in the table: its queue, or the empty slot where it goes. */
+static size_t tab_find(const struct ev_merge *m, uint32_t tid)
+{
+	size_t i = tid_hash(tid, m->tab_cap);
+
+	while (m->tab[i] && m->tab[i]->tid != tid)
+		i = (i + 1) & (m->tab_cap - 1);
+	return i;
+}
+
+static void tab_grow(struct ev_merge *m)
+{
+	struct ev_queue **old = m->tab;
+	size_t old_cap = m->tab_cap;
+
+	m->tab_cap = old_cap ? old_cap * 2 : 16;
+	m->tab = xcalloc(m->tab_cap, sizeof(*m->tab));
+	for (size_t i = 0; i < old_cap; i++)
+		if (old[i])
+			m->tab[tab_find(m, old[i]->tid)] = old[i];
+	free(old);
+}
+
+/* Takes slot i out of the table, moving up the entries after it that would no
+ * longer be found (linear probing's deletion). */
+static void tab_remove(struct ev_merge *m, size_t i)
+{
+	size_t mask = m->tab_cap - 1, j = i;
+
+	m->tab[i] = NULL;
+	for (;;) {
+		size_t home;
+
+		j = (j + 1) & mask;
+		if (!m->tab[j])
+			return;
+		home = tid_hash(m->tab[j]->tid, m->tab_cap);
+		/* stays when its home is cyclically in (i, j] */
+		if (i <= j ? (i < home && home <= j) : (i < home || home <= j))
+			continue;
+		m->tab[i] = m->tab[j];
+		m->tab[j] = NULL;
+		i = j;
+	}
+}
+
+/* tid's queue, a new one (empty, not in the heap) when it has none. */
+static struct ev_queue *queue_of(struct ev_merge *m, uint32_t tid)
+{
+	struct ev_queue *q;
+	size_t i;
+
+	if (m->nheap + 1 > m->tab_cap / 2)
+		tab_grow(m);
+	i = tab_find(m, tid);
+	if (m->tab[i])
+		return m->tab[i];
+	q = m->nspare ? m->spare[--m->nspare] : xcalloc(1, sizeof(*q));
+	q->tid = tid;
+	q->head = q->len = 0;
+	m->tab[i] = q;
+	return q;
+}
+
+static struct ev_pending *queue_push(struct ev_merge *m, struct ev_queue *q)
+{
+	if (q->len == q->cap) {
+		size_t cap = q->cap ? q->cap * 2 : 64;
+		struct ev_pending *v = xmalloc(cap * sizeof(*v));
+
+		for (size_t k = 0; k < q->len; k++)
+			v[k] = q->v[(q->head + k) & (q->cap - 1)];
+		free(q->v);
+		q->v = v;
+		q->cap = cap;
+		q->head = 0;
+	}
+	if (q->len == 0) {
+		/* it joins the heap once its first record is in place (below) */
+		if (m->nheap == m->heap_cap) {
+			m->heap_cap = m->heap_cap ? m->heap_cap * 2 : 16;
+			m->heap = xrealloc(m->heap, m->heap_cap * sizeof(*m->heap));
+		}
+	}
+	m->pending++;
+	return &q->v[(q->head + q->len++) & (q->cap - 1)];
+}
+
+/* After the first record of an empty queue is written. */
+static void queue_started(struct ev_merge *m, struct ev_queue *q)
+{
+	if (q->len != 1)
+		return;
+	heap_set(m, m->nheap++, q);
+	heap_up(m, m->nheap - 1);
+}
+
+static void merge_record(struct event_sink *s, uint32_t tid, const union ms_batch_slot *rec)
+{
+	struct ev_merge *m = &s->merge;
+	struct ev_queue *q = queue_of(m, tid);
+	struct ev_pending *p = queue_push(m, q);
+
+	p->rec = *rec;
+	p->annot = NULL;
+	queue_started(m, q);
+}
+
+static void merge_annot(struct event_sink *s, const struct ms_ev_annot *e)
+{
+	struct ev_merge *m = &s->merge;
+	struct ev_queue *q = queue_of(m, e->tid);
+	struct ev_pending *p = queue_push(m, q);
+
+	memset(&p->rec, 0, sizeof(p->rec));
+	p->rec.type = MS_EV_ANNOT;
+	p->rec.a.ts_ns = e->ts_ns;
+	p->annot = xmalloc(sizeof(*e));
+	memcpy(p->annot, e, sizeof(*e));
+	queue_started(m, q);
+}
+
+static void apply_pending(struct event_sink *s, struct ev_pending *p)
+{
+	uint64_t ts = pending_ts(p);
+
+	if (ts < s->merge.last_ts)
+		s->late++;
+	else
+		s->merge.last_ts = ts;
+	switch (p->rec.type) {
+	case MS_EV_ALLOC:
+		take_alloc(s, &p->rec.a);
+		break;
+	case MS_EV_FREE:
+		take_free(s, &p->rec.f);
+		break;
+	case MS_EV_ANNOT:
+		take_annot(s, p->annot);
+		free(p->annot);
+		p->annot = NULL;
+		break;
+	}
+}
+
+/* The heap's first queue is empty: out of the heap and the table, kept for reuse. */
+static void retire_top(struct ev_merge *m)
+{
+	struct ev_queue *q = m->heap[0];
+
+	if (--m->nheap) {
+		heap_set(m, 0, m->heap[m->nheap]);
+		heap_down(m, 0);
+	}
+	tab_remove(m, tab_find(m, q->tid));
+	if (m->nspare == m->spare_cap) {
+		m->spare_cap = m->spare_cap ? m->spare_cap * 2 : 16;
+		m->spare = xrealloc(m->spare, m->spare_cap * sizeof(*m->spare));
+	}
+	m->spare[m->nspare++] = q;
+}
+
+void events__advance(struct event_sink *s, uint64_t until_ns)
+{
+	struct ev_merge *m = &s->merge;
+
+	while (m->nheap) {
+		struct ev_queue *q = m->heap[0];
+		/* the oldest record of every other queue: q runs until it */
+		uint64_t next = UINT64_MAX;
+
+		if (queue_ts(q) >= until_ns)
+			break;
+		if (m->nheap > 1)
+			next = queue_ts(m->heap[1]);
+		if (m->nheap > 2 && queue_ts(m->heap[2]) < next)
+			next = queue_ts(m->heap[2]);
+		if (until_ns < next)
+			next = until_ns;
+		do {
+			struct ev_pending *p = &q->v[q->head];
+
+			q->head = (q->head + 1) & (q->cap - 1);
+			q->len--;
+			m->pending--;
+			apply_pending(s, p);
+		} while (q->len && queue_ts(q) < next);
+		if (q->len)
+			heap_down(m, 0);
+		else
+			retire_top(m);
+	}
+	events__flush(s);
+}
+
+uint64_t events__pending(const struct event_sink *s)
+{
+	return s->merge.pending;
+}
+
+void events__free(struct event_sink *s)
+{
+	struct ev_merge *m = &s->merge;
+
+	for (size_t i = 0; i < m->nheap; i++) {
+		struct ev_queue *q = m->heap[i];
+
+		for (size_t k = 0; k < q->len; k++)
+			free(q->v[(q->head + k) & (q->cap - 1)].annot);
+		free(q->v);
+		free(q);
+	}
+	for (size_t i = 0; i < m->nspare; i++) {
+		free(m->spare[i]->v);
+		free(m->spare[i]);
+	}
+	free(m->heap);
+	free(m->tab);
+	free(m->spare);
+	memset(m, 0, sizeof(*m));
+}
+
+static void take_batch(struct event_sink *s, const struct ms_ev_batch *b)
+{
+	for (unsigned i = 0; i < b->n; i++) {
+		const union ms_batch_slot *r = &b->slots[i];
+
+		if (r->type != MS_EV_ALLOC && r->type != MS_EV_FREE) {
+			s->malformed++;
+			continue;
+		}
+		merge_record(s, b->tid, r);
+	}
+}
+
 int handle_event(void *ctx, void *data, size_t size)
 {
 	struct event_sink *s = ctx;
@@ -209,54 +531,46 @@ int handle_event(void *ctx, void *data, size_t size)
 		return 0;
 	}
 	switch (*type) {
-	case MS_EV_ALLOC: {
-		const struct ms_ev_alloc *e = data;
-		struct sink_slot *q;
-
-		if (size < sizeof(*e))
+	case MS_EV_ALLOC:
+		if (size < sizeof(struct ms_ev_alloc))
 			break;
-		q = enqueue(s);
-		q->is_free = false;
-		events__decode_alloc(e, &q->a);
-		read_ahead(s, q, e->stack, e->caller, e->flags);
+		take_alloc(s, data);
+		return 0;
+	case MS_EV_FREE:
+		if (size < sizeof(struct ms_ev_free))
+			break;
+		take_free(s, data);
+		return 0;
+	case MS_EV_BATCH: {
+		const struct ms_ev_batch *b = data;
+
+		if (size < sizeof(*b) || b->n > MS_BATCH)
+			break;
+		take_batch(s, b);
 		return 0;
 	}
-	case MS_EV_FREE: {
-		const struct ms_ev_free *e = data;
-		struct sink_slot *q;
-
-		if (size < sizeof(*e))
+	case MS_EV_ANNOT:
+		if (size < sizeof(struct ms_ev_annot))
 			break;
-		q = enqueue(s);
-		q->is_free = true;
-		events__decode_free(e, &q->f);
-		read_ahead(s, q, e->stack, e->caller, e->flags);
+		if (s->ordered)
+			merge_annot(s, data);
+		else
+			take_annot(s, data);
 		return 0;
-	}
-	}
-	/* anything else may read what the queued calls change */
-	events__flush(s);
-	switch (*type) {
 	case MS_EV_STACK:
 		if (size < MS_EV_STACK_HDR)
 			break;
+		/* anything else may read what the queued calls change */
+		events__flush(s);
 		on_stack(s, data, size);
 		return 0;
-	case MS_EV_ANNOT: {
-		const struct ms_ev_annot *e = data;
-
-		if (size < sizeof(*e))
-			break;
-		if (s->annots)
-			annotations__on_annot(s->annots, e, event_stack(s, e->stack, 0, e->flags));
-		return 0;
-	}
 	case MS_EV_THREAD: {
 		const struct ms_ev_thread *e = data;
 		char name[sizeof(e->comm) + 1];
 
 		if (size < sizeof(*e))
 			break;
+		events__flush(s);
 		memcpy(name, e->comm, sizeof(e->comm));
 		name[sizeof(e->comm)] = 0;
 		if (s->names)

@@ -43,6 +43,37 @@ struct sink_slot {
 	};
 };
 
+/*
+ * Batched records (MS_EV_BATCH) come a thread at a time: each thread's in
+ * order, but a thread's records may reach us long after another thread's
+ * later ones.  They wait in one queue per thread and are merged by their
+ * timestamps: events__advance() applies, oldest first across threads, those
+ * older than a time before which nothing more can come (the loader's
+ * previous sweep of the threads).
+ */
+struct ev_pending {
+	union ms_batch_slot rec;    /* rec.type MS_EV_ANNOT: annot, ts in rec.a.ts_ns */
+	struct ms_ev_annot *annot;  /* owned */
+};
+
+struct ev_queue {
+	uint32_t tid;
+	uint32_t heap_at; /* its index in the merge's heap */
+	size_t head, len, cap; /* a ring of cap (a power of two) records */
+	struct ev_pending *v;
+};
+
+struct ev_merge {
+	struct ev_queue **heap; /* the queues that hold records, by their oldest */
+	size_t nheap, heap_cap;
+	struct ev_queue **tab;  /* the same queues by tid (linear probing) */
+	size_t tab_cap;
+	struct ev_queue **spare; /* emptied queues, kept for reuse */
+	size_t nspare, spare_cap;
+	uint64_t pending;       /* records waiting */
+	uint64_t last_ts;       /* of the newest record applied */
+};
+
 /* Where decoded events go.  Not owned by the dispatcher. */
 struct event_sink {
 	struct stack_table *stacks;
@@ -54,6 +85,13 @@ struct event_sink {
 	uint64_t malformed;     /* records too short or of unknown type */
 	uint64_t stack_lost;    /* events whose stack could not be sent */
 	uint64_t events;        /* alloc and free records applied */
+	/*
+	 * Batching: annotations wait in their thread's queue too (they follow
+	 * that thread's earlier records).  Set before the first record.
+	 */
+	bool ordered;
+	uint64_t late;          /* records applied after a later one (came too late) */
+	struct ev_merge merge;
 	/* read ahead, not applied yet: zero-initialised empty */
 	struct sink_slot queue[EVENT_SINK_DEPTH];
 	unsigned qhead, qlen;
@@ -67,7 +105,14 @@ void events__decode_free(const struct ms_ev_free *e, struct free_call *c);
  * last records may stay queued: call events__flush() before reading the
  * pipeline's state. */
 int handle_event(void *ctx, void *data, size_t size);
-/* Applies every queued record. */
+/* Applies every queued record (read ahead; not those waiting to be merged). */
 void events__flush(struct event_sink *s);
+/* Applies, in time order, the batched records older than until_ns
+ * (UINT64_MAX: all of them), then what is read ahead. */
+void events__advance(struct event_sink *s, uint64_t until_ns);
+/* Records waiting to be merged. */
+uint64_t events__pending(const struct event_sink *s);
+/* Frees what the merge holds (records still waiting are dropped). */
+void events__free(struct event_sink *s);
 
 #endif

@@ -38,6 +38,8 @@ void options__usage(FILE *f)
 		"                         allocated (suffix k, m, g: KiB, MiB, GiB); reports\n"
 		"                         show estimates; the probes still fire on every call\n"
 		"      --ringbuf-size MB  BPF ring buffer size in MiB (power of two, default 8)\n"
+		"      --no-batch         send each call to the loader on its own instead of\n"
+		"                         %d at a time per thread (costs the target more)\n"
 		"      --interval MS      timeline sampling period in ms (default 100)\n"
 		"      --min-age SECS     when the target outlives tracing, blocks younger than\n"
 		"                         this are not leaks (default 5)\n"
@@ -45,7 +47,8 @@ void options__usage(FILE *f)
 		"  -h, --help             this text\n"
 		"  -V, --version          version\n"
 		"\n"
-		"Tracing stops on Ctrl-C or SIGTERM, after -d, or when the target exits.\n");
+		"Tracing stops on Ctrl-C or SIGTERM, after -d, or when the target exits.\n",
+		MS_BATCH);
 }
 
 static bool parse_uint(const char *s, unsigned long max, unsigned long *out)
@@ -72,7 +75,7 @@ static bool same_path(const char *a, const char *b)
 }
 
 enum { OPT_JSON = 256, OPT_HTML, OPT_TOP, OPT_NO_STACKS, OPT_FREE_STACKS, OPT_RINGBUF,
-       OPT_INTERVAL, OPT_MIN_AGE, OPT_SAMPLE_BYTES, OPT_UNWIND };
+       OPT_INTERVAL, OPT_MIN_AGE, OPT_SAMPLE_BYTES, OPT_UNWIND, OPT_NO_BATCH };
 
 static const struct option long_opts[] = {
 	{ "pid", required_argument, NULL, 'p' },
@@ -86,6 +89,7 @@ static const struct option long_opts[] = {
 	{ "sample-bytes", required_argument, NULL, OPT_SAMPLE_BYTES },
 	{ "unwind", required_argument, NULL, OPT_UNWIND },
 	{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF },
+	{ "no-batch", no_argument, NULL, OPT_NO_BATCH },
 	{ "interval", required_argument, NULL, OPT_INTERVAL },
 	{ "min-age", required_argument, NULL, OPT_MIN_AGE },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -194,6 +198,9 @@ static enum options_result parse_one(struct ms_options *o, int c, const char *ar
 	case OPT_FREE_STACKS:
 		o->free_stacks = true;
 		break;
+	case OPT_NO_BATCH:
+		o->batch = false;
+		break;
 	case OPT_UNWIND:
 		if (!strcmp(arg, "auto")) {
 			o->unwind_mode = MS_UNWIND_AUTO;
@@ -243,6 +250,7 @@ enum options_result options__parse(struct ms_options *o, int argc, char **argv)
 	memset(o, 0, sizeof(*o));
 	o->top = 10;
 	o->alloc_stacks = true;
+	o->batch = true;
 	o->interval_ns = 100 * 1000000ull;
 	o->min_age_ns = 5 * 1000000000ull;
 	optind = 1;

@@ -21,6 +21,7 @@ struct ms_options {
 	bool free_stacks;
 	uint64_t sample_bytes; /* --sample-bytes; 0: every call */
 	uint32_t ringbuf_bytes;
+	bool batch;            /* records queued per thread in BPF; --no-batch: not */
 	int unwind_mode;       /* --unwind: enum ms_unwind_mode */
 	uint64_t interval_ns;  /* --interval: timeline sampling period */
 	uint64_t min_age_ns;   /* --min-age: leak rule when the target outlives tracing */

@@ -77,6 +77,10 @@ static void write_tracing(struct report *r, struct json_writer *w)
 	/* not 0: counts and bytes are estimates from sampled blocks */
 	jw__uint(w, "sample_bytes", in->sample_bytes);
 	jw__uint(w, "probes", in->nprobes);
+	/* records sent per thread in batches of this many (0: one by one) */
+	jw__uint(w, "batch", in->batch);
+	/* batched records that reached the loader after a later one was applied */
+	jw__uint(w, "late_records", in->late_records);
 	jw__begin_array(w, "allocators");
 	for (size_t i = 0; in->objs && i < in->objs->n; i++)
 		jw__string(w, NULL, in->objs->v[i].path);

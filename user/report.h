@@ -39,6 +39,8 @@ struct report_input {
 	uint64_t bpf_stats[MS_STAT__COUNT];
 	uint64_t stack_lost;
 	uint64_t malformed;
+	uint32_t batch;        /* MS_BATCH when records came in batches, else 0 */
+	uint64_t late_records; /* batched records applied out of time order */
 	uint64_t start_ns, end_ns;
 	bool alloc_stacks;
 	bool free_stacks;

@@ -56,6 +56,7 @@ struct session {
 	struct ring_buffer *rb;
 	struct output json_out, html_out, text_out;
 	uint64_t start_ns, end_ns;
+	uint64_t swept_ns; /* batching: when the threads were last swept */
 	uint64_t bpf_stats[MS_STAT__COUNT];
 	int nprobes;
 	char *cmdline;
@@ -202,6 +203,7 @@ static int attach_probes(struct session *s)
 		.ringbuf_bytes = s->opts->ringbuf_bytes,
 		.unwind_mode = s->opts->unwind_mode,
 		.unwind_rows = unwind_capacity(s),
+		.batch = s->opts->batch,
 	};
 	volatile uint64_t *gen;
 	int rows_fd, objs_fd;
@@ -275,7 +277,8 @@ static int start_pipeline(struct session *s)
 		ms_warn("cannot read the maps of '%d': %s", s->target.pid, strerror(errno));
 	s->sink = (struct event_sink){ .stacks = s->stacks, .heap = s->heap, .sym = s->sym,
 				       .names = s->names, .annots = s->annots,
-				       .timeline = s->timeline };
+				       .timeline = s->timeline,
+				       .ordered = tracer__batching(s->tracer) };
 	s->rb = ring_buffer__new(tracer__ringbuf_fd(s->tracer), handle_event, &s->sink, NULL);
 	if (!s->rb) {
 		ms_err("cannot open the BPF ring buffer: %s", strerror(errno));
@@ -284,19 +287,36 @@ static int start_pipeline(struct session *s)
 	return 0;
 }
 
-/* Every poll is followed by a drain: the read-ahead is applied there. */
-static void drain(struct session *s)
+/*
+ * Every poll is followed by a drain: the read-ahead is applied there.  With
+ * batching, the threads are swept first (each sends what it queued), and
+ * the records older than the previous sweep are applied: a record stamped
+ * just before a sweep may be sent just after it, never a whole drain
+ * interval after.  all: every record had so far (the target has stopped or
+ * exited, or tracing ends).  Returns the time up to which the heap is
+ * current.
+ */
+static uint64_t drain(struct session *s, bool all)
 {
+	uint64_t now = ms_now_ns(), until = now;
+
+	if (s->sink.ordered) {
+		tracer__sweep(s->tracer);
+		until = all ? now : s->swept_ns;
+	}
 	ring_buffer__consume(s->rb);
-	events__flush(&s->sink);
+	events__advance(&s->sink, all ? UINT64_MAX : until);
+	s->swept_ns = now;
 	add_new_objects(s);
+	return until;
 }
 
 /* Drains, then samples: the heap state is then current to the sample. */
 static void sample(struct session *s, bool force)
 {
-	drain(s);
-	timeline__tick(s->timeline, heap__totals(s->heap), ms_now_ns(), force);
+	uint64_t until = drain(s, force);
+
+	timeline__tick(s->timeline, heap__totals(s->heap), until, force);
 }
 
 /* What can only be read while the target's address space exists. */
@@ -336,7 +356,7 @@ static void forward_stop(struct session *s, int sig)
 	target__signal(&s->target, sig);
 	while (!target_gone(s) && ms_now_ns() < until) {
 		ring_buffer__poll(s->rb, DRAIN_INTERVAL_MS);
-		drain(s);
+		drain(s, false);
 	}
 }
 
@@ -380,7 +400,7 @@ static void detach(struct session *s)
 {
 	if (!s->tracer)
 		return;
-	drain(s);
+	drain(s, true);
 	tracer__stats(s->tracer, s->bpf_stats);
 	ring_buffer__free(s->rb);
 	s->rb = NULL;
@@ -408,6 +428,8 @@ static void fill_report_input(struct session *s, struct report_input *in, char *
 		.objs = &s->objs,
 		.stack_lost = s->sink.stack_lost,
 		.malformed = s->sink.malformed,
+		.batch = s->sink.ordered ? MS_BATCH : 0,
+		.late_records = s->sink.late,
 		.start_ns = s->start_ns,
 		.end_ns = s->end_ns,
 		.alloc_stacks = s->opts->alloc_stacks,
@@ -492,6 +514,7 @@ static void session_cleanup(struct session *s)
 	output__abort(&s->json_out);
 	output__abort(&s->html_out);
 	output__abort(&s->text_out);
+	events__free(&s->sink);
 	symbolizer__free(s->sym);
 	annotations__free(s->annots);
 	detector__free(s->detector);
