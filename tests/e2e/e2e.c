@@ -26,6 +26,7 @@
 #include <cmocka.h>
 
 #include "../harness.h"
+#include "memscope_events.h"
 
 #define MEMSCOPE "./memscope-bpf"
 #define PROGS "build/programs/"
@@ -337,29 +338,41 @@ static void test_e2e__plain_leaks_exact_counts_bytes_and_lines(void **state)
 	run_free(&r);
 }
 
+/*
+ * Both ways records reach the loader: batched per thread (the default: the
+ * workers' last records are sent by the thread-exit hook, the handoff's
+ * release comes from another thread than its allocation) and one by one.
+ */
 static void test_e2e__threads_each_seen_and_grouped_by_site(void **state)
 {
 	const char *json = tmp_path("threads.json");
-	struct site_sum churn;
-	struct run r;
+	const char *modes[] = { "-v", "--no-batch" };
+	const long batch[] = { MS_BATCH, 0 };
 
-	run_memscope(&r, json, "--json", json, "--", PROGS "threads", NULL);
-	assert_ran(&r, 0);
-	/* thread k leaks k + 1 blocks of (k + 1) * 1000 bytes */
-	assert_leak(r.json, "thread_leak", "threads.c", "thread_leak", 1 + 2 + 3 + 4,
-		    1000 * 1 + 2000 * 2 + 3000 * 3 + 4000 * 4);
-	churn = sum_by_site(r.json, "sites", "thread_churn");
-	assert_int_equal((long)churn.allocations, 400);
-	assert_int_equal((long)churn.count, 0);
-	assert_int_equal((long)num(summary(r.json), "lost_events"), 0);
-	/*
-	 * glibc frees each exiting thread's cached (already freed) blocks
-	 * again: not a double free, not an unknown free
-	 */
-	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "findings")), 0);
-	assert_int_equal((long)num(summary(r.json), "unknown_frees"), 0);
-	assert_true(num(summary(r.json), "allocator_internal_frees") >= 4);
-	run_free(&r);
+	for (int m = 0; m < 2; m++) {
+		struct site_sum churn;
+		struct run r;
+
+		run_memscope(&r, json, modes[m], "--json", json, "--", PROGS "threads", NULL);
+		assert_ran(&r, 0);
+		assert_int_equal((long)num(cJSON_GetObjectItem(r.json, "tracing"), "batch"),
+				 batch[m]);
+		/* thread k leaks k + 1 blocks of (k + 1) * 1000 bytes */
+		assert_leak(r.json, "thread_leak", "threads.c", "thread_leak", 1 + 2 + 3 + 4,
+			    1000 * 1 + 2000 * 2 + 3000 * 3 + 4000 * 4);
+		churn = sum_by_site(r.json, "sites", "thread_churn");
+		assert_int_equal((long)churn.allocations, 400);
+		assert_int_equal((long)churn.count, 0);
+		assert_int_equal((long)num(summary(r.json), "lost_events"), 0);
+		/*
+		 * glibc frees each exiting thread's cached (already freed) blocks
+		 * again: not a double free, not an unknown free
+		 */
+		assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "findings")), 0);
+		assert_int_equal((long)num(summary(r.json), "unknown_frees"), 0);
+		assert_true(num(summary(r.json), "allocator_internal_frees") >= 4);
+		run_free(&r);
+	}
 }
 
 static void test_e2e__cxx_new_delete_counted_once(void **state)
@@ -835,6 +848,9 @@ static void test_e2e__leak_rule_min_age_when_target_outlives_tracing(void **stat
 		assert_ran(&r, 0);
 		assert_false(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(r.json, "target"),
 							      "exited")));
+		/* 7 records queued in a thread that then sleeps: the sweep sends them */
+		assert_int_equal((long)num(cJSON_GetObjectItem(r.json, "tracing"), "batch"),
+				 MS_BATCH);
 		assert_int_equal((long)num(summary(r.json), "live_allocations"), 7);
 		assert_int_equal((long)num(summary(r.json), "leaked_allocations"), leaked[i]);
 		assert_non_null(strstr(str(cJSON_GetObjectItem(r.json, "tracing"), "leak_rule"),

@@ -211,6 +211,137 @@ static void test_events__short_or_unknown_records_are_counted_not_applied(void *
 	stack_table__free(s.stacks);
 }
 
+/* A batch of one thread, records at the given times: odd ptr = free of ptr - 1. */
+static struct ms_ev_batch batch_of(uint32_t tid, const uint64_t *ts, const uint64_t *ptr, unsigned n)
+{
+	struct ms_ev_batch b = { .type = MS_EV_BATCH, .n = n, .tid = tid };
+
+	for (unsigned i = 0; i < n; i++) {
+		if (ptr[i] & 1) {
+			b.slots[i].f = (struct ms_ev_free){ .type = MS_EV_FREE, .fn = MS_FN_FREE,
+							    .tid = tid, .ts_ns = ts[i],
+							    .ptr = ptr[i] - 1, .caller = 0x401000 };
+		} else {
+			b.slots[i].a = alloc_ev(MS_FN_MALLOC, ptr[i], 16, 0, 0);
+			b.slots[i].a.tid = tid;
+			b.slots[i].a.ts_ns = ts[i];
+		}
+	}
+	return b;
+}
+
+static void test_events__batches_of_threads_apply_in_time_order(void **state)
+{
+	struct event_sink s = { .stacks = stack_table__new(), .heap = heap__new(16),
+				.ordered = true };
+	/* thread 2's batch comes first: it frees 0xa000, which thread 1 allocated
+	 * before, and allocates 0xb000, which thread 1 frees after */
+	uint64_t ts2[] = { 30, 40 }, p2[] = { 0xa001, 0xb000 };
+	uint64_t ts1[] = { 10, 50 }, p1[] = { 0xa000, 0xb001 };
+	struct ms_ev_batch b2 = batch_of(2, ts2, p2, 2), b1 = batch_of(1, ts1, p1, 2);
+
+	handle_event(&s, &b2, sizeof(b2));
+	handle_event(&s, &b1, sizeof(b1));
+	assert_int_equal(events__pending(&s), 4);
+	assert_int_equal(heap__totals(s.heap)->allocations, 0);
+	events__advance(&s, UINT64_MAX);
+	assert_int_equal(events__pending(&s), 0);
+	assert_int_equal(heap__totals(s.heap)->allocations, 2);
+	assert_int_equal(heap__totals(s.heap)->frees, 2);
+	assert_int_equal(heap__totals(s.heap)->unknown_frees, 0);
+	assert_int_equal(heap__totals(s.heap)->live_allocations, 0);
+	assert_int_equal(s.late, 0);
+	events__free(&s);
+	heap__free(s.heap);
+	stack_table__free(s.stacks);
+}
+
+static void test_events__advance_applies_only_records_older_than_until(void **state)
+{
+	struct event_sink s = { .stacks = stack_table__new(), .heap = heap__new(16),
+				.ordered = true };
+	uint64_t ts[] = { 10, 20, 30 }, p[] = { 0x1000, 0x2000, 0x3000 };
+	struct ms_ev_batch b = batch_of(5, ts, p, 3);
+
+	handle_event(&s, &b, sizeof(b));
+	events__advance(&s, 30);
+	assert_int_equal(heap__totals(s.heap)->allocations, 2);
+	assert_int_equal(events__pending(&s), 1);
+	events__advance(&s, 31);
+	assert_int_equal(heap__totals(s.heap)->allocations, 3);
+	assert_int_equal(events__pending(&s), 0);
+
+	/* a record older than one applied already still counts, as late */
+	ts[0] = 15;
+	p[0] = 0x1001;
+	b = batch_of(6, ts, p, 1);
+	handle_event(&s, &b, sizeof(b));
+	events__advance(&s, UINT64_MAX);
+	assert_int_equal(heap__totals(s.heap)->frees, 1);
+	assert_int_equal(s.late, 1);
+	events__free(&s);
+	heap__free(s.heap);
+	stack_table__free(s.stacks);
+}
+
+/*
+ * Many threads, their records interleaved in time and their batches sent in
+ * reverse: every record is applied in order, and after the queues are
+ * emptied (and reused, their tids removed from the table) a second round
+ * with other tids is too.
+ */
+static void test_events__many_threads_merge_in_order_and_queues_are_reused(void **state)
+{
+	struct event_sink s = { .stacks = stack_table__new(), .heap = heap__new(16),
+				.ordered = true };
+	enum { THREADS = 300, PER = 3 };
+
+	for (int round = 0; round < 2; round++) {
+		for (int t = THREADS - 1; t >= 0; t--) {
+			uint64_t ts[PER], p[PER];
+			struct ms_ev_batch b;
+
+			for (int k = 0; k < PER; k++) {
+				ts[k] = 1000000 * (uint64_t)round + (uint64_t)k * THREADS + t + 1;
+				p[k] = 0x100000 * (uint64_t)(round + 1) + 0x100 * (uint64_t)(t * PER + k);
+			}
+			b = batch_of(round * 100000 + t * 7 + 1, ts, p, PER);
+			handle_event(&s, &b, sizeof(b));
+		}
+		assert_int_equal(events__pending(&s), THREADS * PER);
+		events__advance(&s, UINT64_MAX);
+		assert_int_equal(events__pending(&s), 0);
+		assert_int_equal(heap__totals(s.heap)->allocations, (round + 1) * THREADS * PER);
+		assert_int_equal(heap__totals(s.heap)->live_allocations,
+				 (round + 1) * THREADS * PER);
+		assert_int_equal(s.late, 0);
+	}
+	events__free(&s);
+	heap__free(s.heap);
+	stack_table__free(s.stacks);
+}
+
+static void test_events__malformed_batches_are_counted(void **state)
+{
+	struct event_sink s = { .stacks = stack_table__new(), .heap = heap__new(16),
+				.ordered = true };
+	uint64_t ts[] = { 10, 20 }, p[] = { 0x1000, 0x2000 };
+	struct ms_ev_batch b = batch_of(5, ts, p, 2);
+
+	handle_event(&s, &b, sizeof(b) - 1);
+	b.n = MS_BATCH + 1;
+	handle_event(&s, &b, sizeof(b));
+	b.n = 2;
+	b.slots[1].type = MS_EV_STACK;
+	handle_event(&s, &b, sizeof(b));
+	events__advance(&s, UINT64_MAX);
+	assert_int_equal(s.malformed, 3);
+	assert_int_equal(heap__totals(s.heap)->allocations, 1);
+	events__free(&s);
+	heap__free(s.heap);
+	stack_table__free(s.stacks);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -223,6 +354,10 @@ int main(void)
 		cmocka_unit_test(test_events__dispatch_applies_stack_then_alloc_and_free),
 		cmocka_unit_test(test_events__queued_calls_apply_in_order_before_other_records),
 		cmocka_unit_test(test_events__short_or_unknown_records_are_counted_not_applied),
+		cmocka_unit_test(test_events__batches_of_threads_apply_in_time_order),
+		cmocka_unit_test(test_events__advance_applies_only_records_older_than_until),
+		cmocka_unit_test(test_events__many_threads_merge_in_order_and_queues_are_reused),
+		cmocka_unit_test(test_events__malformed_batches_are_counted),
 	};
 
 	return cmocka_run_group_tests_name("events", tests, NULL, NULL);
