@@ -18,12 +18,16 @@
  * bump-allocated arena, freed addresses reused last-in first-out per size
  * class).
  *
- * It is generated in batches outside the timed part, laid out as in the ring
+ * Allocation and release records come as BPF sends them by default: each
+ * thread's in MS_EV_BATCH records of MS_BATCH, which the loader merges
+ * across threads by time (events__advance(), once a chunk, after the last
+ * partial batches are sent as a sweep would); with --no-batch one by one.
+ * It is generated in chunks outside the timed part, laid out as in the ring
  * buffer (8-byte header, records padded to 8 bytes).  RSS is read after the
  * generator's memory was allocated and touched, and at the end: the growth
  * is the loader's, divided by the blocks live at the end.
  *
- *   replay [EVENTS [LIVE]]     (default 10000000 1000000; EVENTS: alloc + free records)
+ *   replay [--no-batch] [EVENTS [LIVE]]  (default 10000000 1000000; EVENTS: alloc + free records)
  *
  * Prints a human summary, a digest of everything the pipeline computed (totals,
  * sites, threads, histograms, windows, findings, the live blocks), which must
@@ -32,6 +36,7 @@
  *   memscope-bench replay events=N seconds=S events_per_s=X live=L rss_bytes=R
  *   bytes_per_live=B stacks=K
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,7 +86,10 @@ struct gen {
 	/* the batch of records, as in the ring buffer */
 	uint8_t *buf;
 	size_t len, cap;
-	size_t events; /* alloc and free records in the batch */
+	size_t events; /* alloc and free records in the chunk */
+	/* batching: each thread's records not sent yet */
+	bool batched;
+	struct ms_ev_batch pend[NTIDS];
 };
 
 static uint64_t rnd(struct gen *g)
@@ -173,6 +181,33 @@ static void *emit(struct gen *g, size_t size)
 	return p + 8;
 }
 
+static void send_batch(struct gen *g, unsigned t)
+{
+	struct ms_ev_batch *b = &g->pend[t];
+
+	if (!b->n)
+		return;
+	b->type = MS_EV_BATCH;
+	b->tid = 1000 + t;
+	memcpy(emit(g, sizeof(*b)), b, sizeof(*b));
+	b->n = 0;
+}
+
+/* The memory of an allocation or release record of thread t (zeroed). */
+static void *record(struct gen *g, unsigned t, size_t size)
+{
+	struct ms_ev_batch *b = &g->pend[t];
+	void *r;
+
+	if (!g->batched)
+		return emit(g, size);
+	if (b->n == MS_BATCH)
+		send_batch(g, t);
+	r = &b->slots[b->n++];
+	memset(r, 0, sizeof(b->slots[0]));
+	return r;
+}
+
 /* BPF sends a stack's frames the first time it sees its hash */
 static uint64_t use_stack(struct gen *g, uint32_t s)
 {
@@ -194,11 +229,12 @@ static void emit_alloc(struct gen *g, uint8_t fn, uint64_t ptr, uint64_t a0, uin
 {
 	uint32_t s = skewed(g, NSTACKS);
 	uint64_t hash = use_stack(g, s);
-	struct ms_ev_alloc *e = emit(g, sizeof(*e));
+	unsigned t = (unsigned)(rnd(g) % NTIDS);
+	struct ms_ev_alloc *e = record(g, t, sizeof(*e));
 
 	e->type = MS_EV_ALLOC;
 	e->fn = fn;
-	e->tid = 1000 + (uint32_t)(rnd(g) % NTIDS);
+	e->tid = 1000 + t;
 	e->ts_ns = g->ts += 300;
 	e->ret = ptr;
 	e->args[0] = a0;
@@ -227,11 +263,15 @@ static void gen_alloc(struct gen *g)
 static void gen_free(struct gen *g)
 {
 	size_t i = rnd(g) % g->nlive;
-	struct ms_ev_free *e = emit(g, sizeof(*e));
+	unsigned t;
+	struct ms_ev_free *e;
+	uint8_t fn = rnd(g) % 10 ? MS_FN_FREE : MS_FN_DELETE;
 
+	t = (unsigned)(rnd(g) % NTIDS);
+	e = record(g, t, sizeof(*e));
 	e->type = MS_EV_FREE;
-	e->fn = rnd(g) % 10 ? MS_FN_FREE : MS_FN_DELETE;
-	e->tid = 1000 + (uint32_t)(rnd(g) % NTIDS);
+	e->fn = fn;
+	e->tid = 1000 + t;
 	e->ts_ns = g->ts += 300;
 	e->ptr = g->addr[g->live_id[i]];
 	e->caller = g->free_caller[skewed(g, NCALLERS)];
@@ -283,9 +323,10 @@ static void *touched(size_t n, size_t size)
 	return p;
 }
 
-static void gen_init(struct gen *g, size_t working_set)
+static void gen_init(struct gen *g, size_t working_set, bool batched)
 {
 	memset(g, 0, sizeof(*g));
+	g->batched = batched;
 	g->rng = 0x9e3779b97f4a7c15ull;
 	g->bump = ARENA_BASE;
 	g->ts = START_NS;
@@ -311,7 +352,8 @@ static void gen_init(struct gen *g, size_t working_set)
 	for (uint32_t c = 0; c < NCALLERS; c++)
 		g->free_caller[c] = TEXT_BASE + rnd(g) % (4 << 20);
 	/* worst case per op: a stack record and an alloc record */
-	g->cap = BATCH * (2 * 8 + MS_EV_STACK_HDR + MS_MAX_FRAMES * 8 + sizeof(struct ms_ev_alloc));
+	g->cap = BATCH * (2 * 8 + MS_EV_STACK_HDR + MS_MAX_FRAMES * 8 + sizeof(struct ms_ev_alloc)) +
+		 (NTIDS + 1) * (8 + sizeof(struct ms_ev_batch));
 	g->buf = touched(g->cap, 1);
 }
 
@@ -500,9 +542,9 @@ static int parse_count(const char *s, size_t *out)
 	return 0;
 }
 
-static int run(size_t nevents, size_t working_set)
+static int run(size_t nevents, size_t working_set, bool batched)
 {
-	struct event_sink sink = { 0 };
+	struct event_sink sink = { .ordered = batched };
 	struct detector *det;
 	const struct heap_totals *t;
 	uint64_t ns = 0, cpu_ns = 0, records = 0;
@@ -510,7 +552,7 @@ static int run(size_t nevents, size_t working_set)
 	long rss0, grown;
 	double secs;
 
-	gen_init(&g, working_set);
+	gen_init(&g, working_set, batched);
 	rss0 = rss_bytes();
 	/* as user/session.c makes them: growth is part of what is measured */
 	sink.stacks = stack_table__new();
@@ -525,11 +567,14 @@ static int run(size_t nevents, size_t working_set)
 		g.events = 0;
 		while (g.events < BATCH && sink.events + g.events < nevents)
 			gen_op(&g);
+		/* a sweep: every thread sends what it has */
+		for (unsigned k = 0; k < NTIDS; k++)
+			send_batch(&g, k);
 		t0 = ms_now_ns();
 		c0 = cpu_now_ns();
 		replay(&sink, g.buf, g.buf + g.len);
-		/* as session.c does after each drain */
-		events__flush(&sink);
+		/* as session.c does after each drain (there, up to the previous sweep) */
+		events__advance(&sink, UINT64_MAX);
 		ns += ms_now_ns() - t0;
 		cpu_ns += cpu_now_ns() - c0;
 		records += g.events;
@@ -562,6 +607,7 @@ static int run(size_t nevents, size_t working_set)
 	annotations__free(sink.annots);
 	detector__free(det);
 	heap__free(sink.heap);
+	events__free(&sink);
 	stack_table__free(sink.stacks);
 	gen_fini(&g);
 	return sink.malformed || records != sink.events ? 1 : 0;
@@ -570,11 +616,17 @@ static int run(size_t nevents, size_t working_set)
 int main(int argc, char **argv)
 {
 	size_t nevents = 10000000, working_set = 1000000;
+	bool batched = true;
 
+	if (argc > 1 && !strcmp(argv[1], "--no-batch")) {
+		batched = false;
+		argc--;
+		argv++;
+	}
 	if (argc > 3 || (argc > 1 && parse_count(argv[1], &nevents)) ||
 	    (argc > 2 && parse_count(argv[2], &working_set))) {
-		fprintf(stderr, "usage: replay [events [live]]\n");
+		fprintf(stderr, "usage: replay [--no-batch] [events [live]]\n");
 		return 2;
 	}
-	return run(nevents, working_set);
+	return run(nevents, working_set, batched);
 }

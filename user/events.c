@@ -229,14 +229,27 @@ static void take_annot(struct event_sink *s, const struct ms_ev_annot *e)
 
 /* --- the merge of batched records ----------------------------------------- */
 
-static uint64_t pending_ts(const struct ev_pending *p)
-{
-	return p->rec.a.ts_ns; /* at the same place in every record (static_assert below) */
-}
-
 _Static_assert(__builtin_offsetof(struct ms_ev_alloc, ts_ns) ==
 		       __builtin_offsetof(struct ms_ev_free, ts_ns),
 	       "records keep their timestamps at one offset");
+
+/* An annotation waiting in its thread's queue: its time, and a copy of it. */
+struct pending_annot {
+	uint8_t type; /* MS_EV_ANNOT */
+	uint8_t pad[7];
+	uint64_t ts_ns;
+	struct ms_ev_annot *copy; /* owned */
+};
+
+_Static_assert(__builtin_offsetof(struct pending_annot, ts_ns) ==
+		       __builtin_offsetof(struct ms_ev_alloc, ts_ns) &&
+		       sizeof(struct pending_annot) <= sizeof(union ms_batch_slot),
+	       "an annotation's place in a queue is a record's");
+
+static uint64_t pending_ts(const union ms_batch_slot *p)
+{
+	return p->a.ts_ns; /* at the same place in every record */
+}
 
 static uint64_t queue_ts(const struct ev_queue *q)
 {
@@ -350,12 +363,16 @@ static struct ev_queue *queue_of(struct ev_merge *m, uint32_t tid)
 	return q;
 }
 
-static struct ev_pending *queue_push(struct ev_merge *m, struct ev_queue *q)
+/* Room for n more records in q; the first of them. */
+static union ms_batch_slot *queue_reserve(struct ev_merge *m, struct ev_queue *q, size_t n)
 {
-	if (q->len == q->cap) {
-		size_t cap = q->cap ? q->cap * 2 : 64;
-		struct ev_pending *v = xmalloc(cap * sizeof(*v));
+	if (q->len + n > q->cap) {
+		size_t cap = q->cap ? q->cap : 64;
+		union ms_batch_slot *v;
 
+		while (cap < q->len + n)
+			cap *= 2;
+		v = xmalloc(cap * sizeof(*v));
 		for (size_t k = 0; k < q->len; k++)
 			v[k] = q->v[(q->head + k) & (q->cap - 1)];
 		free(q->v);
@@ -363,52 +380,41 @@ static struct ev_pending *queue_push(struct ev_merge *m, struct ev_queue *q)
 		q->cap = cap;
 		q->head = 0;
 	}
-	if (q->len == 0) {
-		/* it joins the heap once its first record is in place (below) */
-		if (m->nheap == m->heap_cap) {
-			m->heap_cap = m->heap_cap ? m->heap_cap * 2 : 16;
-			m->heap = xrealloc(m->heap, m->heap_cap * sizeof(*m->heap));
-		}
+	if (q->len == 0 && m->nheap == m->heap_cap) {
+		m->heap_cap = m->heap_cap ? m->heap_cap * 2 : 16;
+		m->heap = xrealloc(m->heap, m->heap_cap * sizeof(*m->heap));
 	}
-	m->pending++;
-	return &q->v[(q->head + q->len++) & (q->cap - 1)];
+	return &q->v[(q->head + q->len) & (q->cap - 1)];
 }
 
-/* After the first record of an empty queue is written. */
-static void queue_started(struct ev_merge *m, struct ev_queue *q)
+/* n records written at the queue's end (contiguous in its ring or not). */
+static void queue_added(struct ev_merge *m, struct ev_queue *q, size_t n)
 {
-	if (q->len != 1)
-		return;
-	heap_set(m, m->nheap++, q);
-	heap_up(m, m->nheap - 1);
-}
+	bool was_empty = q->len == 0;
 
-static void merge_record(struct event_sink *s, uint32_t tid, const union ms_batch_slot *rec)
-{
-	struct ev_merge *m = &s->merge;
-	struct ev_queue *q = queue_of(m, tid);
-	struct ev_pending *p = queue_push(m, q);
-
-	p->rec = *rec;
-	p->annot = NULL;
-	queue_started(m, q);
+	q->len += n;
+	m->pending += n;
+	if (was_empty && n) {
+		heap_set(m, m->nheap++, q);
+		heap_up(m, m->nheap - 1);
+	}
 }
 
 static void merge_annot(struct event_sink *s, const struct ms_ev_annot *e)
 {
 	struct ev_merge *m = &s->merge;
 	struct ev_queue *q = queue_of(m, e->tid);
-	struct ev_pending *p = queue_push(m, q);
+	struct pending_annot *p = (struct pending_annot *)queue_reserve(m, q, 1);
 
-	memset(&p->rec, 0, sizeof(p->rec));
-	p->rec.type = MS_EV_ANNOT;
-	p->rec.a.ts_ns = e->ts_ns;
-	p->annot = xmalloc(sizeof(*e));
-	memcpy(p->annot, e, sizeof(*e));
-	queue_started(m, q);
+	memset(p, 0, sizeof(union ms_batch_slot));
+	p->type = MS_EV_ANNOT;
+	p->ts_ns = e->ts_ns;
+	p->copy = xmalloc(sizeof(*e));
+	memcpy(p->copy, e, sizeof(*e));
+	queue_added(m, q, 1);
 }
 
-static void apply_pending(struct event_sink *s, struct ev_pending *p)
+static void apply_pending(struct event_sink *s, union ms_batch_slot *p)
 {
 	uint64_t ts = pending_ts(p);
 
@@ -416,19 +422,33 @@ static void apply_pending(struct event_sink *s, struct ev_pending *p)
 		s->late++;
 	else
 		s->merge.last_ts = ts;
-	switch (p->rec.type) {
+	switch (p->type) {
 	case MS_EV_ALLOC:
-		take_alloc(s, &p->rec.a);
+		take_alloc(s, &p->a);
 		break;
 	case MS_EV_FREE:
-		take_free(s, &p->rec.f);
+		take_free(s, &p->f);
 		break;
-	case MS_EV_ANNOT:
-		take_annot(s, p->annot);
-		free(p->annot);
-		p->annot = NULL;
+	case MS_EV_ANNOT: {
+		struct pending_annot *a = (struct pending_annot *)p;
+
+		take_annot(s, a->copy);
+		free(a->copy);
+		a->copy = NULL;
 		break;
 	}
+	}
+}
+
+/* An empty queue: out of the table, kept for reuse. */
+static void forget_queue(struct ev_merge *m, struct ev_queue *q)
+{
+	tab_remove(m, tab_find(m, q->tid));
+	if (m->nspare == m->spare_cap) {
+		m->spare_cap = m->spare_cap ? m->spare_cap * 2 : 16;
+		m->spare = xrealloc(m->spare, m->spare_cap * sizeof(*m->spare));
+	}
+	m->spare[m->nspare++] = q;
 }
 
 /* The heap's first queue is empty: out of the heap and the table, kept for reuse. */
@@ -440,12 +460,7 @@ static void retire_top(struct ev_merge *m)
 		heap_set(m, 0, m->heap[m->nheap]);
 		heap_down(m, 0);
 	}
-	tab_remove(m, tab_find(m, q->tid));
-	if (m->nspare == m->spare_cap) {
-		m->spare_cap = m->spare_cap ? m->spare_cap * 2 : 16;
-		m->spare = xrealloc(m->spare, m->spare_cap * sizeof(*m->spare));
-	}
-	m->spare[m->nspare++] = q;
+	forget_queue(m, q);
 }
 
 void events__advance(struct event_sink *s, uint64_t until_ns)
@@ -466,7 +481,7 @@ void events__advance(struct event_sink *s, uint64_t until_ns)
 		if (until_ns < next)
 			next = until_ns;
 		do {
-			struct ev_pending *p = &q->v[q->head];
+			union ms_batch_slot *p = &q->v[q->head];
 
 			q->head = (q->head + 1) & (q->cap - 1);
 			q->len--;
@@ -493,8 +508,12 @@ void events__free(struct event_sink *s)
 	for (size_t i = 0; i < m->nheap; i++) {
 		struct ev_queue *q = m->heap[i];
 
-		for (size_t k = 0; k < q->len; k++)
-			free(q->v[(q->head + k) & (q->cap - 1)].annot);
+		for (size_t k = 0; k < q->len; k++) {
+			union ms_batch_slot *p = &q->v[(q->head + k) & (q->cap - 1)];
+
+			if (p->type == MS_EV_ANNOT)
+				free(((struct pending_annot *)p)->copy);
+		}
 		free(q->v);
 		free(q);
 	}
@@ -510,6 +529,14 @@ void events__free(struct event_sink *s)
 
 static void take_batch(struct event_sink *s, const struct ms_ev_batch *b)
 {
+	struct ev_merge *m = &s->merge;
+	struct ev_queue *q;
+	size_t n = 0;
+
+	if (!b->n)
+		return;
+	q = queue_of(m, b->tid);
+	queue_reserve(m, q, b->n);
 	for (unsigned i = 0; i < b->n; i++) {
 		const union ms_batch_slot *r = &b->slots[i];
 
@@ -517,8 +544,11 @@ static void take_batch(struct event_sink *s, const struct ms_ev_batch *b)
 			s->malformed++;
 			continue;
 		}
-		merge_record(s, b->tid, r);
+		q->v[(q->head + q->len + n++) & (q->cap - 1)] = *r;
 	}
+	queue_added(m, q, n);
+	if (!q->len)
+		forget_queue(m, q);
 }
 
 int handle_event(void *ctx, void *data, size_t size)

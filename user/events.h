@@ -51,16 +51,12 @@ struct sink_slot {
  * older than a time before which nothing more can come (the loader's
  * previous sweep of the threads).
  */
-struct ev_pending {
-	union ms_batch_slot rec;    /* rec.type MS_EV_ANNOT: annot, ts in rec.a.ts_ns */
-	struct ms_ev_annot *annot;  /* owned */
-};
-
 struct ev_queue {
 	uint32_t tid;
 	uint32_t heap_at; /* its index in the merge's heap */
 	size_t head, len, cap; /* a ring of cap (a power of two) records */
-	struct ev_pending *v;
+	/* records as BPF sent them; type MS_EV_ANNOT: an annotation (events.c) */
+	union ms_batch_slot *v;
 };
 
 struct ev_merge {
