@@ -77,12 +77,19 @@ struct {
 	__type(value, __u64);
 } stats SEC(".maps");
 
-/* Stack hashes already sent; evicted ones are simply sent again. */
+/*
+ * Stack hashes already sent, per CPU, direct-mapped by hash: a stack whose
+ * slot another took meanwhile is simply sent again (the loader keeps the
+ * first).  An array lookup is a few instructions where an LRU hash map's
+ * costs tens of ns on every allocation.
+ */
+#define KNOWN_STACKS 16384
+
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u64);
-	__type(value, __u8);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, KNOWN_STACKS);
+	__type(key, __u32);
+	__type(value, __u64);
 } known_stacks SEC(".maps");
 
 struct {
@@ -575,6 +582,28 @@ static __always_inline bool no_cfi_step(struct ms_unwind_state *u, __u64 *ra)
 	return fp_step(u, ra);
 }
 
+/*
+ * The row found for a pc lately, per CPU, direct-mapped by pc: the same
+ * call sites are unwound over and over, and a hit saves the mapping lookup
+ * and the binary search.  Entries of an older unwind_gen are not used (the
+ * mapping's object may have had no rows yet).  rule MS_UW_NONE: no CFI
+ * covers the pc.
+ */
+#define ROW_CACHE 1024
+
+struct ms_row_cache_ent {
+	__u64 pc;
+	__u64 gen;
+	struct ms_unwind_row row;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, ROW_CACHE);
+	__type(key, __u32);
+	__type(value, struct ms_row_cache_ent);
+} row_cache SEC(".maps");
+
 /* one frame, as bpf_loop()'s callback: 0 to go on, 1 to stop */
 static long unwind_step(__u32 i, void *unused)
 {
@@ -582,8 +611,10 @@ static long unwind_step(__u32 i, void *unused)
 	struct ms_ev_stack *s = bpf_map_lookup_elem(&stack_scratch, &zero);
 	struct ms_unwind_state *u = bpf_map_lookup_elem(&unwind_state, &zero);
 	struct ms_unwind_row *r = NULL;
+	struct ms_row_cache_ent *c;
 	struct ms_vma_slot *vma;
-	__u64 pc, ra = 0;
+	__u64 pc, ra = 0, gen = unwind_gen;
+	__u32 slot;
 	bool ok;
 
 	if (!s || !u)
@@ -593,11 +624,25 @@ static long unwind_step(__u32 i, void *unused)
 		return 1;
 	}
 	pc = u->pc - 1;
-	vma = unwind_vma(u, pc);
-	if (!vma)
-		return 1;
-	if (vma->kind == VMA_OBJECT && vma->count)
-		r = unwind_row(vma->first, vma->count, (__u32)(pc - vma->start + vma->off));
+	slot = (__u32)(pc ^ (pc >> 10)) & (ROW_CACHE - 1);
+	c = bpf_map_lookup_elem(&row_cache, &slot);
+	if (c && c->pc == pc && c->gen == gen) {
+		r = &c->row;
+	} else {
+		vma = unwind_vma(u, pc);
+		if (!vma)
+			return 1;
+		if (vma->kind == VMA_OBJECT && vma->count)
+			r = unwind_row(vma->first, vma->count, (__u32)(pc - vma->start + vma->off));
+		if (c && vma->kind != VMA_EMPTY) {
+			c->pc = pc;
+			c->gen = gen;
+			if (r)
+				c->row = *r;
+			else
+				c->row.rule = MS_UW_NONE;
+		}
+	}
 	if (!r || r->rule == MS_UW_NONE) {
 		ok = no_cfi_step(u, &ra);
 	} else if (r->rule == MS_UW_CFA_RSP || r->rule == MS_UW_CFA_RBP) {
@@ -659,8 +704,8 @@ static __always_inline __u64 take_stack(struct pt_regs *ctx, __u64 pc, __u64 sp,
 {
 	__u32 zero = 0;
 	struct ms_ev_stack *s = bpf_map_lookup_elem(&stack_scratch, &zero);
-	__u64 h = 0xcbf29ce484222325ULL;
-	__u8 one = 1;
+	__u64 h = 0xcbf29ce484222325ULL, *known;
+	__u32 slot;
 	long n, i;
 
 	if (!s)
@@ -691,7 +736,9 @@ static __always_inline __u64 take_stack(struct pt_regs *ctx, __u64 pc, __u64 sp,
 	h ^= h >> 32;
 	if (!h)
 		h = 1;
-	if (bpf_map_lookup_elem(&known_stacks, &h))
+	slot = (__u32)h & (KNOWN_STACKS - 1);
+	known = bpf_map_lookup_elem(&known_stacks, &slot);
+	if (known && *known == h)
 		return h;
 
 	s->type = MS_EV_STACK;
@@ -704,7 +751,8 @@ static __always_inline __u64 take_stack(struct pt_regs *ctx, __u64 pc, __u64 sp,
 		*flags |= MS_EVF_STACK_LOST;
 		return 0;
 	}
-	bpf_map_update_elem(&known_stacks, &h, &one, BPF_ANY);
+	if (known)
+		*known = h;
 	return h;
 }
 
