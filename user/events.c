@@ -229,6 +229,9 @@ static void take_annot(struct event_sink *s, const struct ms_ev_annot *e)
 
 /* --- the merge of batched records ----------------------------------------- */
 
+/* how many records ahead of the one applied a queue is prefetched */
+#define MERGE_PREFETCH 4
+
 _Static_assert(__builtin_offsetof(struct ms_ev_alloc, ts_ns) ==
 		       __builtin_offsetof(struct ms_ev_free, ts_ns),
 	       "records keep their timestamps at one offset");
@@ -483,6 +486,8 @@ void events__advance(struct event_sink *s, uint64_t until_ns)
 		do {
 			union ms_batch_slot *p = &q->v[q->head];
 
+			/* written a drain ago: out of cache by now, and queues interleave */
+			__builtin_prefetch(&q->v[(q->head + MERGE_PREFETCH) & (q->cap - 1)]);
 			q->head = (q->head + 1) & (q->cap - 1);
 			q->len--;
 			m->pending--;
