@@ -56,7 +56,9 @@ struct session {
 	struct ring_buffer *rb;
 	struct output json_out, html_out, text_out;
 	uint64_t start_ns, end_ns;
-	uint64_t swept_ns; /* batching: when the threads were last swept */
+	/* batching: when the threads were last swept, the sweep before, the next */
+	uint64_t swept_ns, complete_ns, next_sweep_ns;
+	uint64_t sweeps, sweep_ns; /* how many, and their time */
 	uint64_t bpf_stats[MS_STAT__COUNT];
 	int nprobes;
 	char *cmdline;
@@ -288,25 +290,53 @@ static int start_pipeline(struct session *s)
 }
 
 /*
+ * Batching: each thread sends what it queued when swept.  A sweep visits
+ * every thread of the target (about 1 us each here), so sweeps are spaced
+ * to take at most 1/SWEEP_COST_SHARE of a core: every drain for up to a few
+ * hundred threads, less often for more.
+ */
+#define SWEEP_COST_SHARE 50
+
+static void sweep(struct session *s, uint64_t now)
+{
+	uint64_t cost, gap;
+
+	tracer__sweep(s->tracer);
+	cost = ms_now_ns() - now;
+	s->sweeps++;
+	s->sweep_ns += cost;
+	gap = cost * SWEEP_COST_SHARE;
+	if (gap < DRAIN_INTERVAL_MS * 1000000ull)
+		gap = DRAIN_INTERVAL_MS * 1000000ull;
+	/*
+	 * A record stamped before the previous sweep started has been sent by
+	 * now, unless its program took longer than the sweeps' gap between
+	 * stamping and queueing it (it is then applied late, and counted).
+	 */
+	s->complete_ns = s->swept_ns;
+	s->swept_ns = now;
+	s->next_sweep_ns = now + gap;
+}
+
+/*
  * Every poll is followed by a drain: the read-ahead is applied there.  With
- * batching, the threads are swept first (each sends what it queued), and
- * the records older than the previous sweep are applied: a record stamped
- * just before a sweep may be sent just after it, never a whole drain
- * interval after.  all: every record had so far (the target has stopped or
- * exited, or tracing ends).  Returns the time up to which the heap is
- * current.
+ * batching, the threads are swept first when it is time, and the records
+ * older than the sweep before the last are applied.  all: every record had
+ * so far (the target has stopped or exited, or tracing ends).  Returns the
+ * time up to which the heap is current.
  */
 static uint64_t drain(struct session *s, bool all)
 {
 	uint64_t now = ms_now_ns(), until = now;
 
 	if (s->sink.ordered) {
-		tracer__sweep(s->tracer);
-		until = all ? now : s->swept_ns;
+		if (all || now >= s->next_sweep_ns)
+			sweep(s, now);
+		if (!all)
+			until = s->complete_ns;
 	}
 	ring_buffer__consume(s->rb);
 	events__advance(&s->sink, all ? UINT64_MAX : until);
-	s->swept_ns = now;
 	add_new_objects(s);
 	return until;
 }
@@ -402,6 +432,11 @@ static void detach(struct session *s)
 		return;
 	drain(s, true);
 	tracer__stats(s->tracer, s->bpf_stats);
+	if (s->sweeps)
+		ms_info(1, "swept the threads %llu times, %.0f us each on average; "
+			"%llu records applied late", (unsigned long long)s->sweeps,
+			(double)s->sweep_ns / (double)s->sweeps / 1000.0,
+			(unsigned long long)s->sink.late);
 	ring_buffer__free(s->rb);
 	s->rb = NULL;
 	tracer__free(s->tracer);
