@@ -19,6 +19,9 @@
 #                   (memscope-bpf's fallback on kernels without uprobe_multi)
 #   memscope-fp     memscope-bpf --unwind=fp (frame pointers only)
 #   memscope-dwarf  memscope-bpf --unwind=dwarf (the objects' CFI only)
+#   memscope-nobatch, memscope-nostacks-nobatch  memscope-bpf --no-batch (each
+#                   record sent on its own, as before batching), with and
+#                   without stacks
 #   rec-shared, rec-percpu  the floor sending one 64-byte record per
 #                   allocation and per release (floor -r), into one ring buffer
 #                   or into one per CPU: what the records cost, and the sharing
@@ -162,6 +165,9 @@ run_one() {
 	memscope-nostacks) $to "$MEMSCOPE" --no-stacks --json "$TMP/ms.json" -- "$wl" "${args[@]}" ;;
 	memscope-fp) $to "$MEMSCOPE" --unwind=fp --json "$TMP/ms.json" -- "$wl" "${args[@]}" ;;
 	memscope-dwarf) $to "$MEMSCOPE" --unwind=dwarf --json "$TMP/ms.json" -- "$wl" "${args[@]}" ;;
+	memscope-nobatch) $to "$MEMSCOPE" --no-batch --json "$TMP/ms.json" -- "$wl" "${args[@]}" ;;
+	memscope-nostacks-nobatch)
+		$to "$MEMSCOPE" --no-stacks --no-batch --json "$TMP/ms.json" -- "$wl" "${args[@]}" ;;
 	bpftrace)
 		[ -n "$BPFTRACE_NOTE" ] && { echo "$BPFTRACE_NOTE" >&2; return 1; }
 		$to bpftrace "$TMP/memleak.bt" -c "$wl ${args[*]}"
@@ -315,6 +321,45 @@ summarize() {
 	}' "$RAW"
 }
 
+# The ratio to the floor taken within each round, from the workload's CPU
+# time: the runs of one round are seconds apart, so the machine's slower
+# drifts (other guests on the host) cancel; the median and the range over
+# rounds.
+per_round() {
+	awk -F'\t' -v workloads="$WORKLOADS" -v tracers="$TRACERS" '
+	function median(s,   a, n, t, i, j) {
+		n = split(s, a, " ")
+		if (n == 0) return "NA"
+		for (i = 2; i <= n; i++) { t = a[i] + 0; for (j = i - 1; j >= 1 && a[j] + 0 > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
+		return n % 2 ? a[(n + 1) / 2] + 0 : (a[n / 2] + a[n / 2 + 1]) / 2
+	}
+	NR > 1 && $5 != "NA" { v[$1, $2, $3] = $5; if (!($1 in seen)) { seen[$1]; rounds[++nr] = $1 } }
+	END {
+		print "| workload | tracer | × floor added, median of rounds | range |"
+		print "|---|---|---:|---:|"
+		nw = split(workloads, W, ","); nt = split(tracers, T, ",")
+		for (w = 1; w <= nw; w++) {
+			for (t = 1; t <= nt; t++) {
+				if (T[t] == "untraced" || T[t] == "floor") continue
+				s = ""; lo = ""; hi = ""
+				for (i = 1; i <= nr; i++) {
+					r = rounds[i]
+					if (!((r, W[w], T[t]) in v) || !((r, W[w], "floor") in v) ||
+					    !((r, W[w], "untraced") in v)) continue
+					u = v[r, W[w], "untraced"]; f = v[r, W[w], "floor"] - u
+					if (f <= 0) continue
+					x = (v[r, W[w], T[t]] - u) / f
+					s = s " " x
+					if (lo == "" || x < lo) lo = x
+					if (hi == "" || x > hi) hi = x
+				}
+				if (s != "")
+					printf "| %s | %s | %.2f | %.2f-%.2f |\n", W[w], T[t], median(s), lo, hi
+			}
+		}
+	}' "$RAW"
+}
+
 REPLAY_LINE=
 LTB_OUT=
 if [ $REPLAY -eq 1 ]; then
@@ -339,6 +384,10 @@ fi
 	echo "The workload's own CPU time per pair (less disturbed by other load on the machine):"
 	echo
 	summarize cpu
+	echo
+	echo "The same ratio to the floor taken within each round (less disturbed by slow drifts):"
+	echo
+	per_round
 	echo
 	if [ -n "$REPLAY_LINE" ]; then
 		echo "Loader without the kernel (bench/replay, one thread):"
