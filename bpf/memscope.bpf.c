@@ -275,6 +275,30 @@ static __always_inline void batch_commit(struct thread_state *st, __u32 tid)
 }
 
 /*
+ * Where a thread's next allocation or release record goes: a slot of its
+ * queue when batching, else the ring buffer.  NULL when it is lost (counted).
+ */
+static __always_inline void *record_begin(struct thread_state *st, __u32 tid, __u64 size)
+{
+	void *e;
+
+	if (batch)
+		return st ? batch_slot(st, tid) : NULL;
+	e = bpf_ringbuf_reserve(&events, size, 0);
+	if (!e)
+		stat_inc(MS_STAT_LOST_EVENTS);
+	return e;
+}
+
+static __always_inline void record_end(struct thread_state *st, __u32 tid, void *e)
+{
+	if (batch)
+		batch_commit(st, tid);
+	else
+		bpf_ringbuf_submit(e, wake_flag());
+}
+
+/*
  * The user stack by its frame pointers, as bpf_get_stack(BPF_F_USER_STACK)
  * walks it (the ip, then the return address above each saved frame pointer),
  * but reading the stack STACK_BLOCK bytes at a time: one read of user memory
@@ -871,7 +895,6 @@ int alloc_exit(struct pt_regs *ctx)
 {
 	__u64 rc = PT_REGS_RC(ctx), sp = PT_REGS_SP(ctx), ip = PT_REGS_IP(ctx);
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	union ms_batch_slot *slot = NULL;
 	struct thread_state *st;
 	struct ms_ev_alloc *e;
 	__u64 stack = 0, ptr, old;
@@ -896,18 +919,9 @@ int alloc_exit(struct pt_regs *ctx)
 	if (alloc_stacks && ptr && !(flags & MS_EVF_UNTRACKED))
 		stack = take_stack(ctx, ip, sp, &flags);
 
-	if (batch) {
-		slot = batch_slot(st, tid);
-		if (!slot)
-			return 0;
-		e = &slot->a;
-	} else {
-		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-		if (!e) {
-			stat_inc(MS_STAT_LOST_EVENTS);
-			return 0;
-		}
-	}
+	e = record_begin(st, tid, sizeof(*e));
+	if (!e)
+		return 0;
 	e->type = MS_EV_ALLOC;
 	e->fn = st->fn;
 	e->flags = flags;
@@ -919,10 +933,7 @@ int alloc_exit(struct pt_regs *ctx)
 	e->args[2] = st->args[2];
 	e->caller = ip;
 	e->stack = stack;
-	if (batch)
-		batch_commit(st, tid);
-	else
-		bpf_ringbuf_submit(e, wake_flag());
+	record_end(st, tid, e);
 	return 0;
 }
 
@@ -952,7 +963,6 @@ int release(struct pt_regs *ctx)
 	__u64 ptr = PT_REGS_PARM1(ctx), sp = PT_REGS_SP(ctx);
 	__u32 fn = bpf_get_attach_cookie(ctx);
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	union ms_batch_slot *slot = NULL;
 	struct thread_state *st;
 	struct ms_ev_free *e;
 	__u64 caller = 0, stack = 0;
@@ -991,20 +1001,9 @@ int release(struct pt_regs *ctx)
 	if (free_stacks)
 		stack = take_stack(ctx, caller, sp + 8, &flags);
 
-	if (batch) {
-		if (!st)
-			return 0;
-		slot = batch_slot(st, tid);
-		if (!slot)
-			return 0;
-		e = &slot->f;
-	} else {
-		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-		if (!e) {
-			stat_inc(MS_STAT_LOST_EVENTS);
-			return 0;
-		}
-	}
+	e = record_begin(st, tid, sizeof(*e));
+	if (!e)
+		return 0;
 	e->type = MS_EV_FREE;
 	e->fn = fn;
 	e->flags = flags;
@@ -1013,12 +1012,7 @@ int release(struct pt_regs *ctx)
 	e->ptr = ptr;
 	e->caller = caller;
 	e->stack = stack;
-	if (batch) {
-		if (st)
-			batch_commit(st, tid);
-	} else {
-		bpf_ringbuf_submit(e, wake_flag());
-	}
+	record_end(st, tid, e);
 	return 0;
 }
 
