@@ -264,22 +264,16 @@ static size_t tid_hash(uint32_t tid, size_t cap)
 	return (size_t)((tid * 0x9e3779b97f4a7c15ull) >> 32) & (cap - 1);
 }
 
-static void heap_set(struct ev_merge *m, size_t i, struct ev_queue *q)
-{
-	m->heap[i] = q;
-	q->heap_at = (uint32_t)i;
-}
-
 static void heap_up(struct ev_merge *m, size_t i)
 {
 	struct ev_queue *q = m->heap[i];
 	uint64_t ts = queue_ts(q);
 
 	while (i > 0 && queue_ts(m->heap[(i - 1) / 2]) > ts) {
-		heap_set(m, i, m->heap[(i - 1) / 2]);
+		m->heap[i] = m->heap[(i - 1) / 2];
 		i = (i - 1) / 2;
 	}
-	heap_set(m, i, q);
+	m->heap[i] = q;
 }
 
 static void heap_down(struct ev_merge *m, size_t i)
@@ -296,10 +290,10 @@ static void heap_down(struct ev_merge *m, size_t i)
 			c++;
 		if (queue_ts(m->heap[c]) >= ts)
 			break;
-		heap_set(m, i, m->heap[c]);
+		m->heap[i] = m->heap[c];
 		i = c;
 	}
-	heap_set(m, i, q);
+	m->heap[i] = q;
 }
 
 /* The slot of tid in the table: its queue, or the empty slot where it goes. */
@@ -398,7 +392,7 @@ static void queue_added(struct ev_merge *m, struct ev_queue *q, size_t n)
 	q->len += n;
 	m->pending += n;
 	if (was_empty && n) {
-		heap_set(m, m->nheap++, q);
+		m->heap[m->nheap++] = q;
 		heap_up(m, m->nheap - 1);
 	}
 }
@@ -460,7 +454,7 @@ static void retire_top(struct ev_merge *m)
 	struct ev_queue *q = m->heap[0];
 
 	if (--m->nheap) {
-		heap_set(m, 0, m->heap[m->nheap]);
+		m->heap[0] = m->heap[m->nheap];
 		heap_down(m, 0);
 	}
 	forget_queue(m, q);

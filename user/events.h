@@ -53,7 +53,6 @@ struct sink_slot {
  */
 struct ev_queue {
 	uint32_t tid;
-	uint32_t heap_at; /* its index in the merge's heap */
 	size_t head, len, cap; /* a ring of cap (a power of two) records */
 	/* records as BPF sent them; type MS_EV_ANNOT: an annotation (events.c) */
 	union ms_batch_slot *v;
