@@ -970,32 +970,21 @@ int release(struct pt_regs *ctx)
 
 	if (!ptr || !is_target())
 		return 0;
-	if (sample_bytes) {
-		/*
-		 * Only the release of a sampled block is sent.  The rest of a
-		 * delete[] -> delete -> free chain then finds it gone, so
-		 * nothing needs folding, and most releases need no thread
-		 * state.  Looked up before deleting: a lookup takes no lock, a
-		 * delete takes the bucket's even when the key is absent.
-		 */
-		if (!forget_sampled(ptr))
-			return 0;
-		/* also announces a thread that only releases */
-		st = thread_state(true);
-		if (!st && batch) {
-			stat_inc(MS_STAT_STATE_ERRORS);
-			return 0;
-		}
-	} else {
-		st = thread_state(true);
-		if (!st) {
-			stat_inc(MS_STAT_STATE_ERRORS);
-			if (batch)
-				return 0;
-		} else if (release_folded(st, ptr, sp, MS_FN_RELEASE_LEVEL(fn))) {
-			return 0;
-		}
-	}
+	/*
+	 * Sampling: only the release of a sampled block is sent.  The rest of
+	 * a delete[] -> delete -> free chain then finds it gone, so nothing
+	 * needs folding, and most releases need no thread state.  Looked up
+	 * before deleting: a lookup takes no lock, a delete takes the bucket's
+	 * even when the key is absent.
+	 */
+	if (sample_bytes && !forget_sampled(ptr))
+		return 0;
+	/* also announces a thread that only releases */
+	st = thread_state(true);
+	if (!st)
+		stat_inc(MS_STAT_STATE_ERRORS);
+	else if (!sample_bytes && release_folded(st, ptr, sp, MS_FN_RELEASE_LEVEL(fn)))
+		return 0;
 
 	bpf_probe_read_user(&caller, sizeof(caller), (void *)sp);
 	if (free_stacks)
