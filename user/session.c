@@ -334,6 +334,10 @@ static uint64_t drain(struct session *s, bool all)
 			sweep(s, now);
 		if (!all)
 			until = s->complete_ns;
+		else
+			/* a batch that a thread's own program (its exit, say) is still
+			 * writing beside the sweep: it takes microseconds */
+			usleep(1000);
 	}
 	ring_buffer__consume(s->rb);
 	events__advance(&s->sink, all ? UINT64_MAX : until);

@@ -375,6 +375,35 @@ static void test_e2e__threads_each_seen_and_grouped_by_site(void **state)
 	}
 }
 
+/*
+ * Blocks allocated by a thread whose records are still queued in BPF when
+ * another thread frees them: the merge by time applies each allocation
+ * before its release (no unknown frees), batched or not.
+ */
+static void test_e2e__blocks_freed_by_another_thread_while_their_allocator_is_quiet(void **state)
+{
+	const char *json = tmp_path("quiet.json");
+	const char *modes[] = { "-v", "--no-batch" };
+
+	for (int m = 0; m < 2; m++) {
+		struct site_sum s;
+		struct run r;
+
+		run_memscope(&r, json, modes[m], "--json", json, "--", PROGS "quiet_handoff", NULL);
+		assert_ran(&r, 0);
+		s = sum_by_site(r.json, "sites", "quiet_alloc");
+		assert_int_equal((long)s.allocations, 8);
+		assert_int_equal((long)s.bytes, 100 + 101 + 102 + 103 + 104 + 105 + 106 + 107);
+		assert_int_equal((long)s.count, 0);
+		assert_int_equal(s.line, line_of("quiet_handoff.c", "quiet_alloc"));
+		assert_int_equal((long)num(summary(r.json), "unknown_frees"), 0);
+		assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "findings")), 0);
+		assert_int_equal((long)num(cJSON_GetObjectItem(r.json, "tracing"), "late_records"),
+				 0);
+		run_free(&r);
+	}
+}
+
 static void test_e2e__cxx_new_delete_counted_once(void **state)
 {
 	const char *json = tmp_path("cxx.json");
@@ -1450,6 +1479,7 @@ int main(void)
 		cmocka_unit_test(test_e2e__plain_leaks_exact_counts_bytes_and_lines),
 		cmocka_unit_test(test_e2e__threads_each_seen_and_grouped_by_site),
 		cmocka_unit_test(test_e2e__thread_sites_split_each_site_by_thread),
+		cmocka_unit_test(test_e2e__blocks_freed_by_another_thread_while_their_allocator_is_quiet),
 		cmocka_unit_test(test_e2e__cxx_new_delete_counted_once),
 		cmocka_unit_test(test_e2e__attach_to_running_process_with_pid),
 		cmocka_unit_test(test_e2e__target_killed_mid_trace_still_reports),
