@@ -211,6 +211,20 @@ static void test_events__short_or_unknown_records_are_counted_not_applied(void *
 	stack_table__free(s.stacks);
 }
 
+/* A sink for batched records, as session.c makes it when batching. */
+static struct event_sink ordered_sink(void)
+{
+	return (struct event_sink){ .stacks = stack_table__new(), .heap = heap__new(16),
+				    .ordered = true };
+}
+
+static void sink_free(struct event_sink *s)
+{
+	events__free(s);
+	heap__free(s->heap);
+	stack_table__free(s->stacks);
+}
+
 /* A batch of one thread, records at the given times: odd ptr = free of ptr - 1. */
 static struct ms_ev_batch batch_of(uint32_t tid, const uint64_t *ts, const uint64_t *ptr, unsigned n)
 {
@@ -232,8 +246,7 @@ static struct ms_ev_batch batch_of(uint32_t tid, const uint64_t *ts, const uint6
 
 static void test_events__batches_of_threads_apply_in_time_order(void **state)
 {
-	struct event_sink s = { .stacks = stack_table__new(), .heap = heap__new(16),
-				.ordered = true };
+	struct event_sink s = ordered_sink();
 	/* thread 2's batch comes first: it frees 0xa000, which thread 1 allocated
 	 * before, and allocates 0xb000, which thread 1 frees after */
 	uint64_t ts2[] = { 30, 40 }, p2[] = { 0xa001, 0xb000 };
@@ -251,15 +264,12 @@ static void test_events__batches_of_threads_apply_in_time_order(void **state)
 	assert_int_equal(heap__totals(s.heap)->unknown_frees, 0);
 	assert_int_equal(heap__totals(s.heap)->live_allocations, 0);
 	assert_int_equal(s.late, 0);
-	events__free(&s);
-	heap__free(s.heap);
-	stack_table__free(s.stacks);
+	sink_free(&s);
 }
 
 static void test_events__advance_applies_only_records_older_than_until(void **state)
 {
-	struct event_sink s = { .stacks = stack_table__new(), .heap = heap__new(16),
-				.ordered = true };
+	struct event_sink s = ordered_sink();
 	uint64_t ts[] = { 10, 20, 30 }, p[] = { 0x1000, 0x2000, 0x3000 };
 	struct ms_ev_batch b = batch_of(5, ts, p, 3);
 
@@ -279,9 +289,7 @@ static void test_events__advance_applies_only_records_older_than_until(void **st
 	events__advance(&s, UINT64_MAX);
 	assert_int_equal(heap__totals(s.heap)->frees, 1);
 	assert_int_equal(s.late, 1);
-	events__free(&s);
-	heap__free(s.heap);
-	stack_table__free(s.stacks);
+	sink_free(&s);
 }
 
 /*
@@ -292,8 +300,7 @@ static void test_events__advance_applies_only_records_older_than_until(void **st
  */
 static void test_events__many_threads_merge_in_order_and_queues_are_reused(void **state)
 {
-	struct event_sink s = { .stacks = stack_table__new(), .heap = heap__new(16),
-				.ordered = true };
+	struct event_sink s = ordered_sink();
 	enum { THREADS = 300, PER = 3 };
 
 	for (int round = 0; round < 2; round++) {
@@ -316,15 +323,12 @@ static void test_events__many_threads_merge_in_order_and_queues_are_reused(void 
 				 (round + 1) * THREADS * PER);
 		assert_int_equal(s.late, 0);
 	}
-	events__free(&s);
-	heap__free(s.heap);
-	stack_table__free(s.stacks);
+	sink_free(&s);
 }
 
 static void test_events__malformed_batches_are_counted(void **state)
 {
-	struct event_sink s = { .stacks = stack_table__new(), .heap = heap__new(16),
-				.ordered = true };
+	struct event_sink s = ordered_sink();
 	uint64_t ts[] = { 10, 20 }, p[] = { 0x1000, 0x2000 };
 	struct ms_ev_batch b = batch_of(5, ts, p, 2);
 
@@ -337,9 +341,7 @@ static void test_events__malformed_batches_are_counted(void **state)
 	events__advance(&s, UINT64_MAX);
 	assert_int_equal(s.malformed, 3);
 	assert_int_equal(heap__totals(s.heap)->allocations, 1);
-	events__free(&s);
-	heap__free(s.heap);
-	stack_table__free(s.stacks);
+	sink_free(&s);
 }
 
 int main(void)
