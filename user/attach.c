@@ -329,7 +329,7 @@ static int attach_annotations(struct tracer *t, const struct alloc_object *o)
 
 static bool target_gone(const struct tracer *t, int err)
 {
-	return err == -ESRCH || (err == -ENOENT && kill(t->pid, 0) < 0);
+	return err == -ESRCH || (err == -ENOENT && ms_process_gone(t->pid));
 }
 
 /* The allocator probes of o: uprobe_multi links, or one perf event each. */

@@ -434,7 +434,9 @@ static void detach(struct session *s)
 {
 	if (!s->tracer)
 		return;
-	drain(s, true);
+	/* no ring buffer: attach failed (the target may have exited meanwhile) */
+	if (s->rb)
+		drain(s, true);
 	tracer__stats(s->tracer, s->bpf_stats);
 	if (s->sweeps)
 		ms_info(1, "swept the threads %llu times, %.0f us each on average; "

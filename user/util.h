@@ -8,6 +8,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 /* 0 = errors and warnings only; each -v adds one; 3 adds libbpf's debug output */
@@ -49,6 +50,8 @@ static inline uint64_t ms_hash64(uint64_t x)
 
 /* CLOCK_MONOTONIC in ns, the clock bpf_ktime_get_ns() uses */
 uint64_t ms_now_ns(void);
+/* Whether process pid has exited: gone, or a zombie not reaped yet. */
+bool ms_process_gone(int pid);
 
 /* One line of /proc/PID/maps. */
 struct ms_maps_line {

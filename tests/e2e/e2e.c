@@ -1361,6 +1361,46 @@ static void assert_one_line_error(const struct run *r, const char *want)
 }
 
 /*
+ * A target that exits while memscope-bpf attaches to it, at delays from
+ * before discovery to after the probes are in: a one-line error or a
+ * report, never a crash (detaching once crashed on the ring buffer that
+ * a failed attach never made).
+ */
+static void test_e2e__target_exiting_during_attach_is_an_error_or_a_report(void **state)
+{
+	const char *json = tmp_path("race.json"), *err = tmp_path("race.err");
+	const int delays_ms[] = { 5, 20, 35, 50, 65, 80, 100, 130, 170, 220 };
+
+	for (size_t i = 0; i < sizeof(delays_ms) / sizeof(delays_ms[0]); i++) {
+		char pidbuf[16];
+		struct run r = { 0 };
+		pid_t target = fork(), ms;
+
+		if (target == 0) {
+			usleep(delays_ms[i] * 1000);
+			_exit(0);
+		}
+		assert_true(target > 0);
+		snprintf(pidbuf, sizeof(pidbuf), "%d", target);
+		unlink(json);
+		ms = spawn((char *[]){ MEMSCOPE, "-p", pidbuf, "--json", (char *)json, NULL }, err,
+			   -1);
+		finish(&r, ms, err, json);
+		wait_code(target);
+		if (r.status == 0) {
+			assert_non_null(r.json);
+		} else {
+			assert_int_equal(r.status, 1);
+			if (!strstr(r.err, "no such process"))
+				assert_one_line_error(&r, "exited during attach");
+			else
+				assert_one_line_error(&r, "no such process");
+		}
+		run_free(&r);
+	}
+}
+
+/*
  * The demo prints through stdio: glibc allocates stdout's buffer (one
  * block, st_blksize bytes, kept until exit).  It is live at exit, so it is
  * counted with the leaks, but marked as the C library's and listed after
@@ -1480,6 +1520,7 @@ int main(void)
 		cmocka_unit_test(test_e2e__threads_each_seen_and_grouped_by_site),
 		cmocka_unit_test(test_e2e__thread_sites_split_each_site_by_thread),
 		cmocka_unit_test(test_e2e__blocks_freed_by_another_thread_while_their_allocator_is_quiet),
+		cmocka_unit_test(test_e2e__target_exiting_during_attach_is_an_error_or_a_report),
 		cmocka_unit_test(test_e2e__cxx_new_delete_counted_once),
 		cmocka_unit_test(test_e2e__attach_to_running_process_with_pid),
 		cmocka_unit_test(test_e2e__target_killed_mid_trace_still_reports),
