@@ -83,9 +83,21 @@ static void push(struct timeline *tl, uint64_t t_ns, const struct heap_totals *t
 	struct timeline_sample *s;
 	uint64_t frees = t->frees + t->unknown_frees;
 
-	/* events from other CPUs may come a little out of order */
-	if (tl->n && t_ns <= tl->v[tl->n - 1].t_ns)
+	/*
+	 * A point within a microsecond of the last sample (the reports' unit:
+	 * they could not tell the two apart), or before it (a record applied
+	 * late), updates that sample: its heap becomes this one, its counts
+	 * take this point's too.
+	 */
+	if (tl->n && t_ns < tl->v[tl->n - 1].t_ns + 1000) {
+		s = &tl->v[tl->n - 1];
+		s->live_bytes = t->live_bytes;
+		s->allocations += t->allocations - tl->last_allocs;
+		s->frees += frees - tl->last_frees;
+		tl->last_allocs = t->allocations;
+		tl->last_frees = frees;
 		return;
+	}
 	if (tl->n == tl->cap) {
 		tl->cap = tl->cap ? tl->cap * 2 : 256;
 		tl->v = xrealloc(tl->v, tl->cap * sizeof(*tl->v));

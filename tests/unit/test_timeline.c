@@ -164,9 +164,45 @@ static void test_timeline__rss_only_for_recent_grid_points(void **state)
 	timeline__free(tl);
 }
 
+/*
+ * A forced sample within a microsecond of a grid point (the reports' unit)
+ * or before the last sample updates that sample: no two samples share a
+ * microsecond, and every call is still counted once.
+ */
+static void test_timeline__points_within_a_microsecond_make_one_sample(void **state)
+{
+	uint64_t start = old_start();
+	struct timeline *tl = timeline__new(-1, start, 10 * MS);
+	const struct timeline_sample *s;
+	struct heap_totals t;
+	size_t n;
+
+	(void)state;
+	t = totals(100, 1, 0);
+	timeline__tick(tl, &t, start + 10 * MS, false);
+	t = totals(200, 2, 0);
+	timeline__tick(tl, &t, start + 10 * MS + 999, true);
+	t = totals(50, 2, 1);
+	timeline__tick(tl, &t, start + 5 * MS, true);
+	s = timeline__samples(tl, &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(s[0].t_ns, start + 10 * MS);
+	assert_int_equal(s[0].live_bytes, 50);
+	assert_int_equal(s[0].allocations, 2);
+	assert_int_equal(s[0].frees, 1);
+	/* a microsecond later is a sample of its own */
+	t = totals(70, 3, 1);
+	timeline__tick(tl, &t, start + 10 * MS + 1000, true);
+	s = timeline__samples(tl, &n);
+	assert_int_equal(n, 2);
+	assert_int_equal(s[1].allocations, 1);
+	timeline__free(tl);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_timeline__points_within_a_microsecond_make_one_sample),
 		cmocka_unit_test(test_timeline__events_before_the_first_grid_point_sample_nothing),
 		cmocka_unit_test(test_timeline__a_grid_point_holds_the_heap_before_the_event_past_it),
 		cmocka_unit_test(test_timeline__a_quiet_stretch_is_its_first_and_last_grid_point),
