@@ -122,8 +122,17 @@ struct tracer *tracer__new(const struct tracer_opts *opts)
 	libbpf_set_print(libbpf_print);
 	t->pid = opts->pid;
 	t->opts = *opts;
-	/* a kernel before 6.6 does not know the attach type: load as before */
+	/*
+	 * A kernel before 6.6 does not know uprobe_multi's attach type (perf
+	 * events then), one before 5.8 or so the batching programs' (one
+	 * record per call then): the best of the four that loads.
+	 */
 	err = load(t, true, opts->batch);
+	if (err && opts->batch && !load(t, true, false)) {
+		ms_info(1, "cannot load the batching programs (%s): one record per call",
+			strerror(-err));
+		err = 0;
+	}
 	if (err) {
 		ms_info(2, "no uprobe_multi programs (%s): perf-event uprobes", strerror(-err));
 		err = load(t, false, opts->batch);
