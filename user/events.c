@@ -256,7 +256,7 @@ static uint64_t pending_ts(const union ms_batch_slot *p)
 
 static uint64_t queue_ts(const struct ev_queue *q)
 {
-	return pending_ts(&q->v[q->head]);
+	return q->head_ts;
 }
 
 static size_t tid_hash(uint32_t tid, size_t cap)
@@ -392,6 +392,7 @@ static void queue_added(struct ev_merge *m, struct ev_queue *q, size_t n)
 	q->len += n;
 	m->pending += n;
 	if (was_empty && n) {
+		q->head_ts = pending_ts(&q->v[q->head]);
 		m->heap[m->nheap++] = q;
 		heap_up(m, m->nheap - 1);
 	}
@@ -434,6 +435,9 @@ static void apply_pending(struct event_sink *s, union ms_batch_slot *p)
 		a->copy = NULL;
 		break;
 	}
+	default:
+		s->malformed++;
+		break;
 	}
 }
 
@@ -485,6 +489,8 @@ void events__advance(struct event_sink *s, uint64_t until_ns)
 			q->head = (q->head + 1) & (q->cap - 1);
 			q->len--;
 			m->pending--;
+			if (q->len)
+				q->head_ts = pending_ts(&q->v[q->head]);
 			apply_pending(s, p);
 		} while (q->len && queue_ts(q) < next);
 		if (q->len)
@@ -526,28 +532,22 @@ void events__free(struct event_sink *s)
 	memset(m, 0, sizeof(*m));
 }
 
+/* A batch's records join their thread's queue as they are (apply_pending() checks their types). */
 static void take_batch(struct event_sink *s, const struct ms_ev_batch *b)
 {
 	struct ev_merge *m = &s->merge;
 	struct ev_queue *q;
-	size_t n = 0;
+	size_t at, first;
 
 	if (!b->n)
 		return;
 	q = queue_of(m, b->tid);
 	queue_reserve(m, q, b->n);
-	for (unsigned i = 0; i < b->n; i++) {
-		const union ms_batch_slot *r = &b->slots[i];
-
-		if (r->type != MS_EV_ALLOC && r->type != MS_EV_FREE) {
-			s->malformed++;
-			continue;
-		}
-		q->v[(q->head + q->len + n++) & (q->cap - 1)] = *r;
-	}
-	queue_added(m, q, n);
-	if (!q->len)
-		forget_queue(m, q);
+	at = (q->head + q->len) & (q->cap - 1);
+	first = q->cap - at < b->n ? q->cap - at : b->n;
+	memcpy(&q->v[at], b->slots, first * sizeof(b->slots[0]));
+	memcpy(q->v, b->slots + first, (b->n - first) * sizeof(b->slots[0]));
+	queue_added(m, q, b->n);
 }
 
 int handle_event(void *ctx, void *data, size_t size)

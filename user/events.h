@@ -53,6 +53,7 @@ struct sink_slot {
  */
 struct ev_queue {
 	uint32_t tid;
+	uint64_t head_ts; /* of the record at head, while len > 0 */
 	size_t head, len, cap; /* a ring of cap (a power of two) records */
 	/* records as BPF sent them; type MS_EV_ANNOT: an annotation (events.c) */
 	union ms_batch_slot *v;
