@@ -130,6 +130,8 @@ struct thread_state {
 	__u64 rel_sp;
 	__u32 rel_level;
 	__u32 seen; /* its MS_EV_THREAD was sent */
+	__u32 tid;
+	__u32 pad;
 	/* sampling: bytes before the next sample point, once primed */
 	__u64 countdown;
 	__u32 primed;
@@ -161,9 +163,10 @@ static __always_inline void stat_inc(__u32 which)
 		(*v)++;
 }
 
-static __always_inline bool is_target(void)
+/* id: bpf_get_current_pid_tgid(), which a program calls once (a helper call each costs) */
+static __always_inline bool is_target(__u64 id)
 {
-	return (bpf_get_current_pid_tgid() >> 32) == target_tgid;
+	return (id >> 32) == target_tgid;
 }
 
 static __always_inline __u64 wake_flag(void)
@@ -185,19 +188,42 @@ static __always_inline void announce_thread(struct thread_state *st)
 	}
 	st->seen = 1;
 	e->type = MS_EV_THREAD;
-	e->tid = (__u32)bpf_get_current_pid_tgid();
+	e->tid = st->tid;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 }
 
+/*
+ * The calling thread's state; NULL when it has none and create is false, or
+ * when it is not one of the target's threads.  Only the target's threads
+ * are given state, so finding one proves the thread is the target's without
+ * asking for its pid: the allocator programs skip that helper call on every
+ * call but a thread's first.  (The probes carry the target's pid as their
+ * filter as well; a kernel before 6.9 could still run them in a child the
+ * target forked.)  NULL with create also when the state could not be had:
+ * counted.
+ */
 static __always_inline struct thread_state *thread_state(bool create)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct thread_state *st;
+	__u64 id;
 
-	st = bpf_task_storage_get(&tstate, task, 0,
-				  create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
-	if (st && !st->seen)
+	st = bpf_task_storage_get(&tstate, task, 0, 0);
+	if (!st) {
+		if (!create)
+			return NULL;
+		id = bpf_get_current_pid_tgid();
+		if (!is_target(id))
+			return NULL;
+		st = bpf_task_storage_get(&tstate, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+		if (!st) {
+			stat_inc(MS_STAT_STATE_ERRORS);
+			return NULL;
+		}
+		st->tid = (__u32)id;
+	}
+	if (!st->seen)
 		announce_thread(st);
 	return st;
 }
@@ -283,7 +309,7 @@ static __always_inline void *record_begin(struct thread_state *st, __u32 tid, __
 	void *e;
 
 	if (batch)
-		return st ? batch_slot(st, tid) : NULL;
+		return batch_slot(st, tid);
 	e = bpf_ringbuf_reserve(&events, size, 0);
 	if (!e)
 		stat_inc(MS_STAT_LOST_EVENTS);
@@ -866,13 +892,9 @@ int alloc_enter(struct pt_regs *ctx)
 	__u64 sp = PT_REGS_SP(ctx);
 	struct thread_state *st;
 
-	if (!is_target())
-		return 0;
 	st = thread_state(true);
-	if (!st) {
-		stat_inc(MS_STAT_STATE_ERRORS);
+	if (!st)
 		return 0;
-	}
 	/* an allocation ends any release chain (addresses get reused) */
 	st->rel_ptr = 0;
 	if (st->active && sp <= st->sp)
@@ -894,18 +916,17 @@ SEC("uretprobe")
 int alloc_exit(struct pt_regs *ctx)
 {
 	__u64 rc = PT_REGS_RC(ctx), sp = PT_REGS_SP(ctx), ip = PT_REGS_IP(ctx);
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct thread_state *st;
 	struct ms_ev_alloc *e;
 	__u64 stack = 0, ptr, old;
 	__u16 flags = 0;
+	__u32 tid;
 
-	if (!is_target())
-		return 0;
 	st = thread_state(false);
 	if (!st || !st->active || sp != st->sp + 8)
 		return 0;
 	st->active = 0;
+	tid = st->tid;
 
 	ptr = rc;
 	if (st->fn == MS_FN_POSIX_MEMALIGN) {
@@ -962,13 +983,13 @@ int release(struct pt_regs *ctx)
 {
 	__u64 ptr = PT_REGS_PARM1(ctx), sp = PT_REGS_SP(ctx);
 	__u32 fn = bpf_get_attach_cookie(ctx);
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct thread_state *st;
 	struct ms_ev_free *e;
 	__u64 caller = 0, stack = 0;
 	__u16 flags = 0;
+	__u32 tid;
 
-	if (!ptr || !is_target())
+	if (!ptr)
 		return 0;
 	/*
 	 * Sampling: only the release of a sampled block is sent.  The rest of
@@ -977,14 +998,16 @@ int release(struct pt_regs *ctx)
 	 * before deleting: a lookup takes no lock, a delete takes the bucket's
 	 * even when the key is absent.
 	 */
-	if (sample_bytes && !forget_sampled(ptr))
+	if (sample_bytes &&
+	    (!is_target(bpf_get_current_pid_tgid()) || !forget_sampled(ptr)))
 		return 0;
 	/* also announces a thread that only releases */
 	st = thread_state(true);
 	if (!st)
-		stat_inc(MS_STAT_STATE_ERRORS);
-	else if (!sample_bytes && release_folded(st, ptr, sp, MS_FN_RELEASE_LEVEL(fn)))
 		return 0;
+	if (!sample_bytes && release_folded(st, ptr, sp, MS_FN_RELEASE_LEVEL(fn)))
+		return 0;
+	tid = st->tid;
 
 	bpf_probe_read_user(&caller, sizeof(caller), (void *)sp);
 	if (free_stacks)
@@ -1011,7 +1034,7 @@ int thread_exit(__u64 *ctx)
 {
 	struct thread_state *st;
 
-	if (!batch || !is_target())
+	if (!batch || !is_target(bpf_get_current_pid_tgid()))
 		return 0;
 	st = bpf_task_storage_get(&tstate, bpf_get_current_task_btf(), 0, 0);
 	if (st)
@@ -1039,13 +1062,13 @@ static __always_inline struct ms_ev_annot *annot_begin(__u8 kind)
 	struct thread_state *st;
 	struct ms_ev_annot *e;
 
-	if (!is_target())
+	if (!is_target(bpf_get_current_pid_tgid()))
 		return NULL;
 	/* the thread may make no allocation before its scope starts */
 	st = thread_state(true);
 	/* what the thread queued comes first */
 	if (batch && st)
-		batch_send(st, (__u32)bpf_get_current_pid_tgid());
+		batch_send(st, st->tid);
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		stat_inc(MS_STAT_LOST_EVENTS);
@@ -1083,7 +1106,7 @@ int BPF_USDT(annot_track, void *ptr, const char *name, const char *tname, const 
 	struct ms_ev_annot *e;
 
 	/* the stack first: take_stack may send a record of its own */
-	if (alloc_stacks && is_target())
+	if (alloc_stacks && is_target(bpf_get_current_pid_tgid()))
 		stack = take_stack(ctx, PT_REGS_IP(ctx) + 1, PT_REGS_SP(ctx), &flags);
 	e = annot_begin(MS_ANNOT_TRACK);
 	if (!e)
