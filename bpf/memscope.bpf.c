@@ -1028,32 +1028,36 @@ int release(struct pt_regs *ctx)
 	return 0;
 }
 
-/* A thread exits: what it queued is sent while its state exists. */
+/*
+ * A thread exits: what it queued is sent while its state exists.  Only the
+ * target's threads have state (thread_state()), so any other exit stops at
+ * the lookup.
+ */
 SEC("tp_btf/sched_process_exit")
 int thread_exit(__u64 *ctx)
 {
 	struct thread_state *st;
 
-	if (!batch || !is_target(bpf_get_current_pid_tgid()))
+	if (!batch)
 		return 0;
 	st = bpf_task_storage_get(&tstate, bpf_get_current_task_btf(), 0, 0);
 	if (st)
-		batch_send(st, (__u32)bpf_get_current_pid_tgid());
+		batch_send(st, st->tid);
 	return 0;
 }
 
-/* The loader's sweep: each of the target's threads sends what it queued. */
+/* The loader's sweep (an iterator over the target's threads): each sends what it queued. */
 SEC("iter/task")
 int sweep(struct bpf_iter__task *ctx)
 {
 	struct task_struct *task = ctx->task;
 	struct thread_state *st;
 
-	if (!task || task->tgid != target_tgid)
+	if (!task)
 		return 0;
 	st = bpf_task_storage_get(&tstate, task, 0, 0);
 	if (st)
-		batch_send(st, task->pid);
+		batch_send(st, st->tid);
 	return 0;
 }
 
