@@ -116,32 +116,33 @@ static int load(struct tracer *t, bool multi, bool batch)
 
 struct tracer *tracer__new(const struct tracer_opts *opts)
 {
+	/*
+	 * A kernel before 6.6 does not know uprobe_multi's attach type (perf
+	 * events then), one before 5.8 or so the batching programs' (one
+	 * record per call then): the first of these that loads.
+	 */
+	static const bool tries[][2] = { { true, true }, { true, false },
+					 { false, true }, { false, false } };
 	struct tracer *t = xcalloc(1, sizeof(*t));
-	int err;
+	int err = -EINVAL, first = 0;
 
 	libbpf_set_print(libbpf_print);
 	t->pid = opts->pid;
 	t->opts = *opts;
-	/*
-	 * A kernel before 6.6 does not know uprobe_multi's attach type (perf
-	 * events then), one before 5.8 or so the batching programs' (one
-	 * record per call then): the best of the four that loads.
-	 */
-	err = load(t, true, opts->batch);
-	if (err && opts->batch && !load(t, true, false)) {
+	for (size_t i = 0; i < sizeof(tries) / sizeof(tries[0]); i++) {
+		if (tries[i][1] && !opts->batch)
+			continue;
+		err = load(t, tries[i][0], tries[i][1]);
+		if (!err)
+			break;
+		if (!first)
+			first = err;
+	}
+	if (!err && opts->batch && !t->batch)
 		ms_info(1, "cannot load the batching programs (%s): one record per call",
-			strerror(-err));
-		err = 0;
-	}
-	if (err) {
-		ms_info(2, "no uprobe_multi programs (%s): perf-event uprobes", strerror(-err));
-		err = load(t, false, opts->batch);
-	}
-	if (err && opts->batch) {
-		ms_info(1, "cannot load the batching programs (%s): one record per call",
-			strerror(-err));
-		err = load(t, false, false);
-	}
+			strerror(-first));
+	if (!err && !t->multi)
+		ms_info(2, "no uprobe_multi programs (%s): perf-event uprobes", strerror(-first));
 	if (err) {
 		explain_load_error(err);
 		goto fail;
