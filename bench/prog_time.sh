@@ -8,8 +8,10 @@
 #
 # runs `CMD -- build/bench/workload_WORKLOAD PAIRS` RUNS times for each NAME,
 # interleaved, reads the run time and count of the programs alloc_enter,
-# alloc_exit and release near the end of each run, and prints per NAME the
-# median ns per run of each and their sum (one pair makes one run of each).
+# alloc_exit and release near the end of each run (with the programs
+# memscope-bpf has for single functions: enter_* with alloc_enter,
+# release_* with release), and prints per NAME the median ns per run of
+# each and their sum (one pair makes one run of each).
 # The counters themselves cost ~70 ns per run here (the floor's empty
 # programs show it): compare against NAME=build/bench/floor -m, not zero.
 set -u
@@ -41,7 +43,7 @@ one() {
 	local pid=$! last=
 	while kill -0 $pid 2>/dev/null; do
 		local now
-		now=$(bpftool prog show 2>/dev/null | grep -E ' name (alloc_enter|alloc_exit|release) ')
+		now=$(bpftool prog show 2>/dev/null | grep -E ' name (alloc_enter|enter_[a-z]+|alloc_exit|release[a-z_]*) ')
 		[ -n "$now" ] && last=$now
 		sleep 0.1
 	done
@@ -59,7 +61,12 @@ done
 printf '%-28s %12s %12s %12s %12s\n' "ns per run (median)" alloc_enter alloc_exit release "sum per pair"
 for spec in "$@"; do
 	name=${spec%%=*}
-	cat "$TMP/$name".* | awk -v name="$name" '
+	for f in "$TMP/$name".*; do
+		# a kind's programs together: time over runs (one run per call)
+		awk '{ k = $1 ~ /^(alloc_enter|enter_)/ ? "alloc_enter" : $1 ~ /^release/ ? "release" : $1
+		       t[k] += $2; c[k] += $3 }
+		     END { for (k in t) print k, t[k], c[k] }' "$f"
+	done | awk -v name="$name" '
 	$3 > 0 { v[$1] = v[$1] " " $2 / $3 }
 	function median(s,   a, n, t, i, j) {
 		n = split(s, a, " ")

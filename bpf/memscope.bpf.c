@@ -885,8 +885,12 @@ static __always_inline bool sample_exit(struct thread_state *st, __u64 ptr, __u6
 	return st->sampled || old_sampled;
 }
 
-SEC("uprobe")
-int alloc_enter(struct pt_regs *ctx)
+/*
+ * An allocator function's entry; fn is its MS_FN_*.  The generic programs
+ * below take fn from the probe's cookie, a helper call (~10 ns here); the
+ * most called functions get a program each with fn built in.
+ */
+static __always_inline int enter_fn(struct pt_regs *ctx, __u32 fn)
 {
 	__u64 a0 = PT_REGS_PARM1(ctx), a1 = PT_REGS_PARM2(ctx), a2 = PT_REGS_PARM3(ctx);
 	__u64 sp = PT_REGS_SP(ctx);
@@ -901,7 +905,7 @@ int alloc_enter(struct pt_regs *ctx)
 		return 0;
 	st->active = 1;
 	st->sp = sp;
-	st->fn = bpf_get_attach_cookie(ctx);
+	st->fn = fn;
 	st->args[0] = a0;
 	st->args[1] = a1;
 	st->args[2] = a2;
@@ -910,6 +914,24 @@ int alloc_enter(struct pt_regs *ctx)
 		st->sampled = sample_block(st, st->size);
 	}
 	return 0;
+}
+
+SEC("uprobe")
+int alloc_enter(struct pt_regs *ctx)
+{
+	return enter_fn(ctx, bpf_get_attach_cookie(ctx));
+}
+
+SEC("uprobe")
+int enter_malloc(struct pt_regs *ctx)
+{
+	return enter_fn(ctx, MS_FN_MALLOC);
+}
+
+SEC("uprobe")
+int enter_new(struct pt_regs *ctx)
+{
+	return enter_fn(ctx, MS_FN_NEW);
 }
 
 SEC("uretprobe")
@@ -978,11 +1000,10 @@ static __always_inline bool release_folded(struct thread_state *st, __u64 ptr, _
 	return false;
 }
 
-SEC("uprobe")
-int release(struct pt_regs *ctx)
+/* A release function's entry; fn is its MS_FN_* (as for enter_fn()). */
+static __always_inline int release_fn(struct pt_regs *ctx, __u32 fn)
 {
 	__u64 ptr = PT_REGS_PARM1(ctx), sp = PT_REGS_SP(ctx);
-	__u32 fn = bpf_get_attach_cookie(ctx);
 	struct thread_state *st;
 	struct ms_ev_free *e;
 	__u64 caller = 0, stack = 0;
@@ -1026,6 +1047,30 @@ int release(struct pt_regs *ctx)
 	e->stack = stack;
 	record_end(st, tid, e);
 	return 0;
+}
+
+SEC("uprobe")
+int release(struct pt_regs *ctx)
+{
+	return release_fn(ctx, bpf_get_attach_cookie(ctx));
+}
+
+SEC("uprobe")
+int release_free(struct pt_regs *ctx)
+{
+	return release_fn(ctx, MS_FN_FREE);
+}
+
+SEC("uprobe")
+int release_delete(struct pt_regs *ctx)
+{
+	return release_fn(ctx, MS_FN_DELETE);
+}
+
+SEC("uprobe")
+int release_dsized(struct pt_regs *ctx)
+{
+	return release_fn(ctx, MS_FN_DELETE_SIZED);
 }
 
 /*

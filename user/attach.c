@@ -104,14 +104,44 @@ static int load(struct tracer *t, bool multi, bool batch)
 		t->skel->rodata->wake_bytes = bpf_map__max_entries(t->skel->maps.events) / 4;
 	}
 	if (multi) {
-		bpf_program__set_expected_attach_type(t->skel->progs.alloc_enter,
-						      MS_TRACE_UPROBE_MULTI);
-		bpf_program__set_expected_attach_type(t->skel->progs.alloc_exit,
-						      MS_TRACE_UPROBE_MULTI);
-		bpf_program__set_expected_attach_type(t->skel->progs.release,
-						      MS_TRACE_UPROBE_MULTI);
+		struct bpf_program *progs[] = {
+			t->skel->progs.alloc_enter,  t->skel->progs.enter_malloc,
+			t->skel->progs.enter_new,    t->skel->progs.alloc_exit,
+			t->skel->progs.release,      t->skel->progs.release_free,
+			t->skel->progs.release_delete, t->skel->progs.release_dsized,
+		};
+
+		for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++)
+			bpf_program__set_expected_attach_type(progs[i], MS_TRACE_UPROBE_MULTI);
 	}
 	return memscope__load(t->skel);
+}
+
+/*
+ * The program for a function's entry (ret: its return).  The most called
+ * functions have programs with their MS_FN_* built in, which saves the
+ * others' helper call for the probe's cookie on every call.
+ */
+static struct bpf_program *prog_for(const struct tracer *t, uint8_t fn, bool ret)
+{
+	const struct memscope *k = t->skel;
+
+	if (ret)
+		return k->progs.alloc_exit;
+	switch (fn) {
+	case MS_FN_MALLOC:
+		return k->progs.enter_malloc;
+	case MS_FN_NEW:
+		return k->progs.enter_new;
+	case MS_FN_FREE:
+		return k->progs.release_free;
+	case MS_FN_DELETE:
+		return k->progs.release_delete;
+	case MS_FN_DELETE_SIZED:
+		return k->progs.release_dsized;
+	default:
+		return MS_FN_IS_RELEASE(fn) ? k->progs.release : k->progs.alloc_enter;
+	}
 }
 
 struct tracer *tracer__new(const struct tracer_opts *opts)
@@ -194,17 +224,15 @@ static int attach_sym(struct tracer *t, const struct alloc_object *o, const stru
 	uint64_t off = s->file_offset + s->probe_offset;
 	int err;
 
-	if (MS_FN_IS_RELEASE(s->fn))
-		return attach_one(t, t->skel->progs.release, o->attach_path, off, false, s->fn);
-	err = attach_one(t, t->skel->progs.alloc_enter, o->attach_path, off, false, s->fn);
-	if (!err)
-		err = attach_one(t, t->skel->progs.alloc_exit, o->attach_path, off, true, s->fn);
+	err = attach_one(t, prog_for(t, s->fn, false), o->attach_path, off, false, s->fn);
+	if (!err && !MS_FN_IS_RELEASE(s->fn))
+		err = attach_one(t, prog_for(t, s->fn, true), o->attach_path, off, true, s->fn);
 	return err;
 }
 
-/* One uprobe_multi link: prog at every site of o whose function is a release (or not). */
+/* One uprobe_multi link: prog at every site of o that prog_for() gives it (ret: returns). */
 static int attach_multi(struct tracer *t, struct bpf_program *prog, const struct alloc_object *o,
-			bool releases, bool ret)
+			bool ret)
 {
 	uint64_t *offsets = xcalloc(o->nsyms ? o->nsyms : 1, sizeof(*offsets));
 	uint64_t *cookies = xcalloc(o->nsyms ? o->nsyms : 1, sizeof(*cookies));
@@ -214,7 +242,7 @@ static int attach_multi(struct tracer *t, struct bpf_program *prog, const struct
 	for (size_t j = 0; j < o->nsyms; j++) {
 		const struct alloc_sym *s = &o->syms[j];
 
-		if ((bool)MS_FN_IS_RELEASE(s->fn) != releases)
+		if ((ret && MS_FN_IS_RELEASE(s->fn)) || prog_for(t, s->fn, ret) != prog)
 			continue;
 		offsets[a.cnt] = s->file_offset + s->probe_offset;
 		cookies[a.cnt++] = s->fn;
@@ -240,15 +268,21 @@ static int attach_multi(struct tracer *t, struct bpf_program *prog, const struct
 	return err;
 }
 
-/* The allocator probes of o as three uprobe_multi links. */
+/* The allocator probes of o: a uprobe_multi link per program with sites in o. */
 static int attach_object_multi(struct tracer *t, const struct alloc_object *o)
 {
-	int err = attach_multi(t, t->skel->progs.alloc_enter, o, false, false);
+	const struct memscope *k = t->skel;
+	struct bpf_program *entries[] = {
+		k->progs.alloc_enter, k->progs.enter_malloc,   k->progs.enter_new,
+		k->progs.release,     k->progs.release_free,   k->progs.release_delete,
+		k->progs.release_dsized,
+	};
+	int err = 0;
 
+	for (size_t i = 0; !err && i < sizeof(entries) / sizeof(entries[0]); i++)
+		err = attach_multi(t, entries[i], o, false);
 	if (!err)
-		err = attach_multi(t, t->skel->progs.alloc_exit, o, false, true);
-	if (!err)
-		err = attach_multi(t, t->skel->progs.release, o, true, false);
+		err = attach_multi(t, k->progs.alloc_exit, o, true);
 	return err;
 }
 
