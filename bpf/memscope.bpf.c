@@ -916,23 +916,17 @@ static __always_inline int enter_fn(struct pt_regs *ctx, __u32 fn)
 	return 0;
 }
 
-SEC("uprobe")
-int alloc_enter(struct pt_regs *ctx)
-{
-	return enter_fn(ctx, bpf_get_attach_cookie(ctx));
-}
+/* A uprobe program running body for function fn (an MS_FN_*, or the cookie's). */
+#define FN_PROGRAM(name, body, fn)                                             \
+	SEC("uprobe")                                                          \
+	int name(struct pt_regs *ctx)                                          \
+	{                                                                      \
+		return body(ctx, fn);                                          \
+	}
 
-SEC("uprobe")
-int enter_malloc(struct pt_regs *ctx)
-{
-	return enter_fn(ctx, MS_FN_MALLOC);
-}
-
-SEC("uprobe")
-int enter_new(struct pt_regs *ctx)
-{
-	return enter_fn(ctx, MS_FN_NEW);
-}
+FN_PROGRAM(alloc_enter, enter_fn, bpf_get_attach_cookie(ctx))
+FN_PROGRAM(enter_malloc, enter_fn, MS_FN_MALLOC)
+FN_PROGRAM(enter_new, enter_fn, MS_FN_NEW)
 
 SEC("uretprobe")
 int alloc_exit(struct pt_regs *ctx)
@@ -1049,29 +1043,10 @@ static __always_inline int release_fn(struct pt_regs *ctx, __u32 fn)
 	return 0;
 }
 
-SEC("uprobe")
-int release(struct pt_regs *ctx)
-{
-	return release_fn(ctx, bpf_get_attach_cookie(ctx));
-}
-
-SEC("uprobe")
-int release_free(struct pt_regs *ctx)
-{
-	return release_fn(ctx, MS_FN_FREE);
-}
-
-SEC("uprobe")
-int release_delete(struct pt_regs *ctx)
-{
-	return release_fn(ctx, MS_FN_DELETE);
-}
-
-SEC("uprobe")
-int release_dsized(struct pt_regs *ctx)
-{
-	return release_fn(ctx, MS_FN_DELETE_SIZED);
-}
+FN_PROGRAM(release, release_fn, bpf_get_attach_cookie(ctx))
+FN_PROGRAM(release_free, release_fn, MS_FN_FREE)
+FN_PROGRAM(release_delete, release_fn, MS_FN_DELETE)
+FN_PROGRAM(release_dsized, release_fn, MS_FN_DELETE_SIZED)
 
 /*
  * A thread exits: what it queued is sent while its state exists.  Only the
