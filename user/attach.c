@@ -67,6 +67,20 @@ static void explain_load_error(int err)
 		ms_err("cannot load BPF programs: %s (-vvv shows libbpf's log)", strerror(-err));
 }
 
+enum { ALLOC_PROGS = 8 };
+
+/* The allocator programs: the entry programs (prog_for()), the return program last. */
+static void allocator_programs(const struct memscope *k, struct bpf_program *out[ALLOC_PROGS])
+{
+	struct bpf_program *all[ALLOC_PROGS] = {
+		k->progs.alloc_enter, k->progs.enter_malloc,   k->progs.enter_new,
+		k->progs.release,     k->progs.release_free,   k->progs.release_delete,
+		k->progs.release_dsized, k->progs.alloc_exit,
+	};
+
+	memcpy(out, all, sizeof(all));
+}
+
 /*
  * Opens and loads the skeleton; multi: for uprobe_multi links; batch: with
  * the programs that batching needs (iter/task, tp_btf: Linux 5.8 or so).
@@ -104,14 +118,10 @@ static int load(struct tracer *t, bool multi, bool batch)
 		t->skel->rodata->wake_bytes = bpf_map__max_entries(t->skel->maps.events) / 4;
 	}
 	if (multi) {
-		struct bpf_program *progs[] = {
-			t->skel->progs.alloc_enter,  t->skel->progs.enter_malloc,
-			t->skel->progs.enter_new,    t->skel->progs.alloc_exit,
-			t->skel->progs.release,      t->skel->progs.release_free,
-			t->skel->progs.release_delete, t->skel->progs.release_dsized,
-		};
+		struct bpf_program *progs[ALLOC_PROGS];
 
-		for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++)
+		allocator_programs(t->skel, progs);
+		for (size_t i = 0; i < ALLOC_PROGS; i++)
 			bpf_program__set_expected_attach_type(progs[i], MS_TRACE_UPROBE_MULTI);
 	}
 	return memscope__load(t->skel);
@@ -271,18 +281,12 @@ static int attach_multi(struct tracer *t, struct bpf_program *prog, const struct
 /* The allocator probes of o: a uprobe_multi link per program with sites in o. */
 static int attach_object_multi(struct tracer *t, const struct alloc_object *o)
 {
-	const struct memscope *k = t->skel;
-	struct bpf_program *entries[] = {
-		k->progs.alloc_enter, k->progs.enter_malloc,   k->progs.enter_new,
-		k->progs.release,     k->progs.release_free,   k->progs.release_delete,
-		k->progs.release_dsized,
-	};
+	struct bpf_program *progs[ALLOC_PROGS];
 	int err = 0;
 
-	for (size_t i = 0; !err && i < sizeof(entries) / sizeof(entries[0]); i++)
-		err = attach_multi(t, entries[i], o, false);
-	if (!err)
-		err = attach_multi(t, k->progs.alloc_exit, o, true);
+	allocator_programs(t->skel, progs);
+	for (size_t i = 0; !err && i < ALLOC_PROGS; i++)
+		err = attach_multi(t, progs[i], o, progs[i] == t->skel->progs.alloc_exit);
 	return err;
 }
 
