@@ -163,6 +163,8 @@ struct tracer *tracer__new(const struct tracer_opts *opts)
 	 */
 	static const bool tries[][2] = { { true, true }, { true, false },
 					 { false, true }, { false, false } };
+	/* the perf-event path on any kernel: for its tests, or to get round a kernel's bug */
+	bool no_multi = getenv("MEMSCOPE_NO_UPROBE_MULTI") != NULL;
 	struct tracer *t = xcalloc(1, sizeof(*t));
 	int err = -EINVAL, first = 0;
 
@@ -170,7 +172,7 @@ struct tracer *tracer__new(const struct tracer_opts *opts)
 	t->pid = opts->pid;
 	t->opts = *opts;
 	for (size_t i = 0; i < sizeof(tries) / sizeof(tries[0]); i++) {
-		if (tries[i][1] && !opts->batch)
+		if ((tries[i][1] && !opts->batch) || (tries[i][0] && no_multi))
 			continue;
 		err = load(t, tries[i][0], tries[i][1]);
 		if (!err)
@@ -182,7 +184,8 @@ struct tracer *tracer__new(const struct tracer_opts *opts)
 		ms_info(1, "cannot load the batching programs (%s): one record per call",
 			strerror(-first));
 	if (!err && !t->multi)
-		ms_info(2, "no uprobe_multi programs (%s): perf-event uprobes", strerror(-first));
+		ms_info(2, "no uprobe_multi programs (%s): perf-event uprobes",
+			no_multi ? "MEMSCOPE_NO_UPROBE_MULTI is set" : strerror(-first));
 	if (err) {
 		explain_load_error(err);
 		goto fail;

@@ -404,30 +404,46 @@ static void test_e2e__blocks_freed_by_another_thread_while_their_allocator_is_qu
 	}
 }
 
-static void test_e2e__cxx_new_delete_counted_once(void **state)
+static void assert_cxx_counts(const cJSON *report)
 {
-	const char *json = tmp_path("cxx.json");
 	struct site_sum s;
-	struct run r;
 
-	run_memscope(&r, json, "--json", json, "--", PROGS "cxx", NULL);
-	assert_ran(&r, 0);
-	assert_leak(r.json, "leak_new", "cxx.cc", "leak_new", 2, 2 * 24);
-	assert_leak(r.json, "leak_new_array", "cxx.cc", "leak_new_array", 1, 200);
-	assert_leak(r.json, "leak_nothrow", "cxx.cc", "leak_nothrow", 1, 24);
+	assert_leak(report, "leak_new", "cxx.cc", "leak_new", 2, 2 * 24);
+	assert_leak(report, "leak_new_array", "cxx.cc", "leak_new_array", 1, 200);
+	assert_leak(report, "leak_nothrow", "cxx.cc", "leak_nothrow", 1, 24);
 	/* operator new's own malloc and delete's own free are not counted again */
-	s = sum_by_site_line(r.json, "sites", "balanced", line_of("cxx.cc", "balanced_new"));
+	s = sum_by_site_line(report, "sites", "balanced", line_of("cxx.cc", "balanced_new"));
 	assert_int_equal(s.groups, 1);
 	assert_int_equal((long)s.allocations, 10);
 	assert_int_equal((long)s.bytes, 10 * 24);
 	assert_int_equal((long)s.count, 0);
-	s = sum_by_site_line(r.json, "sites", "balanced", line_of("cxx.cc", "balanced_array"));
+	s = sum_by_site_line(report, "sites", "balanced", line_of("cxx.cc", "balanced_array"));
 	assert_int_equal(s.groups, 1);
 	assert_int_equal((long)s.allocations, 10);
 	assert_int_equal((long)s.bytes, 10 * 64);
 	assert_int_equal((long)s.count, 0);
-	assert_int_equal((long)num(summary(r.json), "unknown_frees"), 0);
-	run_free(&r);
+	assert_int_equal((long)num(summary(report), "unknown_frees"), 0);
+}
+
+/*
+ * Also through perf-event uprobes, what kernels before 6.6 get (no
+ * uprobe_multi links): the same programs, attached one probe at a time.
+ */
+static void test_e2e__cxx_new_delete_counted_once(void **state)
+{
+	for (int perf = 0; perf < 2; perf++) {
+		const char *json = tmp_path("cxx.json");
+		struct run r;
+
+		if (perf)
+			setenv("MEMSCOPE_NO_UPROBE_MULTI", "1", 1);
+		run_memscope(&r, json, "-vv", "--json", json, "--", PROGS "cxx", NULL);
+		unsetenv("MEMSCOPE_NO_UPROBE_MULTI");
+		assert_ran(&r, 0);
+		assert_int_equal(strstr(r.err, "perf-event uprobes") != NULL, perf);
+		assert_cxx_counts(r.json);
+		run_free(&r);
+	}
 }
 
 /* Reads "ready PID" from fd. */
