@@ -339,17 +339,50 @@ static void test_e2e__plain_leaks_exact_counts_bytes_and_lines(void **state)
 }
 
 /*
+ * --no-stacks: every stack is the call site alone (the allocation's caller,
+ * which the return probe has in hand), and the counts are the same.
+ */
+static void test_e2e__no_stacks_groups_by_call_site_with_the_same_counts(void **state)
+{
+	const char *json = tmp_path("leaks-nostacks.json");
+	struct site_sum churn;
+	const cJSON *s;
+	struct run r;
+
+	run_memscope(&r, json, "--no-stacks", "--json", json, "--", PROGS "leaks", NULL);
+	assert_ran(&r, 0);
+	assert_string_equal(str(cJSON_GetObjectItem(r.json, "tracing"), "stacks"), "none");
+	cJSON_ArrayForEach(s, cJSON_GetObjectItem(r.json, "stacks"))
+		assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(s, "frames")), 1);
+	assert_leak(r.json, "leak_malloc", "leaks.c", "leak_malloc", 3, 300);
+	assert_leak(r.json, "leak_calloc", "leaks.c", "leak_calloc", 2, 400);
+	assert_leak(r.json, "leak_realloc", "leaks.c", "leak_realloc", 1, 256);
+	/* strdup's call site is in libc, where its stack would start too */
+	assert_strdup_leak(r.json);
+	churn = sum_by_site(r.json, "sites", "churn");
+	assert_int_equal((long)churn.allocations, 50);
+	assert_int_equal(churn.line, line_of("leaks.c", "churn"));
+	assert_int_equal((long)num(summary(r.json), "allocations"), 58);
+	assert_int_equal((long)num(summary(r.json), "frees"), 51);
+	assert_int_equal((long)num(summary(r.json), "live_bytes"), 300 + 400 + 256 + 6);
+	assert_int_equal((long)num(summary(r.json), "unknown_frees"), 0);
+	run_free(&r);
+}
+
+/*
  * Both ways records reach the loader: batched per thread (the default: the
  * workers' last records are sent by the thread-exit hook, the handoff's
- * release comes from another thread than its allocation) and one by one.
+ * release comes from another thread than its allocation) and one by one;
+ * and without stacks, where the release's call site alone tells glibc's
+ * frees at thread exit from double frees.
  */
 static void test_e2e__threads_each_seen_and_grouped_by_site(void **state)
 {
 	const char *json = tmp_path("threads.json");
-	const char *modes[] = { "-v", "--no-batch" };
-	const long batch[] = { MS_BATCH, 0 };
+	const char *modes[] = { "-v", "--no-batch", "--no-stacks" };
+	const long batch[] = { MS_BATCH, 0, MS_BATCH };
 
-	for (int m = 0; m < 2; m++) {
+	for (int m = 0; m < 3; m++) {
 		struct site_sum churn;
 		struct run r;
 
@@ -1533,6 +1566,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_e2e__plain_leaks_exact_counts_bytes_and_lines),
+		cmocka_unit_test(test_e2e__no_stacks_groups_by_call_site_with_the_same_counts),
 		cmocka_unit_test(test_e2e__threads_each_seen_and_grouped_by_site),
 		cmocka_unit_test(test_e2e__thread_sites_split_each_site_by_thread),
 		cmocka_unit_test(test_e2e__blocks_freed_by_another_thread_while_their_allocator_is_quiet),
