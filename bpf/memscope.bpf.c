@@ -131,7 +131,7 @@ struct thread_state {
 	__u32 rel_level;
 	__u32 seen; /* its MS_EV_THREAD was sent */
 	__u32 tid;
-	__u32 pad;
+	__u32 exiting; /* past __call_tls_dtors: releases are MS_EVF_EXITING */
 	/* sampling: bytes before the next sample point, once primed */
 	__u64 countdown;
 	__u32 primed;
@@ -1023,6 +1023,8 @@ static __always_inline int release_fn(struct pt_regs *ctx, __u32 fn)
 	if (!sample_bytes && release_folded(st, ptr, sp, MS_FN_RELEASE_LEVEL(fn)))
 		return 0;
 	tid = st->tid;
+	if (st->exiting)
+		flags |= MS_EVF_EXITING;
 
 	bpf_probe_read_user(&caller, sizeof(caller), (void *)sp);
 	if (free_stacks)
@@ -1047,6 +1049,21 @@ FN_PROGRAM(release, release_fn, bpf_get_attach_cookie(ctx))
 FN_PROGRAM(release_free, release_fn, MS_FN_FREE)
 FN_PROGRAM(release_delete, release_fn, MS_FN_DELETE)
 FN_PROGRAM(release_dsized, release_fn, MS_FN_DELETE_SIZED)
+
+/*
+ * glibc's __call_tls_dtors: the thread has begun to exit (its start routine
+ * returned, or it called exit()).  From here on glibc may release blocks the
+ * program freed already, its per-thread cache (MS_EVF_EXITING).
+ */
+SEC("uprobe")
+int thread_exiting(struct pt_regs *ctx)
+{
+	struct thread_state *st = thread_state(false);
+
+	if (st)
+		st->exiting = 1;
+	return 0;
+}
 
 /*
  * A thread exits: what it queued is sent while its state exists.  Only the

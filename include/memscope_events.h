@@ -57,10 +57,16 @@ enum ms_fn {
 	MS_FN_DELETE_ARRAY_ALIGNED,
 	MS_FN_DELETE_ARRAY_SIZED_ALIGNED,
 	MS_FN_DELETE_ARRAY_ALIGNED_NOTHROW,
+	/*
+	 * Not an allocator: glibc's __call_tls_dtors, the first step of a
+	 * thread's exit (and of exit()).  Its probe marks the thread as
+	 * exiting; its releases are then MS_EVF_EXITING.
+	 */
+	MS_FN_THREAD_EXIT,
 	MS_FN__COUNT,
 };
 
-#define MS_FN_IS_RELEASE(fn) ((fn) >= MS_FN_FREE && (fn) < MS_FN__COUNT)
+#define MS_FN_IS_RELEASE(fn) ((fn) >= MS_FN_FREE && (fn) < MS_FN_THREAD_EXIT)
 #define MS_FN_IS_ALLOC(fn) ((fn) >= MS_FN_MALLOC && (fn) < MS_FN_FREE)
 
 /*
@@ -95,6 +101,12 @@ enum ms_ev_flags {
 	 * a sampled old block (args[0]).
 	 */
 	MS_EVF_UNTRACKED = 1 << 1,
+	/*
+	 * A release by a thread that is exiting (past __call_tls_dtors): what
+	 * tells glibc's flush of the thread's cache at its exit from double
+	 * frees when libc has no symbols (docs/findings.md).
+	 */
+	MS_EVF_EXITING = 1 << 2,
 };
 
 /*

@@ -59,6 +59,7 @@ const struct alloc_sym_name alloc_syms__table[] = {
 	{ "_ZdaPvSt11align_val_t", MS_FN_DELETE_ARRAY_ALIGNED },
 	{ "_ZdaPvmSt11align_val_t", MS_FN_DELETE_ARRAY_SIZED_ALIGNED },
 	{ "_ZdaPvSt11align_val_tRKSt9nothrow_t", MS_FN_DELETE_ARRAY_ALIGNED_NOTHROW },
+	{ "__call_tls_dtors", MS_FN_THREAD_EXIT },
 	{ NULL, MS_FN_NONE },
 };
 
@@ -96,6 +97,7 @@ static const char *const fn_names[MS_FN__COUNT] = {
 	[MS_FN_DELETE_ARRAY_ALIGNED] = "operator delete[](align_val_t)",
 	[MS_FN_DELETE_ARRAY_SIZED_ALIGNED] = "operator delete[](sized, align_val_t)",
 	[MS_FN_DELETE_ARRAY_ALIGNED_NOTHROW] = "operator delete[](align_val_t, nothrow)",
+	[MS_FN_THREAD_EXIT] = "thread exit",
 };
 
 const char *alloc_syms__fn_name(enum ms_fn fn)

@@ -35,7 +35,11 @@ struct alloc_sym_name {
 	enum ms_fn fn;
 };
 
-/* The names looked for, C allocators first, then C++ operators; ends with {NULL, 0}. */
+/*
+ * The names looked for, C allocators first, then C++ operators, then glibc's
+ * __call_tls_dtors (MS_FN_THREAD_EXIT, a marker, not an allocator); ends
+ * with {NULL, 0}.
+ */
 extern const struct alloc_sym_name alloc_syms__table[];
 
 /* Name of fn for messages and reports ("malloc", "operator new[]", ...). */

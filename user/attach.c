@@ -67,7 +67,7 @@ static void explain_load_error(int err)
 		ms_err("cannot load BPF programs: %s (-vvv shows libbpf's log)", strerror(-err));
 }
 
-enum { ALLOC_PROGS = 8 };
+enum { ALLOC_PROGS = 9 };
 
 /* The allocator programs: the entry programs (prog_for()), the return program last. */
 static void allocator_programs(const struct memscope *k, struct bpf_program *out[ALLOC_PROGS])
@@ -75,7 +75,7 @@ static void allocator_programs(const struct memscope *k, struct bpf_program *out
 	struct bpf_program *all[ALLOC_PROGS] = {
 		k->progs.alloc_enter, k->progs.enter_malloc,   k->progs.enter_new,
 		k->progs.release,     k->progs.release_free,   k->progs.release_delete,
-		k->progs.release_dsized, k->progs.alloc_exit,
+		k->progs.release_dsized, k->progs.thread_exiting, k->progs.alloc_exit,
 	};
 
 	memcpy(out, all, sizeof(all));
@@ -149,6 +149,8 @@ static struct bpf_program *prog_for(const struct tracer *t, uint8_t fn, bool ret
 		return k->progs.release_delete;
 	case MS_FN_DELETE_SIZED:
 		return k->progs.release_dsized;
+	case MS_FN_THREAD_EXIT:
+		return k->progs.thread_exiting;
 	default:
 		return MS_FN_IS_RELEASE(fn) ? k->progs.release : k->progs.alloc_enter;
 	}
@@ -238,7 +240,7 @@ static int attach_sym(struct tracer *t, const struct alloc_object *o, const stru
 	int err;
 
 	err = attach_one(t, prog_for(t, s->fn, false), o->attach_path, off, false, s->fn);
-	if (!err && !MS_FN_IS_RELEASE(s->fn))
+	if (!err && MS_FN_IS_ALLOC(s->fn))
 		err = attach_one(t, prog_for(t, s->fn, true), o->attach_path, off, true, s->fn);
 	return err;
 }
@@ -255,7 +257,7 @@ static int attach_multi(struct tracer *t, struct bpf_program *prog, const struct
 	for (size_t j = 0; j < o->nsyms; j++) {
 		const struct alloc_sym *s = &o->syms[j];
 
-		if ((ret && MS_FN_IS_RELEASE(s->fn)) || prog_for(t, s->fn, ret) != prog)
+		if ((ret && !MS_FN_IS_ALLOC(s->fn)) || prog_for(t, s->fn, ret) != prog)
 			continue;
 		offsets[a.cnt] = s->file_offset + s->probe_offset;
 		cookies[a.cnt++] = s->fn;
@@ -440,7 +442,7 @@ int tracer__attach(struct tracer *t, const struct alloc_objects *objs)
 		for (size_t j = 0; j < o->nsyms; j++) {
 			const struct alloc_sym *s = &o->syms[j];
 
-			nprobes += MS_FN_IS_RELEASE(s->fn) ? 1 : 2;
+			nprobes += MS_FN_IS_ALLOC(s->fn) ? 2 : 1;
 			ms_info(2, "probe %s in '%s' at +%u%s", s->name, o->path,
 				s->probe_offset, s->emulated ? "" : " (single-stepped)");
 		}

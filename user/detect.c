@@ -474,7 +474,7 @@ static bool on_unknown(void *ctx, uint64_t ptr, const struct free_call *fc,
 	const struct live_block *b;
 	struct finding f = { 0 };
 
-	if (fc && d->internal && d->internal(d->internal_ctx, fc->caller)) {
+	if (fc && d->internal && d->internal(d->internal_ctx, fc)) {
 		d->internal_releases++;
 		return true;
 	}

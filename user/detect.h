@@ -77,11 +77,12 @@ const char *finding_kind__name(enum finding_kind k); /* "double_free", ... */
 /*
  * Tells releases the allocator makes of its own accord from the program's:
  * glibc's thread-exit tcache flush calls free() again on blocks the program
- * already freed (they sat in the thread's cache).  fn(ctx, caller) returns
- * true for such a caller; those releases of addresses that are not live are
- * then neither findings nor unknown frees, only counted.
+ * already freed (they sat in the thread's cache).  fn(ctx, fc) returns true
+ * for such a release (by its caller and flags); those releases of addresses
+ * that are not live are then neither findings nor unknown frees, only
+ * counted.
  */
-typedef bool (*detector_internal_fn)(void *ctx, uint64_t caller);
+typedef bool (*detector_internal_fn)(void *ctx, const struct free_call *fc);
 void detector__set_internal_filter(struct detector *d, detector_internal_fn fn, void *ctx);
 /* Releases set aside by that filter. */
 uint64_t detector__internal_releases(const struct detector *d);

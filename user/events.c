@@ -72,6 +72,7 @@ void events__decode_free(const struct ms_ev_free *e, struct free_call *c)
 	c->ts_ns = e->ts_ns;
 	c->ptr = e->ptr;
 	c->caller = e->caller;
+	c->flags = e->flags;
 }
 
 static void on_stack(struct event_sink *s, const struct ms_ev_stack *e, size_t size)

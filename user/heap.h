@@ -54,6 +54,7 @@ struct free_call {
 	uint64_t ptr;      /* never 0 */
 	uint64_t caller;   /* return address into the caller of the release */
 	uint32_t stack;
+	uint16_t flags;    /* MS_EVF_* of the record (MS_EVF_EXITING) */
 };
 
 struct heap_totals {

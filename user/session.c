@@ -240,25 +240,45 @@ static void add_new_objects(struct session *s)
 }
 
 /*
+ * Whether module (a path as in the target's maps) is an allocator object.
+ * By file name: a launched target's objects were found before its maps
+ * existed, by a path that may go through a symlink (/lib -> usr/lib).
+ */
+static bool allocator_object(const struct session *s, const char *module)
+{
+	const char *name = module ? strrchr(module, '/') : NULL;
+
+	for (size_t i = 0; name && i < s->objs.n; i++) {
+		const char *own = strrchr(s->objs.v[i].path, '/');
+
+		if (s->objs.v[i].nsyms && own && !strcmp(own, name))
+			return true;
+	}
+	return false;
+}
+
+/*
  * glibc's thread-exit flush of a thread's tcache (tcache_thread_shutdown,
  * inlined into __malloc_arena_thread_freeres) frees blocks the program had
- * already freed.  Named through the symbolizer (libc's debug symbols,
- * libc6-dbg); asked only for releases of addresses that are not live.
+ * already freed.  Named through the symbolizer when libc has its debug
+ * symbols (libc6-dbg); without them, a release the allocator's own code
+ * makes while the thread exits (MS_EVF_EXITING: past __call_tls_dtors).
+ * Asked only for releases of addresses that are not live.
  */
-static bool allocator_internal_release(void *ctx, uint64_t caller)
+static bool allocator_internal_release(void *ctx, const struct free_call *fc)
 {
 	struct session *s = ctx;
 	const struct sym_frame *f;
 	size_t n;
 
-	if (!s->sym || !caller)
+	if (!s->sym || !fc->caller)
 		return false;
-	symbolizer__symbolize(s->sym, caller, &f, &n);
+	symbolizer__symbolize(s->sym, fc->caller, &f, &n);
 	for (size_t i = 0; i < n; i++)
 		if (f[i].function && (!strcmp(f[i].function, "tcache_thread_shutdown") ||
 				      !strcmp(f[i].function, "__malloc_arena_thread_freeres")))
 			return true;
-	return false;
+	return (fc->flags & MS_EVF_EXITING) && n && allocator_object(s, f[n - 1].module);
 }
 
 static int start_pipeline(struct session *s)

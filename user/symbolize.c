@@ -107,7 +107,10 @@ struct frame_buf {
 	size_t n, cap;
 };
 
-/* NULL: libdwfl's default, ":.debug:/usr/lib/debug" */
+/*
+ * Where separate debug files are looked for: MEMSCOPE_DEBUGINFO_PATH when
+ * set (libdwfl's syntax), else libdwfl's default, ":.debug:/usr/lib/debug".
+ */
 static char *debuginfo_path;
 
 static const Dwfl_Callbacks dwfl_callbacks = {
@@ -1007,6 +1010,7 @@ struct symbolizer *symbolizer__new(int pid, const struct symbolizer_opts *opts)
 
 	s->pid = pid;
 	s->demangle = opts_demangle(opts);
+	debuginfo_path = getenv("MEMSCOPE_DEBUGINFO_PATH");
 	s->page_size = (size_t)sysconf(_SC_PAGESIZE);
 	elf_version(EV_CURRENT);
 	snprintf(path, sizeof(path), "/proc/%d", pid);

@@ -409,6 +409,38 @@ static void test_e2e__threads_each_seen_and_grouped_by_site(void **state)
 }
 
 /*
+ * Without libc's debug symbols (MEMSCOPE_DEBUGINFO_PATH pointing nowhere),
+ * glibc's frees at thread exit cannot be named; the probe on
+ * __call_tls_dtors tells them, so they are still no double frees.
+ */
+static void test_e2e__thread_exit_frees_are_no_double_frees_without_libc_symbols(void **state)
+{
+	const char *json = tmp_path("threads-nodebug.json");
+	const cJSON *s, *f;
+	int libc_frames = 0;
+	struct run r;
+
+	setenv("MEMSCOPE_DEBUGINFO_PATH", "/nonexistent", 1);
+	run_memscope(&r, json, "--json", json, "--", PROGS "threads", NULL);
+	unsetenv("MEMSCOPE_DEBUGINFO_PATH");
+	assert_ran(&r, 0);
+	/* libc's frames have no lines: its debug symbols were not found */
+	cJSON_ArrayForEach(s, cJSON_GetObjectItem(r.json, "stacks"))
+		cJSON_ArrayForEach(f, cJSON_GetObjectItem(s, "frames"))
+			if (strstr(str(f, "module"), "libc.so")) {
+				libc_frames++;
+				assert_string_equal(str(f, "file"), "");
+			}
+	assert_true(libc_frames > 0);
+	assert_leak(r.json, "thread_leak", "threads.c", "thread_leak", 1 + 2 + 3 + 4,
+		    1000 * 1 + 2000 * 2 + 3000 * 3 + 4000 * 4);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "findings")), 0);
+	assert_int_equal((long)num(summary(r.json), "unknown_frees"), 0);
+	assert_true(num(summary(r.json), "allocator_internal_frees") >= 4);
+	run_free(&r);
+}
+
+/*
  * Blocks allocated by a thread whose records are still queued in BPF when
  * another thread frees them: the merge by time applies each allocation
  * before its release (no unknown frees), batched or not.
@@ -1568,6 +1600,7 @@ int main(void)
 		cmocka_unit_test(test_e2e__plain_leaks_exact_counts_bytes_and_lines),
 		cmocka_unit_test(test_e2e__no_stacks_groups_by_call_site_with_the_same_counts),
 		cmocka_unit_test(test_e2e__threads_each_seen_and_grouped_by_site),
+		cmocka_unit_test(test_e2e__thread_exit_frees_are_no_double_frees_without_libc_symbols),
 		cmocka_unit_test(test_e2e__thread_sites_split_each_site_by_thread),
 		cmocka_unit_test(test_e2e__blocks_freed_by_another_thread_while_their_allocator_is_quiet),
 		cmocka_unit_test(test_e2e__target_exiting_during_attach_is_an_error_or_a_report),

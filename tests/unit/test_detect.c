@@ -222,10 +222,10 @@ static void test_detect__double_free_reports_both_release_stacks(void **state)
 
 #define FLUSH_CALLER 0x7f0000012345ull
 
-static bool is_flush(void *ctx, uint64_t caller)
+static bool is_flush(void *ctx, const struct free_call *fc)
 {
 	(void)ctx;
-	return caller == FLUSH_CALLER;
+	return fc->caller == FLUSH_CALLER;
 }
 
 static void release_from(struct fixture *f, uint64_t ptr, uint64_t caller)
