@@ -114,7 +114,10 @@ static void findings(struct report *r, FILE *f)
 	for (size_t i = 0; i < n; i++) {
 		report__finding_message(r, &v[i], msg, sizeof(msg));
 		fprintf(f, "\n   [%s] %s\n", finding_kind__name(v[i].kind), msg);
-		print_stack(r, f, v[i].stack, TEXT_FINDING_FRAMES, "      ");
+		if (v[i].stack == STACK_NONE && !r->in->alloc_stacks && !r->in->free_stacks)
+			fprintf(f, "         (no call site: releases have none with --no-stacks)\n");
+		else
+			print_stack(r, f, v[i].stack, TEXT_FINDING_FRAMES, "      ");
 		if (v[i].free_stack != STACK_NONE) {
 			fprintf(f, "      released before at:\n");
 			print_stack(r, f, v[i].free_stack, TEXT_FINDING_FRAMES, "      ");

@@ -271,7 +271,9 @@ static bool allocator_internal_release(void *ctx, const struct free_call *fc)
 	const struct sym_frame *f;
 	size_t n;
 
-	if (!s->sym || !fc->caller)
+	if (!fc->caller) /* --no-stacks: releases come without their caller */
+		return fc->flags & MS_EVF_EXITING;
+	if (!s->sym)
 		return false;
 	symbolizer__symbolize(s->sym, fc->caller, &f, &n);
 	for (size_t i = 0; i < n; i++)

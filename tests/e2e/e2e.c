@@ -341,6 +341,7 @@ static void test_e2e__plain_leaks_exact_counts_bytes_and_lines(void **state)
 /*
  * --no-stacks: every stack is the call site alone (the allocation's caller,
  * which the return probe has in hand), and the counts are the same.
+ * Releases carry no call site (the double free test shows it).
  */
 static void test_e2e__no_stacks_groups_by_call_site_with_the_same_counts(void **state)
 {
@@ -692,6 +693,18 @@ static void test_e2e__double_free_that_aborts_still_reports_finding(void **state
 			  "df_alloc");
 	assert_int_equal((long)num(summary(r.json), "unknown_frees"), 0);
 	assert_int_equal((long)num(cJSON_GetObjectItem(r.json, "target"), "exit_signal"), SIGABRT);
+	run_free(&r);
+
+	/* --no-stacks: the same finding, where the block was allocated; releases have no site */
+	run_memscope(&r, json, "--no-stacks", "--json", json, "--", PROGS "double_free", NULL);
+	assert_ran(&r, 128 + SIGABRT);
+	f = finding(r.json, "double_free");
+	assert_int_equal((long)num(f, "occurrences"), 1);
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(f, "stack")));
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(f, "free_stack")));
+	assert_stack_site(r.json, cJSON_GetObjectItem(f, "alloc_stack"), "make", "double_free.c",
+			  "df_alloc");
+	assert_int_equal((long)num(summary(r.json), "unknown_frees"), 0);
 	run_free(&r);
 }
 

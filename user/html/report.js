@@ -344,7 +344,8 @@
 			info.push(plural(S.truncated_stacks, 'stack ends', 'stacks end') + ' before the outermost frame ' +
 				'(truncated); each says why where it is shown.');
 		if (TR.stacks === 'none' || TR.stacks === 'caller-only')
-			info.push('Stacks were not taken (--no-stacks): allocations are grouped by their direct caller only.');
+			info.push('Stacks were not taken (--no-stacks): allocations are grouped by their direct caller only, ' +
+				'and releases carry no call site (a finding shows where its block was allocated).');
 		if (bad.length) {
 			var b = el('div', { class: 'banner', id: 'incomplete' },
 				el('strong', null, 'The data is incomplete.'));
@@ -604,7 +605,8 @@
 
 		if (id === null || id === undefined || !s) {
 			wrap.appendChild(el('div', { class: 'muted small' }, id === null || id === undefined ?
-				'no stack recorded' : 'stack ' + id + ' is not in the report'));
+				(TR.stacks === 'none' ? 'no call site recorded (--no-stacks)' : 'no stack recorded') :
+				'stack ' + id + ' is not in the report'));
 			return wrap;
 		}
 		s.frames.forEach(function (f, i) {
