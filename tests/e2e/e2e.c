@@ -371,6 +371,20 @@ static void test_e2e__no_stacks_groups_by_call_site_with_the_same_counts(void **
 }
 
 /*
+ * tests/programs/threads: thread k leaks k + 1 blocks of (k + 1) * 1000
+ * bytes; glibc frees each exiting thread's cached (already freed) blocks
+ * again: not a double free, not an unknown free.
+ */
+static void assert_threads_leaks_and_exits(const cJSON *report)
+{
+	assert_leak(report, "thread_leak", "threads.c", "thread_leak", 1 + 2 + 3 + 4,
+		    1000 * 1 + 2000 * 2 + 3000 * 3 + 4000 * 4);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(report, "findings")), 0);
+	assert_int_equal((long)num(summary(report), "unknown_frees"), 0);
+	assert_true(num(summary(report), "allocator_internal_frees") >= 4);
+}
+
+/*
  * Both ways records reach the loader: batched per thread (the default: the
  * workers' last records are sent by the thread-exit hook, the handoff's
  * release comes from another thread than its allocation) and one by one;
@@ -391,20 +405,11 @@ static void test_e2e__threads_each_seen_and_grouped_by_site(void **state)
 		assert_ran(&r, 0);
 		assert_int_equal((long)num(cJSON_GetObjectItem(r.json, "tracing"), "batch"),
 				 batch[m]);
-		/* thread k leaks k + 1 blocks of (k + 1) * 1000 bytes */
-		assert_leak(r.json, "thread_leak", "threads.c", "thread_leak", 1 + 2 + 3 + 4,
-			    1000 * 1 + 2000 * 2 + 3000 * 3 + 4000 * 4);
+		assert_threads_leaks_and_exits(r.json);
 		churn = sum_by_site(r.json, "sites", "thread_churn");
 		assert_int_equal((long)churn.allocations, 400);
 		assert_int_equal((long)churn.count, 0);
 		assert_int_equal((long)num(summary(r.json), "lost_events"), 0);
-		/*
-		 * glibc frees each exiting thread's cached (already freed) blocks
-		 * again: not a double free, not an unknown free
-		 */
-		assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "findings")), 0);
-		assert_int_equal((long)num(summary(r.json), "unknown_frees"), 0);
-		assert_true(num(summary(r.json), "allocator_internal_frees") >= 4);
 		run_free(&r);
 	}
 }
@@ -433,11 +438,7 @@ static void test_e2e__thread_exit_frees_are_no_double_frees_without_libc_symbols
 				assert_string_equal(str(f, "file"), "");
 			}
 	assert_true(libc_frames > 0);
-	assert_leak(r.json, "thread_leak", "threads.c", "thread_leak", 1 + 2 + 3 + 4,
-		    1000 * 1 + 2000 * 2 + 3000 * 3 + 4000 * 4);
-	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "findings")), 0);
-	assert_int_equal((long)num(summary(r.json), "unknown_frees"), 0);
-	assert_true(num(summary(r.json), "allocator_internal_frees") >= 4);
+	assert_threads_leaks_and_exits(r.json);
 	run_free(&r);
 }
 
