@@ -1059,14 +1059,16 @@ FN_PROGRAM(release_dsized, release_fn, MS_FN_DELETE_SIZED)
 /*
  * glibc's __call_tls_dtors: the thread has begun to exit (its start routine
  * returned, or it called exit()).  From here on glibc may release blocks the
- * program freed already, its per-thread cache (MS_EVF_EXITING).
+ * program freed already, its per-thread cache (MS_EVF_EXITING).  Not the
+ * main thread's: exit() flushes no cache, and the program's global
+ * destructors run after it there.
  */
 SEC("uprobe")
 int thread_exiting(struct pt_regs *ctx)
 {
 	struct thread_state *st = thread_state(false);
 
-	if (st)
+	if (st && st->tid != target_tgid)
 		st->exiting = 1;
 	return 0;
 }

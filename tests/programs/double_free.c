@@ -1,5 +1,10 @@
-/* Frees one block twice: glibc detects it and aborts (SIGABRT). */
+/*
+ * Frees one block twice: glibc detects it and aborts (SIGABRT).  With the
+ * argument "atexit", in a handler that exit() runs, as a global destructor
+ * would.
+ */
 #include <stdlib.h>
+#include <string.h>
 
 void *volatile sink;
 
@@ -18,11 +23,21 @@ __attribute__((noinline)) void release_again(void *p)
 	free(p); /* @df_free2 */
 }
 
-int main(void)
+static void twice(void)
 {
 	void *p = make();
 
 	release(p);
 	release_again(p);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && !strcmp(argv[1], "atexit")) {
+		release(make()); /* the thread has called the allocator before exit() */
+		atexit(twice);
+		return 0;
+	}
+	twice();
 	return 0;
 }
