@@ -772,6 +772,20 @@ static void test_html__double_free_report_shows_the_finding_with_its_stacks(void
 	screenshot(html, "double_free", NULL);
 	page_free(&p);
 	cJSON_Delete(report);
+
+	/* --no-stacks: the same row; the release has no call site, and the page says why */
+	report = trace_opt("double_free", html, "--no-stacks", NULL, 128 + SIGABRT);
+	p = load(html, NULL);
+	assert_rendered(&p, "double_free");
+	findings = table_of(p.dom, "findings");
+	if (!strstr(findings, "data-kind=\"double_free\""))
+		fail_msg("no double_free row in the findings table with --no-stacks");
+	if (!strstr(findings, "(no call site: --no-stacks)"))
+		fail_msg("the --no-stacks double free does not say why it has no call site");
+	assert_text(p.dom, "releases carry no call site", "the --no-stacks note");
+	free(findings);
+	page_free(&p);
+	cJSON_Delete(report);
 	free(html);
 }
 

@@ -175,7 +175,9 @@
 	function siteName(id) {
 		var f = siteFrame(id);
 
-		return id === null || id === undefined ? '(no stack)' : f ? frameName(f) : '(stack ' + id + ')';
+		if (id === null || id === undefined)
+			return TR.stacks === 'none' ? '(no call site: --no-stacks)' : '(no stack)';
+		return f ? frameName(f) : '(stack ' + id + ')';
 	}
 
 	function siteLoc(id) {
