@@ -25,6 +25,16 @@ static struct heap_totals totals(uint64_t live, uint64_t allocs, uint64_t frees)
 	return t;
 }
 
+/* A sample at t_ns holding these totals */
+static void assert_sample(const struct timeline_sample *s, uint64_t t_ns, uint64_t live,
+			  uint64_t allocs, uint64_t frees)
+{
+	assert_int_equal(s->t_ns, t_ns);
+	assert_int_equal(s->live_bytes, live);
+	assert_int_equal(s->allocations, allocs);
+	assert_int_equal(s->frees, frees);
+}
+
 static void test_timeline__events_before_the_first_grid_point_sample_nothing(void **state)
 {
 	uint64_t start = old_start();
@@ -54,10 +64,7 @@ static void test_timeline__a_grid_point_holds_the_heap_before_the_event_past_it(
 	timeline__event(tl, start + 12 * MS, &t);
 	s = timeline__samples(tl, &n);
 	assert_int_equal(n, 1);
-	assert_int_equal(s[0].t_ns, start + 10 * MS);
-	assert_int_equal(s[0].live_bytes, 300);
-	assert_int_equal(s[0].allocations, 3);
-	assert_int_equal(s[0].frees, 0);
+	assert_sample(&s[0], start + 10 * MS, 300, 3, 0);
 	assert_true(s[0].rss_bytes == TIMELINE_NO_RSS);
 	timeline__free(tl);
 }
@@ -79,10 +86,7 @@ static void test_timeline__a_quiet_stretch_is_its_first_and_last_grid_point(void
 	assert_int_equal(s[0].t_ns, start + 10 * MS);
 	assert_int_equal(s[0].allocations, 2);
 	assert_int_equal(s[0].frees, 1);
-	assert_int_equal(s[1].t_ns, start + 1000 * MS);
-	assert_int_equal(s[1].live_bytes, 100);
-	assert_int_equal(s[1].allocations, 0);
-	assert_int_equal(s[1].frees, 0);
+	assert_sample(&s[1], start + 1000 * MS, 100, 0, 0);
 	/* the following interval starts at 1010 ms */
 	t = totals(0, 2, 2);
 	timeline__event(tl, start + 1009 * MS, &t);
@@ -186,10 +190,7 @@ static void test_timeline__points_within_a_microsecond_make_one_sample(void **st
 	timeline__tick(tl, &t, start + 5 * MS, true);
 	s = timeline__samples(tl, &n);
 	assert_int_equal(n, 1);
-	assert_int_equal(s[0].t_ns, start + 10 * MS);
-	assert_int_equal(s[0].live_bytes, 50);
-	assert_int_equal(s[0].allocations, 2);
-	assert_int_equal(s[0].frees, 1);
+	assert_sample(&s[0], start + 10 * MS, 50, 2, 1);
 	/* a microsecond later is a sample of its own */
 	t = totals(70, 3, 1);
 	timeline__tick(tl, &t, start + 10 * MS + 1000, true);
