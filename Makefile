@@ -42,6 +42,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 E2E_SRCS  := $(wildcard tests/e2e/*.c)
 E2E_BIN   := $(BUILD)/tests/e2e/e2e
+VERIFIER_TEST := $(BUILD)/tests/verifier/test_verifier_budget
 HTML_TEST  := $(BUILD)/tests/html/test_html
 HTML_TOOLS := $(BUILD)/tests/html/embed_json $(BUILD)/tests/html/synth_report
 PROG_C    := $(wildcard tests/programs/*.c)
@@ -54,7 +55,7 @@ PROGS     := $(PROG_C:tests/programs/%.c=$(BUILD)/programs/%) \
 	     $(addprefix $(BUILD)/programs/,$(addsuffix -nofp,$(NOFP_C) $(NOFP_CXX))) \
 	     $(BUILD)/programs/libplugin-nofp.so $(BUILD)/programs/leaks-nocfi
 
-.PHONY: all deps test-deps demo test unit e2e html bench-build clean
+.PHONY: all deps test-deps demo test unit verifier verifier-report e2e html bench-build clean
 all: memscope-bpf
 
 deps:
@@ -124,6 +125,10 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)/tests/unit
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(DEPFLAGS) -o $@ $< $(LIB_OBJS) -lcmocka -lcjson $(LDLIBS)
 
+$(VERIFIER_TEST): tests/verifier/test_verifier_budget.c $(LIB_OBJS) | $(BUILD)/tests/verifier
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(DEPFLAGS) -o $@ $< $(LIB_OBJS) -lcmocka $(LDLIBS)
+
 $(E2E_BIN): $(E2E_SRCS) | $(BUILD)/tests/e2e
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(DEPFLAGS) -o $@ $(E2E_SRCS) -lcmocka -lcjson
@@ -144,11 +149,19 @@ $(HTML_TEST): tests/html/test_html.c | $(BUILD)/tests/html
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(DEPFLAGS) -o $@ $< -lcmocka -lcjson
 
 $(BUILD) $(BUILD)/user $(BUILD)/user/html $(BUILD)/programs $(BUILD)/tests/unit \
-$(BUILD)/tests/e2e $(BUILD)/tests/html:
+$(BUILD)/tests/e2e $(BUILD)/tests/html $(BUILD)/tests/verifier:
 	$(Q)mkdir -p $@
 
 unit: $(UNIT_BINS)
 	$(Q)scripts/run-tests.sh unit $(UNIT_BINS)
+
+# Every BPF program in every configuration within 10% of the verifier's limit (root).
+verifier: $(VERIFIER_TEST)
+	$(Q)scripts/run-tests.sh verifier $(VERIFIER_TEST)
+
+# The table behind that budget: program x configuration, instructions, % of the limit.
+verifier-report: memscope-bpf
+	$(Q)./memscope-bpf --check -v
 
 e2e: memscope-bpf $(PROGS) $(E2E_BIN)
 	$(Q)scripts/run-tests.sh e2e $(E2E_BIN)
@@ -165,7 +178,7 @@ bench-build: $(BUILD)/bench/report_scale
 # The README's test command: installs what is missing, builds, runs everything.
 test: deps test-deps
 	$(Q)$(MAKE) --no-print-directory all bench-build
-	$(Q)$(MAKE) --no-print-directory unit e2e html
+	$(Q)$(MAKE) --no-print-directory unit verifier e2e html
 
 # The README's demo command: trace the bundled demo, print the summary, write
 # the HTML and JSON reports.
@@ -187,4 +200,4 @@ clean:
 	$(Q)rm -rf $(BUILD) memscope-bpf
 
 -include $(USER_OBJS:.o=.d) $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.bpf.d) \
-	$(UNIT_BINS:=.d) $(E2E_BIN).d $(HTML_TEST).d
+	$(UNIT_BINS:=.d) $(E2E_BIN).d $(HTML_TEST).d $(VERIFIER_TEST).d

@@ -82,49 +82,152 @@ static void allocator_programs(const struct memscope *k, struct bpf_program *out
 }
 
 /*
- * Opens and loads the skeleton; multi: for uprobe_multi links; batch: with
- * the programs that batching needs (iter/task, tp_btf: Linux 5.8 or so).
+ * Opens the skeleton and sets its read-only config and map sizes for opts;
+ * multi: for uprobe_multi links; batch: with the programs that batching
+ * needs (iter/task, tp_btf: Linux 5.8 or so).  NULL with errno set.
  */
-static int load(struct tracer *t, bool multi, bool batch)
+static struct memscope *open_configured(const struct tracer_opts *opts, bool multi, bool batch)
 {
-	const struct tracer_opts *opts = &t->opts;
+	struct memscope *k = memscope__open();
 
-	memscope__destroy(t->skel);
-	t->multi = multi;
-	t->batch = batch;
-	t->skel = memscope__open();
-	if (!t->skel)
-		return -errno;
-	t->skel->rodata->batch = batch;
+	if (!k)
+		return NULL;
+	k->rodata->batch = batch;
 	if (!batch) {
-		bpf_program__set_autoload(t->skel->progs.thread_exit, false);
-		bpf_program__set_autoload(t->skel->progs.sweep, false);
+		bpf_program__set_autoload(k->progs.thread_exit, false);
+		bpf_program__set_autoload(k->progs.sweep, false);
 	}
-	t->skel->rodata->target_tgid = opts->pid;
-	t->skel->rodata->alloc_stacks = opts->alloc_stacks;
-	t->skel->rodata->free_stacks = opts->free_stacks;
-	t->skel->rodata->sample_bytes = opts->sample_bytes;
-	t->skel->rodata->unwind_mode = opts->unwind_mode;
+	k->rodata->target_tgid = opts->pid;
+	k->rodata->alloc_stacks = opts->alloc_stacks;
+	k->rodata->free_stacks = opts->free_stacks;
+	k->rodata->sample_bytes = opts->sample_bytes;
+	k->rodata->unwind_mode = opts->unwind_mode;
 	if (opts->unwind_rows)
-		bpf_map__set_max_entries(t->skel->maps.unwind_rows, opts->unwind_rows);
+		bpf_map__set_max_entries(k->maps.unwind_rows, opts->unwind_rows);
 	if (opts->sample_bytes)
-		sample__fill_gaps(opts->sample_bytes, (uint64_t *)t->skel->rodata->sample_gaps,
+		sample__fill_gaps(opts->sample_bytes, (uint64_t *)k->rodata->sample_gaps,
 				  MS_SAMPLE_GAPS);
 	if (opts->ringbuf_bytes) {
-		bpf_map__set_max_entries(t->skel->maps.events, opts->ringbuf_bytes);
+		bpf_map__set_max_entries(k->maps.events, opts->ringbuf_bytes);
 		/* wake the loader early enough that a burst cannot fill the rest */
-		t->skel->rodata->wake_bytes = opts->ringbuf_bytes / 4;
+		k->rodata->wake_bytes = opts->ringbuf_bytes / 4;
 	} else {
-		t->skel->rodata->wake_bytes = bpf_map__max_entries(t->skel->maps.events) / 4;
+		k->rodata->wake_bytes = bpf_map__max_entries(k->maps.events) / 4;
 	}
 	if (multi) {
 		struct bpf_program *progs[ALLOC_PROGS];
 
-		allocator_programs(t->skel, progs);
+		allocator_programs(k, progs);
 		for (size_t i = 0; i < ALLOC_PROGS; i++)
 			bpf_program__set_expected_attach_type(progs[i], MS_TRACE_UPROBE_MULTI);
 	}
+	return k;
+}
+
+/* Opens and loads the skeleton (see open_configured()). */
+static int load(struct tracer *t, bool multi, bool batch)
+{
+	memscope__destroy(t->skel);
+	t->multi = multi;
+	t->batch = batch;
+	t->skel = open_configured(&t->opts, multi, batch);
+	if (!t->skel)
+		return -errno;
 	return memscope__load(t->skel);
+}
+
+/* "processed N insns" of a verifier log with statistics; -1 when absent. */
+long tracer__parse_processed(const char *log)
+{
+	const char *p = log ? strstr(log, "processed ") : NULL;
+	char *end;
+	long n;
+
+	if (!p)
+		return -1;
+	n = strtol(p + 10, &end, 10);
+	if (end == p + 10 || strncmp(end, " insns", 6))
+		return -1;
+	return n;
+}
+
+/* The last non-empty line of log into out (size > 0). */
+static void last_line(const char *log, char *out, size_t size)
+{
+	size_t len = strlen(log), start;
+
+	while (len && (log[len - 1] == '\n' || log[len - 1] == ' '))
+		len--;
+	start = len;
+	while (start && log[start - 1] != '\n')
+		start--;
+	snprintf(out, size, "%.*s", (int)(len - start), log + start);
+}
+
+/* Loads prog of a configured, unloaded object alone, with the verifier's statistics. */
+static void verify_one(const struct tracer_opts *opts, bool multi, bool batch, const char *name,
+		       struct prog_verdict *v)
+{
+	/* statistics alone first; on a refusal the whole log again, for its last line */
+	static const uint32_t levels[] = { 4, 1 | 4 };
+	size_t sizes[] = { 64 << 10, 16 << 20 };
+
+	v->insns = -1;
+	v->err = 0;
+	v->last[0] = 0;
+	for (size_t l = 0; l < 2; l++) {
+		struct memscope *k = open_configured(opts, multi, batch);
+		struct bpf_program *p, *mine = NULL;
+		char *log = xcalloc(1, sizes[l]);
+
+		if (!k) {
+			v->err = -errno;
+			free(log);
+			return;
+		}
+		bpf_object__for_each_program(p, k->obj) {
+			if (strcmp(bpf_program__name(p), name)) {
+				bpf_program__set_autoload(p, false);
+				continue;
+			}
+			mine = p;
+			bpf_program__set_log_level(p, levels[l]);
+			bpf_program__set_log_buf(p, log, sizes[l]);
+		}
+		v->err = mine ? memscope__load(k) : -ENOENT;
+		if (v->insns < 0)
+			v->insns = tracer__parse_processed(log);
+		if (v->err && l == 1)
+			last_line(log, v->last, sizeof(v->last));
+		memscope__destroy(k);
+		free(log);
+		if (!v->err)
+			return;
+	}
+}
+
+int tracer__verify(const struct tracer_opts *opts, bool multi, struct prog_verdict *out,
+		   size_t max)
+{
+	struct memscope *k = open_configured(opts, multi, opts->batch);
+	struct bpf_program *p;
+	size_t n = 0;
+
+	if (!k)
+		return -errno;
+	libbpf_set_print(libbpf_print);
+	bpf_object__for_each_program(p, k->obj) {
+		if (n == max)
+			break;
+		if (!bpf_program__autoload(p))
+			continue;
+		snprintf(out[n].name, sizeof(out[n].name), "%s", bpf_program__name(p));
+		n++;
+	}
+	memscope__destroy(k);
+	for (size_t i = 0; i < n; i++)
+		verify_one(opts, multi, opts->batch, out[i].name, &out[i]);
+	return (int)n;
 }
 
 /*

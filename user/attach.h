@@ -32,6 +32,26 @@ struct tracer_opts {
 
 struct tracer;
 
+/* One program's verification, as tracer__verify() found it. */
+struct prog_verdict {
+	char name[64];
+	long insns;     /* instructions the verifier processed; -1: unknown */
+	int err;        /* 0 when it loaded, else the load's negative errno */
+	char last[200]; /* the verifier's last line when it refused the program */
+};
+
+/*
+ * Loads each program of the configuration opts (multi: with uprobe_multi's
+ * attach type) on its own, the verifier asked for its statistics, and
+ * unloads it.  Fills up to max verdicts; returns how many, or a negative
+ * errno when the object cannot even be opened.  For --check and the
+ * verifier budget's test: nothing stays loaded.
+ */
+int tracer__verify(const struct tracer_opts *opts, bool multi, struct prog_verdict *out,
+		   size_t max);
+/* N of a verifier log's "processed N insns", or -1 (exposed for its unit test). */
+long tracer__parse_processed(const char *log);
+
 /* Opens and loads the BPF object.  NULL with errno set (message printed). */
 struct tracer *tracer__new(const struct tracer_opts *opts);
 void tracer__free(struct tracer *t);

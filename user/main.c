@@ -2,6 +2,7 @@
 /* memscope-bpf: an eBPF memory tracer.  See README.md and docs/. */
 #include <stdlib.h>
 
+#include "check.h"
 #include "options.h"
 #include "session.h"
 #include "util.h"
@@ -21,5 +22,7 @@ int main(int argc, char **argv)
 	ms_verbose = o.verbose;
 	/* symbolization must never reach for the network */
 	unsetenv("DEBUGINFOD_URLS");
+	if (o.check)
+		return check__run(o.verbose > 0);
 	return session__run(&o);
 }

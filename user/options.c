@@ -44,6 +44,9 @@ void options__usage(FILE *f)
 		"      --interval MS      timeline sampling period in ms (default 100)\n"
 		"      --min-age SECS     when the target outlives tracing, blocks younger than\n"
 		"                         this are not leaks (default 5)\n"
+		"      --check            say whether tracing works on this kernel, and how:\n"
+		"                         kernel features, the verifier's use of each BPF\n"
+		"                         program, then exit (0: tracing is possible)\n"
 		"  -v, --verbose          more diagnostics (repeat for more; -vvv: libbpf)\n"
 		"  -h, --help             this text\n"
 		"  -V, --version          version\n"
@@ -76,7 +79,8 @@ static bool same_path(const char *a, const char *b)
 }
 
 enum { OPT_JSON = 256, OPT_HTML, OPT_TOP, OPT_NO_STACKS, OPT_FREE_STACKS, OPT_RINGBUF,
-       OPT_INTERVAL, OPT_MIN_AGE, OPT_SAMPLE_BYTES, OPT_UNWIND, OPT_NO_BATCH };
+       OPT_INTERVAL, OPT_MIN_AGE, OPT_SAMPLE_BYTES, OPT_UNWIND, OPT_NO_BATCH,
+       OPT_CHECK };
 
 static const struct option long_opts[] = {
 	{ "pid", required_argument, NULL, 'p' },
@@ -91,6 +95,7 @@ static const struct option long_opts[] = {
 	{ "unwind", required_argument, NULL, OPT_UNWIND },
 	{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF },
 	{ "no-batch", no_argument, NULL, OPT_NO_BATCH },
+	{ "check", no_argument, NULL, OPT_CHECK },
 	{ "interval", required_argument, NULL, OPT_INTERVAL },
 	{ "min-age", required_argument, NULL, OPT_MIN_AGE },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -202,6 +207,9 @@ static enum options_result parse_one(struct ms_options *o, int c, const char *ar
 	case OPT_NO_BATCH:
 		o->batch = false;
 		break;
+	case OPT_CHECK:
+		o->check = true;
+		break;
 	case OPT_UNWIND:
 		if (!strcmp(arg, "auto")) {
 			o->unwind_mode = MS_UNWIND_AUTO;
@@ -263,6 +271,12 @@ enum options_result options__parse(struct ms_options *o, int argc, char **argv)
 	}
 	if (optind < argc)
 		o->argv = argv + optind;
+	if (o->check) {
+		if (!o->pid && !o->argv)
+			return OPTIONS_RUN;
+		ms_err("--check traces nothing: give it no -p and no program");
+		return OPTIONS_EXIT_ERROR;
+	}
 	if (o->pid && o->argv) {
 		ms_err("-p and a program to launch conflict: give one of them");
 		return OPTIONS_EXIT_ERROR;

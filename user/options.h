@@ -26,6 +26,7 @@ struct ms_options {
 	uint64_t interval_ns;  /* --interval: timeline sampling period */
 	uint64_t min_age_ns;   /* --min-age: leak rule when the target outlives tracing */
 	int verbose;
+	bool check;            /* --check: report what this kernel can do, trace nothing */
 };
 
 enum options_result { OPTIONS_RUN, OPTIONS_EXIT_OK, OPTIONS_EXIT_ERROR };
