@@ -262,19 +262,6 @@ long tracer__parse_processed(const char *log)
 	return n;
 }
 
-/* The last non-empty line of log into out (size > 0). */
-static void last_line(const char *log, char *out, size_t size)
-{
-	size_t len = strlen(log), start;
-
-	while (len && (log[len - 1] == '\n' || log[len - 1] == ' '))
-		len--;
-	start = len;
-	while (start && log[start - 1] != '\n')
-		start--;
-	snprintf(out, size, "%.*s", (int)(len - start), log + start);
-}
-
 /* Loads prog of a configured, unloaded object alone, with the verifier's statistics. */
 static void verify_one(const struct tracer_opts *opts, bool multi, bool batch, const char *name,
 		       struct prog_verdict *v)
@@ -309,7 +296,7 @@ static void verify_one(const struct tracer_opts *opts, bool multi, bool batch, c
 		if (v->insns < 0)
 			v->insns = tracer__parse_processed(log);
 		if (v->err && l == 1)
-			last_line(log, v->last, sizeof(v->last));
+			verifier_verdict(log, strlen(log), v->last, sizeof(v->last));
 		memscope__destroy(k);
 		free(log);
 		if (!v->err)

@@ -163,6 +163,31 @@ static bool check_features(void)
 	return caps && btf && ringbuf && storage;
 }
 
+/* The mode a default trace would run in: the fallback ladder, walked for real. */
+static bool check_mode(void)
+{
+	size_t n;
+	const struct check_config *c = check__configs(&n);
+	struct tracer_opts o = c[0].opts;
+	const struct tracer_mode *m;
+	struct tracer *t;
+
+	o.pid = getpid();
+	t = tracer__new(&o);
+	if (!t)
+		return false;
+	m = tracer__mode(t);
+	printf("\nmode: a trace with no flags runs with %s stacks, %s, %s\n",
+	       !m->alloc_stacks ? "no" : m->unwind_mode == MS_UNWIND_FP ? "frame-pointer" : "DWARF",
+	       m->batch ? "records batched per thread" : "one record per call",
+	       m->multi ? "uprobe_multi links" : "perf-event uprobes");
+	for (size_t i = 0; i < m->ndegraded; i++)
+		printf("  degraded: %s lost (%s): %s\n", m->degraded[i].feature,
+		       m->degraded[i].reason, m->degraded[i].instead);
+	tracer__free(t);
+	return true;
+}
+
 int check__run(bool all)
 {
 	bool ok = check_features();
@@ -175,8 +200,8 @@ int check__run(bool all)
 		printf("\nresult: tracing is not possible here (see NO above)\n");
 		return 1;
 	}
-	if (bad < 0) {
-		printf("\nresult: no BPF program could be tried\n");
+	if (bad < 0 || !check_mode()) {
+		printf("\nresult: no BPF program could be loaded (see above)\n");
 		return 1;
 	}
 	printf("\nresult: tracing works here%s\n",

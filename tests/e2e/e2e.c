@@ -1044,6 +1044,7 @@ static bool kernel_has_uprobe_multi(void)
 	out = slurp(tmp_path("check.out"));
 	line = out ? strstr(out, "uprobe_multi links (6.6)") : NULL;
 	assert_non_null(line);
+	assert_non_null(strstr(out, "\nresult: tracing works here"));
 	has = !strncmp(line + strcspn(line, "yN"), "yes", 3);
 	free(out);
 	return has;
