@@ -515,14 +515,79 @@ static long vma_info_cb(struct task_struct *task, struct vm_area_struct *vma, st
 	return 0;
 }
 
+/*
+ * Mappings every CPU has seen, direct-mapped by the pc's 2 MiB region: a
+ * walk on a CPU whose own cache is cold (a new thread's first stacks) finds
+ * what another CPU looked up, without bpf_find_vma(), which fails while a
+ * thread of the target holds its address space's lock (EBUSY: a new
+ * thread's stack being mapped).  Slots are written under a sequence count
+ * (odd: being written), read whole or not at all; x86-64 keeps loads in
+ * order and stores in order, which the count relies on.
+ */
+#define SHARED_VMAS 256
+
+struct ms_shared_vma {
+	__u64 seq;
+	struct ms_vma_slot v;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SHARED_VMAS);
+	__type(key, __u32);
+	__type(value, struct ms_shared_vma);
+} shared_vmas SEC(".maps");
+
+static __always_inline __u32 shared_vma_key(__u64 pc)
+{
+	return (__u32)((pc >> 21) ^ (pc >> 30)) & (SHARED_VMAS - 1);
+}
+
+/* A consistent copy of pc's shared slot into out; false when it has none for pc. */
+static __always_inline bool shared_vma_get(__u64 pc, __u64 gen, struct ms_vma_slot *out)
+{
+	__u32 key = shared_vma_key(pc);
+	struct ms_shared_vma *g = bpf_map_lookup_elem(&shared_vmas, &key);
+	__u64 seq;
+
+	if (!g)
+		return false;
+	seq = *(volatile __u64 *)&g->seq;
+	if (seq & 1)
+		return false;
+	asm volatile("" ::: "memory");
+	*out = g->v;
+	asm volatile("" ::: "memory");
+	return *(volatile __u64 *)&g->seq == seq && out->kind != VMA_EMPTY && out->gen == gen &&
+	       pc >= out->start && pc < out->end;
+}
+
+static __always_inline void shared_vma_put(__u64 pc, const struct ms_vma_slot *v)
+{
+	__u32 key = shared_vma_key(pc);
+	struct ms_shared_vma *g = bpf_map_lookup_elem(&shared_vmas, &key);
+	__u64 seq;
+
+	if (!g)
+		return;
+	seq = *(volatile __u64 *)&g->seq;
+	/* another CPU is writing it: that one's mapping will do */
+	if ((seq & 1) || __sync_val_compare_and_swap(&g->seq, seq, seq + 1) != seq)
+		return;
+	g->v = *v;
+	asm volatile("" ::: "memory");
+	*(volatile __u64 *)&g->seq = seq + 2;
+}
+
 /* The cached mapping of pc, looked up and cached on a miss; NULL when there is none. */
 static __always_inline struct ms_vma_slot *unwind_vma(struct ms_unwind_state *u, __u64 pc)
 {
 	struct ms_vma_info vi = {};
 	struct ms_unwind_key key;
 	struct ms_unwind_obj *obj;
-	struct ms_vma_slot *slot;
+	struct ms_vma_slot *slot, shared;
 	__u64 gen = unwind_gen;
+	long err;
 	int k;
 
 	for (k = 0; k < VMA_CACHE; k++) {
@@ -531,12 +596,29 @@ static __always_inline struct ms_vma_slot *unwind_vma(struct ms_unwind_state *u,
 		    pc < slot->end)
 			return slot;
 	}
-	if (bpf_find_vma(bpf_get_current_task_btf(), pc, vma_info_cb, &vi, 0) || pc < vi.start ||
-	    pc >= vi.end) {
+	slot = &u->slots[u->next_slot & (VMA_CACHE - 1)];
+	/* into a copy: a torn one must never reach the cache */
+	if (shared_vma_get(pc, gen, &shared)) {
+		*slot = shared;
+		u->next_slot++;
+		return slot;
+	}
+	err = bpf_find_vma(bpf_get_current_task_btf(), pc, vma_info_cb, &vi, 0);
+	/*
+	 * bpf_find_vma() only try-locks the address space: while another of
+	 * the target's threads maps memory (a new thread's stack, say) it
+	 * fails with EBUSY.  In auto mode the frame is then stepped by its
+	 * frame pointer, as where there is no CFI, and the slot is not cached.
+	 */
+	if (err == -EBUSY && unwind_mode == MS_UNWIND_AUTO) {
+		u->flags |= MS_STKF_VMA_BUSY;
+		slot->kind = VMA_EMPTY;
+		return slot;
+	}
+	if (err || pc < vi.start || pc >= vi.end) {
 		u->end = MS_STK_NO_VMA;
 		return NULL;
 	}
-	slot = &u->slots[u->next_slot & (VMA_CACHE - 1)];
 	slot->start = vi.start;
 	slot->end = vi.end;
 	slot->off = vi.off;
@@ -559,6 +641,7 @@ static __always_inline struct ms_vma_slot *unwind_vma(struct ms_unwind_state *u,
 		slot->first = obj->first;
 		slot->count = obj->count;
 	}
+	shared_vma_put(pc, slot);
 	u->next_slot++;
 	return slot;
 }

@@ -208,6 +208,8 @@ enum ms_stack_end {
 enum ms_stack_flags {
 	MS_STKF_FP = 1 << 0,      /* a frame came from the frame-pointer chain */
 	MS_STKF_UNKNOWN = 1 << 1, /* a pc in a file the loader has not given rows for yet */
+	MS_STKF_VMA_BUSY = 1 << 2, /* a mapping could not be looked up (the address space was
+				      locked): a frame-pointer step there */
 };
 
 /*
