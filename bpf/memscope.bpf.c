@@ -325,42 +325,19 @@ static __always_inline void record_end(struct thread_state *st, __u32 tid, void 
 }
 
 /*
- * The user stack by its frame pointers, as bpf_get_stack(BPF_F_USER_STACK)
- * walks it (the ip, then the return address above each saved frame pointer),
- * but reading the stack STACK_BLOCK bytes at a time: one read of user memory
- * covers many frames.  Measured here (bench/README.md), a stack taken with
- * bpf_get_stack() cost ~1.5 us per allocation (4 frames) and ~3.3 us (33
- * frames); with this walk ~0.5 us and ~1.1 us, the same frames.  Stops at a
- * null or misaligned frame pointer, a null return address, or a frame pointer
- * that does not grow (a loop in garbage).
+ * The user stack is read STACK_BLOCK bytes at a time: one read of user
+ * memory covers many frames.  Measured here (bench/README.md), a stack taken
+ * with bpf_get_stack() cost ~1.5 us per allocation (4 frames) and ~3.3 us
+ * (33 frames); a frame-pointer walk reading blocks ~0.5 us and ~1.1 us.
  */
 #define STACK_BLOCK 1024
 
-/* the user stack read STACK_BLOCK bytes at a time (both walkers) */
+/* the user stack read STACK_BLOCK bytes at a time */
 struct stack_block {
 	__u64 base; /* user address of blk[0] */
 	__u64 len;  /* bytes of blk that hold the stack at base; 0: none */
 	__u64 blk[STACK_BLOCK / 8];
 };
-
-/*
- * The walk's state, kept in a map rather than on the BPF stack: the verifier
- * then sees each step's values as unknown, checks the step once and does not
- * unroll 64 of them in every program that takes stacks (that came to more
- * than its million instructions).  The CFI unwinder's likewise.
- */
-struct stack_walk {
-	__u64 fp; /* frame pointer of the next frame */
-	__u64 n;  /* frames in stack_scratch's ips */
-	struct stack_block b;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct stack_walk);
-} stack_walk SEC(".maps");
 
 /* reads the block of stack at fp; its usable length, 0 when unreadable */
 static __always_inline __u64 read_block(__u64 *blk, __u64 fp)
@@ -399,54 +376,17 @@ static __always_inline bool stack_word(struct stack_block *b, __u64 addr, __u64 
 	return true;
 }
 
-/* one frame, as bpf_loop()'s callback: 0 to go on, 1 to stop */
-static long walk_step(__u32 i, void *unused)
-{
-	__u32 zero = 0;
-	struct ms_ev_stack *s = bpf_map_lookup_elem(&stack_scratch, &zero);
-	struct stack_walk *w = bpf_map_lookup_elem(&stack_walk, &zero);
-	__u64 fp, next, ret;
-
-	if (!s || !w)
-		return 1;
-	fp = w->fp;
-	if (!fp || (fp & 7) || w->n >= MS_MAX_FRAMES)
-		return 1;
-	if (!stack_word(&w->b, fp, &next) || !stack_word(&w->b, fp + 8, &ret) || !ret)
-		return 1;
-	s->ips[w->n & (MS_MAX_FRAMES - 1)] = ret;
-	w->n++;
-	if (next <= fp)
-		return 1;
-	w->fp = next;
-	return 0;
-}
-
-/* Fills ips (stack_scratch's); the number of frames, at least 1 (0: no scratch). */
-static __always_inline long walk_user_stack(struct pt_regs *ctx, __u64 *ips)
-{
-	__u32 zero = 0;
-	struct stack_walk *w = bpf_map_lookup_elem(&stack_walk, &zero);
-
-	if (!w)
-		return 0;
-	ips[0] = PT_REGS_IP(ctx);
-	w->fp = PT_REGS_FP(ctx);
-	w->b.base = 0;
-	w->b.len = 0;
-	w->n = 1;
-	bpf_loop(MS_MAX_FRAMES - 1, walk_step, NULL, 0);
-	return w->n;
-}
-
 /*
- * Unwinding by the objects' own CFI (--unwind=auto|dwarf; user/unwind.c
- * builds the rows).  Each step finds the mapping of pc - 1 (the call
- * instruction of a return address) with bpf_find_vma(), the object's rows
- * by the file's (dev, inode), the row by binary search on the file offset,
- * then computes the CFA from rsp or rbp, reads the return address at CFA - 8
- * and, where the row says so, the caller's rbp.  Where an object or a pc has
- * no CFI, auto mode takes a frame-pointer step instead; dwarf mode stops.
+ * The stack walk, one walker for every --unwind mode.  Each step finds the
+ * mapping of pc - 1 (the call instruction of a return address) with
+ * bpf_find_vma(): a pc in no executable mapping is not code, and the walk
+ * ends before it (garbage read as a frame pointer or a return address is
+ * never a frame).  Then, by the objects' own CFI (auto, dwarf; user/unwind.c
+ * builds the rows), the object's rows by the file's (dev, inode), the row
+ * by binary search on the file offset, the CFA from rsp or rbp, the return
+ * address at CFA - 8 and, where the row says so, the caller's rbp.  Where
+ * an object or a pc has no CFI, auto mode takes a frame-pointer step
+ * instead; dwarf mode stops.  --unwind=fp takes frame-pointer steps only.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -482,6 +422,7 @@ struct ms_unwind_state {
 	__u64 sp; /* rsp in pc's frame */
 	__u64 bp; /* rbp in pc's frame */
 	__u32 n, end, flags, next_slot;
+	__u32 pending, pad; /* pc is not in ips yet: kept once its mapping proves it code */
 	struct ms_vma_slot slots[VMA_CACHE];
 	struct stack_block b;
 };
@@ -495,7 +436,7 @@ struct {
 
 struct ms_vma_info {
 	__u64 start, end, off, dev, ino;
-	__u32 file;
+	__u32 file, exec;
 };
 
 static long vma_info_cb(struct task_struct *task, struct vm_area_struct *vma, struct ms_vma_info *vi)
@@ -506,6 +447,7 @@ static long vma_info_cb(struct task_struct *task, struct vm_area_struct *vma, st
 	vi->start = vma->vm_start;
 	vi->end = vma->vm_end;
 	vi->off = vma->vm_pgoff << 12;
+	vi->exec = !!(vma->vm_flags & 0x4 /* VM_EXEC */);
 	if (!f)
 		return 0;
 	dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
@@ -579,45 +521,49 @@ static __always_inline void shared_vma_put(__u64 pc, const struct ms_vma_slot *v
 	*(volatile __u64 *)&g->seq = seq + 2;
 }
 
-/* The cached mapping of pc, looked up and cached on a miss; NULL when there is none. */
-static __always_inline struct ms_vma_slot *unwind_vma(struct ms_unwind_state *u, __u64 pc)
+/*
+ * The slot of u->slots that holds pc's mapping, looked up and cached on a
+ * miss; -1 when pc is in no executable mapping (u->end says so).
+ */
+static __always_inline int unwind_vma(struct ms_unwind_state *u, __u64 pc)
 {
 	struct ms_vma_info vi = {};
 	struct ms_unwind_key key;
 	struct ms_unwind_obj *obj;
 	struct ms_vma_slot *slot, shared;
 	__u64 gen = unwind_gen;
+	int k, next = u->next_slot & (VMA_CACHE - 1);
 	long err;
-	int k;
 
 	for (k = 0; k < VMA_CACHE; k++) {
 		slot = &u->slots[k];
 		if (slot->kind != VMA_EMPTY && slot->gen == gen && pc >= slot->start &&
 		    pc < slot->end)
-			return slot;
+			return k;
 	}
-	slot = &u->slots[u->next_slot & (VMA_CACHE - 1)];
+	slot = &u->slots[next];
 	/* into a copy: a torn one must never reach the cache */
 	if (shared_vma_get(pc, gen, &shared)) {
 		*slot = shared;
 		u->next_slot++;
-		return slot;
+		return next;
 	}
 	err = bpf_find_vma(bpf_get_current_task_btf(), pc, vma_info_cb, &vi, 0);
 	/*
 	 * bpf_find_vma() only try-locks the address space: while another of
 	 * the target's threads maps memory (a new thread's stack, say) it
-	 * fails with EBUSY.  In auto mode the frame is then stepped by its
-	 * frame pointer, as where there is no CFI, and the slot is not cached.
+	 * fails with EBUSY.  In auto and fp mode the frame is then stepped by
+	 * its frame pointer, as where there is no CFI (the one case where a
+	 * frame is kept unproven), and the slot is not cached.
 	 */
-	if (err == -EBUSY && unwind_mode == MS_UNWIND_AUTO) {
+	if (err == -EBUSY && unwind_mode != MS_UNWIND_DWARF) {
 		u->flags |= MS_STKF_VMA_BUSY;
 		slot->kind = VMA_EMPTY;
-		return slot;
+		return next;
 	}
-	if (err || pc < vi.start || pc >= vi.end) {
+	if (err || pc < vi.start || pc >= vi.end || !vi.exec) {
 		u->end = MS_STK_NO_VMA;
-		return NULL;
+		return -1;
 	}
 	slot->start = vi.start;
 	slot->end = vi.end;
@@ -626,7 +572,8 @@ static __always_inline struct ms_vma_slot *unwind_vma(struct ms_unwind_state *u,
 	slot->kind = VMA_ANON;
 	slot->first = 0;
 	slot->count = 0;
-	if (vi.file) {
+	/* frame pointers only: the mapping is all a step needs */
+	if (vi.file && unwind_mode != MS_UNWIND_FP) {
 		key.dev = vi.dev;
 		key.ino = vi.ino;
 		obj = bpf_map_lookup_elem(&unwind_objs, &key);
@@ -635,7 +582,7 @@ static __always_inline struct ms_vma_slot *unwind_vma(struct ms_unwind_state *u,
 			u->flags |= MS_STKF_UNKNOWN;
 			stat_inc(MS_STAT_UNWIND_UNKNOWN);
 			slot->kind = VMA_EMPTY;
-			return slot;
+			return next;
 		}
 		slot->kind = VMA_OBJECT;
 		slot->first = obj->first;
@@ -643,7 +590,28 @@ static __always_inline struct ms_vma_slot *unwind_vma(struct ms_unwind_state *u,
 	}
 	shared_vma_put(pc, slot);
 	u->next_slot++;
-	return slot;
+	return next;
+}
+
+/*
+ * unwind_vma() as a bpf_loop() callback of one step: the verifier checks
+ * its branches (the cache, the shared table, bpf_find_vma) on their own,
+ * not in every state of unwind_step's callback.  Only a row-cache miss
+ * comes here.
+ */
+struct vma_lookup {
+	__u64 pc;
+	__s32 slot;
+	__u32 pad;
+};
+
+static long vma_lookup_step(__u32 i, struct vma_lookup *q)
+{
+	__u32 zero = 0;
+	struct ms_unwind_state *u = bpf_map_lookup_elem(&unwind_state, &zero);
+
+	q->slot = u ? unwind_vma(u, q->pc) : -1;
+	return 1;
 }
 
 /*
@@ -770,25 +738,25 @@ static long unwind_step(__u32 i, void *unused)
 	struct ms_unwind_row *r = NULL;
 	struct ms_row_cache_ent *c;
 	struct ms_vma_slot *vma;
+	struct vma_lookup q;
 	__u64 pc, ra = 0, gen = unwind_gen;
 	__u32 slot;
 	bool ok;
 
 	if (!s || !u)
 		return 1;
-	if (u->n >= MS_MAX_FRAMES) {
-		u->end = MS_STK_DEPTH;
-		return 1;
-	}
 	pc = u->pc - 1;
 	slot = (__u32)(pc ^ (pc >> 10)) & (ROW_CACHE - 1);
 	c = bpf_map_lookup_elem(&row_cache, &slot);
 	if (c && c->pc == pc && c->gen == gen) {
 		r = &c->row;
 	} else {
-		vma = unwind_vma(u, pc);
-		if (!vma)
+		q.pc = pc;
+		q.slot = -1;
+		bpf_loop(1, vma_lookup_step, &q, 0);
+		if (q.slot < 0)
 			return 1;
+		vma = &u->slots[q.slot & (VMA_CACHE - 1)];
 		if (vma->kind == VMA_OBJECT && vma->count)
 			r = unwind_row(vma->first, vma->count, (__u32)(pc - vma->start + vma->off));
 		if (c && vma->kind != VMA_EMPTY) {
@@ -800,7 +768,10 @@ static long unwind_step(__u32 i, void *unused)
 				c->row.rule = MS_UW_NONE;
 		}
 	}
-	if (!r || r->rule == MS_UW_NONE) {
+	/* pc is code (its mapping was found now or when it was cached): its frame counts */
+	u->n += u->pending;
+	u->pending = 0;
+	if (unwind_mode == MS_UNWIND_FP || !r || r->rule == MS_UW_NONE) {
 		ok = no_cfi_step(u, &ra);
 	} else if (r->rule == MS_UW_CFA_RSP || r->rule == MS_UW_CFA_RBP) {
 		ok = cfi_step(u, r, &ra);
@@ -814,9 +785,14 @@ static long unwind_step(__u32 i, void *unused)
 		u->end = MS_STK_COMPLETE;
 		return 1;
 	}
+	if (u->n >= MS_MAX_FRAMES) {
+		u->end = MS_STK_DEPTH;
+		return 1;
+	}
+	/* written now, counted by the next step if ra proves to be code */
 	s->ips[u->n & (MS_MAX_FRAMES - 1)] = ra;
-	u->n++;
 	u->pc = ra;
+	u->pending = 1;
 	return 0;
 }
 
@@ -837,11 +813,16 @@ static __always_inline long unwind_user_stack(struct pt_regs *ctx, __u64 pc, __u
 	u->sp = sp;
 	u->bp = PT_REGS_FP(ctx);
 	u->n = 1;
+	u->pending = 0;
 	u->end = MS_STK_COMPLETE;
 	u->flags = 0;
 	u->b.base = 0;
 	u->b.len = 0;
-	bpf_loop(MS_MAX_FRAMES, unwind_step, NULL, 0);
+	/* a step keeps the frame before it: one more step than frames */
+	bpf_loop(MS_MAX_FRAMES + 1, unwind_step, NULL, 0);
+	/* the steps ran out with a frame not proven code yet */
+	if (u->pending && u->end == MS_STK_COMPLETE)
+		u->end = MS_STK_DEPTH;
 	s->truncated = u->end;
 	s->flags = u->flags;
 	return u->n;
@@ -854,8 +835,7 @@ static __always_inline long unwind_user_stack(struct pt_regs *ctx, __u64 pc, __u
  * sp: at an allocation's return the caller's address and the stack pointer
  * after the return; at a release probe, where the allocator's frame is not
  * set up yet, the return address at [sp] and sp + 8; at an annotation, the
- * site + 1 and its stack pointer.  The frame-pointer walk (--unwind=fp)
- * starts from the registers and has its innermost frame replaced by pc.
+ * site + 1 and its stack pointer.
  */
 static __always_inline __u64 take_stack(struct pt_regs *ctx, __u64 pc, __u64 sp, __u16 *flags)
 {
@@ -867,14 +847,7 @@ static __always_inline __u64 take_stack(struct pt_regs *ctx, __u64 pc, __u64 sp,
 
 	if (!s)
 		return 0;
-	if (unwind_mode == MS_UNWIND_FP) {
-		n = walk_user_stack(ctx, s->ips);
-		s->ips[0] = pc;
-		s->truncated = n >= MS_MAX_FRAMES ? MS_STK_DEPTH : MS_STK_COMPLETE;
-		s->flags = MS_STKF_FP;
-	} else {
-		n = unwind_user_stack(ctx, pc, sp, s);
-	}
+	n = unwind_user_stack(ctx, pc, sp, s);
 	if (n <= 0) {
 		stat_inc(MS_STAT_STACK_ERRORS);
 		*flags |= MS_EVF_STACK_LOST;

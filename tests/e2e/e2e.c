@@ -1142,6 +1142,39 @@ static void test_e2e__uprobe_multi_refused_at_attach_falls_back_with_annotations
 	run_free(&r);
 }
 
+/*
+ * Frame pointers that lead to garbage (tests/programs/fp_garbage.c): a
+ * "return address" that is text or points at data ends the walk, counted
+ * as truncated ("no_vma"); it is never a frame.  Both allocations then have
+ * the one-frame stack of their site, in every mode.
+ */
+static void test_e2e__frame_pointer_garbage_ends_the_walk_never_a_frame(void **state)
+{
+	const char *modes[] = { "--unwind=fp", "--unwind=auto" };
+
+	for (int m = 0; m < 2; m++) {
+		char json[256];
+		const cJSON *s, *f;
+		struct run r;
+		int nstacks = 0;
+
+		snprintf(json, sizeof(json), "%s", tmp_path("fp_garbage.json"));
+		run_memscope(&r, json, modes[m], "--json", json, "--", PROGS "fp_garbage", NULL);
+		assert_ran(&r, 0);
+		assert_leak(r.json, "alloc_with_frame", "fp_garbage.c", "garbage_alloc", 2, 333);
+		cJSON_ArrayForEach(s, cJSON_GetObjectItem(r.json, "stacks")) {
+			nstacks++;
+			assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(s, "frames")), 1);
+			assert_string_equal(str(s, "truncated_reason"), "no_vma");
+			cJSON_ArrayForEach(f, cJSON_GetObjectItem(s, "frames"))
+				assert_string_equal(str(f, "function"), "alloc_with_frame");
+		}
+		assert_int_equal(nstacks, 1);
+		assert_null(strstr(r.err, "0x656d3a2033657469"));
+		run_free(&r);
+	}
+}
+
 static void test_e2e__annotations_name_blocks_scopes_and_use_after_free(void **state)
 {
 	const char *json = tmp_path("annotated.json");
@@ -1755,6 +1788,7 @@ int main(void)
 		cmocka_unit_test(test_e2e__annotations_in_cxx),
 		cmocka_unit_test(test_e2e__sampling_exact_for_big_blocks_estimates_small_ones),
 		cmocka_unit_test(test_e2e__omit_frame_pointer_leaks_same_chains_as_fp_build),
+		cmocka_unit_test(test_e2e__frame_pointer_garbage_ends_the_walk_never_a_frame),
 		cmocka_unit_test(test_e2e__qsort_comparator_chain_passes_through_glibc),
 		cmocka_unit_test(test_e2e__cxx_exceptions_and_inlined_frames_unwound),
 		cmocka_unit_test(test_e2e__dlopened_library_gets_its_rows_while_tracing),
