@@ -137,6 +137,7 @@ struct thread_state {
 	__u32 primed;
 	__u32 sampled; /* the allocation in progress is sampled */
 	__u64 size;    /* its size */
+	__u64 last_ptr; /* the thread's last allocation, sampled or not */
 	/*
 	 * Batching: records queued in ring, slot (n % MS_BATCH) for the n-th.
 	 * head counts the records written, by the thread only; tail those
@@ -1031,8 +1032,13 @@ int alloc_exit(struct pt_regs *ctx)
 			bpf_probe_read_user(&ptr, sizeof(ptr), (void *)st->args[0]);
 	}
 	old = st->args[0];
-	if (sample_bytes && !sample_exit(st, ptr, &old, &flags))
-		return 0;
+	if (sample_bytes) {
+		/* a failed call is no allocation: the last one stays */
+		if (ptr)
+			st->last_ptr = ptr;
+		if (!sample_exit(st, ptr, &old, &flags))
+			return 0;
+	}
 	if (alloc_stacks && ptr && !(flags & MS_EVF_UNTRACKED))
 		stack = take_stack(ctx, ip, sp, &flags);
 
@@ -1105,6 +1111,10 @@ static __always_inline int release_fn(struct pt_regs *ctx, __u32 fn)
 	tid = st->tid;
 	if (st->exiting)
 		flags |= MS_EVF_EXITING;
+	if (sample_bytes && st->last_ptr == ptr) {
+		flags |= MS_EVF_LAST_ALLOC;
+		st->last_ptr = 0;
+	}
 
 	/*
 	 * The release's call site: its return address.  --no-stacks goes

@@ -107,6 +107,12 @@ enum ms_ev_flags {
 	 * frees when libc has no symbols (docs/findings.md).
 	 */
 	MS_EVF_EXITING = 1 << 2,
+	/*
+	 * Sampling: the released block is the releasing thread's last
+	 * allocation, sampled or not (BPF sees every call, the loader only the
+	 * sampled ones): the release ends a temporary allocation.
+	 */
+	MS_EVF_LAST_ALLOC = 1 << 3,
 };
 
 /*

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "heap.h"
+#include "memscope_events.h"
 #include "sample.h"
 #include "util.h"
 
@@ -732,7 +733,11 @@ static inline void release_ptr(struct heap *h, size_t thr, uint64_t ptr,
 	count = forget_block(h, &b, fc ? fc->ts_ns : rc->ts_ns);
 	th = &h->threads[thr];
 	th->frees += count;
-	if (th->last_alloc == ptr) {
+	/*
+	 * Sampled, the loader sees too few allocations to know the thread's
+	 * last one; BPF, which sees them all, says it on the release.
+	 */
+	if (h->sample_bytes ? fc && (fc->flags & MS_EVF_LAST_ALLOC) : th->last_alloc == ptr) {
 		th->last_alloc = 0;
 		if (fc && b.tid == th->tid) {
 			struct heap_thread_site *p = block_pair(h, &b);

@@ -204,7 +204,7 @@ static bool same_function(const char *name, const char *function)
 
 struct site_sum {
 	int groups;
-	double count, bytes, allocations;
+	double count, bytes, allocations, temporary;
 	int line;
 	const char *file;
 };
@@ -234,6 +234,7 @@ static struct site_sum sum_by_site_line(const cJSON *report, const char *key,
 			s.allocations += num(e, "allocations");
 			s.bytes += num(e, "bytes");
 			s.count += num(e, "live_count");
+			s.temporary += num(e, "temporary");
 		}
 		if (s.line && s.line != (int)num(f, "line"))
 			fail_msg("site '%s' at two lines: %d and %d", function, s.line,
@@ -1271,6 +1272,12 @@ static void test_e2e__sampling_exact_for_big_blocks_estimates_small_ones(void **
 	assert_int_equal((long)big.allocations, 200);
 	assert_int_equal((long)big.bytes, 200 * 65536);
 	assert_int_equal((long)big.count, 0);
+	/* each freed right after its allocation: all temporary, as without sampling */
+	assert_int_equal((long)big.temporary, 200);
+	/* each freed after a small allocation the loader seldom sees: none temporary */
+	big = sum_by_site(r.json, "sites", "big_held");
+	assert_int_equal((long)big.allocations, 50);
+	assert_int_equal((long)big.temporary, 0);
 	small = sum_by_site(r.json, "sites", "small");
 	assert_int_equal(small.line, line_of("sampled.c", "small"));
 	assert_true(small.allocations > 80000 && small.allocations < 120000);

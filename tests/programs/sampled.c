@@ -9,6 +9,9 @@
  *               block is sampled, the new one seldom)
  *   grow:       20 x a 16 B block realloc'ed to 64 KiB then freed (the old
  *               block seldom sampled, the new one always)
+ *   big_held:   50 x a 64 KiB block freed after an 8 B allocation (seldom
+ *               sampled): not temporary, though the loader sees no
+ *               allocation between the two calls it was sent
  * Nothing else is allocated: the program prints nothing.
  */
 #include <stdlib.h>
@@ -54,11 +57,23 @@ __attribute__((noinline)) void shrink_and_grow(void)
 	}
 }
 
+__attribute__((noinline)) void big_held(void)
+{
+	for (int i = 0; i < 50; i++) {
+		void *p = malloc(BIG); /* @big_held */
+		void *q = malloc(8);
+
+		free(p);
+		free(q);
+	}
+}
+
 int main(void)
 {
 	big_churn();
 	big_leak();
 	small();
 	shrink_and_grow();
+	big_held();
 	return 0;
 }
