@@ -50,13 +50,20 @@ static void do_realloc_t(struct heap *h, uint32_t tid, uint64_t ts, uint64_t old
 	heap__alloc(h, &c);
 }
 
-static void do_free_t(struct heap *h, uint32_t tid, uint64_t ts, uint64_t ptr, uint32_t stack)
+static void do_free_tf(struct heap *h, uint32_t tid, uint64_t ts, uint64_t ptr, uint32_t stack,
+		       uint16_t flags)
 {
 	struct free_call c = {
 		.fn = MS_FN_FREE, .tid = tid, .ts_ns = ts, .ptr = ptr, .stack = stack,
+		.flags = flags,
 	};
 
 	heap__release(h, &c);
+}
+
+static void do_free_t(struct heap *h, uint32_t tid, uint64_t ts, uint64_t ptr, uint32_t stack)
+{
+	do_free_tf(h, tid, ts, ptr, stack, 0);
 }
 
 static void do_malloc(struct heap *h, uint64_t ts, uint64_t ptr, uint64_t size,
@@ -1215,7 +1222,8 @@ static void test_heap__thread_sites_weigh_sampled_blocks_as_sites(void **state)
 	heap__alloc(h, &c);
 	/* a sampled 100-byte block stands for more than itself */
 	assert_true(w1.count > 1 && w1.bytes > 100);
-	do_free_t(h, 1, 4, P3, 9);
+	/* BPF saw that P3 was thread 1's last allocation */
+	do_free_tf(h, 1, 4, P3, 9, MS_EVF_LAST_ALLOC);
 	assert_pair(h, 1, 7, w1.count + w3.count, w1.bytes + w3.bytes, w1.count, w1.bytes,
 		    w3.count);
 	assert_pair(h, 2, 7, w2.count, w2.bytes, w2.count, w2.bytes, 0);
@@ -1223,6 +1231,31 @@ static void test_heap__thread_sites_weigh_sampled_blocks_as_sites(void **state)
 	assert_pair(h, 1, 7, w1.count + w3.count, w1.bytes + w3.bytes, 0, 0, w3.count);
 	/* not assert_consistent(): under sampling the live table holds fewer blocks */
 	assert_thread_sites_consistent(h);
+}
+
+/*
+ * Sampled, the loader sees too few allocations to tell a thread's last one:
+ * a release is temporary when BPF says so (MS_EVF_LAST_ALLOC), and not when
+ * it does not, whatever the loader saw last.
+ */
+static void test_heap__sampled_temporary_only_when_bpf_marks_the_last_allocation(void **state)
+{
+	struct heap *h = *state;
+	struct alloc_call c = { .fn = MS_FN_MALLOC, .tid = 1, .ts_ns = 1, .ptr = P1, .size = 1 << 20,
+				.stack = 7 };
+	struct sample_weight w;
+
+	heap__set_sample_bytes(h, 4096);
+	heap__weigh(h, &c, &w);
+	heap__alloc(h, &c);
+	/* unsampled allocations came between: not temporary */
+	do_free_tf(h, 1, 2, P1, 9, 0);
+	assert_int_equal(heap__totals(h)->temporary_allocations, 0);
+	c.ts_ns = 3;
+	c.ptr = P2;
+	heap__alloc(h, &c);
+	do_free_tf(h, 1, 4, P2, 9, MS_EVF_LAST_ALLOC);
+	assert_int_equal(heap__totals(h)->temporary_allocations, w.count);
 }
 
 static void test_heap__thread_sites_over_the_cap_are_dropped_not_partial(void **state)
@@ -1610,6 +1643,7 @@ int main(void)
 		T(test_heap__thread_sites_split_a_shared_stack_by_thread),
 		T(test_heap__thread_sites_keep_blocks_freed_by_another_thread_on_the_allocator),
 		T(test_heap__thread_sites_weigh_sampled_blocks_as_sites),
+		T(test_heap__sampled_temporary_only_when_bpf_marks_the_last_allocation),
 		T(test_heap__thread_sites_over_the_cap_are_dropped_not_partial),
 		T(test_heap__hist_bucket_is_bit_length),
 		T(test_heap__size_hist_counts_successful_allocations),
