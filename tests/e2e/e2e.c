@@ -1504,6 +1504,44 @@ static void test_e2e__target_exiting_during_attach_is_an_error_or_a_report(void 
 }
 
 /*
+ * A target that has exited but is not reaped yet (a zombie) has no
+ * /proc/PID/exe, like a kernel thread, but is not one: it is called an
+ * exited target.  It was once "a kernel thread", and the race above met
+ * that message when the target's exit won.
+ */
+static void test_e2e__zombie_target_is_an_exited_target_not_a_kernel_thread(void **state)
+{
+	const char *err = tmp_path("zombie.err");
+	char pidbuf[16], stat_path[64], st[256] = "";
+	struct run r = { 0 };
+	pid_t target = fork();
+	FILE *f;
+
+	if (target == 0)
+		_exit(0);
+	assert_true(target > 0);
+	/* a zombie once its state says so; it stays one until wait_code() */
+	snprintf(stat_path, sizeof(stat_path), "/proc/%d/stat", target);
+	for (int i = 0; i < 1000 && !strstr(st, ") Z "); i++) {
+		f = fopen(stat_path, "r");
+		if (f) {
+			if (!fgets(st, sizeof(st), f))
+				st[0] = 0;
+			fclose(f);
+		}
+		usleep(1000);
+	}
+	assert_non_null(strstr(st, ") Z "));
+	snprintf(pidbuf, sizeof(pidbuf), "%d", target);
+	finish(&r, spawn((char *[]){ MEMSCOPE, "-p", pidbuf, NULL }, err, -1), err, NULL);
+	wait_code(target);
+	assert_int_equal(r.status, 1);
+	assert_one_line_error(&r, "exited during attach");
+	assert_null(strstr(r.err, "kernel thread"));
+	run_free(&r);
+}
+
+/*
  * The demo prints through stdio: glibc allocates stdout's buffer (one
  * block, st_blksize bytes, kept until exit).  It is live at exit, so it is
  * counted with the leaks, but marked as the C library's and listed after
@@ -1626,6 +1664,7 @@ int main(void)
 		cmocka_unit_test(test_e2e__thread_sites_split_each_site_by_thread),
 		cmocka_unit_test(test_e2e__blocks_freed_by_another_thread_while_their_allocator_is_quiet),
 		cmocka_unit_test(test_e2e__target_exiting_during_attach_is_an_error_or_a_report),
+		cmocka_unit_test(test_e2e__zombie_target_is_an_exited_target_not_a_kernel_thread),
 		cmocka_unit_test(test_e2e__cxx_new_delete_counted_once),
 		cmocka_unit_test(test_e2e__attach_to_running_process_with_pid),
 		cmocka_unit_test(test_e2e__target_killed_mid_trace_still_reports),
@@ -1648,5 +1687,8 @@ int main(void)
 
 	if (!can_run())
 		return 77;
+	/* E2E_FILTER=*zombie* runs the tests whose names match */
+	if (getenv("E2E_FILTER"))
+		cmocka_set_test_filter(getenv("E2E_FILTER"));
 	return cmocka_run_group_tests_name("e2e", tests, setup, teardown);
 }
