@@ -498,20 +498,55 @@ struct ms_vma_info {
 	__u32 file;
 };
 
+/*
+ * The key of a mapped file: the inode of vm_file, the file the pages come
+ * from.  On overlayfs that is the layer's file (a backing file since Linux
+ * 6.5), while /proc/PID/maps (6.18 measured) and stat() show the overlay's
+ * device: the loader asks for this key through vma_keys below.
+ */
+static __always_inline void file_key(struct file *f, struct ms_unwind_key *k)
+{
+	dev_t dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
+
+	k->dev = dev;
+	k->ino = BPF_CORE_READ(f, f_inode, i_ino);
+}
+
 static long vma_info_cb(struct task_struct *task, struct vm_area_struct *vma, struct ms_vma_info *vi)
 {
+	struct ms_unwind_key k;
 	struct file *f = vma->vm_file;
-	dev_t dev;
 
 	vi->start = vma->vm_start;
 	vi->end = vma->vm_end;
 	vi->off = vma->vm_pgoff << 12;
 	if (!f)
 		return 0;
-	dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
-	vi->dev = dev;
-	vi->ino = BPF_CORE_READ(f, f_inode, i_ino);
+	file_key(f, &k);
+	vi->dev = k.dev;
+	vi->ino = k.ino;
 	vi->file = 1;
+	return 0;
+}
+
+/*
+ * For the loader (user/unwind.c): each file mapping of the iterator's
+ * process with its file's key as unwind_vma() computes it.  Run over the
+ * target, and over the loader itself for files it mapped to learn their
+ * key before a launched target maps them.
+ */
+SEC("iter/task_vma")
+int vma_keys(struct bpf_iter__task_vma *ctx)
+{
+	struct vm_area_struct *vma = ctx->vma;
+	struct ms_vma_key r = {};
+
+	if (!vma || !vma->vm_file)
+		return 0;
+	r.start = vma->vm_start;
+	r.end = vma->vm_end;
+	file_key(vma->vm_file, &r.key);
+	bpf_seq_write(ctx->meta->seq, &r, sizeof(r));
 	return 0;
 }
 
