@@ -45,10 +45,71 @@ struct tracer {
 	int *mfds;               /* uprobe_multi links */
 	size_t nmfds;
 	int pid;
+	struct tracer_mode mode; /* what runs: opts less what the kernel refused */
 };
+
+/*
+ * The last program libbpf said it could not load, and the verifier's last
+ * word on it, taken from libbpf's warnings: the fallback ladder and the
+ * error message name them.
+ */
+static struct {
+	char prog[64];
+	char why[160];
+} refusal;
+
+/* The last line of a verifier log that is not its statistics. */
+static void verifier_verdict(const char *log, size_t len, char *out, size_t size)
+{
+	size_t end = len;
+
+	while (end) {
+		size_t start = end;
+
+		while (start && log[start - 1] != '\n')
+			start--;
+		if (end > start && strncmp(log + start, "processed ", 10) &&
+		    strncmp(log + start, "verification time", 17)) {
+			snprintf(out, size, "%.*s", (int)(end - start), log + start);
+			return;
+		}
+		end = start ? start - 1 : 0;
+	}
+}
+
+static void note_refusal(const char *fmt, va_list ap)
+{
+	const char *name, *log, *log_end;
+	char *msg;
+
+	if (vasprintf(&msg, fmt, ap) < 0)
+		return;
+	name = strstr(msg, "prog '");
+	log = strstr(msg, "-- BEGIN PROG LOAD LOG --\n");
+	if (name && strstr(msg, "BPF program load failed")) {
+		name += 6;
+		snprintf(refusal.prog, sizeof(refusal.prog), "%.*s", (int)strcspn(name, "'"), name);
+		snprintf(refusal.why, sizeof(refusal.why), "%s",
+			 strstr(msg, "failed: ") ? strstr(msg, "failed: ") + 8 : "");
+		refusal.why[strcspn(refusal.why, "\n")] = 0;
+	} else if (log) {
+		log += 26;
+		log_end = strstr(log, "-- END PROG LOAD LOG --");
+		verifier_verdict(log, log_end ? (size_t)(log_end - log) : strlen(log), refusal.why,
+				 sizeof(refusal.why));
+	}
+	free(msg);
+}
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
+	if (level == LIBBPF_WARN) {
+		va_list copy;
+
+		va_copy(copy, ap);
+		note_refusal(fmt, copy);
+		va_end(copy);
+	}
 	if (level == LIBBPF_DEBUG && ms_verbose < 3)
 		return 0;
 	if (level == LIBBPF_INFO && ms_verbose < 2)
@@ -60,9 +121,15 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 
 static void explain_load_error(int err)
 {
-	if (err == -EPERM || err == -EACCES)
+	if (access("/sys/kernel/btf/vmlinux", R_OK))
+		ms_err("cannot load BPF programs: the kernel has no BTF (/sys/kernel/btf/vmlinux: "
+		       "CONFIG_DEBUG_INFO_BTF)");
+	else if (err == -EPERM)
 		ms_err("cannot load BPF programs: %s (run as root, or with CAP_BPF, "
 		       "CAP_PERFMON and CAP_SYS_ADMIN)", strerror(-err));
+	else if (refusal.prog[0])
+		ms_err("cannot load BPF program '%s': %s (%s; memscope-bpf --check -v tells more)",
+		       refusal.prog, refusal.why, strerror(-err));
 	else
 		ms_err("cannot load BPF programs: %s (-vvv shows libbpf's log)", strerror(-err));
 }
@@ -127,12 +194,56 @@ static struct memscope *open_configured(const struct tracer_opts *opts, bool mul
 	return k;
 }
 
+/*
+ * MEMSCOPE_REFUSE=multi,batch,dwarf,fp,stacks makes the load refuse what it
+ * names, as a kernel without it would: the tests walk the fallback ladder so.
+ */
+static bool refused_by_env(const char *what)
+{
+	const char *v = getenv("MEMSCOPE_REFUSE"), *p = v;
+	size_t n = strlen(what);
+
+	while (p && (p = strstr(p, what))) {
+		if ((p == v || p[-1] == ',') && (p[n] == ',' || !p[n]))
+			return true;
+		p += n;
+	}
+	return false;
+}
+
+/* What MEMSCOPE_REFUSE refuses of this configuration, with the program that would fail. */
+static const char *injected_refusal(const struct tracer_opts *o, bool multi, bool batch)
+{
+	bool stacks = o->alloc_stacks || o->free_stacks;
+
+	if (multi && refused_by_env("multi"))
+		return "alloc_enter";
+	if (batch && refused_by_env("batch"))
+		return "thread_exit";
+	if (stacks && o->unwind_mode != MS_UNWIND_FP && refused_by_env("dwarf"))
+		return "alloc_exit";
+	if (stacks && o->unwind_mode == MS_UNWIND_FP && refused_by_env("fp"))
+		return "alloc_exit";
+	if (refused_by_env("all"))
+		return "alloc_enter";
+	return NULL;
+}
+
 /* Opens and loads the skeleton (see open_configured()). */
 static int load(struct tracer *t, bool multi, bool batch)
 {
+	const char *fake = injected_refusal(&t->opts, multi, batch);
+
 	memscope__destroy(t->skel);
+	t->skel = NULL;
 	t->multi = multi;
 	t->batch = batch;
+	refusal.prog[0] = refusal.why[0] = 0;
+	if (fake) {
+		snprintf(refusal.prog, sizeof(refusal.prog), "%s", fake);
+		snprintf(refusal.why, sizeof(refusal.why), "MEMSCOPE_REFUSE is set");
+		return -EOPNOTSUPP;
+	}
 	t->skel = open_configured(&t->opts, multi, batch);
 	if (!t->skel)
 		return -errno;
@@ -152,19 +263,6 @@ long tracer__parse_processed(const char *log)
 	if (end == p + 10 || strncmp(end, " insns", 6))
 		return -1;
 	return n;
-}
-
-/* The last non-empty line of log into out (size > 0). */
-static void last_line(const char *log, char *out, size_t size)
-{
-	size_t len = strlen(log), start;
-
-	while (len && (log[len - 1] == '\n' || log[len - 1] == ' '))
-		len--;
-	start = len;
-	while (start && log[start - 1] != '\n')
-		start--;
-	snprintf(out, size, "%.*s", (int)(len - start), log + start);
 }
 
 /* Loads prog of a configured, unloaded object alone, with the verifier's statistics. */
@@ -201,7 +299,7 @@ static void verify_one(const struct tracer_opts *opts, bool multi, bool batch, c
 		if (v->insns < 0)
 			v->insns = tracer__parse_processed(log);
 		if (v->err && l == 1)
-			last_line(log, v->last, sizeof(v->last));
+			verifier_verdict(log, strlen(log), v->last, sizeof(v->last));
 		memscope__destroy(k);
 		free(log);
 		if (!v->err)
@@ -262,47 +360,128 @@ static struct bpf_program *prog_for(const struct tracer *t, uint8_t fn, bool ret
 	}
 }
 
+bool tracer__has_uprobe_multi(void)
+{
+	static const struct bpf_insn prog[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, po, .expected_attach_type = MS_TRACE_UPROBE_MULTI);
+	struct uprobe_multi_attr a = { 0 };
+	uint64_t off = 0;
+	int fd, link;
+
+	/* a link on a path that does not exist: ENOENT where the kernel knows them */
+	fd = bpf_prog_load(BPF_PROG_TYPE_KPROBE, "ms_multi_probe", "GPL", prog, 2, &po);
+	if (fd < 0)
+		return false;
+	a.prog_fd = (uint32_t)fd;
+	a.attach_type = MS_TRACE_UPROBE_MULTI;
+	a.path = (uint64_t)(uintptr_t)"/nonexistent/memscope-bpf";
+	a.offsets = (uint64_t)(uintptr_t)&off;
+	a.cnt = 1;
+	link = (int)syscall(SYS_bpf, BPF_LINK_CREATE, &a, sizeof(a));
+	if (link >= 0)
+		close(link);
+	else
+		link = -errno;
+	close(fd);
+	return link >= 0 || link == -ENOENT;
+}
+
+/* Records and says in one line what the tracer goes without, and why. */
+static void degrade(struct tracer *t, const char *feature, const char *instead, int err)
+{
+	struct tracer_degraded *d;
+
+	if (t->mode.ndegraded == TRACER_MAX_DEGRADED)
+		return;
+	d = &t->mode.degraded[t->mode.ndegraded++];
+	snprintf(d->feature, sizeof(d->feature), "%s", feature);
+	snprintf(d->instead, sizeof(d->instead), "%s", instead);
+	if (refusal.prog[0])
+		snprintf(d->reason, sizeof(d->reason), "program '%s' refused: %s", refusal.prog,
+			 refusal.why[0] ? refusal.why : strerror(-err));
+	else
+		snprintf(d->reason, sizeof(d->reason), "%s", strerror(-err));
+	ms_warn("%s lost (%s): %s", feature, d->reason, instead);
+}
+
+static bool refused_prog(const char *a, const char *b)
+{
+	return !strcmp(refusal.prog, a) || (b && !strcmp(refusal.prog, b));
+}
+
+/*
+ * The fallback ladder: after a refusal, the next configuration that does
+ * without the refused part.  false when nothing is left to give up.
+ */
+static bool next_rung(struct tracer *t, bool *multi, bool *batch, int err)
+{
+	struct tracer_opts *o = &t->opts;
+	bool stacks = o->alloc_stacks || o->free_stacks;
+
+	if (err == -EPERM)
+		return false;
+	if (*batch && refused_prog("thread_exit", "sweep")) {
+		degrade(t, "batching", "one record per call, as with --no-batch", err);
+		*batch = false;
+	} else if (*multi && refused_prog("alloc_enter", NULL)) {
+		degrade(t, "uprobe_multi links", "perf-event uprobes (slower to detach)", err);
+		*multi = false;
+	} else if (stacks && o->unwind_mode != MS_UNWIND_FP) {
+		degrade(t, "DWARF unwinding", "stacks by frame pointers, as with --unwind=fp", err);
+		o->unwind_mode = MS_UNWIND_FP;
+	} else if (stacks) {
+		degrade(t, "stacks", "allocations by call site only, as with --no-stacks", err);
+		o->alloc_stacks = o->free_stacks = false;
+	} else if (*batch) {
+		degrade(t, "batching", "one record per call, as with --no-batch", err);
+		*batch = false;
+	} else if (*multi) {
+		degrade(t, "uprobe_multi links", "perf-event uprobes (slower to detach)", err);
+		*multi = false;
+	} else {
+		return false;
+	}
+	return true;
+}
+
 struct tracer *tracer__new(const struct tracer_opts *opts)
 {
-	/*
-	 * A kernel before 6.6 does not know uprobe_multi's attach type (perf
-	 * events then), one before 5.8 or so the batching programs' (one
-	 * record per call then): the first of these that loads.
-	 */
-	static const bool tries[][2] = { { true, true }, { true, false },
-					 { false, true }, { false, false } };
 	/* the perf-event path on any kernel: for its tests, or to get round a kernel's bug */
 	bool no_multi = getenv("MEMSCOPE_NO_UPROBE_MULTI") != NULL;
 	struct tracer *t = xcalloc(1, sizeof(*t));
-	int err = -EINVAL, first = 0;
+	bool multi, batch = opts->batch;
+	int err;
 
 	libbpf_set_print(libbpf_print);
 	t->pid = opts->pid;
 	t->opts = *opts;
-	for (size_t i = 0; i < sizeof(tries) / sizeof(tries[0]); i++) {
-		if ((tries[i][1] && !opts->batch) || (tries[i][0] && no_multi))
-			continue;
-		err = load(t, tries[i][0], tries[i][1]);
-		if (!err)
-			break;
-		if (!first)
-			first = err;
-	}
-	if (!err && opts->batch && !t->batch)
-		ms_info(1, "cannot load the batching programs (%s): one record per call",
-			strerror(-first));
-	if (!err && !t->multi)
-		ms_info(2, "no uprobe_multi programs (%s): perf-event uprobes",
-			no_multi ? "MEMSCOPE_NO_UPROBE_MULTI is set" : strerror(-first));
+	/* a kernel before 6.6 has no uprobe_multi links: perf events, no warning */
+	multi = !no_multi && tracer__has_uprobe_multi();
+	if (!multi)
+		ms_info(1, "perf-event uprobes (%s)", no_multi ? "MEMSCOPE_NO_UPROBE_MULTI is set" :
+			"the kernel has no uprobe_multi links");
+	while ((err = load(t, multi, batch)) && next_rung(t, &multi, &batch, err))
+		;
 	if (err) {
 		explain_load_error(err);
-		goto fail;
+		tracer__free(t);
+		errno = -err;
+		return NULL;
 	}
+	t->mode.multi = t->multi;
+	t->mode.batch = t->batch;
+	t->mode.alloc_stacks = t->opts.alloc_stacks;
+	t->mode.free_stacks = t->opts.free_stacks;
+	t->mode.unwind_mode = t->opts.unwind_mode;
 	return t;
-fail:
-	tracer__free(t);
-	errno = -err;
-	return NULL;
+}
+
+const struct tracer_mode *tracer__mode(const struct tracer *t)
+{
+	return &t->mode;
 }
 
 void tracer__free(struct tracer *t)
@@ -368,7 +547,9 @@ static int attach_multi(struct tracer *t, struct bpf_program *prog, const struct
 		offsets[a.cnt] = s->file_offset + s->probe_offset;
 		cookies[a.cnt++] = s->fn;
 	}
-	if (a.cnt) {
+	if (a.cnt && refused_by_env("multi-link")) {
+		err = -EINVAL;
+	} else if (a.cnt) {
 		a.prog_fd = (uint32_t)bpf_program__fd(prog);
 		a.attach_type = MS_TRACE_UPROBE_MULTI;
 		a.path = (uint64_t)(uintptr_t)o->attach_path;
@@ -441,21 +622,18 @@ static int attach_batching(struct tracer *t)
 	return 0;
 }
 
-/*
- * Before anything is attached, a uprobe_multi link the kernel refuses sends
- * us back to perf-event uprobes, which need the programs loaded again.
- */
-static int fall_back(struct tracer *t, int why)
+/* Every link made so far goes: the attach starts over. */
+static void drop_links(struct tracer *t)
 {
-	int err;
-
-	ms_info(1, "cannot attach uprobe_multi links (%s): perf-event uprobes", strerror(-why));
-	err = load(t, false, t->batch);
-	if (err) {
-		explain_load_error(err);
-		return err;
-	}
-	return attach_batching(t);
+	bpf_link__destroy(t->sweep);
+	bpf_link__destroy(t->exit);
+	t->sweep = t->exit = NULL;
+	for (size_t i = 0; i < t->nlinks; i++)
+		bpf_link__destroy(t->links[i]);
+	t->nlinks = 0;
+	for (size_t i = 0; i < t->nmfds; i++)
+		close(t->mfds[i]);
+	t->nmfds = 0;
 }
 
 /* The memscope annotations of one object: every site of each probe name. */
@@ -491,8 +669,12 @@ static bool target_gone(const struct tracer *t, int err)
 	return err == -ESRCH || (err == -ENOENT && ms_process_gone(t->pid));
 }
 
-/* The allocator probes of o: uprobe_multi links, or one perf event each. */
-static int attach_object(struct tracer *t, const struct alloc_object *o)
+/*
+ * The allocator probes of o: uprobe_multi links, or one perf event each.
+ * -EPROTONOSUPPORT when the kernel refused a uprobe_multi link (the
+ * caller starts over on perf events), its error in *multi_err.
+ */
+static int attach_object(struct tracer *t, const struct alloc_object *o, int *multi_err)
 {
 	int err;
 
@@ -500,14 +682,8 @@ static int attach_object(struct tracer *t, const struct alloc_object *o)
 		err = attach_object_multi(t, o);
 		if (!err || target_gone(t, err))
 			return err;
-		if (t->nmfds || t->nlinks) {
-			ms_err("cannot attach uprobe_multi links to '%s': %s", o->path,
-			       strerror(-err));
-			return err;
-		}
-		err = fall_back(t, err);
-		if (err)
-			return err;
+		*multi_err = err;
+		return -EPROTONOSUPPORT;
 	}
 	for (size_t j = 0; j < o->nsyms; j++) {
 		const struct alloc_sym *s = &o->syms[j];
@@ -523,7 +699,8 @@ static int attach_object(struct tracer *t, const struct alloc_object *o)
 	return 0;
 }
 
-int tracer__attach(struct tracer *t, const struct alloc_objects *objs)
+/* Attaches every object's probes: their number, or a negative errno (see attach_object()). */
+static int attach_all(struct tracer *t, const struct alloc_objects *objs, int *multi_err)
 {
 	size_t nprobes = 0;
 	int err = attach_batching(t);
@@ -537,7 +714,7 @@ int tracer__attach(struct tracer *t, const struct alloc_objects *objs)
 
 	for (size_t i = 0; i < objs->n; i++) {
 		const struct alloc_object *o = &objs->v[i];
-		int err = attach_object(t, o);
+		int err = attach_object(t, o, multi_err);
 
 		if (target_gone(t, err)) {
 			ms_err("target '%d' exited during attach", t->pid);
@@ -561,13 +738,34 @@ int tracer__attach(struct tracer *t, const struct alloc_objects *objs)
 			nprobes += t->nlinks - before;
 		}
 	}
-	if (!nprobes) {
+	return (int)nprobes;
+}
+
+int tracer__attach(struct tracer *t, const struct alloc_objects *objs)
+{
+	int n, multi_err = 0;
+
+	n = attach_all(t, objs, &multi_err);
+	if (n == -EPROTONOSUPPORT) {
+		/* the programs were loaded for uprobe_multi: again for perf events */
+		drop_links(t);
+		refusal.prog[0] = 0;
+		degrade(t, "uprobe_multi links", "perf-event uprobes (slower to detach)", multi_err);
+		n = load(t, false, t->batch);
+		if (n) {
+			explain_load_error(n);
+			return n;
+		}
+		t->mode.multi = false;
+		n = attach_all(t, objs, &multi_err);
+	}
+	if (n == 0) {
 		ms_err("no allocator found in target '%d'", t->pid);
 		return -ENOENT;
 	}
-	ms_info(1, "attached %zu probes%s", nprobes,
-		t->multi ? " (uprobe_multi links)" : "");
-	return (int)nprobes;
+	if (n > 0)
+		ms_info(1, "attached %d probes%s", n, t->multi ? " (uprobe_multi links)" : "");
+	return n;
 }
 
 int tracer__ringbuf_fd(const struct tracer *t)

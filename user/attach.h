@@ -32,6 +32,28 @@ struct tracer_opts {
 
 struct tracer;
 
+/* A feature the kernel refused, and what the tracer does instead. */
+struct tracer_degraded {
+	char feature[40];  /* "DWARF unwinding", "batching", ... */
+	char reason[256];  /* the refused program and the verifier's last word, or an errno */
+	char instead[80];
+};
+
+#define TRACER_MAX_DEGRADED 6
+
+/*
+ * What a loaded tracer runs with: the options asked for, less what the
+ * kernel refused on the fallback ladder (DWARF unwinding -> frame
+ * pointers -> no stacks; batching -> one record per call; uprobe_multi
+ * links -> perf-event uprobes), each refusal in degraded.
+ */
+struct tracer_mode {
+	bool multi, batch, alloc_stacks, free_stacks;
+	enum ms_unwind_mode unwind_mode;
+	struct tracer_degraded degraded[TRACER_MAX_DEGRADED];
+	size_t ndegraded;
+};
+
 /* One program's verification, as tracer__verify() found it. */
 struct prog_verdict {
 	char name[64];
@@ -52,8 +74,16 @@ int tracer__verify(const struct tracer_opts *opts, bool multi, struct prog_verdi
 /* N of a verifier log's "processed N insns", or -1 (exposed for its unit test). */
 long tracer__parse_processed(const char *log);
 
-/* Opens and loads the BPF object.  NULL with errno set (message printed). */
+/*
+ * Opens and loads the BPF object, going down the fallback ladder while the
+ * kernel refuses a part (one warning line each).  NULL with errno set
+ * (message printed) only when nothing at all can be loaded.
+ */
 struct tracer *tracer__new(const struct tracer_opts *opts);
+/* What runs; valid until tracer__free().  tracer__attach() may add a degradation. */
+const struct tracer_mode *tracer__mode(const struct tracer *t);
+/* Whether the kernel has uprobe_multi links (6.6), asked cheaply. */
+bool tracer__has_uprobe_multi(void);
 void tracer__free(struct tracer *t);
 
 /* Attaches to every entry point of every object.  Returns the number of

@@ -110,42 +110,6 @@ static bool helper(enum bpf_func_id id)
 	return libbpf_probe_bpf_helper(BPF_PROG_TYPE_KPROBE, id, NULL) == 1;
 }
 
-#define MS_TRACE_UPROBE_MULTI 48
-
-/*
- * uprobe_multi links (6.6): a link on a path that does not exist fails with
- * ENOENT where the kernel knows them, and with EINVAL where it does not.
- */
-static bool has_uprobe_multi(void)
-{
-	struct bpf_insn prog[] = {
-		{ .code = 0xb7, .dst_reg = 0, .imm = 0 }, /* r0 = 0 */
-		{ .code = 0x95 },                         /* exit */
-	};
-	LIBBPF_OPTS(bpf_prog_load_opts, po, .expected_attach_type = MS_TRACE_UPROBE_MULTI);
-	struct {
-		uint32_t prog_fd, target_fd, attach_type, flags;
-		uint64_t path, offsets, ref_ctr_offsets, cookies;
-		uint32_t cnt, multi_flags, pid;
-	} a = { 0 };
-	uint64_t off = 0;
-	int fd, link;
-
-	fd = bpf_prog_load(BPF_PROG_TYPE_KPROBE, "ms_probe", "GPL", prog, 2, &po);
-	if (fd < 0)
-		return false;
-	a.prog_fd = (uint32_t)fd;
-	a.attach_type = MS_TRACE_UPROBE_MULTI;
-	a.path = (uint64_t)(uintptr_t)"/nonexistent/memscope-bpf-probe";
-	a.offsets = (uint64_t)(uintptr_t)&off;
-	a.cnt = 1;
-	link = (int)syscall(SYS_bpf, BPF_LINK_CREATE, &a, sizeof(a));
-	if (link >= 0)
-		close(link);
-	close(fd);
-	return link >= 0 || errno == ENOENT;
-}
-
 /* The first line of a small file, or "" (with why in it) when unreadable. */
 static void read_line(const char *path, char *out, size_t size)
 {
@@ -194,9 +158,34 @@ static bool check_features(void)
 	feature("bpf_loop (5.17)", helper(BPF_FUNC_loop), "no stacks (--no-stacks)");
 	feature("bpf_find_vma (5.17)", helper(BPF_FUNC_find_vma),
 		"no DWARF unwinding (--unwind=fp)");
-	feature("uprobe_multi links (6.6)", has_uprobe_multi(),
+	feature("uprobe_multi links (6.6)", tracer__has_uprobe_multi(),
 		"perf-event uprobes: detaching takes longer");
 	return caps && btf && ringbuf && storage;
+}
+
+/* The mode a default trace would run in: the fallback ladder, walked for real. */
+static bool check_mode(void)
+{
+	size_t n;
+	const struct check_config *c = check__configs(&n);
+	struct tracer_opts o = c[0].opts;
+	const struct tracer_mode *m;
+	struct tracer *t;
+
+	o.pid = getpid();
+	t = tracer__new(&o);
+	if (!t)
+		return false;
+	m = tracer__mode(t);
+	printf("\nmode: a trace with no flags runs with %s stacks, %s, %s\n",
+	       !m->alloc_stacks ? "no" : m->unwind_mode == MS_UNWIND_FP ? "frame-pointer" : "DWARF",
+	       m->batch ? "records batched per thread" : "one record per call",
+	       m->multi ? "uprobe_multi links" : "perf-event uprobes");
+	for (size_t i = 0; i < m->ndegraded; i++)
+		printf("  degraded: %s lost (%s): %s\n", m->degraded[i].feature,
+		       m->degraded[i].reason, m->degraded[i].instead);
+	tracer__free(t);
+	return true;
 }
 
 int check__run(bool all)
@@ -211,8 +200,8 @@ int check__run(bool all)
 		printf("\nresult: tracing is not possible here (see NO above)\n");
 		return 1;
 	}
-	if (bad < 0) {
-		printf("\nresult: no BPF program could be tried\n");
+	if (bad < 0 || !check_mode()) {
+		printf("\nresult: no BPF program could be loaded (see above)\n");
 		return 1;
 	}
 	printf("\nresult: tracing works here%s\n",

@@ -81,6 +81,16 @@ static void write_tracing(struct report *r, struct json_writer *w)
 	jw__uint(w, "batch", in->batch);
 	/* batched records that reached the loader after a later one was applied */
 	jw__uint(w, "late_records", in->late_records);
+	/* what the kernel refused, and what ran instead: empty when nothing was */
+	jw__begin_array(w, "degraded");
+	for (size_t i = 0; i < in->ndegraded; i++) {
+		jw__begin_object(w, NULL);
+		jw__string(w, "feature", in->degraded[i].feature);
+		jw__string(w, "reason", in->degraded[i].reason);
+		jw__string(w, "instead", in->degraded[i].instead);
+		jw__end_object(w);
+	}
+	jw__end_array(w);
 	jw__begin_array(w, "allocators");
 	for (size_t i = 0; in->objs && i < in->objs->n; i++)
 		jw__string(w, NULL, in->objs->v[i].path);

@@ -23,6 +23,13 @@
 #include "thread_names.h"
 #include "timeline.h"
 
+/* A kernel feature the tracer went without (attach.h's fallback ladder). */
+struct report_degraded {
+	const char *feature; /* "DWARF unwinding", "batching", ... */
+	const char *reason;  /* the refused program and the verifier's last word */
+	const char *instead; /* what ran in its place */
+};
+
 struct report_input {
 	int pid;
 	const char *comm;
@@ -50,6 +57,8 @@ struct report_input {
 	 * bytes are estimates (the heap's weights; leaks weighed the same). */
 	uint64_t sample_bytes;
 	size_t nprobes;
+	const struct report_degraded *degraded; /* what the kernel refused; ndegraded of them */
+	size_t ndegraded;
 	const struct detector *detector;         /* may be NULL */
 	const struct timeline *timeline;         /* may be NULL */
 	const struct thread_names *thread_names; /* may be NULL */

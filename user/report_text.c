@@ -81,6 +81,9 @@ static void header(struct report *r, FILE *f)
 			r->runtime_count == 1 ? "" : "s", report__fmt_bytes(r->runtime_bytes, a, sizeof(a)));
 	fprintf(f, "   lost events   %" PRIu64 "   unknown frees %" PRIu64 "   failed allocations %" PRIu64 "\n",
 		in->bpf_stats[MS_STAT_LOST_EVENTS], t->unknown_frees, t->failed_allocations);
+	for (size_t i = 0; i < in->ndegraded; i++)
+		fprintf(f, "   degraded      %s lost (%s): %s\n", in->degraded[i].feature,
+			in->degraded[i].reason, in->degraded[i].instead);
 	if (in->sample_bytes)
 		fprintf(f, "   sampled       a block every %s allocated on average: counts and bytes "
 			"are estimates; no double or unknown frees are detected\n",

@@ -61,6 +61,9 @@ struct session {
 	uint64_t sweeps, sweep_ns; /* how many, and their time */
 	uint64_t bpf_stats[MS_STAT__COUNT];
 	int nprobes;
+	/* what the BPF side runs with: the options less what the kernel refused */
+	struct tracer_mode mode;
+	struct report_degraded degraded[TRACER_MAX_DEGRADED];
 	char *cmdline;
 };
 
@@ -218,8 +221,15 @@ static int attach_probes(struct session *s)
 	if (!s->tracer)
 		return -errno;
 	s->nprobes = tracer__attach(s->tracer, &s->objs);
+	s->mode = *tracer__mode(s->tracer);
 	if (s->nprobes < 0)
 		return s->nprobes;
+	/* the kernel refused the CFI unwinder (or stacks): its tables are not needed */
+	if (s->unwind && (s->mode.unwind_mode == MS_UNWIND_FP ||
+			  (!s->mode.alloc_stacks && !s->mode.free_stacks))) {
+		unwinder__free(s->unwind);
+		s->unwind = NULL;
+	}
 	if (!s->unwind)
 		return 0;
 	/* after attach: a fallback there loads the programs and their maps again */
@@ -495,11 +505,13 @@ static void fill_report_input(struct session *s, struct report_input *in, char *
 		.late_records = s->sink.late,
 		.start_ns = s->start_ns,
 		.end_ns = s->end_ns,
-		.alloc_stacks = s->opts->alloc_stacks,
-		.free_stacks = s->opts->free_stacks,
-		.unwind_mode = s->opts->unwind_mode,
+		.alloc_stacks = s->mode.alloc_stacks,
+		.free_stacks = s->mode.free_stacks,
+		.unwind_mode = s->mode.unwind_mode,
 		.sample_bytes = s->opts->sample_bytes,
 		.nprobes = s->nprobes,
+		.degraded = s->degraded,
+		.ndegraded = s->mode.ndegraded,
 		.detector = s->detector,
 		.timeline = s->timeline,
 		.thread_names = s->names,
@@ -507,6 +519,10 @@ static void fill_report_input(struct session *s, struct report_input *in, char *
 		.min_age_ns = s->opts->min_age_ns,
 	};
 	memcpy(in->bpf_stats, s->bpf_stats, sizeof(in->bpf_stats));
+	for (size_t i = 0; i < s->mode.ndegraded; i++)
+		s->degraded[i] = (struct report_degraded){ .feature = s->mode.degraded[i].feature,
+							   .reason = s->mode.degraded[i].reason,
+							   .instead = s->mode.degraded[i].instead };
 	if (s->unwind)
 		unwinder__stats(s->unwind, &in->unwind);
 	if (t->launched && t->exited) {

@@ -320,6 +320,10 @@
 		if (S.lost_stacks)
 			bad.push(plural(S.lost_stacks, 'allocation', 'allocations') + ' lost their stack record; they are ' +
 				'grouped under their direct caller only.');
+		(TR.degraded || []).forEach(function (d) {
+			bad.push('This kernel refused ' + d.feature + ' (' + d.reason + '), so the trace ran with ' +
+				d.instead + '.');
+		});
 		if (S.unknown_frees) {
 			var why = T.launched ?
 				'They are usually blocks the dynamic loader handed out before the C library\'s allocator took over, ' +
