@@ -539,10 +539,12 @@ SEC("iter/task_vma")
 int vma_keys(struct bpf_iter__task_vma *ctx)
 {
 	struct vm_area_struct *vma = ctx->vma;
+	struct task_struct *task = ctx->task;
 	struct ms_vma_key r = {};
 
-	if (!vma || !vma->vm_file)
+	if (!vma || !task || !vma->vm_file)
 		return 0;
+	r.tgid = task->tgid;
 	r.start = vma->vm_start;
 	r.end = vma->vm_end;
 	file_key(vma->vm_file, &r.key);

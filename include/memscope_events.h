@@ -255,6 +255,8 @@ struct ms_unwind_key {
 struct ms_vma_key {
 	__u64 start, end;
 	struct ms_unwind_key key;
+	__u32 tgid; /* a kernel before 6.1 ignores the iterator's pid: all processes come */
+	__u32 pad;
 };
 
 /* count 0: the object was looked at and has no CFI */

@@ -118,7 +118,7 @@ static ssize_t read_vma_keys(const struct unwinder *u, int pid, struct ms_vma_ke
 	LIBBPF_OPTS(bpf_link_create_opts, lo);
 	union bpf_iter_link_info info = { 0 };
 	struct ms_vma_key *v = NULL;
-	size_t n = 0, cap = 0;
+	size_t bytes = 0, cap = 0;
 	int link, fd;
 	ssize_t got = 0;
 
@@ -135,15 +135,16 @@ static ssize_t read_vma_keys(const struct unwinder *u, int pid, struct ms_vma_ke
 		return got;
 	}
 	for (;;) {
-		if (n == cap) {
+		if (bytes == cap * sizeof(*v)) {
 			cap = cap ? cap * 2 : 256;
 			v = xrealloc(v, cap * sizeof(*v));
 		}
-		/* a read returns whole records */
-		got = read(fd, v + n, (cap - n) * sizeof(*v));
+		got = read(fd, (char *)v + bytes, cap * sizeof(*v) - bytes);
+		if (got < 0 && errno == EINTR)
+			continue;
 		if (got <= 0)
 			break;
-		n += (size_t)got / sizeof(*v);
+		bytes += (size_t)got;
 	}
 	if (got < 0)
 		got = -errno;
@@ -154,14 +155,15 @@ static ssize_t read_vma_keys(const struct unwinder *u, int pid, struct ms_vma_ke
 		return got;
 	}
 	*out = v;
-	return (ssize_t)n;
+	return (ssize_t)(bytes / sizeof(*v));
 }
 
-/* BPF's key of the mapping that contains addr, or NULL. */
-static const struct ms_unwind_key *key_at(const struct ms_vma_key *v, ssize_t n, uint64_t addr)
+/* BPF's key of process pid's mapping that contains addr, or NULL. */
+static const struct ms_unwind_key *key_at(const struct ms_vma_key *v, ssize_t n, int pid,
+					  uint64_t addr)
 {
 	for (ssize_t i = 0; i < n; i++)
-		if (addr >= v[i].start && addr < v[i].end)
+		if (v[i].tgid == (uint32_t)pid && addr >= v[i].start && addr < v[i].end)
 			return &v[i].key;
 	return NULL;
 }
@@ -187,13 +189,13 @@ static void resolve_keys(struct unwinder *u)
 		if (o->self_map) {
 			if (nself < 0)
 				nself = read_vma_keys(u, getpid(), &self);
-			k = key_at(self, nself, (uintptr_t)o->self_map);
+			k = key_at(self, nself, getpid(), (uintptr_t)o->self_map);
 			munmap(o->self_map, 1);
 			o->self_map = NULL;
 		} else {
 			if (ntarget < 0)
 				ntarget = read_vma_keys(u, u->pid, &target);
-			k = key_at(target, ntarget, o->map_start);
+			k = key_at(target, ntarget, u->pid, o->map_start);
 		}
 		if (!k)
 			continue;
@@ -412,7 +414,7 @@ static bool known_to_bpf(struct unwinder *u, struct scan *sc, const struct ms_ma
 		return false;
 	if (sc->nkeys < 0)
 		sc->nkeys = read_vma_keys(u, u->pid, &sc->keys);
-	k = key_at(sc->keys, sc->nkeys, m->start);
+	k = key_at(sc->keys, sc->nkeys, u->pid, m->start);
 	return k && find(u, k->dev, k->ino);
 }
 
