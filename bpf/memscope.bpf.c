@@ -500,9 +500,9 @@ struct ms_vma_info {
 
 /*
  * The key of a mapped file: the inode of vm_file, the file the pages come
- * from.  On overlayfs that is the layer's file (a backing file since Linux
- * 6.5), while /proc/PID/maps (6.18 measured) and stat() show the overlay's
- * device: the loader asks for this key through vma_keys below.
+ * from.  On overlayfs that is the layer's file, on the layer's device,
+ * while /proc/PID/maps (measured on 6.18) and stat() show the overlay's:
+ * the loader asks for this key through vma_keys below.
  */
 static __always_inline void file_key(struct file *f, struct ms_unwind_key *k)
 {
