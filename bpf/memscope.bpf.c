@@ -440,10 +440,24 @@ struct ms_vma_info {
 	__u32 file, exec;
 };
 
+/*
+ * The key of a mapped file: the inode of vm_file, the file the pages come
+ * from.  On overlayfs that is the layer's file, on the layer's device,
+ * while /proc/PID/maps (measured on 6.18) and stat() show the overlay's:
+ * the loader asks for this key through vma_keys below.
+ */
+static __always_inline void file_key(struct file *f, struct ms_unwind_key *k)
+{
+	dev_t dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
+
+	k->dev = dev;
+	k->ino = BPF_CORE_READ(f, f_inode, i_ino);
+}
+
 static long vma_info_cb(struct task_struct *task, struct vm_area_struct *vma, struct ms_vma_info *vi)
 {
+	struct ms_unwind_key k;
 	struct file *f = vma->vm_file;
-	dev_t dev;
 
 	vi->start = vma->vm_start;
 	vi->end = vma->vm_end;
@@ -451,10 +465,33 @@ static long vma_info_cb(struct task_struct *task, struct vm_area_struct *vma, st
 	vi->exec = !!(vma->vm_flags & 0x4 /* VM_EXEC */);
 	if (!f)
 		return 0;
-	dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
-	vi->dev = dev;
-	vi->ino = BPF_CORE_READ(f, f_inode, i_ino);
+	file_key(f, &k);
+	vi->dev = k.dev;
+	vi->ino = k.ino;
 	vi->file = 1;
+	return 0;
+}
+
+/*
+ * For the loader (user/unwind.c): each file mapping of the iterator's
+ * process with its file's key as unwind_vma() computes it.  Run over the
+ * target, and over the loader itself for files it mapped to learn their
+ * key before a launched target maps them.
+ */
+SEC("iter/task_vma")
+int vma_keys(struct bpf_iter__task_vma *ctx)
+{
+	struct vm_area_struct *vma = ctx->vma;
+	struct task_struct *task = ctx->task;
+	struct ms_vma_key r = {};
+
+	if (!vma || !task || !vma->vm_file)
+		return 0;
+	r.tgid = task->tgid;
+	r.start = vma->vm_start;
+	r.end = vma->vm_end;
+	file_key(vma->vm_file, &r.key);
+	bpf_seq_write(ctx->meta->seq, &r, sizeof(r));
 	return 0;
 }
 

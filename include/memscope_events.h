@@ -255,6 +255,18 @@ struct ms_unwind_key {
 	__u64 ino;
 };
 
+/*
+ * One file mapping of a process as BPF keys its file (the vma_keys
+ * iterator's records): the loader takes its objects' keys from these, not
+ * from /proc/PID/maps or stat(), which on overlayfs show another inode.
+ */
+struct ms_vma_key {
+	__u64 start, end;
+	struct ms_unwind_key key;
+	__u32 tgid; /* a kernel before 6.1 ignores the iterator's pid: all processes come */
+	__u32 pad;
+};
+
 /* count 0: the object was looked at and has no CFI */
 struct ms_unwind_obj {
 	__u32 first;

@@ -26,10 +26,22 @@ for t in "$@"; do
 	fi
 	n_run=$(printf '%s\n' "$out" | sed -n 's/^\[==========\] \([0-9]*\) test(s) run\./\1/p' | tail -n 1)
 	n_bad=$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test(s), listed below:/\1/p' | tail -n 1)
+	# a test that called skip() (it said why: "NOT RUN" above)
+	n_skip=$(printf '%s\n' "$out" | sed -n 's/^\[  SKIPPED \] \([0-9]*\) test(s), listed below:/\1/p' | tail -n 1)
 	n_run=${n_run:-0}
 	n_bad=${n_bad:-0}
-	pass=$((pass + n_run - n_bad))
+	n_skip=${n_skip:-0}
+	pass=$((pass + n_run - n_bad - n_skip))
 	fail=$((fail + n_bad))
+	if [ "$n_skip" -gt 0 ]; then
+		if [ "${CI:-}" = true ]; then
+			echo "*** $t: $n_skip test(s) could not run and CI=true: counted as failures" >&2
+			fail=$((fail + n_skip))
+		else
+			echo "*** $t: $n_skip test(s) COULD NOT RUN (skipped): see NOT RUN above" >&2
+			skip=$((skip + n_skip))
+		fi
+	fi
 	if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
 		echo "*** $t timed out" >&2
 	fi

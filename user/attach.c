@@ -164,6 +164,9 @@ static struct memscope *open_configured(const struct tracer_opts *opts, bool mul
 		bpf_program__set_autoload(k->progs.thread_exit, false);
 		bpf_program__set_autoload(k->progs.sweep, false);
 	}
+	/* the unwinder's keys: only where there are CFI tables to key */
+	if (opts->unwind_mode == MS_UNWIND_FP || (!opts->alloc_stacks && !opts->free_stacks))
+		bpf_program__set_autoload(k->progs.vma_keys, false);
 	k->rodata->target_tgid = opts->pid;
 	k->rodata->alloc_stacks = opts->alloc_stacks;
 	k->rodata->free_stacks = opts->free_stacks;
@@ -795,11 +798,12 @@ int tracer__sweep(struct tracer *t)
 	return (int)n;
 }
 
-void tracer__unwind_maps(const struct tracer *t, int *rows_fd, int *objs_fd,
+void tracer__unwind_maps(const struct tracer *t, int *rows_fd, int *objs_fd, int *keys_fd,
 			 volatile uint64_t **gen)
 {
 	*rows_fd = bpf_map__fd(t->skel->maps.unwind_rows);
 	*objs_fd = bpf_map__fd(t->skel->maps.unwind_objs);
+	*keys_fd = bpf_program__fd(t->skel->progs.vma_keys);
 	*gen = (volatile uint64_t *)&t->skel->bss->unwind_gen;
 }
 

@@ -97,8 +97,9 @@ bool tracer__batching(const struct tracer *t);
 /* Makes every thread of the target send the records it has queued (a no-op
  * without batching).  0 or negative errno. */
 int tracer__sweep(struct tracer *t);
-/* The unwinder's maps (user/unwind.h) and BPF's unwind_gen, valid after attach. */
-void tracer__unwind_maps(const struct tracer *t, int *rows_fd, int *objs_fd,
+/* The unwinder's maps (user/unwind.h), its keys' iterator program and BPF's
+ * unwind_gen, valid after attach. */
+void tracer__unwind_maps(const struct tracer *t, int *rows_fd, int *objs_fd, int *keys_fd,
 			 volatile uint64_t **gen);
 /* Sums the per-CPU counters into out.  0 or negative errno. */
 int tracer__stats(const struct tracer *t, uint64_t out[MS_STAT__COUNT]);

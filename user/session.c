@@ -211,7 +211,7 @@ static int attach_probes(struct session *s)
 		.batch = s->opts->batch,
 	};
 	volatile uint64_t *gen;
-	int rows_fd, objs_fd;
+	int rows_fd, objs_fd, keys_fd;
 
 	if (!s->objs.n) {
 		ms_err("no allocator found in target '%d'", s->target.pid);
@@ -233,8 +233,8 @@ static int attach_probes(struct session *s)
 	if (!s->unwind)
 		return 0;
 	/* after attach: a fallback there loads the programs and their maps again */
-	tracer__unwind_maps(s->tracer, &rows_fd, &objs_fd, &gen);
-	return unwinder__bind(s->unwind, rows_fd, objs_fd, to.unwind_rows, gen);
+	tracer__unwind_maps(s->tracer, &rows_fd, &objs_fd, &keys_fd, &gen);
+	return unwinder__bind(s->unwind, rows_fd, objs_fd, keys_fd, to.unwind_rows, gen);
 }
 
 /* When BPF met frames in files without rows (dlopen), their rows are added. */

@@ -184,17 +184,6 @@ int target__start(struct target *t)
 	return 0;
 }
 
-static bool is_kernel_thread(int pid)
-{
-	char path[64], buf[64];
-	ssize_t n;
-
-	/* kernel threads have no executable and an empty address space */
-	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
-	n = readlink(path, buf, sizeof(buf));
-	return n < 0 && errno == ENOENT;
-}
-
 int target__open_pid(struct target *t, int pid)
 {
 	char path[64];
@@ -216,9 +205,23 @@ int target__open_pid(struct target *t, int pid)
 		ms_err("no such process '%d'", pid);
 		return -ESRCH;
 	}
-	if (is_kernel_thread(pid)) {
+	/*
+	 * Not by /proc/PID/exe: a kernel thread has none, but neither has a
+	 * process that exited and is not reaped yet
+	 */
+	switch (ms_proc_kind(pid)) {
+	case MS_PROC_KTHREAD:
 		ms_err("pid '%d' is a kernel thread: it has no user-space heap", pid);
 		return -EINVAL;
+	case MS_PROC_GONE:
+		ms_err("target '%d' exited during attach (a zombie its parent has not reaped)", pid);
+		return -ESRCH;
+	case -ENOENT:
+	case -ESRCH:
+		ms_err("no such process '%d'", pid);
+		return -ESRCH;
+	default:
+		break;
 	}
 	t->pid = pid;
 	t->pidfd = open_pidfd(pid);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The loader's side of unwinding by CFI: which objects the target maps, each
- * one's rows (unwind_table.c) built once and kept by the file's (dev, inode),
+ * one's rows (unwind_table.c) built once and kept by the file's (dev, inode)
+ * as BPF sees them,
  * and the BPF maps they go into (bpf/memscope.bpf.c: unwind_rows,
  * unwind_objs).
  *
@@ -58,10 +59,13 @@ size_t unwinder__rows(const struct unwinder *u);
 
 /*
  * Uses the maps from now on and uploads what was built.  rows_fd is an
- * array of capacity rows made with BPF_F_MMAPABLE; gen is BPF's unwind_gen,
- * bumped after each upload.  0 or negative errno (message printed).
+ * array of capacity rows made with BPF_F_MMAPABLE; keys_fd the vma_keys
+ * iterator program, which tells each object's key as BPF computes it (-1:
+ * the keys /proc/PID/maps and stat() show, wrong on overlayfs); gen is
+ * BPF's unwind_gen, bumped after each upload.  0 or negative errno
+ * (message printed).
  */
-int unwinder__bind(struct unwinder *u, int rows_fd, int objs_fd, uint32_t capacity,
+int unwinder__bind(struct unwinder *u, int rows_fd, int objs_fd, int keys_fd, uint32_t capacity,
 		   volatile uint64_t *gen);
 
 void unwinder__stats(const struct unwinder *u, struct unwind_stats *out);

@@ -123,27 +123,51 @@ char *xstrdup(const char *s)
 	return p ? p : oom(strlen(s) + 1);
 }
 
-bool ms_process_gone(int pid)
+/* include/linux/sched.h: the task is a kernel thread */
+#define MS_PF_KTHREAD 0x00200000u
+
+int ms_proc_classify(const char *stat)
 {
-	char path[64], buf[512];
-	const char *paren;
+	const char *p = strrchr(stat, ')');
+	unsigned long long flags;
+	char state;
+
+	/* "pid (comm) S ppid pgrp session tty_nr tpgid flags ..." */
+	if (!p || sscanf(p + 1, " %c %*d %*d %*d %*d %*d %llu", &state, &flags) != 2)
+		return -EINVAL;
+	if (state == 'Z' || state == 'X' || state == 'x')
+		return MS_PROC_GONE;
+	return flags & MS_PF_KTHREAD ? MS_PROC_KTHREAD : MS_PROC_USER;
+}
+
+int ms_proc_kind(int pid)
+{
+	char path[64], buf[1024];
 	ssize_t n;
 	int fd;
 
-	if (kill(pid, 0) < 0 && errno == ESRCH)
-		return true;
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return errno == ENOENT;
+		return -errno;
 	n = read(fd, buf, sizeof(buf) - 1);
+	if (n < 0)
+		n = -errno;
 	close(fd);
 	if (n <= 0)
-		return false;
+		return n < 0 ? (int)n : -EINVAL;
 	buf[n] = 0;
-	/* "pid (comm) S ...": comm may hold spaces and parentheses */
-	paren = strrchr(buf, ')');
-	return paren && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X');
+	return ms_proc_classify(buf);
+}
+
+bool ms_process_gone(int pid)
+{
+	int kind;
+
+	if (kill(pid, 0) < 0 && errno == ESRCH)
+		return true;
+	kind = ms_proc_kind(pid);
+	return kind == -ENOENT || kind == -ESRCH || kind == MS_PROC_GONE;
 }
 
 uint64_t ms_now_ns(void)

@@ -53,6 +53,23 @@ uint64_t ms_now_ns(void);
 /* Whether process pid has exited: gone, or a zombie not reaped yet. */
 bool ms_process_gone(int pid);
 
+enum ms_proc_kind {
+	MS_PROC_USER,    /* a process with a user-space address space */
+	MS_PROC_KTHREAD, /* a kernel thread: no executable, no heap */
+	MS_PROC_GONE,    /* exited: a zombie (Z) or dead (X), not reaped yet */
+};
+
+/*
+ * What the text of /proc/PID/stat says the process is: the state after
+ * the command name (which may hold spaces and parentheses), then PF_KTHREAD
+ * in the flags field.  An exited process is MS_PROC_GONE whatever it was:
+ * its executable is gone too, so it must not pass for a kernel thread.
+ * -EINVAL when the text is malformed.
+ */
+int ms_proc_classify(const char *stat);
+/* ms_proc_classify() of /proc/PID/stat; -errno when it cannot be read. */
+int ms_proc_kind(int pid);
+
 /* One line of /proc/PID/maps. */
 struct ms_maps_line {
 	uint64_t start, end, offset, ino;
