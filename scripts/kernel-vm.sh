@@ -50,7 +50,7 @@ done
 case $limit in
 '' | *[!0-9]*) die "'--timeout $limit' is not a number of seconds" ;;
 esac
-for tool in qemu-system-x86_64 busybox apt-get dpkg-deb objcopy; do
+for tool in qemu-system-x86_64 busybox apt-get dpkg-deb objcopy xz flock; do
 	command -v "$tool" > /dev/null || die "'$tool' not found (run 'make test-deps')"
 done
 busybox_bin=$(command -v busybox)
@@ -62,6 +62,16 @@ fi
 
 start=$(date +%s)
 build=$(realpath -m "${BUILD:-build}")
+scratch='' run='' qpid=''
+# must not fail: under set -e a failure here would replace the exit status
+# shellcheck disable=SC2317 # (run by the trap)
+cleanup() {
+	if [ -n "$qpid" ]; then kill "$qpid" 2> /dev/null || true; fi
+	if [ -n "$scratch" ]; then rm -rf "$scratch"; fi
+	if [ -n "$run" ]; then rm -rf "$run"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 # The newest generic amd64 image of a series that apt knows; signed and
 # unsigned builds are the same kernel.  Not cloud (no 9p), not rt.
@@ -125,6 +135,7 @@ fetch_kernel() {
 	basename "$moddir" > "$scratch/release"
 	rm -rf "$scratch/x" "$scratch/deb" "$scratch/index"
 	mv "$scratch" "$cache"
+	scratch=
 }
 
 # add_module NAME CHAIN: NAME's dependencies first, then NAME, each once.
@@ -204,8 +215,15 @@ EOF
 	rm -rf "$root"
 }
 
-[ -f "$cache/vmlinuz" ] && [ -f "$cache/modules/order" ] || fetch_kernel
+# one fetch at a time (two runs may want the same kernel)
+mkdir -p "$build/kernels"
+exec 9> "$build/kernels/.lock"
+flock 9 || die "cannot lock '$build/kernels/.lock'"
+if [ ! -f "$cache/vmlinuz" ] || [ ! -f "$cache/modules/order" ]; then
+	fetch_kernel
+fi
 [ -f "$cache/initramfs.cpio" ] || make_base_initramfs
+flock -u 9
 
 # shell-quotes each argument
 quote() {
@@ -215,13 +233,6 @@ quote() {
 }
 
 run=$(mktemp -d "${TMPDIR:-/tmp}/kernel-vm.XXXXXX")
-qpid=
-cleanup() {
-	[ -n "$qpid" ] && kill "$qpid" 2> /dev/null
-	rm -rf "$run"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 mkdir "$run/root"
 if [ "$readonly_share" = on ]; then
@@ -232,22 +243,25 @@ fi
 {
 	echo '# written by kernel-vm.sh: runs in the guest, chrooted into the host /'
 	for v in PATH HOME LANG LC_ALL CI; do
-		eval "isset=\${$v+x}"
-		[ -n "$isset" ] || continue
-		eval "val=\$$v"
-		printf 'export %s=%s\n' "$v" "$(quote "$val")"
+		if val=$(printenv "$v"); then
+			printf 'export %s=%s\n' "$v" "$(quote "$val")"
+		fi
 	done
 	printf 'cd %s || exit 125\n' "$(quote "$PWD")"
-	printf 'timeout -k 10 %s %s\n' "$limit" "$(quote "$@")"
-	echo 'rc=$?'
-	printf '[ $rc -eq 124 ] && echo "kernel-vm guest: the command timed out after %s s"\n' "$limit"
-	echo 'exit $rc'
+	printf 'limit=%s\n' "$limit"
+	printf 'timeout -k 10 "$limit" %s\n' "$(quote "$@")"
+	cat << 'EOF'
+rc=$?
+[ $rc -eq 124 ] && echo "kernel-vm guest: the command timed out after $limit s"
+exit $rc
+EOF
 } > "$run/root/cmd.sh"
 (cd "$run/root" && find . | busybox cpio -o -H newc 2> /dev/null) > "$run/cmd.cpio"
 cat "$cache/initramfs.cpio" "$run/cmd.cpio" > "$run/initrd"
 
 # the VM: the command's time, plus booting and powering off under emulation
-vm_limit=$((limit + 300))
+# (KERNEL_VM_BOOT_SECS, default 300)
+vm_limit=$((limit + ${KERNEL_VM_BOOT_SECS:-300}))
 log=$run/console.log
 : > "$log"
 echo "kernel-vm: booting $pkg ($(cat "$cache/release")) with software emulation" >&2
