@@ -145,7 +145,8 @@ add_module() {
 	f=$(awk -v n="$1" '$1 == n { print $2; exit }' "$scratch/index")
 	if [ -z "$f" ]; then
 		# built into this kernel: nothing to load
-		grep -q "/$1\.ko\$" "$moddir/modules.builtin" 2> /dev/null && return 0
+		sed 's,.*/,,; s/\.ko$//' "$moddir/modules.builtin" 2> /dev/null | tr - _ |
+			grep -qx "$1" && return 0
 		die "'$pkg' has no module '$1' (is it the cloud flavour?)"
 	fi
 	case $f in
