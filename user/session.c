@@ -403,17 +403,34 @@ static bool target_gone(struct session *s)
 	return true;
 }
 
-/* Forwards our stop signal to a launched target and lets it finish, still
- * draining, so its frees at exit are seen. */
-static void forward_stop(struct session *s, int sig)
+/* Lets a signalled target finish, still draining, so its frees at exit are seen. */
+static bool wait_gone(struct session *s)
 {
 	uint64_t until = ms_now_ns() + FORWARD_GRACE_MS * 1000000ull;
 
-	target__signal(&s->target, sig);
-	while (!target_gone(s) && ms_now_ns() < until) {
+	while (!target_gone(s)) {
+		if (ms_now_ns() >= until)
+			return false;
 		ring_buffer__poll(s->rb, DRAIN_INTERVAL_MS);
 		drain(s, false);
 	}
+	return true;
+}
+
+/*
+ * Stops a launched target (Ctrl-C, SIGTERM, -d): sig, then SIGKILL when it
+ * is still there after the grace period.  It never outlives us holding our
+ * pipes (`memscope-bpf -d 20 -- ./prog | grep x` ends).
+ */
+static void forward_stop(struct session *s, int sig)
+{
+	target__signal(&s->target, sig);
+	if (wait_gone(s))
+		return;
+	ms_warn("'%d' still runs %d ms after signal %d: killing it", s->target.pid,
+		FORWARD_GRACE_MS, sig);
+	target__signal(&s->target, SIGKILL);
+	wait_gone(s);
 }
 
 static void trace_loop(struct session *s)
@@ -442,7 +459,10 @@ static void trace_loop(struct session *s)
 		if (target_gone(s))
 			break;
 		if (deadline && ms_now_ns() >= deadline) {
-			record_target_state(s);
+			if (s->target.launched)
+				forward_stop(s, SIGTERM);
+			else
+				record_target_state(s);
 			break;
 		}
 	}

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
@@ -96,11 +97,15 @@ static int open_pidfd(int pid)
 	return (int)syscall(SYS_pidfd_open, pid, 0);
 }
 
-static void child_run(int go, int report, char *const argv[], const char *exe)
+static void child_run(int go, int report, char *const argv[], const char *exe, pid_t parent)
 {
 	char c;
 	int err;
 
+	/* never outlive a tracer that dies (SIGKILL); a parent gone before the
+	 * call would go unnoticed, hence the check after it */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+		_exit(127);
 	/* wait until the parent has attached; EOF means it gave up */
 	if (read(go, &c, 1) != 1)
 		_exit(127);
@@ -116,7 +121,7 @@ static void child_run(int go, int report, char *const argv[], const char *exe)
 int target__launch(struct target *t, char *const argv[])
 {
 	int go[2], report[2];
-	pid_t pid;
+	pid_t pid, self = getpid();
 
 	t->exe = target__resolve_program(argv[0]);
 	if (!t->exe) {
@@ -140,7 +145,7 @@ int target__launch(struct target *t, char *const argv[])
 	if (pid == 0) {
 		close(go[1]);
 		close(report[0]);
-		child_run(go[0], report[1], argv, t->exe);
+		child_run(go[0], report[1], argv, t->exe, self);
 	}
 	close(go[0]);
 	close(report[1]);
