@@ -503,6 +503,7 @@ static void fill_report_input(struct session *s, struct report_input *in, char *
 		.cmdline = s->cmdline,
 		.launched = t->launched,
 		.exited = t->exited,
+		.status_known = t->exited && t->status_known,
 		.exit_code = -1,
 		.exit_text = exit_text,
 		.heap = s->heap,
@@ -529,7 +530,7 @@ static void fill_report_input(struct session *s, struct report_input *in, char *
 	memcpy(in->bpf_stats, s->bpf_stats, sizeof(in->bpf_stats));
 	if (s->unwind)
 		unwinder__stats(s->unwind, &in->unwind);
-	if (t->launched && t->exited) {
+	if (t->exited && t->status_known) {
 		if (WIFSIGNALED(t->wait_status))
 			in->exit_signal = WTERMSIG(t->wait_status);
 		else

@@ -264,6 +264,7 @@ static enum target_state poll_child(struct target *t)
 		}
 		if (WIFEXITED(st) || WIFSIGNALED(st)) {
 			t->exited = true;
+			t->status_known = true;
 			t->wait_status = st;
 			return TARGET_EXITED;
 		}
@@ -271,6 +272,39 @@ static enum target_state poll_child(struct target *t)
 			return TARGET_EXITING;
 		if (WIFSTOPPED(st))
 			pass_stop(t, st);
+	}
+}
+
+/*
+ * A -p target is not our child: waitpid cannot tell its status.  Until its
+ * parent reaps it, it is a zombie whose /proc/PID/stat carries the status
+ * in waitpid's form (field 52, Linux >= 3.5); after that it is unknown.
+ */
+static void read_zombie_status(struct target *t)
+{
+	char path[64], buf[1024], *p;
+	int field = 2, st;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", t->pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	if (!p || p[1] != ' ' || p[2] != 'Z')
+		return;
+	for (p += 1; *p && field < 52; p++)
+		if (*p == ' ')
+			field++;
+	if (field == 52 && sscanf(p, "%d", &st) == 1) {
+		t->wait_status = st;
+		t->status_known = true;
 	}
 }
 
@@ -283,8 +317,10 @@ enum target_state target__poll(struct target *t)
 	if (t->pidfd >= 0) {
 		struct pollfd p = { .fd = t->pidfd, .events = POLLIN };
 
-		if (poll(&p, 1, 0) > 0)
+		if (poll(&p, 1, 0) > 0) {
 			t->exited = true;
+			read_zombie_status(t);
+		}
 	} else if (kill(t->pid, 0) < 0 && errno == ESRCH) {
 		t->exited = true;
 	}
@@ -311,6 +347,7 @@ void target__release(struct target *t)
 			return;
 	if (WIFEXITED(st) || WIFSIGNALED(st)) {
 		t->exited = true;
+		t->status_known = true;
 		t->wait_status = st;
 		return;
 	}
@@ -352,8 +389,8 @@ void target__describe_exit(const struct target *t, char *buf, int len)
 
 	if (!t->exited)
 		snprintf(buf, len, "still running at detach");
-	else if (!t->launched)
-		snprintf(buf, len, "exited");
+	else if (!t->status_known)
+		snprintf(buf, len, "ended, status unknown (its parent reaped it first)");
 	else if (WIFSIGNALED(st))
 		snprintf(buf, len, "killed by signal %d (%s)%s", WTERMSIG(st),
 			 strsignal(WTERMSIG(st)), WCOREDUMP(st) ? ", core dumped" : "");
