@@ -20,9 +20,10 @@ void options__usage(FILE *f)
 		"uprobes, and reports leaks and totals with symbolized stacks.\n"
 		"\n"
 		"  -p, --pid PID          attach to a running process\n"
-		"  -d, --duration SECS    stop tracing after SECS seconds\n"
+		"  -d, --duration SECS    stop tracing after SECS seconds; a launched program\n"
+		"                         is then stopped (SIGTERM, SIGKILL 3 s later)\n"
 		"  -o, --output FILE      write the report to FILE (FILE.json: JSON,\n"
-		"                         FILE.html: HTML)\n"
+		"                         FILE.html: HTML); '-': standard output\n"
 		"      --json FILE        write the JSON report to FILE\n"
 		"      --html FILE        write the interactive HTML report to FILE (one file,\n"
 		"                         works offline)\n"
@@ -51,7 +52,10 @@ void options__usage(FILE *f)
 		"  -h, --help             this text\n"
 		"  -V, --version          version\n"
 		"\n"
-		"Tracing stops on Ctrl-C or SIGTERM, after -d, or when the target exits.\n",
+		"Tracing stops on Ctrl-C or SIGTERM, after -d, or when the target exits.\n"
+		"A launched program never outlives memscope-bpf.  A report FILE that is a\n"
+		"regular file or new is replaced whole; a device or FIFO is written in place;\n"
+		"a directory or symbolic link is refused before tracing starts.\n",
 		MS_BATCH);
 }
 

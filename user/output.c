@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -8,43 +10,182 @@
 #include "output.h"
 #include "util.h"
 
-int output__open(struct output *o, const char *path)
+/* "-", /dev/stdout, /dev/stderr, /dev/fd/N, /proc/self/fd/N: the fd, else -1 */
+static int named_fd(const char *path)
+{
+	const char *n = NULL;
+	char *end;
+	long v;
+
+	if (!strcmp(path, "-") || !strcmp(path, "/dev/stdout"))
+		return 1;
+	if (!strcmp(path, "/dev/stderr"))
+		return 2;
+	if (!strncmp(path, "/dev/fd/", 8))
+		n = path + 8;
+	else if (!strncmp(path, "/proc/self/fd/", 14))
+		n = path + 14;
+	if (!n || *n < '0' || *n > '9')
+		return -1;
+	errno = 0;
+	v = strtol(n, &end, 10);
+	return errno || *end || v > INT_MAX ? -1 : (int)v;
+}
+
+struct output_plan output__plan(const char *path, const struct stat *st)
+{
+	struct output_plan p = { .how = OUTPUT_REFUSE, .fd = -1 };
+	size_t n = strlen(path);
+
+	p.fd = named_fd(path);
+	if (p.fd >= 0) {
+		p.how = OUTPUT_FD;
+		return p;
+	}
+	if (!n || path[n - 1] == '/') {
+		p.why = "not a file name";
+		return p;
+	}
+	if (!st || S_ISREG(st->st_mode))
+		p.how = OUTPUT_REPLACE;
+	else if (S_ISCHR(st->st_mode) || S_ISFIFO(st->st_mode))
+		p.how = OUTPUT_STREAM;
+	else if (S_ISDIR(st->st_mode))
+		p.err = EISDIR;
+	/* a link planted in a shared directory such as /tmp must not steer our write */
+	else if (S_ISLNK(st->st_mode))
+		p.why = "is a symbolic link: give the path of the file itself";
+	else if (S_ISBLK(st->st_mode))
+		p.why = "is a block device";
+	else
+		p.why = "is a socket";
+	return p;
+}
+
+static ssize_t cookie_write(void *c, const char *buf, size_t n)
+{
+	struct output *o = c;
+	size_t done = 0;
+
+	while (done < n) {
+		ssize_t w = write(o->fd, buf + done, n - done);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			if (!o->werr)
+				o->werr = w < 0 ? errno : EIO;
+			break;
+		}
+		done += (size_t)w;
+	}
+	return (ssize_t)done;
+}
+
+static int cookie_close(void *c)
+{
+	struct output *o = c;
+	int r = close(o->fd);
+
+	o->fd = -1;
+	return r;
+}
+
+static int open_replace(struct output *o, const char *path, const struct stat *st)
 {
 	size_t n = strlen(path);
-	int fd, err;
 
-	memset(o, 0, sizeof(*o));
-	if (!n || path[n - 1] == '/') {
-		ms_err("cannot write '%s': not a file name", path);
-		return -EINVAL;
-	}
-	o->path = xstrdup(path);
+	if (st && access(path, W_OK) < 0)
+		return -errno;
 	o->tmp = xmalloc(n + 16);
 	snprintf(o->tmp, n + 16, "%s.tmp.XXXXXX", path);
-	fd = mkstemp(o->tmp);
-	if (fd < 0) {
-		err = -errno;
-		ms_err("cannot write '%s': %s", path, strerror(errno));
+	o->fd = mkstemp(o->tmp);
+	if (o->fd < 0) {
 		free(o->tmp);
 		o->tmp = NULL;
-		output__abort(o);
-		return err;
+		return -errno;
 	}
-	fchmod(fd, 0644);
-	o->f = fdopen(fd, "w");
+	/* a replaced file keeps its mode: a report readable only by its owner stays so */
+	fchmod(o->fd, st ? st->st_mode & 07777 : 0644);
 	return 0;
+}
+
+/* Never creates, truncates or follows: the entry must still be what lstat saw. */
+static int open_stream(struct output *o, const char *path, const struct stat *st)
+{
+	int flags = O_WRONLY | O_NOCTTY | O_NOFOLLOW | O_CLOEXEC;
+	struct stat now;
+
+	o->fd = open(path, flags | O_NONBLOCK);
+	if (o->fd < 0 && errno == ENXIO && S_ISFIFO(st->st_mode)) {
+		ms_info(0, "waiting for a reader of '%s'", path);
+		o->fd = open(path, flags);
+	}
+	if (o->fd < 0)
+		return -errno;
+	fcntl(o->fd, F_SETFL, fcntl(o->fd, F_GETFL) & ~O_NONBLOCK);
+	if (fstat(o->fd, &now) < 0)
+		return -errno;
+	if (now.st_dev != st->st_dev || now.st_ino != st->st_ino)
+		return -EAGAIN;
+	return 0;
+}
+
+int output__open(struct output *o, const char *path)
+{
+	cookie_io_functions_t io = { .write = cookie_write, .close = cookie_close };
+	struct stat st, *stp = &st;
+	struct output_plan p;
+	int err = 0;
+
+	memset(o, 0, sizeof(*o));
+	o->fd = -1;
+	o->path = xstrdup(path);
+	if (lstat(path, &st) < 0)
+		stp = NULL;
+	p = output__plan(path, stp);
+	o->how = p.how;
+	switch (p.how) {
+	case OUTPUT_REFUSE:
+		err = p.err ? -p.err : -EINVAL;
+		break;
+	case OUTPUT_FD:
+		o->fd = fcntl(p.fd, F_DUPFD_CLOEXEC, 3);
+		err = o->fd < 0 ? -errno : 0;
+		break;
+	case OUTPUT_STREAM:
+		err = open_stream(o, path, stp);
+		break;
+	case OUTPUT_REPLACE:
+		err = open_replace(o, path, stp);
+		break;
+	}
+	if (!err) {
+		o->f = fopencookie(o, "w", io);
+		err = o->f ? 0 : -ENOMEM;
+	}
+	if (err) {
+		if (p.how == OUTPUT_REFUSE && p.why)
+			ms_err("cannot write '%s': %s", path, p.why);
+		else
+			ms_err("cannot write '%s': %s", path, strerror(-err));
+		output__abort(o);
+	}
+	return err;
 }
 
 int output__commit(struct output *o)
 {
 	int err = 0;
 
-	if (fflush(o->f) || fsync(fileno(o->f)) || ferror(o->f))
-		err = -errno ? -errno : -EIO;
-	if (fclose(o->f) && !err)
+	if (fflush(o->f) || ferror(o->f) || o->werr)
+		err = -(o->werr ? o->werr : EIO);
+	if (!err && o->how == OUTPUT_REPLACE && fsync(o->fd))
 		err = -errno;
+	if (fclose(o->f) && !err)
+		err = -(o->werr ? o->werr : EIO);
 	o->f = NULL;
-	if (!err && rename(o->tmp, o->path))
+	if (!err && o->tmp && rename(o->tmp, o->path))
 		err = -errno;
 	if (err) {
 		ms_err("cannot write '%s': %s", o->path, strerror(-err));
@@ -61,9 +202,12 @@ void output__abort(struct output *o)
 {
 	if (o->f)
 		fclose(o->f);
+	else if (o->path && o->fd >= 0) /* a zeroed, never opened output has fd 0 */
+		close(o->fd);
 	if (o->tmp)
 		unlink(o->tmp);
 	free(o->tmp);
 	free(o->path);
 	memset(o, 0, sizeof(*o));
+	o->fd = -1;
 }

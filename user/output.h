@@ -1,25 +1,51 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Report files, written whole or not at all: opened (as a temporary file
- * beside the destination) before tracing starts, so an unwritable path fails
- * at once, and renamed into place only when the report is complete.
+ * Report outputs, checked and opened before tracing starts so that a path
+ * that cannot be written fails at once.  How a path is written depends on
+ * what it names (docs/report-format.md "Where reports go"):
+ *  - a regular file or a new path: whole or not at all, through a temporary
+ *    file beside it renamed into place when the report is complete;
+ *  - "-", /dev/stdout, /dev/stderr, /dev/fd/N: that descriptor, as it is;
+ *  - a character device or a FIFO: opened for writing in place, never
+ *    created, truncated or replaced;
+ *  - a directory, symbolic link, block device or socket: refused.
  */
 #ifndef MS_OUTPUT_H
 #define MS_OUTPUT_H
 
 #include <stdio.h>
+#include <sys/stat.h>
+
+enum output_how {
+	OUTPUT_REPLACE, /* regular file or new path: temporary file, renamed */
+	OUTPUT_STREAM,  /* character device or FIFO: written in place */
+	OUTPUT_FD,      /* an inherited descriptor: written as it is */
+	OUTPUT_REFUSE,
+};
+
+struct output_plan {
+	enum output_how how;
+	int fd;          /* OUTPUT_FD: which */
+	int err;         /* OUTPUT_REFUSE: positive errno, or 0 with why */
+	const char *why; /* OUTPUT_REFUSE: the reason when err is 0 */
+};
 
 struct output {
 	FILE *f;
+	enum output_how how;
+	int fd;
+	int werr; /* first write error (positive errno) */
 	char *path;
 	char *tmp;
 };
 
+/* How path is written, from lstat()'s answer (st NULL: no such entry). */
+struct output_plan output__plan(const char *path, const struct stat *st);
 /* 0 or negative errno (message printed). */
 int output__open(struct output *o, const char *path);
-/* Flushes, syncs and renames into place.  0 or negative errno (message printed). */
+/* Flushes; a file is synced and renamed into place.  0 or negative errno (message printed). */
 int output__commit(struct output *o);
-/* Removes the temporary file; safe on an unopened or committed output. */
+/* Removes a temporary file (never the path itself); safe on an unopened or committed output. */
 void output__abort(struct output *o);
 
 #endif

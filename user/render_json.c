@@ -18,7 +18,7 @@ static uint64_t us_since(uint64_t from_ns, uint64_t ns)
 static void write_target(struct report *r, struct json_writer *w)
 {
 	const struct report_input *in = r->in;
-	bool done = in->launched && in->exited;
+	bool done = in->exited && in->status_known;
 
 	jw__begin_object(w, "target");
 	jw__int(w, "pid", in->pid);

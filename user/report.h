@@ -36,8 +36,9 @@ struct report_input {
 	const char *cmdline;
 	bool launched;
 	bool exited;        /* the target ended while traced */
-	int exit_code;      /* launched && exited: status, or -1 when killed */
-	int exit_signal;    /* launched && exited: signal that killed it, or 0 */
+	bool status_known;  /* exited, and its status is known (always when launched) */
+	int exit_code;      /* status_known: status, or -1 when killed */
+	int exit_signal;    /* status_known: signal that killed it, or 0 */
 	const char *exit_text;
 	const struct heap *heap;
 	const struct stack_table *stacks;

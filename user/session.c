@@ -413,17 +413,34 @@ static bool target_gone(struct session *s)
 	return true;
 }
 
-/* Forwards our stop signal to a launched target and lets it finish, still
- * draining, so its frees at exit are seen. */
-static void forward_stop(struct session *s, int sig)
+/* Lets a signalled target finish, still draining, so its frees at exit are seen. */
+static bool wait_gone(struct session *s)
 {
 	uint64_t until = ms_now_ns() + FORWARD_GRACE_MS * 1000000ull;
 
-	target__signal(&s->target, sig);
-	while (!target_gone(s) && ms_now_ns() < until) {
+	while (!target_gone(s)) {
+		if (ms_now_ns() >= until)
+			return false;
 		ring_buffer__poll(s->rb, DRAIN_INTERVAL_MS);
 		drain(s, false);
 	}
+	return true;
+}
+
+/*
+ * Stops a launched target (Ctrl-C, SIGTERM, -d): sig, then SIGKILL when it
+ * is still there after the grace period.  It never outlives us holding our
+ * pipes (`memscope-bpf -d 20 -- ./prog | grep x` ends).
+ */
+static void forward_stop(struct session *s, int sig)
+{
+	target__signal(&s->target, sig);
+	if (wait_gone(s))
+		return;
+	ms_warn("'%d' still runs %d ms after signal %d: killing it", s->target.pid,
+		FORWARD_GRACE_MS, sig);
+	target__signal(&s->target, SIGKILL);
+	wait_gone(s);
 }
 
 static void trace_loop(struct session *s)
@@ -457,7 +474,10 @@ static void trace_loop(struct session *s)
 		if (target_gone(s))
 			break;
 		if (deadline && ms_now_ns() >= deadline) {
-			record_target_state(s);
+			if (s->target.launched)
+				forward_stop(s, SIGTERM);
+			else
+				record_target_state(s);
 			break;
 		}
 	}
@@ -504,6 +524,7 @@ static void fill_report_input(struct session *s, struct report_input *in, char *
 		.cmdline = s->cmdline,
 		.launched = t->launched,
 		.exited = t->exited,
+		.status_known = t->exited && t->status_known,
 		.exit_code = -1,
 		.exit_text = exit_text,
 		.heap = s->heap,
@@ -536,7 +557,7 @@ static void fill_report_input(struct session *s, struct report_input *in, char *
 							   .instead = s->mode.degraded[i].instead };
 	if (s->unwind)
 		unwinder__stats(s->unwind, &in->unwind);
-	if (t->launched && t->exited) {
+	if (t->exited && t->status_known) {
 		if (WIFSIGNALED(t->wait_status))
 			in->exit_signal = WTERMSIG(t->wait_status);
 		else

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
@@ -96,11 +97,15 @@ static int open_pidfd(int pid)
 	return (int)syscall(SYS_pidfd_open, pid, 0);
 }
 
-static void child_run(int go, int report, char *const argv[], const char *exe)
+static void child_run(int go, int report, char *const argv[], const char *exe, pid_t parent)
 {
 	char c;
 	int err;
 
+	/* never outlive a tracer that dies (SIGKILL); a parent gone before the
+	 * call would go unnoticed, hence the check after it */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+		_exit(127);
 	/* wait until the parent has attached; EOF means it gave up */
 	if (read(go, &c, 1) != 1)
 		_exit(127);
@@ -116,7 +121,7 @@ static void child_run(int go, int report, char *const argv[], const char *exe)
 int target__launch(struct target *t, char *const argv[])
 {
 	int go[2], report[2];
-	pid_t pid;
+	pid_t pid, self = getpid();
 
 	t->exe = target__resolve_program(argv[0]);
 	if (!t->exe) {
@@ -140,7 +145,7 @@ int target__launch(struct target *t, char *const argv[])
 	if (pid == 0) {
 		close(go[1]);
 		close(report[0]);
-		child_run(go[0], report[1], argv, t->exe);
+		child_run(go[0], report[1], argv, t->exe, self);
 	}
 	close(go[0]);
 	close(report[1]);
@@ -262,6 +267,7 @@ static enum target_state poll_child(struct target *t)
 		}
 		if (WIFEXITED(st) || WIFSIGNALED(st)) {
 			t->exited = true;
+			t->status_known = true;
 			t->wait_status = st;
 			return TARGET_EXITED;
 		}
@@ -269,6 +275,39 @@ static enum target_state poll_child(struct target *t)
 			return TARGET_EXITING;
 		if (WIFSTOPPED(st))
 			pass_stop(t, st);
+	}
+}
+
+/*
+ * A -p target is not our child: waitpid cannot tell its status.  Until its
+ * parent reaps it, it is a zombie whose /proc/PID/stat carries the status
+ * in waitpid's form (field 52, Linux >= 3.5); after that it is unknown.
+ */
+static void read_zombie_status(struct target *t)
+{
+	char path[64], buf[1024], *p;
+	int field = 2, st;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", t->pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	if (!p || p[1] != ' ' || p[2] != 'Z')
+		return;
+	for (p += 1; *p && field < 52; p++)
+		if (*p == ' ')
+			field++;
+	if (field == 52 && sscanf(p, "%d", &st) == 1) {
+		t->wait_status = st;
+		t->status_known = true;
 	}
 }
 
@@ -281,8 +320,10 @@ enum target_state target__poll(struct target *t)
 	if (t->pidfd >= 0) {
 		struct pollfd p = { .fd = t->pidfd, .events = POLLIN };
 
-		if (poll(&p, 1, 0) > 0)
+		if (poll(&p, 1, 0) > 0) {
 			t->exited = true;
+			read_zombie_status(t);
+		}
 	} else if (kill(t->pid, 0) < 0 && errno == ESRCH) {
 		t->exited = true;
 	}
@@ -309,6 +350,7 @@ void target__release(struct target *t)
 			return;
 	if (WIFEXITED(st) || WIFSIGNALED(st)) {
 		t->exited = true;
+		t->status_known = true;
 		t->wait_status = st;
 		return;
 	}
@@ -350,8 +392,8 @@ void target__describe_exit(const struct target *t, char *buf, int len)
 
 	if (!t->exited)
 		snprintf(buf, len, "still running at detach");
-	else if (!t->launched)
-		snprintf(buf, len, "exited");
+	else if (!t->status_known)
+		snprintf(buf, len, "ended, status unknown (its parent reaped it first)");
 	else if (WIFSIGNALED(st))
 		snprintf(buf, len, "killed by signal %d (%s)%s", WTERMSIG(st),
 			 strsignal(WTERMSIG(st)), WCOREDUMP(st) ? ", core dumped" : "");

@@ -23,7 +23,8 @@ struct target {
 	bool launched;    /* we started it and will reap it */
 	bool exited;      /* it is gone (reaped when launched) */
 	bool traced;      /* launched and seized with ptrace */
-	int wait_status;  /* waitpid() status, when launched && exited */
+	bool status_known; /* wait_status is the real one */
+	int wait_status;  /* waitpid() status, when exited && status_known */
 	int pidfd;        /* readable when it exits; -1 when unavailable */
 	int go_fd;        /* launch: write end the child waits on */
 	int exec_fd;      /* launch: read end, EOF when exec succeeded */

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -20,6 +21,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -2029,6 +2031,297 @@ static void test_e2e__bad_input_one_line_error_nonzero_exit(void **state)
 	run_free(&r);
 }
 
+/* True when fd reads to EOF within ms (what it reads is dropped). */
+static bool eof_within(int fd, int ms)
+{
+	char buf[4096];
+
+	for (int waited = 0; waited < ms; waited += 10) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&p, 1, 10) <= 0)
+			continue;
+		n = read(fd, buf, sizeof(buf));
+		if (n == 0)
+			return true;
+		if (n < 0 && errno != EINTR)
+			return false;
+	}
+	return false;
+}
+
+/* True when pid is gone or a zombie within ms. */
+static bool dead_within(pid_t pid, int ms)
+{
+	for (int waited = 0; waited < ms; waited += 10) {
+		char path[64], *stat;
+		const char *paren;
+		bool dead;
+
+		snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+		stat = slurp(path);
+		paren = stat ? strrchr(stat, ')') : NULL;
+		dead = !paren || paren[2] == 'Z' || paren[2] == 'X';
+		free(stat);
+		if (dead)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+static void assert_char_device(const char *path, dev_t rdev)
+{
+	struct stat st;
+
+	assert_int_equal(lstat(path, &st), 0);
+	if (!S_ISCHR(st.st_mode) || st.st_rdev != rdev)
+		fail_msg("'%s' is no longer the character device it was", path);
+}
+
+/*
+ * A character device given as the output is written in place, never
+ * replaced by a file.  The nodes are made here with the numbers of
+ * /dev/null (1, 3) and /dev/full (1, 7), so the real /dev is never at risk.
+ * Writing to the full one fails with ENOSPC: one line, a non-zero exit.
+ */
+static void test_e2e__device_output_is_written_in_place_never_replaced(void **state)
+{
+	const char *null = tmp_path("null-node"), *full = tmp_path("full-node");
+	char want[300];
+	struct run r;
+
+	unlink(null);
+	unlink(full);
+	assert_int_equal(mknod(null, S_IFCHR | 0666, makedev(1, 3)), 0);
+	assert_int_equal(mknod(full, S_IFCHR | 0666, makedev(1, 7)), 0);
+
+	run_memscope(&r, NULL, "--json", null, "--", PROGS "exit_status", "0", NULL);
+	if (r.status != 0)
+		fail_msg("memscope-bpf exited %d; stderr:\n%s", r.status, r.err);
+	assert_char_device(null, makedev(1, 3));
+	run_free(&r);
+
+	run_memscope(&r, NULL, "--json", full, "--", PROGS "exit_status", "0", NULL);
+	snprintf(want, sizeof(want), "cannot write '%s': %s", full, strerror(ENOSPC));
+	assert_one_line_error(&r, want);
+	assert_int_equal(r.status, 1);
+	assert_char_device(full, makedev(1, 7));
+	run_free(&r);
+}
+
+/* A FIFO given as the output is streamed to its reader and stays a FIFO. */
+static void test_e2e__fifo_output_is_streamed_to_its_reader(void **state)
+{
+	const char *fifo = tmp_path("report.fifo"), *got = tmp_path("fifo.json");
+	struct stat st;
+	struct run r;
+	pid_t reader;
+	char *text;
+
+	unlink(fifo);
+	unlink(got);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	reader = fork();
+	if (reader == 0) {
+		int in = open(fifo, O_RDONLY), out = open(got, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		char buf[4096];
+		ssize_t n;
+
+		die_with_parent();
+		while ((n = read(in, buf, sizeof(buf))) > 0)
+			if (write(out, buf, n) != n)
+				_exit(1);
+		_exit(n == 0 ? 0 : 1);
+	}
+	run_memscope(&r, NULL, "--json", fifo, "--", PROGS "exit_status", "0", NULL);
+	if (r.status != 0)
+		kill(reader, SIGKILL);
+	assert_int_equal(wait_code(reader), 0);
+	text = slurp(got);
+	r.json = text ? cJSON_Parse(text) : NULL;
+	free(text);
+	assert_ran(&r, 0);
+	assert_int_equal(lstat(fifo, &st), 0);
+	assert_true(S_ISFIFO(st.st_mode));
+	assert_leak(r.json, "leak_one", "exit_status.c", "leak_one", 1, 42);
+	run_free(&r);
+}
+
+/*
+ * "-" and /dev/fd/1 are standard output, written as it is.  (/dev/stdout
+ * takes the same path; tests/unit/test_output.c checks it by name, so that
+ * no test run can ever touch the real /dev/stdout.)
+ */
+static void test_e2e__stdout_output_gets_the_report(void **state)
+{
+	const char *names[] = { "-", "/dev/fd/1" };
+	const char *out = tmp_path("stdout.json"), *err = tmp_path("stdout.err");
+
+	for (int i = 0; i < 2; i++) {
+		struct run r = { 0 };
+		int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		pid_t ms;
+
+		assert_true(fd >= 0);
+		ms = spawn((char *[]){ MEMSCOPE, "--json", (char *)names[i], "--",
+				       PROGS "exit_status", "0", NULL },
+			   err, fd);
+		close(fd);
+		finish(&r, ms, err, out);
+		assert_ran(&r, 0);
+		assert_leak(r.json, "leak_one", "exit_status.c", "leak_one", 1, 42);
+		run_free(&r);
+	}
+}
+
+/*
+ * A symbolic link given as the output is refused up front and left as it
+ * is, with the file it points to: one planted in a shared directory such
+ * as /tmp must not steer a root process's write.
+ */
+static void test_e2e__symlink_output_is_refused_and_left_alone(void **state)
+{
+	const char *file = tmp_path("pointed-at"), *link = tmp_path("link.json");
+	char target[300] = { 0 }, *text;
+	struct run r;
+	FILE *f;
+
+	f = fopen(file, "w");
+	assert_non_null(f);
+	fputs("keep me\n", f);
+	fclose(f);
+	unlink(link);
+	assert_int_equal(symlink(file, link), 0);
+	run_memscope(&r, NULL, "--json", link, "--", PROGS "exit_status", "0", NULL);
+	assert_one_line_error(&r, "is a symbolic link");
+	assert_int_equal(r.status, 1);
+	assert_true(readlink(link, target, sizeof(target) - 1) > 0);
+	assert_string_equal(target, file);
+	text = slurp(file);
+	assert_string_equal(text, "keep me\n");
+	free(text);
+	run_free(&r);
+}
+
+/*
+ * An output that cannot be written (here a directory) is an error before
+ * the program runs, not after the whole trace: the program would create
+ * its marker file.
+ */
+static void test_e2e__unwritable_output_fails_before_the_program_runs(void **state)
+{
+	const char *dir = tmp_path("a-directory"), *marker = tmp_path("ran");
+	char want[300];
+	struct run r;
+
+	mkdir(dir, 0755);
+	unlink(marker);
+	run_memscope(&r, NULL, "-o", dir, "--", "/usr/bin/touch", marker, NULL);
+	snprintf(want, sizeof(want), "cannot write '%s': %s", dir, strerror(EISDIR));
+	assert_one_line_error(&r, want);
+	assert_int_equal(r.status, 1);
+	assert_int_not_equal(access(marker, F_OK), 0);
+	run_free(&r);
+}
+
+/*
+ * -d stops a launched program as Ctrl-C does: it is sent SIGTERM, and
+ * SIGKILL when it ignores that; it never holds memscope-bpf's pipe after
+ * memscope-bpf exits (`memscope-bpf -d 20 -- ./prog | grep x` ends).
+ */
+static void test_e2e__duration_stops_a_launched_program(void **state)
+{
+	const char *json = tmp_path("duration.json"), *err = tmp_path("duration.err");
+	const char *modes[] = { "hang", "ignore-term" };
+	const int signals[] = { SIGTERM, SIGKILL };
+
+	for (int i = 0; i < 2; i++) {
+		const cJSON *target;
+		struct run r = { 0 };
+		int fds[2], pid;
+		bool eof;
+		pid_t ms;
+
+		assert_int_equal(pipe(fds), 0);
+		unlink(json);
+		ms = spawn((char *[]){ MEMSCOPE, "-d", "0.5", "--json", (char *)json, "--",
+				       PROGS "waiter", (char *)modes[i], NULL },
+			   err, fds[1]);
+		close(fds[1]);
+		pid = read_ready(fds[0]);
+		finish(&r, ms, err, json);
+		eof = eof_within(fds[0], 5000);
+		close(fds[0]);
+		kill(pid, SIGKILL);
+		assert_true(eof);
+		assert_ran(&r, 128 + signals[i]);
+		target = cJSON_GetObjectItem(r.json, "target");
+		assert_true(cJSON_IsTrue(cJSON_GetObjectItem(target, "exited")));
+		assert_int_equal((long)num(target, "exit_signal"), signals[i]);
+		run_free(&r);
+	}
+}
+
+/* A launched program does not outlive a tracer killed with SIGKILL. */
+static void test_e2e__launched_program_dies_with_a_killed_tracer(void **state)
+{
+	const char *err = tmp_path("pdeath.err");
+	int fds[2], pid;
+	bool dead;
+	pid_t ms;
+
+	assert_int_equal(pipe(fds), 0);
+	ms = spawn((char *[]){ MEMSCOPE, "--", PROGS "waiter", "hang", NULL }, err, fds[1]);
+	close(fds[1]);
+	pid = read_ready(fds[0]);
+	kill(ms, SIGKILL);
+	assert_int_equal(wait_code(ms), 128 + SIGKILL);
+	dead = dead_within(pid, 5000);
+	kill(pid, SIGKILL);
+	assert_true(dead);
+	assert_true(eof_within(fds[0], 5000));
+	close(fds[0]);
+}
+
+/*
+ * A -p target killed with SIGKILL is reported so, not as "exited": its
+ * status is read while it is a zombie (its parent, this test, reaps it
+ * only after memscope-bpf is done).
+ */
+static void test_e2e__pid_target_killed_by_sigkill_is_reported_so(void **state)
+{
+	const char *json = tmp_path("pidkill.json"), *err = tmp_path("pidkill.err");
+	const cJSON *target;
+	struct run r = { 0 };
+	char pidbuf[16];
+	int fd;
+	pid_t waiter = start_waiter(&fd, "hang"), ms;
+
+	assert_int_equal(read_ready(fd), waiter);
+	snprintf(pidbuf, sizeof(pidbuf), "%d", waiter);
+	unlink(json);
+	unlink(err);
+	ms = spawn((char *[]){ MEMSCOPE, "-v", "-p", pidbuf, "--json", (char *)json, NULL },
+		   err, -1);
+	wait_tracing(err, ms);
+	kill(waiter, SIGUSR1);
+	usleep(300000);
+	kill(waiter, SIGKILL);
+	finish(&r, ms, err, json);
+	assert_int_equal(wait_code(waiter), 128 + SIGKILL);
+	close(fd);
+	assert_ran(&r, 0);
+	target = cJSON_GetObjectItem(r.json, "target");
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(target, "exited")));
+	assert_int_equal((long)num(target, "exit_signal"), SIGKILL);
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(target, "exit_status")));
+	assert_non_null(strstr(str(target, "exit"), "killed by signal 9"));
+	assert_leak(r.json, "late_leak", "waiter.c", "late_leak", 7, 7 * 300);
+	run_free(&r);
+}
+
 static int setup(void **state)
 {
 	return mkdtemp(tmpdir) ? 0 : -1;
@@ -2092,6 +2385,14 @@ int main(void)
 		cmocka_unit_test(test_e2e__dlopened_library_gets_its_rows_while_tracing),
 		cmocka_unit_test(test_e2e__auto_walks_frame_pointers_where_there_is_no_cfi),
 		cmocka_unit_test(test_e2e__overlayfs_program_and_libc_unwind_as_off_the_overlay),
+		cmocka_unit_test(test_e2e__device_output_is_written_in_place_never_replaced),
+		cmocka_unit_test(test_e2e__fifo_output_is_streamed_to_its_reader),
+		cmocka_unit_test(test_e2e__stdout_output_gets_the_report),
+		cmocka_unit_test(test_e2e__symlink_output_is_refused_and_left_alone),
+		cmocka_unit_test(test_e2e__unwritable_output_fails_before_the_program_runs),
+		cmocka_unit_test(test_e2e__duration_stops_a_launched_program),
+		cmocka_unit_test(test_e2e__launched_program_dies_with_a_killed_tracer),
+		cmocka_unit_test(test_e2e__pid_target_killed_by_sigkill_is_reported_so),
 	};
 
 	/*

@@ -2,7 +2,8 @@
  * A target for `-p`: prints "ready <pid>" and waits for SIGUSR1; then leaks
  * 7 blocks of 300 bytes from late_leak() and frees one block it allocated
  * before the signal (an unknown free for a tracer attached after start).
- * With argument "hang" it then waits to be killed instead of exiting.
+ * With argument "hang" it then waits to be killed instead of exiting; with
+ * "ignore-term" it also ignores SIGTERM.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -37,6 +38,8 @@ int main(int argc, char **argv)
 	/* blocked until sigsuspend, so a signal sent early is not lost */
 	sigprocmask(SIG_BLOCK, &usr1, NULL);
 	signal(SIGUSR1, on_usr1);
+	if (argc > 1 && strcmp(argv[1], "ignore-term") == 0)
+		signal(SIGTERM, SIG_IGN);
 	printf("ready %d\n", (int)getpid());
 	fflush(stdout);
 	while (!go)
@@ -44,7 +47,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < 7; i++)
 		late_leak(i);
 	free(early);
-	if (argc > 1 && strcmp(argv[1], "hang") == 0)
+	if (argc > 1 && (strcmp(argv[1], "hang") == 0 || strcmp(argv[1], "ignore-term") == 0))
 		for (;;)
 			pause();
 	return 0;
