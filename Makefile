@@ -80,7 +80,7 @@ PROGS     := $(PROG_C:tests/programs/%.c=$(PROG_DIR)/%) \
 	     $(PROG_DIR)/libplugin-nofp.so $(PROG_DIR)/leaks-nocfi
 
 .PHONY: all deps test-deps demo test unit verifier verifier-report e2e html bench-build clean \
-	san
+	san fuzz
 all: $(MEMSCOPE_BIN)
 
 deps:
@@ -206,12 +206,42 @@ bench-build: $(BUILD)/bench/report_scale
 san:
 	$(Q)$(MAKE) --no-print-directory SAN=1 unit verifier e2e
 
+# libFuzzer targets (tests/fuzz/) for the parsers of outside input, each run
+# for FUZZ_SECONDS from its seeds in tests/fuzz/corpus/; a crash fails the run.
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 20
+FUZZ_FLAGS   := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+		-fno-sanitize-recover=undefined
+FUZZ_SRCS    := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS    := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
+# the loader's modules the targets call into, instrumented for coverage
+FUZZ_OBJS    := $(addprefix $(FUZZ_BUILD)/user/,util.o options.o probe_site.o alloc_syms.o \
+		unwind_table.o json_writer.o)
+.SECONDARY: $(FUZZ_OBJS)
+
+$(FUZZ_BUILD)/user/%.o: user/%.c | $(FUZZ_BUILD)/user
+	$(call msg,FUZZCC,$@)
+	$(Q)$(CLANG) $(CPPFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link $(WARN) $(DEPFLAGS) \
+		-c $< -o $@
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_OBJS) | $(FUZZ_BUILD)/user
+	$(call msg,FUZZCC,$@)
+	$(Q)$(CLANG) $(CPPFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer $(WARN) $(DEPFLAGS) -o $@ $< \
+		$(FUZZ_OBJS) -lcjson -ldw -lelf -lz -lm
+
+$(FUZZ_BUILD)/user:
+	$(Q)mkdir -p $@
+
+fuzz: $(FUZZ_BINS)
+	$(Q)scripts/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BUILD) $(FUZZ_BINS)
+
 # The README's test command: installs what is missing, builds, runs everything,
-# then again under the sanitizers.
+# then again under the sanitizers, then the fuzzers for a bounded time.
 test: deps test-deps
 	$(Q)$(MAKE) --no-print-directory all bench-build
 	$(Q)$(MAKE) --no-print-directory unit verifier e2e html
 	$(Q)$(MAKE) --no-print-directory san
+	$(Q)$(MAKE) --no-print-directory fuzz
 
 # The README's demo command: trace the bundled demo, print the summary, write
 # the HTML and JSON reports.
@@ -230,7 +260,8 @@ $(BUILD)/bench:
 	$(Q)mkdir -p $@
 
 clean:
-	$(Q)rm -rf $(BUILD) memscope-bpf build-san
+	$(Q)rm -rf $(BUILD) memscope-bpf build-san $(FUZZ_BUILD)
 
 -include $(USER_OBJS:.o=.d) $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.bpf.d) \
-	$(UNIT_BINS:=.d) $(E2E_BIN).d $(HTML_TEST).d $(VERIFIER_TEST).d
+	$(UNIT_BINS:=.d) $(E2E_BIN).d $(HTML_TEST).d $(VERIFIER_TEST).d \
+	$(FUZZ_OBJS:.o=.d) $(FUZZ_BINS:=.d)
