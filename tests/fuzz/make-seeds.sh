@@ -6,7 +6,8 @@
 set -eu
 cd "$(dirname "$0")"
 c=corpus
-# bytes given in hex (POSIX printf has no \x)
+# bytes given in hex (POSIX printf has no \x): the format is the octal escape itself
+# shellcheck disable=SC2059
 hex() { for b in "$@"; do printf "\\$(printf %03o "0x$b")"; done; }
 mkdir -p $c/options $c/maps $c/proc_stat $c/probe_site $c/alloc_syms $c/unwind_table \
 	 $c/json_writer
