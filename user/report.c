@@ -214,29 +214,66 @@ const char *report__runtime_owner(const char *function)
 		{ "__tzfile_read", "time zone data" },
 		{ "tzset_internal", "time zone data" },
 		{ "__tzstring", "time zone data" },
+		/* a '*' ends a prefix: the name service's modules, databases, actions */
+		{ "__nss_*", "name service (NSS) caches" },
+		{ "nss_*", "name service (NSS) caches" },
+		/* their static result buffers (nss/getXXbyYY.c), exported names */
+		{ "getpwuid", "name service (NSS) caches" },
+		{ "getpwnam", "name service (NSS) caches" },
+		{ "getgrgid", "name service (NSS) caches" },
+		{ "getgrnam", "name service (NSS) caches" },
+		{ "getspnam", "name service (NSS) caches" },
+		{ "gethostbyname", "name service (NSS) caches" },
+		{ "gethostbyname2", "name service (NSS) caches" },
+		{ "gethostbyaddr", "name service (NSS) caches" },
+		{ "getservbyname", "name service (NSS) caches" },
+		{ "getservbyport", "name service (NSS) caches" },
+		{ "getprotobyname", "name service (NSS) caches" },
+		{ "getprotobynumber", "name service (NSS) caches" },
+		{ "getnetbyname", "name service (NSS) caches" },
+		{ "getnetbyaddr", "name service (NSS) caches" },
 	};
 
 	if (!function)
 		return NULL;
-	for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
-		if (!strcmp(function, kept[i].function))
+	for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++) {
+		const char *k = kept[i].function;
+		size_t n = strlen(k);
+
+		if (k[n - 1] == '*' ? !strncmp(function, k, n - 1) : !strcmp(function, k))
 			return kept[i].owner;
+	}
 	return NULL;
+}
+
+static const char *base_name(const char *module)
+{
+	const char *base = module ? strrchr(module, '/') : NULL;
+
+	return base ? base + 1 : module;
 }
 
 /* libc or the dynamic loader, by the object's file name */
 static bool is_c_runtime(const char *module)
 {
-	const char *base = module ? strrchr(module, '/') : NULL;
+	const char *base = base_name(module);
 
-	base = base ? base + 1 : module;
 	return base && (!strncmp(base, "libc.so", 7) || !strncmp(base, "libc-", 5) ||
 			!strncmp(base, "ld-", 3));
 }
 
+static bool is_cxx_runtime(const char *module)
+{
+	const char *base = base_name(module);
+
+	return base && !strncmp(base, "libstdc++.so", 12);
+}
+
 struct owner_ctx {
 	const char *owner;
-	bool outside; /* a frame outside the C runtime was seen */
+	bool outside; /* a frame outside the C and C++ runtimes was seen */
+	bool cxx;     /* a frame in libstdc++ */
+	bool dl_init; /* a library's constructor, run by the dynamic loader */
 };
 
 static void find_owner(void *ctx, const struct sym_frame *f, bool is_site)
@@ -245,11 +282,34 @@ static void find_owner(void *ctx, const struct sym_frame *f, bool is_site)
 
 	if (c->outside || c->owner)
 		return;
+	if (is_cxx_runtime(f->module)) {
+		c->cxx = true;
+		return;
+	}
 	if (!is_c_runtime(f->module)) {
 		c->outside = true;
 		return;
 	}
+	if (f->function && !strcmp(f->function, "_dl_init"))
+		c->dl_init = true;
 	c->owner = report__runtime_owner(f->function);
+}
+
+/*
+ * What the runtime keeps a leak group's blocks for, NULL when the program
+ * allocated them.  Only the innermost frames count, those before the first
+ * frame outside the runtime.  libstdc++'s own constructor, run by the
+ * dynamic loader before main with no frame of the program's, allocates the
+ * exception emergency pool (71 KiB with GCC 12): kept for good.
+ */
+static const char *runtime_owner_of(struct report *r, uint32_t stack)
+{
+	struct owner_ctx c = { 0 };
+
+	report__each_frame(r, stack, find_owner, &c);
+	if (!c.owner && !c.outside && c.cxx && c.dl_init)
+		return "C++ runtime (exception emergency pool)";
+	return c.owner;
 }
 
 /*
@@ -264,11 +324,10 @@ static void mark_runtime_leaks(struct report *r)
 	size_t n = 0;
 
 	for (size_t i = 0; i < r->nleaks; i++) {
-		struct owner_ctx c = { 0 };
+		const char *owner = runtime_owner_of(r, r->leaks[i].stack);
 
-		report__each_frame(r, r->leaks[i].stack, find_owner, &c);
-		r->leaks[i].runtime = c.owner;
-		if (c.owner) {
+		r->leaks[i].runtime = owner;
+		if (owner) {
 			r->runtime_count += r->leaks[i].count;
 			r->runtime_bytes += r->leaks[i].bytes;
 		} else {

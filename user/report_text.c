@@ -76,7 +76,7 @@ static void header(struct report *r, FILE *f)
 		report__fmt_bytes(r->leaked_bytes, a, sizeof(a)),
 		report__leak_rule(r, rule, sizeof(rule)));
 	if (r->runtime_count)
-		fprintf(f, "                 of them %" PRIu64 " block%s, %s kept by the C library "
+		fprintf(f, "                 of them %" PRIu64 " block%s, %s kept by the C/C++ runtime "
 			"(stdio buffers, thread-local storage, ...)\n", r->runtime_count,
 			r->runtime_count == 1 ? "" : "s", report__fmt_bytes(r->runtime_bytes, a, sizeof(a)));
 	fprintf(f, "   lost events   %" PRIu64 "   unknown frees %" PRIu64 "   failed allocations %" PRIu64 "\n",
@@ -154,7 +154,7 @@ static void leaks(struct report *r, FILE *f, unsigned top)
 		fprintf(f, "\n   no leaks\n");
 	else
 		fprintf(f, "\n   top %zu of %zu leak sites (biggest first%s):\n", n, r->nleaks,
-			r->runtime_count ? ", the C library's last" : "");
+			r->runtime_count ? ", the runtime's last" : "");
 	for (i = 0; i < n; i++) {
 		const struct report_site *s = &r->leaks[i];
 
@@ -162,7 +162,7 @@ static void leaks(struct report *r, FILE *f, unsigned top)
 			i + 1, report__fmt_bytes(s->bytes, a, sizeof(a)), s->count,
 			s->count == 1 ? "" : "s", rel(r, s->oldest_ts_ns));
 		if (s->runtime)
-			fprintf(f, "       kept by the C library (%s), not the program's\n", s->runtime);
+			fprintf(f, "       kept by the runtime (%s), not the program's\n", s->runtime);
 		struct var_line vl = { .f = f };
 
 		report__each_live_var(r, s->stack, print_var, &vl);

@@ -156,6 +156,10 @@ static void test_render_json__runtime_owner_names_the_c_librarys_storage(void **
 	assert_string_equal(report__runtime_owner("_nl_intern_locale_data"), "locale data");
 	assert_string_equal(report__runtime_owner("__tzfile_read"), "time zone data");
 	/* allocations made for the program are the program's */
+	assert_string_equal(report__runtime_owner("__nss_module_allocate"),
+			    "name service (NSS) caches");
+	assert_string_equal(report__runtime_owner("getpwuid"), "name service (NSS) caches");
+	assert_null(report__runtime_owner("getpwuid_r"));
 	assert_null(report__runtime_owner("__strdup"));
 	assert_null(report__runtime_owner("__fopen_internal"));
 	assert_null(report__runtime_owner("getdelim"));

@@ -389,7 +389,7 @@
 			plural(S.live_allocations || 0, 'block', 'blocks')));
 		box.appendChild(card('leaked', 'Leaked', fmtBytes(leaked), leaked,
 			plural(leakedN || 0, 'block', 'blocks') + ' · ' + (TR.leak_rule || 'live at exit') +
-			(S.runtime_leaked_allocations ? ' · ' + fmtBytes(S.runtime_leaked_bytes) + ' of it kept by the C library' : ''),
+			(S.runtime_leaked_allocations ? ' · ' + fmtBytes(S.runtime_leaked_bytes) + ' of it kept by the C/C++ runtime' : ''),
 			leaked ? 'leak' : 'ok'));
 		box.appendChild(card('temporary', 'Temporary', fmtInt(S.temporary_allocations), S.temporary_allocations,
 			S.allocations ? pct(S.temporary_allocations || 0, S.allocations) + ' of allocations' : ''));
@@ -998,7 +998,7 @@
 			value: function (r) { return (r.variables || []).map(variableText).join(', '); } }] : [],
 		leakRuntime ? [{ key: 'runtime', label: 'Kept by', cls: 'fn',
 			value: function (r) { return r.runtime ? 'C library: ' + r.runtime : 'the program'; },
-			help: 'blocks the C library keeps until the process ends (stdio buffers, thread-local storage, ...) are not the program\'s leaks' }] : [], wc));
+			help: 'blocks the C and C++ runtimes keep until the process ends (stdio buffers, thread-local storage, name service caches, the C++ exception pool, ...) are not the program\'s leaks' }] : [], wc));
 		if (state.thread !== null && !state.window) {
 			var mine = new Set();
 
