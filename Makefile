@@ -6,7 +6,8 @@ CC      ?= cc
 CLANG   ?= clang
 CXX     ?= c++
 BPFTOOL ?= bpftool
-BUILD   ?= build
+# SAN=1: the loader and its tests built with ASan and UBSan, in their own folder
+BUILD   ?= $(if $(filter 1,$(SAN)),build-san,build)
 ARCH    ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
@@ -23,6 +24,29 @@ CFLAGS   ?= -O2 -g
 CPPFLAGS += -Iinclude -Iuser -I$(BUILD) -DMEMSCOPE_VERSION='"$(VERSION)"' -D_GNU_SOURCE
 DEPFLAGS  = -MMD -MP
 LDLIBS   += -lbpf -ldw -lelf -lz -lstdc++ -lm
+
+# The binary the end-to-end tests run (MEMSCOPE_BIN in their environment).
+MEMSCOPE_BIN := memscope-bpf
+# What the tests run under: nothing, or with SAN=1 the sanitizers' settings.
+TEST_ENV :=
+# The traced programs are never sanitized (ASan would replace the very malloc
+# they are traced for), and the tests read them from build/programs.
+PROG_DIR ?= $(BUILD)/programs
+ifeq ($(SAN),1)
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
+	     -fno-sanitize-recover=undefined
+override CFLAGS  += $(SAN_FLAGS)
+override LDFLAGS += $(SAN_FLAGS)
+MEMSCOPE_BIN := $(BUILD)/memscope-bpf
+PROG_DIR := build/programs
+# Each report goes to a file of its own under MEMSCOPE_SAN_LOGS, whichever
+# process of a test it came from (the loader under e2e writes its stderr where
+# the test reads it): scripts/run-tests.sh fails a binary after which any appeared.
+TEST_ENV := MEMSCOPE_BIN=$(MEMSCOPE_BIN) MEMSCOPE_SAN_LOGS=$(abspath $(BUILD))/san-logs \
+	ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp):print_suppressions=0
+endif
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Iinclude \
 	-I/usr/include/$(shell uname -m)-linux-gnu -Wall -Werror
@@ -50,14 +74,14 @@ PROG_CXX  := $(wildcard tests/programs/*.cc)
 # programs also built optimized without frame pointers (NAME-nofp): unwinding by CFI
 NOFP_C    := leaks qsort_cb
 NOFP_CXX  := cxx_throw
-PROGS     := $(PROG_C:tests/programs/%.c=$(BUILD)/programs/%) \
-	     $(PROG_CXX:tests/programs/%.cc=$(BUILD)/programs/%) \
-	     $(addprefix $(BUILD)/programs/,$(addsuffix -nofp,$(NOFP_C) $(NOFP_CXX))) \
-	     $(BUILD)/programs/libplugin-nofp.so $(BUILD)/programs/leaks-nocfi
+PROGS     := $(PROG_C:tests/programs/%.c=$(PROG_DIR)/%) \
+	     $(PROG_CXX:tests/programs/%.cc=$(PROG_DIR)/%) \
+	     $(addprefix $(PROG_DIR)/,$(addsuffix -nofp,$(NOFP_C) $(NOFP_CXX))) \
+	     $(PROG_DIR)/libplugin-nofp.so $(PROG_DIR)/leaks-nocfi
 
 .PHONY: all deps test-deps demo test unit verifier verifier-report e2e kernel-matrix html \
-	bench-build clean
-all: memscope-bpf
+	bench-build clean san fuzz
+all: $(MEMSCOPE_BIN)
 
 deps:
 	$(Q)scripts/deps.sh
@@ -67,7 +91,7 @@ deps:
 test-deps:
 	$(Q)scripts/deps.sh --tests
 
-memscope-bpf: $(USER_OBJS)
+$(MEMSCOPE_BIN): $(USER_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -95,31 +119,31 @@ $(BUILD)/user/%.o: user/%.c | $(BUILD)/user
 # Programs traced by the end-to-end tests: allocations known by construction.
 PROG_FLAGS := -O0 -g -fno-omit-frame-pointer -fno-optimize-sibling-calls -pthread
 NOFP_FLAGS := -O2 -g -fomit-frame-pointer -pthread
-$(BUILD)/programs/%-nofp: tests/programs/%.c | $(BUILD)/programs
+$(PROG_DIR)/%-nofp: tests/programs/%.c | $(PROG_DIR)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(NOFP_FLAGS) -Iinclude -o $@ $<
-$(BUILD)/programs/%-nofp: tests/programs/%.cc | $(BUILD)/programs
+$(PROG_DIR)/%-nofp: tests/programs/%.cc | $(PROG_DIR)
 	$(call msg,CXX,$@)
 	$(Q)$(CXX) $(NOFP_FLAGS) -Iinclude -o $@ $<
 # frame pointers but no .eh_frame rows of its own (auto mode must walk those frames
 # by rbp; its .debug_frame is read only by objects without .eh_frame_hdr)
-$(BUILD)/programs/%-nocfi: tests/programs/%.c | $(BUILD)/programs
+$(PROG_DIR)/%-nocfi: tests/programs/%.c | $(PROG_DIR)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(PROG_FLAGS) -fno-asynchronous-unwind-tables -fno-unwind-tables -o $@ $<
 # CFI only in .debug_frame: a fixture of tests/unit/test_unwind_table.c
-$(BUILD)/programs/lib%-debugframe.so: tests/programs/lib/%.c | $(BUILD)/programs
+$(PROG_DIR)/lib%-debugframe.so: tests/programs/lib/%.c | $(PROG_DIR)
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -g -fno-asynchronous-unwind-tables -fno-unwind-tables -nostartfiles \
 		-shared -fPIC -o $@ $<
-$(BUILD)/tests/unit/test_unwind_table: $(BUILD)/programs/libplugin-debugframe.so
+$(BUILD)/tests/unit/test_unwind_table: $(PROG_DIR)/libplugin-debugframe.so
 # dlopen'ed by tests/programs/dlopen.c
-$(BUILD)/programs/lib%-nofp.so: tests/programs/lib/%.c | $(BUILD)/programs
+$(PROG_DIR)/lib%-nofp.so: tests/programs/lib/%.c | $(PROG_DIR)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(NOFP_FLAGS) -shared -fPIC -o $@ $<
-$(BUILD)/programs/%: tests/programs/%.c | $(BUILD)/programs
+$(PROG_DIR)/%: tests/programs/%.c | $(PROG_DIR)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(PROG_FLAGS) -Iinclude -o $@ $<
-$(BUILD)/programs/%: tests/programs/%.cc | $(BUILD)/programs
+$(PROG_DIR)/%: tests/programs/%.cc | $(PROG_DIR)
 	$(call msg,CXX,$@)
 	$(Q)$(CXX) $(PROG_FLAGS) -Iinclude -o $@ $<
 
@@ -150,23 +174,23 @@ $(HTML_TEST): tests/html/test_html.c | $(BUILD)/tests/html
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(DEPFLAGS) -o $@ $< -lcmocka -lcjson
 
-$(BUILD) $(BUILD)/user $(BUILD)/user/html $(BUILD)/programs $(BUILD)/tests/unit \
+$(BUILD) $(BUILD)/user $(BUILD)/user/html $(PROG_DIR) $(BUILD)/tests/unit \
 $(BUILD)/tests/e2e $(BUILD)/tests/html $(BUILD)/tests/verifier:
 	$(Q)mkdir -p $@
 
 unit: $(UNIT_BINS)
-	$(Q)scripts/run-tests.sh unit $(UNIT_BINS)
+	$(Q)$(TEST_ENV) scripts/run-tests.sh unit $(UNIT_BINS)
 
 # Every BPF program in every configuration within 10% of the verifier's limit (root).
 verifier: $(VERIFIER_TEST)
-	$(Q)scripts/run-tests.sh verifier $(VERIFIER_TEST)
+	$(Q)$(TEST_ENV) scripts/run-tests.sh verifier $(VERIFIER_TEST)
 
 # The table behind that budget: program x configuration, instructions, % of the limit.
 verifier-report: memscope-bpf
 	$(Q)./memscope-bpf --check -v
 
-e2e: memscope-bpf $(PROGS) $(E2E_BIN)
-	$(Q)scripts/run-tests.sh e2e $(E2E_BIN)
+e2e: $(MEMSCOPE_BIN) $(PROGS) $(E2E_BIN)
+	$(Q)$(TEST_ENV) scripts/run-tests.sh e2e $(E2E_BIN)
 
 # A subset of e2e under other kernels (docs/kernels.md): each Debian 12 kernel
 # series in KERNELS booted in QEMU with software emulation, this machine's /
@@ -200,10 +224,48 @@ html: memscope-bpf $(PROGS) $(HTML_TEST) $(HTML_TOOLS)
 bench-build: $(BUILD)/bench/report_scale
 	$(Q)$(MAKE) --no-print-directory -C bench all
 
-# The README's test command: installs what is missing, builds, runs everything.
+# The loader, the unit, verifier and end-to-end tests again, built with ASan
+# and UBSan in build-san/ and run with that loader; a sanitizer report from any
+# process of a test fails it (docs/testing.md).
+san:
+	$(Q)$(MAKE) --no-print-directory SAN=1 unit verifier e2e
+
+# libFuzzer targets (tests/fuzz/) for the parsers of outside input, each run
+# for FUZZ_SECONDS from its seeds in tests/fuzz/corpus/; a crash fails the run.
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 20
+FUZZ_FLAGS   := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+		-fno-sanitize-recover=undefined
+FUZZ_SRCS    := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS    := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
+# the loader's modules the targets call into, instrumented for coverage
+FUZZ_OBJS    := $(addprefix $(FUZZ_BUILD)/user/,util.o options.o probe_site.o alloc_syms.o \
+		unwind_table.o json_writer.o)
+.SECONDARY: $(FUZZ_OBJS)
+
+$(FUZZ_BUILD)/user/%.o: user/%.c | $(FUZZ_BUILD)/user
+	$(call msg,FUZZCC,$@)
+	$(Q)$(CLANG) $(CPPFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link $(WARN) $(DEPFLAGS) \
+		-c $< -o $@
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_OBJS) | $(FUZZ_BUILD)/user
+	$(call msg,FUZZCC,$@)
+	$(Q)$(CLANG) $(CPPFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer $(WARN) $(DEPFLAGS) -o $@ $< \
+		$(FUZZ_OBJS) -lcjson -ldw -lelf -lz -lm
+
+$(FUZZ_BUILD)/user:
+	$(Q)mkdir -p $@
+
+fuzz: $(FUZZ_BINS)
+	$(Q)scripts/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BUILD) $(FUZZ_BINS)
+
+# The README's test command: installs what is missing, builds, runs everything,
+# then again under the sanitizers, then the fuzzers for a bounded time.
 test: deps test-deps
 	$(Q)$(MAKE) --no-print-directory all bench-build
 	$(Q)$(MAKE) --no-print-directory unit verifier e2e kernel-matrix html
+	$(Q)$(MAKE) --no-print-directory san
+	$(Q)$(MAKE) --no-print-directory fuzz
 
 # The README's demo command: trace the bundled demo, print the summary, write
 # the HTML and JSON reports.
@@ -222,7 +284,8 @@ $(BUILD)/bench:
 	$(Q)mkdir -p $@
 
 clean:
-	$(Q)rm -rf $(BUILD) memscope-bpf
+	$(Q)rm -rf $(BUILD) memscope-bpf build-san $(FUZZ_BUILD)
 
 -include $(USER_OBJS:.o=.d) $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.bpf.d) \
-	$(UNIT_BINS:=.d) $(E2E_BIN).d $(HTML_TEST).d $(VERIFIER_TEST).d
+	$(UNIT_BINS:=.d) $(E2E_BIN).d $(HTML_TEST).d $(VERIFIER_TEST).d \
+	$(FUZZ_OBJS:.o=.d) $(FUZZ_BINS:=.d)

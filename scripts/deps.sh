@@ -1,14 +1,17 @@
 #!/bin/sh
 # Installs the Debian packages the build and tests need, only when missing.
 # Runs `apt-get update` at most once.  Set MEMSCOPE_DEPS_EXTRA to add more.
-# --tests: what only the tests need (headless Chromium for the HTML report;
-# QEMU, a static busybox and xz for the kernel matrix, scripts/kernel-vm.sh).
+# --tests: what only the tests need: headless Chromium for the HTML report;
+# QEMU, a static busybox and xz for the kernel matrix, scripts/kernel-vm.sh;
+# gcc's ASan and UBSan runtimes for `make san`; clang's compiler-rt for `make fuzz`
+# (libFuzzer: libclang_rt.fuzzer, a package clang only recommends).
 set -eu
 pkgs="clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libdw-dev libcjson-dev
 libcmocka-dev systemtap-sdt-dev libc6-dbg pkg-config make gcc g++ ${MEMSCOPE_DEPS_EXTRA:-}"
 target=deps
 if [ "${1:-}" = --tests ]; then
-	pkgs="chromium qemu-system-x86 busybox-static xz-utils ${MEMSCOPE_DEPS_EXTRA:-}"
+	pkgs="chromium qemu-system-x86 busybox-static xz-utils libasan8 libubsan1 libclang-rt-dev
+${MEMSCOPE_DEPS_EXTRA:-}"
 	target=test-deps
 fi
 missing=

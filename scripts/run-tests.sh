@@ -2,18 +2,36 @@
 # Runs cmocka test binaries and prints one closing line
 # "LABEL: N passed, N failed, N skipped".  A binary that exits 77 could not
 # run (e.g. no BPF): a loud skip, or a failure when CI=true.
+# MEMSCOPE_SAN_LOGS (make san): the folder the sanitizers write their reports
+# to, one file a process; any that appears during a binary's run fails it.
 # Usage: run-tests.sh LABEL BINARY...
 set -u
 label=$1; shift
 pass=0 fail=0 skip=0
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
+san=
+if [ -n "${MEMSCOPE_SAN_LOGS:-}" ]; then
+	san=$MEMSCOPE_SAN_LOGS/$label
+	rm -rf "$san"
+	mkdir -p "$san"
+	export ASAN_OPTIONS="${ASAN_OPTIONS:-}:log_path=$san/asan"
+	export UBSAN_OPTIONS="${UBSAN_OPTIONS:-}:log_path=$san/ubsan"
+fi
 for t in "$@"; do
 	# to a file, not a pipe: a stray grandchild cannot keep us waiting;
 	# and a hung test ends after 20 minutes instead of eating CI's 90
 	timeout -k 10 1200 "$t" > "$log" 2>&1; rc=$?
 	out=$(cat "$log")
 	printf '%s\n' "$out"
+	if [ -n "$san" ] && [ -n "$(ls -A "$san")" ]; then
+		for r in "$san"/*; do
+			echo "*** $t: sanitizer report $(basename "$r"):" >&2
+			cat "$r" >&2
+			rm -f "$r"
+		done
+		fail=$((fail + 1))
+	fi
 	if [ $rc -eq 77 ]; then
 		if [ "${CI:-}" = true ]; then
 			echo "*** $t could not run and CI=true: counted as a failure" >&2

@@ -266,7 +266,11 @@ enum options_result options__parse(struct ms_options *o, int argc, char **argv)
 	o->batch = true;
 	o->interval_ns = 100 * 1000000ull;
 	o->min_age_ns = 5 * 1000000000ull;
-	optind = 1;
+	/*
+	 * 0, not 1: glibc then also forgets where it was inside a cluster like
+	 * "-xp1" that an earlier call stopped in, instead of reading on there
+	 */
+	optind = 0;
 	/* '+': stop at the program's name so its own options stay its own */
 	while ((c = getopt_long(argc, argv, "+p:d:o:vhV", long_opts, NULL)) != -1) {
 		r = parse_one(o, c, optarg);

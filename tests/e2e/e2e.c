@@ -32,7 +32,14 @@
 #include "../harness.h"
 #include "memscope_events.h"
 
-#define MEMSCOPE "./memscope-bpf"
+/* the loader under test: MEMSCOPE_BIN (`make san`: the sanitized build's) */
+static char *memscope_bin(void)
+{
+	char *bin = getenv("MEMSCOPE_BIN");
+
+	return bin && *bin ? bin : "./memscope-bpf";
+}
+#define MEMSCOPE memscope_bin()
 #define PROGS "build/programs/"
 #define SRC "tests/programs/"
 

@@ -143,21 +143,24 @@ static void assert_consistent_extras(const struct heap *h)
 	assert_int_equal(bytes, t->bytes_freed);
 }
 
-/* The pairs of thread tid (by_tid) or of stack key, summed. */
-static struct heap_thread_site sum_pairs(const struct heap_thread_site *p, size_t np, bool by_tid,
-					 uint32_t key)
+static void add_pair(struct heap_thread_site *sum, const struct heap_thread_site *p)
+{
+	sum->allocations += p->allocations;
+	sum->bytes += p->bytes;
+	sum->live_count += p->live_count;
+	sum->live_bytes += p->live_bytes;
+	sum->temporary += p->temporary;
+}
+
+/* The pairs of thread tid, summed. */
+static struct heap_thread_site sum_pairs_of_tid(const struct heap_thread_site *p, size_t np,
+						uint32_t tid)
 {
 	struct heap_thread_site sum = { 0 };
 
-	for (size_t j = 0; j < np; j++) {
-		if ((by_tid ? p[j].tid : p[j].stack) != key)
-			continue;
-		sum.allocations += p[j].allocations;
-		sum.bytes += p[j].bytes;
-		sum.live_count += p[j].live_count;
-		sum.live_bytes += p[j].live_bytes;
-		sum.temporary += p[j].temporary;
-	}
+	for (size_t j = 0; j < np; j++)
+		if (p[j].tid == tid)
+			add_pair(&sum, &p[j]);
 	return sum;
 }
 
@@ -177,7 +180,7 @@ static void assert_thread_sites_consistent(const struct heap *h)
 	const struct heap_thread_site *p;
 	const struct heap_thread *th;
 	const struct heap_site *s;
-	struct heap_thread_site sum;
+	struct heap_thread_site sum, *by_stack;
 	size_t np, nt, ns, i;
 
 	p = heap__thread_sites(h, &np);
@@ -185,16 +188,22 @@ static void assert_thread_sites_consistent(const struct heap *h)
 		return;
 	th = heap__threads(h, &nt);
 	for (i = 0; i < nt; i++) {
-		sum = sum_pairs(p, np, true, th[i].tid);
+		sum = sum_pairs_of_tid(p, np, th[i].tid);
 		assert_sum(&sum, th[i].allocations, th[i].bytes, th[i].live_count, th[i].live_bytes,
 			   th[i].temporary);
 	}
+	/* one pass over the pairs: a test with 2^18 sites must not take minutes */
 	s = heap__sites(h, &ns);
-	for (i = 0; i < ns; i++) {
-		sum = sum_pairs(p, np, false, (uint32_t)i);
-		assert_sum(&sum, s[i].allocations, s[i].bytes, s[i].live_count, s[i].live_bytes,
-			   s[i].temporary);
+	by_stack = calloc(ns ? ns : 1, sizeof(*by_stack));
+	assert_non_null(by_stack);
+	for (i = 0; i < np; i++) {
+		assert_true(p[i].stack < ns);
+		add_pair(&by_stack[p[i].stack], &p[i]);
 	}
+	for (i = 0; i < ns; i++)
+		assert_sum(&by_stack[i], s[i].allocations, s[i].bytes, s[i].live_count,
+			   s[i].live_bytes, s[i].temporary);
+	free(by_stack);
 }
 
 /* What must hold after any sequence of calls. */

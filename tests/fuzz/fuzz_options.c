@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: MIT
+/*
+ * options__parse() on a command line made of the input: arguments split at
+ * NUL bytes, after "memscope-bpf".  Parsing only: nothing is launched or
+ * traced.  What parsed must be within the bounds the loader relies on.
+ */
+#include "fuzz.h"
+#include "options.h"
+
+#define MAX_ARGS 64
+
+static void check(const struct ms_options *o)
+{
+	uint32_t rb = o->ringbuf_bytes;
+
+	if (!o->check && !o->pid == !o->argv)
+		fuzz_fail("a run needs exactly one of -p and a program");
+	if (o->pid < 0)
+		fuzz_fail("negative pid %d", o->pid);
+	if (rb && ((rb & (rb - 1)) || rb > (1u << 30)))
+		fuzz_fail("ring buffer of %u bytes", rb);
+	if (o->sample_bytes > (1ull << 40))
+		fuzz_fail("--sample-bytes %llu", (unsigned long long)o->sample_bytes);
+	if (o->interval_ns < 1000000)
+		fuzz_fail("--interval of %llu ns", (unsigned long long)o->interval_ns);
+	if (!(o->duration_s >= 0))
+		fuzz_fail("duration %g", o->duration_s);
+	if (o->top > 100000)
+		fuzz_fail("--top %u", o->top);
+}
+
+/* Parses a fresh copy of the input: freed after, so stale pointers into it are seen. */
+static enum options_result parse(const uint8_t *data, size_t size, struct ms_options *o)
+{
+	char *buf = fuzz_cstr(data, size), *argv[MAX_ARGS + 2], *p = buf;
+	enum options_result r;
+	int argc = 0;
+
+	argv[argc++] = "memscope-bpf";
+	while (argc <= MAX_ARGS && p <= buf + size) {
+		argv[argc++] = p;
+		p += strlen(p) + 1;
+	}
+	argv[argc] = NULL;
+	r = options__parse(o, argc, argv);
+	if (r == OPTIONS_RUN)
+		check(o);
+	free(buf);
+	return r;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct ms_options a, b;
+	enum options_result ra, rb;
+
+	/* twice: a parse must not depend on what the one before it left behind */
+	ra = parse(data, size, &a);
+	rb = parse(data, size, &b);
+	if (ra != rb)
+		fuzz_fail("the same command line parsed as %d, then %d", ra, rb);
+	if (ra == OPTIONS_RUN &&
+	    (a.pid != b.pid || !a.argv != !b.argv || a.ringbuf_bytes != b.ringbuf_bytes ||
+	     a.sample_bytes != b.sample_bytes || a.interval_ns != b.interval_ns ||
+	     a.min_age_ns != b.min_age_ns || a.verbose != b.verbose || a.top != b.top))
+		fuzz_fail("the same command line parsed to other options");
+	return 0;
+}
