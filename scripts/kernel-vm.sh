@@ -198,7 +198,16 @@ busybox mount -t devtmpfs dev /newroot/dev || fail "cannot mount devtmpfs"
 busybox mkdir -p /newroot/dev/pts /newroot/dev/shm
 busybox mount -t devpts devpts /newroot/dev/pts
 busybox mount -t tmpfs tmp /newroot/dev/shm
+busybox mkdir -p /hosttmp
+busybox mount --bind /newroot/tmp /hosttmp || fail "cannot bind the host's /tmp"
 busybox mount -t tmpfs tmp /newroot/tmp || fail "cannot mount tmpfs on /tmp"
+case "$workdir" in
+/tmp/*)
+	busybox mkdir -p "/newroot$workdir"
+	busybox mount --bind "/hosttmp${workdir#/tmp}" "/newroot$workdir" ||
+		fail "cannot bind '$workdir' from the host's /tmp"
+	;;
+esac
 busybox mount -t tmpfs run /newroot/run || fail "cannot mount tmpfs on /run"
 busybox mount -t bpf bpf /newroot/sys/fs/bpf 2> /dev/null
 busybox mount -t debugfs debugfs /newroot/sys/kernel/debug 2> /dev/null
@@ -211,8 +220,8 @@ busybox sync
 busybox poweroff -f
 EOF
 	chmod 755 "$root/init"
-	(cd "$root" && find . | busybox cpio -o -H newc 2> /dev/null) > "$cache/initramfs.cpio.tmp"
-	mv "$cache/initramfs.cpio.tmp" "$cache/initramfs.cpio"
+	(cd "$root" && find . | busybox cpio -o -H newc 2> /dev/null) > "$cache/initramfs-$init_stamp.cpio.tmp"
+	mv "$cache/initramfs-$init_stamp.cpio.tmp" "$cache/initramfs-$init_stamp.cpio"
 	rm -rf "$root"
 }
 
@@ -223,7 +232,9 @@ flock 9 || die "cannot lock '$build/kernels/.lock'"
 if [ ! -f "$cache/vmlinuz" ] || [ ! -f "$cache/modules/order" ]; then
 	fetch_kernel
 fi
-[ -f "$cache/initramfs.cpio" ] || make_base_initramfs
+# built again whenever this script (its /init) changes
+init_stamp=$(sha256sum "$0" | cut -c1-12)
+[ -f "$cache/initramfs-$init_stamp.cpio" ] || make_base_initramfs
 flock -u 9
 
 # shell-quotes each argument
@@ -241,6 +252,8 @@ if [ "$readonly_share" = on ]; then
 else
 	echo 'share_mode=rw' > "$run/root/share.conf"
 fi
+# the guest's /tmp is its own: a working directory under it is bound in from the host's
+printf 'workdir=%s\n' "$(quote "$PWD")" >> "$run/root/share.conf"
 {
 	echo '# written by kernel-vm.sh: runs in the guest, chrooted into the host /'
 	for v in PATH HOME LANG LC_ALL CI; do
@@ -258,7 +271,7 @@ exit $rc
 EOF
 } > "$run/root/cmd.sh"
 (cd "$run/root" && find . | busybox cpio -o -H newc 2> /dev/null) > "$run/cmd.cpio"
-cat "$cache/initramfs.cpio" "$run/cmd.cpio" > "$run/initrd"
+cat "$cache/initramfs-$init_stamp.cpio" "$run/cmd.cpio" > "$run/initrd"
 
 # the VM: the command's time, plus booting and powering off under emulation
 # (KERNEL_VM_BOOT_SECS, default 300)
