@@ -731,7 +731,7 @@ static void test_html__truncated_stacks_are_counted_in_the_header(void **state)
 	free(html);
 }
 
-/* demo prints: stdout's buffer is live at exit, shown as the C library's */
+/* demo prints: stdout's buffer is live at exit, shown as the runtime's */
 static void test_html__stdio_buffer_leak_is_shown_as_the_c_librarys(void **state)
 {
 	char *html = tmp_path("demo.html"), *leaks;
@@ -740,9 +740,9 @@ static void test_html__stdio_buffer_leak_is_shown_as_the_c_librarys(void **state
 
 	assert_rendered(&p, "demo");
 	leaks = table_of(p.dom, "leaks");
-	assert_text(leaks, ">C library: stdio buffer</td>", "the buffer's row");
+	assert_text(leaks, ">runtime: stdio buffer</td>", "the buffer's row");
 	assert_text(leaks, ">the program</td>", "the program's rows");
-	assert_text(p.dom, "of it kept by the C library</div>", "the Leaked card's note");
+	assert_text(p.dom, "of it kept by the C/C++ runtime</div>", "the Leaked card's note");
 	screenshot(html, "demo", NULL);
 	free(leaks);
 	page_free(&p);

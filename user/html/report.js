@@ -997,7 +997,7 @@
 		], leakVariables ? [{ key: 'vars', label: 'Variables', cls: 'fn',
 			value: function (r) { return (r.variables || []).map(variableText).join(', '); } }] : [],
 		leakRuntime ? [{ key: 'runtime', label: 'Kept by', cls: 'fn',
-			value: function (r) { return r.runtime ? 'C library: ' + r.runtime : 'the program'; },
+			value: function (r) { return r.runtime ? 'runtime: ' + r.runtime : 'the program'; },
 			help: 'blocks the C and C++ runtimes keep until the process ends (stdio buffers, thread-local storage, name service caches, the C++ exception pool, ...) are not the program\'s leaks' }] : [], wc));
 		if (state.thread !== null && !state.window) {
 			var mine = new Set();
