@@ -43,6 +43,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 E2E_SRCS  := $(wildcard tests/e2e/*.c)
 E2E_BIN   := $(BUILD)/tests/e2e/e2e
 VERIFIER_TEST := $(BUILD)/tests/verifier/test_verifier_budget
+RELIABILITY_TEST := $(BUILD)/tests/reliability/test_reliability
 HTML_TEST  := $(BUILD)/tests/html/test_html
 HTML_TOOLS := $(BUILD)/tests/html/embed_json $(BUILD)/tests/html/synth_report
 PROG_C    := $(wildcard tests/programs/*.c)
@@ -56,7 +57,7 @@ PROGS     := $(PROG_C:tests/programs/%.c=$(BUILD)/programs/%) \
 	     $(BUILD)/programs/libplugin-nofp.so $(BUILD)/programs/leaks-nocfi
 
 .PHONY: all deps test-deps demo test unit verifier verifier-report e2e kernel-matrix html \
-	bench-build clean
+	reliability bench-build clean
 all: memscope-bpf
 
 deps:
@@ -135,6 +136,10 @@ $(E2E_BIN): $(E2E_SRCS) | $(BUILD)/tests/e2e
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(DEPFLAGS) -o $@ $(E2E_SRCS) -lcmocka -lcjson
 
+$(RELIABILITY_TEST): tests/reliability/test_reliability.c | $(BUILD)/tests/reliability
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(DEPFLAGS) -o $@ $< -lcmocka -lcjson
+
 # The HTML report's tests and tools: a page from any JSON report (embed_json),
 # a large synthetic report (synth_report)
 $(BUILD)/tests/html/embed_json: tests/html/embed_json.c $(BUILD)/user/render_html.o \
@@ -151,7 +156,7 @@ $(HTML_TEST): tests/html/test_html.c | $(BUILD)/tests/html
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(DEPFLAGS) -o $@ $< -lcmocka -lcjson
 
 $(BUILD) $(BUILD)/user $(BUILD)/user/html $(BUILD)/programs $(BUILD)/tests/unit \
-$(BUILD)/tests/e2e $(BUILD)/tests/html $(BUILD)/tests/verifier:
+$(BUILD)/tests/e2e $(BUILD)/tests/html $(BUILD)/tests/verifier $(BUILD)/tests/reliability:
 	$(Q)mkdir -p $@
 
 unit: $(UNIT_BINS)
@@ -167,6 +172,11 @@ verifier-report: memscope-bpf
 
 e2e: memscope-bpf $(PROGS) $(E2E_BIN)
 	$(Q)scripts/run-tests.sh e2e $(E2E_BIN)
+
+# Load, faults and hostile input (docs/reliability.md; root, bpftool).
+# RELIABILITY_LOAD_SECS, RELIABILITY_DETACHES: longer runs.
+reliability: memscope-bpf $(PROGS) $(RELIABILITY_TEST)
+	$(Q)scripts/run-tests.sh reliability $(RELIABILITY_TEST)
 
 # A subset of e2e under other kernels (docs/kernels.md): each Debian 12 kernel
 # series in KERNELS booted in QEMU with software emulation, this machine's /
@@ -203,7 +213,7 @@ bench-build: $(BUILD)/bench/report_scale
 # The README's test command: installs what is missing, builds, runs everything.
 test: deps test-deps
 	$(Q)$(MAKE) --no-print-directory all bench-build
-	$(Q)$(MAKE) --no-print-directory unit verifier e2e kernel-matrix html
+	$(Q)$(MAKE) --no-print-directory unit verifier e2e reliability kernel-matrix html
 
 # The README's demo command: trace the bundled demo, print the summary, write
 # the HTML and JSON reports.
@@ -225,4 +235,4 @@ clean:
 	$(Q)rm -rf $(BUILD) memscope-bpf
 
 -include $(USER_OBJS:.o=.d) $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.bpf.d) \
-	$(UNIT_BINS:=.d) $(E2E_BIN).d $(HTML_TEST).d $(VERIFIER_TEST).d
+	$(UNIT_BINS:=.d) $(E2E_BIN).d $(HTML_TEST).d $(VERIFIER_TEST).d $(RELIABILITY_TEST).d
