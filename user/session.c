@@ -127,19 +127,17 @@ static char *read_cmdline(int pid)
 	return buf;
 }
 
+/*
+ * The launched command line, cut like read_cmdline()'s (4095 bytes): the
+ * arguments are the target's input, up to 2 MiB of it.
+ */
 static char *join_argv(char *const argv[])
 {
-	size_t len = 1;
-	char *s;
+	char *s = xcalloc(1, 4096);
+	size_t n = 0;
 
-	for (int i = 0; argv[i]; i++)
-		len += strlen(argv[i]) + 1;
-	s = xcalloc(1, len);
-	for (int i = 0; argv[i]; i++) {
-		if (i)
-			strcat(s, " ");
-		strcat(s, argv[i]);
-	}
+	for (int i = 0; argv[i] && n < 4095; i++)
+		n += (size_t)snprintf(s + n, 4096 - n, "%s%s", i ? " " : "", argv[i]);
 	return s;
 }
 
