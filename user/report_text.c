@@ -136,7 +136,8 @@ static void header(struct report *r, FILE *f)
 			"blocks full): estimates are too low\n", in->bpf_stats[MS_STAT_SAMPLE_FULL]);
 	if (in->bpf_stats[MS_STAT_LOST_EVENTS])
 		fprintf(f, "   warning: %" PRIu64 " events were lost (ring buffer full): totals and "
-			"leaks are incomplete; try a larger --ringbuf-size\n",
+			"leaks are incomplete, and double, invalid and mismatched frees may be "
+			"the lost events' doing; try a larger --ringbuf-size\n",
 			in->bpf_stats[MS_STAT_LOST_EVENTS]);
 	if (in->stack_lost)
 		fprintf(f, "   warning: %" PRIu64 " events have only their caller's address "
