@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -551,9 +552,8 @@ static void take_batch(struct event_sink *s, const struct ms_ev_batch *b)
 	queue_added(m, q, b->n);
 }
 
-int handle_event(void *ctx, void *data, size_t size)
+static int take_record(struct event_sink *s, void *data, size_t size)
 {
-	struct event_sink *s = ctx;
 	const uint8_t *type = data;
 
 	if (size < 1) {
@@ -609,5 +609,23 @@ int handle_event(void *ctx, void *data, size_t size)
 	}
 	}
 	s->malformed++;
+	return 0;
+}
+
+/* the clock is read every this many records (~25 ns a read, ~100 ns a record here) */
+#define STOP_CHECK_EVERY 256
+
+int handle_event(void *ctx, void *data, size_t size)
+{
+	struct event_sink *s = ctx;
+
+	take_record(s, data, size);
+	if (s->stop_pending && s->merge.pending >= s->stop_pending)
+		return -EAGAIN;
+	if (s->stop_at_ns && ++s->since_clock >= STOP_CHECK_EVERY) {
+		s->since_clock = 0;
+		if (ms_now_ns() >= s->stop_at_ns)
+			return -EAGAIN;
+	}
 	return 0;
 }
