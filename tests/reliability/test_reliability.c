@@ -9,7 +9,7 @@
  * Knobs (environment):
  *   RELIABILITY_LOAD_SECS   how long the 16 threads of the load test run (20)
  *   RELIABILITY_DETACHES    attach/detach cycles under load (200)
- *   RELIABILITY_RSS_MAX_MB  the tracer's memory bound under load (384)
+ *   RELIABILITY_RSS_MAX_MB  the tracer's memory bound under load (128)
  *   RELIABILITY_FILTER      a glob of the tests to run
  *
  * Figures (events/s, lost, the tracer's RSS, ...) are printed on lines that
@@ -19,6 +19,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -482,7 +483,7 @@ struct rss_sample {
 static void test_reliability__load_of_16_threads_kept_up_or_lost_counted_memory_bounded(
 	void **state)
 {
-	long secs = env_num("RELIABILITY_LOAD_SECS", 20), max_mb = env_num("RELIABILITY_RSS_MAX_MB", 384);
+	long secs = env_num("RELIABILITY_LOAD_SECS", 20), max_mb = env_num("RELIABILITY_RSS_MAX_MB", 128);
 	const char *json = tmp_path("load.json"), *out = tmp_path("load.out");
 	char secs_arg[32], *text;
 	struct rss_sample samples[4096];
@@ -543,7 +544,13 @@ static void test_reliability__load_of_16_threads_kept_up_or_lost_counted_memory_
 	if (delivered + lost < events)
 		fail_msg("%.0f calls made, %.0f delivered and %.0f counted lost", events, delivered,
 			 lost);
-	if (lost == 0) {
+	if (lost > 0) {
+		/* and says so, findings included (a lost call makes false double frees) */
+		text = slurp(tmp_path("load.err"));
+		assert_non_null(strstr(text, "events were lost"));
+		assert_non_null(strstr(text, "may be the lost events' doing"));
+		free(text);
+	} else {
 		assert_int_equal((long long)site.allocations, (long long)pa);
 		assert_int_equal((long long)site.bytes, (long long)pb);
 		assert_int_equal((long long)site.live_count, (long long)pl);
@@ -624,6 +631,59 @@ static void test_reliability__paced_load_of_16_threads_exact_totals(void **state
 	fail_msg("events lost at every pace tried: the totals could not be checked exactly");
 }
 
+/*
+ * Attached (-p) to the 16 threads at full speed with -d 2, three times: the
+ * tracer stops when told, not when the flood lets it (once the loader fell
+ * behind, it read the ring buffer until it was empty, which under this load
+ * it seldom is: -d 3 traced for 6 s), and its memory holds no backlog
+ * (records waiting for their merge piled up for as long as it read).
+ * The margin, 1.5 s, is for a machine shared with other work.
+ */
+static void test_reliability__deadline_kept_under_load(void **state)
+{
+	long max_mb = env_num("RELIABILITY_RSS_MAX_MB", 128);
+	const char *json = tmp_path("deadline.json");
+	char pidbuf[16];
+	pid_t stress = spawn((char *[]){ PROGS "stress", "16", "600", NULL }, NULL, NULL);
+
+	snprintf(pidbuf, sizeof(pidbuf), "%d", stress);
+	usleep(300000);
+	for (int i = 0; i < 3; i++) {
+		pid_t ms = spawn((char *[]){ MEMSCOPE, "-p", pidbuf, "-d", "2", "--json",
+					     (char *)json, NULL },
+				 NULL, tmp_path("deadline.err"));
+		long hwm = 0, h;
+		double traced;
+		int code = -1, st;
+		cJSON *r;
+
+		for (;;) {
+			h = proc_status_kb(ms, "VmHWM:");
+			if (h > hwm)
+				hwm = h;
+			if (waitpid(ms, &st, WNOHANG) == ms) {
+				code = code_of(st);
+				break;
+			}
+			usleep(50000);
+		}
+		assert_int_equal(code, 0);
+		r = parse_file(json);
+		assert_non_null(r);
+		traced = num(obj(r, "summary"), "duration_us") / 1e6;
+		printf("figures: -d 2 under full load: traced for %.2f s, %.0f lost, tracer peak RSS "
+		       "%ld kB\n", traced, num(obj(r, "summary"), "lost_events"), hwm);
+		cJSON_Delete(r);
+		if (traced > 3.5)
+			fail_msg("-d 2 under load traced for %.2f s", traced);
+		if (hwm > max_mb * 1024)
+			fail_msg("the tracer's peak RSS %ld kB is above the bound %ld MiB", hwm,
+				 max_mb);
+	}
+	kill(stress, SIGKILL);
+	wait_code(stress);
+}
+
 /* ---- faults ---- */
 
 /*
@@ -682,10 +742,25 @@ static void test_reliability__tracer_signalled_leaves_no_probe_and_target_unharm
 		code = wait_code_within(ms, 60);
 		r = parse_file(json);
 		if (sig == SIGKILL) {
+			char tmp_glob[600];
+			glob_t g;
+
 			assert_int_equal(code, 128 + SIGKILL);
 			/* the report is whole or absent */
 			if (access(json, F_OK) == 0 && !r)
 				fail_msg("%s: a report file that is not whole JSON", when);
+			/*
+			 * Not asserted (user/output.c is being reworked): the empty
+			 * temporary file the report would have been renamed from stays
+			 */
+			snprintf(tmp_glob, sizeof(tmp_glob), "%s.tmp.*", json);
+			if (glob(tmp_glob, 0, NULL, &g) == 0) {
+				printf("note: SIGKILL left %zu temporary file(s) beside the report: %s\n",
+				       g.gl_pathc, g.gl_pathv[0]);
+				for (size_t k = 0; k < g.gl_pathc; k++)
+					unlink(g.gl_pathv[k]);
+				globfree(&g);
+			}
 		} else {
 			/* SIGPIPE: the summary to the closed stderr fails (1), the JSON not */
 			if (code != 0 && !(sig == SIGPIPE && code == 1))
@@ -1093,6 +1168,7 @@ int main(void)
 		cmocka_unit_test(test_reliability__paced_load_of_16_threads_exact_totals),
 		cmocka_unit_test(test_reliability__load_of_16_threads_kept_up_or_lost_counted_memory_bounded),
 		cmocka_unit_test(test_reliability__detach_under_load_never_hangs_the_target),
+		cmocka_unit_test(test_reliability__deadline_kept_under_load),
 	};
 
 	if (!can_run())
