@@ -67,6 +67,7 @@ struct session {
 	/* batching: when the threads were last swept, the sweep before, the next */
 	uint64_t swept_ns, complete_ns, next_sweep_ns;
 	uint64_t sweeps, sweep_ns; /* how many, and their time */
+	bool took_ring; /* a drain of everything has read what the ring buffer held */
 	uint64_t bpf_stats[MS_STAT__COUNT];
 	int nprobes;
 	/* what the BPF side runs with: the options less what the kernel refused */
@@ -360,14 +361,20 @@ static void sweep(struct session *s, uint64_t now)
  * Takes what the ring buffer holds, within the budgets above.  Under a
  * flood it is never empty: reading until it was kept the loop from its
  * deadline and signals (-d 3 traced for 6 s with 16 threads allocating flat
- * out) and piled the records up in the merge's queues meanwhile.  all: once
- * the target is gone, until it is empty.
+ * out) and piled the records up in the merge's queues meanwhile.  all: see
+ * below; once the target is gone, until the ring is empty.
  */
 static void consume(struct session *s, bool all)
 {
 	int n;
 
-	s->sink.stop_pending = all && s->target.exited ? 0 : DRAIN_MAX_PENDING;
+	/*
+	 * The first drain of everything takes what the ring holds whatever its
+	 * size; those after it, while the target still runs, read what came
+	 * after tracing stopped and are bounded like the others.
+	 */
+	s->sink.stop_pending = all && (!s->took_ring || s->target.exited) ? 0 : DRAIN_MAX_PENDING;
+	s->took_ring |= all;
 	do {
 		s->sink.stop_at_ns = ms_now_ns() + DRAIN_BUDGET_MS * 1000000ull;
 		n = ring_buffer__consume(s->rb);
