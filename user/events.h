@@ -107,7 +107,7 @@ void events__decode_alloc(const struct ms_ev_alloc *e, struct alloc_call *c);
 void events__decode_free(const struct ms_ev_free *e, struct free_call *c);
 
 /* libbpf ring_buffer callback: ctx is a struct event_sink.  0, or -EAGAIN
- * past stop_at_ns (the record is taken).  The last records may stay queued:
+ * past stop_at_ns or stop_pending (the record is taken).  The last records may stay queued:
  * call events__flush() before reading the pipeline's state. */
 int handle_event(void *ctx, void *data, size_t size);
 /* Applies every queued record (read ahead; not those waiting to be merged). */
