@@ -369,11 +369,18 @@ static void consume(struct session *s, bool all)
 	int n;
 
 	/*
-	 * The first drain of everything takes what the ring holds whatever its
-	 * size; those after it, while the target still runs, read what came
-	 * after tracing stopped and are bounded like the others.
+	 * The first drain of everything takes what the ring holds (as many
+	 * records as full batches fill it); those after it, while the target
+	 * still runs, read what came after tracing stopped and are bounded like
+	 * the others.
 	 */
-	s->sink.stop_pending = all && (!s->took_ring || s->target.exited) ? 0 : DRAIN_MAX_PENDING;
+	if (all && s->target.exited)
+		s->sink.stop_pending = 0;
+	else if (all && !s->took_ring)
+		s->sink.stop_pending = events__pending(&s->sink) + (uint64_t)s->opts->ringbuf_bytes /
+				       sizeof(struct ms_ev_batch) * MS_BATCH;
+	else
+		s->sink.stop_pending = DRAIN_MAX_PENDING;
 	s->took_ring |= all;
 	do {
 		s->sink.stop_at_ns = ms_now_ns() + DRAIN_BUDGET_MS * 1000000ull;
@@ -403,7 +410,13 @@ static uint64_t drain(struct session *s, bool all)
 	uint64_t now = ms_now_ns(), until = now;
 
 	if (s->sink.ordered) {
-		if (all || now >= s->next_sweep_ns)
+		/*
+		 * Early when the records waiting for their merge reach the bound:
+		 * a sweep delayed (its gap is 50 times its last cost, which a
+		 * busy machine inflates) left them waiting and the bound idle
+		 */
+		if (all || now >= s->next_sweep_ns ||
+		    events__pending(&s->sink) >= DRAIN_MAX_PENDING)
 			sweep(s, now);
 		if (!all)
 			until = s->complete_ns;
