@@ -67,6 +67,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 E2E_SRCS  := $(wildcard tests/e2e/*.c)
 E2E_BIN   := $(BUILD)/tests/e2e/e2e
 VERIFIER_TEST := $(BUILD)/tests/verifier/test_verifier_budget
+RELIABILITY_TEST := $(BUILD)/tests/reliability/test_reliability
 HTML_TEST  := $(BUILD)/tests/html/test_html
 HTML_TOOLS := $(BUILD)/tests/html/embed_json $(BUILD)/tests/html/synth_report
 PROG_C    := $(wildcard tests/programs/*.c)
@@ -80,7 +81,7 @@ PROGS     := $(PROG_C:tests/programs/%.c=$(PROG_DIR)/%) \
 	     $(PROG_DIR)/libplugin-nofp.so $(PROG_DIR)/leaks-nocfi
 
 .PHONY: all deps test-deps demo test unit verifier verifier-report e2e kernel-matrix html \
-	bench-build clean san fuzz
+	reliability bench-build clean san fuzz
 all: $(MEMSCOPE_BIN)
 
 deps:
@@ -159,6 +160,10 @@ $(E2E_BIN): $(E2E_SRCS) | $(BUILD)/tests/e2e
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(DEPFLAGS) -o $@ $(E2E_SRCS) -lcmocka -lcjson
 
+$(RELIABILITY_TEST): tests/reliability/test_reliability.c | $(BUILD)/tests/reliability
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(DEPFLAGS) -o $@ $< -lcmocka -lcjson
+
 # The HTML report's tests and tools: a page from any JSON report (embed_json),
 # a large synthetic report (synth_report)
 $(BUILD)/tests/html/embed_json: tests/html/embed_json.c $(BUILD)/user/render_html.o \
@@ -175,7 +180,7 @@ $(HTML_TEST): tests/html/test_html.c | $(BUILD)/tests/html
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(DEPFLAGS) -o $@ $< -lcmocka -lcjson
 
 $(BUILD) $(BUILD)/user $(BUILD)/user/html $(PROG_DIR) $(BUILD)/tests/unit \
-$(BUILD)/tests/e2e $(BUILD)/tests/html $(BUILD)/tests/verifier:
+$(BUILD)/tests/e2e $(BUILD)/tests/html $(BUILD)/tests/verifier $(BUILD)/tests/reliability:
 	$(Q)mkdir -p $@
 
 unit: $(UNIT_BINS)
@@ -191,6 +196,11 @@ verifier-report: memscope-bpf
 
 e2e: $(MEMSCOPE_BIN) $(PROGS) $(E2E_BIN)
 	$(Q)$(TEST_ENV) scripts/run-tests.sh e2e $(E2E_BIN)
+
+# Load, faults and hostile input (docs/reliability.md; root, bpftool).
+# RELIABILITY_LOAD_SECS, RELIABILITY_DETACHES: longer runs.
+reliability: memscope-bpf $(PROGS) $(RELIABILITY_TEST)
+	$(Q)scripts/run-tests.sh reliability $(RELIABILITY_TEST)
 
 # A subset of e2e under other kernels (docs/kernels.md): each Debian 12 kernel
 # series in KERNELS booted in QEMU with software emulation, this machine's /
@@ -263,7 +273,7 @@ fuzz: $(FUZZ_BINS)
 # then again under the sanitizers, then the fuzzers for a bounded time.
 test: deps test-deps
 	$(Q)$(MAKE) --no-print-directory all bench-build
-	$(Q)$(MAKE) --no-print-directory unit verifier e2e kernel-matrix html
+	$(Q)$(MAKE) --no-print-directory unit verifier e2e reliability kernel-matrix html
 	$(Q)$(MAKE) --no-print-directory san
 	$(Q)$(MAKE) --no-print-directory fuzz
 
@@ -287,5 +297,5 @@ clean:
 	$(Q)rm -rf $(BUILD) memscope-bpf build-san $(FUZZ_BUILD)
 
 -include $(USER_OBJS:.o=.d) $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.bpf.d) \
-	$(UNIT_BINS:=.d) $(E2E_BIN).d $(HTML_TEST).d $(VERIFIER_TEST).d \
+	$(UNIT_BINS:=.d) $(E2E_BIN).d $(HTML_TEST).d $(VERIFIER_TEST).d $(RELIABILITY_TEST).d \
 	$(FUZZ_OBJS:.o=.d) $(FUZZ_BINS:=.d)

@@ -87,6 +87,15 @@ struct event_sink {
 	 */
 	bool ordered;
 	uint64_t late;          /* records applied after a later one (came too late) */
+	/*
+	 * When not 0: handle_event() returns -EAGAIN, which ends
+	 * ring_buffer__consume(), once this time (ms_now_ns()) has passed or
+	 * stop_pending records wait for their merge; the record it was given
+	 * is taken all the same.
+	 */
+	uint64_t stop_at_ns;
+	uint64_t stop_pending;
+	unsigned since_clock;   /* records taken since the clock was last read */
 	struct ev_merge merge;
 	/* read ahead, not applied yet: zero-initialised empty */
 	struct sink_slot queue[EVENT_SINK_DEPTH];
@@ -97,9 +106,9 @@ struct event_sink {
 void events__decode_alloc(const struct ms_ev_alloc *e, struct alloc_call *c);
 void events__decode_free(const struct ms_ev_free *e, struct free_call *c);
 
-/* libbpf ring_buffer callback: ctx is a struct event_sink.  Always 0.  The
- * last records may stay queued: call events__flush() before reading the
- * pipeline's state. */
+/* libbpf ring_buffer callback: ctx is a struct event_sink.  0, or -EAGAIN
+ * past stop_at_ns or stop_pending (the record is taken).  The last records may stay queued:
+ * call events__flush() before reading the pipeline's state. */
 int handle_event(void *ctx, void *data, size_t size);
 /* Applies every queued record (read ahead; not those waiting to be merged). */
 void events__flush(struct event_sink *s);

@@ -11,6 +11,47 @@
 #define TEXT_FINDING_FRAMES 6
 #define TEXT_TOP_HOTSPOTS 5
 
+/* Length of the valid UTF-8 sequence at s (not overlong, no surrogate), else 0. */
+static int utf8_seq(const unsigned char *s)
+{
+	int n = s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : s[0] >= 0xe0 && s[0] <= 0xef ? 3 :
+		s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : 0;
+
+	for (int i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	if ((n == 3 && s[0] == 0xe0 && s[1] < 0xa0) || (n == 3 && s[0] == 0xed && s[1] >= 0xa0) ||
+	    (n == 4 && s[0] == 0xf0 && s[1] < 0x90) || (n == 4 && s[0] == 0xf4 && s[1] >= 0x90))
+		return 0;
+	return n;
+}
+
+/*
+ * Writes a string that came from the target: a control character or a byte
+ * that is not UTF-8 as \n, \t, \xNN or \u00NN (C1), so that the target can neither start a
+ * line of the summary nor send the terminal an escape sequence.
+ */
+static void put_untrusted(FILE *f, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+
+	while (*s) {
+		int n = *s >= 0x80 ? utf8_seq(s) : 1;
+
+		if (*s == '\n')
+			fputs("\\n", f);
+		else if (*s == '\t')
+			fputs("\\t", f);
+		else if (!n || *s < 0x20 || *s == 0x7f)
+			fprintf(f, "\\x%02x", *s);
+		else if (n == 2 && s[0] == 0xc2 && s[1] < 0xa0) /* C1 controls (CSI...) */
+			fprintf(f, "\\u%04x", s[1]);
+		else
+			fwrite(s, 1, (size_t)n, f);
+		s += n ? n : 1;
+	}
+}
+
 struct text_ctx {
 	FILE *f;
 	unsigned n;
@@ -29,8 +70,9 @@ static void print_frame(void *ctx, const struct sym_frame *fr, bool is_site)
 		return;
 	}
 	sym_frame__format(fr, buf, sizeof(buf));
-	fprintf(c->f, "%s%s %s%s\n", c->indent, is_site ? "->" : "  ", buf,
-		fr->inlined ? " [inlined]" : "");
+	fprintf(c->f, "%s%s ", c->indent, is_site ? "->" : "  ");
+	put_untrusted(c->f, buf);
+	fprintf(c->f, "%s\n", fr->inlined ? " [inlined]" : "");
 }
 
 static void print_stack(struct report *r, FILE *f, uint32_t stack, unsigned max, const char *indent)
@@ -62,8 +104,9 @@ static void header(struct report *r, FILE *f)
 	const struct heap_totals *t = heap__totals(in->heap);
 	char a[32], b[32], rule[96];
 
-	fprintf(f, "\n== memscope-bpf: pid %d '%s', traced for %.2f s; %s\n", in->pid,
-		in->comm ? in->comm : "?", secs(in->end_ns - in->start_ns), in->exit_text);
+	fprintf(f, "\n== memscope-bpf: pid %d '", in->pid);
+	put_untrusted(f, in->comm ? in->comm : "?");
+	fprintf(f, "', traced for %.2f s; %s\n", secs(in->end_ns - in->start_ns), in->exit_text);
 	fprintf(f, "   allocations   %" PRIu64 " (%s), %" PRIu64 " temporary\n", t->allocations,
 		report__fmt_bytes(t->bytes_allocated, a, sizeof(a)), t->temporary_allocations);
 	fprintf(f, "   frees         %" PRIu64 " (%s)\n", t->frees,
@@ -93,7 +136,8 @@ static void header(struct report *r, FILE *f)
 			"blocks full): estimates are too low\n", in->bpf_stats[MS_STAT_SAMPLE_FULL]);
 	if (in->bpf_stats[MS_STAT_LOST_EVENTS])
 		fprintf(f, "   warning: %" PRIu64 " events were lost (ring buffer full): totals and "
-			"leaks are incomplete; try a larger --ringbuf-size\n",
+			"leaks are incomplete, and double, invalid and mismatched frees may be "
+			"the lost events' doing; try a larger --ringbuf-size\n",
 			in->bpf_stats[MS_STAT_LOST_EVENTS]);
 	if (in->stack_lost)
 		fprintf(f, "   warning: %" PRIu64 " events have only their caller's address "
@@ -116,7 +160,9 @@ static void findings(struct report *r, FILE *f)
 	fprintf(f, "\n   %zu finding%s:\n", n, n == 1 ? "" : "s");
 	for (size_t i = 0; i < n; i++) {
 		report__finding_message(r, &v[i], msg, sizeof(msg));
-		fprintf(f, "\n   [%s] %s\n", finding_kind__name(v[i].kind), msg);
+		fprintf(f, "\n   [%s] ", finding_kind__name(v[i].kind));
+		put_untrusted(f, msg);
+		fputc('\n', f);
 		if (v[i].stack == STACK_NONE && !r->in->alloc_stacks && !r->in->free_stacks)
 			fprintf(f, "         (no call site: releases have none with --no-stacks)\n");
 		else
@@ -141,8 +187,13 @@ static void print_var(void *ctx, const struct variable *v)
 {
 	struct var_line *c = ctx;
 
-	fprintf(c->f, "%s%s%s%s%s", c->n++ ? ", " : "      variables: ", v->name,
-		v->type[0] ? " (" : "", v->type, v->type[0] ? ")" : "");
+	fputs(c->n++ ? ", " : "      variables: ", c->f);
+	put_untrusted(c->f, v->name);
+	if (v->type[0]) {
+		fputs(" (", c->f);
+		put_untrusted(c->f, v->type);
+		fputc(')', c->f);
+	}
 }
 
 static void leaks(struct report *r, FILE *f, unsigned top)
@@ -187,7 +238,9 @@ static void site_line(struct report *r, FILE *f, const struct report_site *s, co
 
 	if (fr)
 		sym_frame__format(fr, buf, sizeof(buf));
-	fprintf(f, "      %-28s %s\n", what, buf);
+	fprintf(f, "      %-28s ", what);
+	put_untrusted(f, buf);
+	fputc('\n', f);
 }
 
 static void scopes(struct report *r, FILE *f)
@@ -200,9 +253,14 @@ static void scopes(struct report *r, FILE *f)
 	if (!n)
 		return;
 	fprintf(f, "\n   scopes:\n");
-	for (size_t i = 0; i < n; i++)
-		fprintf(f, "      %-28s %" PRIu64 " allocations, %s\n", s[i].name, s[i].allocations,
-			report__fmt_bytes(s[i].bytes, a, sizeof(a)));
+	for (size_t i = 0; i < n; i++) {
+		fputs("      ", f);
+		put_untrusted(f, s[i].name);
+		/* the column as "%-28s" kept it, by bytes */
+		fprintf(f, "%*s %" PRIu64 " allocations, %s\n",
+			strlen(s[i].name) < 28 ? (int)(28 - strlen(s[i].name)) : 0, "",
+			s[i].allocations, report__fmt_bytes(s[i].bytes, a, sizeof(a)));
+	}
 }
 
 static void hotspots(struct report *r, FILE *f)
