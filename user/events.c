@@ -362,22 +362,28 @@ static struct ev_queue *queue_of(struct ev_merge *m, uint32_t tid)
 	return q;
 }
 
+/* q's records moved, oldest first, into a new array of cap (>= len, a power of two). */
+static void queue_resize(struct ev_queue *q, size_t cap)
+{
+	union ms_batch_slot *v = xmalloc(cap * sizeof(*v));
+
+	for (size_t k = 0; k < q->len; k++)
+		v[k] = q->v[(q->head + k) & (q->cap - 1)];
+	free(q->v);
+	q->v = v;
+	q->cap = cap;
+	q->head = 0;
+}
+
 /* Room for n more records in q; the first of them. */
 static union ms_batch_slot *queue_reserve(struct ev_merge *m, struct ev_queue *q, size_t n)
 {
 	if (q->len + n > q->cap) {
 		size_t cap = q->cap ? q->cap : 64;
-		union ms_batch_slot *v;
 
 		while (cap < q->len + n)
 			cap *= 2;
-		v = xmalloc(cap * sizeof(*v));
-		for (size_t k = 0; k < q->len; k++)
-			v[k] = q->v[(q->head + k) & (q->cap - 1)];
-		free(q->v);
-		q->v = v;
-		q->cap = cap;
-		q->head = 0;
+		queue_resize(q, cap);
 	}
 	if (q->len == 0 && m->nheap == m->heap_cap) {
 		m->heap_cap = m->heap_cap ? m->heap_cap * 2 : 16;
@@ -396,19 +402,12 @@ static union ms_batch_slot *queue_reserve(struct ev_merge *m, struct ev_queue *q
 static void queue_shrink(struct ev_queue *q)
 {
 	size_t cap = QUEUE_KEEP_CAP;
-	union ms_batch_slot *v;
 
 	if (q->cap <= QUEUE_KEEP_CAP || q->len > q->cap / 8)
 		return;
 	while (cap < 2 * q->len)
 		cap *= 2;
-	v = xmalloc(cap * sizeof(*v));
-	for (size_t k = 0; k < q->len; k++)
-		v[k] = q->v[(q->head + k) & (q->cap - 1)];
-	free(q->v);
-	q->v = v;
-	q->cap = cap;
-	q->head = 0;
+	queue_resize(q, cap);
 }
 
 /* n records written at the queue's end (contiguous in its ring or not). */
