@@ -458,24 +458,44 @@ static bool is_allocator_module(struct report *r, const char *module)
 	return r->modules[r->nmodules++].allocator;
 }
 
-void report__each_frame(struct report *r, uint32_t stack, report_frame_fn fn, void *ctx)
+/*
+ * The index (inlined frames expanded) of the allocation-site frame of s: the
+ * first frame outside the allocator objects, else the innermost frame, the
+ * allocator's own code that made the call (a stack that ends inside libc,
+ * or a block libc allocates for itself).  -1 when s has no frame.  One rule
+ * for every view, one-line or whole stack (docs/findings.md "Site").
+ */
+static long site_index(struct report *r, const struct stack *s)
 {
-	const struct stack *s = stack_table__get(r->in->stacks, stack);
-	bool site_found = false;
+	long index = 0;
 
-	if (!s)
-		return;
 	for (uint32_t i = 0; i < s->nframes; i++) {
 		const struct sym_frame *frames;
 		size_t n;
 
 		symbolizer__symbolize(r->in->sym, s->ips[i], &frames, &n);
-		for (size_t j = 0; j < n; j++) {
-			bool is_site = !site_found && !is_allocator_module(r, frames[j].module);
+		for (size_t j = 0; j < n; j++, index++)
+			if (!is_allocator_module(r, frames[j].module))
+				return index;
+	}
+	return index ? 0 : -1;
+}
 
-			site_found |= is_site;
-			fn(ctx, &frames[j], is_site);
-		}
+void report__each_frame(struct report *r, uint32_t stack, report_frame_fn fn, void *ctx)
+{
+	const struct stack *s = stack_table__get(r->in->stacks, stack);
+	long site, index = 0;
+
+	if (!s)
+		return;
+	site = site_index(r, s);
+	for (uint32_t i = 0; i < s->nframes; i++) {
+		const struct sym_frame *frames;
+		size_t n;
+
+		symbolizer__symbolize(r->in->sym, s->ips[i], &frames, &n);
+		for (size_t j = 0; j < n; j++, index++)
+			fn(ctx, &frames[j], index == site);
 	}
 }
 

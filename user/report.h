@@ -124,7 +124,8 @@ typedef void (*report_frame_fn)(void *ctx, const struct sym_frame *f, bool is_si
 /*
  * Calls fn for each frame of stack, inlined frames expanded, innermost
  * first.  is_site marks the allocation site: the first frame not inside one
- * of the allocator objects (strdup's caller rather than strdup).
+ * of the allocator objects (strdup's caller rather than strdup), or when
+ * every frame is inside them the innermost one (docs/findings.md "Site").
  */
 void report__each_frame(struct report *r, uint32_t stack, report_frame_fn fn, void *ctx);
 
@@ -136,7 +137,7 @@ void report__each_frame(struct report *r, uint32_t stack, report_frame_fn fn, vo
  */
 const char *report__runtime_owner(const char *function);
 
-/* The allocation-site frame of stack, or NULL when there is none. */
+/* The allocation-site frame of stack, or NULL when it has no frame. */
 const struct sym_frame *report__site_frame(struct report *r, uint32_t stack);
 
 typedef void (*report_var_fn)(void *ctx, const struct variable *v);

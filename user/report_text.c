@@ -234,7 +234,7 @@ static int by_count_desc(const void *a, const void *b)
 static void site_line(struct report *r, FILE *f, const struct report_site *s, const char *what)
 {
 	const struct sym_frame *fr = report__site_frame(r, s->stack);
-	char buf[2 * SYM_NAME_MAX] = "(allocator internal)";
+	char buf[2 * SYM_NAME_MAX] = "(no stack)";
 
 	if (fr)
 		sym_frame__format(fr, buf, sizeof(buf));

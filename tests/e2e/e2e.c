@@ -1990,6 +1990,68 @@ static void test_e2e__nss_caches_and_the_cxx_emergency_pool_are_the_runtimes(voi
 	run_free(&r);
 }
 
+/* Whether every frame of stack object s is in libc. */
+static bool all_in_libc(const cJSON *s)
+{
+	const cJSON *f, *frames = cJSON_GetObjectItem(s, "frames");
+
+	cJSON_ArrayForEach(f, frames)
+		if (!strstr(str(f, "module"), "/libc.so"))
+			return false;
+	return cJSON_GetArraySize(frames) > 0;
+}
+
+/*
+ * Under --unwind=fp a walk from libc ends in libc (no frame pointers), so
+ * the name service's allocations have no frame of the program's.  Their
+ * site frame is then the innermost one, the same in every list: the JSON's
+ * site_frame, the text's hot lists and its leak stacks (docs/findings.md
+ * "Site"); never "(allocator internal)" in one and a function in another.
+ */
+static void test_e2e__site_frame_is_one_rule_in_every_list(void **state)
+{
+	const char *json = tmp_path("site_rule.json");
+	const cJSON *s, *l;
+	struct run r;
+	int libc_only = 0, nss_leaks = 0;
+	const char *hot;
+
+	run_memscope(&r, json, "--json", json, "--unwind=fp", "--", PROGS "runtime_keeps", NULL);
+	assert_ran(&r, 0);
+	cJSON_ArrayForEach(s, cJSON_GetObjectItem(r.json, "stacks")) {
+		if (!cJSON_GetArraySize(cJSON_GetObjectItem(s, "frames")))
+			continue;
+		if (all_in_libc(s)) {
+			assert_int_equal((long)num(s, "site_frame"), 0);
+			libc_only++;
+		} else {
+			assert_true(num(s, "site_frame") >= 0);
+		}
+	}
+	assert_true(libc_only >= 1);
+	cJSON_ArrayForEach(l, cJSON_GetObjectItem(r.json, "leaks")) {
+		const cJSON *f = site_frame(r.json, (int)num(l, "stack"));
+		char line[600];
+
+		if (strcmp(str(l, "runtime"), "name service (NSS) caches"))
+			continue;
+		assert_non_null(f);
+		if (!all_in_libc(stack_by_id(r.json, (int)num(l, "stack"))))
+			continue;
+		/* the leak stack marks it, the hot lists name it */
+		snprintf(line, sizeof(line), "-> %s (", str(f, "function"));
+		assert_non_null(strstr(r.err, line));
+		hot = strstr(r.err, "most allocations:");
+		assert_non_null(hot);
+		snprintf(line, sizeof(line), " %s (", str(f, "function"));
+		assert_non_null(strstr(hot, line));
+		nss_leaks++;
+	}
+	assert_true(nss_leaks >= 1);
+	assert_null(strstr(r.err, "(allocator internal)"));
+	run_free(&r);
+}
+
 static void test_e2e__bad_input_one_line_error_nonzero_exit(void **state)
 {
 	const char *json = tmp_path("bad.json");
@@ -2377,6 +2439,7 @@ int main(void)
 		cmocka_unit_test(test_e2e__exit_status_is_passed_on),
 		cmocka_unit_test(test_e2e__stdio_buffer_is_the_c_librarys_not_a_program_leak),
 		cmocka_unit_test(test_e2e__nss_caches_and_the_cxx_emergency_pool_are_the_runtimes),
+		cmocka_unit_test(test_e2e__site_frame_is_one_rule_in_every_list),
 		cmocka_unit_test(test_e2e__bad_input_one_line_error_nonzero_exit),
 		cmocka_unit_test(test_e2e__double_free_that_aborts_still_reports_finding),
 		cmocka_unit_test(test_e2e__new_array_released_with_delete_is_mismatched),
