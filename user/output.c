@@ -4,7 +4,9 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "output.h"
@@ -91,15 +93,46 @@ static int cookie_close(void *c)
 	return r;
 }
 
+static bool use_tmpfile = true;
+
+void output__use_tmpfile(bool on)
+{
+	use_tmpfile = on;
+}
+
+/*
+ * An unnamed file in path's directory (O_TMPFILE): a tracer killed before
+ * the report is complete leaves nothing behind.  -1 where the filesystem or
+ * kernel has no O_TMPFILE.
+ */
+static int open_unnamed(const char *path)
+{
+	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+	int fd;
+
+	if (!use_tmpfile) {
+		free(dir);
+		return -1;
+	}
+	if (slash)
+		slash[slash == dir] = 0; /* "/x": "/" */
+	fd = open(slash ? dir : ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	free(dir);
+	return fd;
+}
+
 static int open_replace(struct output *o, const char *path, const struct stat *st)
 {
 	size_t n = strlen(path);
 
 	if (st && access(path, W_OK) < 0)
 		return -errno;
-	o->tmp = xmalloc(n + 16);
-	snprintf(o->tmp, n + 16, "%s.tmp.XXXXXX", path);
-	o->fd = mkstemp(o->tmp);
+	o->fd = open_unnamed(path);
+	if (o->fd < 0) {
+		o->tmp = xmalloc(n + 16);
+		snprintf(o->tmp, n + 16, "%s.tmp.XXXXXX", path);
+		o->fd = mkstemp(o->tmp);
+	}
 	if (o->fd < 0) {
 		free(o->tmp);
 		o->tmp = NULL;
@@ -108,6 +141,87 @@ static int open_replace(struct output *o, const char *path, const struct stat *s
 	/* a replaced file keeps its mode: a report readable only by its owner stays so */
 	fchmod(o->fd, st ? st->st_mode & 07777 : 0644);
 	return 0;
+}
+
+/*
+ * Gives the unnamed file a temporary name beside path (o->tmp), the one a
+ * rename can move: linkat() cannot replace an existing file.  By the
+ * descriptor (AT_EMPTY_PATH, which needs CAP_DAC_READ_SEARCH), else through
+ * /proc/self/fd.
+ */
+static int name_unnamed(struct output *o)
+{
+	size_t n = strlen(o->path) + 32;
+	char proc[64];
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", o->fd);
+	o->tmp = xmalloc(n);
+	for (unsigned i = 0; i < 100; i++) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		snprintf(o->tmp, n, "%s.tmp.%06lx", o->path,
+			 ((unsigned long)ts.tv_nsec ^ (unsigned long)getpid() * 2654435761u ^ i) &
+				 0xffffff);
+		if (linkat(o->fd, "", AT_FDCWD, o->tmp, AT_EMPTY_PATH) == 0)
+			return 0;
+		if (errno != EEXIST &&
+		    linkat(AT_FDCWD, proc, AT_FDCWD, o->tmp, AT_SYMLINK_FOLLOW) == 0)
+			return 0;
+		if (errno != EEXIST)
+			break;
+	}
+	free(o->tmp);
+	o->tmp = NULL;
+	return -errno;
+}
+
+static const char *kind_of(mode_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFDIR: return "a directory";
+	case S_IFLNK: return "a symbolic link";
+	case S_IFCHR: return "a character device";
+	case S_IFBLK: return "a block device";
+	case S_IFIFO: return "a FIFO";
+	case S_IFSOCK: return "a socket";
+	default: return "no regular file";
+	}
+}
+
+/*
+ * Moves the finished report from o->tmp to o->path, only if the path is
+ * still a regular file or absent: what it became meanwhile (a symbolic
+ * link, a directory, a device) is never replaced.  Then the report stays in
+ * o->tmp, and the message says so.  A new path is never made to replace
+ * what appeared there after this check (RENAME_NOREPLACE).
+ */
+static int move_into_place(struct output *o)
+{
+	struct stat st;
+
+	for (int tries = 0; tries < 3; tries++) {
+		if (lstat(o->path, &st) == 0) {
+			if (!S_ISREG(st.st_mode)) {
+				ms_err("cannot write '%s': it is now %s, left alone; the report is in '%s'",
+				       o->path, kind_of(st.st_mode), o->tmp);
+				o->kept = true;
+				return -EEXIST;
+			}
+			if (rename(o->tmp, o->path) == 0)
+				return 0;
+		} else if (errno == ENOENT) {
+			if (renameat2(AT_FDCWD, o->tmp, AT_FDCWD, o->path, RENAME_NOREPLACE) == 0)
+				return 0;
+			/* a filesystem without RENAME_NOREPLACE */
+			if ((errno == EINVAL || errno == ENOSYS) && rename(o->tmp, o->path) == 0)
+				return 0;
+			if (errno == EEXIST)
+				continue;
+		}
+		break;
+	}
+	return -errno;
 }
 
 /* Never creates, truncates or follows: the entry must still be what lstat saw. */
@@ -182,11 +296,18 @@ int output__commit(struct output *o)
 		err = -(o->werr ? o->werr : EIO);
 	if (!err && o->how == OUTPUT_REPLACE && fsync(o->fd))
 		err = -errno;
+	if (!err && o->how == OUTPUT_REPLACE && !o->tmp)
+		err = name_unnamed(o);
 	if (fclose(o->f) && !err)
 		err = -(o->werr ? o->werr : EIO);
 	o->f = NULL;
-	if (!err && o->tmp && rename(o->tmp, o->path))
-		err = -errno;
+	if (!err && o->tmp) {
+		err = move_into_place(o);
+		if (o->kept) {
+			output__abort(o);
+			return err;
+		}
+	}
 	if (err) {
 		ms_err("cannot write '%s': %s", o->path, strerror(-err));
 		output__abort(o);
@@ -204,7 +325,7 @@ void output__abort(struct output *o)
 		fclose(o->f);
 	else if (o->path && o->fd >= 0) /* a zeroed, never opened output has fd 0 */
 		close(o->fd);
-	if (o->tmp)
+	if (o->tmp && !o->kept)
 		unlink(o->tmp);
 	free(o->tmp);
 	free(o->path);

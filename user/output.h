@@ -4,7 +4,10 @@
  * that cannot be written fails at once.  How a path is written depends on
  * what it names (docs/report-format.md "Where reports go"):
  *  - a regular file or a new path: whole or not at all, through a temporary
- *    file beside it renamed into place when the report is complete;
+ *    file beside it renamed into place when the report is complete (unnamed,
+ *    O_TMPFILE, until then where the filesystem has it: a killed tracer
+ *    leaves nothing); at the rename a path that is no longer a regular file
+ *    or absent is left alone and the report stays in the temporary file;
  *  - "-", /dev/stdout, /dev/stderr, /dev/fd/N: that descriptor, as it is;
  *  - a character device or a FIFO: opened for writing in place, never
  *    created, truncated or replaced;
@@ -13,6 +16,7 @@
 #ifndef MS_OUTPUT_H
 #define MS_OUTPUT_H
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <sys/stat.h>
 
@@ -36,16 +40,25 @@ struct output {
 	int fd;
 	int werr; /* first write error (positive errno) */
 	char *path;
-	char *tmp;
+	char *tmp;  /* the temporary file's name; NULL while unnamed (O_TMPFILE) */
+	bool kept;  /* the report stays in tmp: the path became something else */
 };
 
 /* How path is written, from lstat()'s answer (st NULL: no such entry). */
 struct output_plan output__plan(const char *path, const struct stat *st);
 /* 0 or negative errno (message printed). */
 int output__open(struct output *o, const char *path);
-/* Flushes; a file is synced and renamed into place.  0 or negative errno (message printed). */
+/*
+ * Flushes; a file is synced and renamed into place.  0 or negative errno
+ * (message printed); -EEXIST when the path became a directory, symbolic
+ * link, device, FIFO or socket while the report was written: it is left
+ * alone and the report stays in the temporary file the message names.
+ */
 int output__commit(struct output *o);
 /* Removes a temporary file (never the path itself); safe on an unopened or committed output. */
 void output__abort(struct output *o);
+
+/* Tests: false makes the next opens use a named temporary file, as without O_TMPFILE. */
+void output__use_tmpfile(bool on);
 
 #endif
