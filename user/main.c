@@ -1,14 +1,38 @@
 // SPDX-License-Identifier: MIT
 /* memscope-bpf: an eBPF memory tracer.  See README.md and docs/. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "options.h"
 #include "session.h"
 #include "util.h"
 
+/*
+ * Started with stderr closed (`2>&-`), the next file opened would be fd 2
+ * and get every message meant for stderr: a report file among them.  fd 2
+ * gets /dev/null instead; returns whether it was closed.
+ */
+static bool stderr_was_closed(void)
+{
+	int fd;
+
+	if (fcntl(2, F_GETFD) >= 0 || errno != EBADF)
+		return false;
+	fd = open("/dev/null", O_WRONLY);
+	if (fd >= 0 && fd != 2) {
+		dup2(fd, 2);
+		close(fd);
+	}
+	return true;
+}
+
 int main(int argc, char **argv)
 {
+	bool no_stderr = stderr_was_closed();
 	struct ms_options o;
 
 	switch (options__parse(&o, argc, argv)) {
@@ -20,6 +44,7 @@ int main(int argc, char **argv)
 		break;
 	}
 	ms_verbose = o.verbose;
+	o.stderr_closed = no_stderr;
 	/* symbolization must never reach for the network */
 	unsetenv("DEBUGINFOD_URLS");
 	if (o.check)

@@ -27,6 +27,7 @@ struct ms_options {
 	uint64_t min_age_ns;   /* --min-age: leak rule when the target outlives tracing */
 	int verbose;
 	bool check;            /* --check: report what this kernel can do, trace nothing */
+	bool stderr_closed;    /* set by main: the text summary has nowhere to go */
 };
 
 enum options_result { OPTIONS_RUN, OPTIONS_EXIT_OK, OPTIONS_EXIT_ERROR };

@@ -619,6 +619,22 @@ static void fill_report_input(struct session *s, struct report_input *in, char *
 	}
 }
 
+static int first_err(int err, int next)
+{
+	return err ? err : next;
+}
+
+/* Commits o when writing it succeeded (written: 0), else drops it. */
+static int commit(struct output *o, int written)
+{
+	if (written) {
+		ms_err("cannot write '%s': %s", o->path, strerror(-written));
+		output__abort(o);
+		return written;
+	}
+	return output__commit(o);
+}
+
 static int write_reports(struct session *s)
 {
 	struct report_input in;
@@ -628,21 +644,24 @@ static int write_reports(struct session *s)
 
 	fill_report_input(s, &in, exit_text, sizeof(exit_text));
 	r = report__build(&in);
-	if (s->json_out.f) {
-		err = report__write_json(r, s->json_out.f);
-		err = err ? err : output__commit(&s->json_out);
-	}
-	if (!err && s->html_out.f) {
-		err = report__write_html(r, s->html_out.f);
-		err = err ? err : output__commit(&s->html_out);
-	}
-	if (!err && s->text_out.f) {
-		err = report__write_text(r, s->text_out.f, s->opts->top);
-		err = err ? err : output__commit(&s->text_out);
-	} else if (!err) {
+	/*
+	 * Each output on its own: one that fails does not cost the others.
+	 * The summary on stderr first, so that a file's error line comes last.
+	 */
+	if (!s->text_out.f && s->opts->stderr_closed) {
+		/* the summary is lost: no success to claim (README "Exit status") */
+		err = -EBADF;
+	} else if (!s->text_out.f) {
 		fflush(stdout);
 		err = report__write_text(r, stderr, s->opts->top);
 	}
+	if (s->json_out.f)
+		err = first_err(err, commit(&s->json_out, report__write_json(r, s->json_out.f)));
+	if (s->html_out.f)
+		err = first_err(err, commit(&s->html_out, report__write_html(r, s->html_out.f)));
+	if (s->text_out.f)
+		err = first_err(err, commit(&s->text_out,
+					    report__write_text(r, s->text_out.f, s->opts->top)));
 	report__free(r);
 	return err;
 }

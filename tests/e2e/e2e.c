@@ -2172,9 +2172,12 @@ static void test_e2e__device_output_is_written_in_place_never_replaced(void **st
 	assert_char_device(null, makedev(1, 3));
 	run_free(&r);
 
+	/* the summary on stderr is written all the same, the error line last */
 	run_memscope(&r, NULL, "--json", full, "--", PROGS "exit_status", "0", NULL);
-	snprintf(want, sizeof(want), "cannot write '%s': %s", full, strerror(ENOSPC));
-	assert_one_line_error(&r, want);
+	snprintf(want, sizeof(want), "memscope-bpf: error: cannot write '%s': %s\n", full,
+		 strerror(ENOSPC));
+	assert_true(ends_with(r.err, want));
+	assert_non_null(strstr(r.err, "\n== memscope-bpf: pid "));
 	assert_int_equal(r.status, 1);
 	assert_char_device(full, makedev(1, 7));
 	run_free(&r);
@@ -2243,6 +2246,63 @@ static void test_e2e__stdout_output_gets_the_report(void **state)
 		assert_leak(r.json, "leak_one", "exit_status.c", "leak_one", 1, 42);
 		run_free(&r);
 	}
+}
+
+/* memscope-bpf args... (NULL-terminated) with its stderr closed; its exit code */
+static int run_without_stderr(char *const argv[])
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		die_with_parent();
+		close(2);
+		execv(argv[0], argv);
+		_exit(126);
+	}
+	return wait_code(pid);
+}
+
+/*
+ * Started with stderr closed (`2>&-`): the report file must not become fd 2
+ * and take the -v messages meant for stderr.  The JSON is whole; the text
+ * summary had nowhere to go, so the exit status says it failed (1), unless
+ * it went to a file (-o), which is then whole too.
+ */
+static void test_e2e__closed_stderr_reports_whole_summary_lost_exit_1(void **state)
+{
+	const char *json = tmp_path("nostderr.json"), *text = tmp_path("nostderr.txt");
+	char *s;
+	cJSON *r;
+
+	unlink(json);
+	assert_int_equal(run_without_stderr((char *[]){ MEMSCOPE, "-v", "--json", (char *)json,
+							"--", PROGS "exit_status", "0", NULL }),
+			 1);
+	s = slurp(json);
+	assert_non_null(s);
+	r = cJSON_Parse(s);
+	if (!r)
+		fail_msg("the JSON report is not whole:\n%.300s", s);
+	free(s);
+	assert_leak(r, "leak_one", "exit_status.c", "leak_one", 1, 42);
+	cJSON_Delete(r);
+
+	unlink(json);
+	unlink(text);
+	assert_int_equal(run_without_stderr((char *[]){ MEMSCOPE, "-v", "--json", (char *)json,
+							"-o", (char *)text, "--",
+							PROGS "exit_status", "0", NULL }),
+			 0);
+	s = slurp(json);
+	r = s ? cJSON_Parse(s) : NULL;
+	assert_non_null(r);
+	cJSON_Delete(r);
+	free(s);
+	s = slurp(text);
+	assert_non_null(s);
+	assert_int_equal(strncmp(s, "\n== memscope-bpf: pid ", 22), 0);
+	assert_null(strstr(s, "memscope-bpf: tracing pid"));
+	free(s);
 }
 
 /*
@@ -2458,6 +2518,7 @@ int main(void)
 		cmocka_unit_test(test_e2e__device_output_is_written_in_place_never_replaced),
 		cmocka_unit_test(test_e2e__fifo_output_is_streamed_to_its_reader),
 		cmocka_unit_test(test_e2e__stdout_output_gets_the_report),
+		cmocka_unit_test(test_e2e__closed_stderr_reports_whole_summary_lost_exit_1),
 		cmocka_unit_test(test_e2e__symlink_output_is_refused_and_left_alone),
 		cmocka_unit_test(test_e2e__unwritable_output_fails_before_the_program_runs),
 		cmocka_unit_test(test_e2e__duration_stops_a_launched_program),
