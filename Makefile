@@ -131,6 +131,10 @@ $(PROG_DIR)/%-nofp: tests/programs/%.cc | $(PROG_DIR)
 $(PROG_DIR)/%-nocfi: tests/programs/%.c | $(PROG_DIR)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(PROG_FLAGS) -fno-asynchronous-unwind-tables -fno-unwind-tables -o $@ $<
+# statically linked: libc inside the program's own file (glibc's libc.a, libc6-dev)
+$(PROG_DIR)/static_stdio: tests/programs/static_stdio.c | $(PROG_DIR)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(PROG_FLAGS) -static -o $@ $<
 # CFI only in .debug_frame: a fixture of tests/unit/test_unwind_table.c
 $(PROG_DIR)/lib%-debugframe.so: tests/programs/lib/%.c | $(PROG_DIR)
 	$(call msg,CC,$@)

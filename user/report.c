@@ -270,11 +270,33 @@ static bool is_cxx_runtime(const char *module)
 }
 
 struct owner_ctx {
+	struct report *r;
 	const char *owner;
 	bool outside; /* a frame outside the C and C++ runtimes was seen */
 	bool cxx;     /* a frame in libstdc++ */
 	bool dl_init; /* a library's constructor, run by the dynamic loader */
 };
+
+static bool is_allocator_module(struct report *r, const char *module);
+
+/*
+ * A statically linked C library is in the program's own file, the object
+ * that defines malloc: its functions are known there by their names alone,
+ * names reserved to the implementation (_IO_*, _dl_*, __nss_*, ...).  Its
+ * static startup (_dl_non_dynamic_init, __libc_setup_tls) builds the link
+ * map and search paths with malloc, kept for the life of the process.
+ */
+static const char *static_runtime_owner(struct report *r, const struct sym_frame *f)
+{
+	const char *owner;
+
+	if (!f->function || !is_allocator_module(r, f->module))
+		return NULL;
+	owner = report__runtime_owner(f->function);
+	if (!owner && !strncmp(f->function, "_dl_", 4))
+		owner = "static startup data";
+	return owner;
+}
 
 static void find_owner(void *ctx, const struct sym_frame *f, bool is_site)
 {
@@ -287,7 +309,8 @@ static void find_owner(void *ctx, const struct sym_frame *f, bool is_site)
 		return;
 	}
 	if (!is_c_runtime(f->module)) {
-		c->outside = true;
+		c->owner = static_runtime_owner(c->r, f);
+		c->outside = !c->owner;
 		return;
 	}
 	if (f->function && !strcmp(f->function, "_dl_init"))
@@ -304,7 +327,7 @@ static void find_owner(void *ctx, const struct sym_frame *f, bool is_site)
  */
 static const char *runtime_owner_of(struct report *r, uint32_t stack)
 {
-	struct owner_ctx c = { 0 };
+	struct owner_ctx c = { .r = r };
 
 	report__each_frame(r, stack, find_owner, &c);
 	if (!c.owner && !c.outside && c.cxx && c.dl_init)

@@ -1990,6 +1990,48 @@ static void test_e2e__nss_caches_and_the_cxx_emergency_pool_are_the_runtimes(voi
 	run_free(&r);
 }
 
+/*
+ * A statically linked program has libc in its own file: the stdout buffer
+ * printf allocates, and what glibc's static startup allocates, are the C
+ * library's all the same; the one block the program leaks is its own.
+ */
+static void test_e2e__static_programs_stdio_buffer_is_the_c_librarys(void **state)
+{
+	const char *json = tmp_path("static.json");
+	const cJSON *l;
+	struct run r;
+	int program = 0, stdio = 0;
+
+	run_memscope(&r, json, "--json", json, "--", PROGS "static_stdio", NULL);
+	assert_ran(&r, 0);
+	cJSON_ArrayForEach(l, cJSON_GetObjectItem(r.json, "leaks")) {
+		const cJSON *rt = cJSON_GetObjectItem(l, "runtime");
+
+		if (cJSON_IsNull(rt)) {
+			const cJSON *f = site_frame(r.json, (int)num(l, "stack"));
+
+			assert_int_equal(stdio, 0); /* the program's come first */
+			assert_int_equal((long)num(l, "count"), 1);
+			assert_int_equal((long)num(l, "bytes"), 33);
+			assert_string_equal(str(f, "function"), "leak");
+			assert_int_equal((long)num(f, "line"), line_of("static_stdio.c", "static_leak"));
+			program++;
+		} else if (!strcmp(cJSON_GetStringValue(rt), "stdio buffer")) {
+			assert_int_equal((long)num(l, "count"), 1);
+			assert_true(num(l, "bytes") >= 512);
+			stdio++;
+		} else {
+			assert_string_equal(cJSON_GetStringValue(rt), "static startup data");
+		}
+	}
+	assert_int_equal(program, 1);
+	assert_int_equal(stdio, 1);
+	assert_int_equal((long)num(summary(r.json), "leaked_allocations") -
+			 (long)num(summary(r.json), "runtime_leaked_allocations"), 1);
+	assert_non_null(strstr(r.err, "kept by the runtime (stdio buffer), not the program's"));
+	run_free(&r);
+}
+
 /* Whether every frame of stack object s is in libc. */
 static bool all_in_libc(const cJSON *s)
 {
@@ -2500,6 +2542,7 @@ int main(void)
 		cmocka_unit_test(test_e2e__stdio_buffer_is_the_c_librarys_not_a_program_leak),
 		cmocka_unit_test(test_e2e__nss_caches_and_the_cxx_emergency_pool_are_the_runtimes),
 		cmocka_unit_test(test_e2e__site_frame_is_one_rule_in_every_list),
+		cmocka_unit_test(test_e2e__static_programs_stdio_buffer_is_the_c_librarys),
 		cmocka_unit_test(test_e2e__bad_input_one_line_error_nonzero_exit),
 		cmocka_unit_test(test_e2e__double_free_that_aborts_still_reports_finding),
 		cmocka_unit_test(test_e2e__new_array_released_with_delete_is_mismatched),
