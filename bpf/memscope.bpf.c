@@ -1218,6 +1218,28 @@ int thread_exit(__u64 *ctx)
 	return 0;
 }
 
+/*
+ * The target starts a process that shares its address space: vfork() (as
+ * dash runs every command), clone(CLONE_VM) without CLONE_THREAD.  Until it
+ * execs or exits it allocates and frees in the target's heap, but it is
+ * another thread group, which the uprobe_multi link's pid filter drops
+ * before this object's programs run (Linux 6.12 on), so its calls are never
+ * seen: it is counted, and the loader names the frees of its blocks (docs/
+ * findings.md "Unknown free").  Loaded with thread_exit: the same kernel
+ * feature (tp_btf), the same rung of the fallback ladder.
+ */
+SEC("tp_btf/sched_process_fork")
+int vm_child(__u64 *ctx)
+{
+	struct task_struct *parent = (struct task_struct *)ctx[0];
+	struct task_struct *child = (struct task_struct *)ctx[1];
+
+	if (parent->tgid == target_tgid && child->tgid != parent->tgid && child->mm &&
+	    child->mm == parent->mm)
+		stat_inc(MS_STAT_VM_CHILDREN);
+	return 0;
+}
+
 /* The loader's sweep (an iterator over the target's threads): each sends what it queued. */
 SEC("iter/task")
 int sweep(struct bpf_iter__task *ctx)

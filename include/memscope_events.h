@@ -334,6 +334,9 @@ enum ms_stat {
 	MS_STAT_STATE_ERRORS, /* per-thread state could not be had */
 	MS_STAT_SAMPLE_FULL,  /* sampling: a sampled block not tracked, map full */
 	MS_STAT_UNWIND_UNKNOWN, /* a frame in a file the loader has given no rows for yet */
+	/* processes the target started that share its address space (vfork,
+	 * clone(CLONE_VM) without CLONE_THREAD): not traced */
+	MS_STAT_VM_CHILDREN,
 	MS_STAT__COUNT,
 };
 

@@ -40,6 +40,7 @@ struct tracer {
 	bool batch;              /* loaded with batching (opts.batch, if the kernel takes it) */
 	struct bpf_link *sweep;  /* the iter/task link of a batching tracer */
 	struct bpf_link *exit;   /* its thread-exit hook */
+	struct bpf_link *vm_child; /* and its count of processes sharing the target's memory */
 	struct bpf_link **links;
 	size_t nlinks;
 	int *mfds;               /* uprobe_multi links */
@@ -162,6 +163,7 @@ static struct memscope *open_configured(const struct tracer_opts *opts, bool mul
 	k->rodata->batch = batch;
 	if (!batch) {
 		bpf_program__set_autoload(k->progs.thread_exit, false);
+		bpf_program__set_autoload(k->progs.vm_child, false);
 		bpf_program__set_autoload(k->progs.sweep, false);
 	}
 	/* the unwinder's keys: only where there are CFI tables to key */
@@ -490,6 +492,7 @@ void tracer__free(struct tracer *t)
 		return;
 	bpf_link__destroy(t->sweep);
 	bpf_link__destroy(t->exit);
+	bpf_link__destroy(t->vm_child);
 	for (size_t i = 0; i < t->nlinks; i++)
 		bpf_link__destroy(t->links[i]);
 	free(t->links);
@@ -596,7 +599,8 @@ static int attach_batching(struct tracer *t)
 
 	bpf_link__destroy(t->sweep);
 	bpf_link__destroy(t->exit);
-	t->sweep = t->exit = NULL;
+	bpf_link__destroy(t->vm_child);
+	t->sweep = t->exit = t->vm_child = NULL;
 	if (!t->batch)
 		return 0;
 	link = bpf_program__attach(t->skel->progs.thread_exit);
@@ -607,6 +611,10 @@ static int attach_batching(struct tracer *t)
 		return err;
 	}
 	t->exit = link;
+	/* without it, frees of a vfork child's blocks stay unknown frees */
+	t->vm_child = bpf_program__attach(t->skel->progs.vm_child);
+	if (!t->vm_child)
+		ms_info(1, "cannot attach the vfork hook: %s", strerror(errno));
 	info.task.pid = (uint32_t)t->pid;
 	io.link_info = &info;
 	io.link_info_len = sizeof(info);
@@ -627,7 +635,8 @@ static void drop_links(struct tracer *t)
 {
 	bpf_link__destroy(t->sweep);
 	bpf_link__destroy(t->exit);
-	t->sweep = t->exit = NULL;
+	bpf_link__destroy(t->vm_child);
+	t->sweep = t->exit = t->vm_child = NULL;
 	for (size_t i = 0; i < t->nlinks; i++)
 		bpf_link__destroy(t->links[i]);
 	t->nlinks = 0;
@@ -771,6 +780,11 @@ int tracer__attach(struct tracer *t, const struct alloc_objects *objs)
 int tracer__ringbuf_fd(const struct tracer *t)
 {
 	return bpf_map__fd(t->skel->maps.events);
+}
+
+bool tracer__sees_vm_children(const struct tracer *t)
+{
+	return t && t->vm_child;
 }
 
 bool tracer__batching(const struct tracer *t)

@@ -94,6 +94,11 @@ int tracer__ringbuf_fd(const struct tracer *t);
 /* Whether records come in batches: the kernel may refuse the programs that
  * batching needs, and the tracer then sends each record on its own. */
 bool tracer__batching(const struct tracer *t);
+/*
+ * Whether MS_STAT_VM_CHILDREN counts the processes the target starts that
+ * share its address space (a tp_btf hook, attached with batching).
+ */
+bool tracer__sees_vm_children(const struct tracer *t);
 /* Makes every thread of the target send the records it has queued (a no-op
  * without batching).  0 or negative errno. */
 int tracer__sweep(struct tracer *t);

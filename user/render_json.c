@@ -81,6 +81,11 @@ static void write_tracing(struct report *r, struct json_writer *w)
 	jw__uint(w, "batch", in->batch);
 	/* batched records that reached the loader after a later one was applied */
 	jw__uint(w, "late_records", in->late_records);
+	/* processes the target started that share its address space (vfork): untraced */
+	if (in->vm_children_known)
+		jw__uint(w, "vm_children", in->bpf_stats[MS_STAT_VM_CHILDREN]);
+	else
+		jw__null(w, "vm_children");
 	/* what the kernel refused, and what ran instead: empty when nothing was */
 	jw__begin_array(w, "degraded");
 	for (size_t i = 0; i < in->ndegraded; i++) {
@@ -125,7 +130,8 @@ static void write_summary(struct report *r, struct json_writer *w)
 	jw__uint(w, "sample_untracked", in->bpf_stats[MS_STAT_SAMPLE_FULL]);
 	jw__uint(w, "lost_stacks", in->stack_lost);
 	jw__uint(w, "truncated_stacks", in->stacks ? stack_table__truncated(in->stacks) : 0);
-	jw__uint(w, "unknown_frees", t->unknown_frees);
+	jw__uint(w, "unknown_frees", r->unknown_frees);
+	jw__uint(w, "vm_child_frees", r->vm_frees);
 	jw__uint(w, "allocator_internal_frees",
 		 in->detector ? detector__internal_releases(in->detector) : 0);
 	jw__uint(w, "annotations", in->annots ? annotations__count(in->annots) : 0);

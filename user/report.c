@@ -364,6 +364,22 @@ static void mark_runtime_leaks(struct report *r)
 	r->leaks = v;
 }
 
+/*
+ * A launched target is traced from its first instruction: a release of an
+ * address it never allocated is a block of a process sharing its address
+ * space, when it started one.  A -p target's may be older than the attach.
+ */
+static void split_unknown_frees(struct report *r)
+{
+	uint64_t unknown = heap__totals(r->in->heap)->unknown_frees;
+
+	if (r->in->launched && r->in->vm_children_known &&
+	    r->in->bpf_stats[MS_STAT_VM_CHILDREN])
+		r->vm_frees = unknown;
+	else
+		r->unknown_frees = unknown;
+}
+
 struct report *report__build(const struct report_input *in)
 {
 	struct report *r = xcalloc(1, sizeof(*r));
@@ -377,6 +393,7 @@ struct report *report__build(const struct report_input *in)
 	collect_leaks(r);
 	qsort(r->leaks, r->nleaks, sizeof(*r->leaks), by_bytes_desc);
 	mark_runtime_leaks(r);
+	split_unknown_frees(r);
 	qsort(r->sites, r->nsites, sizeof(*r->sites), by_bytes_desc);
 	qsort(r->peak, r->npeak, sizeof(*r->peak), by_bytes_desc);
 	mark_stacks(r);

@@ -70,6 +70,9 @@ struct report_input {
 	 * count (young ones are likely still in use).
 	 */
 	uint64_t min_age_ns;
+	/* bpf_stats[MS_STAT_VM_CHILDREN] counts the processes sharing the
+	 * target's address space it started (else the count is unknown) */
+	bool vm_children_known;
 };
 
 struct report_site {
@@ -106,6 +109,14 @@ struct report {
 	 * their leak groups come after the program's */
 	uint64_t runtime_count;
 	uint64_t runtime_bytes;
+	/*
+	 * The heap's unknown frees, split: of a launched target that started
+	 * a process sharing its address space (vfork), which allocates in its
+	 * heap untraced, they are frees of that process's blocks (vm_frees);
+	 * otherwise unknown (docs/findings.md "Unknown free").
+	 */
+	uint64_t unknown_frees;
+	uint64_t vm_frees;
 	bool *stack_used;          /* indexed by stack: referenced by the report */
 	uint32_t nstacks;
 	/* live variables (indexes into the annotations' list) by allocation stack */

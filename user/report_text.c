@@ -123,7 +123,13 @@ static void header(struct report *r, FILE *f)
 			"(stdio buffers, thread-local storage, ...)\n", r->runtime_count,
 			r->runtime_count == 1 ? "" : "s", report__fmt_bytes(r->runtime_bytes, a, sizeof(a)));
 	fprintf(f, "   lost events   %" PRIu64 "   unknown frees %" PRIu64 "   failed allocations %" PRIu64 "\n",
-		in->bpf_stats[MS_STAT_LOST_EVENTS], t->unknown_frees, t->failed_allocations);
+		in->bpf_stats[MS_STAT_LOST_EVENTS], r->unknown_frees, t->failed_allocations);
+	if (in->vm_children_known && in->bpf_stats[MS_STAT_VM_CHILDREN])
+		fprintf(f, "   vfork         %" PRIu64 " process%s sharing the address space, not "
+			"traced; %" PRIu64 " free%s of %s blocks\n",
+			in->bpf_stats[MS_STAT_VM_CHILDREN],
+			in->bpf_stats[MS_STAT_VM_CHILDREN] == 1 ? "" : "es", r->vm_frees,
+			r->vm_frees == 1 ? "" : "s", in->bpf_stats[MS_STAT_VM_CHILDREN] == 1 ? "its" : "their");
 	for (size_t i = 0; i < in->ndegraded; i++)
 		fprintf(f, "   degraded      %s lost (%s): %s\n", in->degraded[i].feature,
 			in->degraded[i].reason, in->degraded[i].instead);

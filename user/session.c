@@ -68,6 +68,7 @@ struct session {
 	uint64_t swept_ns, complete_ns, next_sweep_ns;
 	uint64_t sweeps, sweep_ns; /* how many, and their time */
 	bool took_ring; /* a drain of everything has read what the ring buffer held */
+	bool vm_children_known; /* bpf_stats counts the target's vfork children */
 	uint64_t bpf_stats[MS_STAT__COUNT];
 	int nprobes;
 	/* what the BPF side runs with: the options less what the kernel refused */
@@ -549,6 +550,7 @@ static void stop_tracing(struct session *s)
 		return;
 	drain(s, true);
 	tracer__stats(s->tracer, s->bpf_stats);
+	s->vm_children_known = tracer__sees_vm_children(s->tracer);
 	if (s->sweeps)
 		ms_info(1, "swept the threads %llu times, %.0f us each on average; "
 			"%llu records applied late", (unsigned long long)s->sweeps,
@@ -603,6 +605,7 @@ static void fill_report_input(struct session *s, struct report_input *in, char *
 		.thread_names = s->names,
 		.annots = s->annots,
 		.min_age_ns = s->opts->min_age_ns,
+		.vm_children_known = s->vm_children_known,
 	};
 	memcpy(in->bpf_stats, s->bpf_stats, sizeof(in->bpf_stats));
 	for (size_t i = 0; i < s->mode.ndegraded; i++)

@@ -2032,6 +2032,44 @@ static void test_e2e__static_programs_stdio_buffer_is_the_c_librarys(void **stat
 	run_free(&r);
 }
 
+/*
+ * A vfork() child shares the target's address space until it execs or
+ * exits: its 3 allocations (one freed by itself, one by the parent) are
+ * another process's, never seen.  The parent's free of the child's block is
+ * named so (vm_child_frees), not an unknown free; the parent's own block is
+ * counted as usual.  Without batching (no tp_btf hook) the count is unknown
+ * and the free stays an unknown free.
+ */
+static void test_e2e__vfork_childs_blocks_freed_by_the_target_are_named(void **state)
+{
+	const char *json = tmp_path("vfork.json");
+	struct run r;
+
+	for (int exec = 0; exec < 2; exec++) {
+		run_memscope(&r, json, "--json", json, "--", PROGS "vfork_alloc",
+			     exec ? "exec" : NULL, NULL);
+		assert_ran(&r, 0);
+		assert_int_equal((long)num(summary(r.json), "allocations"), 1);
+		assert_int_equal((long)num(summary(r.json), "bytes_allocated"), 200);
+		assert_int_equal((long)num(summary(r.json), "frees"), 1);
+		assert_int_equal((long)num(summary(r.json), "unknown_frees"), 0);
+		assert_int_equal((long)num(summary(r.json), "vm_child_frees"), 1);
+		assert_int_equal((long)num(cJSON_GetObjectItem(r.json, "tracing"), "vm_children"), 1);
+		assert_non_null(strstr(r.err, "   vfork         1 process sharing the address space, "
+					   "not traced; 1 free of its blocks\n"));
+		assert_non_null(strstr(r.err, "unknown frees 0 "));
+		run_free(&r);
+	}
+
+	run_memscope(&r, json, "--json", json, "--no-batch", "--", PROGS "vfork_alloc", NULL);
+	assert_ran(&r, 0);
+	assert_int_equal((long)num(summary(r.json), "unknown_frees"), 1);
+	assert_int_equal((long)num(summary(r.json), "vm_child_frees"), 0);
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetObjectItem(r.json, "tracing"),
+						     "vm_children")));
+	run_free(&r);
+}
+
 /* Whether every frame of stack object s is in libc. */
 static bool all_in_libc(const cJSON *s)
 {
@@ -2543,6 +2581,7 @@ int main(void)
 		cmocka_unit_test(test_e2e__nss_caches_and_the_cxx_emergency_pool_are_the_runtimes),
 		cmocka_unit_test(test_e2e__site_frame_is_one_rule_in_every_list),
 		cmocka_unit_test(test_e2e__static_programs_stdio_buffer_is_the_c_librarys),
+		cmocka_unit_test(test_e2e__vfork_childs_blocks_freed_by_the_target_are_named),
 		cmocka_unit_test(test_e2e__bad_input_one_line_error_nonzero_exit),
 		cmocka_unit_test(test_e2e__double_free_that_aborts_still_reports_finding),
 		cmocka_unit_test(test_e2e__new_array_released_with_delete_is_mismatched),
