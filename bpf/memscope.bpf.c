@@ -1222,10 +1222,10 @@ int thread_exit(__u64 *ctx)
  * The target starts a process that shares its address space: vfork() (as
  * dash runs every command), clone(CLONE_VM) without CLONE_THREAD.  Until it
  * execs or exits it allocates and frees in the target's heap, but it is
- * another thread group, which the uprobe_multi link's pid filter drops
- * before this object's programs run (Linux 6.12 on), so its calls are never
+ * another thread group, which the probes drop (the uprobe_multi link's pid
+ * filter or is_target(), whichever comes first), so its calls are never
  * seen: it is counted, and the loader names the frees of its blocks (docs/
- * findings.md "Unknown free").  Loaded with thread_exit: the same kernel
+ * findings.md "Calls and blocks").  Loaded with thread_exit: the same kernel
  * feature (tp_btf), the same rung of the fallback ladder.
  */
 SEC("tp_btf/sched_process_fork")

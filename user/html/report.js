@@ -333,6 +333,10 @@
 				' never seen allocated (unknown frees): ' +
 				why + ' They are counted, not reported as bugs.');
 		}
+		if (S.vm_child_frees)
+			info.push((S.vm_child_frees === 1 ? '1 release of a block' : fmtInt(S.vm_child_frees) + ' releases of blocks') +
+				' allocated by ' + plural(TR.vm_children, 'process', 'processes') + ' sharing the address space ' +
+				'(vfork children, not traced); counted apart from unknown frees.');
 		if (S.unmatched_annotations)
 			info.push(plural(S.unmatched_annotations, 'annotation', 'annotations') + ' named an address in no block ' +
 				'memscope-bpf knew of (unmatched annotations); they are not in the variables table.');
