@@ -140,7 +140,12 @@ $(PROG_DIR)/lib%-debugframe.so: tests/programs/lib/%.c | $(PROG_DIR)
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -g -fno-asynchronous-unwind-tables -fno-unwind-tables -nostartfiles \
 		-shared -fPIC -o $@ $<
-$(BUILD)/tests/unit/test_unwind_table: $(PROG_DIR)/libplugin-debugframe.so
+# a CFI register number past any real one: a fixture of tests/unit/test_unwind_table.c
+$(PROG_DIR)/libabsurd-cfi.so: tests/programs/lib/absurd_cfi.c | $(PROG_DIR)
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -nostartfiles -shared -fPIC -o $@ $<
+$(BUILD)/tests/unit/test_unwind_table: $(PROG_DIR)/libplugin-debugframe.so \
+	$(PROG_DIR)/libabsurd-cfi.so
 # dlopen'ed by tests/programs/dlopen.c
 $(PROG_DIR)/lib%-nofp.so: tests/programs/lib/%.c | $(PROG_DIR)
 	$(call msg,CC,$@)

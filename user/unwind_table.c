@@ -205,6 +205,239 @@ static int debug_frame_starts(Elf *elf, uint64_t **out, size_t *n)
 	return 0;
 }
 
+/*
+ * Registers a CFI instruction may name.  x86-64 code names up to ~130 (the
+ * mask registers); libdw (elfutils 0.188, cfi.c enough_registers()) grows a
+ * frame to the largest number it meets, up to 2 GiB, zeroed: an object whose
+ * CFI names more is refused before libdw runs it.
+ */
+#define CFI_MAX_REG 1024
+
+struct cfi_reader {
+	const uint8_t *p, *end;
+	bool ok;
+};
+
+static uint64_t read_uleb(struct cfi_reader *r)
+{
+	uint64_t v = 0;
+	unsigned shift = 0;
+
+	while (r->ok) {
+		uint8_t b;
+
+		if (r->p >= r->end) {
+			r->ok = false;
+			break;
+		}
+		b = *r->p++;
+		if (shift < 64)
+			v |= (uint64_t)(b & 0x7f) << shift;
+		shift += 7;
+		if (!(b & 0x80))
+			break;
+	}
+	return v;
+}
+
+static void skip_bytes(struct cfi_reader *r, uint64_t n)
+{
+	if (!r->ok || n > (uint64_t)(r->end - r->p))
+		r->ok = false;
+	else
+		r->p += n;
+}
+
+/* A pointer encoded as enc (DW_EH_PE_*): its size, or a LEB128's. */
+static void skip_encoded(struct cfi_reader *r, uint8_t enc)
+{
+	static const uint8_t size[16] = { 8, 0, 2, 4, 8, 0, 0, 0, 0, 0, 2, 4, 8, 0, 0, 0 };
+
+	if (enc == DW_EH_PE_omit)
+		return;
+	if ((enc & 0x0f) == DW_EH_PE_uleb128 || (enc & 0x0f) == DW_EH_PE_sleb128)
+		read_uleb(r);
+	else if (size[enc & 0x0f])
+		skip_bytes(r, size[enc & 0x0f]);
+	else
+		r->ok = false;
+}
+
+static void read_reg(struct cfi_reader *r)
+{
+	if (read_uleb(r) >= CFI_MAX_REG)
+		r->ok = false;
+}
+
+/*
+ * Whether the CFA instructions in r name only registers below CFI_MAX_REG
+ * and their operands fit.  An opcode this does not know stops the scan:
+ * libdw refuses it too, before any instruction after it.
+ */
+static bool cfa_insns_sane(struct cfi_reader *r, uint8_t addr_enc)
+{
+	while (r->ok && r->p < r->end) {
+		uint8_t op = *r->p++;
+
+		if ((op >> 6) == 1 || (op >> 6) == 3) /* advance_loc, restore: a 6-bit operand */
+			continue;
+		if ((op >> 6) == 2) { /* offset: a 6-bit register, an offset */
+			read_uleb(r);
+			continue;
+		}
+		switch (op) {
+		case DW_CFA_nop:
+		case DW_CFA_remember_state:
+		case DW_CFA_restore_state:
+		case DW_CFA_GNU_window_save:
+			break;
+		case DW_CFA_set_loc:
+			skip_encoded(r, addr_enc);
+			break;
+		case DW_CFA_advance_loc1:
+			skip_bytes(r, 1);
+			break;
+		case DW_CFA_advance_loc2:
+			skip_bytes(r, 2);
+			break;
+		case DW_CFA_advance_loc4:
+			skip_bytes(r, 4);
+			break;
+		case DW_CFA_offset_extended:
+		case DW_CFA_offset_extended_sf:
+		case DW_CFA_val_offset:
+		case DW_CFA_val_offset_sf:
+		case DW_CFA_GNU_negative_offset_extended:
+		case DW_CFA_def_cfa:
+		case DW_CFA_def_cfa_sf:
+			read_reg(r);
+			read_uleb(r);
+			break;
+		case DW_CFA_restore_extended:
+		case DW_CFA_undefined:
+		case DW_CFA_same_value:
+		case DW_CFA_def_cfa_register:
+			read_reg(r);
+			break;
+		case DW_CFA_register:
+			read_reg(r);
+			read_reg(r);
+			break;
+		case DW_CFA_def_cfa_offset:
+		case DW_CFA_def_cfa_offset_sf:
+		case DW_CFA_GNU_args_size:
+			read_uleb(r);
+			break;
+		case DW_CFA_def_cfa_expression:
+			skip_bytes(r, read_uleb(r));
+			break;
+		case DW_CFA_expression:
+		case DW_CFA_val_expression:
+			read_reg(r);
+			skip_bytes(r, read_uleb(r));
+			break;
+		default:
+			return true;
+		}
+	}
+	return r->ok;
+}
+
+/*
+ * The encoding of a CIE's FDE addresses (augmentation 'R'), absptr without
+ * one; false when its augmentation cannot be read.
+ */
+static bool fde_encoding(const Dwarf_CIE *cie, uint8_t *enc)
+{
+	struct cfi_reader r = { cie->augmentation_data,
+				cie->augmentation_data + cie->augmentation_data_size, true };
+	const char *a = cie->augmentation;
+
+	*enc = DW_EH_PE_absptr;
+	if (!a || a[0] != 'z')
+		return !a || !a[0];
+	if (!cie->augmentation_data)
+		return false;
+	for (a++; *a && r.ok; a++) {
+		if (*a == 'R') {
+			skip_bytes(&r, 1);
+			if (r.ok)
+				*enc = r.p[-1];
+		} else if (*a == 'P') {
+			uint8_t penc;
+
+			skip_bytes(&r, 1);
+			if (!r.ok)
+				break;
+			penc = r.p[-1];
+			skip_encoded(&r, penc);
+		} else if (*a == 'L') {
+			skip_bytes(&r, 1);
+		} else if (*a != 'S' && *a != 'B') {
+			break;
+		}
+	}
+	return r.ok;
+}
+
+/* An FDE's instructions: after its address, range and augmentation data. */
+static bool fde_sane(const uint8_t *ident, Elf_Data *d, bool eh, const Dwarf_FDE *fde)
+{
+	struct cfi_reader r = { fde->start, fde->end, true };
+	Dwarf_Off next;
+	Dwarf_CFI_Entry c;
+	uint8_t enc;
+
+	if (dwarf_next_cfi(ident, d, eh, fde->CIE_pointer, &next, &c) != 0 ||
+	    !dwarf_cfi_cie_p(&c))
+		return false;
+	if (!fde_encoding(&c.cie, &enc))
+		return true; /* libdw cannot read its CIE either */
+	skip_encoded(&r, enc);
+	skip_encoded(&r, enc & 0x0f);
+	if (c.cie.augmentation && c.cie.augmentation[0] == 'z')
+		skip_bytes(&r, read_uleb(&r));
+	return cfa_insns_sane(&r, enc);
+}
+
+/*
+ * Whether every CIE and FDE of the CFI section d (.eh_frame when eh, else
+ * .debug_frame) names only registers below CFI_MAX_REG and has operands
+ * that fit it: what libdw is not to be given otherwise.
+ */
+static bool cfi_sane(Elf *elf, Elf_Data *d, bool eh)
+{
+	const unsigned char *ident = (const unsigned char *)elf_getident(elf, NULL);
+	Dwarf_Off off = 0, next;
+
+	if (!d || !ident)
+		return false;
+	for (;;) {
+		Dwarf_CFI_Entry e;
+		int r;
+
+		next = off;
+		r = dwarf_next_cfi(ident, d, eh, off, &next, &e);
+		if (r > 0 || (r < 0 && (next == off || next == (Dwarf_Off)-1)))
+			return true;
+		off = next;
+		if (r < 0)
+			continue;
+		if (dwarf_cfi_cie_p(&e)) {
+			struct cfi_reader cr = { e.cie.initial_instructions,
+						 e.cie.initial_instructions_end, true };
+			uint8_t enc;
+
+			if (e.cie.return_address_register >= CFI_MAX_REG)
+				return false;
+			if (fde_encoding(&e.cie, &enc) && !cfa_insns_sane(&cr, enc))
+				return false;
+		} else if (!fde_sane(ident, d, eh, &e.fde)) {
+			return false;
+		}
+	}
+}
+
 /* A register saved at CFA + off: libdw's DW_OP_call_frame_cfa [DW_OP_plus_uconst off]. */
 static bool saved_at_cfa(const Dwarf_Op *ops, size_t nops, int64_t *off)
 {
@@ -359,10 +592,14 @@ int unwind_table__build(int fd, struct ms_unwind_row **rows, size_t *n)
 		goto cleanup;
 	if (have_hdr) {
 		err = fde_starts(elf, &hdr, &starts, &nstarts);
+		if (!err && !cfi_sane(elf, section_data(elf, ".eh_frame"), true))
+			err = -EINVAL;
 		cfi = err ? NULL : dwarf_getcfi_elf(elf);
 	} else {
 		/* no .eh_frame_hdr: .debug_frame, when it was kept */
 		err = debug_frame_starts(elf, &starts, &nstarts);
+		if (!err && !cfi_sane(elf, section_data(elf, ".debug_frame"), false))
+			err = -EINVAL;
 		dw = err ? NULL : dwarf_begin_elf(elf, DWARF_C_READ, NULL);
 		cfi = dw ? dwarf_getcfi(dw) : NULL;
 	}

@@ -70,8 +70,13 @@ small="-shared -fPIC -nostdlib -O1 -Wl,--build-id=none -Wl,-z,max-page-size=0x10
 	gcc $small -s -o "$tmp/stripped.so" "$tmp/lib.c"
 	gcc $small -fno-asynchronous-unwind-tables -fno-unwind-tables -g \
 		-Wl,--no-eh-frame-hdr -o "$tmp/df.so" "$tmp/lib.c"
+	# CFI naming register 100000000: refused before libdw (user/unwind_table.c)
+	printf 'int f(int x) { __asm__ volatile(".cfi_undefined 100000000"); return x; }\n' \
+		> "$tmp/absurd.c"
+	gcc $small -s -o "$tmp/absurd.so" "$tmp/absurd.c"
 }
 objcopy -R .comment "$tmp/fp.so" $c/alloc_syms/symtab-fp.so
 cp "$tmp/stripped.so" $c/alloc_syms/stripped.so
 cp "$tmp/stripped.so" $c/unwind_table/eh-frame-hdr.so
 objcopy --strip-all --keep-section=.debug_frame "$tmp/df.so" $c/unwind_table/debug-frame.so
+cp "$tmp/absurd.so" $c/unwind_table/absurd-cfi-reg.so

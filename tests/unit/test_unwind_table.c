@@ -256,6 +256,37 @@ static void test_unwind_table__debug_frame_when_there_is_no_eh_frame(void **stat
 	dlclose(h);
 }
 
+/*
+ * CFI that names register 100000000 (tests/programs/lib/absurd_cfi.c): the
+ * object is refused (-EINVAL, no rows) before libdw would zero a frame of
+ * that many registers; real objects' CFI is taken as before.
+ */
+#define ABSURD_LIB "build/programs/libabsurd-cfi.so"
+
+static void test_unwind_table__absurd_cfi_register_refused_before_libdw(void **state)
+{
+	const char *real[] = { "/lib/x86_64-linux-gnu/libc.so.6",
+			       "/lib64/ld-linux-x86-64.so.2" };
+	struct ms_unwind_row *rows = (void *)1;
+	size_t n = 1;
+	int fd = open(ABSURD_LIB, O_RDONLY);
+
+	assert_true(fd >= 0);
+	assert_int_equal(unwind_table__build(fd, &rows, &n), -EINVAL);
+	assert_null(rows);
+	assert_int_equal(n, 0);
+	close(fd);
+	for (size_t i = 0; i < sizeof(real) / sizeof(real[0]); i++) {
+		fd = open(real[i], O_RDONLY);
+		if (fd < 0)
+			continue;
+		assert_int_equal(unwind_table__build(fd, &rows, &n), 0);
+		assert_true(n > 100);
+		free(rows);
+		close(fd);
+	}
+}
+
 static void test_unwind_table__not_elf_is_einval(void **state)
 {
 	char path[] = "/tmp/uwt-not-elf.XXXXXX";
@@ -281,6 +312,7 @@ int main(void)
 		cmocka_unit_test(test_unwind_table__rows_sorted_and_merged),
 		cmocka_unit_test(test_unwind_table__lookup_edges),
 		cmocka_unit_test(test_unwind_table__debug_frame_when_there_is_no_eh_frame),
+		cmocka_unit_test(test_unwind_table__absurd_cfi_register_refused_before_libdw),
 		cmocka_unit_test(test_unwind_table__not_elf_is_einval),
 	};
 
