@@ -55,6 +55,12 @@ const volatile bool batch = false; /* queue records per thread (the loader sets 
  */
 volatile __u64 unwind_gen = 0;
 /*
+ * The target's exit status in waitpid()'s form, with bit 32 set once its
+ * last thread has exited (thread_exit): a -p target is not the loader's
+ * child, and its parent may reap it before the loader can read it.
+ */
+volatile __u64 target_exit = 0;
+/*
  * Sampling (--sample-bytes): 0 traces every call.  Otherwise a block is
  * sampled when a sample point falls in it, the points being a Poisson
  * process over the bytes each thread allocates with a mean gap of
@@ -1200,19 +1206,43 @@ int thread_exiting(struct pt_regs *ctx)
 	return 0;
 }
 
+/* include/linux/sched/signal.h: the group is exiting (exit_group(), a fatal signal) */
+#define MS_SIGNAL_GROUP_EXIT 0x00000004
+
+/*
+ * The target's last thread exits: the status its parent will reap, as
+ * wait_task_zombie() makes it.  do_exit() has counted the thread out of
+ * signal->live and set its exit_code before the tracepoint (6.1, 6.18).
+ */
+static __always_inline void note_target_exit(struct task_struct *task)
+{
+	struct signal_struct *sig = task->signal;
+	int code;
+
+	if (task->tgid != target_tgid || !sig || sig->live.counter != 0)
+		return;
+	if (sig->flags & MS_SIGNAL_GROUP_EXIT)
+		code = sig->group_exit_code;
+	else
+		code = task->group_leader->exit_code;
+	target_exit = (1ULL << 32) | (__u32)code;
+}
+
 /*
  * A thread exits: what it queued is sent while its state exists.  Only the
  * target's threads have state (thread_state()), so any other exit stops at
- * the lookup.
+ * the lookup.  The target's last thread also leaves its status.
  */
 SEC("tp_btf/sched_process_exit")
 int thread_exit(__u64 *ctx)
 {
+	struct task_struct *task = bpf_get_current_task_btf();
 	struct thread_state *st;
 
+	note_target_exit(task);
 	if (!batch)
 		return 0;
-	st = bpf_task_storage_get(&tstate, bpf_get_current_task_btf(), 0, 0);
+	st = bpf_task_storage_get(&tstate, task, 0, 0);
 	if (st)
 		batch_send(st, st->tid);
 	return 0;

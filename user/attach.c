@@ -782,6 +782,19 @@ int tracer__ringbuf_fd(const struct tracer *t)
 	return bpf_map__fd(t->skel->maps.events);
 }
 
+bool tracer__target_status(const struct tracer *t, int *status)
+{
+	uint64_t v;
+
+	if (!t || !t->skel || !t->exit)
+		return false;
+	v = __atomic_load_n(&t->skel->bss->target_exit, __ATOMIC_RELAXED);
+	if (!(v >> 32))
+		return false;
+	*status = (int)(uint32_t)v;
+	return true;
+}
+
 bool tracer__sees_vm_children(const struct tracer *t)
 {
 	return t && t->vm_child;

@@ -95,6 +95,11 @@ int tracer__ringbuf_fd(const struct tracer *t);
  * batching needs, and the tracer then sends each record on its own. */
 bool tracer__batching(const struct tracer *t);
 /*
+ * The target's exit status (waitpid()'s form) as BPF saw its last thread
+ * exit, when the thread-exit hook ran (batching); false when unknown.
+ */
+bool tracer__target_status(const struct tracer *t, int *status);
+/*
  * Whether MS_STAT_VM_CHILDREN counts the processes the target starts that
  * share its address space (a tp_btf hook, attached with batching).
  */

@@ -551,6 +551,10 @@ static void stop_tracing(struct session *s)
 	drain(s, true);
 	tracer__stats(s->tracer, s->bpf_stats);
 	s->vm_children_known = tracer__sees_vm_children(s->tracer);
+	/* a -p target reaped by its parent before its zombie could be read */
+	if (s->target.exited && !s->target.status_known &&
+	    tracer__target_status(s->tracer, &s->target.wait_status))
+		s->target.status_known = true;
 	if (s->sweeps)
 		ms_info(1, "swept the threads %llu times, %.0f us each on average; "
 			"%llu records applied late", (unsigned long long)s->sweeps,

@@ -2531,6 +2531,53 @@ static void test_e2e__pid_target_killed_by_sigkill_is_reported_so(void **state)
 	run_free(&r);
 }
 
+/*
+ * A -p target is not memscope-bpf's child: its parent (this test, blocked
+ * in waitpid) reaps it at once, before any zombie could be read.  Its
+ * status comes from BPF, which saw its last thread exit; without batching
+ * (no thread-exit hook) it is unknown.
+ */
+static void test_e2e__pid_target_reaped_by_its_parent_status_still_known(void **state)
+{
+	const char *json = tmp_path("reaped.json"), *err = tmp_path("reaped.err");
+	const char *modes[] = { NULL, "--no-batch" };
+
+	for (int m = 0; m < 2; m++) {
+		const cJSON *target;
+		struct run r = { 0 };
+		char pidbuf[16];
+		int fd;
+		pid_t waiter = start_waiter(&fd, "status3"), ms;
+
+		assert_int_equal(read_ready(fd), waiter);
+		snprintf(pidbuf, sizeof(pidbuf), "%d", waiter);
+		unlink(json);
+		unlink(err);
+		ms = spawn((char *[]){ MEMSCOPE, "-v", "-p", pidbuf, "--json", (char *)json,
+				       (char *)modes[m], NULL },
+			   err, -1);
+		wait_tracing(err, ms);
+		kill(waiter, SIGUSR1);
+		assert_int_equal(wait_code(waiter), 3);
+		finish(&r, ms, err, json);
+		close(fd);
+		assert_ran(&r, 0);
+		target = cJSON_GetObjectItem(r.json, "target");
+		assert_true(cJSON_IsTrue(cJSON_GetObjectItem(target, "exited")));
+		if (m == 0) {
+			assert_int_equal((long)num(target, "exit_status"), 3);
+			assert_string_equal(str(target, "exit"), "exited with status 3");
+		} else if (!cJSON_IsNull(cJSON_GetObjectItem(target, "exit_status"))) {
+			/* the zombie, when the loader looked before this test reaped it */
+			assert_int_equal((long)num(target, "exit_status"), 3);
+		} else {
+			assert_non_null(strstr(str(target, "exit"), "status unknown"));
+		}
+		assert_leak(r.json, "late_leak", "waiter.c", "late_leak", 7, 7 * 300);
+		run_free(&r);
+	}
+}
+
 static int setup(void **state)
 {
 	return mkdtemp(tmpdir) ? 0 : -1;
@@ -2606,6 +2653,7 @@ int main(void)
 		cmocka_unit_test(test_e2e__duration_stops_a_launched_program),
 		cmocka_unit_test(test_e2e__launched_program_dies_with_a_killed_tracer),
 		cmocka_unit_test(test_e2e__pid_target_killed_by_sigkill_is_reported_so),
+		cmocka_unit_test(test_e2e__pid_target_reaped_by_its_parent_status_still_known),
 	};
 
 	/*

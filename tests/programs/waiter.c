@@ -3,7 +3,7 @@
  * 7 blocks of 300 bytes from late_leak() and frees one block it allocated
  * before the signal (an unknown free for a tracer attached after start).
  * With argument "hang" it then waits to be killed instead of exiting; with
- * "ignore-term" it also ignores SIGTERM.
+ * "ignore-term" it also ignores SIGTERM; with "status3" it exits with 3.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -50,5 +50,5 @@ int main(int argc, char **argv)
 	if (argc > 1 && (strcmp(argv[1], "hang") == 0 || strcmp(argv[1], "ignore-term") == 0))
 		for (;;)
 			pause();
-	return 0;
+	return argc > 1 && strcmp(argv[1], "status3") == 0 ? 3 : 0;
 }
