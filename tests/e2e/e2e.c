@@ -1939,6 +1939,45 @@ static void test_e2e__stdio_buffer_is_the_c_librarys_not_a_program_leak(void **s
 }
 
 /*
+ * A report's leaks: first the program's, one block of bytes allocated at
+ * function (line @tag of file), then the runtime's, each labelled one of
+ * labels (NULL-terminated) and counted by label into groups.
+ */
+static void assert_program_leak_then_runtime(const cJSON *report, long bytes, const char *function,
+					     const char *file, const char *tag,
+					     const char *const labels[], int groups[])
+{
+	int program = 0, runtime = 0;
+	const cJSON *l;
+
+	cJSON_ArrayForEach(l, cJSON_GetObjectItem(report, "leaks")) {
+		const cJSON *rt = cJSON_GetObjectItem(l, "runtime");
+		int i = 0;
+
+		if (cJSON_IsNull(rt)) {
+			const cJSON *f = site_frame(report, (int)num(l, "stack"));
+
+			assert_int_equal(runtime, 0); /* the program's come first */
+			assert_int_equal((long)num(l, "count"), 1);
+			assert_int_equal((long)num(l, "bytes"), bytes);
+			assert_string_equal(str(f, "function"), function);
+			assert_int_equal((long)num(f, "line"), line_of(file, tag));
+			program++;
+			continue;
+		}
+		while (labels[i] && strcmp(cJSON_GetStringValue(rt), labels[i]))
+			i++;
+		if (!labels[i])
+			fail_msg("a leak kept by the runtime for '%s'", cJSON_GetStringValue(rt));
+		groups[i]++;
+		runtime++;
+	}
+	assert_int_equal(program, 1);
+	assert_int_equal((long)num(summary(report), "leaked_allocations") -
+			 (long)num(summary(report), "runtime_leaked_allocations"), 1);
+}
+
+/*
  * What the name service keeps behind getpwuid() and getgrgid(), and the
  * C++ runtime's exception emergency pool (every C++ program, 71 KiB), are
  * the runtime's, listed after the program's own leaks.
@@ -1947,35 +1986,16 @@ static void test_e2e__nss_caches_and_the_cxx_emergency_pool_are_the_runtimes(voi
 {
 	char json[256];
 	const cJSON *l;
+	const char *const labels[] = { "name service (NSS) caches", "stdio buffer", NULL };
+	int groups[2] = { 0 };
 	struct run r;
-	int program = 0, nss = 0;
 
 	snprintf(json, sizeof(json), "%s", tmp_path("runtime_keeps.json"));
 	run_memscope(&r, json, "--json", json, "--", PROGS "runtime_keeps", NULL);
 	assert_ran(&r, 0);
-	cJSON_ArrayForEach(l, cJSON_GetObjectItem(r.json, "leaks")) {
-		const cJSON *rt = cJSON_GetObjectItem(l, "runtime");
-
-		if (cJSON_IsNull(rt)) {
-			const cJSON *f = site_frame(r.json, (int)num(l, "stack"));
-
-			assert_int_equal(nss, 0); /* the program's come first */
-			assert_int_equal((long)num(l, "count"), 1);
-			assert_int_equal((long)num(l, "bytes"), 77);
-			assert_string_equal(str(f, "function"), "main");
-			assert_int_equal((long)num(f, "line"), line_of("runtime_keeps.c", "program_leak"));
-			program++;
-			continue;
-		}
-		if (!strcmp(cJSON_GetStringValue(rt), "name service (NSS) caches"))
-			nss++;
-		else
-			assert_string_equal(cJSON_GetStringValue(rt), "stdio buffer");
-	}
-	assert_int_equal(program, 1);
-	assert_true(nss >= 2); /* the two result buffers, at least */
-	assert_int_equal((long)num(summary(r.json), "leaked_allocations") -
-			 (long)num(summary(r.json), "runtime_leaked_allocations"), 1);
+	assert_program_leak_then_runtime(r.json, 77, "main", "runtime_keeps.c", "program_leak",
+					 labels, groups);
+	assert_true(groups[0] >= 2); /* the two result buffers, at least */
 	run_free(&r);
 
 	snprintf(json, sizeof(json), "%s", tmp_path("cxx_pool.json"));
@@ -1997,37 +2017,22 @@ static void test_e2e__nss_caches_and_the_cxx_emergency_pool_are_the_runtimes(voi
  */
 static void test_e2e__static_programs_stdio_buffer_is_the_c_librarys(void **state)
 {
+	const char *const labels[] = { "stdio buffer", "static startup data", NULL };
 	const char *json = tmp_path("static.json");
+	int groups[2] = { 0 };
 	const cJSON *l;
 	struct run r;
-	int program = 0, stdio = 0;
 
 	run_memscope(&r, json, "--json", json, "--", PROGS "static_stdio", NULL);
 	assert_ran(&r, 0);
-	cJSON_ArrayForEach(l, cJSON_GetObjectItem(r.json, "leaks")) {
-		const cJSON *rt = cJSON_GetObjectItem(l, "runtime");
-
-		if (cJSON_IsNull(rt)) {
-			const cJSON *f = site_frame(r.json, (int)num(l, "stack"));
-
-			assert_int_equal(stdio, 0); /* the program's come first */
-			assert_int_equal((long)num(l, "count"), 1);
-			assert_int_equal((long)num(l, "bytes"), 33);
-			assert_string_equal(str(f, "function"), "leak");
-			assert_int_equal((long)num(f, "line"), line_of("static_stdio.c", "static_leak"));
-			program++;
-		} else if (!strcmp(cJSON_GetStringValue(rt), "stdio buffer")) {
+	assert_program_leak_then_runtime(r.json, 33, "leak", "static_stdio.c", "static_leak", labels,
+					 groups);
+	assert_int_equal(groups[0], 1);
+	cJSON_ArrayForEach(l, cJSON_GetObjectItem(r.json, "leaks"))
+		if (!strcmp(str(l, "runtime"), "stdio buffer")) {
 			assert_int_equal((long)num(l, "count"), 1);
 			assert_true(num(l, "bytes") >= 512);
-			stdio++;
-		} else {
-			assert_string_equal(cJSON_GetStringValue(rt), "static startup data");
 		}
-	}
-	assert_int_equal(program, 1);
-	assert_int_equal(stdio, 1);
-	assert_int_equal((long)num(summary(r.json), "leaked_allocations") -
-			 (long)num(summary(r.json), "runtime_leaked_allocations"), 1);
 	assert_non_null(strstr(r.err, "kept by the runtime (stdio buffer), not the program's"));
 	run_free(&r);
 }
@@ -2495,6 +2500,28 @@ static void test_e2e__launched_program_dies_with_a_killed_tracer(void **state)
 }
 
 /*
+ * Starts tests/programs/waiter with arg, then memscope-bpf -v -p on it with
+ * --json json, stderr to err and extra (may be NULL); returns the waiter's
+ * pid once traced, memscope-bpf's in *ms, the waiter's output in *fd.
+ */
+static pid_t trace_waiter(const char *arg, const char *json, const char *err, const char *extra,
+			  int *fd, pid_t *ms)
+{
+	pid_t waiter = start_waiter(fd, arg);
+	char pidbuf[16];
+
+	assert_int_equal(read_ready(*fd), waiter);
+	snprintf(pidbuf, sizeof(pidbuf), "%d", waiter);
+	unlink(json);
+	unlink(err);
+	*ms = spawn((char *[]){ MEMSCOPE, "-v", "-p", pidbuf, "--json", (char *)json,
+				(char *)extra, NULL },
+		    err, -1);
+	wait_tracing(err, *ms);
+	return waiter;
+}
+
+/*
  * A -p target killed with SIGKILL is reported so, not as "exited": its
  * status is read while it is a zombie (its parent, this test, reaps it
  * only after memscope-bpf is done).
@@ -2504,17 +2531,9 @@ static void test_e2e__pid_target_killed_by_sigkill_is_reported_so(void **state)
 	const char *json = tmp_path("pidkill.json"), *err = tmp_path("pidkill.err");
 	const cJSON *target;
 	struct run r = { 0 };
-	char pidbuf[16];
 	int fd;
-	pid_t waiter = start_waiter(&fd, "hang"), ms;
+	pid_t ms, waiter = trace_waiter("hang", json, err, NULL, &fd, &ms);
 
-	assert_int_equal(read_ready(fd), waiter);
-	snprintf(pidbuf, sizeof(pidbuf), "%d", waiter);
-	unlink(json);
-	unlink(err);
-	ms = spawn((char *[]){ MEMSCOPE, "-v", "-p", pidbuf, "--json", (char *)json, NULL },
-		   err, -1);
-	wait_tracing(err, ms);
 	kill(waiter, SIGUSR1);
 	usleep(300000);
 	kill(waiter, SIGKILL);
@@ -2545,18 +2564,9 @@ static void test_e2e__pid_target_reaped_by_its_parent_status_still_known(void **
 	for (int m = 0; m < 2; m++) {
 		const cJSON *target;
 		struct run r = { 0 };
-		char pidbuf[16];
 		int fd;
-		pid_t waiter = start_waiter(&fd, "status3"), ms;
+		pid_t ms, waiter = trace_waiter("status3", json, err, modes[m], &fd, &ms);
 
-		assert_int_equal(read_ready(fd), waiter);
-		snprintf(pidbuf, sizeof(pidbuf), "%d", waiter);
-		unlink(json);
-		unlink(err);
-		ms = spawn((char *[]){ MEMSCOPE, "-v", "-p", pidbuf, "--json", (char *)json,
-				       (char *)modes[m], NULL },
-			   err, -1);
-		wait_tracing(err, ms);
 		kill(waiter, SIGUSR1);
 		assert_int_equal(wait_code(waiter), 3);
 		finish(&r, ms, err, json);

@@ -78,8 +78,8 @@ static char *in_dir(const char *name)
 	return p;
 }
 
-/* Entries of the test's directory, "." and ".." aside; the first into first. */
-static int entries(char *first, size_t len)
+/* Entries of the test's directory named prefix..., "." and ".." aside; the first into first. */
+static int entries_named(const char *prefix, char *first, size_t len)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
@@ -87,10 +87,16 @@ static int entries(char *first, size_t len)
 
 	assert_non_null(d);
 	while ((e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && !n++ && first)
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
+		    !strncmp(e->d_name, prefix, strlen(prefix)) && !n++ && first)
 			snprintf(first, len, "%s", e->d_name);
 	closedir(d);
 	return n;
+}
+
+static int entries(char *first, size_t len)
+{
+	return entries_named("", first, len);
 }
 
 static void empty_dir(void)
@@ -131,6 +137,7 @@ static void test_output__report_has_no_name_until_it_is_whole(void **state)
 {
 	char name[256];
 	struct output o;
+	struct stat st;
 
 	output__use_tmpfile(true);
 	empty_dir();
@@ -150,8 +157,6 @@ static void test_output__report_has_no_name_until_it_is_whole(void **state)
 	assert_int_equal(output__commit(&o), 0);
 	assert_int_equal(entries(NULL, 0), 1);
 	assert_string_equal(slurp_file(in_dir("new.json")), "second\n");
-	struct stat st;
-
 	assert_int_equal(stat(in_dir("new.json"), &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0600);
 
@@ -187,7 +192,7 @@ static void test_output__without_tmpfile_a_named_temporary_file(void **state)
 static void check_turned(bool tmpfile, const char *what)
 {
 	const char *path = in_dir("out.json");
-	char name[256], kept[300];
+	char name[256];
 	struct output o;
 	struct stat st;
 
@@ -213,20 +218,7 @@ static void check_turned(bool tmpfile, const char *what)
 	assert_string_equal(slurp_file(in_dir("victim")), "");
 	/* out.json, victim and the report's temporary file */
 	assert_int_equal(entries(NULL, 0), 3);
-	snprintf(kept, sizeof(kept), "%s", path);
-	{
-		DIR *d = opendir(dir);
-		struct dirent *e;
-		int found = 0;
-
-		while ((e = readdir(d)))
-			if (!strncmp(e->d_name, "out.json.tmp.", 13)) {
-				snprintf(name, sizeof(name), "%s", e->d_name);
-				found++;
-			}
-		closedir(d);
-		assert_int_equal(found, 1);
-	}
+	assert_int_equal(entries_named("out.json.tmp.", name, sizeof(name)), 1);
 	assert_string_equal(slurp_file(in_dir(name)), "the report\n");
 	output__use_tmpfile(true);
 }
