@@ -4,7 +4,6 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <stdio.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -153,6 +152,7 @@ static int name_unnamed(struct output *o)
 {
 	size_t n = strlen(o->path) + 32;
 	char proc[64];
+	int err;
 
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", o->fd);
 	o->tmp = xmalloc(n);
@@ -171,9 +171,10 @@ static int name_unnamed(struct output *o)
 		if (errno != EEXIST)
 			break;
 	}
+	err = -errno;
 	free(o->tmp);
 	o->tmp = NULL;
-	return -errno;
+	return err;
 }
 
 static const char *kind_of(mode_t mode)

@@ -653,22 +653,23 @@ static int write_reports(struct session *s)
 	r = report__build(&in);
 	/*
 	 * Each output on its own: one that fails does not cost the others.
-	 * The summary on stderr first, so that a file's error line comes last.
+	 * The files first: stderr may be a pipe nobody reads, where the
+	 * summary blocks or fails.
 	 */
-	if (!s->text_out.f && s->opts->stderr_closed) {
-		/* the summary is lost: no success to claim (README "Exit status") */
-		err = -EBADF;
-	} else if (!s->text_out.f) {
-		fflush(stdout);
-		err = report__write_text(r, stderr, s->opts->top);
-	}
 	if (s->json_out.f)
-		err = first_err(err, commit(&s->json_out, report__write_json(r, s->json_out.f)));
+		err = commit(&s->json_out, report__write_json(r, s->json_out.f));
 	if (s->html_out.f)
 		err = first_err(err, commit(&s->html_out, report__write_html(r, s->html_out.f)));
-	if (s->text_out.f)
+	if (s->text_out.f) {
 		err = first_err(err, commit(&s->text_out,
 					    report__write_text(r, s->text_out.f, s->opts->top)));
+	} else if (s->opts->stderr_closed) {
+		/* the summary is lost: no success to claim (README "Exit status") */
+		err = first_err(err, -EBADF);
+	} else {
+		fflush(stdout);
+		err = first_err(err, report__write_text(r, stderr, s->opts->top));
+	}
 	report__free(r);
 	return err;
 }
