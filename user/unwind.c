@@ -225,7 +225,9 @@ static void upload(struct unwinder *u, struct uw_object *o)
 		u->dropped++;
 		o->count = 0;
 	}
-	memcpy(u->map_rows + o->first, u->rows + o->first, o->count * sizeof(*u->rows));
+	/* no rows at all yet (a static program without .eh_frame_hdr): rows is NULL */
+	if (o->count)
+		memcpy(u->map_rows + o->first, u->rows + o->first, o->count * sizeof(*u->rows));
 	val = (struct ms_unwind_obj){ .first = o->first, .count = o->count };
 	o->uploaded = true;
 	if (!bpf_map_update_elem(u->objs_fd, &key, &val, BPF_ANY))
