@@ -373,6 +373,7 @@ void report__free(struct report *r)
 	free(r->stack_used);
 	free(r->modules);
 	free(r->live_vars);
+	free(r->mappings);
 	free(r);
 }
 
@@ -513,5 +514,115 @@ const char *report__fmt_bytes(uint64_t bytes, char *buf, size_t len)
 		snprintf(buf, len, "%llu B", (unsigned long long)bytes);
 	else
 		snprintf(buf, len, "%.1f %s", v, units[u]);
+	return buf;
+}
+
+static int mapping_cmp(uint64_t start, const char *path, const struct report_mapping *m)
+{
+	if (start != m->start)
+		return start < m->start ? -1 : 1;
+	/* another object mapped at the same address later (dlclose, dlopen) */
+	return strcmp(path, m->path);
+}
+
+/* Where (start, path) is in r->mappings, or where it would go: *found says which. */
+static size_t mapping_find(const struct report *r, uint64_t start, const char *path, bool *found)
+{
+	size_t lo = 0, hi = r->nmappings;
+
+	*found = false;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = mapping_cmp(start, path, &r->mappings[mid]);
+
+		if (!c) {
+			*found = true;
+			return mid;
+		}
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
+}
+
+static void add_mapping(void *ctx, const struct sym_frame *f, bool is_site)
+{
+	struct report *r = ctx;
+	struct report_mapping *m;
+	bool found;
+	size_t i;
+
+	if (!f->module)
+		return;
+	i = mapping_find(r, f->map_start, f->module, &found);
+	if (!found) {
+		r->mappings = xrealloc(r->mappings, (r->nmappings + 1) * sizeof(*r->mappings));
+		memmove(&r->mappings[i + 1], &r->mappings[i],
+			(r->nmappings - i) * sizeof(*r->mappings));
+		r->nmappings++;
+		r->mappings[i] = (struct report_mapping){ .start = f->map_start, .limit = f->map_end,
+							  .offset = f->map_offset, .path = f->module,
+							  .build_id = f->build_id };
+	}
+	m = &r->mappings[i];
+	m->has_functions |= f->function != NULL;
+	m->has_files |= f->file != NULL;
+	m->has_lines |= f->line > 0;
+}
+
+const struct report_mapping *report__mappings(struct report *r, size_t *n)
+{
+	if (!r->mappings_built) {
+		r->mappings_built = true;
+		for (size_t i = 0; i < r->nsites; i++)
+			report__each_frame(r, r->sites[i].stack, add_mapping, r);
+	}
+	*n = r->nmappings;
+	return r->mappings;
+}
+
+long report__mapping_of(struct report *r, const struct sym_frame *f)
+{
+	size_t n, i;
+	bool found;
+
+	report__mappings(r, &n);
+	if (!f->module)
+		return -1;
+	i = mapping_find(r, f->map_start, f->module, &found);
+	return found ? (long)i : -1;
+}
+
+/* A control character in UTF-8: C0, DEL, or C1 (U+0080-U+009F, 0xc2 0x80-0x9f). */
+static bool is_control(const unsigned char *p, int n)
+{
+	return (n == 1 && (*p < 0x20 || *p == 0x7f)) || (n == 2 && p[0] == 0xc2 && p[1] < 0xa0);
+}
+
+const char *report__safe_text(const char *s, const char *also, char *buf, size_t len)
+{
+	static const char replacement[] = "\xef\xbf\xbd"; /* U+FFFD */
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	size_t o = 0;
+
+	while (*p) {
+		int n = ms_utf8_len(p);
+		const char *out = (const char *)p;
+		size_t m = (size_t)n;
+
+		if (!n || is_control(p, n) || (n == 1 && also && strchr(also, *p))) {
+			out = replacement;
+			m = sizeof(replacement) - 1;
+			n = n ? n : 1;
+		}
+		if (o + m >= len)
+			break;
+		memcpy(buf + o, out, m);
+		o += m;
+		p += n;
+	}
+	buf[o] = '\0';
 	return buf;
 }

@@ -50,6 +50,7 @@ struct report_input {
 	uint32_t batch;        /* MS_BATCH when records came in batches, else 0 */
 	uint64_t late_records; /* batched records applied out of time order */
 	uint64_t start_ns, end_ns;
+	uint64_t start_wall_ns; /* start_ns on CLOCK_REALTIME (profiles' time); 0: unknown */
 	bool alloc_stacks;
 	bool free_stacks;
 	int unwind_mode;                  /* enum ms_unwind_mode */
@@ -87,6 +88,19 @@ struct report_site {
 	const char *runtime;
 };
 
+/*
+ * An executable mapping that frames of the report's sites lie in: what a
+ * profile (pprof's Mapping) needs to name the exact binary.
+ */
+struct report_mapping {
+	uint64_t start, limit;  /* [start, limit) in the target */
+	uint64_t offset;        /* file offset mapped at start */
+	const char *path;       /* as /proc/PID/maps names it (from the target: untrusted) */
+	const char *build_id;   /* GNU build id in hex, NULL when none */
+	/* what its frames were resolved to: any function name, source file, line */
+	bool has_functions, has_files, has_lines;
+};
+
 struct report {
 	const struct report_input *in;
 	struct report_site *leaks; /* bytes desc, then count desc */
@@ -114,6 +128,10 @@ struct report {
 	/* modules (interned by the symbolizer) already classified */
 	struct report_module { const char *path; bool allocator; } *modules;
 	size_t nmodules;
+	/* report__mappings(), by start address; built on first use */
+	struct report_mapping *mappings;
+	size_t nmappings;
+	bool mappings_built;
 };
 
 struct report *report__build(const struct report_input *in);
@@ -135,6 +153,23 @@ void report__each_frame(struct report *r, uint32_t stack, report_frame_fn fn, vo
  * data): "stdio buffer", ...; NULL for any other function.
  */
 const char *report__runtime_owner(const char *function);
+
+/*
+ * The mappings the frames of r->sites lie in, sorted by start address (a
+ * program's own, mapped lowest, comes first).  Owned by r.
+ */
+const struct report_mapping *report__mappings(struct report *r, size_t *n);
+/* The index in report__mappings() of the mapping frame f lies in, or -1. */
+long report__mapping_of(struct report *r, const struct sym_frame *f);
+
+/*
+ * s made safe for formats that have no escaping (pprof's strings, folded
+ * stacks) into buf: invalid UTF-8, control characters (C0, DEL and C1:
+ * newline, tab, ESC, CSI, ...) and every byte in also (ASCII; may be NULL)
+ * each become U+FFFD.  Cut at a
+ * character boundary to fit len (> 0).  NULL s gives "".  Returns buf.
+ */
+const char *report__safe_text(const char *s, const char *also, char *buf, size_t len);
 
 /* The allocation-site frame of stack, or NULL when there is none. */
 const struct sym_frame *report__site_frame(struct report *r, uint32_t stack);

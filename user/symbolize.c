@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <dwarf.h>
 #include <elfutils/libdw.h>
+#include <elfutils/libdwelf.h>
 #include <elfutils/libdwfl.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -40,6 +41,7 @@ struct sym_object {
 	uint16_t e_type;   /* ET_NONE when it is not an ELF file */
 	GElf_Phdr *loads;  /* its PT_LOAD headers, for the load bias */
 	size_t nloads;
+	char build_id[2 * SYM_BUILD_ID_MAX + 1]; /* hex; "" when it has none */
 	Dwfl *dwfl;        /* one per object, made on first use */
 	Dwfl_Module *mod;
 	bool dwfl_tried;
@@ -264,7 +266,17 @@ static void queue_push(struct symbolizer *s, uint64_t ip)
 
 /* ---- objects ---- */
 
-/* Reads the ELF type and PT_LOAD headers; leaves e_type ET_NONE for other files. */
+/* The GNU build id of elf in hex into o (profiles name the exact binary by it). */
+static void object_read_build_id(struct sym_object *o, Elf *elf)
+{
+	const unsigned char *id;
+	ssize_t n = dwelf_elf_gnu_build_id(elf, (const void **)&id);
+
+	for (ssize_t i = 0; n > 0 && n <= SYM_BUILD_ID_MAX && i < n; i++)
+		snprintf(o->build_id + 2 * i, 3, "%02x", id[i]);
+}
+
+/* Reads the ELF type, PT_LOAD headers and build id; leaves e_type ET_NONE for other files. */
 static void object_read_loads(struct sym_object *o)
 {
 	Elf *elf = elf_begin(o->fd, ELF_C_READ_MMAP, NULL);
@@ -282,6 +294,7 @@ static void object_read_loads(struct sym_object *o)
 			o->loads[o->nloads++] = ph;
 	}
 	o->e_type = eh.e_type;
+	object_read_build_id(o, elf);
 cleanup:
 	elf_end(elf);
 }
@@ -938,6 +951,10 @@ static void entry_resolve_mapped(struct symbolizer *s, const struct sym_entry *e
 		.ip = e->ip,
 		.module = m->path,
 		.module_offset = e->ip - 1 - m->bias,
+		.map_start = m->start,
+		.map_end = m->end,
+		.map_offset = m->offset,
+		.build_id = m->obj && m->obj->build_id[0] ? intern(s, m->obj->build_id) : NULL,
 	};
 	struct lookup l = {
 		.mod = m->obj ? object_module(m->obj) : NULL,

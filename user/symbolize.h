@@ -24,6 +24,8 @@
 #include <stdint.h>
 
 #define SYM_NAME_MAX 1024
+/* longer build ids (the note allows any length) are not reported */
+#define SYM_BUILD_ID_MAX 64
 
 struct sym_frame {
 	uint64_t ip;            /* the return address asked about */
@@ -34,6 +36,10 @@ struct sym_frame {
 	const char *module;     /* mapped object's path as in /proc/PID/maps;
 				   NULL when the address is in no known mapping */
 	uint64_t module_offset; /* ip - 1 as an address within the object (ELF vaddr) */
+	/* the executable mapping of module holding ip - 1: [map_start, map_end),
+	 * from map_offset in the file; all 0 when module is NULL */
+	uint64_t map_start, map_end, map_offset;
+	const char *build_id;   /* module's GNU build id in lowercase hex; NULL when none */
 	bool inlined;           /* inlined into the frame that follows it */
 };
 
