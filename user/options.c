@@ -8,6 +8,7 @@
 
 #include "memscope_events.h"
 #include "options.h"
+#include "report.h"
 #include "util.h"
 
 void options__usage(FILE *f)
@@ -23,10 +24,18 @@ void options__usage(FILE *f)
 		"  -d, --duration SECS    stop tracing after SECS seconds; a launched program\n"
 		"                         is then stopped (SIGTERM, SIGKILL 3 s later)\n"
 		"  -o, --output FILE      write the report to FILE (FILE.json: JSON,\n"
-		"                         FILE.html: HTML); '-': standard output\n"
+		"                         FILE.html: HTML, FILE.pb.gz: pprof, FILE.folded:\n"
+		"                         folded stacks); '-': standard output\n"
 		"      --json FILE        write the JSON report to FILE\n"
 		"      --html FILE        write the interactive HTML report to FILE (one file,\n"
 		"                         works offline)\n"
+		"      --pprof FILE       write a pprof profile (gzip'd profile.proto) to FILE:\n"
+		"                         alloc_objects, alloc_space, inuse_objects and\n"
+		"                         inuse_space per stack (go tool pprof FILE)\n"
+		"      --folded FILE      write folded stacks to FILE (flamegraph.pl, inferno,\n"
+		"                         speedscope): one line per stack, counting\n"
+		"      --folded-type T    alloc_objects, alloc_space, inuse_objects or\n"
+		"                         inuse_space (default: inuse_space, bytes in use)\n"
 		"      --top N            leak sites in the text summary (default 10)\n"
 		"      --no-stacks        take no stacks: allocations are grouped by their\n"
 		"                         call site; releases carry none (cheapest mode)\n"
@@ -82,7 +91,7 @@ static bool same_path(const char *a, const char *b)
 	return a && b && strcmp(a, b) == 0;
 }
 
-enum { OPT_JSON = 256, OPT_HTML, OPT_TOP, OPT_NO_STACKS, OPT_FREE_STACKS, OPT_RINGBUF,
+enum { OPT_JSON = 256, OPT_HTML, OPT_PPROF, OPT_FOLDED, OPT_FOLDED_TYPE, OPT_TOP, OPT_NO_STACKS, OPT_FREE_STACKS, OPT_RINGBUF,
        OPT_INTERVAL, OPT_MIN_AGE, OPT_SAMPLE_BYTES, OPT_UNWIND, OPT_NO_BATCH,
        OPT_CHECK };
 
@@ -92,6 +101,9 @@ static const struct option long_opts[] = {
 	{ "output", required_argument, NULL, 'o' },
 	{ "json", required_argument, NULL, OPT_JSON },
 	{ "html", required_argument, NULL, OPT_HTML },
+	{ "pprof", required_argument, NULL, OPT_PPROF },
+	{ "folded", required_argument, NULL, OPT_FOLDED },
+	{ "folded-type", required_argument, NULL, OPT_FOLDED_TYPE },
 	{ "top", required_argument, NULL, OPT_TOP },
 	{ "no-stacks", no_argument, NULL, OPT_NO_STACKS },
 	{ "free-stacks", no_argument, NULL, OPT_FREE_STACKS },
@@ -147,6 +159,19 @@ static bool parse_bytes(const char *s, uint64_t *out)
 	return true;
 }
 
+static enum options_result parse_folded_type(struct ms_options *o, const char *arg)
+{
+	for (int v = 0; v < REPORT_VALUE__COUNT; v++) {
+		if (!strcmp(arg, report_value__name(v))) {
+			o->folded_type = v;
+			return OPTIONS_RUN;
+		}
+	}
+	ms_err("invalid --folded-type '%s' (alloc_objects, alloc_space, inuse_objects or "
+	       "inuse_space)", arg);
+	return OPTIONS_EXIT_ERROR;
+}
+
 static enum options_result parse_one(struct ms_options *o, int c, const char *arg)
 {
 	unsigned long v;
@@ -186,6 +211,10 @@ static enum options_result parse_one(struct ms_options *o, int c, const char *ar
 			o->json_path = arg;
 		else if (has_suffix(arg, ".html") || has_suffix(arg, ".htm"))
 			o->html_path = arg;
+		else if (has_suffix(arg, ".pb.gz"))
+			o->pprof_path = arg;
+		else if (has_suffix(arg, ".folded"))
+			o->folded_path = arg;
 		else
 			o->text_path = arg;
 		break;
@@ -195,6 +224,14 @@ static enum options_result parse_one(struct ms_options *o, int c, const char *ar
 	case OPT_HTML:
 		o->html_path = arg;
 		break;
+	case OPT_PPROF:
+		o->pprof_path = arg;
+		break;
+	case OPT_FOLDED:
+		o->folded_path = arg;
+		break;
+	case OPT_FOLDED_TYPE:
+		return parse_folded_type(o, arg);
 	case OPT_TOP:
 		if (!parse_uint(arg, 100000, &v)) {
 			ms_err("invalid --top '%s'", arg);
@@ -255,6 +292,24 @@ static enum options_result parse_one(struct ms_options *o, int c, const char *ar
 	return OPTIONS_RUN;
 }
 
+/* No path names two outputs: one would replace the other. */
+static enum options_result check_outputs(const struct ms_options *o)
+{
+	const char *paths[] = { o->json_path, o->html_path, o->pprof_path, o->folded_path,
+				o->text_path };
+	size_t n = sizeof(paths) / sizeof(paths[0]);
+
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = i + 1; j < n; j++) {
+			if (same_path(paths[i], paths[j])) {
+				ms_err("'%s' given for two outputs", paths[i]);
+				return OPTIONS_EXIT_ERROR;
+			}
+		}
+	}
+	return OPTIONS_RUN;
+}
+
 enum options_result options__parse(struct ms_options *o, int argc, char **argv)
 {
 	enum options_result r;
@@ -262,6 +317,7 @@ enum options_result options__parse(struct ms_options *o, int argc, char **argv)
 
 	memset(o, 0, sizeof(*o));
 	o->top = 10;
+	o->folded_type = REPORT_INUSE_SPACE;
 	o->alloc_stacks = true;
 	o->batch = true;
 	o->interval_ns = 100 * 1000000ull;
@@ -293,11 +349,5 @@ enum options_result options__parse(struct ms_options *o, int argc, char **argv)
 		ms_err("nothing to trace: give -p PID or a program to launch (see --help)");
 		return OPTIONS_EXIT_ERROR;
 	}
-	if (same_path(o->json_path, o->text_path) || same_path(o->json_path, o->html_path) ||
-	    same_path(o->html_path, o->text_path)) {
-		ms_err("'%s' given for two outputs",
-		       same_path(o->html_path, o->text_path) ? o->html_path : o->json_path);
-		return OPTIONS_EXIT_ERROR;
-	}
-	return OPTIONS_RUN;
+	return check_outputs(o);
 }

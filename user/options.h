@@ -15,6 +15,9 @@ struct ms_options {
 	double duration_s;     /* -d; 0 = until the target exits or a signal */
 	const char *json_path; /* --json, or -o FILE.json */
 	const char *html_path; /* --html, or -o FILE.html / FILE.htm */
+	const char *pprof_path;  /* --pprof, or -o FILE.pb.gz */
+	const char *folded_path; /* --folded, or -o FILE.folded */
+	int folded_type;         /* --folded-type: enum report_value */
 	const char *text_path; /* -o FILE (other extensions); NULL = stderr */
 	unsigned top;          /* leak sites listed in the text summary */
 	bool alloc_stacks;

@@ -187,10 +187,50 @@ void report__finding_message(const struct report *r, const struct finding *f, ch
 /* Human-readable sizes: "1.5 KiB" into buf. */
 const char *report__fmt_bytes(uint64_t bytes, char *buf, size_t len);
 
+/*
+ * What a profile counts at a site: pprof's sample types, in the order the
+ * pprof profile lists them, and --folded-type's names.
+ */
+enum report_value {
+	REPORT_ALLOC_OBJECTS, /* allocations */
+	REPORT_ALLOC_SPACE,   /* bytes allocated */
+	REPORT_INUSE_OBJECTS, /* blocks live when tracing stopped */
+	REPORT_INUSE_SPACE,   /* their bytes */
+	REPORT_VALUE__COUNT,
+};
+
+static inline const char *report_value__name(enum report_value v)
+{
+	static const char *const names[REPORT_VALUE__COUNT] = {
+		"alloc_objects", "alloc_space", "inuse_objects", "inuse_space",
+	};
+
+	return (unsigned)v < REPORT_VALUE__COUNT ? names[v] : NULL;
+}
+
+/* Value v of site s (an entry of r->sites): an estimate when sampled, as in the JSON. */
+static inline uint64_t report_site__value(const struct report_site *s, enum report_value v)
+{
+	switch (v) {
+	case REPORT_ALLOC_OBJECTS:
+		return s->count;
+	case REPORT_ALLOC_SPACE:
+		return s->bytes;
+	case REPORT_INUSE_OBJECTS:
+		return s->live_count;
+	default:
+		return s->live_bytes;
+	}
+}
+
 /* Renderers.  0 or negative errno. */
 int report__write_text(struct report *r, FILE *f, unsigned top);
 int report__write_json(struct report *r, FILE *f);
 /* The self-contained HTML page (docs/html-report.md), the JSON report embedded. */
 int report__write_html(struct report *r, FILE *f);
+/* A gzip'd pprof profile (profile.proto), one sample per site (docs/report-format.md). */
+int report__write_pprof(struct report *r, FILE *f);
+/* Folded stacks, one line per site with value v above 0 (docs/report-format.md). */
+int report__write_folded(struct report *r, FILE *f, enum report_value v);
 
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/libbpf.h>
@@ -46,6 +47,9 @@
 #define UNWIND_ROWS_MIN (256u * 1024)
 #define UNWIND_ROWS_MAX (1u << 24)
 
+/* The report files, in the order they are written (the text summary last). */
+enum out_kind { OUT_JSON, OUT_HTML, OUT_PPROF, OUT_FOLDED, OUT_TEXT, OUT__COUNT };
+
 struct session {
 	const struct ms_options *opts;
 	struct target target;
@@ -62,8 +66,9 @@ struct session {
 	struct thread_names *names;
 	struct event_sink sink;
 	struct ring_buffer *rb;
-	struct output json_out, html_out, text_out;
+	struct output outs[OUT__COUNT]; /* by enum out_kind */
 	uint64_t start_ns, end_ns;
+	uint64_t start_wall_ns; /* start_ns on CLOCK_REALTIME */
 	/* batching: when the threads were last swept, the sweep before, the next */
 	uint64_t swept_ns, complete_ns, next_sweep_ns;
 	uint64_t sweeps, sweep_ns; /* how many, and their time */
@@ -104,16 +109,29 @@ static int check_privileges(void)
 	return -EPERM;
 }
 
+static const char *output_path(const struct ms_options *o, enum out_kind k)
+{
+	switch (k) {
+	case OUT_JSON:
+		return o->json_path;
+	case OUT_HTML:
+		return o->html_path;
+	case OUT_PPROF:
+		return o->pprof_path;
+	case OUT_FOLDED:
+		return o->folded_path;
+	default:
+		return o->text_path;
+	}
+}
+
 static int open_outputs(struct session *s)
 {
 	int err = 0;
 
-	if (s->opts->json_path)
-		err = output__open(&s->json_out, s->opts->json_path);
-	if (!err && s->opts->html_path)
-		err = output__open(&s->html_out, s->opts->html_path);
-	if (!err && s->opts->text_path)
-		err = output__open(&s->text_out, s->opts->text_path);
+	for (int k = 0; k < OUT__COUNT && !err; k++)
+		if (output_path(s->opts, k))
+			err = output__open(&s->outs[k], output_path(s->opts, k));
 	return err;
 }
 
@@ -591,6 +609,7 @@ static void fill_report_input(struct session *s, struct report_input *in, char *
 		.late_records = s->sink.late,
 		.start_ns = s->start_ns,
 		.end_ns = s->end_ns,
+		.start_wall_ns = s->start_wall_ns,
 		.alloc_stacks = s->mode.alloc_stacks,
 		.free_stacks = s->mode.free_stacks,
 		.unwind_mode = s->mode.unwind_mode,
@@ -619,6 +638,22 @@ static void fill_report_input(struct session *s, struct report_input *in, char *
 	}
 }
 
+static int write_report(struct session *s, struct report *r, enum out_kind k, FILE *f)
+{
+	switch (k) {
+	case OUT_JSON:
+		return report__write_json(r, f);
+	case OUT_HTML:
+		return report__write_html(r, f);
+	case OUT_PPROF:
+		return report__write_pprof(r, f);
+	case OUT_FOLDED:
+		return report__write_folded(r, f, s->opts->folded_type);
+	default:
+		return report__write_text(r, f, s->opts->top);
+	}
+}
+
 static int write_reports(struct session *s)
 {
 	struct report_input in;
@@ -628,23 +663,27 @@ static int write_reports(struct session *s)
 
 	fill_report_input(s, &in, exit_text, sizeof(exit_text));
 	r = report__build(&in);
-	if (s->json_out.f) {
-		err = report__write_json(r, s->json_out.f);
-		err = err ? err : output__commit(&s->json_out);
+	for (int k = 0; k < OUT__COUNT && !err; k++) {
+		if (!s->outs[k].f)
+			continue;
+		err = write_report(s, r, k, s->outs[k].f);
+		err = err ? err : output__commit(&s->outs[k]);
 	}
-	if (!err && s->html_out.f) {
-		err = report__write_html(r, s->html_out.f);
-		err = err ? err : output__commit(&s->html_out);
-	}
-	if (!err && s->text_out.f) {
-		err = report__write_text(r, s->text_out.f, s->opts->top);
-		err = err ? err : output__commit(&s->text_out);
-	} else if (!err) {
+	/* without -o FILE the summary goes to stderr */
+	if (!err && !output_path(s->opts, OUT_TEXT)) {
 		fflush(stdout);
 		err = report__write_text(r, stderr, s->opts->top);
 	}
 	report__free(r);
 	return err;
+}
+
+static uint64_t wall_clock_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static void on_child(int sig)
@@ -676,9 +715,8 @@ static void session_cleanup(struct session *s)
 	}
 	/* frees the ring buffer too: it exists only with a tracer */
 	detach(s);
-	output__abort(&s->json_out);
-	output__abort(&s->html_out);
-	output__abort(&s->text_out);
+	for (int k = 0; k < OUT__COUNT; k++)
+		output__abort(&s->outs[k]);
 	events__free(&s->sink);
 	symbolizer__free(s->sym);
 	annotations__free(s->annots);
@@ -710,6 +748,7 @@ int session__run(const struct ms_options *o)
 	if (!err)
 		err = attach_probes(&s);
 	s.start_ns = ms_now_ns();
+	s.start_wall_ns = wall_clock_ns();
 	if (!err && s.target.launched)
 		err = target__start(&s.target);
 	/* a launched target is polled only by the loop, which handles its exit stop */
