@@ -88,7 +88,7 @@ deps:
 	$(Q)scripts/deps.sh
 
 # what only the tests need (headless Chromium for the HTML report's tests,
-# QEMU and a static busybox for kernel-matrix)
+# go tool pprof for the pprof profile's, QEMU and a static busybox for kernel-matrix)
 test-deps:
 	$(Q)scripts/deps.sh --tests
 
