@@ -105,14 +105,8 @@ void pb__packed_uint(struct pb_writer *w, uint32_t field, const uint64_t *v, siz
 
 void pb__packed_int(struct pb_writer *w, uint32_t field, const int64_t *v, size_t n)
 {
-	size_t mark;
-
-	if (!n)
-		return;
-	mark = pb__begin(w, field);
-	for (size_t i = 0; i < n; i++)
-		pb__varint(w, (uint64_t)v[i]);
-	pb__end(w, mark);
+	/* read through the unsigned type (C allows it): the same two's complement varints */
+	pb__packed_uint(w, field, (const uint64_t *)v, n);
 }
 
 size_t pb__begin(struct pb_writer *w, uint32_t field)
