@@ -2029,6 +2029,16 @@ static void test_e2e__bad_input_one_line_error_nonzero_exit(void **state)
 	assert_one_line_error(&r, "invalid --sample-bytes");
 	run_free(&r);
 
+	run_memscope(&r, NULL, "--folded", json, "--folded-type", "bytes", "--", PROGS "leaks",
+		     NULL);
+	assert_one_line_error(&r, "invalid --folded-type 'bytes'");
+	run_free(&r);
+
+	/* one path for two outputs: the second would replace the first */
+	run_memscope(&r, NULL, "--pprof", json, "--folded", json, "--", PROGS "leaks", NULL);
+	assert_one_line_error(&r, "given for two outputs");
+	run_free(&r);
+
 	run_memscope(&r, NULL, "--unwind=frames", "--", PROGS "leaks", NULL);
 	assert_one_line_error(&r, "invalid --unwind 'frames'");
 	run_free(&r);
