@@ -681,7 +681,7 @@ static int read_all(struct replay *rp, int (*fn)(struct replay *, uint8_t, struc
 	if (n < 0 && *capture_reader__error(cr))
 		ms_err("%s", capture_reader__error(cr));
 	rp->complete = capture_reader__complete(cr);
-	if (n == 0 && say_end && !rp->complete)
+	if (n == 0 && say_end && !rp->complete && rp->have_meta)
 		ms_warn("'%s' ends at offset %llu, cut short (the tracer was stopped before it "
 			"finished?): reporting what it holds up to there",
 			rp->path, (unsigned long long)capture_reader__offset(cr));
