@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <stdlib.h>
 #include <string.h>
-#include <sys/uio.h>
 
 #include "annotations.h"
 #include "stacks.h"
@@ -25,7 +24,6 @@ struct thread_scopes {
 };
 
 struct annotations {
-	int pid;
 	struct heap *heap;
 	struct detector *det;
 	struct variable *vars;
@@ -131,12 +129,11 @@ static void on_removed(void *ctx, const struct live_block *b, const struct free_
 	}
 }
 
-struct annotations *annotations__new(struct heap *h, struct detector *d, int pid)
+struct annotations *annotations__new(struct heap *h, struct detector *d)
 {
 	struct annotations *a = xcalloc(1, sizeof(*a));
 	struct heap_hooks hooks = { .ctx = a, .removed = on_removed };
 
-	a->pid = pid;
 	a->heap = h;
 	a->det = d;
 	a->nbuckets = 1024;
@@ -169,27 +166,6 @@ static void copy_str(char *dst, size_t size, const char *src, size_t src_size)
 	dst[n] = 0;
 }
 
-/*
- * A string BPF sent, or, when BPF could not read it (its page was not
- * resident), read from the target's memory at addr, cut to size.
- */
-static void event_str(const struct annotations *a, char *dst, size_t size, const char *sent,
-		      size_t sent_size, uint64_t addr)
-{
-	struct iovec local = { .iov_base = dst, .iov_len = size - 1 };
-	struct iovec remote = { .iov_base = (void *)(uintptr_t)addr, .iov_len = size - 1 };
-	ssize_t n;
-
-	copy_str(dst, size, sent, sent_size);
-	if (dst[0] || !addr)
-		return;
-	/* a string near the end of its mapping reads short: keep what came */
-	n = process_vm_readv(a->pid, &local, 1, &remote, 1, 0);
-	if (n < 0)
-		n = 0;
-	dst[n] = 0;
-}
-
 static void on_track(struct annotations *a, const struct ms_ev_annot *e, uint32_t stack)
 {
 	const struct live_block *b = detector__find_block(a->det, e->ptr);
@@ -206,9 +182,9 @@ static void on_track(struct annotations *a, const struct ms_ev_annot *e, uint32_
 	}
 	v = &a->vars[a->nvars];
 	memset(v, 0, sizeof(*v));
-	event_str(a, v->name, sizeof(v->name), e->name, sizeof(e->name), e->name_addr);
-	event_str(a, v->type, sizeof(v->type), e->tname, sizeof(e->tname), e->tname_addr);
-	event_str(a, v->file, sizeof(v->file), e->file, sizeof(e->file), e->file_addr);
+	copy_str(v->name, sizeof(v->name), e->name, sizeof(e->name));
+	copy_str(v->type, sizeof(v->type), e->tname, sizeof(e->tname));
+	copy_str(v->file, sizeof(v->file), e->file, sizeof(e->file));
 	v->line = e->line;
 	v->ptr = e->ptr;
 	v->block = b->ptr;
@@ -238,7 +214,7 @@ static uint32_t scope_id(struct annotations *a, const struct ms_ev_annot *e)
 {
 	char buf[MS_ANNOT_NAME_MAX];
 
-	event_str(a, buf, sizeof(buf), e->name, sizeof(e->name), e->name_addr);
+	copy_str(buf, sizeof(buf), e->name, sizeof(e->name));
 	for (size_t i = 0; i < a->nscopes; i++)
 		if (!strcmp(a->scopes[i].name, buf))
 			return (uint32_t)i;

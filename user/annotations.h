@@ -50,12 +50,12 @@ struct scope_stats {
 
 struct annotations;
 
-/* Observes h (through its hooks) and reports use-after-free through d;
- * strings BPF could not read are read from process pid's memory. */
-struct annotations *annotations__new(struct heap *h, struct detector *d, int pid);
+/* Observes h (through its hooks) and reports use-after-free through d. */
+struct annotations *annotations__new(struct heap *h, struct detector *d);
 void annotations__free(struct annotations *a);
 
-/* An MS_EV_ANNOT record; stack is its stack index. */
+/* An MS_EV_ANNOT record, its strings already read (the loader reads from
+ * the target those BPF could not: user/events.c); stack is its stack index. */
 void annotations__on_annot(struct annotations *a, const struct ms_ev_annot *e, uint32_t stack);
 /* Counts an allocation under its thread's innermost scope (if any). */
 void annotations__on_alloc(struct annotations *a, const struct alloc_call *c);

@@ -3,12 +3,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "annotations.h"
+#include <sys/uio.h>
+
 #include "events.h"
-#include "stacks.h"
+#include "model.h"
+#include "recording.h"
 #include "symbolize.h"
-#include "thread_names.h"
-#include "timeline.h"
 #include "util.h"
 
 /* a * b, or UINT64_MAX when it overflows (the call then fails anyway) */
@@ -76,157 +76,97 @@ void events__decode_free(const struct ms_ev_free *e, struct free_call *c)
 	c->flags = e->flags;
 }
 
+/* Each decoded record goes to the model and, when recording, to the capture. */
+static void out_stack(struct event_sink *s, uint64_t hash, const uint64_t *ips, uint32_t n,
+		      uint8_t truncated)
+{
+	if (s->rec)
+		recording__stack(s->rec, hash, ips, n, truncated);
+	model__stack(s->model, hash, ips, n, truncated);
+}
+
 static void on_stack(struct event_sink *s, const struct ms_ev_stack *e, size_t size)
 {
-	uint32_t i;
-
 	if (e->nframes == 0 || e->nframes > MS_MAX_FRAMES ||
 	    size < MS_EV_STACK_HDR + (size_t)e->nframes * 8) {
 		s->malformed++;
 		return;
 	}
-	if (stack_table__find(s->stacks, e->hash) != STACK_NONE)
+	if (stack_table__find(s->model->stacks, e->hash) != STACK_NONE)
 		return;
-	stack_table__add(s->stacks, e->hash, (const uint64_t *)e->ips, e->nframes, e->truncated);
 	/* record the objects these addresses are in while the target lives */
-	for (i = 0; s->sym && i < e->nframes; i++)
+	for (uint32_t i = 0; s->sym && i < e->nframes; i++)
 		symbolizer__track(s->sym, e->ips[i]);
+	out_stack(s, e->hash, (const uint64_t *)e->ips, e->nframes, e->truncated);
 }
 
-static uint32_t event_stack(struct event_sink *s, uint64_t hash, uint64_t caller,
-			    uint16_t flags)
+/* Without a stack (--no-stacks, or its record was lost), the caller names the site. */
+static void track_caller(struct event_sink *s, uint64_t hash, uint64_t caller)
 {
-	if (flags & MS_EVF_STACK_LOST)
-		s->stack_lost++;
 	if (hash == 0 && s->sym && caller)
 		symbolizer__track(s->sym, caller);
-	return stack_table__for_event(s->stacks, hash, caller);
-}
-
-/*
- * The stages of a record in the queue, by how many records came after it:
- * at 0 its table slots are prefetched (live table, stack hash), at MAP_AT
- * its stack is mapped and the site and (thread, stack) slot prefetched, at
- * COUNT_AT the counters those lead to, at EVENT_SINK_DEPTH it is applied.
- * Stacks are mapped in stream order: any record that changes the stack
- * table applies the queue first.
- */
-#define MAP_AT 3
-#define COUNT_AT 6
-
-static struct sink_slot *queued(struct event_sink *s, unsigned behind_newest)
-{
-	return &s->queue[(s->qhead + s->qlen - 1 - behind_newest) % EVENT_SINK_DEPTH];
-}
-
-static void map(struct event_sink *s, struct sink_slot *q)
-{
-	if (q->is_free) {
-		q->f.stack = event_stack(s, q->hash, q->caller, q->flags);
-	} else {
-		q->a.stack = event_stack(s, q->hash, q->caller, q->flags);
-		heap__prefetch_alloc(s->heap, &q->a);
-	}
-	q->mapped = true;
-}
-
-static void prefetch_counters(struct event_sink *s, const struct sink_slot *q)
-{
-	if (q->is_free)
-		heap__prefetch_release_counters(s->heap, &q->f);
-	else
-		heap__prefetch_alloc_counters(s->heap, &q->a);
-}
-
-/* The call in q, in the order the stream gave it. */
-static void apply(struct event_sink *s, struct sink_slot *q)
-{
-	if (!q->mapped)
-		map(s, q);
-	if (s->timeline)
-		timeline__event(s->timeline, q->is_free ? q->f.ts_ns : q->a.ts_ns,
-				heap__totals(s->heap));
-	if (q->is_free) {
-		heap__release(s->heap, &q->f);
-	} else {
-		heap__alloc(s->heap, &q->a);
-		if (s->annots)
-			annotations__on_alloc(s->annots, &q->a);
-	}
-	s->events++;
-}
-
-/* Applies the oldest queued call and takes it off the queue. */
-static void apply_oldest(struct event_sink *s)
-{
-	struct sink_slot *q = &s->queue[s->qhead];
-
-	s->qhead = (s->qhead + 1) % EVENT_SINK_DEPTH;
-	s->qlen--;
-	apply(s, q);
-}
-
-/* A new slot at the queue's end, the others advanced a stage. */
-static struct sink_slot *enqueue(struct event_sink *s)
-{
-	struct sink_slot *q;
-
-	if (s->qlen == EVENT_SINK_DEPTH)
-		apply_oldest(s);
-	s->qlen++;
-	if (s->qlen > MAP_AT)
-		map(s, queued(s, MAP_AT));
-	if (s->qlen > COUNT_AT)
-		prefetch_counters(s, queued(s, COUNT_AT));
-	q = queued(s, 0);
-	q->mapped = false;
-	return q;
-}
-
-/* Stage 0 of a record just queued. */
-static void read_ahead(struct event_sink *s, struct sink_slot *q, uint64_t hash, uint64_t caller,
-		       uint16_t flags)
-{
-	q->hash = hash;
-	q->caller = caller;
-	q->flags = flags;
-	stack_table__prefetch(s->stacks, hash, caller);
-	if (q->is_free)
-		heap__prefetch_live(s->heap, q->f.ptr, 0);
-	else
-		heap__prefetch_live(s->heap, q->a.untracked ? 0 : q->a.ptr, q->a.old_ptr);
-}
-
-void events__flush(struct event_sink *s)
-{
-	while (s->qlen)
-		apply_oldest(s);
 }
 
 static void take_alloc(struct event_sink *s, const struct ms_ev_alloc *e)
 {
-	struct sink_slot *q = enqueue(s);
+	struct alloc_call c;
 
-	q->is_free = false;
-	events__decode_alloc(e, &q->a);
-	read_ahead(s, q, e->stack, e->caller, e->flags);
+	events__decode_alloc(e, &c);
+	track_caller(s, e->stack, e->caller);
+	if (s->rec)
+		recording__alloc(s->rec, &c, e->stack, e->caller, e->flags);
+	model__alloc(s->model, &c, e->stack, e->caller, e->flags);
 }
 
 static void take_free(struct event_sink *s, const struct ms_ev_free *e)
 {
-	struct sink_slot *q = enqueue(s);
+	struct free_call c;
 
-	q->is_free = true;
-	events__decode_free(e, &q->f);
-	read_ahead(s, q, e->stack, e->caller, e->flags);
+	events__decode_free(e, &c);
+	track_caller(s, e->stack, e->caller);
+	if (s->rec)
+		recording__release(s->rec, &c, e->stack, e->caller, e->flags);
+	model__free_call(s->model, &c, e->stack, e->caller, e->flags);
+}
+
+/*
+ * A string BPF sent, or, when BPF could not read it (its page was not
+ * resident), read from the target's memory at addr, cut to size.
+ */
+static void read_str(const struct event_sink *s, char *dst, size_t size, uint64_t addr)
+{
+	struct iovec local = { .iov_base = dst, .iov_len = size - 1 };
+	struct iovec remote = { .iov_base = (void *)(uintptr_t)addr, .iov_len = size - 1 };
+	ssize_t n;
+
+	dst[size - 1] = 0; /* BPF fills the array: a name as long as it ends unterminated */
+	if (dst[0] || !addr || s->pid <= 0)
+		return;
+	/* a string near the end of its mapping reads short: keep what came */
+	n = process_vm_readv(s->pid, &local, 1, &remote, 1, 0);
+	if (n < 0)
+		n = 0;
+	dst[n] = 0;
 }
 
 static void take_annot(struct event_sink *s, const struct ms_ev_annot *e)
 {
-	/* it may name a block the queued calls allocate */
-	events__flush(s);
-	if (s->annots)
-		annotations__on_annot(s->annots, e, event_stack(s, e->stack, 0, e->flags));
+	struct ms_ev_annot r = *e;
+
+	read_str(s, r.name, sizeof(r.name), r.name_addr);
+	read_str(s, r.tname, sizeof(r.tname), r.tname_addr);
+	read_str(s, r.file, sizeof(r.file), r.file_addr);
+	r.name_addr = r.tname_addr = r.file_addr = 0;
+	if (s->rec)
+		recording__annot(s->rec, &r);
+	model__annot(s->model, &r);
+}
+
+void events__thread(struct event_sink *s, uint32_t tid, const char *name)
+{
+	if (s->rec)
+		recording__thread(s->rec, tid, name);
+	model__thread(s->model, tid, name);
 }
 
 /* --- the merge of batched records ----------------------------------------- */
@@ -525,7 +465,7 @@ void events__advance(struct event_sink *s, uint64_t until_ns)
 		else
 			retire_top(m);
 	}
-	events__flush(s);
+	model__flush(s->model);
 }
 
 uint64_t events__pending(const struct event_sink *s)
@@ -615,8 +555,6 @@ static int take_record(struct event_sink *s, void *data, size_t size)
 	case MS_EV_STACK:
 		if (size < MS_EV_STACK_HDR)
 			break;
-		/* anything else may read what the queued calls change */
-		events__flush(s);
 		on_stack(s, data, size);
 		return 0;
 	case MS_EV_THREAD: {
@@ -625,11 +563,9 @@ static int take_record(struct event_sink *s, void *data, size_t size)
 
 		if (size < sizeof(*e))
 			break;
-		events__flush(s);
 		memcpy(name, e->comm, sizeof(e->comm));
 		name[sizeof(e->comm)] = 0;
-		if (s->names)
-			thread_names__set(s->names, e->tid, name);
+		events__thread(s, e->tid, name);
 		return 0;
 	}
 	}

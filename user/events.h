@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Decoding of ring-buffer records and the one dispatcher, handle_event().
+ * Decoding of ring-buffer records and the one dispatcher, handle_event():
+ * the recording side's end.  Records are checked, decoded, batched ones
+ * merged into time order, annotation strings completed from the target's
+ * memory, and each goes to the model (user/model.h) and, when recording, to
+ * the capture file (user/recording.h).
  *
  * The BPF side sends raw arguments; events__decode_alloc() applies each
  * function's calling convention (calloc's n * size, posix_memalign's
@@ -13,35 +17,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "heap.h"
+#include "heap.h" /* struct alloc_call, struct free_call */
 #include "memscope_events.h"
 
-struct stack_table;
-struct annotations;
+struct model;
+struct recording;
 struct symbolizer;
-struct thread_names;
-struct timeline;
-
-/*
- * Allocation and release records are read ahead: decoded and queued, the
- * table slots they will look up prefetched, a few records later what those
- * lead to, and applied EVENT_SINK_DEPTH records later, so their cache
- * misses overlap instead of following one another.  Any other record first
- * applies what is queued, so the pipeline sees every record in order.
- */
-#define EVENT_SINK_DEPTH 8
-
-struct sink_slot {
-	bool is_free;
-	bool mapped;     /* its stack is mapped (events.c: MAP_AT) */
-	uint16_t flags;
-	uint64_t hash;   /* the record's stack hash and caller */
-	uint64_t caller;
-	union {
-		struct alloc_call a;
-		struct free_call f;
-	};
-};
 
 /*
  * Batched records (MS_EV_BATCH) come a thread at a time: each thread's in
@@ -72,15 +53,12 @@ struct ev_merge {
 
 /* Where decoded events go.  Not owned by the dispatcher. */
 struct event_sink {
-	struct stack_table *stacks;
-	struct heap *heap;
+	struct model *model;
+	struct recording *rec;  /* when recording: a copy of each record; may be NULL */
 	struct symbolizer *sym; /* may be NULL: addresses are then not tracked */
-	struct thread_names *names; /* may be NULL */
-	struct annotations *annots; /* may be NULL */
-	struct timeline *timeline;  /* may be NULL */
+	/* whose memory holds the annotation strings BPF could not read; 0: none */
+	int pid;
 	uint64_t malformed;     /* records too short or of unknown type */
-	uint64_t stack_lost;    /* events whose stack could not be sent */
-	uint64_t events;        /* alloc and free records applied */
 	/*
 	 * Batching: annotations wait in their thread's queue too (they follow
 	 * that thread's earlier records).  Set before the first record.
@@ -97,9 +75,6 @@ struct event_sink {
 	uint64_t stop_pending;
 	unsigned since_clock;   /* records taken since the clock was last read */
 	struct ev_merge merge;
-	/* read ahead, not applied yet: zero-initialised empty */
-	struct sink_slot queue[EVENT_SINK_DEPTH];
-	unsigned qhead, qlen;
 };
 
 /* Fills c from e, except c->stack (the caller maps e->stack). */
@@ -107,11 +82,11 @@ void events__decode_alloc(const struct ms_ev_alloc *e, struct alloc_call *c);
 void events__decode_free(const struct ms_ev_free *e, struct free_call *c);
 
 /* libbpf ring_buffer callback: ctx is a struct event_sink.  0, or -EAGAIN
- * past stop_at_ns or stop_pending (the record is taken).  The last records may stay queued:
- * call events__flush() before reading the pipeline's state. */
+ * past stop_at_ns or stop_pending (the record is taken).  The last records may stay
+ * queued in the model: model__flush() before reading its state. */
 int handle_event(void *ctx, void *data, size_t size);
-/* Applies every queued record (read ahead; not those waiting to be merged). */
-void events__flush(struct event_sink *s);
+/* A thread's name, read by the session from /proc (a record like BPF's). */
+void events__thread(struct event_sink *s, uint32_t tid, const char *name);
 /* Applies, in time order, the batched records older than until_ns
  * (UINT64_MAX: all of them), then what is read ahead. */
 void events__advance(struct event_sink *s, uint64_t until_ns);

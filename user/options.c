@@ -16,6 +16,8 @@ void options__usage(FILE *f)
 	fprintf(f,
 		"usage: memscope-bpf [options] -p PID\n"
 		"       memscope-bpf [options] [--] PROGRAM [ARGS...]\n"
+		"       memscope-bpf record [options] -o FILE.msb (-p PID | [--] PROGRAM...)\n"
+		"       memscope-bpf report [--json F] [--html F] [-o F] [--top N] FILE.msb\n"
 		"\n"
 		"Traces every malloc-family call and C++ new/delete of a process with BPF\n"
 		"uprobes, and reports leaks and totals with symbolized stacks.\n"
@@ -38,6 +40,8 @@ void options__usage(FILE *f)
 		"                         use at the end), alloc_space, inuse_objects or\n"
 		"                         alloc_objects\n"
 		"      --top N            leak sites in the text summary (default 10)\n"
+		"      --record FILE      also write a capture file as the trace runs, for\n"
+		"                         `memscope-bpf report FILE` later, elsewhere\n"
 		"      --no-stacks        take no stacks: allocations are grouped by their\n"
 		"                         call site; releases carry none (cheapest mode)\n"
 		"      --free-stacks      also take stacks of releases\n"
@@ -61,6 +65,10 @@ void options__usage(FILE *f)
 		"  -v, --verbose          more diagnostics (repeat for more; -vvv: libbpf)\n"
 		"  -h, --help             this text\n"
 		"  -V, --version          version\n"
+		"\n"
+		"record: -o names the capture file (written as the trace runs: a tracer\n"
+		"killed leaves what it had); the reports are made as without it.\n"
+		"report: the reports of a capture, from the file alone.\n"
 		"\n"
 		"Tracing stops on Ctrl-C or SIGTERM, after -d, or when the target exits.\n"
 		"A launched program never outlives memscope-bpf.  A report FILE that is a\n"
@@ -94,7 +102,7 @@ static bool same_path(const char *a, const char *b)
 
 enum { OPT_JSON = 256, OPT_HTML, OPT_PPROF, OPT_FOLDED, OPT_FOLDED_TYPE, OPT_TOP, OPT_NO_STACKS, OPT_FREE_STACKS, OPT_RINGBUF,
        OPT_INTERVAL, OPT_MIN_AGE, OPT_SAMPLE_BYTES, OPT_UNWIND, OPT_NO_BATCH,
-       OPT_CHECK };
+       OPT_CHECK, OPT_RECORD };
 
 static const struct option long_opts[] = {
 	{ "pid", required_argument, NULL, 'p' },
@@ -113,6 +121,7 @@ static const struct option long_opts[] = {
 	{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF },
 	{ "no-batch", no_argument, NULL, OPT_NO_BATCH },
 	{ "check", no_argument, NULL, OPT_CHECK },
+	{ "record", required_argument, NULL, OPT_RECORD },
 	{ "interval", required_argument, NULL, OPT_INTERVAL },
 	{ "min-age", required_argument, NULL, OPT_MIN_AGE },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -207,8 +216,13 @@ static enum options_result parse_one(struct ms_options *o, int c, const char *ar
 		}
 		o->min_age_ns = ns;
 		break;
+	case OPT_RECORD:
+		o->record_path = arg;
+		break;
 	case 'o':
-		if (has_suffix(arg, ".json"))
+		if (o->command == MS_CMD_RECORD)
+			o->record_path = arg;
+		else if (has_suffix(arg, ".json"))
 			o->json_path = arg;
 		else if (has_suffix(arg, ".html") || has_suffix(arg, ".htm"))
 			o->html_path = arg;
@@ -297,7 +311,7 @@ static enum options_result parse_one(struct ms_options *o, int c, const char *ar
 static enum options_result check_outputs(const struct ms_options *o)
 {
 	const char *paths[] = { o->json_path, o->html_path, o->pprof_path, o->folded_path,
-				o->text_path };
+				o->text_path, o->record_path };
 	size_t n = sizeof(paths) / sizeof(paths[0]);
 
 	for (size_t i = 0; i < n; i++) {
@@ -309,6 +323,22 @@ static enum options_result check_outputs(const struct ms_options *o)
 		}
 	}
 	return OPTIONS_RUN;
+}
+
+/* report FILE: one capture, and nothing that only tracing uses. */
+static enum options_result check_report(struct ms_options *o)
+{
+	if (!o->argv || o->argv[1]) {
+		ms_err("report: give one capture file (memscope-bpf report FILE.msb)");
+		return OPTIONS_EXIT_ERROR;
+	}
+	if (o->pid || o->duration_s || o->check || o->record_path) {
+		ms_err("report reads a capture: -p, -d, --check and --record do not apply");
+		return OPTIONS_EXIT_ERROR;
+	}
+	o->replay_path = o->argv[0];
+	o->argv = NULL;
+	return check_outputs(o);
 }
 
 enum options_result options__parse(struct ms_options *o, int argc, char **argv)
@@ -323,19 +353,33 @@ enum options_result options__parse(struct ms_options *o, int argc, char **argv)
 	o->batch = true;
 	o->interval_ns = 100 * 1000000ull;
 	o->min_age_ns = 5 * 1000000000ull;
+	if (argc > 1 && (!strcmp(argv[1], "record") || !strcmp(argv[1], "report"))) {
+		o->command = !strcmp(argv[1], "record") ? MS_CMD_RECORD : MS_CMD_REPORT;
+		argv++;
+		argc--;
+	}
 	/*
 	 * 0, not 1: glibc then also forgets where it was inside a cluster like
 	 * "-xp1" that an earlier call stopped in, instead of reading on there
 	 */
 	optind = 0;
-	/* '+': stop at the program's name so its own options stay its own */
-	while ((c = getopt_long(argc, argv, "+p:d:o:vhV", long_opts, NULL)) != -1) {
+	/* '+': stop at the program's name so its own options stay its own
+	 * (report has no program: its options may follow the file) */
+	while ((c = getopt_long(argc, argv,
+				o->command == MS_CMD_REPORT ? "p:d:o:vhV" : "+p:d:o:vhV",
+				long_opts, NULL)) != -1) {
 		r = parse_one(o, c, optarg);
 		if (r != OPTIONS_RUN)
 			return r;
 	}
 	if (optind < argc)
 		o->argv = argv + optind;
+	if (o->command == MS_CMD_REPORT)
+		return check_report(o);
+	if (o->command == MS_CMD_RECORD && !o->record_path) {
+		ms_err("record: give the capture file with -o FILE.msb");
+		return OPTIONS_EXIT_ERROR;
+	}
 	if (o->check) {
 		if (!o->pid && !o->argv)
 			return OPTIONS_RUN;

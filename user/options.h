@@ -9,7 +9,14 @@
 #include <stdint.h>
 #include <stdio.h>
 
+enum ms_command {
+	MS_CMD_TRACE,  /* trace and report */
+	MS_CMD_RECORD, /* record: -o names the capture */
+	MS_CMD_REPORT, /* report FILE.msb */
+};
+
 struct ms_options {
+	enum ms_command command;
 	int pid;               /* -p; 0 when launching */
 	char **argv;           /* the program to launch and its arguments */
 	double duration_s;     /* -d; 0 = until the target exits or a signal */
@@ -19,6 +26,8 @@ struct ms_options {
 	const char *folded_path; /* --folded, or -o FILE.folded */
 	int folded_type;         /* --folded-type: enum report_value */
 	const char *text_path; /* -o FILE (other extensions); NULL = stderr */
+	const char *record_path; /* --record, or record's -o: the capture file */
+	const char *replay_path; /* report FILE.msb */
 	unsigned top;          /* leak sites listed in the text summary */
 	bool alloc_stacks;
 	bool free_stacks;

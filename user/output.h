@@ -45,6 +45,13 @@ struct output_plan output__plan(const char *path, const struct stat *st);
 int output__open(struct output *o, const char *path);
 /* Flushes; a file is synced and renamed into place.  0 or negative errno (message printed). */
 int output__commit(struct output *o);
+/*
+ * For a file written as it grows (a capture: what was written must survive
+ * a killed tracer): the same checks, then a regular file or new path is
+ * opened in place (created or truncated, never through a symbolic link).
+ * An fd, or negative errno (message printed).
+ */
+int output__open_in_place(const char *path);
 /* Removes a temporary file (never the path itself); safe on an unopened or committed output. */
 void output__abort(struct output *o);
 

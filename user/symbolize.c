@@ -1049,6 +1049,46 @@ cleanup:
 	return s;
 }
 
+struct symbolizer *symbolizer__new_offline(void)
+{
+	struct symbolizer *s = xcalloc(1, sizeof(*s));
+
+	s->pid = -1;
+	s->proc_fd = -1;
+	s->gone = true;
+	s->page_size = (size_t)sysconf(_SC_PAGESIZE);
+	return s;
+}
+
+void symbolizer__preload(struct symbolizer *s, const struct sym_frame *frames, size_t n)
+{
+	struct sym_entry *e;
+
+	if (!n)
+		return;
+	e = entry_get(s, frames[0].ip);
+	if (e->frames)
+		return;
+	e->frames = xcalloc(n, sizeof(*e->frames));
+	e->nframes = n;
+	e->state = frames[0].module ? ENT_MAPPED : ENT_UNKNOWN;
+	for (size_t i = 0; i < n; i++) {
+		e->frames[i] = frames[i];
+		e->frames[i].ip = frames[0].ip;
+		e->frames[i].function = intern(s, frames[i].function);
+		e->frames[i].file = intern(s, frames[i].file);
+		e->frames[i].module = intern(s, frames[i].module);
+		e->frames[i].build_id = intern(s, frames[i].build_id);
+	}
+}
+
+void symbolizer__each(const struct symbolizer *s, symbolizer_each_fn fn, void *ctx)
+{
+	for (size_t i = 0; i < s->cap_ents; i++)
+		if (s->ents[i].used && s->ents[i].frames)
+			fn(ctx, s->ents[i].frames, s->ents[i].nframes);
+}
+
 void symbolizer__free(struct symbolizer *s)
 {
 	if (!s)

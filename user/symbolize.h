@@ -55,6 +55,19 @@ struct symbolizer *symbolizer__new(int pid, const struct symbolizer_opts *opts);
 void symbolizer__free(struct symbolizer *s);
 
 /*
+ * A symbolizer of no process: it knows the frames given to
+ * symbolizer__preload() (a capture's), and any other address as unknown.
+ */
+struct symbolizer *symbolizer__new_offline(void);
+/* The frames of one address (frames[0].ip), as symbolizer__symbolize() gave
+ * them; copied.  An address already known keeps its frames. */
+void symbolizer__preload(struct symbolizer *s, const struct sym_frame *frames, size_t n);
+
+typedef void (*symbolizer_each_fn)(void *ctx, const struct sym_frame *frames, size_t n);
+/* Calls fn with the frames of every address resolved so far (any order). */
+void symbolizer__each(const struct symbolizer *s, symbolizer_each_fn fn, void *ctx);
+
+/*
  * Makes sure the object mapped at ip is recorded and open.  Returns 0, or
  * -ENOENT when no mapping holds ip even after re-reading the maps (or the
  * target is gone).

@@ -13,17 +13,13 @@ struct thread_name {
 };
 
 struct thread_names {
-	int pid;
 	struct thread_name *v;
 	size_t n, cap;
 };
 
-struct thread_names *thread_names__new(int pid)
+struct thread_names *thread_names__new(void)
 {
-	struct thread_names *tn = xcalloc(1, sizeof(*tn));
-
-	tn->pid = pid;
-	return tn;
+	return xcalloc(1, sizeof(struct thread_names));
 }
 
 void thread_names__free(struct thread_names *tn)
@@ -58,22 +54,14 @@ void thread_names__set(struct thread_names *tn, uint32_t tid, const char *name)
 	snprintf(t->name, sizeof(t->name), "%s", name);
 }
 
-void thread_names__refresh(struct thread_names *tn)
+size_t thread_names__count(const struct thread_names *tn)
 {
-	for (size_t i = 0; i < tn->n; i++) {
-		char path[64], name[sizeof(tn->v[i].name)];
-		FILE *f;
+	return tn->n;
+}
 
-		snprintf(path, sizeof(path), "/proc/%d/task/%u/comm", tn->pid, tn->v[i].tid);
-		f = fopen(path, "re");
-		if (!f)
-			continue;
-		if (fgets(name, sizeof(name), f)) {
-			name[strcspn(name, "\n")] = 0;
-			snprintf(tn->v[i].name, sizeof(tn->v[i].name), "%s", name);
-		}
-		fclose(f);
-	}
+uint32_t thread_names__tid(const struct thread_names *tn, size_t i)
+{
+	return tn->v[i].tid;
 }
 
 const char *thread_names__get(const struct thread_names *tn, uint32_t tid)

@@ -1,36 +1,27 @@
 // SPDX-License-Identifier: MIT
-#include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include "timeline.h"
 #include "util.h"
 
 struct timeline {
-	int statm_fd;
 	uint64_t interval_ns;
 	uint64_t next_ns;     /* the next grid point to sample */
-	uint64_t page_size;
+	uint64_t rss_ns;      /* when rss_bytes was read */
+	uint64_t rss_bytes;   /* the last reading, TIMELINE_NO_RSS when none */
 	uint64_t last_allocs;
 	uint64_t last_frees;
 	struct timeline_sample *v;
 	size_t n, cap;
 };
 
-struct timeline *timeline__new(int pid, uint64_t start_ns, uint64_t interval_ns)
+struct timeline *timeline__new(uint64_t start_ns, uint64_t interval_ns)
 {
 	struct timeline *tl = xcalloc(1, sizeof(*tl));
-	char path[64];
 
-	tl->statm_fd = -1;
-	if (pid >= 0) {
-		snprintf(path, sizeof(path), "/proc/%d/statm", pid);
-		tl->statm_fd = open(path, O_RDONLY | O_CLOEXEC);
-	}
 	tl->interval_ns = interval_ns ? interval_ns : 1;
 	tl->next_ns = start_ns + tl->interval_ns;
-	tl->page_size = (uint64_t)sysconf(_SC_PAGESIZE);
+	tl->rss_bytes = TIMELINE_NO_RSS;
 	return tl;
 }
 
@@ -38,47 +29,25 @@ void timeline__free(struct timeline *tl)
 {
 	if (!tl)
 		return;
-	if (tl->statm_fd >= 0)
-		close(tl->statm_fd);
 	free(tl->v);
 	free(tl);
 }
 
-void timeline__target_gone(struct timeline *tl)
+void timeline__rss(struct timeline *tl, uint64_t now_ns, uint64_t rss_bytes)
 {
-	if (tl->statm_fd >= 0)
-		close(tl->statm_fd);
-	tl->statm_fd = -1;
+	tl->rss_ns = now_ns;
+	tl->rss_bytes = rss_bytes;
 }
 
-static uint64_t read_rss(struct timeline *tl)
+/* RSS is only true of when it was read: a point older than two intervals gets none. */
+static uint64_t rss_at(const struct timeline *tl, uint64_t t_ns)
 {
-	unsigned long long size, resident;
-	char buf[128];
-	ssize_t n;
-
-	if (tl->statm_fd < 0)
+	if (tl->rss_ns > t_ns && tl->rss_ns - t_ns > 2 * tl->interval_ns)
 		return TIMELINE_NO_RSS;
-	n = pread(tl->statm_fd, buf, sizeof(buf) - 1, 0);
-	if (n <= 0)
-		return TIMELINE_NO_RSS;
-	buf[n] = 0;
-	/* a gone process reads as all zeros */
-	if (sscanf(buf, "%llu %llu", &size, &resident) != 2 || size == 0)
-		return TIMELINE_NO_RSS;
-	return resident * tl->page_size;
+	return tl->rss_bytes;
 }
 
-/* RSS is only true of now: a point older than two intervals gets none. */
-static uint64_t rss_at(struct timeline *tl, uint64_t t_ns, uint64_t now_ns)
-{
-	if (now_ns > t_ns && now_ns - t_ns > 2 * tl->interval_ns)
-		return TIMELINE_NO_RSS;
-	return read_rss(tl);
-}
-
-static void push(struct timeline *tl, uint64_t t_ns, const struct heap_totals *t,
-		 uint64_t now_ns)
+static void push(struct timeline *tl, uint64_t t_ns, const struct heap_totals *t)
 {
 	struct timeline_sample *s;
 	uint64_t frees = t->frees + t->unknown_frees;
@@ -107,7 +76,7 @@ static void push(struct timeline *tl, uint64_t t_ns, const struct heap_totals *t
 	s->live_bytes = t->live_bytes;
 	s->allocations = t->allocations - tl->last_allocs;
 	s->frees = frees - tl->last_frees;
-	s->rss_bytes = rss_at(tl, t_ns, now_ns);
+	s->rss_bytes = rss_at(tl, t_ns);
 	tl->last_allocs = t->allocations;
 	tl->last_frees = frees;
 }
@@ -116,32 +85,31 @@ static void push(struct timeline *tl, uint64_t t_ns, const struct heap_totals *t
  * Samples the grid points up to until_ns.  The heap is the same at all of
  * them, so a long quiet stretch is two samples, its first and last point.
  */
-static void catch_up(struct timeline *tl, uint64_t until_ns, const struct heap_totals *t,
-		     uint64_t now_ns)
+static void catch_up(struct timeline *tl, uint64_t until_ns, const struct heap_totals *t)
 {
 	uint64_t last;
 
 	if (until_ns < tl->next_ns)
 		return;
 	last = tl->next_ns + (until_ns - tl->next_ns) / tl->interval_ns * tl->interval_ns;
-	push(tl, tl->next_ns, t, now_ns);
+	push(tl, tl->next_ns, t);
 	if (last != tl->next_ns)
-		push(tl, last, t, now_ns);
+		push(tl, last, t);
 	tl->next_ns = last + tl->interval_ns;
 }
 
 void timeline__event(struct timeline *tl, uint64_t ts_ns, const struct heap_totals *t)
 {
 	if (ts_ns >= tl->next_ns)
-		catch_up(tl, ts_ns, t, ms_now_ns());
+		catch_up(tl, ts_ns, t);
 }
 
 void timeline__tick(struct timeline *tl, const struct heap_totals *t, uint64_t now_ns,
 		    bool force)
 {
-	catch_up(tl, now_ns, t, now_ns);
+	catch_up(tl, now_ns, t);
 	if (force)
-		push(tl, now_ns, t, now_ns);
+		push(tl, now_ns, t);
 }
 
 const struct timeline_sample *timeline__samples(const struct timeline *tl, size_t *n)

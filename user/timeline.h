@@ -8,9 +8,11 @@
  * past the next grid point is applied, the heap as it stands is that grid
  * point's sample.  When the loader reads events late (a burst at exit, a
  * short program traced whole before the first drain) the heap curve is
- * still drawn where it happened.  RSS can only be read now, so a sample gets
- * one only when its grid point is recent (within two intervals); the session
- * loop's ticks add the grid points up to now, with RSS, after each drain.
+ * still drawn where it happened.  RSS is true only of when it was read
+ * (timeline__rss(), once a drain): a sample gets the last reading when its
+ * grid point is at most two intervals older than that reading; the session
+ * loop's ticks add the grid points up to now after each drain.  Nothing here
+ * reads the clock or /proc: the same calls give the same samples.
  */
 #ifndef MS_TIMELINE_H
 #define MS_TIMELINE_H
@@ -33,9 +35,9 @@ struct timeline_sample {
 
 struct timeline;
 
-/* pid: whose /proc/PID/statm to read (< 0: none); grid points are at
- * start_ns + k * interval_ns, k >= 1.  Aborts when out of memory. */
-struct timeline *timeline__new(int pid, uint64_t start_ns, uint64_t interval_ns);
+/* Grid points are at start_ns + k * interval_ns, k >= 1.  Aborts when out
+ * of memory. */
+struct timeline *timeline__new(uint64_t start_ns, uint64_t interval_ns);
 void timeline__free(struct timeline *tl);
 
 /* Before applying an event at ts_ns: samples the grid points up to ts_ns
@@ -45,8 +47,8 @@ void timeline__event(struct timeline *tl, uint64_t ts_ns, const struct heap_tota
  * now_ns itself (the first and the last sample). */
 void timeline__tick(struct timeline *tl, const struct heap_totals *t, uint64_t now_ns,
 		    bool force);
-/* Stops reading RSS (the target is gone). */
-void timeline__target_gone(struct timeline *tl);
+/* The target's resident set read at now_ns; TIMELINE_NO_RSS once it is gone. */
+void timeline__rss(struct timeline *tl, uint64_t now_ns, uint64_t rss_bytes);
 
 const struct timeline_sample *timeline__samples(const struct timeline *tl, size_t *n);
 uint64_t timeline__interval_ns(const struct timeline *tl);

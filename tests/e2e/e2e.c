@@ -2870,6 +2870,181 @@ static bool can_run(void)
 	return true;
 }
 
+/* ---- capture files: record now, report later ---- */
+
+static long file_size(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+/* The whole of a and b are the same bytes (both readable). */
+static void assert_same_file(const char *a, const char *b)
+{
+	char *x = slurp(a), *y = slurp(b);
+
+	assert_non_null(x);
+	assert_non_null(y);
+	if (strcmp(x, y) != 0)
+		fail_msg("'%s' and '%s' differ", a, b);
+	free(x);
+	free(y);
+}
+
+/* The same bytes (for binary files: slurp() stops at a NUL for strcmp). */
+static void assert_same_bytes(const char *a, const char *b)
+{
+	char cmd[600];
+
+	snprintf(cmd, sizeof(cmd), "cmp -s '%s' '%s'", a, b);
+	if (file_size(a) <= 0 || system(cmd) != 0)
+		fail_msg("'%s' and '%s' differ", a, b);
+}
+
+/*
+ * `report` on a capture rebuilds the live run's reports byte for byte (JSON,
+ * HTML, pprof, folded): batched records merged across threads,
+ * annotations, RSS, thread names and the frames all come from the file.
+ */
+static void test_e2e__report_from_a_capture_is_the_live_report(void **state)
+{
+	const char *progs[] = { "leaks", "threads", "annotated" };
+	char cap[256], live[256], again[256], live_html[256], again_html[256];
+	char live_pb[256], again_pb[256], live_folded[256], again_folded[256];
+	struct run r, rep;
+
+	/* tmp_path() reuses its buffers: these stay */
+	snprintf(cap, sizeof(cap), "%s", tmp_path("live.msb"));
+	snprintf(live, sizeof(live), "%s", tmp_path("live.json"));
+	snprintf(again, sizeof(again), "%s", tmp_path("again.json"));
+	snprintf(live_html, sizeof(live_html), "%s", tmp_path("live.html"));
+	snprintf(again_html, sizeof(again_html), "%s", tmp_path("again.html"));
+	snprintf(live_pb, sizeof(live_pb), "%s", tmp_path("live.pb.gz"));
+	snprintf(again_pb, sizeof(again_pb), "%s", tmp_path("again.pb.gz"));
+	snprintf(live_folded, sizeof(live_folded), "%s", tmp_path("live.folded"));
+	snprintf(again_folded, sizeof(again_folded), "%s", tmp_path("again.folded"));
+
+	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		char prog[64];
+
+		snprintf(prog, sizeof(prog), PROGS "%s", progs[i]);
+		run_memscope(&r, live, "record", "-o", cap, "--json", live, "--html", live_html,
+			     "--pprof", live_pb, "--folded", live_folded, "--", prog, NULL);
+		assert_ran(&r, 0);
+		if (!strstr(r.err, "records to"))
+			fail_msg("record did not say what it wrote:\n%s", r.err);
+		run_memscope(&rep, again, "report", cap, "--json", again, "--html", again_html,
+			     "--pprof", again_pb, "--folded", again_folded, NULL);
+		assert_ran(&rep, 0);
+		assert_same_file(live, again);
+		assert_same_file(live_html, again_html);
+		assert_same_bytes(live_pb, again_pb);
+		assert_same_file(live_folded, again_folded);
+		if (i == 0) {
+			/* not two empty reports: the leaks program's known numbers */
+			assert_int_equal((long)num(summary(rep.json), "allocations"), 58);
+			assert_leak(rep.json, "leak_malloc", "leaks.c", "leak_malloc", 3, 300);
+		}
+		run_free(&r);
+		run_free(&rep);
+	}
+}
+
+/*
+ * A tracer killed with SIGKILL leaves a capture that reads up to its last
+ * whole block (one is written after every drain), and `report` says so.
+ */
+static void test_e2e__capture_of_a_killed_tracer_reads_to_its_last_block(void **state)
+{
+	char cap[256], json[256], err[256];
+	struct run r = { 0 };
+	pid_t ms;
+
+	snprintf(cap, sizeof(cap), "%s", tmp_path("killed.msb"));
+	snprintf(json, sizeof(json), "%s", tmp_path("killed-cap.json"));
+	snprintf(err, sizeof(err), "%s", tmp_path("killed-cap.err"));
+
+	unlink(cap);
+	ms = spawn((char *[]){ MEMSCOPE, "record", "-o", cap, "--", PROGS "busy", "0",
+			       NULL },
+		   err, open("/dev/null", O_WRONLY));
+	/* until the capture holds a good many drains' blocks */
+	for (int i = 0; i < 200 && file_size(cap) < 256 * 1024; i++)
+		usleep(50000);
+	assert_true(file_size(cap) >= 256 * 1024);
+	kill(ms, SIGKILL);
+	assert_int_equal(wait_code(ms), 128 + SIGKILL);
+	run_memscope(&r, json, "report", cap, "--json", json, NULL);
+	assert_ran(&r, 0);
+	if (!strstr(r.err, "cut short"))
+		fail_msg("report did not say the capture was cut short:\n%s", r.err);
+	assert_string_equal(str(cJSON_GetObjectItem(r.json, "target"), "comm"), "busy");
+	assert_true(num(summary(r.json), "allocations") > 1000);
+	/* what the model holds is consistent: nothing half-applied */
+	assert_int_equal((long)num(summary(r.json), "allocations") -
+				 (long)num(summary(r.json), "frees"),
+			 (long)num(summary(r.json), "live_allocations"));
+	run_free(&r);
+}
+
+/* Copies the first n bytes of from into to, with the byte at flip (if >= 0) inverted. */
+static void copy_cut(const char *from, const char *to, long n, long flip)
+{
+	FILE *in = fopen(from, "r"), *out = fopen(to, "w");
+	int c;
+
+	assert_non_null(in);
+	assert_non_null(out);
+	for (long i = 0; i < n && (c = fgetc(in)) != EOF; i++)
+		fputc(i == flip ? c ^ 0xff : c, out);
+	fclose(in);
+	fclose(out);
+}
+
+static void test_e2e__foreign_corrupt_or_cut_captures_are_told_apart(void **state)
+{
+	char cap[256], bad[256], json[256];
+	struct run r;
+	long size;
+
+	snprintf(cap, sizeof(cap), "%s", tmp_path("good.msb"));
+	snprintf(bad, sizeof(bad), "%s", tmp_path("bad.msb"));
+	snprintf(json, sizeof(json), "%s", tmp_path("bad-cap.json"));
+
+	run_memscope(&r, json, "record", "-o", cap, "--json", json, "--", PROGS "analysis", NULL);
+	assert_ran(&r, 0);
+	run_free(&r);
+	size = file_size(cap);
+	assert_true(size > 1024);
+
+	run_memscope(&r, NULL, "report", "/etc/hostname", NULL);
+	assert_one_line_error(&r, "not a memscope-bpf capture");
+	run_free(&r);
+
+	run_memscope(&r, NULL, "report", tmp_path("no-such.msb"), NULL);
+	assert_one_line_error(&r, "no-such.msb");
+	run_free(&r);
+
+	/* a byte flipped inside the data: corrupt, named by its offset */
+	copy_cut(cap, bad, size, size / 2);
+	run_memscope(&r, NULL, "report", bad, NULL);
+	assert_one_line_error(&r, "offset");
+	run_free(&r);
+
+	/* cut in the middle: a report of what is there, and a warning */
+	copy_cut(cap, bad, size / 2, -1);
+	run_memscope(&r, json, "report", bad, "--json", json, NULL);
+	assert_ran(&r, 0);
+	if (!strstr(r.err, "cut short"))
+		fail_msg("no warning for a cut capture:\n%s", r.err);
+	run_free(&r);
+
+	run_memscope(&r, NULL, "report", cap, "-p", "1", NULL);
+	assert_one_line_error(&r, "report reads a capture");
+	run_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2916,6 +3091,9 @@ int main(void)
 		cmocka_unit_test(test_e2e__pprof_of_a_sampled_run_holds_the_json_estimates),
 		cmocka_unit_test(test_e2e__folded_stacks_count_what_the_json_counts),
 		cmocka_unit_test(test_e2e__hostile_names_come_out_safe_in_folded_stacks_and_pprof),
+		cmocka_unit_test(test_e2e__report_from_a_capture_is_the_live_report),
+		cmocka_unit_test(test_e2e__capture_of_a_killed_tracer_reads_to_its_last_block),
+		cmocka_unit_test(test_e2e__foreign_corrupt_or_cut_captures_are_told_apart),
 	};
 
 	/*
