@@ -250,7 +250,7 @@ FUZZ_SRCS    := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS    := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
 # the loader's modules the targets call into, instrumented for coverage
 FUZZ_OBJS    := $(addprefix $(FUZZ_BUILD)/user/,util.o options.o probe_site.o alloc_syms.o \
-		unwind_table.o json_writer.o)
+		unwind_table.o json_writer.o capture.o)
 .SECONDARY: $(FUZZ_OBJS)
 
 $(FUZZ_BUILD)/user/%.o: user/%.c | $(FUZZ_BUILD)/user
