@@ -498,13 +498,13 @@ static uint64_t digest(const struct event_sink *sink, const struct detector *det
 	mix(&d, stack_table__count(sink->model->stacks));
 	for (size_t i = 0; i < sizeof(*t) / sizeof(uint64_t); i++)
 		mix(&d, ((const uint64_t *)t)[i]);
-	mix_sites(&d, sink->heap);
-	mix_threads(&d, sink->heap);
-	mix_hist(&d, heap__size_hist(sink->heap));
-	mix_hist(&d, heap__lifetime_hist(sink->heap));
-	mix_windows(&d, sink->heap);
+	mix_sites(&d, sink->model->heap);
+	mix_threads(&d, sink->model->heap);
+	mix_hist(&d, heap__size_hist(sink->model->heap));
+	mix_hist(&d, heap__lifetime_hist(sink->model->heap));
+	mix_windows(&d, sink->model->heap);
 	mix_findings(&d, det);
-	mix_live(&d, sink->heap);
+	mix_live(&d, sink->model->heap);
 	return d;
 }
 
