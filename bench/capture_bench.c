@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The capture file's cost (user/capture.c): bytes per record after
+ * The capture file's cost (user/record/capture.c): bytes per record after
  * compression and the writer's time per record, for a stream shaped like a
  * busy program's allocations and releases, and the reader's time to read it
  * back.  No kernel, no session: the container alone.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The capture reader (user/capture.c) on hostile files, and the records'
+ * The capture reader (user/record/capture.c) on hostile files, and the records'
  * codec.  The first byte chooses how the rest is used:
  *   0  the file as it is (through a memfd and capture_reader__open() when
  *      bit 7 is set, else capture_reader__from_mem());

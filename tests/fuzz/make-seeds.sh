@@ -107,7 +107,7 @@ int main(int argc, char **argv)
 	return !w;
 }
 END
-gcc -O1 -I../../user -o "$tmp/cap" "$tmp/cap.c" ../../user/capture.c -lz
+gcc -O1 -I../../user/record -o "$tmp/cap" "$tmp/cap.c" ../../user/record/capture.c -lz
 { hex 00; "$tmp/cap" close; } > $c/capture/complete
 { hex 00; "$tmp/cap"; } > $c/capture/cut-short
 { hex 80; "$tmp/cap" close; } > $c/capture/via-file

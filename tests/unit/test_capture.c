@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* The capture file's container (user/capture.c): blocks, cuts, corruption, versions, the codec */
+/* The capture file's container (user/record/capture.c): blocks, cuts, corruption, versions, the codec */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>

@@ -25,12 +25,12 @@
 	.size \name\()_len, 8
 	.endm
 
-	asset ms_html_page,          "user/html/report.html"
-	asset ms_html_css,           "user/html/report.css"
-	asset ms_html_js,            "user/html/report.js"
-	asset ms_html_d3_js,         "user/html/vendor/d3.min.js"
-	asset ms_html_flamegraph_js, "user/html/vendor/d3-flamegraph.min.js"
-	asset ms_html_uplot_js,      "user/html/vendor/uPlot.min.js"
-	asset ms_html_uplot_css,     "user/html/vendor/uPlot.min.css"
+	asset ms_html_page,          "user/report/html/report.html"
+	asset ms_html_css,           "user/report/html/report.css"
+	asset ms_html_js,            "user/report/html/report.js"
+	asset ms_html_d3_js,         "user/report/html/vendor/d3.min.js"
+	asset ms_html_flamegraph_js, "user/report/html/vendor/d3-flamegraph.min.js"
+	asset ms_html_uplot_js,      "user/report/html/vendor/uPlot.min.js"
+	asset ms_html_uplot_css,     "user/report/html/vendor/uPlot.min.css"
 
 	.section .note.GNU-stack, "", @progbits

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * The self-contained HTML report (docs/html-report.md): the page template
- * user/html/report.html with its stylesheet, its script, the vendored
+ * user/report/html/report.html with its stylesheet, its script, the vendored
  * libraries and the JSON report embedded, so the file works offline.
  *
  * The template marks where each asset goes with "<!--@name-->".  The JSON is

@@ -3,8 +3,8 @@
  * Decoding of ring-buffer records and the one dispatcher, handle_event():
  * the recording side's end.  Records are checked, decoded, batched ones
  * merged into time order, annotation strings completed from the target's
- * memory, and each goes to the model (user/model.h) and, when recording, to
- * the capture file (user/recording.h).
+ * memory, and each goes to the model (user/model/model.h) and, when recording, to
+ * the capture file (user/record/recording.h).
  *
  * The BPF side sends raw arguments; events__decode_alloc() applies each
  * function's calling convention (calloc's n * size, posix_memalign's

@@ -97,7 +97,7 @@ bool tracer__batching(const struct tracer *t);
 /* Makes every thread of the target send the records it has queued (a no-op
  * without batching).  0 or negative errno. */
 int tracer__sweep(struct tracer *t);
-/* The unwinder's maps (user/unwind.h), its keys' iterator program and BPF's
+/* The unwinder's maps (user/record/unwind.h), its keys' iterator program and BPF's
  * unwind_gen, valid after attach. */
 void tracer__unwind_maps(const struct tracer *t, int *rows_fd, int *objs_fd, int *keys_fd,
 			 volatile uint64_t **gen);

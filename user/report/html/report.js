@@ -1474,7 +1474,7 @@
 			(TR.stacks || '?') + ', release stacks: ' + (TR.free_stacks || '?') + ' · timeline every ' +
 			fmtDuration(TR.interval_us) + '.'));
 		f.appendChild(el('div', null, 'Drawn with d3, d3-flame-graph and uPlot, embedded in this file (licences: ' +
-			'user/html/vendor/ in the memscope-bpf sources). This page loads nothing from the network.'));
+			'user/report/html/vendor/ in the memscope-bpf sources). This page loads nothing from the network.'));
 	}
 
 	/*

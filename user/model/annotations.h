@@ -55,7 +55,7 @@ struct annotations *annotations__new(struct heap *h, struct detector *d);
 void annotations__free(struct annotations *a);
 
 /* An MS_EV_ANNOT record, its strings already read (the loader reads from
- * the target those BPF could not: user/events.c); stack is its stack index. */
+ * the target those BPF could not: user/record/events.c); stack is its stack index. */
 void annotations__on_annot(struct annotations *a, const struct ms_ev_annot *e, uint32_t stack);
 /* Counts an allocation under its thread's innermost scope (if any). */
 void annotations__on_alloc(struct annotations *a, const struct alloc_call *c);

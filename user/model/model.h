@@ -5,7 +5,7 @@
  *
  * The model reads nothing from the target, the kernel or the clock: the same
  * records in the same order give the same model, whether they come from the
- * ring buffer (user/events.c) or from a capture file (user/capture_records.c).
+ * ring buffer (user/record/events.c) or from a capture file (user/record/recording.c).
  * What only the live side can know (a thread's name read from /proc, the
  * target's RSS, strings BPF could not read) reaches it as records too.
  *
