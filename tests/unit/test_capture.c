@@ -505,6 +505,26 @@ static void test_capture__a_newer_minor_version_is_read_and_unknown_kinds_skippe
 	free(p);
 }
 
+/* What follows the end block (a file appended to by mistake) is not read. */
+static void test_capture__bytes_after_the_end_block_are_not_read(void **state)
+{
+	struct file f = make_capture(30, 256, 0, 20, NULL);
+	uint8_t *p = malloc(f.len + 100);
+	struct capture_reader *r;
+	char msg[256];
+
+	memcpy(p, f.p, f.len);
+	memset(p + f.len, 0xee, 100);
+	r = capture_reader__from_mem(p, f.len + 100, "t.msb", NULL, 0);
+	assert_non_null(r);
+	assert_int_equal(read_all(r, msg, sizeof(msg)), 30);
+	assert_true(capture_reader__complete(r));
+	assert_int_equal(capture_reader__offset(r), f.len);
+	capture_reader__free(r);
+	free(p);
+	free(f.p);
+}
+
 /* Checksums right, contents wrong: each is named, nothing is allocated for a false claim. */
 static void test_capture__bad_framing_with_good_checksums_is_an_error(void **state)
 {
@@ -772,6 +792,7 @@ int main(void)
 		cmocka_unit_test(test_capture__a_foreign_or_text_mangled_file_is_refused),
 		cmocka_unit_test(test_capture__a_newer_major_version_is_refused),
 		cmocka_unit_test(test_capture__a_newer_minor_version_is_read_and_unknown_kinds_skipped),
+		cmocka_unit_test(test_capture__bytes_after_the_end_block_are_not_read),
 		cmocka_unit_test(test_capture__bad_framing_with_good_checksums_is_an_error),
 		cmocka_unit_test(test_capture__writer_refuses_type_0_and_oversized_records_without_sticking),
 		cmocka_unit_test(test_capture__a_write_error_sticks_and_leaves_a_readable_file),
