@@ -16,8 +16,9 @@
  *           since the thread's previous record, the stack as a number given
  *           in the order stacks are first seen (a stack record says it once).
  * Each way is written to a memfd with blocks of 256 KiB and 1 MiB at zlib
- * levels 1 and 6, and with a flush every 1000 records (a session flushing
- * every 250 ms at 4000 records/s), each 3 times: the fastest run is shown.
+ * levels 1 and 6, and with a flush every 1000, 100 and 10 records (a
+ * session flushing after each 10 ms drain at 100 k, 10 k and 1 k records/s),
+ * each 3 times: the fastest run is shown.
  *
  *   capture_bench [RECORDS]  (default 1000000)
  *
@@ -263,6 +264,8 @@ int main(int argc, char **argv)
 		err = err ?: run(s, n, delta, 6, CAPTURE_BLOCK_DEFAULT, 0);
 		err = err ?: run(s, n, delta, 1, CAPTURE_BLOCK_MAX, 0);
 		err = err ?: run(s, n, delta, 1, CAPTURE_BLOCK_DEFAULT, 1000);
+		err = err ?: run(s, n, delta, 1, CAPTURE_BLOCK_DEFAULT, 100);
+		err = err ?: run(s, n, delta, 1, CAPTURE_BLOCK_DEFAULT, 10);
 	}
 	free(s);
 	return err ? 1 : 0;
