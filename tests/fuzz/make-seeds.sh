@@ -118,3 +118,36 @@ gcc -O1 -I../../user/record -o "$tmp/cap" "$tmp/cap.c" ../../user/record/capture
 { hex 03 02 05 03 61 62 63 07 00 00 00 ff 04 7a 7a 7a 7a; } > $c/capture/round-trip
 # decoder calls on: u8, uv, sv, bytes, str, strcpy
 { hex 04 0c 2a ac 02 01 03 78 79 7a 00 06 68 65 6c 6c 6f; } > $c/capture/codec
+
+# replay: the records of real captures (made by `memscope-bpf record` of the
+# test programs, kept in tests/fuzz/captures/), as fuzz_replay takes them:
+# a byte (odd: cut short), then u8 type, u16 length, payload per record
+mkdir -p $c/replay
+for cap in captures/*.msb; do
+	name=$(basename "$cap" .msb)
+	python3 - "$cap" > $c/replay/$name <<'PY'
+import struct, sys, zlib
+d = open(sys.argv[1], 'rb').read()
+plen = struct.unpack_from('<I', d, 12)[0]
+off = 24 + plen
+out = bytearray([0])
+while off + 32 <= len(d):
+    kind = d[off + 8]
+    clen, rlen = struct.unpack_from('<II', d, off + 12)
+    raw = zlib.decompress(d[off + 32:off + 32 + clen], -15) if rlen else b''
+    off += 32 + clen
+    p = 0
+    while p < len(raw):
+        t = raw[p]; p += 1
+        n = s = 0
+        while True:
+            b = raw[p]; p += 1
+            n |= (b & 0x7f) << s; s += 7
+            if not b & 0x80:
+                break
+        if n < 65536:
+            out += struct.pack('<BH', t, n) + raw[p:p + n]
+        p += n
+sys.stdout.buffer.write(bytes(out))
+PY
+done

@@ -212,6 +212,14 @@ static void region_delete_at(struct detector *d, size_t hole)
 	d->nregions--;
 }
 
+/*
+ * A block is indexed in at most this many regions (its first 64 GiB): an
+ * address further in is not found by detector__find_block().  No program
+ * has such a block; a corrupt capture claiming one (2^63 bytes) would
+ * otherwise index 2^43 regions.
+ */
+#define REGIONS_MAX_SPAN (1u << 16)
+
 /* The regions a block overlaps, its last byte clamped to the address space. */
 static void block_regions(const struct live_block *b, uint64_t *first, uint64_t *last)
 {
@@ -221,6 +229,8 @@ static void block_regions(const struct live_block *b, uint64_t *first, uint64_t 
 		end = UINT64_MAX;
 	*first = b->ptr >> REGION_SHIFT;
 	*last = end >> REGION_SHIFT;
+	if (*last - *first >= REGIONS_MAX_SPAN)
+		*last = *first + REGIONS_MAX_SPAN - 1;
 }
 
 /* O(regions the block spans): one for all but blocks of megabytes */

@@ -372,8 +372,11 @@ static int read_meta(struct replay *rp, struct cap_dec *d)
 	in->unwind_mode = (int)cap_dec__uv(d);
 	in->batch = (uint32_t)cap_dec__uv(d);
 	in->nprobes = cap_dec__uv(d);
+	if ((unsigned)in->unwind_mode > MS_UNWIND_DWARF)
+		return -EBADMSG;
 	n = cap_dec__uv(d);
-	if (n > DEGRADED_MAX || rp->freed_capacity > (1u << 28))
+	/* the session's is 256 Ki: a file asking much more is not one of ours */
+	if (n > DEGRADED_MAX || rp->freed_capacity > (1u << 22))
 		return -EBADMSG;
 	rp->degraded = xcalloc(n ? n : 1, sizeof(*rp->degraded));
 	for (uint64_t i = 0; i < n; i++) {
@@ -525,7 +528,7 @@ static int read_alloc(struct replay *rp, struct cap_dec *d)
 	c.align = cap_dec__uv(d);
 	hash = cap_dec__uv(d);
 	caller = cap_dec__uv(d);
-	if (d->bad)
+	if (d->bad || c.fn >= MS_FN__COUNT)
 		return -EBADMSG;
 	model__alloc(rp->model, &c, hash, caller, flags);
 	return 0;
@@ -543,7 +546,7 @@ static int read_free(struct replay *rp, struct cap_dec *d)
 	c.ptr = cap_dec__uv(d);
 	hash = cap_dec__uv(d);
 	c.caller = cap_dec__uv(d);
-	if (d->bad)
+	if (d->bad || c.fn >= MS_FN__COUNT)
 		return -EBADMSG;
 	model__free_call(rp->model, &c, hash, c.caller, c.flags);
 	return 0;
