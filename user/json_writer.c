@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "json_writer.h"
+#include "util.h"
 
 void jw__init(struct json_writer *w, FILE *f, bool pretty)
 {
@@ -22,41 +23,12 @@ static void indent(struct json_writer *w)
 		fputs("  ", w->f);
 }
 
-/* Length of the valid UTF-8 sequence at s, or 0 when it is not one. */
-static int utf8_len(const unsigned char *s)
-{
-	unsigned c = s[0];
-	int n, i;
-	uint32_t cp;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		n = 2, cp = c & 0x1f;
-	else if (c >= 0xe0 && c <= 0xef)
-		n = 3, cp = c & 0x0f;
-	else if (c >= 0xf0 && c <= 0xf4)
-		n = 4, cp = c & 0x07;
-	else
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	/* overlong forms, surrogates and values past U+10FFFF */
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
 void jw__escape(FILE *f, const char *str)
 {
 	const unsigned char *s = (const unsigned char *)str;
 
 	while (*s) {
-		int n = utf8_len(s);
+		int n = ms_utf8_len(s);
 
 		if (n == 0) {
 			fputs("\\ufffd", f);

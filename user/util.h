@@ -48,6 +48,13 @@ static inline uint64_t ms_hash64(uint64_t x)
 	return x;
 }
 
+/*
+ * Length of the valid UTF-8 sequence at s (1 for ASCII, NUL included), or 0
+ * when it is none: overlong forms, surrogates, past U+10FFFF, cut short.
+ * For the writers of untrusted strings.
+ */
+int ms_utf8_len(const unsigned char *s);
+
 /* CLOCK_MONOTONIC in ns, the clock bpf_ktime_get_ns() uses */
 uint64_t ms_now_ns(void);
 /* Whether process pid has exited: gone, or a zombie not reaped yet. */
