@@ -18,6 +18,7 @@
 #include "discover.h"
 #include "events.h"
 #include "heap.h"
+#include "live_view.h"
 #include "output.h"
 #include "report.h"
 #include "session.h"
@@ -60,6 +61,7 @@ struct session {
 	struct annotations *annots;
 	struct timeline *timeline;
 	struct thread_names *names;
+	struct live_view *live; /* --live; NULL without */
 	struct event_sink sink;
 	struct ring_buffer *rb;
 	struct output json_out, html_out, text_out;
@@ -320,6 +322,12 @@ static int start_pipeline(struct session *s)
 				       .names = s->names, .annots = s->annots,
 				       .timeline = s->timeline,
 				       .ordered = tracer__batching(s->tracer) };
+	if (s->opts->live_ns)
+		s->live = live_view__new(&(struct live_view_opts){
+			.sz = sizeof(struct live_view_opts), .fd = STDERR_FILENO,
+			.period_ns = s->opts->live_ns, .start_ns = s->start_ns,
+			.pid = s->target.pid, .comm = s->target.comm, .heap = s->heap,
+			.stacks = s->stacks, .sym = s->sym, .objs = &s->objs });
 	s->rb = ring_buffer__new(tracer__ringbuf_fd(s->tracer), handle_event, &s->sink, NULL);
 	if (!s->rb) {
 		ms_err("cannot open the BPF ring buffer: %s", strerror(errno));
@@ -497,6 +505,17 @@ static void forward_stop(struct session *s, int sig)
 	wait_gone(s);
 }
 
+/* The live view, when one is due (last: tracing has ended); after a drain. */
+static void show_live(struct session *s, bool last)
+{
+	uint64_t stats[MS_STAT__COUNT] = { 0 }, now = ms_now_ns();
+
+	if (!s->live || (!last && !live_view__due(s->live, now)))
+		return;
+	tracer__stats(s->tracer, stats);
+	live_view__show(s->live, now, stats[MS_STAT_LOST_EVENTS], last);
+}
+
 static void trace_loop(struct session *s)
 {
 	uint64_t deadline = 0;
@@ -517,6 +536,7 @@ static void trace_loop(struct session *s)
 			break;
 		}
 		sample(s, false);
+		show_live(s, false);
 		if (stop_signal) {
 			ms_info(1, "stopping on signal %d", (int)stop_signal);
 			if (s->target.launched)
@@ -539,6 +559,7 @@ static void trace_loop(struct session *s)
 	timeline__target_gone(s->timeline);
 	sample(s, true);
 	s->end_ns = ms_now_ns();
+	show_live(s, true);
 }
 
 /* The last records are taken and the counters read; the probes stay until detach(). */
@@ -684,6 +705,7 @@ static void session_cleanup(struct session *s)
 	annotations__free(s->annots);
 	detector__free(s->detector);
 	timeline__free(s->timeline);
+	live_view__free(s->live);
 	thread_names__free(s->names);
 	heap__free(s->heap);
 	stack_table__free(s->stacks);
