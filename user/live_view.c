@@ -405,11 +405,16 @@ static void plain_block(struct live_view *v, FILE *f)
 	fputc('\n', f);
 }
 
-/* One line of the screen: at most the window's width, the rest of the line erased. */
+/*
+ * One line of the screen, at most the window's width, over the line erased
+ * first: erasing after it would take its last column too (without line
+ * wrap the cursor stays on the last column once it is written).
+ */
 static void screen_line(struct live_view *v, FILE *f, const char *s)
 {
+	fputs("\033[K", f);
 	fwrite(s, 1, bytes_of_cols(s, v->width), f);
-	fputs("\033[K\n", f);
+	fputc('\n', f);
 }
 
 static void screen(struct live_view *v, FILE *f)
@@ -437,9 +442,9 @@ static void screen(struct live_view *v, FILE *f)
 	screen_line(v, f, "");
 	snprintf(line, sizeof(line), "%11s %10s %8s  %-*s", "GROWTH", "LIVE", "BLOCKS",
 		 v->width > LIVE_NUM_COLS ? (int)(v->width - LIVE_NUM_COLS) : 0, "SITE");
-	fputs("\033[7m", f);
+	fputs("\033[K\033[7m", f);
 	fwrite(line, 1, bytes_of_cols(line, v->width), f);
-	fputs("\033[m\033[K\n", f);
+	fputs("\033[m\n", f);
 	for (size_t i = 0; i < v->nrows && i < nrows; i++) {
 		site_parts(v, v->rows[i].stack, &function, where, sizeof(where));
 		live_view__format_row(&v->rows[i], function, where, v->width, line, sizeof(line));
