@@ -2329,6 +2329,90 @@ static void test_e2e__pid_target_killed_by_sigkill_is_reported_so(void **state)
 	run_free(&r);
 }
 
+/* One block of the live view's plain lines: its header and its sites. */
+struct live_block {
+	bool end;  /* the view taken when tracing ended */
+	int nrows;
+	struct live_site { long long growth, live, count; char site[256]; } rows[16];
+};
+
+/* The blocks of --live's plain lines in stderr text (at most max). */
+static int live_blocks(const char *text, struct live_block *b, int max)
+{
+	int n = 0;
+
+	for (const char *line = text; line && *line; line = strchr(line, '\n'), line += !!line) {
+		struct live_site *s;
+
+		if (!strncmp(line, "live +", 6) && n < max) {
+			b[n] = (struct live_block){ .end = !strncmp(strchr(line, 's') + 1, " (end)", 6) };
+			n++;
+			continue;
+		}
+		if (!n || strncmp(line, "  ", 2) || b[n - 1].nrows == 16)
+			continue;
+		s = &b[n - 1].rows[b[n - 1].nrows];
+		if (sscanf(line, " %lld B %lld B %lld block%*[s ] %255[^\n]", &s->growth, &s->live,
+			   &s->count, s->site) == 4)
+			b[n - 1].nrows++;
+	}
+	return n;
+}
+
+/*
+ * --live=1 with stderr not a terminal: a block of plain lines a second,
+ * the steadily growing site first in each (one_shot holds more bytes, but
+ * has stopped growing), growth in exact bytes that add up to what the site
+ * holds at the end, no escape byte from the hostile file name, and the
+ * reports as without the view.
+ */
+static void test_e2e__live_view_plain_lines_put_the_growing_site_first(void **state)
+{
+	const char *json = tmp_path("live.json");
+	struct live_block b[16];
+	long long grown = 0;
+	char where[64];
+	struct run r;
+	int n;
+
+	run_memscope(&r, json, "--live=1", "--json", json, "--", PROGS "live_grow", NULL);
+	assert_ran(&r, 0);
+	assert_leak(r.json, "grow_big", "live_grow.c", "grow_big", 30, 30 * 4096);
+	assert_leak(r.json, "one_shot", "live_grow.c", "one_shot", 1, 1 << 20);
+	assert_null(strchr(r.err, '\033'));
+	assert_null(strchr(r.err, '\007'));
+	n = live_blocks(r.err, b, 16);
+	/* 3 s of growth: views at 1 and 2 s at least, then the one at the end */
+	if (n < 3 || !b[n - 1].end)
+		fail_msg("expected 3 blocks or more, the last at the end; stderr:\n%s", r.err);
+	snprintf(where, sizeof(where), "live_grow.c:%d)", line_of("live_grow.c", "grow_big"));
+	for (int i = 0; i < n; i++) {
+		for (int j = 0; j < b[i].nrows; j++) {
+			const struct live_site *s = &b[i].rows[j];
+
+			if (strncmp(s->site, "grow_big (", 10))
+				continue;
+			assert_non_null(strstr(s->site, where));
+			assert_int_equal(s->growth % 4096, 0);
+			grown += s->growth;
+			if (i == n - 1) {
+				assert_int_equal(s->live, 30 * 4096);
+				assert_int_equal(s->count, 30);
+			}
+		}
+		/* a whole second of growth: 10 steps, give or take one */
+		if (i == 0 || i == n - 1)
+			continue;
+		if (b[i].nrows < 2 || strncmp(b[i].rows[0].site, "grow_big (", 10))
+			fail_msg("block %d does not start with grow_big; stderr:\n%s", i, r.err);
+		assert_in_range(b[i].rows[0].growth, 9 * 4096, 11 * 4096);
+	}
+	assert_int_equal(grown, 30 * 4096);
+	assert_non_null(strstr(r.err, "grow_hostile ("));
+	assert_non_null(strstr(r.err, "live?[2J?]0;pwned?grow.c:"));
+	run_free(&r);
+}
+
 static int setup(void **state)
 {
 	return mkdtemp(tmpdir) ? 0 : -1;
@@ -2400,6 +2484,7 @@ int main(void)
 		cmocka_unit_test(test_e2e__duration_stops_a_launched_program),
 		cmocka_unit_test(test_e2e__launched_program_dies_with_a_killed_tracer),
 		cmocka_unit_test(test_e2e__pid_target_killed_by_sigkill_is_reported_so),
+		cmocka_unit_test(test_e2e__live_view_plain_lines_put_the_growing_site_first),
 	};
 
 	/*
