@@ -2058,20 +2058,32 @@ static bool eof_within(int fd, int ms)
 	return false;
 }
 
+/*
+ * A /proc file's text into buf (len bytes, NUL-terminated; "" when it
+ * cannot be read): slurp() sizes a file by seeking, and /proc files have no
+ * size.
+ */
+static void read_proc(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, len - 1) : -1;
+
+	buf[n > 0 ? n : 0] = 0;
+	if (fd >= 0)
+		close(fd);
+}
+
 /* True when pid is gone or a zombie within ms. */
 static bool dead_within(pid_t pid, int ms)
 {
 	for (int waited = 0; waited < ms; waited += 10) {
-		char path[64], *stat;
+		char path[64], stat[1024];
 		const char *paren;
-		bool dead;
 
 		snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-		stat = slurp(path);
-		paren = stat ? strrchr(stat, ')') : NULL;
-		dead = !paren || paren[2] == 'Z' || paren[2] == 'X';
-		free(stat);
-		if (dead)
+		read_proc(path, stat, sizeof(stat));
+		paren = strrchr(stat, ')');
+		if (!paren || paren[2] == 'Z' || paren[2] == 'X')
 			return true;
 		usleep(10000);
 	}
