@@ -2425,6 +2425,35 @@ static void test_e2e__live_view_plain_lines_put_the_growing_site_first(void **st
 	run_free(&r);
 }
 
+/*
+ * A signal sent to a launched program before its exec, while memscope-bpf
+ * attaches (SIGWINCH when the terminal is resized then), stops it for its
+ * tracer: memscope-bpf lets it go on instead of waiting for an exec that
+ * never comes.
+ */
+static void test_e2e__signal_to_a_launched_program_before_its_exec_is_passed_on(void **state)
+{
+	const char *err = tmp_path("winch.err");
+	char path[64], kids[32] = "";
+	bool dead;
+	pid_t ms;
+
+	ms = spawn((char *[]){ MEMSCOPE, "--", PROGS "live_grow", "2", NULL }, err, -1);
+	/* its child, as soon as it is forked */
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)ms, (int)ms);
+	for (int i = 0; i < 2000 && !kids[0]; i++) {
+		read_proc(path, kids, sizeof(kids));
+		usleep(1000);
+	}
+	assert_true(kids[0]);
+	kill(atoi(kids), SIGWINCH);
+	dead = dead_within(ms, 20000);
+	if (!dead)
+		kill(ms, SIGKILL);
+	assert_true(dead);
+	assert_int_equal(wait_code(ms), 0);
+}
+
 static int setup(void **state)
 {
 	return mkdtemp(tmpdir) ? 0 : -1;
@@ -2497,6 +2526,7 @@ int main(void)
 		cmocka_unit_test(test_e2e__launched_program_dies_with_a_killed_tracer),
 		cmocka_unit_test(test_e2e__pid_target_killed_by_sigkill_is_reported_so),
 		cmocka_unit_test(test_e2e__live_view_plain_lines_put_the_growing_site_first),
+		cmocka_unit_test(test_e2e__signal_to_a_launched_program_before_its_exec_is_passed_on),
 	};
 
 	/*
