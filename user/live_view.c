@@ -29,6 +29,7 @@ struct live_view {
 	struct report *frames;
 	uint64_t next_ns;       /* when the next view is due */
 	bool drawn;             /* the screen was cleared once */
+	bool nowrap;            /* line wrap is off: the last view has not been drawn */
 	unsigned width, height; /* the terminal's, 0 when not one */
 	/* the view before: its time, totals, and each site's live bytes */
 	uint64_t prev_ns;
@@ -108,7 +109,7 @@ void live_view__free(struct live_view *v)
 		return;
 	if (v->tty) {
 		sigaction(SIGWINCH, &old_winch, NULL);
-		if (v->drawn)
+		if (v->nowrap)
 			write_all(v->o.fd, "\033[?7h", 5); /* line wrap back on */
 	}
 	report__free(v->frames);
@@ -426,6 +427,7 @@ static void screen(struct live_view *v, FILE *f)
 	/* home, no line wrap (a line the width got wrong is cut, never wrapped) */
 	fputs(v->drawn ? "\033[H\033[?7l" : "\033[H\033[2J\033[?7l", f);
 	v->drawn = true;
+	v->nowrap = !v->last;
 	live_view__sanitize(v->o.comm ? v->o.comm : "?", comm, sizeof(comm));
 	snprintf(line, sizeof(line), "memscope-bpf  pid %d '%s'  %.1f s  every %.3g s%s",
 		 v->o.pid, comm, elapsed(v), (double)v->o.period_ns / 1e9,
@@ -451,6 +453,9 @@ static void screen(struct live_view *v, FILE *f)
 		screen_line(v, f, line);
 	}
 	fputs("\033[J", f);
+	/* what follows the last view (the text summary) wraps its lines again */
+	if (v->last)
+		fputs("\033[?7h", f);
 }
 
 void live_view__show(struct live_view *v, uint64_t now_ns, uint64_t lost_events, bool last)
