@@ -236,7 +236,7 @@ html: memscope-bpf $(PROGS) $(HTML_TEST) $(HTML_TOOLS)
 
 # The benchmark suite's programs (bench/), built but not run: `make test`
 # builds them so they cannot rot unnoticed.
-bench-build: $(BUILD)/bench/report_scale
+bench-build: $(BUILD)/bench/report_scale $(BUILD)/bench/live_view_scale
 	$(Q)$(MAKE) --no-print-directory -C bench all
 
 # The loader, the unit, verifier and end-to-end tests again, built with ASan
@@ -295,6 +295,12 @@ demo: deps
 
 # Scale of analysis and JSON (bench/README.md): $(BUILD)/bench/report_scale [EVENTS LIVE STACKS]
 $(BUILD)/bench/report_scale: bench/report_scale.c $(LIB_OBJS) | $(BUILD)/bench
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(DEPFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
+
+# Cost of one --live view against the number of sites (docs/live-view.md):
+# $(BUILD)/bench/live_view_scale [NSITES [VIEWS]]
+$(BUILD)/bench/live_view_scale: bench/live_view_scale.c $(LIB_OBJS) | $(BUILD)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(DEPFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
 

@@ -57,6 +57,10 @@ void options__usage(FILE *f)
 		"      --no-batch         send each call to the loader on its own instead of\n"
 		"                         %d at a time per thread (costs the target more)\n"
 		"      --interval MS      timeline sampling period in ms (default 100)\n"
+		"      --live[=SECS]      while tracing, every SECS seconds (default 2), the\n"
+		"                         sites whose in-use bytes grew most, with totals, on\n"
+		"                         stderr: a screen redrawn like top's on a terminal,\n"
+		"                         else a block of plain lines per period\n"
 		"      --min-age SECS     when the target outlives tracing, blocks younger than\n"
 		"                         this are not leaks (default 5)\n"
 		"      --check            say whether tracing works on this kernel, and how:\n"
@@ -102,7 +106,7 @@ static bool same_path(const char *a, const char *b)
 
 enum { OPT_JSON = 256, OPT_HTML, OPT_PPROF, OPT_FOLDED, OPT_FOLDED_TYPE, OPT_TOP, OPT_NO_STACKS, OPT_FREE_STACKS, OPT_RINGBUF,
        OPT_INTERVAL, OPT_MIN_AGE, OPT_SAMPLE_BYTES, OPT_UNWIND, OPT_NO_BATCH,
-       OPT_CHECK, OPT_RECORD };
+       OPT_CHECK, OPT_RECORD, OPT_LIVE };
 
 static const struct option long_opts[] = {
 	{ "pid", required_argument, NULL, 'p' },
@@ -123,6 +127,7 @@ static const struct option long_opts[] = {
 	{ "check", no_argument, NULL, OPT_CHECK },
 	{ "record", required_argument, NULL, OPT_RECORD },
 	{ "interval", required_argument, NULL, OPT_INTERVAL },
+	{ "live", optional_argument, NULL, OPT_LIVE },
 	{ "min-age", required_argument, NULL, OPT_MIN_AGE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -208,6 +213,17 @@ static enum options_result parse_one(struct ms_options *o, int c, const char *ar
 			return OPTIONS_EXIT_ERROR;
 		}
 		o->interval_ns = ns;
+		break;
+	case OPT_LIVE:
+		/* only --live=SECS: "--live 5" would take a program named 5 */
+		if (!arg) {
+			o->live_ns = 2 * 1000000000ull;
+		} else if (!parse_seconds(arg, 1e9, false, &ns) || ns < 100000000) {
+			ms_err("invalid --live '%s' (seconds, >= 0.1)", arg);
+			return OPTIONS_EXIT_ERROR;
+		} else {
+			o->live_ns = ns;
+		}
 		break;
 	case OPT_MIN_AGE:
 		if (!parse_seconds(arg, 1e9, true, &ns)) {

@@ -36,6 +36,7 @@ struct ms_options {
 	bool batch;            /* records queued per thread in BPF; --no-batch: not */
 	int unwind_mode;       /* --unwind: enum ms_unwind_mode */
 	uint64_t interval_ns;  /* --interval: timeline sampling period */
+	uint64_t live_ns;      /* --live: the live view's period; 0: no live view */
 	uint64_t min_age_ns;   /* --min-age: leak rule when the target outlives tracing */
 	int verbose;
 	bool check;            /* --check: report what this kernel can do, trace nothing */

@@ -17,6 +17,7 @@
 #include "attach.h"
 #include "discover.h"
 #include "events.h"
+#include "live_view.h"
 #include "model.h"
 #include "output.h"
 #include "recording.h"
@@ -63,6 +64,7 @@ struct session {
 	struct symbolizer *sym;
 	struct runtime_ctx runtime;
 	struct model *model;
+	struct live_view *live; /* --live; NULL without */
 	struct event_sink sink;
 	struct recording *rec; /* --record: the capture written as we go */
 	int rec_fd;
@@ -364,6 +366,12 @@ static int start_pipeline(struct session *s)
 	if (s->rec_fd >= 0 && !s->rec)
 		return -EIO;
 	s->sink.rec = s->rec;
+	if (s->opts->live_ns)
+		s->live = live_view__new(&(struct live_view_opts){
+			.sz = sizeof(struct live_view_opts), .fd = STDERR_FILENO,
+			.period_ns = s->opts->live_ns, .start_ns = s->start_ns,
+			.pid = s->target.pid, .comm = s->target.comm, .heap = s->model->heap,
+			.stacks = s->model->stacks, .sym = s->sym, .objs = &s->objs });
 	s->rb = ring_buffer__new(tracer__ringbuf_fd(s->tracer), handle_event, &s->sink, NULL);
 	if (!s->rb) {
 		ms_err("cannot open the BPF ring buffer: %s", strerror(errno));
@@ -600,6 +608,17 @@ static void forward_stop(struct session *s, int sig)
 	wait_gone(s);
 }
 
+/* The live view, when one is due (last: tracing has ended); after a drain. */
+static void show_live(struct session *s, bool last)
+{
+	uint64_t stats[MS_STAT__COUNT] = { 0 }, now = ms_now_ns();
+
+	if (!s->live || (!last && !live_view__due(s->live, now)))
+		return;
+	tracer__stats(s->tracer, stats);
+	live_view__show(s->live, now, stats[MS_STAT_LOST_EVENTS], last);
+}
+
 static void trace_loop(struct session *s)
 {
 	uint64_t deadline = 0;
@@ -620,6 +639,7 @@ static void trace_loop(struct session *s)
 			break;
 		}
 		sample(s, false);
+		show_live(s, false);
 		if (stop_signal) {
 			ms_info(1, "stopping on signal %d", (int)stop_signal);
 			if (s->target.launched)
@@ -645,6 +665,7 @@ static void trace_loop(struct session *s)
 	s->statm_fd = -1;
 	sample(s, true);
 	s->end_ns = ms_now_ns();
+	show_live(s, true);
 }
 
 /* The last records are taken and the counters read; the probes stay until detach(). */
@@ -810,6 +831,7 @@ static void session_cleanup(struct session *s)
 	events__free(&s->sink);
 	symbolizer__free(s->sym);
 	model__free(s->model);
+	live_view__free(s->live);
 	recording__free(s->rec);
 	if (s->rec_fd >= 0)
 		close(s->rec_fd);

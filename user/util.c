@@ -193,7 +193,6 @@ int ms_maps_parse(char *line, struct ms_maps_line *m)
 	return m->ino && m->path[0] == '/';
 }
 
-/* Length of the valid UTF-8 sequence at s, or 0 when it is not one. */
 int ms_utf8_len(const unsigned char *s)
 {
 	unsigned c = s[0];

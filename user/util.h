@@ -50,7 +50,8 @@ static inline uint64_t ms_hash64(uint64_t x)
 
 /*
  * Length of the valid UTF-8 sequence at s (1 for ASCII, NUL included), or 0
- * when it is not one: a stray byte, an overlong form, a surrogate, past U+10FFFF.
+ * when it is none: overlong forms, surrogates, past U+10FFFF, cut short.
+ * For the writers of untrusted strings.
  */
 int ms_utf8_len(const unsigned char *s);
 

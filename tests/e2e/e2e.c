@@ -2068,20 +2068,32 @@ static bool eof_within(int fd, int ms)
 	return false;
 }
 
+/*
+ * A /proc file's text into buf (len bytes, NUL-terminated; "" when it
+ * cannot be read): slurp() sizes a file by seeking, and /proc files have no
+ * size.
+ */
+static void read_proc(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, len - 1) : -1;
+
+	buf[n > 0 ? n : 0] = 0;
+	if (fd >= 0)
+		close(fd);
+}
+
 /* True when pid is gone or a zombie within ms. */
 static bool dead_within(pid_t pid, int ms)
 {
 	for (int waited = 0; waited < ms; waited += 10) {
-		char path[64], *stat;
+		char path[64], stat[1024];
 		const char *paren;
-		bool dead;
 
 		snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-		stat = slurp(path);
-		paren = stat ? strrchr(stat, ')') : NULL;
-		dead = !paren || paren[2] == 'Z' || paren[2] == 'X';
-		free(stat);
-		if (dead)
+		read_proc(path, stat, sizeof(stat));
+		paren = strrchr(stat, ')');
+		if (!paren || paren[2] == 'Z' || paren[2] == 'X')
 			return true;
 		usleep(10000);
 	}
@@ -2841,6 +2853,126 @@ static void test_e2e__hostile_names_come_out_safe_in_folded_stacks_and_pprof(voi
 	run_free(&r);
 }
 
+/* One block of the live view's plain lines: its header and its sites. */
+struct live_block {
+	double at; /* seconds since tracing started */
+	bool end;  /* the view taken when tracing ended */
+	int nrows;
+	struct live_site { long long growth, live, count; char site[256]; } rows[16];
+};
+
+/* The blocks of --live's plain lines in stderr text (at most max). */
+static int live_blocks(const char *text, struct live_block *b, int max)
+{
+	int n = 0;
+
+	for (const char *line = text; line && *line; line = strchr(line, '\n'), line += !!line) {
+		struct live_site *s;
+
+		if (!strncmp(line, "live +", 6) && n < max) {
+			b[n] = (struct live_block){ .at = atof(line + 6),
+						    .end = !strncmp(strchr(line, 's') + 1, " (end)", 6) };
+			n++;
+			continue;
+		}
+		if (!n || strncmp(line, "  ", 2) || b[n - 1].nrows == 16)
+			continue;
+		s = &b[n - 1].rows[b[n - 1].nrows];
+		if (sscanf(line, " %lld B %lld B %lld block%*[s ] %255[^\n]", &s->growth, &s->live,
+			   &s->count, s->site) == 4)
+			b[n - 1].nrows++;
+	}
+	return n;
+}
+
+/*
+ * --live=1 with stderr not a terminal: a block of plain lines a second,
+ * the steadily growing site first in each (one_shot holds more bytes, but
+ * has stopped growing), growth in exact bytes that add up to what the site
+ * holds at the end, no escape byte from the hostile file name, and the
+ * reports as without the view.
+ */
+static void test_e2e__live_view_plain_lines_put_the_growing_site_first(void **state)
+{
+	const char *json = tmp_path("live.json");
+	struct live_block b[16];
+	long long grown = 0;
+	char where[64];
+	double steps;
+	struct run r;
+	int n;
+
+	run_memscope(&r, json, "--live=1", "--json", json, "--", PROGS "live_grow", NULL);
+	assert_ran(&r, 0);
+	assert_leak(r.json, "grow_big", "live_grow.c", "grow_big", 30, 30 * 4096);
+	assert_leak(r.json, "one_shot", "live_grow.c", "one_shot", 1, 1 << 20);
+	assert_null(strchr(r.err, '\033'));
+	assert_null(strchr(r.err, '\007'));
+	n = live_blocks(r.err, b, 16);
+	/* 3 s of growth: views at 1 and 2 s at least, then the one at the end */
+	if (n < 3 || !b[n - 1].end)
+		fail_msg("expected 3 blocks or more, the last at the end; stderr:\n%s", r.err);
+	snprintf(where, sizeof(where), "live_grow.c:%d)", line_of("live_grow.c", "grow_big"));
+	for (int i = 0; i < n; i++) {
+		for (int j = 0; j < b[i].nrows; j++) {
+			const struct live_site *s = &b[i].rows[j];
+
+			if (strncmp(s->site, "grow_big (", 10))
+				continue;
+			assert_non_null(strstr(s->site, where));
+			assert_int_equal(s->growth % 4096, 0);
+			grown += s->growth;
+			if (i == n - 1) {
+				assert_int_equal(s->live, 30 * 4096);
+				assert_int_equal(s->count, 30);
+			}
+		}
+		/* a whole period of growth: 10 steps a second, give or take two
+		 * (a view or a step delayed on a busy machine) */
+		if (i == 0 || i == n - 1)
+			continue;
+		if (b[i].nrows < 2 || strncmp(b[i].rows[0].site, "grow_big (", 10))
+			fail_msg("block %d does not start with grow_big; stderr:\n%s", i, r.err);
+		steps = 10 * (b[i].at - b[i - 1].at);
+		if (b[i].rows[0].growth < (steps - 2) * 4096 || b[i].rows[0].growth > (steps + 2) * 4096)
+			fail_msg("grow_big grew %lld bytes in %.2f s; stderr:\n%s", b[i].rows[0].growth,
+				 b[i].at - b[i - 1].at, r.err);
+	}
+	assert_int_equal(grown, 30 * 4096);
+	assert_non_null(strstr(r.err, "grow_hostile ("));
+	assert_non_null(strstr(r.err, "live?[2J?]0;pwned?grow.c:"));
+	run_free(&r);
+}
+
+/*
+ * A signal sent to a launched program before its exec, while memscope-bpf
+ * attaches (SIGWINCH when the terminal is resized then), stops it for its
+ * tracer: memscope-bpf lets it go on instead of waiting for an exec that
+ * never comes.
+ */
+static void test_e2e__signal_to_a_launched_program_before_its_exec_is_passed_on(void **state)
+{
+	const char *err = tmp_path("winch.err");
+	char path[64], kids[32] = "";
+	bool dead;
+	pid_t ms;
+
+	ms = spawn((char *[]){ MEMSCOPE, "--", PROGS "live_grow", "2", NULL }, err, -1);
+	/* its child, as soon as it is forked */
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)ms, (int)ms);
+	for (int i = 0; i < 2000 && !kids[0]; i++) {
+		read_proc(path, kids, sizeof(kids));
+		usleep(1000);
+	}
+	assert_true(kids[0]);
+	kill(atoi(kids), SIGWINCH);
+	dead = dead_within(ms, 20000);
+	if (!dead)
+		kill(ms, SIGKILL);
+	assert_true(dead);
+	assert_int_equal(wait_code(ms), 0);
+}
+
 static int setup(void **state)
 {
 	return mkdtemp(tmpdir) ? 0 : -1;
@@ -3094,6 +3226,8 @@ int main(void)
 		cmocka_unit_test(test_e2e__report_from_a_capture_is_the_live_report),
 		cmocka_unit_test(test_e2e__capture_of_a_killed_tracer_reads_to_its_last_block),
 		cmocka_unit_test(test_e2e__foreign_corrupt_or_cut_captures_are_told_apart),
+		cmocka_unit_test(test_e2e__live_view_plain_lines_put_the_growing_site_first),
+		cmocka_unit_test(test_e2e__signal_to_a_launched_program_before_its_exec_is_passed_on),
 	};
 
 	/*

@@ -164,6 +164,31 @@ int target__launch(struct target *t, char *const argv[])
 	return 0;
 }
 
+static enum target_state poll_child(struct target *t);
+
+/*
+ * Waits for the child's exec (EOF on exec_fd) or its error.  Meanwhile a
+ * signal sent to it (SIGWINCH: the terminal was resized while we attached)
+ * stops it for us, its tracer, until we let it go on: a plain read() here
+ * waited for an exec that the stopped child could never make.
+ */
+static ssize_t wait_exec(struct target *t, int *err)
+{
+	struct pollfd p = { .fd = t->exec_fd, .events = POLLIN };
+
+	for (;;) {
+		/* dying before its exec (killed): its exit stop holds the pipe open */
+		if (t->traced && !t->exited && poll_child(t) == TARGET_EXITING)
+			target__resume(t);
+		if (poll(&p, 1, 50) > 0) {
+			ssize_t n = read(t->exec_fd, err, sizeof(*err));
+
+			if (n >= 0 || errno != EINTR)
+				return n;
+		}
+	}
+}
+
 int target__start(struct target *t)
 {
 	int err = 0;
@@ -176,9 +201,7 @@ int target__start(struct target *t)
 	}
 	close(t->go_fd);
 	t->go_fd = -1;
-	do
-		n = read(t->exec_fd, &err, sizeof(err));
-	while (n < 0 && errno == EINTR);
+	n = wait_exec(t, &err);
 	close(t->exec_fd);
 	t->exec_fd = -1;
 	if (n == (ssize_t)sizeof(err)) {

@@ -362,6 +362,14 @@ struct report *report__build(const struct report_input *in)
 	return r;
 }
 
+struct report *report__new_frames(const struct report_input *in)
+{
+	struct report *r = xcalloc(1, sizeof(*r));
+
+	r->in = in;
+	return r;
+}
+
 void report__free(struct report *r)
 {
 	if (!r)

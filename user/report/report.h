@@ -135,6 +135,13 @@ struct report {
 };
 
 struct report *report__build(const struct report_input *in);
+/*
+ * A report with nothing collected, for report__each_frame() and
+ * report__site_frame() alone (the live view, while tracing): only in's
+ * stacks, sym and objs are read, and in must outlive it.  Its module
+ * classification is kept between calls.  Free with report__free().
+ */
+struct report *report__new_frames(const struct report_input *in);
 void report__free(struct report *r);
 
 typedef void (*report_frame_fn)(void *ctx, const struct sym_frame *f, bool is_site);

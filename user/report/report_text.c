@@ -6,25 +6,11 @@
 #include <string.h>
 
 #include "report.h"
+#include "util.h"
 
 #define TEXT_MAX_FRAMES 12
 #define TEXT_FINDING_FRAMES 6
 #define TEXT_TOP_HOTSPOTS 5
-
-/* Length of the valid UTF-8 sequence at s (not overlong, no surrogate), else 0. */
-static int utf8_seq(const unsigned char *s)
-{
-	int n = s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : s[0] >= 0xe0 && s[0] <= 0xef ? 3 :
-		s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : 0;
-
-	for (int i = 1; i < n; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	if ((n == 3 && s[0] == 0xe0 && s[1] < 0xa0) || (n == 3 && s[0] == 0xed && s[1] >= 0xa0) ||
-	    (n == 4 && s[0] == 0xf0 && s[1] < 0x90) || (n == 4 && s[0] == 0xf4 && s[1] >= 0x90))
-		return 0;
-	return n;
-}
 
 /*
  * Writes a string that came from the target: a control character or a byte
@@ -36,7 +22,7 @@ static void put_untrusted(FILE *f, const char *str)
 	const unsigned char *s = (const unsigned char *)str;
 
 	while (*s) {
-		int n = *s >= 0x80 ? utf8_seq(s) : 1;
+		int n = ms_utf8_len(s);
 
 		if (*s == '\n')
 			fputs("\\n", f);
