@@ -178,21 +178,6 @@ uint64_t ms_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-int ms_maps_parse(char *line, struct ms_maps_line *m)
-{
-	int pos = 0;
-
-	memset(m, 0, sizeof(*m));
-	m->path = "";
-	if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s %" SCNx64 " %x:%x %" SCNu64 " %n",
-		   &m->start, &m->end, m->perms, &m->offset, &m->dev_major, &m->dev_minor,
-		   &m->ino, &pos) < 7 || !pos)
-		return -EINVAL;
-	line[pos + strcspn(line + pos, "\n")] = '\0';
-	m->path = line + pos;
-	return m->ino && m->path[0] == '/';
-}
-
 int ms_utf8_len(const unsigned char *s)
 {
 	unsigned c = s[0];

@@ -77,19 +77,4 @@ int ms_proc_classify(const char *stat);
 /* ms_proc_classify() of /proc/PID/stat; -errno when it cannot be read. */
 int ms_proc_kind(int pid);
 
-/* One line of /proc/PID/maps. */
-struct ms_maps_line {
-	uint64_t start, end, offset, ino;
-	unsigned int dev_major, dev_minor;
-	char perms[5];    /* "r-xp" */
-	const char *path; /* in the line, its newline cut; "" when anonymous */
-};
-
-/*
- * Parses one line of /proc/PID/maps into m, cutting the line's newline.
- * 1 when it maps a file (an inode, a path from '/'), 0 when not (anonymous,
- * [heap], [vdso], ...), -EINVAL when malformed.
- */
-int ms_maps_parse(char *line, struct ms_maps_line *m);
-
 #endif

@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
-#include <inttypes.h>
 #include <libelf.h>
 #include <limits.h>
 #include <stdio.h>
@@ -13,6 +12,7 @@
 #include <unistd.h>
 
 #include "discover.h"
+#include "procmaps.h"
 #include "util.h"
 
 void discover__free(struct alloc_objects *objs)
@@ -141,61 +141,61 @@ size_t discover__count_usdt(int fd, const char *provider)
 }
 
 /* The path through which the kernel can find the object the target maps. */
-static char *attach_path_for(int pid, const char *path, const char *map_file, int fd)
+static char *attach_path_for(const struct procmaps *pm, const struct procmap *m, int fd)
 {
 	char buf[PATH_MAX + 64];
 	struct stat a, b;
 
-	snprintf(buf, sizeof(buf), "/proc/%d/root%s", pid, path);
+	/* the root's path unless it names another file (overlayfs, an upgrade) */
+	procmaps__root_path(pm, m, buf, sizeof(buf));
 	if (stat(buf, &a) == 0 && fstat(fd, &b) == 0 && a.st_dev == b.st_dev &&
 	    a.st_ino == b.st_ino)
 		return xstrdup(buf);
-	return xstrdup(map_file);
+	procmaps__map_files_path(pm, m, buf, sizeof(buf));
+	return xstrdup(buf);
 }
 
-static int scan_maps_line(struct alloc_objects *objs, int pid, char *line)
+static void scan_mapping(struct alloc_objects *objs, const struct procmaps *pm,
+			 const struct procmap *m)
 {
-	char map_file[96], *attach;
-	struct ms_maps_line m;
+	char *attach;
 	int fd;
 
-	if (ms_maps_parse(line, &m) <= 0 || m.perms[2] != 'x')
-		return 0;
-	snprintf(map_file, sizeof(map_file), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, pid,
-		 m.start, m.end);
-	fd = open(map_file, O_RDONLY | O_CLOEXEC);
+	if (m->perms[2] != 'x')
+		return;
+	fd = procmaps__open(pm, m, 0);
 	if (fd < 0) {
-		ms_info(1, "cannot open '%s' for '%s': %s", map_file, m.path, strerror(errno));
-		return 0;
+		ms_info(1, "cannot open '%s' through map_files: %s", m->path, strerror(-fd));
+		return;
 	}
-	attach = attach_path_for(pid, m.path, map_file, fd);
-	add_object(objs, fd, m.path, attach);
+	attach = attach_path_for(pm, m, fd);
+	add_object(objs, fd, m->path, attach);
 	free(attach);
 	close(fd);
-	return 0;
 }
 
 int discover__pid(int pid, struct alloc_objects *out)
 {
-	char path[64], *line = NULL;
-	size_t cap = 0;
-	FILE *f;
+	struct procmap *maps = NULL;
+	struct procmaps *pm;
+	ssize_t n;
+	int err = 0;
 
 	memset(out, 0, sizeof(*out));
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	f = fopen(path, "re");
-	if (!f) {
-		int err = errno;
-
-		ms_err("cannot open '%s': %s", path, strerror(err));
-		return err == ENOENT ? -ESRCH : -err;
+	pm = procmaps__new(pid);
+	n = pm ? procmaps__read(pm, &maps) : (errno == ENOENT ? -ESRCH : -errno);
+	if (n < 0) {
+		err = (int)n;
+		ms_err("cannot read '/proc/%d/maps': %s", pid, strerror(-err));
+		goto cleanup;
 	}
-	while (getline(&line, &cap, f) > 0)
-		scan_maps_line(out, pid, line);
-	free(line);
-	fclose(f);
+	for (ssize_t i = 0; i < n; i++)
+		scan_mapping(out, pm, &maps[i]);
 	drop_empty(out);
-	return 0;
+cleanup:
+	free(maps);
+	procmaps__free(pm);
+	return err;
 }
 
 int discover__parse_ldso_list(const char *text, char ***paths, size_t *n)

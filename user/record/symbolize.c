@@ -4,7 +4,6 @@
 #include <elfutils/libdwelf.h>
 #include <elfutils/libdwfl.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <gelf.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -15,6 +14,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "procmaps.h"
 #include "symbolize.h"
 #include "util.h"
 
@@ -82,8 +82,8 @@ struct sym_entry {
 
 struct symbolizer {
 	int pid;
-	/* /proc/PID: goes stale when the target is reaped, so a reused pid is never read */
-	int proc_fd;
+	/* goes stale when the target is reaped, so a reused pid is never read */
+	struct procmaps *procmaps;
 	bool demangle;
 	bool gone;
 	bool read_err_said; /* a failing re-read is reported once, not every 10 ms */
@@ -306,28 +306,15 @@ cleanup:
  */
 static int object_open_file(struct symbolizer *s, const struct sym_map *m)
 {
-	char name[PATH_MAX + 16];
-	struct stat st;
-	int fd, err;
+	const struct procmap pm = { .start = m->start, .end = m->end, .ino = m->ino,
+				    .path = m->path };
+	int fd = procmaps__open(s->procmaps, &pm, PROCMAPS_OPEN_ROOT);
 
-	snprintf(name, sizeof(name), "map_files/%" PRIx64 "-%" PRIx64, m->start, m->end);
-	fd = openat(s->proc_fd, name, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0)
-		return fd;
-	snprintf(name, sizeof(name), "root%s", m->path);
-	fd = openat(s->proc_fd, name, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		err = -errno;
-		ms_info(1, "cannot open '%s' mapped by pid %d: %s", m->path, s->pid,
-			strerror(-err));
-		return err;
-	}
-	/* the path may name a newer file than the one mapped (an upgrade) */
-	if (fstat(fd, &st) < 0 || st.st_ino != m->ino) {
+	if (fd == -ESTALE)
 		ms_info(1, "'%s' changed since pid %d mapped it", m->path, s->pid);
-		close(fd);
-		return -ESTALE;
-	}
+	else if (fd < 0)
+		ms_info(1, "cannot open '%s' mapped by pid %d: %s", m->path, s->pid,
+			strerror(-fd));
 	return fd;
 }
 
@@ -450,82 +437,37 @@ static void maps_attach(struct symbolizer *s, struct sym_map *v, size_t n)
 
 /* ---- /proc/PID/maps ---- */
 
-/* 1 when line is a file-backed mapping (filled into m), 0 when not, -EINVAL when malformed. */
-static int maps_parse_line(struct symbolizer *s, char *line, struct sym_map *m)
-{
-	struct ms_maps_line l;
-	int r = ms_maps_parse(line, &l);
-
-	memset(m, 0, sizeof(*m));
-	if (r <= 0)
-		return r;
-	m->start = l.start;
-	m->end = l.end;
-	m->offset = l.offset;
-	m->ino = l.ino;
-	m->dev = makedev(l.dev_major, l.dev_minor);
-	m->exec = l.perms[2] == 'x';
-	m->path = intern(s, l.path);
-	return 1;
-}
-
-static int maps_parse(struct symbolizer *s, FILE *f, struct sym_map **out, size_t *n)
-{
-	char *line = NULL;
-	size_t len = 0, cap = 0;
-	bool any = false;
-	int err = 0;
-
-	*out = NULL;
-	*n = 0;
-	while (getline(&line, &len, f) > 0) {
-		struct sym_map m;
-		int r = maps_parse_line(s, line, &m);
-
-		any = true;
-		if (r <= 0)
-			continue;
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 64;
-			*out = xrealloc(*out, cap * sizeof(**out));
-		}
-		(*out)[(*n)++] = m;
-	}
-	if (ferror(f))
-		err = -EIO;
-	else if (!any)
-		err = -ESRCH; /* a zombie's maps are empty: it is gone */
-	free(line);
-	return err;
-}
-
+/* The file mappings now, paths interned.  0 or negative errno (-ESRCH: the target is gone). */
 static int maps_read(struct symbolizer *s, struct sym_map **out, size_t *n)
 {
-	FILE *f = NULL;
-	int fd, err;
+	struct procmap *v = NULL;
+	ssize_t r = procmaps__read(s->procmaps, &v);
 
 	*out = NULL;
 	*n = 0;
-	fd = openat(s->proc_fd, "maps", O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		err = errno == ENOENT ? -ESRCH : -errno;
-		goto cleanup;
+	if (r < 0) {
+		if (r != -ESRCH && !s->read_err_said) {
+			ms_err("cannot read '/proc/%d/maps': %s", s->pid, strerror((int)-r));
+			s->read_err_said = true;
+		}
+		return (int)r;
 	}
-	f = fdopen(fd, "r");
-	if (!f) {
-		err = -errno;
-		close(fd);
-		goto cleanup;
+	if (r)
+		*out = xcalloc((size_t)r, sizeof(**out));
+	for (ssize_t i = 0; i < r; i++) {
+		struct sym_map *m = &(*out)[i];
+
+		m->start = v[i].start;
+		m->end = v[i].end;
+		m->offset = v[i].offset;
+		m->ino = v[i].ino;
+		m->dev = makedev(v[i].dev_major, v[i].dev_minor);
+		m->exec = v[i].perms[2] == 'x';
+		m->path = intern(s, v[i].path);
 	}
-	err = maps_parse(s, f, out, n);
-cleanup:
-	if (f)
-		fclose(f);
-	if (err && err != -ESRCH && !s->read_err_said) {
-		ms_err("cannot read '/proc/%d/maps': %s", s->pid, strerror(-err));
-		s->read_err_said = true;
-	}
-	return err;
+	*n = (size_t)r;
+	free(v);
+	return 0;
 }
 
 /* Queued misses get their answer from the maps just read (or the target's end). */
@@ -1022,7 +964,6 @@ static bool opts_demangle(const struct symbolizer_opts *opts)
 struct symbolizer *symbolizer__new(int pid, const struct symbolizer_opts *opts)
 {
 	struct symbolizer *s = xcalloc(1, sizeof(*s));
-	char path[32];
 	int err;
 
 	s->pid = pid;
@@ -1030,11 +971,10 @@ struct symbolizer *symbolizer__new(int pid, const struct symbolizer_opts *opts)
 	debuginfo_path = getenv("MEMSCOPE_DEBUGINFO_PATH");
 	s->page_size = (size_t)sysconf(_SC_PAGESIZE);
 	elf_version(EV_CURRENT);
-	snprintf(path, sizeof(path), "/proc/%d", pid);
-	s->proc_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (s->proc_fd < 0) {
+	s->procmaps = procmaps__new(pid);
+	if (!s->procmaps) {
 		err = -errno;
-		ms_err("cannot open '%s': %s", path, strerror(-err));
+		ms_err("cannot open '/proc/%d': %s", pid, strerror(-err));
 		goto cleanup;
 	}
 	err = symbolizer__refresh(s);
@@ -1054,7 +994,6 @@ struct symbolizer *symbolizer__new_offline(void)
 	struct symbolizer *s = xcalloc(1, sizeof(*s));
 
 	s->pid = -1;
-	s->proc_fd = -1;
 	s->gone = true;
 	s->page_size = (size_t)sysconf(_SC_PAGESIZE);
 	return s;
@@ -1104,8 +1043,7 @@ void symbolizer__free(struct symbolizer *s)
 	for (size_t i = 0; i < s->cap_strs; i++)
 		free(s->strs[i]);
 	free(s->strs);
-	if (s->proc_fd >= 0)
-		close(s->proc_fd);
+	procmaps__free(s->procmaps);
 	free(s);
 }
 

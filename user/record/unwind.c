@@ -2,8 +2,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <limits.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -15,6 +13,7 @@
 #include <elfutils/libdwelf.h>
 #include <libelf.h>
 
+#include "procmaps.h"
 #include "unwind.h"
 #include "unwind_table.h"
 #include "util.h"
@@ -370,31 +369,6 @@ int unwinder__add_path(struct unwinder *u, const char *path)
 	return err;
 }
 
-/*
- * The file of one mapping: through map_files (deleted files, other mount
- * namespaces), else the target's root; checked to be the mapped inode.
- */
-static int open_mapped(const struct unwinder *u, uint64_t start, uint64_t end, const char *path,
-		       uint64_t ino, struct stat *st)
-{
-	char name[PATH_MAX + 64];
-	int fd;
-
-	snprintf(name, sizeof(name), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, u->pid, start, end);
-	fd = open(name, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		snprintf(name, sizeof(name), "/proc/%d/root%s", u->pid, path);
-		fd = open(name, O_RDONLY | O_CLOEXEC);
-	}
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, st) < 0 || st->st_ino != ino) {
-		close(fd);
-		return -ESTALE;
-	}
-	return fd;
-}
-
 /* One look at the maps: BPF's keys of the target's mappings, read when first needed. */
 struct scan {
 	struct ms_vma_key *keys;
@@ -406,7 +380,7 @@ struct scan {
  * the maps show (a file found by path before the target ran, on a kernel
  * where stat() and the maps disagree).
  */
-static bool known_to_bpf(struct unwinder *u, struct scan *sc, const struct ms_maps_line *m)
+static bool known_to_bpf(struct unwinder *u, struct scan *sc, const struct procmap *m)
 {
 	const struct ms_unwind_key *k;
 
@@ -418,58 +392,61 @@ static bool known_to_bpf(struct unwinder *u, struct scan *sc, const struct ms_ma
 	return k && find(u, k->dev, k->ino);
 }
 
-/* Adds the object of one line of the maps when it is executable code not seen yet: 1, else 0. */
-static int scan_line(struct unwinder *u, struct scan *sc, char *line)
+/* Adds the object of one mapping when it is executable code not seen yet: 1, else 0. */
+static int scan_mapping(struct unwinder *u, struct scan *sc, const struct procmaps *pm,
+			const struct procmap *m)
 {
-	struct ms_maps_line m;
 	struct uw_object *o;
 	uint64_t dev;
-	struct stat st;
 	int fd;
 
-	if (ms_maps_parse(line, &m) <= 0 || m.perms[2] != 'x')
+	if (m->perms[2] != 'x')
 		return 0;
 	/* the maps show the major and minor numbers: encoded as the kernel does */
-	dev = kernel_dev(m.dev_major, m.dev_minor);
-	if (find_seen(u, dev, m.ino) || known_to_bpf(u, sc, &m))
+	dev = kernel_dev(m->dev_major, m->dev_minor);
+	if (find_seen(u, dev, m->ino) || known_to_bpf(u, sc, m))
 		return 0;
-	fd = open_mapped(u, m.start, m.end, m.path, m.ino, &st);
+	/* checked to be the mapped inode however it was opened */
+	fd = procmaps__open(pm, m, PROCMAPS_OPEN_ROOT | PROCMAPS_OPEN_CHECK_INODE);
 	if (fd < 0) {
-		ms_info(1, "cannot open '%s' mapped by pid %d: %s", m.path, u->pid, strerror(-fd));
+		ms_info(1, "cannot open '%s' mapped by pid %d: %s", m->path, u->pid, strerror(-fd));
 		/* known without rows, so that BPF does not ask for it again and again */
-		o = add_object(u, dev, m.ino);
+		o = add_object(u, dev, m->ino);
 	} else {
 		/* keyed as the maps show it (fstat may show another device) until resolved */
-		o = add_fd(u, fd, dev, m.ino, m.path);
+		o = add_fd(u, fd, dev, m->ino, m->path);
 		close(fd);
 	}
 	if (!o)
 		return 0;
-	o->map_start = m.start;
+	o->map_start = m->start;
 	return 1;
 }
 
 int unwinder__scan(struct unwinder *u)
 {
 	struct scan sc = { .nkeys = -1 };
-	char name[64], *line = NULL;
-	size_t len = 0;
+	struct procmap *maps = NULL;
+	struct procmaps *pm;
+	ssize_t n;
 	int added = 0;
-	FILE *f;
 
-	snprintf(name, sizeof(name), "/proc/%d/maps", u->pid);
-	f = fopen(name, "re");
-	if (!f)
-		return -errno;
-	while (getline(&line, &len, f) > 0)
-		added += scan_line(u, &sc, line);
-	free(line);
-	fclose(f);
-	free(sc.keys);
+	pm = procmaps__new(u->pid);
+	n = pm ? procmaps__read(pm, &maps) : (errno == ENOENT ? -ESRCH : -errno);
+	if (n < 0) {
+		added = (int)n;
+		goto cleanup;
+	}
+	for (ssize_t i = 0; i < n; i++)
+		added += scan_mapping(u, &sc, pm, &maps[i]);
 	if (added && u->map_rows) {
 		upload_new(u);
 		(*u->gen)++;
 	}
+cleanup:
+	free(maps);
+	free(sc.keys);
+	procmaps__free(pm);
 	return added;
 }
 
