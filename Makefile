@@ -21,7 +21,7 @@ endif
 
 WARN     := -Wall -Wextra -Werror -Wno-unused-parameter
 CFLAGS   ?= -O2 -g
-CPPFLAGS += -Iinclude -Iuser -I$(BUILD) -DMEMSCOPE_VERSION='"$(VERSION)"' -D_GNU_SOURCE
+CPPFLAGS += -Iinclude -Iuser -Iuser/record -Iuser/model -Iuser/report -I$(BUILD) -DMEMSCOPE_VERSION='"$(VERSION)"' -D_GNU_SOURCE
 DEPFLAGS  = -MMD -MP
 LDLIBS   += -lbpf -ldw -lelf -lz -lstdc++ -lm
 
@@ -51,11 +51,14 @@ endif
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Iinclude \
 	-I/usr/include/$(shell uname -m)-linux-gnu -Wall -Werror
 
-USER_SRCS := $(wildcard user/*.c)
-# the HTML report's page and vendored libraries, embedded by user/html/assets.S
-HTML_ASSETS := user/html/report.html user/html/report.css user/html/report.js \
-	       $(wildcard user/html/vendor/*.js user/html/vendor/*.css)
-USER_OBJS := $(USER_SRCS:user/%.c=$(BUILD)/user/%.o) $(BUILD)/user/html/assets.o
+# the loader's stages, one folder each (docs/architecture.md "Record, model, report"):
+# user/record, user/model, user/report; the command line and session in user/
+USER_DIRS := record model report
+USER_SRCS := $(wildcard user/*.c $(USER_DIRS:%=user/%/*.c))
+# the HTML report's page and vendored libraries, embedded by user/report/html/assets.S
+HTML_ASSETS := user/report/html/report.html user/report/html/report.css user/report/html/report.js \
+	       $(wildcard user/report/html/vendor/*.js user/report/html/vendor/*.css)
+USER_OBJS := $(USER_SRCS:user/%.c=$(BUILD)/user/%.o) $(BUILD)/user/report/html/assets.o
 LIB_OBJS  := $(filter-out $(BUILD)/user/main.o,$(USER_OBJS))
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 SKELS     := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.skel.h)
@@ -88,7 +91,7 @@ deps:
 	$(Q)scripts/deps.sh
 
 # what only the tests need (headless Chromium for the HTML report's tests,
-# QEMU and a static busybox for kernel-matrix)
+# go tool pprof for the pprof profile's, QEMU and a static busybox for kernel-matrix)
 test-deps:
 	$(Q)scripts/deps.sh --tests
 
@@ -105,16 +108,18 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton $< name $(notdir $(basename $(basename $<))) > $@
 
 # the loader's stage that opens the BPF object needs its skeleton first
-$(BUILD)/user/attach.o: $(SKELS)
+$(BUILD)/user/record/attach.o: $(SKELS)
 
 # .incbin paths are relative to the top of the tree; the assembler reports no
 # dependencies for them, hence the list.
-$(BUILD)/user/html/assets.o: user/html/assets.S $(HTML_ASSETS) | $(BUILD)/user/html
+$(BUILD)/user/report/html/assets.o: user/report/html/assets.S $(HTML_ASSETS)
 	$(call msg,AS,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -c $< -o $@
 
-$(BUILD)/user/%.o: user/%.c | $(BUILD)/user
+$(BUILD)/user/%.o: user/%.c
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(DEPFLAGS) -c $< -o $@
 
 # Programs traced by the end-to-end tests: allocations known by construction.
@@ -175,8 +180,8 @@ $(RELIABILITY_TEST): tests/reliability/test_reliability.c | $(BUILD)/tests/relia
 
 # The HTML report's tests and tools: a page from any JSON report (embed_json),
 # a large synthetic report (synth_report)
-$(BUILD)/tests/html/embed_json: tests/html/embed_json.c $(BUILD)/user/render_html.o \
-		$(BUILD)/user/html/assets.o | $(BUILD)/tests/html
+$(BUILD)/tests/html/embed_json: tests/html/embed_json.c $(BUILD)/user/report/render_html.o \
+		$(BUILD)/user/report/html/assets.o | $(BUILD)/tests/html
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(WARN) -o $@ $^
 
@@ -188,7 +193,7 @@ $(HTML_TEST): tests/html/test_html.c | $(BUILD)/tests/html
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(DEPFLAGS) -o $@ $< -lcmocka -lcjson
 
-$(BUILD) $(BUILD)/user $(BUILD)/user/html $(PROG_DIR) $(BUILD)/tests/unit \
+$(BUILD) $(PROG_DIR) $(BUILD)/tests/unit \
 $(BUILD)/tests/e2e $(BUILD)/tests/html $(BUILD)/tests/verifier $(BUILD)/tests/reliability:
 	$(Q)mkdir -p $@
 
@@ -240,7 +245,7 @@ html: memscope-bpf $(PROGS) $(HTML_TEST) $(HTML_TOOLS)
 
 # The benchmark suite's programs (bench/), built but not run: `make test`
 # builds them so they cannot rot unnoticed.
-bench-build: $(BUILD)/bench/report_scale
+bench-build: $(BUILD)/bench/report_scale $(BUILD)/bench/live_view_scale
 	$(Q)$(MAKE) --no-print-directory -C bench all
 
 # The loader, the unit, verifier and end-to-end tests again, built with ASan
@@ -258,12 +263,16 @@ FUZZ_FLAGS   := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 FUZZ_SRCS    := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS    := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
 # the loader's modules the targets call into, instrumented for coverage
-FUZZ_OBJS    := $(addprefix $(FUZZ_BUILD)/user/,util.o options.o probe_site.o alloc_syms.o \
-		unwind_table.o json_writer.o)
+FUZZ_OBJS    := $(addprefix $(FUZZ_BUILD)/user/,util.o options.o record/procmaps.o \
+		record/probe_site.o record/alloc_syms.o record/unwind_table.o report/json_writer.o \
+		record/capture.o record/recording.o record/symbolize.o report/report.o \
+		report/report_text.o report/render_json.o \
+		$(patsubst user/%.c,%.o,$(wildcard user/model/*.c)))
 .SECONDARY: $(FUZZ_OBJS)
 
-$(FUZZ_BUILD)/user/%.o: user/%.c | $(FUZZ_BUILD)/user
+$(FUZZ_BUILD)/user/%.o: user/%.c
 	$(call msg,FUZZCC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(CPPFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link $(WARN) $(DEPFLAGS) \
 		-c $< -o $@
 
@@ -296,6 +305,12 @@ demo: deps
 
 # Scale of analysis and JSON (bench/README.md): $(BUILD)/bench/report_scale [EVENTS LIVE STACKS]
 $(BUILD)/bench/report_scale: bench/report_scale.c $(LIB_OBJS) | $(BUILD)/bench
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(DEPFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
+
+# Cost of one --live view against the number of sites (docs/live-view.md):
+# $(BUILD)/bench/live_view_scale [NSITES [VIEWS]]
+$(BUILD)/bench/live_view_scale: bench/live_view_scale.c $(LIB_OBJS) | $(BUILD)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(DEPFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
 

@@ -238,7 +238,7 @@ static struct floor *load_programs(void)
 	return skel;
 }
 
-/* the same probes as user/attach.c's attach_sym(), with the empty programs */
+/* the same probes as user/record/attach.c's attach_sym(), with the empty programs */
 static int attach_all(struct floor *skel, const struct alloc_objects *objs, int pid,
 		      struct bpf_link ***links, size_t *n)
 {

@@ -17,9 +17,9 @@
  * buckets) have more entries the longer the trace seems to last.
  *
  * Build: cc -O2 -D_GNU_SOURCE -Iinclude -Iuser -o live_table_bench \
- *        bench/live_table_bench.c user/heap.c user/live_table.c user/util.c
+ *        bench/live_table_bench.c user/model/heap.c user/model/live_table.c user/util.c
  * With the findings detector's hooks installed (FIFO of 256 Ki, as a session
- * has), add -DBENCH_DETECTOR and user/detect.c.
+ * has), add -DBENCH_DETECTOR and user/model/detect.c.
  */
 #include <stdio.h>
 #include <stdlib.h>

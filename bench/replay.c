@@ -43,11 +43,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "annotations.h"
 #include "detect.h"
 #include "events.h"
 #include "heap.h"
 #include "memscope_events.h"
+#include "model.h"
 #include "stacks.h"
 #include "util.h"
 
@@ -490,21 +490,21 @@ static void mix_live(uint64_t *d, const struct heap *h)
 
 static uint64_t digest(const struct event_sink *sink, const struct detector *det)
 {
-	const struct heap_totals *t = heap__totals(sink->heap);
+	const struct heap_totals *t = heap__totals(sink->model->heap);
 	uint64_t d = 0;
 
-	mix(&d, sink->events);
+	mix(&d, sink->model->events);
 	mix(&d, sink->malformed);
-	mix(&d, stack_table__count(sink->stacks));
+	mix(&d, stack_table__count(sink->model->stacks));
 	for (size_t i = 0; i < sizeof(*t) / sizeof(uint64_t); i++)
 		mix(&d, ((const uint64_t *)t)[i]);
-	mix_sites(&d, sink->heap);
-	mix_threads(&d, sink->heap);
-	mix_hist(&d, heap__size_hist(sink->heap));
-	mix_hist(&d, heap__lifetime_hist(sink->heap));
-	mix_windows(&d, sink->heap);
+	mix_sites(&d, sink->model->heap);
+	mix_threads(&d, sink->model->heap);
+	mix_hist(&d, heap__size_hist(sink->model->heap));
+	mix_hist(&d, heap__lifetime_hist(sink->model->heap));
+	mix_windows(&d, sink->model->heap);
 	mix_findings(&d, det);
-	mix_live(&d, sink->heap);
+	mix_live(&d, sink->model->heap);
 	return d;
 }
 
@@ -545,6 +545,10 @@ static int parse_count(const char *s, size_t *out)
 static int run(size_t nevents, size_t working_set, bool batched)
 {
 	struct event_sink sink = { .ordered = batched };
+	bool bad;
+	struct model_opts mo = { .sz = sizeof(mo), .live_hint = 1024,
+				 .freed_capacity = FREED_CAPACITY, .start_ns = START_NS,
+				 .interval_ns = INTERVAL_NS };
 	struct detector *det;
 	const struct heap_totals *t;
 	uint64_t ns = 0, cpu_ns = 0, records = 0;
@@ -555,17 +559,14 @@ static int run(size_t nevents, size_t working_set, bool batched)
 	gen_init(&g, working_set, batched);
 	rss0 = rss_bytes();
 	/* as user/session.c makes them: growth is part of what is measured */
-	sink.stacks = stack_table__new();
-	sink.heap = heap__new(1024);
-	heap__set_window_origin(sink.heap, START_NS, INTERVAL_NS);
-	det = detector__new(sink.heap, FREED_CAPACITY);
-	sink.annots = annotations__new(sink.heap, det, getpid());
-	while (sink.events < nevents) {
+	sink.model = model__new(&mo);
+	det = sink.model->detector;
+	while (sink.model->events < nevents) {
 		uint64_t t0, c0;
 
 		g.len = 0;
 		g.events = 0;
-		while (g.events < BATCH && sink.events + g.events < nevents)
+		while (g.events < BATCH && sink.model->events + g.events < nevents)
 			gen_op(&g);
 		/* a sweep: every thread sends what it has */
 		for (unsigned k = 0; k < NTIDS; k++)
@@ -579,38 +580,36 @@ static int run(size_t nevents, size_t working_set, bool batched)
 		cpu_ns += cpu_now_ns() - c0;
 		records += g.events;
 	}
-	t = heap__totals(sink.heap);
+	t = heap__totals(sink.model->heap);
 	grown = rss_bytes() - rss0;
 	secs = (double)ns / 1e9;
 
 	printf("events         %llu (%llu allocations, %llu frees, %llu unknown frees, "
 	       "%llu malformed)\n",
-	       (unsigned long long)sink.events, (unsigned long long)t->allocations,
+	       (unsigned long long)sink.model->events, (unsigned long long)t->allocations,
 	       (unsigned long long)t->frees, (unsigned long long)t->unknown_frees,
 	       (unsigned long long)sink.malformed);
 	printf("stacks         %u in the table (allocation stacks and free callers)\n",
-	       stack_table__count(sink.stacks) - 1);
+	       stack_table__count(sink.model->stacks) - 1);
 	printf("throughput     %.2f M events/s on one thread (%.2f s, %.1f ns/event)\n",
-	       (double)sink.events / secs / 1e6, secs, (double)ns / (double)sink.events);
+	       (double)sink.model->events / secs / 1e6, secs, (double)ns / (double)sink.model->events);
 	/* CPU time: less disturbed than wall time on a shared machine */
 	printf("cpu            %.2f M events/s of this thread's CPU time (%.2f s)\n",
-	       (double)sink.events / ((double)cpu_ns / 1e9) / 1e6, (double)cpu_ns / 1e9);
+	       (double)sink.model->events / ((double)cpu_ns / 1e9) / 1e6, (double)cpu_ns / 1e9);
 	printf("live blocks    %llu at end\n", (unsigned long long)t->live_allocations);
 	printf("rss growth     %.1f MiB, %.1f bytes per live block\n", grown / 1048576.0,
 	       (double)grown / (double)t->live_allocations);
 	printf("digest         %016llx\n", (unsigned long long)digest(&sink, det));
 	printf("memscope-bench replay events=%llu seconds=%.3f events_per_s=%.0f live=%llu "
 	       "rss_bytes=%ld bytes_per_live=%.1f stacks=%u\n",
-	       (unsigned long long)sink.events, secs, (double)sink.events / secs,
+	       (unsigned long long)sink.model->events, secs, (double)sink.model->events / secs,
 	       (unsigned long long)t->live_allocations, grown,
-	       (double)grown / (double)t->live_allocations, stack_table__count(sink.stacks) - 1);
-	annotations__free(sink.annots);
-	detector__free(det);
-	heap__free(sink.heap);
+	       (double)grown / (double)t->live_allocations, stack_table__count(sink.model->stacks) - 1);
+	bad = sink.malformed || records != sink.model->events;
 	events__free(&sink);
-	stack_table__free(sink.stacks);
+	model__free(sink.model);
 	gen_fini(&g);
-	return sink.malformed || records != sink.events ? 1 : 0;
+	return bad ? 1 : 0;
 }
 
 int main(int argc, char **argv)

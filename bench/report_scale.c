@@ -15,6 +15,7 @@
 
 #include "detect.h"
 #include "events.h"
+#include "model.h"
 #include "report.h"
 #include "stacks.h"
 
@@ -54,10 +55,13 @@ int main(int argc, char **argv)
 	uint64_t events = argc > 1 ? strtoull(argv[1], NULL, 10) : 10000000;
 	uint64_t live = argc > 2 ? strtoull(argv[2], NULL, 10) : 1000000;
 	unsigned nstacks = argc > 3 ? (unsigned)atoi(argv[3]) : 10000;
-	struct stack_table *stacks = stack_table__new();
-	struct heap *heap = heap__new(live);
-	struct detector *det = detector__new(heap, 256 * 1024);
-	struct event_sink sink = { .stacks = stacks, .heap = heap };
+	struct model_opts mo = { .sz = sizeof(mo), .live_hint = live, .freed_capacity = 256 * 1024,
+				 .interval_ns = 100000000 };
+	struct model *m = model__new(&mo);
+	struct stack_table *stacks = m->stacks;
+	struct heap *heap = m->heap;
+	struct detector *det = m->detector;
+	struct event_sink sink = { .model = m };
 	uint64_t *ptrs = calloc(live, sizeof(*ptrs)), ts = 1000, sent = 0, next = 0x10000000;
 	struct ms_ev_alloc a = { .type = MS_EV_ALLOC, .fn = MS_FN_MALLOC, .tid = 1 };
 	struct ms_ev_free f = { .type = MS_EV_FREE, .fn = MS_FN_FREE, .tid = 1 };
@@ -86,7 +90,7 @@ int main(int argc, char **argv)
 		handle_event(&sink, &a, sizeof(a));
 		sent++;
 	}
-	events__flush(&sink);
+	model__flush(m);
 	t1 = now_s();
 	in.pid = 1;
 	in.comm = "synthetic";
@@ -110,9 +114,7 @@ int main(int argc, char **argv)
 	       (unsigned long long)sent, (unsigned long long)heap__totals(heap)->live_allocations,
 	       nstacks, t1 - t0, sent / (t1 - t0) / 1e6, t2 - t1, t3 - t2, ru.ru_maxrss / 1024.0);
 	report__free(r);
-	detector__free(det);
-	heap__free(heap);
-	stack_table__free(stacks);
+	model__free(m);
 	free(ptrs);
 	return 0;
 }

@@ -11,6 +11,8 @@
 #                   attached as memscope-bpf attaches them (uprobe_multi links)
 #   memscope        memscope-bpf, default mode (stacks)
 #   memscope-nostacks  memscope-bpf --no-stacks
+#   memscope-record memscope-bpf record -o FILE.msb (the default mode, and the
+#                   capture file written as it runs)
 #   bpftrace        bench/memleak.bt, memleak's work in bpftrace
 #   heaptrack       heaptrack launching the workload (LD_PRELOAD)
 #   massif          valgrind --tool=massif
@@ -163,6 +165,8 @@ run_one() {
 	rawcopy-16k) $to "$BUILD/floor" -m -s 16384 -- "$wl" "${args[@]}" ;;
 	memscope) $to "$MEMSCOPE" --json "$TMP/ms.json" -- "$wl" "${args[@]}" ;;
 	memscope-nostacks) $to "$MEMSCOPE" --no-stacks --json "$TMP/ms.json" -- "$wl" "${args[@]}" ;;
+	memscope-record)
+		$to "$MEMSCOPE" record -o "$TMP/ms.msb" --json "$TMP/ms.json" -- "$wl" "${args[@]}" ;;
 	memscope-fp) $to "$MEMSCOPE" --unwind=fp --json "$TMP/ms.json" -- "$wl" "${args[@]}" ;;
 	memscope-dwarf) $to "$MEMSCOPE" --unwind=dwarf --json "$TMP/ms.json" -- "$wl" "${args[@]}" ;;
 	memscope-nobatch) $to "$MEMSCOPE" --no-batch --json "$TMP/ms.json" -- "$wl" "${args[@]}" ;;

@@ -12,7 +12,7 @@
  *
  * The probe site is not always the function's first byte: the loader moves it
  * to the first instruction the kernel emulates, as long as the arguments and
- * the stack pointer are still as they were at entry (user/probe_site.c).
+ * the stack pointer are still as they were at entry (user/record/probe_site.c).
  *
  *   annot_*      USDT probes of include/memscope.h: one MS_EV_ANNOT each
  *
@@ -66,7 +66,7 @@ volatile __u64 target_exit = 0;
  * process over the bytes each thread allocates with a mean gap of
  * sample_bytes: a block of s bytes is sampled with probability
  * 1 - exp(-s / sample_bytes), which the loader scales by.  Gaps are drawn
- * from sample_gaps, quantiles the loader computes (user/sample.c).
+ * from sample_gaps, quantiles the loader computes (user/model/sample.c).
  */
 const volatile __u64 sample_bytes = 0;
 const volatile __u64 sample_gaps[MS_SAMPLE_GAPS] = {};
@@ -388,7 +388,7 @@ static __always_inline bool stack_word(struct stack_block *b, __u64 addr, __u64 
  * mapping of pc - 1 (the call instruction of a return address) with
  * bpf_find_vma(): a pc in no executable mapping is not code, and the walk
  * ends before it (garbage read as a frame pointer or a return address is
- * never a frame).  Then, by the objects' own CFI (auto, dwarf; user/unwind.c
+ * never a frame).  Then, by the objects' own CFI (auto, dwarf; user/record/unwind.c
  * builds the rows), the object's rows by the file's (dev, inode), the row
  * by binary search on the file offset, the CFA from rsp or rbp, the return
  * address at CFA - 8 and, where the row says so, the caller's rbp.  Where
@@ -479,7 +479,7 @@ static long vma_info_cb(struct task_struct *task, struct vm_area_struct *vma, st
 }
 
 /*
- * For the loader (user/unwind.c): each file mapping of the iterator's
+ * For the loader (user/record/unwind.c): each file mapping of the iterator's
  * process with its file's key as unwind_vma() computes it.  Run over the
  * target, and over the loader itself for files it mapped to learn their
  * key before a launched target maps them.
@@ -930,7 +930,7 @@ static __always_inline __u64 take_stack(struct pt_regs *ctx, __u64 pc, __u64 sp,
 	return h;
 }
 
-/* Bytes asked for, as events__decode_alloc() (user/events.c) reads them. */
+/* Bytes asked for, as events__decode_alloc() (user/record/events.c) reads them. */
 static __always_inline __u64 call_size(__u32 fn, __u64 a0, __u64 a1, __u64 a2)
 {
 	switch (fn) {

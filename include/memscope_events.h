@@ -5,7 +5,7 @@
  * Every ring-buffer record starts with a one-byte type tag; the loader's
  * handle_event() dispatches on it.  Only fixed-size types that both sides
  * have are used here.  BPF sends raw arguments; the loader decodes them
- * (user/events.c), where the rules can be unit-tested.
+ * (user/record/events.c), where the rules can be unit-tested.
  */
 #ifndef MEMSCOPE_EVENTS_H
 #define MEMSCOPE_EVENTS_H
@@ -118,7 +118,7 @@ enum ms_ev_flags {
 /*
  * Sampling: BPF draws the gap in bytes to the next sample point from a table
  * of MS_SAMPLE_GAPS quantiles of the exponential distribution with mean
- * sample_bytes, which the loader fills (user/sample.c).
+ * sample_bytes, which the loader fills (user/model/sample.c).
  */
 #define MS_SAMPLE_GAPS 4096
 
@@ -126,7 +126,7 @@ enum ms_ev_flags {
  * An allocation call returned.  args are the first three integer arguments
  * as they were at entry; ret is the return value, except for posix_memalign,
  * where it is the pointer stored through its first argument (0 when the call
- * failed).  user/events.c turns this into pointer, size, old pointer and
+ * failed).  user/record/events.c turns this into pointer, size, old pointer and
  * alignment.  Under sampling, a realloc's args[0] is 0 when the old block
  * was not sampled (its release is not the loader's business).
  */
@@ -161,7 +161,7 @@ struct ms_ev_free {
  * ring-buffer record per call.  A thread's queue is also sent when it
  * exits, before it sends an annotation, and whenever the loader sweeps all
  * threads (every drain).  Records of one thread arrive in order; the loader
- * merges threads by ts_ns (user/events.c).
+ * merges threads by ts_ns (user/record/events.c).
  */
 #define MS_BATCH 32
 
@@ -220,7 +220,7 @@ enum ms_stack_flags {
 
 /*
  * Unwinding by the objects' CFI (.eh_frame): the loader turns each mapped
- * object's CFI into rows sorted by pc (user/unwind_table.c), all objects'
+ * object's CFI into rows sorted by pc (user/record/unwind_table.c), all objects'
  * rows in one array map, and an object's place in it in a hash map keyed by
  * the file's (dev, inode).  A row holds from its pc to the next row's.  The
  * pc is the file offset of the instruction (what BPF gets from the mapping:

@@ -2,6 +2,7 @@
 # Installs the Debian packages the build and tests need, only when missing.
 # Runs `apt-get update` at most once.  Set MEMSCOPE_DEPS_EXTRA to add more.
 # --tests: what only the tests need: headless Chromium for the HTML report;
+# Go's toolchain for `go tool pprof`, the real reader of --pprof profiles;
 # QEMU, a static busybox and xz for the kernel matrix, scripts/kernel-vm.sh;
 # gcc's ASan and UBSan runtimes for `make san`; clang's compiler-rt for `make fuzz`
 # (libFuzzer: libclang_rt.fuzzer, a package clang only recommends).
@@ -10,7 +11,7 @@ pkgs="clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libdw-dev libcjson-dev
 libcmocka-dev systemtap-sdt-dev libc6-dbg pkg-config make gcc g++ ${MEMSCOPE_DEPS_EXTRA:-}"
 target=deps
 if [ "${1:-}" = --tests ]; then
-	pkgs="chromium qemu-system-x86 busybox-static xz-utils libasan8 libubsan1 libclang-rt-dev
+	pkgs="chromium golang-go qemu-system-x86 busybox-static xz-utils libasan8 libubsan1 libclang-rt-dev
 ${MEMSCOPE_DEPS_EXTRA:-}"
 	target=test-deps
 fi

@@ -1,10 +1,10 @@
 #!/bin/sh
-# Refreshes the libraries the HTML report embeds (user/html/vendor/) from the
+# Refreshes the libraries the HTML report embeds (user/report/html/vendor/) from the
 # npm registry, at the pinned versions below.  Never run by make: the build
 # uses the checked-in files and needs no network.  See docs/html-report.md.
 #
 # To upgrade: change a version, run this script, run the HTML tests, commit
-# user/html/vendor/ together with this script.
+# user/report/html/vendor/ together with this script.
 set -eu
 
 # d3-flame-graph and the d3 modules it imports (d3-array, d3-dispatch,
@@ -17,7 +17,7 @@ d3-interpolate@3.0.2 d3-time@3.1.1 d3-time-format@4.1.1 d3-scale@4.0.3 d3-select
 d3-timer@3.0.2 d3-transition@3.0.2 d3-hierarchy@3.1.3"
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-out=$top/user/html/vendor
+out=$top/user/report/html/vendor
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 

@@ -49,5 +49,7 @@ int main(int argc, char **argv)
 	unsetenv("DEBUGINFOD_URLS");
 	if (o.check)
 		return check__run(o.verbose > 0);
+	if (o.command == MS_CMD_REPORT)
+		return session__report(&o);
 	return session__run(&o);
 }

@@ -8,6 +8,7 @@
 
 #include "memscope_events.h"
 #include "options.h"
+#include "report.h"
 #include "util.h"
 
 void options__usage(FILE *f)
@@ -15,6 +16,8 @@ void options__usage(FILE *f)
 	fprintf(f,
 		"usage: memscope-bpf [options] -p PID\n"
 		"       memscope-bpf [options] [--] PROGRAM [ARGS...]\n"
+		"       memscope-bpf record [options] -o FILE.msb (-p PID | [--] PROGRAM...)\n"
+		"       memscope-bpf report [--json F] [--html F] [-o F] [--top N] FILE.msb\n"
 		"\n"
 		"Traces every malloc-family call and C++ new/delete of a process with BPF\n"
 		"uprobes, and reports leaks and totals with symbolized stacks.\n"
@@ -23,11 +26,22 @@ void options__usage(FILE *f)
 		"  -d, --duration SECS    stop tracing after SECS seconds; a launched program\n"
 		"                         is then stopped (SIGTERM, SIGKILL 3 s later)\n"
 		"  -o, --output FILE      write the report to FILE (FILE.json: JSON,\n"
-		"                         FILE.html: HTML); '-': standard output\n"
+		"                         FILE.html: HTML, FILE.pb.gz: pprof, FILE.folded:\n"
+		"                         folded stacks); '-': standard output\n"
 		"      --json FILE        write the JSON report to FILE\n"
 		"      --html FILE        write the interactive HTML report to FILE (one file,\n"
 		"                         works offline)\n"
+		"      --pprof FILE       write a pprof profile (gzip'd profile.proto) to FILE:\n"
+		"                         alloc_objects, alloc_space, inuse_objects and\n"
+		"                         inuse_space per stack (go tool pprof FILE)\n"
+		"      --folded FILE      write folded stacks to FILE (flamegraph.pl, inferno,\n"
+		"                         speedscope): one line per stack and its count\n"
+		"      --folded-type T    what --folded counts: inuse_space (default: bytes in\n"
+		"                         use at the end), alloc_space, inuse_objects or\n"
+		"                         alloc_objects\n"
 		"      --top N            leak sites in the text summary (default 10)\n"
+		"      --record FILE      also write a capture file as the trace runs, for\n"
+		"                         `memscope-bpf report FILE` later, elsewhere\n"
 		"      --no-stacks        take no stacks: allocations are grouped by their\n"
 		"                         call site; releases carry none (cheapest mode)\n"
 		"      --free-stacks      also take stacks of releases\n"
@@ -43,6 +57,10 @@ void options__usage(FILE *f)
 		"      --no-batch         send each call to the loader on its own instead of\n"
 		"                         %d at a time per thread (costs the target more)\n"
 		"      --interval MS      timeline sampling period in ms (default 100)\n"
+		"      --live[=SECS]      while tracing, every SECS seconds (default 2), the\n"
+		"                         sites whose in-use bytes grew most, with totals, on\n"
+		"                         stderr: a screen redrawn like top's on a terminal,\n"
+		"                         else a block of plain lines per period\n"
 		"      --min-age SECS     when the target outlives tracing, blocks younger than\n"
 		"                         this are not leaks (default 5)\n"
 		"      --check            say whether tracing works on this kernel, and how:\n"
@@ -51,6 +69,10 @@ void options__usage(FILE *f)
 		"  -v, --verbose          more diagnostics (repeat for more; -vvv: libbpf)\n"
 		"  -h, --help             this text\n"
 		"  -V, --version          version\n"
+		"\n"
+		"record: -o names the capture file (written as the trace runs: a tracer\n"
+		"killed leaves what it had); the reports are made as without it.\n"
+		"report: the reports of a capture, from the file alone.\n"
 		"\n"
 		"Tracing stops on Ctrl-C or SIGTERM, after -d, or when the target exits.\n"
 		"A launched program never outlives memscope-bpf.  A report FILE that is a\n"
@@ -82,9 +104,9 @@ static bool same_path(const char *a, const char *b)
 	return a && b && strcmp(a, b) == 0;
 }
 
-enum { OPT_JSON = 256, OPT_HTML, OPT_TOP, OPT_NO_STACKS, OPT_FREE_STACKS, OPT_RINGBUF,
+enum { OPT_JSON = 256, OPT_HTML, OPT_PPROF, OPT_FOLDED, OPT_FOLDED_TYPE, OPT_TOP, OPT_NO_STACKS, OPT_FREE_STACKS, OPT_RINGBUF,
        OPT_INTERVAL, OPT_MIN_AGE, OPT_SAMPLE_BYTES, OPT_UNWIND, OPT_NO_BATCH,
-       OPT_CHECK };
+       OPT_CHECK, OPT_RECORD, OPT_LIVE };
 
 static const struct option long_opts[] = {
 	{ "pid", required_argument, NULL, 'p' },
@@ -92,6 +114,9 @@ static const struct option long_opts[] = {
 	{ "output", required_argument, NULL, 'o' },
 	{ "json", required_argument, NULL, OPT_JSON },
 	{ "html", required_argument, NULL, OPT_HTML },
+	{ "pprof", required_argument, NULL, OPT_PPROF },
+	{ "folded", required_argument, NULL, OPT_FOLDED },
+	{ "folded-type", required_argument, NULL, OPT_FOLDED_TYPE },
 	{ "top", required_argument, NULL, OPT_TOP },
 	{ "no-stacks", no_argument, NULL, OPT_NO_STACKS },
 	{ "free-stacks", no_argument, NULL, OPT_FREE_STACKS },
@@ -100,7 +125,9 @@ static const struct option long_opts[] = {
 	{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF },
 	{ "no-batch", no_argument, NULL, OPT_NO_BATCH },
 	{ "check", no_argument, NULL, OPT_CHECK },
+	{ "record", required_argument, NULL, OPT_RECORD },
 	{ "interval", required_argument, NULL, OPT_INTERVAL },
+	{ "live", optional_argument, NULL, OPT_LIVE },
 	{ "min-age", required_argument, NULL, OPT_MIN_AGE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -147,6 +174,19 @@ static bool parse_bytes(const char *s, uint64_t *out)
 	return true;
 }
 
+static enum options_result parse_folded_type(struct ms_options *o, const char *arg)
+{
+	for (int v = 0; v < REPORT_VALUE__COUNT; v++) {
+		if (!strcmp(arg, report_value__name(v))) {
+			o->folded_type = v;
+			return OPTIONS_RUN;
+		}
+	}
+	ms_err("invalid --folded-type '%s' (alloc_objects, alloc_space, inuse_objects or "
+	       "inuse_space)", arg);
+	return OPTIONS_EXIT_ERROR;
+}
+
 static enum options_result parse_one(struct ms_options *o, int c, const char *arg)
 {
 	unsigned long v;
@@ -174,6 +214,17 @@ static enum options_result parse_one(struct ms_options *o, int c, const char *ar
 		}
 		o->interval_ns = ns;
 		break;
+	case OPT_LIVE:
+		/* only --live=SECS: "--live 5" would take a program named 5 */
+		if (!arg) {
+			o->live_ns = 2 * 1000000000ull;
+		} else if (!parse_seconds(arg, 1e9, false, &ns) || ns < 100000000) {
+			ms_err("invalid --live '%s' (seconds, >= 0.1)", arg);
+			return OPTIONS_EXIT_ERROR;
+		} else {
+			o->live_ns = ns;
+		}
+		break;
 	case OPT_MIN_AGE:
 		if (!parse_seconds(arg, 1e9, true, &ns)) {
 			ms_err("invalid --min-age '%s' (seconds, >= 0)", arg);
@@ -181,11 +232,20 @@ static enum options_result parse_one(struct ms_options *o, int c, const char *ar
 		}
 		o->min_age_ns = ns;
 		break;
+	case OPT_RECORD:
+		o->record_path = arg;
+		break;
 	case 'o':
-		if (has_suffix(arg, ".json"))
+		if (o->command == MS_CMD_RECORD)
+			o->record_path = arg;
+		else if (has_suffix(arg, ".json"))
 			o->json_path = arg;
 		else if (has_suffix(arg, ".html") || has_suffix(arg, ".htm"))
 			o->html_path = arg;
+		else if (has_suffix(arg, ".pb.gz"))
+			o->pprof_path = arg;
+		else if (has_suffix(arg, ".folded"))
+			o->folded_path = arg;
 		else
 			o->text_path = arg;
 		break;
@@ -195,6 +255,14 @@ static enum options_result parse_one(struct ms_options *o, int c, const char *ar
 	case OPT_HTML:
 		o->html_path = arg;
 		break;
+	case OPT_PPROF:
+		o->pprof_path = arg;
+		break;
+	case OPT_FOLDED:
+		o->folded_path = arg;
+		break;
+	case OPT_FOLDED_TYPE:
+		return parse_folded_type(o, arg);
 	case OPT_TOP:
 		if (!parse_uint(arg, 100000, &v)) {
 			ms_err("invalid --top '%s'", arg);
@@ -255,6 +323,40 @@ static enum options_result parse_one(struct ms_options *o, int c, const char *ar
 	return OPTIONS_RUN;
 }
 
+/* No path names two outputs: one would replace the other. */
+static enum options_result check_outputs(const struct ms_options *o)
+{
+	const char *paths[] = { o->json_path, o->html_path, o->pprof_path, o->folded_path,
+				o->text_path, o->record_path };
+	size_t n = sizeof(paths) / sizeof(paths[0]);
+
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = i + 1; j < n; j++) {
+			if (same_path(paths[i], paths[j])) {
+				ms_err("'%s' given for two outputs", paths[i]);
+				return OPTIONS_EXIT_ERROR;
+			}
+		}
+	}
+	return OPTIONS_RUN;
+}
+
+/* report FILE: one capture, and nothing that only tracing uses. */
+static enum options_result check_report(struct ms_options *o)
+{
+	if (!o->argv || o->argv[1]) {
+		ms_err("report: give one capture file (memscope-bpf report FILE.msb)");
+		return OPTIONS_EXIT_ERROR;
+	}
+	if (o->pid || o->duration_s || o->check || o->record_path) {
+		ms_err("report reads a capture: -p, -d, --check and --record do not apply");
+		return OPTIONS_EXIT_ERROR;
+	}
+	o->replay_path = o->argv[0];
+	o->argv = NULL;
+	return check_outputs(o);
+}
+
 enum options_result options__parse(struct ms_options *o, int argc, char **argv)
 {
 	enum options_result r;
@@ -262,23 +364,38 @@ enum options_result options__parse(struct ms_options *o, int argc, char **argv)
 
 	memset(o, 0, sizeof(*o));
 	o->top = 10;
+	o->folded_type = REPORT_INUSE_SPACE;
 	o->alloc_stacks = true;
 	o->batch = true;
 	o->interval_ns = 100 * 1000000ull;
 	o->min_age_ns = 5 * 1000000000ull;
+	if (argc > 1 && (!strcmp(argv[1], "record") || !strcmp(argv[1], "report"))) {
+		o->command = !strcmp(argv[1], "record") ? MS_CMD_RECORD : MS_CMD_REPORT;
+		argv++;
+		argc--;
+	}
 	/*
 	 * 0, not 1: glibc then also forgets where it was inside a cluster like
 	 * "-xp1" that an earlier call stopped in, instead of reading on there
 	 */
 	optind = 0;
-	/* '+': stop at the program's name so its own options stay its own */
-	while ((c = getopt_long(argc, argv, "+p:d:o:vhV", long_opts, NULL)) != -1) {
+	/* '+': stop at the program's name so its own options stay its own
+	 * (report has no program: its options may follow the file) */
+	while ((c = getopt_long(argc, argv,
+				o->command == MS_CMD_REPORT ? "p:d:o:vhV" : "+p:d:o:vhV",
+				long_opts, NULL)) != -1) {
 		r = parse_one(o, c, optarg);
 		if (r != OPTIONS_RUN)
 			return r;
 	}
 	if (optind < argc)
 		o->argv = argv + optind;
+	if (o->command == MS_CMD_REPORT)
+		return check_report(o);
+	if (o->command == MS_CMD_RECORD && !o->record_path) {
+		ms_err("record: give the capture file with -o FILE.msb");
+		return OPTIONS_EXIT_ERROR;
+	}
 	if (o->check) {
 		if (!o->pid && !o->argv)
 			return OPTIONS_RUN;
@@ -293,11 +410,5 @@ enum options_result options__parse(struct ms_options *o, int argc, char **argv)
 		ms_err("nothing to trace: give -p PID or a program to launch (see --help)");
 		return OPTIONS_EXIT_ERROR;
 	}
-	if (same_path(o->json_path, o->text_path) || same_path(o->json_path, o->html_path) ||
-	    same_path(o->html_path, o->text_path)) {
-		ms_err("'%s' given for two outputs",
-		       same_path(o->html_path, o->text_path) ? o->html_path : o->json_path);
-		return OPTIONS_EXIT_ERROR;
-	}
-	return OPTIONS_RUN;
+	return check_outputs(o);
 }

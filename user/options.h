@@ -9,13 +9,25 @@
 #include <stdint.h>
 #include <stdio.h>
 
+enum ms_command {
+	MS_CMD_TRACE,  /* trace and report */
+	MS_CMD_RECORD, /* record: -o names the capture */
+	MS_CMD_REPORT, /* report FILE.msb */
+};
+
 struct ms_options {
+	enum ms_command command;
 	int pid;               /* -p; 0 when launching */
 	char **argv;           /* the program to launch and its arguments */
 	double duration_s;     /* -d; 0 = until the target exits or a signal */
 	const char *json_path; /* --json, or -o FILE.json */
 	const char *html_path; /* --html, or -o FILE.html / FILE.htm */
+	const char *pprof_path;  /* --pprof, or -o FILE.pb.gz */
+	const char *folded_path; /* --folded, or -o FILE.folded */
+	int folded_type;         /* --folded-type: enum report_value */
 	const char *text_path; /* -o FILE (other extensions); NULL = stderr */
+	const char *record_path; /* --record, or record's -o: the capture file */
+	const char *replay_path; /* report FILE.msb */
 	unsigned top;          /* leak sites listed in the text summary */
 	bool alloc_stacks;
 	bool free_stacks;
@@ -24,6 +36,7 @@ struct ms_options {
 	bool batch;            /* records queued per thread in BPF; --no-batch: not */
 	int unwind_mode;       /* --unwind: enum ms_unwind_mode */
 	uint64_t interval_ns;  /* --interval: timeline sampling period */
+	uint64_t live_ns;      /* --live: the live view's period; 0: no live view */
 	uint64_t min_age_ns;   /* --min-age: leak rule when the target outlives tracing */
 	int verbose;
 	bool check;            /* --check: report what this kernel can do, trace nothing */

@@ -333,3 +333,42 @@ void output__abort(struct output *o)
 	memset(o, 0, sizeof(*o));
 	o->fd = -1;
 }
+
+int output__open_in_place(const char *path)
+{
+	struct stat st, *stp = &st;
+	struct output_plan p;
+	struct output o = { .fd = -1 };
+	int fd = -1, err = 0;
+
+	if (lstat(path, &st) < 0)
+		stp = NULL;
+	p = output__plan(path, stp);
+	switch (p.how) {
+	case OUTPUT_REFUSE:
+		err = p.err ? -p.err : -EINVAL;
+		break;
+	case OUTPUT_FD:
+		fd = fcntl(p.fd, F_DUPFD_CLOEXEC, 3);
+		break;
+	case OUTPUT_STREAM:
+		err = open_stream(&o, path, stp);
+		fd = o.fd;
+		break;
+	case OUTPUT_REPLACE:
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+		break;
+	}
+	if (!err && fd < 0)
+		err = -errno;
+	if (err) {
+		if (fd >= 0)
+			close(fd);
+		if (p.how == OUTPUT_REFUSE && p.why)
+			ms_err("cannot write '%s': %s", path, p.why);
+		else
+			ms_err("cannot write '%s': %s", path, strerror(-err));
+		return err;
+	}
+	return fd;
+}

@@ -55,6 +55,13 @@ int output__open(struct output *o, const char *path);
  * alone and the report stays in the temporary file the message names.
  */
 int output__commit(struct output *o);
+/*
+ * For a file written as it grows (a capture: what was written must survive
+ * a killed tracer): the same checks, then a regular file or new path is
+ * opened in place (created or truncated, never through a symbolic link).
+ * An fd, or negative errno (message printed).
+ */
+int output__open_in_place(const char *path);
 /* Removes a temporary file (never the path itself); safe on an unopened or committed output. */
 void output__abort(struct output *o);
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/capability.h>
 #include <poll.h>
 #include <signal.h>
@@ -8,24 +9,23 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/libbpf.h>
 
-#include "annotations.h"
 #include "attach.h"
-#include "detect.h"
 #include "discover.h"
 #include "events.h"
-#include "heap.h"
+#include "live_view.h"
+#include "model.h"
 #include "output.h"
+#include "recording.h"
 #include "report.h"
+#include "runtime.h"
 #include "session.h"
-#include "stacks.h"
 #include "symbolize.h"
 #include "target.h"
-#include "thread_names.h"
-#include "timeline.h"
 #include "unwind.h"
 #include "util.h"
 
@@ -46,6 +46,14 @@
 #define UNWIND_ROWS_MIN (256u * 1024)
 #define UNWIND_ROWS_MAX (1u << 24)
 
+/* The report files, in the order they are written (the text summary last). */
+enum out_kind { OUT_JSON, OUT_HTML, OUT_PPROF, OUT_FOLDED, OUT_TEXT, OUT__COUNT };
+
+/* Where the reports go: each opened before tracing, written at the end. */
+struct report_outputs {
+	struct output v[OUT__COUNT]; /* by enum out_kind */
+};
+
 struct session {
 	const struct ms_options *opts;
 	struct target target;
@@ -54,16 +62,17 @@ struct session {
 	struct unwinder *unwind; /* NULL: no stacks, or --unwind=fp */
 	uint64_t unwind_unknown; /* BPF's count of frames in objects without rows, last seen */
 	struct symbolizer *sym;
-	struct stack_table *stacks;
-	struct heap *heap;
-	struct detector *detector;
-	struct annotations *annots;
-	struct timeline *timeline;
-	struct thread_names *names;
+	struct runtime_ctx runtime;
+	struct model *model;
+	struct live_view *live; /* --live; NULL without */
 	struct event_sink sink;
+	struct recording *rec; /* --record: the capture written as we go */
+	int rec_fd;
+	int statm_fd;          /* the target's /proc/PID/statm, -1 once gone */
 	struct ring_buffer *rb;
-	struct output json_out, html_out, text_out;
+	struct report_outputs outs;
 	uint64_t start_ns, end_ns;
+	uint64_t start_wall_ns; /* start_ns on CLOCK_REALTIME */
 	/* batching: when the threads were last swept, the sweep before, the next */
 	uint64_t swept_ns, complete_ns, next_sweep_ns;
 	uint64_t sweeps, sweep_ns; /* how many, and their time */
@@ -105,16 +114,106 @@ static int check_privileges(void)
 	return -EPERM;
 }
 
-static int open_outputs(struct session *s)
+static const char *output_path(const struct ms_options *o, enum out_kind k)
+{
+	switch (k) {
+	case OUT_JSON:
+		return o->json_path;
+	case OUT_HTML:
+		return o->html_path;
+	case OUT_PPROF:
+		return o->pprof_path;
+	case OUT_FOLDED:
+		return o->folded_path;
+	default:
+		return o->text_path;
+	}
+}
+
+/* Every report path is checked and opened before tracing starts. */
+static int outputs_open(struct report_outputs *ro, const struct ms_options *o)
 {
 	int err = 0;
 
-	if (s->opts->json_path)
-		err = output__open(&s->json_out, s->opts->json_path);
-	if (!err && s->opts->html_path)
-		err = output__open(&s->html_out, s->opts->html_path);
-	if (!err && s->opts->text_path)
-		err = output__open(&s->text_out, s->opts->text_path);
+	for (int k = 0; k < OUT__COUNT && !err; k++)
+		if (output_path(o, k))
+			err = output__open(&ro->v[k], output_path(o, k));
+	return err;
+}
+
+static void outputs_abort(struct report_outputs *ro)
+{
+	for (int k = 0; k < OUT__COUNT; k++)
+		output__abort(&ro->v[k]);
+}
+
+static int write_report(const struct ms_options *o, struct report *r, enum out_kind k, FILE *f)
+{
+	switch (k) {
+	case OUT_JSON:
+		return report__write_json(r, f);
+	case OUT_HTML:
+		return report__write_html(r, f);
+	case OUT_PPROF:
+		return report__write_pprof(r, f);
+	case OUT_FOLDED:
+		return report__write_folded(r, f, o->folded_type);
+	default:
+		return report__write_text(r, f, o->top);
+	}
+}
+
+/* Commits o when writing it succeeded (written: 0), else drops it. */
+static int commit(struct output *o, int written)
+{
+	if (written) {
+		ms_err("cannot write '%s': %s", o->path, strerror(-written));
+		output__abort(o);
+		return written;
+	}
+	return output__commit(o);
+}
+
+/*
+ * The reports of in, each written whole or not at all, and each on its own:
+ * one that fails does not cost the others.  The files first: stderr may be
+ * a pipe nobody reads, where the summary blocks or fails.
+ */
+static int outputs_write(struct report_outputs *ro, const struct ms_options *o,
+			 const struct report_input *in)
+{
+	struct report *r = report__build(in);
+	int err = 0, e;
+
+	for (int k = 0; k < OUT__COUNT; k++) {
+		if (!ro->v[k].f)
+			continue;
+		e = commit(&ro->v[k], write_report(o, r, k, ro->v[k].f));
+		err = err ? err : e;
+	}
+	/* without -o FILE the summary goes to stderr */
+	if (!output_path(o, OUT_TEXT)) {
+		if (o->stderr_closed) {
+			/* the summary is lost: no success to claim (README "Exit status") */
+			e = -EBADF;
+		} else {
+			fflush(stdout);
+			e = report__write_text(r, stderr, o->top);
+		}
+		err = err ? err : e;
+	}
+	report__free(r);
+	return err;
+}
+
+static int open_outputs(struct session *s)
+{
+	int err = outputs_open(&s->outs, s->opts);
+
+	if (!err && s->opts->record_path) {
+		s->rec_fd = output__open_in_place(s->opts->record_path);
+		err = s->rec_fd < 0 ? s->rec_fd : 0;
+	}
 	return err;
 }
 
@@ -257,70 +356,44 @@ static void add_new_objects(struct session *s)
 	unwinder__scan(s->unwind);
 }
 
-/*
- * Whether module (a path as in the target's maps) is an allocator object.
- * By file name: a launched target's objects were found before its maps
- * existed, by a path that may go through a symlink (/lib -> usr/lib).
- */
-static bool allocator_object(const struct session *s, const char *module)
-{
-	const char *name = module ? strrchr(module, '/') : NULL;
-
-	for (size_t i = 0; name && i < s->objs.n; i++) {
-		const char *own = strrchr(s->objs.v[i].path, '/');
-
-		if (s->objs.v[i].nsyms && own && !strcmp(own, name))
-			return true;
-	}
-	return false;
-}
-
-/*
- * glibc's thread-exit flush of a thread's tcache (tcache_thread_shutdown,
- * inlined into __malloc_arena_thread_freeres) frees blocks the program had
- * already freed.  Named through the symbolizer when libc has its debug
- * symbols (libc6-dbg); without them, a release the allocator's own code
- * makes while the thread exits (MS_EVF_EXITING: past __call_tls_dtors).
- * Asked only for releases of addresses that are not live.
- */
-static bool allocator_internal_release(void *ctx, const struct free_call *fc)
-{
-	struct session *s = ctx;
-	const struct sym_frame *f;
-	size_t n;
-
-	if (!fc->caller) /* --no-stacks: releases come without their caller */
-		return fc->flags & MS_EVF_EXITING;
-	if (!s->sym)
-		return false;
-	symbolizer__symbolize(s->sym, fc->caller, &f, &n);
-	for (size_t i = 0; i < n; i++)
-		if (f[i].function && (!strcmp(f[i].function, "tcache_thread_shutdown") ||
-				      !strcmp(f[i].function, "__malloc_arena_thread_freeres")))
-			return true;
-	return (fc->flags & MS_EVF_EXITING) && n && allocator_object(s, f[n - 1].module);
-}
+static void start_recording(struct session *s);
+static void fill_report_input(struct session *s, struct report_input *in, char *exit_text,
+			      int len);
 
 static int start_pipeline(struct session *s)
 {
 	struct symbolizer_opts so = { .sz = sizeof(so), .demangle = true };
+	struct model_opts mo = {
+		.sz = sizeof(mo),
+		.live_hint = 1024,
+		.freed_capacity = FREED_CAPACITY,
+		.start_ns = s->start_ns,
+		.interval_ns = s->opts->interval_ns,
+		.sample_bytes = s->opts->sample_bytes,
+		.internal = runtime__internal_release,
+		.internal_ctx = &s->runtime,
+	};
+	char path[64];
 
-	s->stacks = stack_table__new();
-	s->heap = heap__new(1024);
-	heap__set_window_origin(s->heap, s->start_ns, s->opts->interval_ns);
-	heap__set_sample_bytes(s->heap, s->opts->sample_bytes);
-	s->detector = detector__new(s->heap, FREED_CAPACITY);
-	s->annots = annotations__new(s->heap, s->detector, s->target.pid);
-	detector__set_internal_filter(s->detector, allocator_internal_release, s);
-	s->timeline = timeline__new(s->target.pid, s->start_ns, s->opts->interval_ns);
-	s->names = thread_names__new(s->target.pid);
 	s->sym = symbolizer__new(s->target.pid, &so);
 	if (!s->sym)
 		ms_warn("cannot read the maps of '%d': %s", s->target.pid, strerror(errno));
-	s->sink = (struct event_sink){ .stacks = s->stacks, .heap = s->heap, .sym = s->sym,
-				       .names = s->names, .annots = s->annots,
-				       .timeline = s->timeline,
+	s->runtime = (struct runtime_ctx){ .sym = s->sym, .objs = &s->objs };
+	s->model = model__new(&mo);
+	snprintf(path, sizeof(path), "/proc/%d/statm", s->target.pid);
+	s->statm_fd = open(path, O_RDONLY | O_CLOEXEC);
+	s->sink = (struct event_sink){ .model = s->model, .sym = s->sym, .pid = s->target.pid,
 				       .ordered = tracer__batching(s->tracer) };
+	start_recording(s);
+	if (s->rec_fd >= 0 && !s->rec)
+		return -EIO;
+	s->sink.rec = s->rec;
+	if (s->opts->live_ns)
+		s->live = live_view__new(&(struct live_view_opts){
+			.sz = sizeof(struct live_view_opts), .fd = STDERR_FILENO,
+			.period_ns = s->opts->live_ns, .start_ns = s->start_ns,
+			.pid = s->target.pid, .comm = s->target.comm, .heap = s->model->heap,
+			.stacks = s->model->stacks, .sym = s->sym, .objs = &s->objs });
 	s->rb = ring_buffer__new(tracer__ringbuf_fd(s->tracer), handle_event, &s->sink, NULL);
 	if (!s->rb) {
 		ms_err("cannot open the BPF ring buffer: %s", strerror(errno));
@@ -399,6 +472,35 @@ static int wait_events(struct session *s, int timeout_ms)
 	return poll(&p, 1, timeout_ms) < 0 ? -errno : 0;
 }
 
+/* The target's resident set, TIMELINE_NO_RSS when it cannot be read. */
+static uint64_t read_rss(int fd)
+{
+	unsigned long long size, resident;
+	char buf[128];
+	ssize_t n;
+
+	if (fd < 0)
+		return TIMELINE_NO_RSS;
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	if (n <= 0)
+		return TIMELINE_NO_RSS;
+	buf[n] = 0;
+	/* a gone process reads as all zeros */
+	if (sscanf(buf, "%llu %llu", &size, &resident) != 2 || size == 0)
+		return TIMELINE_NO_RSS;
+	return resident * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+/* Once a drain, before its records: the timeline's samples take it. */
+static void note_rss(struct session *s, uint64_t now)
+{
+	uint64_t rss = read_rss(s->statm_fd);
+
+	if (s->rec)
+		recording__rss(s->rec, now, rss);
+	model__rss(s->model, now, rss);
+}
+
 /*
  * Every poll is followed by a drain: the read-ahead is applied there.  With
  * batching, the threads are swept first when it is time, and the records
@@ -410,6 +512,7 @@ static uint64_t drain(struct session *s, bool all)
 {
 	uint64_t now = ms_now_ns(), until = now;
 
+	note_rss(s, now);
 	if (s->sink.ordered) {
 		/*
 		 * Early when the records waiting for their merge reach the bound:
@@ -437,14 +540,43 @@ static void sample(struct session *s, bool force)
 {
 	uint64_t until = drain(s, force);
 
-	timeline__tick(s->timeline, heap__totals(s->heap), until, force);
+	if (s->rec) {
+		recording__tick(s->rec, until, force);
+		recording__flush(s->rec);
+	}
+	model__tick(s->model, until, force);
+}
+
+/* The names the target's threads have now (they often rename themselves
+ * after their first malloc, which BPF saw). */
+static void refresh_thread_names(struct session *s)
+{
+	const struct thread_names *tn = s->model->names;
+
+	for (size_t i = 0; i < thread_names__count(tn); i++) {
+		uint32_t tid = thread_names__tid(tn, i);
+		const char *old = thread_names__get(tn, tid);
+		char path[64], name[32];
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/%d/task/%u/comm", s->target.pid, tid);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		if (fgets(name, sizeof(name), f)) {
+			name[strcspn(name, "\n")] = 0;
+			if (!old || strcmp(old, name))
+				events__thread(&s->sink, tid, name);
+		}
+		fclose(f);
+	}
 }
 
 /* What can only be read while the target's address space exists. */
 static void record_target_state(struct session *s)
 {
 	sample(s, true);
-	thread_names__refresh(s->names);
+	refresh_thread_names(s);
 	if (s->sym)
 		symbolizer__refresh(s->sym);
 }
@@ -498,6 +630,17 @@ static void forward_stop(struct session *s, int sig)
 	wait_gone(s);
 }
 
+/* The live view, when one is due (last: tracing has ended); after a drain. */
+static void show_live(struct session *s, bool last)
+{
+	uint64_t stats[MS_STAT__COUNT] = { 0 }, now = ms_now_ns();
+
+	if (!s->live || (!last && !live_view__due(s->live, now)))
+		return;
+	tracer__stats(s->tracer, stats);
+	live_view__show(s->live, now, stats[MS_STAT_LOST_EVENTS], last);
+}
+
 static void trace_loop(struct session *s)
 {
 	uint64_t deadline = 0;
@@ -518,6 +661,7 @@ static void trace_loop(struct session *s)
 			break;
 		}
 		sample(s, false);
+		show_live(s, false);
 		if (stop_signal) {
 			ms_info(1, "stopping on signal %d", (int)stop_signal);
 			if (s->target.launched)
@@ -537,9 +681,13 @@ static void trace_loop(struct session *s)
 		}
 	}
 	target__release(&s->target);
-	timeline__target_gone(s->timeline);
+	/* its RSS is no more */
+	if (s->statm_fd >= 0)
+		close(s->statm_fd);
+	s->statm_fd = -1;
 	sample(s, true);
 	s->end_ns = ms_now_ns();
+	show_live(s, true);
 }
 
 /* The last records are taken and the counters read; the probes stay until detach(). */
@@ -587,16 +735,17 @@ static void fill_report_input(struct session *s, struct report_input *in, char *
 		.status_known = t->exited && t->status_known,
 		.exit_code = -1,
 		.exit_text = exit_text,
-		.heap = s->heap,
-		.stacks = s->stacks,
+		.heap = s->model->heap,
+		.stacks = s->model->stacks,
 		.sym = s->sym,
 		.objs = &s->objs,
-		.stack_lost = s->sink.stack_lost,
+		.stack_lost = s->model->stack_lost,
 		.malformed = s->sink.malformed,
 		.batch = s->sink.ordered ? MS_BATCH : 0,
 		.late_records = s->sink.late,
 		.start_ns = s->start_ns,
 		.end_ns = s->end_ns,
+		.start_wall_ns = s->start_wall_ns,
 		.alloc_stacks = s->mode.alloc_stacks,
 		.free_stacks = s->mode.free_stacks,
 		.unwind_mode = s->mode.unwind_mode,
@@ -604,10 +753,10 @@ static void fill_report_input(struct session *s, struct report_input *in, char *
 		.nprobes = s->nprobes,
 		.degraded = s->degraded,
 		.ndegraded = s->mode.ndegraded,
-		.detector = s->detector,
-		.timeline = s->timeline,
-		.thread_names = s->names,
-		.annots = s->annots,
+		.detector = s->model->detector,
+		.timeline = s->model->timeline,
+		.thread_names = s->model->names,
+		.annots = s->model->annots,
 		.min_age_ns = s->opts->min_age_ns,
 		.vm_children_known = s->vm_children_known,
 	};
@@ -626,52 +775,55 @@ static void fill_report_input(struct session *s, struct report_input *in, char *
 	}
 }
 
-static int first_err(int err, int next)
+/* One line: how much the capture holds. */
+static void report_recording(const struct session *s)
 {
-	return err ? err : next;
+	uint64_t records, raw, written;
+
+	recording__stats(s->rec, &records, &raw, &written);
+	ms_info(0, "wrote %llu records to '%s' (%.1f MiB, %.1f bytes a record)",
+		(unsigned long long)records, s->opts->record_path, (double)written / 1048576.0,
+		records ? (double)written / (double)records : 0.0);
 }
 
-/* Commits o when writing it succeeded (written: 0), else drops it. */
-static int commit(struct output *o, int written)
+static void start_recording(struct session *s)
 {
-	if (written) {
-		ms_err("cannot write '%s': %s", o->path, strerror(-written));
-		output__abort(o);
-		return written;
-	}
-	return output__commit(o);
+	struct report_input in;
+	char exit_text[128];
+
+	if (s->rec_fd < 0)
+		return;
+	fill_report_input(s, &in, exit_text, sizeof(exit_text));
+	s->rec = recording__new(s->rec_fd, &in, FREED_CAPACITY);
+	if (!s->rec)
+		ms_err("cannot write '%s': %s", s->opts->record_path, strerror(errno));
 }
 
 static int write_reports(struct session *s)
 {
 	struct report_input in;
-	struct report *r;
 	char exit_text[128];
-	int err = 0;
+	int err, rec_err = 0;
 
 	fill_report_input(s, &in, exit_text, sizeof(exit_text));
-	r = report__build(&in);
-	/*
-	 * Each output on its own: one that fails does not cost the others.
-	 * The files first: stderr may be a pipe nobody reads, where the
-	 * summary blocks or fails.
-	 */
-	if (s->json_out.f)
-		err = commit(&s->json_out, report__write_json(r, s->json_out.f));
-	if (s->html_out.f)
-		err = first_err(err, commit(&s->html_out, report__write_html(r, s->html_out.f)));
-	if (s->text_out.f) {
-		err = first_err(err, commit(&s->text_out,
-					    report__write_text(r, s->text_out.f, s->opts->top)));
-	} else if (s->opts->stderr_closed) {
-		/* the summary is lost: no success to claim (README "Exit status") */
-		err = first_err(err, -EBADF);
-	} else {
-		fflush(stdout);
-		err = first_err(err, report__write_text(r, stderr, s->opts->top));
+	err = outputs_write(&s->outs, s->opts, &in);
+	/* after the reports: the frames they resolved go into the capture */
+	if (s->rec) {
+		rec_err = recording__finish(s->rec, &in, s->sym);
+		if (rec_err)
+			ms_err("cannot write '%s': %s", s->opts->record_path, strerror(-rec_err));
+		else
+			report_recording(s);
 	}
-	report__free(r);
-	return err;
+	return err ? err : rec_err;
+}
+
+static uint64_t wall_clock_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static void on_child(int sig)
@@ -703,17 +855,16 @@ static void session_cleanup(struct session *s)
 	}
 	/* frees the ring buffer too: it exists only with a tracer */
 	detach(s);
-	output__abort(&s->json_out);
-	output__abort(&s->html_out);
-	output__abort(&s->text_out);
+	outputs_abort(&s->outs);
 	events__free(&s->sink);
 	symbolizer__free(s->sym);
-	annotations__free(s->annots);
-	detector__free(s->detector);
-	timeline__free(s->timeline);
-	thread_names__free(s->names);
-	heap__free(s->heap);
-	stack_table__free(s->stacks);
+	model__free(s->model);
+	live_view__free(s->live);
+	recording__free(s->rec);
+	if (s->rec_fd >= 0)
+		close(s->rec_fd);
+	if (s->statm_fd >= 0)
+		close(s->statm_fd);
 	unwinder__free(s->unwind);
 	discover__free(&s->objs);
 	target__cleanup(&s->target);
@@ -722,7 +873,7 @@ static void session_cleanup(struct session *s)
 
 int session__run(const struct ms_options *o)
 {
-	struct session s = { .opts = o };
+	struct session s = { .opts = o, .rec_fd = -1, .statm_fd = -1 };
 	int err, code = 1;
 
 	target__init(&s.target);
@@ -737,6 +888,7 @@ int session__run(const struct ms_options *o)
 	if (!err)
 		err = attach_probes(&s);
 	s.start_ns = ms_now_ns();
+	s.start_wall_ns = wall_clock_ns();
 	if (!err && s.target.launched)
 		err = target__start(&s.target);
 	/* a launched target is polled only by the loop, which handles its exit stop */
@@ -768,4 +920,22 @@ int session__run(const struct ms_options *o)
 cleanup:
 	session_cleanup(&s);
 	return code;
+}
+
+int session__report(const struct ms_options *o)
+{
+	struct report_outputs outs = { 0 };
+	struct replay *rp = NULL;
+	int err;
+
+	err = outputs_open(&outs, o);
+	if (!err) {
+		rp = replay__open(o->replay_path);
+		err = rp ? 0 : -EINVAL;
+	}
+	if (!err)
+		err = outputs_write(&outs, o, replay__input(rp));
+	outputs_abort(&outs);
+	replay__free(rp);
+	return err ? 1 : 0;
 }

@@ -11,5 +11,7 @@
 
 /* Returns memscope-bpf's exit code. */
 int session__run(const struct ms_options *o);
+/* `memscope-bpf report FILE.msb`: the reports of a capture.  The exit code. */
+int session__report(const struct ms_options *o);
 
 #endif

@@ -178,17 +178,30 @@ uint64_t ms_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-int ms_maps_parse(char *line, struct ms_maps_line *m)
+int ms_utf8_len(const unsigned char *s)
 {
-	int pos = 0;
+	unsigned c = s[0];
+	int n, i;
+	uint32_t cp;
 
-	memset(m, 0, sizeof(*m));
-	m->path = "";
-	if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s %" SCNx64 " %x:%x %" SCNu64 " %n",
-		   &m->start, &m->end, m->perms, &m->offset, &m->dev_major, &m->dev_minor,
-		   &m->ino, &pos) < 7 || !pos)
-		return -EINVAL;
-	line[pos + strcspn(line + pos, "\n")] = '\0';
-	m->path = line + pos;
-	return m->ino && m->path[0] == '/';
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2, cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3, cp = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4, cp = c & 0x07;
+	else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	/* overlong forms, surrogates and values past U+10FFFF */
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
 }

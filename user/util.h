@@ -48,6 +48,13 @@ static inline uint64_t ms_hash64(uint64_t x)
 	return x;
 }
 
+/*
+ * Length of the valid UTF-8 sequence at s (1 for ASCII, NUL included), or 0
+ * when it is none: overlong forms, surrogates, past U+10FFFF, cut short.
+ * For the writers of untrusted strings.
+ */
+int ms_utf8_len(const unsigned char *s);
+
 /* CLOCK_MONOTONIC in ns, the clock bpf_ktime_get_ns() uses */
 uint64_t ms_now_ns(void);
 /* Whether process pid has exited: gone, or a zombie not reaped yet. */
@@ -69,20 +76,5 @@ enum ms_proc_kind {
 int ms_proc_classify(const char *stat);
 /* ms_proc_classify() of /proc/PID/stat; -errno when it cannot be read. */
 int ms_proc_kind(int pid);
-
-/* One line of /proc/PID/maps. */
-struct ms_maps_line {
-	uint64_t start, end, offset, ino;
-	unsigned int dev_major, dev_minor;
-	char perms[5];    /* "r-xp" */
-	const char *path; /* in the line, its newline cut; "" when anonymous */
-};
-
-/*
- * Parses one line of /proc/PID/maps into m, cutting the line's newline.
- * 1 when it maps a file (an inode, a path from '/'), 0 when not (anonymous,
- * [heap], [vdso], ...), -EINVAL when malformed.
- */
-int ms_maps_parse(char *line, struct ms_maps_line *m);
 
 #endif

@@ -2176,6 +2176,16 @@ static void test_e2e__bad_input_one_line_error_nonzero_exit(void **state)
 	assert_one_line_error(&r, "invalid --sample-bytes");
 	run_free(&r);
 
+	run_memscope(&r, NULL, "--folded", json, "--folded-type", "bytes", "--", PROGS "leaks",
+		     NULL);
+	assert_one_line_error(&r, "invalid --folded-type 'bytes'");
+	run_free(&r);
+
+	/* one path for two outputs: the second would replace the first */
+	run_memscope(&r, NULL, "--pprof", json, "--folded", json, "--", PROGS "leaks", NULL);
+	assert_one_line_error(&r, "given for two outputs");
+	run_free(&r);
+
 	run_memscope(&r, NULL, "--unwind=frames", "--", PROGS "leaks", NULL);
 	assert_one_line_error(&r, "invalid --unwind 'frames'");
 	run_free(&r);
@@ -2205,20 +2215,32 @@ static bool eof_within(int fd, int ms)
 	return false;
 }
 
+/*
+ * A /proc file's text into buf (len bytes, NUL-terminated; "" when it
+ * cannot be read): slurp() sizes a file by seeking, and /proc files have no
+ * size.
+ */
+static void read_proc(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, len - 1) : -1;
+
+	buf[n > 0 ? n : 0] = 0;
+	if (fd >= 0)
+		close(fd);
+}
+
 /* True when pid is gone or a zombie within ms. */
 static bool dead_within(pid_t pid, int ms)
 {
 	for (int waited = 0; waited < ms; waited += 10) {
-		char path[64], *stat;
+		char path[64], stat[1024];
 		const char *paren;
-		bool dead;
 
 		snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-		stat = slurp(path);
-		paren = stat ? strrchr(stat, ')') : NULL;
-		dead = !paren || paren[2] == 'Z' || paren[2] == 'X';
-		free(stat);
-		if (dead)
+		read_proc(path, stat, sizeof(stat));
+		paren = strrchr(stat, ')');
+		if (!paren || paren[2] == 'Z' || paren[2] == 'X')
 			return true;
 		usleep(10000);
 	}
@@ -2587,6 +2609,628 @@ static void test_e2e__pid_target_reaped_by_its_parent_status_still_known(void **
 	}
 }
 
+/* ---- pprof and folded stacks ---- */
+
+/* go, for `go tool pprof`: on PATH, else where Debian's golang-go puts it */
+static const char *find_go(void)
+{
+	static char found[4096];
+	const char *path = getenv("PATH");
+
+	for (const char *p = path; p && *p;) {
+		size_t n = strcspn(p, ":");
+
+		snprintf(found, sizeof(found), "%.*s/go", (int)n, p);
+		if (n && access(found, X_OK) == 0)
+			return found;
+		p += n + (p[n] == ':');
+	}
+	return access("/usr/lib/go/bin/go", X_OK) == 0 ? "/usr/lib/go/bin/go" : NULL;
+}
+
+/* The go command; a test without it fails under CI=true, else says so loudly and skips. */
+static const char *need_go(void)
+{
+	const char *go = find_go();
+
+	if (go)
+		return go;
+	if (getenv("CI") && !strcmp(getenv("CI"), "true"))
+		fail_msg("no 'go' for go tool pprof (CI=true: a failure; scripts/deps.sh --tests "
+			 "installs golang-go)");
+	fprintf(stderr, "e2e: NOT RUN: pprof test: no 'go' (apt-get install golang-go)\n");
+	skip();
+	return NULL;
+}
+
+/* What `go tool pprof ARGS FILE` printed (the caller frees); the test fails when it fails. */
+static char *go_pprof(const char *args, const char *file)
+{
+	char cmd[8192], *out = calloc(1, 1 << 22);
+	size_t n = 0, got;
+	FILE *p;
+	int st;
+
+	/* HOME: where pprof may keep state, not root's */
+	snprintf(cmd, sizeof(cmd), "HOME='%s' '%s' tool pprof %s '%s' 2>&1", tmpdir, need_go(),
+		 args, file);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	while (n < (1 << 22) - 1 && (got = fread(out + n, 1, (1 << 22) - 1 - n, p)) > 0)
+		n += got;
+	st = pclose(p);
+	if (st != 0)
+		fail_msg("'%s' exited %d:\n%s", cmd, st, out);
+	return out;
+}
+
+struct top_row {
+	char name[1200];
+	long long value;
+};
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(((const struct top_row *)a)->name, ((const struct top_row *)b)->name);
+}
+
+/*
+ * The rows of a -top listing with a flat value ("1600B  60.93% 60.93%
+ * 1600B 60.93%  churn"), sorted by name; *total from "of 2626B total".
+ */
+static size_t parse_top(char *out, struct top_row *rows, size_t max, long long *total)
+{
+	char *save = NULL, *line, *t = strstr(out, "% of ");
+	bool body = false;
+	size_t n = 0;
+
+	assert_non_null(t);
+	*total = strtoll(t + 5, NULL, 10);
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char c[5][32];
+		int used = 0;
+
+		if (strstr(line, "flat  flat%")) {
+			body = true;
+			continue;
+		}
+		if (!body || sscanf(line, "%31s %31s %31s %31s %31s %n", c[0], c[1], c[2], c[3],
+				    c[4], &used) != 5 || !used)
+			continue;
+		if (!strtoll(c[0], NULL, 10))
+			continue;
+		assert_true(n < max);
+		snprintf(rows[n].name, sizeof(rows[n].name), "%s", line + used);
+		rows[n++].value = strtoll(c[0], NULL, 10);
+	}
+	qsort(rows, n, sizeof(*rows), by_name);
+	return n;
+}
+
+/* The JSON's sites' key summed by their innermost frame's function (pprof's flat), sorted. */
+static size_t json_flat(const cJSON *report, const char *key, struct top_row *rows, size_t max)
+{
+	const cJSON *site;
+	size_t n = 0, i;
+
+	cJSON_ArrayForEach(site, cJSON_GetObjectItem(report, "sites")) {
+		const cJSON *st = stack_by_id(report, (int)num(site, "stack"));
+		const char *fn = str(cJSON_GetArrayItem(cJSON_GetObjectItem(st, "frames"), 0),
+				     "function");
+		long long v = (long long)num(site, key);
+
+		if (!v)
+			continue;
+		for (i = 0; i < n && strcmp(rows[i].name, fn); i++)
+			;
+		if (i == n) {
+			assert_true(n < max);
+			snprintf(rows[n++].name, sizeof(rows[0].name), "%s", fn);
+		}
+		rows[i].value += v;
+	}
+	qsort(rows, n, sizeof(*rows), by_name);
+	return n;
+}
+
+/* go tool pprof -top of sample type `index` lists the JSON's functions with its exact values. */
+static void assert_pprof_top(const cJSON *report, const char *pb, const char *index,
+			     const char *key, long long total)
+{
+	struct top_row *got = calloc(256, sizeof(*got)), *want = calloc(256, sizeof(*want));
+	char args[256], *out;
+	long long got_total;
+	size_t n, m;
+
+	/* bytes exact (not "1.56kB"); every function, however small */
+	snprintf(args, sizeof(args), "-top -sample_index=%s%s -nodefraction=0 -nodecount=1000",
+		 index, strstr(index, "space") ? " -unit=B" : "");
+	out = go_pprof(args, pb);
+	fprintf(stderr, "go tool pprof %s:\n%s", args, out);
+	n = parse_top(out, got, 256, &got_total);
+	m = json_flat(report, key, want, 256);
+	assert_int_equal(got_total, total);
+	assert_int_equal(n, m);
+	for (size_t i = 0; i < n; i++) {
+		fprintf(stderr, "  %-24s pprof %lld, JSON %lld\n", got[i].name, got[i].value,
+			want[i].value);
+		assert_string_equal(got[i].name, want[i].name);
+		assert_int_equal(got[i].value, want[i].value);
+	}
+	free(out);
+	free(got);
+	free(want);
+}
+
+static int cmp_lines(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* lines (n of them, each allocated) sorted and joined, then freed */
+static char *join_sorted(char **lines, size_t n)
+{
+	size_t len = 1;
+	char *out;
+
+	qsort(lines, n, sizeof(*lines), cmp_lines);
+	for (size_t i = 0; i < n; i++)
+		len += strlen(lines[i]) + 1;
+	out = calloc(1, len);
+	for (size_t i = 0; i < n; i++) {
+		strcat(out, lines[i]);
+		strcat(out, "\n");
+		free(lines[i]);
+	}
+	return out;
+}
+
+/* -traces as "value fn < fn < ..." lines, leaf first, sorted */
+static char *pprof_traces(char *out)
+{
+	char *lines[512], *save = NULL, *line, *cur = NULL;
+	size_t n = 0;
+
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *name, *inl;
+
+		if (!strncmp(line, "-----------+", 12)) {
+			if (cur)
+				lines[n++] = cur;
+			cur = calloc(1, 65536);
+			assert_true(n < 511);
+			continue;
+		}
+		if (!cur)
+			continue; /* the header */
+		name = line + strspn(line, " ");
+		if (!*cur) {
+			snprintf(cur, 64, "%lld", strtoll(name, &name, 10));
+			name += strcspn(name, " ");
+			name += strspn(name, " ");
+		} else {
+			strcat(cur, " <");
+		}
+		inl = strstr(name, " (inline)");
+		if (inl)
+			*inl = 0;
+		strcat(cur, " ");
+		strncat(cur, name, 2000);
+	}
+	free(cur); /* after the last separator: nothing */
+	return join_sorted(lines, n);
+}
+
+/* The JSON's sites the same way: key's value and every frame's function */
+static char *json_traces(const cJSON *report, const char *key)
+{
+	char *lines[512];
+	const cJSON *site, *f;
+	size_t n = 0;
+
+	cJSON_ArrayForEach(site, cJSON_GetObjectItem(report, "sites")) {
+		const cJSON *st = stack_by_id(report, (int)num(site, "stack"));
+		char *l = calloc(1, 65536);
+		bool first = true;
+
+		snprintf(l, 64, "%lld", (long long)num(site, key));
+		cJSON_ArrayForEach(f, cJSON_GetObjectItem(st, "frames")) {
+			strcat(l, first ? " " : " < ");
+			strncat(l, str(f, "function"), 2000);
+			first = false;
+		}
+		assert_true(n < 512);
+		lines[n++] = l;
+	}
+	return join_sorted(lines, n);
+}
+
+static void assert_pprof_traces(const cJSON *report, const char *pb, const char *index,
+				const char *key)
+{
+	char args[128], *out, *got, *want;
+
+	snprintf(args, sizeof(args), "-traces -sample_index=%s -unit=B", index);
+	out = go_pprof(args, pb);
+	got = pprof_traces(out);
+	want = json_traces(report, key);
+	fprintf(stderr, "go tool pprof %s, as 'value leaf < ... < root' lines:\n%s", args, got);
+	assert_string_equal(got, want);
+	free(out);
+	free(got);
+	free(want);
+}
+
+/*
+ * go tool pprof (Debian's golang-go) reads the profile of tests/programs/leaks
+ * and shows what the JSON of the same run says: the same functions with the
+ * same bytes and counts in -top (allocated and in use), the same stacks with
+ * the same values in -traces, and the program's mapping with its build id.
+ */
+static void test_e2e__pprof_read_by_go_tool_pprof_shows_the_json_numbers(void **state)
+{
+	const char *json = tmp_path("pprof.json"), *pb = tmp_path("leaks.pb.gz");
+	const cJSON *sum;
+	char *raw, id[64], cmd[512];
+	struct run r;
+	FILE *p;
+
+	need_go();
+	unlink(pb);
+	run_memscope(&r, json, "--json", json, "--pprof", pb, "--", PROGS "leaks", NULL);
+	assert_ran(&r, 0);
+	sum = summary(r.json);
+	assert_int_equal((long)num(sum, "bytes_allocated"), 2626);
+	assert_pprof_top(r.json, pb, "alloc_space", "bytes", (long long)num(sum, "bytes_allocated"));
+	assert_pprof_top(r.json, pb, "alloc_objects", "allocations",
+			 (long long)num(sum, "allocations"));
+	assert_pprof_top(r.json, pb, "inuse_space", "live_bytes", (long long)num(sum, "live_bytes"));
+	assert_pprof_top(r.json, pb, "inuse_objects", "live_count",
+			 (long long)num(sum, "live_allocations"));
+	assert_pprof_traces(r.json, pb, "alloc_space", "bytes");
+	assert_pprof_traces(r.json, pb, "inuse_space", "live_bytes");
+	/* the mapping names the program and its build id, as readelf reads it */
+	snprintf(cmd, sizeof(cmd), "readelf -n '%s' | sed -n 's/.*Build ID: *//p'", PROGS "leaks");
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	assert_non_null(fgets(id, sizeof(id), p));
+	pclose(p);
+	id[strcspn(id, "\n")] = 0;
+	assert_int_equal(strlen(id), 40);
+	raw = go_pprof("-raw", pb);
+	assert_non_null(strstr(raw, "/build/programs/leaks "));
+	assert_non_null(strstr(raw, id));
+	assert_non_null(strstr(raw, "[FN][FL][LN][IN]"));
+	free(raw);
+	run_free(&r);
+}
+
+/* Sampled: the profile holds the JSON's estimates. */
+static void test_e2e__pprof_of_a_sampled_run_holds_the_json_estimates(void **state)
+{
+	const char *json = tmp_path("pprof-sampled.json"), *pb = tmp_path("sampled.pb.gz");
+	const cJSON *sum;
+	struct run r;
+
+	need_go();
+	run_memscope(&r, json, "--sample-bytes", "1k", "--json", json, "-o", pb, "--",
+		     PROGS "sampled", NULL);
+	assert_ran(&r, 0);
+	sum = summary(r.json);
+	assert_pprof_top(r.json, pb, "alloc_space", "bytes", (long long)num(sum, "bytes_allocated"));
+	assert_pprof_top(r.json, pb, "alloc_objects", "allocations",
+			 (long long)num(sum, "allocations"));
+	assert_pprof_top(r.json, pb, "inuse_space", "live_bytes", (long long)num(sum, "live_bytes"));
+	run_free(&r);
+}
+
+/* Whether label (a folded frame) is JSON frame f: "function (file:line)", "_[i]" when inlined. */
+static bool label_is(const char *label, const cJSON *f)
+{
+	const char *fn = str(f, "function"), *file = str(f, "file");
+	char want[4200];
+
+	if (!*fn)
+		return true; /* "module+0x..." or "0x...": the JSON has no offset to compare */
+	if (*file && num(f, "line") > 0) {
+		snprintf(want, sizeof(want), "%s (%s:%d)%s", fn, file, (int)num(f, "line"),
+			 cJSON_IsTrue(cJSON_GetObjectItem(f, "inlined")) ? "_[i]" : "");
+		return !strcmp(label, want);
+	}
+	snprintf(want, sizeof(want), "%s (", fn);
+	return !strncmp(label, want, strlen(want));
+}
+
+/* Whether the frames of a folded line (outermost first, n of them) are those of stack st. */
+static bool folded_is_stack(char **frames, int n, const cJSON *st)
+{
+	const cJSON *fr = cJSON_GetObjectItem(st, "frames");
+
+	if (cJSON_GetArraySize(fr) != n)
+		return false;
+	for (int i = 0; i < n; i++)
+		if (!label_is(frames[i], cJSON_GetArrayItem(fr, n - 1 - i)))
+			return false;
+	return true;
+}
+
+/*
+ * Every line of the folded file is the stack of one JSON site, and the
+ * counts of each site's lines add up to its value for key; every site with
+ * a value has lines.
+ */
+static void assert_folded_matches(const cJSON *report, const char *path, const char *key)
+{
+	char *text = slurp(path), *save = NULL, *line;
+	long long got[1024] = { 0 };
+	const cJSON *site;
+	int nsites = cJSON_GetArraySize(cJSON_GetObjectItem(report, "sites")), i;
+
+	assert_non_null(text);
+	assert_true(nsites < 1024);
+	fprintf(stderr, "%s (%s):\n%s", path, key, text);
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *count = strrchr(line, ' '), *frames[128], *fsave = NULL;
+		int n = 0;
+
+		assert_non_null(count);
+		*count++ = 0;
+		for (char *fr = strtok_r(line, ";", &fsave); fr; fr = strtok_r(NULL, ";", &fsave)) {
+			assert_true(n < 128);
+			frames[n++] = fr;
+		}
+		i = 0;
+		cJSON_ArrayForEach(site, cJSON_GetObjectItem(report, "sites")) {
+			if (folded_is_stack(frames, n,
+					    stack_by_id(report, (int)num(site, "stack"))))
+				break;
+			i++;
+		}
+		if (i == nsites)
+			fail_msg("folded line '%s' is no stack of the JSON", line);
+		got[i] += strtoll(count, NULL, 10);
+	}
+	i = 0;
+	cJSON_ArrayForEach(site, cJSON_GetObjectItem(report, "sites"))
+		assert_int_equal(got[i++], (long long)num(site, key));
+	free(text);
+}
+
+/*
+ * --folded: in-use bytes by default, --folded-type for the others; each
+ * line one JSON stack (frames outermost first, function (file:line)), the
+ * counts exactly the JSON's.
+ */
+static void test_e2e__folded_stacks_count_what_the_json_counts(void **state)
+{
+	const char *json = tmp_path("folded.json"), *folded = tmp_path("leaks.folded");
+	static const char *types[][2] = { { NULL, "live_bytes" },
+					  { "alloc_space", "bytes" },
+					  { "alloc_objects", "allocations" } };
+	struct run r;
+
+	for (int t = 0; t < 3; t++) {
+		unlink(folded);
+		if (types[t][0])
+			run_memscope(&r, json, "--json", json, "--folded", folded, "--folded-type",
+				     types[t][0], "--", PROGS "leaks", NULL);
+		else
+			run_memscope(&r, json, "--json", json, "--folded", folded, "--",
+				     PROGS "leaks", NULL);
+		assert_ran(&r, 0);
+		assert_folded_matches(r.json, folded, types[t][1]);
+		run_free(&r);
+	}
+}
+
+/* Valid UTF-8 without control characters (C0, DEL, C1) */
+static bool clean_utf8(const unsigned char *s, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		unsigned c = s[i];
+		size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 :
+			     (c & 0xf8) == 0xf0 ? 4 : 0;
+
+		if (!len || i + len > n || c < 0x20 || c == 0x7f || c == 0xc0 || c == 0xc1 ||
+		    (c == 0xc2 && s[i + 1] < 0xa0))
+			return false;
+		for (size_t k = 1; k < len; k++)
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+		i += len;
+	}
+	return true;
+}
+
+/*
+ * tests/programs/hostile --every-field: names with ';', newlines, quotes,
+ * invalid UTF-8 and markup.  The folded file stays one line per stack,
+ * ';' only between frames, valid UTF-8 with no control character (each
+ * replaced by U+FFFD); go tool pprof reads the profile of the same names.
+ */
+static void test_e2e__hostile_names_come_out_safe_in_folded_stacks_and_pprof(void **state)
+{
+	const char *json = tmp_path("hostile.json"), *folded = tmp_path("hostile.folded");
+	const char *pb = tmp_path("hostile.pb.gz"), *fffd = "\xef\xbf\xbd";
+	char *text, *save = NULL, *line, *raw, want[256];
+	const cJSON *site;
+	int lines = 0, sites = 0;
+	bool symbol = false, file = false;
+	struct top_row *top;
+	long long total;
+	struct run r;
+
+	run_memscope(&r, json, "--json", json, "--folded", folded, "--pprof", pb, "--",
+		     PROGS "hostile", "--every-field", NULL);
+	assert_ran(&r, 0);
+	cJSON_ArrayForEach(site, cJSON_GetObjectItem(r.json, "sites"))
+		sites += num(site, "live_bytes") > 0;
+	text = slurp(folded);
+	assert_non_null(text);
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *count = strrchr(line, ' ');
+
+		lines++;
+		assert_non_null(count);
+		assert_true(strtoll(count + 1, NULL, 10) > 0);
+		assert_true(clean_utf8((const unsigned char *)line, strlen(line)));
+		/* hostile_symbol's name "...&lt;b&gt;" keeps no ';' of its own */
+		snprintf(want, sizeof(want), "&lt%sb&gt%s (hostile+0x", fffd, fffd);
+		if (strstr(line, want)) {
+			assert_string_equal(count, " 77");
+			symbol = true;
+		}
+		/* hostile_file_2's file: "dir\"q\n\xff</script>/B..." */
+		snprintf(want, sizeof(want), "(dir\"q%s%s</script>/BBBB", fffd, fffd);
+		if (strstr(line, want)) {
+			assert_string_equal(count, " 66");
+			file = true;
+		}
+	}
+	assert_true(symbol && file);
+	assert_int_equal(lines, sites);
+	free(text);
+
+	need_go();
+	raw = go_pprof("-raw", pb);
+	/* the file name's newline and 0xff are U+FFFD: the listing keeps one line per location */
+	snprintf(want, sizeof(want), "dir\"q%s%s</script>/BBBB", fffd, fffd);
+	assert_non_null(strstr(raw, want));
+	assert_non_null(strstr(raw, "</script><img src=x onerror=alert(1)>&lt;b&gt;"));
+	save = NULL;
+	for (line = strtok_r(raw, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		assert_true(clean_utf8((const unsigned char *)line, strlen(line)));
+	free(raw);
+	/* -top shortens names as C++ ones ("<...>" goes): only its total is compared */
+	raw = go_pprof("-top -sample_index=inuse_space -unit=B", pb);
+	top = calloc(256, sizeof(*top));
+	parse_top(raw, top, 256, &total);
+	assert_int_equal(total, (long long)num(summary(r.json), "live_bytes"));
+	free(top);
+	free(raw);
+	run_free(&r);
+}
+
+/* One block of the live view's plain lines: its header and its sites. */
+struct live_block {
+	double at; /* seconds since tracing started */
+	bool end;  /* the view taken when tracing ended */
+	int nrows;
+	struct live_site { long long growth, live, count; char site[256]; } rows[16];
+};
+
+/* The blocks of --live's plain lines in stderr text (at most max). */
+static int live_blocks(const char *text, struct live_block *b, int max)
+{
+	int n = 0;
+
+	for (const char *line = text; line && *line; line = strchr(line, '\n'), line += !!line) {
+		struct live_site *s;
+
+		if (!strncmp(line, "live +", 6) && n < max) {
+			b[n] = (struct live_block){ .at = atof(line + 6),
+						    .end = !strncmp(strchr(line, 's') + 1, " (end)", 6) };
+			n++;
+			continue;
+		}
+		if (!n || strncmp(line, "  ", 2) || b[n - 1].nrows == 16)
+			continue;
+		s = &b[n - 1].rows[b[n - 1].nrows];
+		if (sscanf(line, " %lld B %lld B %lld block%*[s ] %255[^\n]", &s->growth, &s->live,
+			   &s->count, s->site) == 4)
+			b[n - 1].nrows++;
+	}
+	return n;
+}
+
+/*
+ * --live=1 with stderr not a terminal: a block of plain lines a second,
+ * the steadily growing site first in each (one_shot holds more bytes, but
+ * has stopped growing), growth in exact bytes that add up to what the site
+ * holds at the end, no escape byte from the hostile file name, and the
+ * reports as without the view.
+ */
+static void test_e2e__live_view_plain_lines_put_the_growing_site_first(void **state)
+{
+	const char *json = tmp_path("live.json");
+	struct live_block b[16];
+	long long grown = 0;
+	char where[64];
+	double steps;
+	struct run r;
+	int n;
+
+	run_memscope(&r, json, "--live=1", "--json", json, "--", PROGS "live_grow", NULL);
+	assert_ran(&r, 0);
+	assert_leak(r.json, "grow_big", "live_grow.c", "grow_big", 30, 30 * 4096);
+	assert_leak(r.json, "one_shot", "live_grow.c", "one_shot", 1, 1 << 20);
+	assert_null(strchr(r.err, '\033'));
+	assert_null(strchr(r.err, '\007'));
+	n = live_blocks(r.err, b, 16);
+	/* 3 s of growth: views at 1 and 2 s at least, then the one at the end */
+	if (n < 3 || !b[n - 1].end)
+		fail_msg("expected 3 blocks or more, the last at the end; stderr:\n%s", r.err);
+	snprintf(where, sizeof(where), "live_grow.c:%d)", line_of("live_grow.c", "grow_big"));
+	for (int i = 0; i < n; i++) {
+		for (int j = 0; j < b[i].nrows; j++) {
+			const struct live_site *s = &b[i].rows[j];
+
+			if (strncmp(s->site, "grow_big (", 10))
+				continue;
+			assert_non_null(strstr(s->site, where));
+			assert_int_equal(s->growth % 4096, 0);
+			grown += s->growth;
+			if (i == n - 1) {
+				assert_int_equal(s->live, 30 * 4096);
+				assert_int_equal(s->count, 30);
+			}
+		}
+		/* a whole period of growth: 10 steps a second, give or take two
+		 * (a view or a step delayed on a busy machine) */
+		if (i == 0 || i == n - 1)
+			continue;
+		if (b[i].nrows < 2 || strncmp(b[i].rows[0].site, "grow_big (", 10))
+			fail_msg("block %d does not start with grow_big; stderr:\n%s", i, r.err);
+		steps = 10 * (b[i].at - b[i - 1].at);
+		if (b[i].rows[0].growth < (steps - 2) * 4096 || b[i].rows[0].growth > (steps + 2) * 4096)
+			fail_msg("grow_big grew %lld bytes in %.2f s; stderr:\n%s", b[i].rows[0].growth,
+				 b[i].at - b[i - 1].at, r.err);
+	}
+	assert_int_equal(grown, 30 * 4096);
+	assert_non_null(strstr(r.err, "grow_hostile ("));
+	assert_non_null(strstr(r.err, "live?[2J?]0;pwned?grow.c:"));
+	run_free(&r);
+}
+
+/*
+ * A signal sent to a launched program before its exec, while memscope-bpf
+ * attaches (SIGWINCH when the terminal is resized then), stops it for its
+ * tracer: memscope-bpf lets it go on instead of waiting for an exec that
+ * never comes.
+ */
+static void test_e2e__signal_to_a_launched_program_before_its_exec_is_passed_on(void **state)
+{
+	const char *err = tmp_path("winch.err");
+	char path[64], kids[32] = "";
+	bool dead;
+	pid_t ms;
+
+	ms = spawn((char *[]){ MEMSCOPE, "--", PROGS "live_grow", "2", NULL }, err, -1);
+	/* its child, as soon as it is forked */
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)ms, (int)ms);
+	for (int i = 0; i < 2000 && !kids[0]; i++) {
+		read_proc(path, kids, sizeof(kids));
+		usleep(1000);
+	}
+	assert_true(kids[0]);
+	kill(atoi(kids), SIGWINCH);
+	dead = dead_within(ms, 20000);
+	if (!dead)
+		kill(ms, SIGKILL);
+	assert_true(dead);
+	assert_int_equal(wait_code(ms), 0);
+}
+
 static int setup(void **state)
 {
 	return mkdtemp(tmpdir) ? 0 : -1;
@@ -2614,6 +3258,181 @@ static bool can_run(void)
 		return false;
 	}
 	return true;
+}
+
+/* ---- capture files: record now, report later ---- */
+
+static long file_size(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+/* The whole of a and b are the same bytes (both readable). */
+static void assert_same_file(const char *a, const char *b)
+{
+	char *x = slurp(a), *y = slurp(b);
+
+	assert_non_null(x);
+	assert_non_null(y);
+	if (strcmp(x, y) != 0)
+		fail_msg("'%s' and '%s' differ", a, b);
+	free(x);
+	free(y);
+}
+
+/* The same bytes (for binary files: slurp() stops at a NUL for strcmp). */
+static void assert_same_bytes(const char *a, const char *b)
+{
+	char cmd[600];
+
+	snprintf(cmd, sizeof(cmd), "cmp -s '%s' '%s'", a, b);
+	if (file_size(a) <= 0 || system(cmd) != 0)
+		fail_msg("'%s' and '%s' differ", a, b);
+}
+
+/*
+ * `report` on a capture rebuilds the live run's reports byte for byte (JSON,
+ * HTML, pprof, folded): batched records merged across threads,
+ * annotations, RSS, thread names and the frames all come from the file.
+ */
+static void test_e2e__report_from_a_capture_is_the_live_report(void **state)
+{
+	const char *progs[] = { "leaks", "threads", "annotated", "vfork_alloc" };
+	char cap[256], live[256], again[256], live_html[256], again_html[256];
+	char live_pb[256], again_pb[256], live_folded[256], again_folded[256];
+	struct run r, rep;
+
+	/* tmp_path() reuses its buffers: these stay */
+	snprintf(cap, sizeof(cap), "%s", tmp_path("live.msb"));
+	snprintf(live, sizeof(live), "%s", tmp_path("live.json"));
+	snprintf(again, sizeof(again), "%s", tmp_path("again.json"));
+	snprintf(live_html, sizeof(live_html), "%s", tmp_path("live.html"));
+	snprintf(again_html, sizeof(again_html), "%s", tmp_path("again.html"));
+	snprintf(live_pb, sizeof(live_pb), "%s", tmp_path("live.pb.gz"));
+	snprintf(again_pb, sizeof(again_pb), "%s", tmp_path("again.pb.gz"));
+	snprintf(live_folded, sizeof(live_folded), "%s", tmp_path("live.folded"));
+	snprintf(again_folded, sizeof(again_folded), "%s", tmp_path("again.folded"));
+
+	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		char prog[64];
+
+		snprintf(prog, sizeof(prog), PROGS "%s", progs[i]);
+		run_memscope(&r, live, "record", "-o", cap, "--json", live, "--html", live_html,
+			     "--pprof", live_pb, "--folded", live_folded, "--", prog, NULL);
+		assert_ran(&r, 0);
+		if (!strstr(r.err, "records to"))
+			fail_msg("record did not say what it wrote:\n%s", r.err);
+		run_memscope(&rep, again, "report", cap, "--json", again, "--html", again_html,
+			     "--pprof", again_pb, "--folded", again_folded, NULL);
+		assert_ran(&rep, 0);
+		assert_same_file(live, again);
+		assert_same_file(live_html, again_html);
+		assert_same_bytes(live_pb, again_pb);
+		assert_same_file(live_folded, again_folded);
+		if (i == 0) {
+			/* not two empty reports: the leaks program's known numbers */
+			assert_int_equal((long)num(summary(rep.json), "allocations"), 58);
+			assert_leak(rep.json, "leak_malloc", "leaks.c", "leak_malloc", 3, 300);
+		}
+		run_free(&r);
+		run_free(&rep);
+	}
+}
+
+/*
+ * A tracer killed with SIGKILL leaves a capture that reads up to its last
+ * whole block (one is written after every drain), and `report` says so.
+ */
+static void test_e2e__capture_of_a_killed_tracer_reads_to_its_last_block(void **state)
+{
+	char cap[256], json[256], err[256];
+	struct run r = { 0 };
+	pid_t ms;
+
+	snprintf(cap, sizeof(cap), "%s", tmp_path("killed.msb"));
+	snprintf(json, sizeof(json), "%s", tmp_path("killed-cap.json"));
+	snprintf(err, sizeof(err), "%s", tmp_path("killed-cap.err"));
+
+	unlink(cap);
+	ms = spawn((char *[]){ MEMSCOPE, "record", "-o", cap, "--", PROGS "busy", "0",
+			       NULL },
+		   err, open("/dev/null", O_WRONLY));
+	/* until the capture holds a good many drains' blocks */
+	for (int i = 0; i < 200 && file_size(cap) < 256 * 1024; i++)
+		usleep(50000);
+	assert_true(file_size(cap) >= 256 * 1024);
+	kill(ms, SIGKILL);
+	assert_int_equal(wait_code(ms), 128 + SIGKILL);
+	run_memscope(&r, json, "report", cap, "--json", json, NULL);
+	assert_ran(&r, 0);
+	if (!strstr(r.err, "cut short"))
+		fail_msg("report did not say the capture was cut short:\n%s", r.err);
+	assert_string_equal(str(cJSON_GetObjectItem(r.json, "target"), "comm"), "busy");
+	assert_true(num(summary(r.json), "allocations") > 1000);
+	/* what the model holds is consistent: nothing half-applied */
+	assert_int_equal((long)num(summary(r.json), "allocations") -
+				 (long)num(summary(r.json), "frees"),
+			 (long)num(summary(r.json), "live_allocations"));
+	run_free(&r);
+}
+
+/* Copies the first n bytes of from into to, with the byte at flip (if >= 0) inverted. */
+static void copy_cut(const char *from, const char *to, long n, long flip)
+{
+	FILE *in = fopen(from, "r"), *out = fopen(to, "w");
+	int c;
+
+	assert_non_null(in);
+	assert_non_null(out);
+	for (long i = 0; i < n && (c = fgetc(in)) != EOF; i++)
+		fputc(i == flip ? c ^ 0xff : c, out);
+	fclose(in);
+	fclose(out);
+}
+
+static void test_e2e__foreign_corrupt_or_cut_captures_are_told_apart(void **state)
+{
+	char cap[256], bad[256], json[256];
+	struct run r;
+	long size;
+
+	snprintf(cap, sizeof(cap), "%s", tmp_path("good.msb"));
+	snprintf(bad, sizeof(bad), "%s", tmp_path("bad.msb"));
+	snprintf(json, sizeof(json), "%s", tmp_path("bad-cap.json"));
+
+	run_memscope(&r, json, "record", "-o", cap, "--json", json, "--", PROGS "analysis", NULL);
+	assert_ran(&r, 0);
+	run_free(&r);
+	size = file_size(cap);
+	assert_true(size > 1024);
+
+	run_memscope(&r, NULL, "report", "/etc/hostname", NULL);
+	assert_one_line_error(&r, "not a memscope-bpf capture");
+	run_free(&r);
+
+	run_memscope(&r, NULL, "report", tmp_path("no-such.msb"), NULL);
+	assert_one_line_error(&r, "no-such.msb");
+	run_free(&r);
+
+	/* a byte flipped inside the data: corrupt, named by its offset */
+	copy_cut(cap, bad, size, size / 2);
+	run_memscope(&r, NULL, "report", bad, NULL);
+	assert_one_line_error(&r, "offset");
+	run_free(&r);
+
+	/* cut in the middle: a report of what is there, and a warning */
+	copy_cut(cap, bad, size / 2, -1);
+	run_memscope(&r, json, "report", bad, "--json", json, NULL);
+	assert_ran(&r, 0);
+	if (!strstr(r.err, "cut short"))
+		fail_msg("no warning for a cut capture:\n%s", r.err);
+	run_free(&r);
+
+	run_memscope(&r, NULL, "report", cap, "-p", "1", NULL);
+	assert_one_line_error(&r, "report reads a capture");
+	run_free(&r);
 }
 
 int main(void)
@@ -2663,6 +3482,15 @@ int main(void)
 		cmocka_unit_test(test_e2e__launched_program_dies_with_a_killed_tracer),
 		cmocka_unit_test(test_e2e__pid_target_killed_by_sigkill_is_reported_so),
 		cmocka_unit_test(test_e2e__pid_target_reaped_by_its_parent_status_still_known),
+		cmocka_unit_test(test_e2e__pprof_read_by_go_tool_pprof_shows_the_json_numbers),
+		cmocka_unit_test(test_e2e__pprof_of_a_sampled_run_holds_the_json_estimates),
+		cmocka_unit_test(test_e2e__folded_stacks_count_what_the_json_counts),
+		cmocka_unit_test(test_e2e__hostile_names_come_out_safe_in_folded_stacks_and_pprof),
+		cmocka_unit_test(test_e2e__report_from_a_capture_is_the_live_report),
+		cmocka_unit_test(test_e2e__capture_of_a_killed_tracer_reads_to_its_last_block),
+		cmocka_unit_test(test_e2e__foreign_corrupt_or_cut_captures_are_told_apart),
+		cmocka_unit_test(test_e2e__live_view_plain_lines_put_the_growing_site_first),
+		cmocka_unit_test(test_e2e__signal_to_a_launched_program_before_its_exec_is_passed_on),
 	};
 
 	/*

@@ -1,44 +1,39 @@
 // SPDX-License-Identifier: MIT
 /*
- * ms_maps_parse() on each line of the input, as the loader reads
- * /proc/PID/maps with getline() (discover.c, unwind.c).
+ * procmaps__parse() on the input as the text of a /proc/PID/maps file: the
+ * one parser of the maps (user/record/procmaps.c) that discover.c, unwind.c
+ * and symbolize.c read them through.
  */
-#include <errno.h>
-
 #include "fuzz.h"
-#include "util.h"
-
-static void parse_line(const uint8_t *line, size_t len)
-{
-	char *s = fuzz_cstr(line, len);
-	struct ms_maps_line m;
-	int r = ms_maps_parse(s, &m);
-
-	if (r != 0 && r != 1 && r != -EINVAL)
-		fuzz_fail("ms_maps_parse returned %d", r);
-	if (strnlen(m.perms, sizeof(m.perms)) >= sizeof(m.perms))
-		fuzz_fail("perms not terminated");
-	if (r >= 0) {
-		/* the path lies in the line, its newline cut */
-		if (m.path < s || m.path > s + len || strchr(m.path, '\n'))
-			fuzz_fail("path outside the line or with its newline");
-		if (r == 1 && (m.path[0] != '/' || !m.ino))
-			fuzz_fail("a file mapping without an inode or a path from '/'");
-	}
-	free(s);
-}
+#include "procmaps.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	size_t start = 0;
+	char *text = fuzz_cstr(data, size);
+	size_t lines = 1;
+	struct procmap *v;
+	ssize_t n;
 
-	for (size_t i = 0; i < size; i++) {
-		if (data[i] == '\n') {
-			parse_line(data + start, i + 1 - start);
-			start = i + 1;
-		}
+	for (size_t i = 0; i < size; i++)
+		lines += data[i] == '\n';
+	n = procmaps__parse(text, &v);
+	if (n < 0 || (size_t)n > lines)
+		fuzz_fail("procmaps__parse returned %zd for %zu lines", n, lines);
+	for (ssize_t i = 0; i < n; i++) {
+		const struct procmap *m = &v[i];
+
+		if (strnlen(m->perms, sizeof(m->perms)) >= sizeof(m->perms))
+			fuzz_fail("perms not terminated");
+		if (m->path[0] != '/' || !m->ino)
+			fuzz_fail("a file mapping without an inode or a path from '/'");
+		if (strchr(m->path, '\n'))
+			fuzz_fail("a path with its newline");
+		/* the paths follow the array, in order, in the same allocation */
+		if (m->path < (const char *)(v + n) ||
+		    (i && m->path != v[i - 1].path + strlen(v[i - 1].path) + 1))
+			fuzz_fail("path outside the array's allocation");
 	}
-	if (start < size)
-		parse_line(data + start, size - start);
+	free(v);
+	free(text);
 	return 0;
 }

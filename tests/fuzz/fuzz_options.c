@@ -27,6 +27,8 @@ static void check(const struct ms_options *o)
 		fuzz_fail("duration %g", o->duration_s);
 	if (o->top > 100000)
 		fuzz_fail("--top %u", o->top);
+	if (o->live_ns && o->live_ns < 100000000)
+		fuzz_fail("--live of %llu ns", (unsigned long long)o->live_ns);
 }
 
 /* Parses a fresh copy of the input: freed after, so stale pointers into it are seen. */

@@ -10,7 +10,7 @@ c=corpus
 # shellcheck disable=SC2059
 hex() { for b in "$@"; do printf "\\$(printf %03o "0x$b")"; done; }
 mkdir -p $c/options $c/maps $c/proc_stat $c/probe_site $c/alloc_syms $c/unwind_table \
-	 $c/json_writer
+	 $c/json_writer $c/capture
 
 # command lines: arguments separated by NUL bytes
 printf -- '-p\0001234\0-d\0002.5\0--json\0out.json' > $c/options/attach
@@ -70,7 +70,7 @@ small="-shared -fPIC -nostdlib -O1 -Wl,--build-id=none -Wl,-z,max-page-size=0x10
 	gcc $small -s -o "$tmp/stripped.so" "$tmp/lib.c"
 	gcc $small -fno-asynchronous-unwind-tables -fno-unwind-tables -g \
 		-Wl,--no-eh-frame-hdr -o "$tmp/df.so" "$tmp/lib.c"
-	# CFI naming register 100000000: refused before libdw (user/unwind_table.c)
+	# CFI naming register 100000000: refused before libdw (user/record/unwind_table.c)
 	printf 'int f(int x) { __asm__ volatile(".cfi_undefined 100000000"); return x; }\n' \
 		> "$tmp/absurd.c"
 	gcc $small -s -o "$tmp/absurd.so" "$tmp/absurd.c"
@@ -80,3 +80,79 @@ cp "$tmp/stripped.so" $c/alloc_syms/stripped.so
 cp "$tmp/stripped.so" $c/unwind_table/eh-frame-hdr.so
 objcopy --strip-all --keep-section=.debug_frame "$tmp/df.so" $c/unwind_table/debug-frame.so
 cp "$tmp/absurd.so" $c/unwind_table/absurd-cfi-reg.so
+
+# capture files (fuzz_capture.c: the first byte is the mode), written by the
+# writer itself: alloc/free-like records in small blocks, a stack, a string
+cat > "$tmp/cap.c" <<'END'
+#include <stdio.h>
+#include <string.h>
+#include "capture.h"
+int main(int argc, char **argv)
+{
+	struct capture_writer_opts o = { .sz = sizeof(o), .block_bytes = 128 };
+	struct capture_writer *w = capture_writer__new(1, "0.1.0", 5, &o);
+	struct cap_enc e = { 0 };
+	for (int i = 0; w && i < 24; i++) {
+		cap_enc__reset(&e);
+		cap_enc__uv(&e, 1000 + i * 37);
+		cap_enc__sv(&e, i % 3 ? 48 : -4096);
+		cap_enc__uv(&e, 24 << (i % 5));
+		if (i % 8 == 7)
+			cap_enc__str(&e, i % 16 ? "worker" : NULL);
+		capture_writer__add(w, 1 + i % 3, e.p, e.len);
+		if (i % 10 == 9)
+			capture_writer__flush(w);
+	}
+	if (argc > 1 && !strcmp(argv[1], "close"))
+		capture_writer__close(w);
+	else
+		capture_writer__flush(w);
+	capture_writer__free(w);
+	cap_enc__free(&e);
+	return !w;
+}
+END
+gcc -O1 -I../../user/record -o "$tmp/cap" "$tmp/cap.c" ../../user/record/capture.c -lz
+{ hex 00; "$tmp/cap" close; } > $c/capture/complete
+{ hex 00; "$tmp/cap"; } > $c/capture/cut-short
+{ hex 80; "$tmp/cap" close; } > $c/capture/via-file
+{ hex 01; "$tmp/cap" close; } > $c/capture/sealed
+# built blocks: kind, method, record count, length (u16), records
+{ hex 02 00 00 02 06 00 01 02 41 42 03 00 01 00 00 00 00; } > $c/capture/built
+# records for the writer: block size, then type, length, bytes (type 0 flushes)
+{ hex 03 02 05 03 61 62 63 07 00 00 00 ff 04 7a 7a 7a 7a; } > $c/capture/round-trip
+# decoder calls on: u8, uv, sv, bytes, str, strcpy
+{ hex 04 0c 2a ac 02 01 03 78 79 7a 00 06 68 65 6c 6c 6f; } > $c/capture/codec
+
+# replay: the records of real captures (made by `memscope-bpf record` of the
+# test programs, kept in tests/fuzz/captures/), as fuzz_replay takes them:
+# a byte (odd: cut short), then u8 type, u16 length, payload per record
+mkdir -p $c/replay
+for cap in captures/*.msb; do
+	name=$(basename "$cap" .msb)
+	python3 - "$cap" > $c/replay/$name <<'PY'
+import struct, sys, zlib
+d = open(sys.argv[1], 'rb').read()
+plen = struct.unpack_from('<I', d, 12)[0]
+off = 24 + plen
+out = bytearray([0])
+while off + 32 <= len(d):
+    kind = d[off + 8]
+    clen, rlen = struct.unpack_from('<II', d, off + 12)
+    raw = zlib.decompress(d[off + 32:off + 32 + clen], -15) if rlen else b''
+    off += 32 + clen
+    p = 0
+    while p < len(raw):
+        t = raw[p]; p += 1
+        n = s = 0
+        while True:
+            b = raw[p]; p += 1
+            n |= (b & 0x7f) << s; s += 7
+            if not b & 0x80:
+                break
+        if n < 65536:
+            out += struct.pack('<BH', t, n) + raw[p:p + n]
+        p += n
+sys.stdout.buffer.write(bytes(out))
+PY
+done

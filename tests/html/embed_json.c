@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * embed_json IN.json OUT.html: the HTML report of an existing JSON report,
- * through the real renderer (user/render_html.c and the embedded assets),
+ * through the real renderer (user/report/render_html.c and the embedded assets),
  * with report__write_json() replaced by a copy of IN.json.  For the HTML
  * tests' hand-made fixtures, for bench/ (large synthetic reports), and for
  * working on the page without tracing anything.

@@ -9,8 +9,25 @@
 #include <cmocka.h>
 
 #include "events.h"
+#include "model.h"
 #include "heap.h"
 #include "stacks.h"
+
+
+/* A model as the session makes one, small. */
+static struct model *test_model(void)
+{
+	struct model_opts mo = { .sz = sizeof(mo), .live_hint = 16, .freed_capacity = 64,
+				 .interval_ns = 1000000 };
+
+	return model__new(&mo);
+}
+
+/* A sink for records one at a time (no batching). */
+static struct event_sink plain_sink(void)
+{
+	return (struct event_sink){ .model = test_model() };
+}
 
 static struct ms_ev_alloc alloc_ev(uint8_t fn, uint64_t ret, uint64_t a0, uint64_t a1, uint64_t a2)
 {
@@ -119,7 +136,7 @@ static void test_events__free_record_decodes(void **state)
 
 static void test_events__dispatch_applies_stack_then_alloc_and_free(void **state)
 {
-	struct event_sink s = { .stacks = stack_table__new(), .heap = heap__new(16) };
+	struct event_sink s = plain_sink();
 	struct ms_ev_stack st = { .type = MS_EV_STACK, .nframes = 2, .hash = 0x42,
 				  .ips = { 0x401234, 0x401500 } };
 	struct ms_ev_alloc a = alloc_ev(MS_FN_MALLOC, 0x9000, 100, 0, 0);
@@ -130,30 +147,29 @@ static void test_events__dispatch_applies_stack_then_alloc_and_free(void **state
 	handle_event(&s, &st, MS_EV_STACK_HDR + 2 * 8);
 	handle_event(&s, &a, sizeof(a));
 	/* read ahead: not applied until flushed or pushed out */
-	assert_null(live_table__get(heap__live(s.heap), 0x9000));
-	events__flush(&s);
-	b = live_table__get(heap__live(s.heap), 0x9000);
+	assert_null(live_table__get(heap__live(s.model->heap), 0x9000));
+	model__flush(s.model);
+	b = live_table__get(heap__live(s.model->heap), 0x9000);
 	assert_non_null(b);
-	assert_int_equal(b->stack, stack_table__find(s.stacks, 0x42));
-	assert_int_equal(stack_table__get(s.stacks, b->stack)->nframes, 2);
+	assert_int_equal(b->stack, stack_table__find(s.model->stacks, 0x42));
+	assert_int_equal(stack_table__get(s.model->stacks, b->stack)->nframes, 2);
 	handle_event(&s, &f, sizeof(f));
-	events__flush(&s);
-	assert_int_equal(heap__totals(s.heap)->live_allocations, 0);
-	assert_int_equal(s.events, 2);
+	model__flush(s.model);
+	assert_int_equal(heap__totals(s.model->heap)->live_allocations, 0);
+	assert_int_equal(s.model->events, 2);
 	assert_int_equal(s.malformed, 0);
-	heap__free(s.heap);
-	stack_table__free(s.stacks);
+	model__free(s.model);
 }
 
 /*
- * Read-ahead keeps the stream's order: allocations applied EVENT_SINK_DEPTH
+ * Read-ahead keeps the stream's order: allocations applied MODEL_READ_AHEAD
  * records late, and any other record (here a stack) applies the queue
  * first, so an allocation before a stack's record still falls back to its
  * caller and one after it gets the stack.
  */
 static void test_events__queued_calls_apply_in_order_before_other_records(void **state)
 {
-	struct event_sink s = { .stacks = stack_table__new(), .heap = heap__new(16) };
+	struct event_sink s = plain_sink();
 	struct ms_ev_stack st = { .type = MS_EV_STACK, .nframes = 1, .hash = 0x77,
 				  .ips = { 0x401234 } };
 	struct ms_ev_alloc a = alloc_ev(MS_FN_MALLOC, 0, 10, 0, 0);
@@ -162,37 +178,36 @@ static void test_events__queued_calls_apply_in_order_before_other_records(void *
 
 	a.stack = 0x77;
 	a.caller = 0x401111;
-	for (i = 0; i < EVENT_SINK_DEPTH + 3; i++) {
+	for (i = 0; i < MODEL_READ_AHEAD + 3; i++) {
 		a.ret = 0x9000 + i * 16;
 		a.ts_ns = i;
 		handle_event(&s, &a, sizeof(a));
 	}
-	/* all but the last EVENT_SINK_DEPTH applied */
-	assert_int_equal(s.events, 3);
-	assert_int_equal(heap__totals(s.heap)->allocations, 3);
+	/* all but the last MODEL_READ_AHEAD applied */
+	assert_int_equal(s.model->events, 3);
+	assert_int_equal(heap__totals(s.model->heap)->allocations, 3);
 	/* freed right after its allocation, in the same queue */
-	f.ptr = 0x9000 + (EVENT_SINK_DEPTH + 2) * 16;
+	f.ptr = 0x9000 + (MODEL_READ_AHEAD + 2) * 16;
 	handle_event(&s, &f, sizeof(f));
 	handle_event(&s, &st, MS_EV_STACK_HDR + 8);
-	assert_int_equal(s.events, EVENT_SINK_DEPTH + 4);
-	assert_int_equal(heap__totals(s.heap)->live_allocations, EVENT_SINK_DEPTH + 2);
-	assert_int_equal(heap__totals(s.heap)->temporary_allocations, 1);
+	assert_int_equal(s.model->events, MODEL_READ_AHEAD + 4);
+	assert_int_equal(heap__totals(s.model->heap)->live_allocations, MODEL_READ_AHEAD + 2);
+	assert_int_equal(heap__totals(s.model->heap)->temporary_allocations, 1);
 	/* before the stack's record: the caller's one-frame stack */
-	assert_int_equal(stack_table__get(s.stacks, live_table__get(heap__live(s.heap), 0x9000)->stack)->ips[0],
+	assert_int_equal(stack_table__get(s.model->stacks, live_table__get(heap__live(s.model->heap), 0x9000)->stack)->ips[0],
 			 0x401111);
 	a.ret = 0x8000;
 	handle_event(&s, &a, sizeof(a));
-	events__flush(&s);
-	assert_int_equal(live_table__get(heap__live(s.heap), 0x8000)->stack,
-			 stack_table__find(s.stacks, 0x77));
-	assert_int_equal(s.qlen, 0);
-	heap__free(s.heap);
-	stack_table__free(s.stacks);
+	model__flush(s.model);
+	assert_int_equal(live_table__get(heap__live(s.model->heap), 0x8000)->stack,
+			 stack_table__find(s.model->stacks, 0x77));
+	assert_int_equal(s.model->qlen, 0);
+	model__free(s.model);
 }
 
 static void test_events__short_or_unknown_records_are_counted_not_applied(void **state)
 {
-	struct event_sink s = { .stacks = stack_table__new(), .heap = heap__new(16) };
+	struct event_sink s = plain_sink();
 	struct ms_ev_alloc a = alloc_ev(MS_FN_MALLOC, 0x9000, 100, 0, 0);
 	struct ms_ev_stack st = { .type = MS_EV_STACK, .nframes = 5, .hash = 1 };
 	uint8_t junk[4] = { 99, 0, 0, 0 };
@@ -205,24 +220,21 @@ static void test_events__short_or_unknown_records_are_counted_not_applied(void *
 	st.nframes = MS_MAX_FRAMES + 1;
 	handle_event(&s, &st, sizeof(st));
 	assert_int_equal(s.malformed, 5);
-	assert_int_equal(heap__totals(s.heap)->allocations, 0);
-	assert_int_equal(stack_table__find(s.stacks, 1), STACK_NONE);
-	heap__free(s.heap);
-	stack_table__free(s.stacks);
+	assert_int_equal(heap__totals(s.model->heap)->allocations, 0);
+	assert_int_equal(stack_table__find(s.model->stacks, 1), STACK_NONE);
+	model__free(s.model);
 }
 
 /* A sink for batched records, as session.c makes it when batching. */
 static struct event_sink ordered_sink(void)
 {
-	return (struct event_sink){ .stacks = stack_table__new(), .heap = heap__new(16),
-				    .ordered = true };
+	return (struct event_sink){ .model = test_model(), .ordered = true };
 }
 
 static void sink_free(struct event_sink *s)
 {
 	events__free(s);
-	heap__free(s->heap);
-	stack_table__free(s->stacks);
+	model__free(s->model);
 }
 
 /* A batch of one thread, records at the given times: odd ptr = free of ptr - 1. */
@@ -256,13 +268,13 @@ static void test_events__batches_of_threads_apply_in_time_order(void **state)
 	handle_event(&s, &b2, sizeof(b2));
 	handle_event(&s, &b1, sizeof(b1));
 	assert_int_equal(events__pending(&s), 4);
-	assert_int_equal(heap__totals(s.heap)->allocations, 0);
+	assert_int_equal(heap__totals(s.model->heap)->allocations, 0);
 	events__advance(&s, UINT64_MAX);
 	assert_int_equal(events__pending(&s), 0);
-	assert_int_equal(heap__totals(s.heap)->allocations, 2);
-	assert_int_equal(heap__totals(s.heap)->frees, 2);
-	assert_int_equal(heap__totals(s.heap)->unknown_frees, 0);
-	assert_int_equal(heap__totals(s.heap)->live_allocations, 0);
+	assert_int_equal(heap__totals(s.model->heap)->allocations, 2);
+	assert_int_equal(heap__totals(s.model->heap)->frees, 2);
+	assert_int_equal(heap__totals(s.model->heap)->unknown_frees, 0);
+	assert_int_equal(heap__totals(s.model->heap)->live_allocations, 0);
 	assert_int_equal(s.late, 0);
 	sink_free(&s);
 }
@@ -275,10 +287,10 @@ static void test_events__advance_applies_only_records_older_than_until(void **st
 
 	handle_event(&s, &b, sizeof(b));
 	events__advance(&s, 30);
-	assert_int_equal(heap__totals(s.heap)->allocations, 2);
+	assert_int_equal(heap__totals(s.model->heap)->allocations, 2);
 	assert_int_equal(events__pending(&s), 1);
 	events__advance(&s, 31);
-	assert_int_equal(heap__totals(s.heap)->allocations, 3);
+	assert_int_equal(heap__totals(s.model->heap)->allocations, 3);
 	assert_int_equal(events__pending(&s), 0);
 
 	/* a record older than one applied already still counts, as late */
@@ -287,7 +299,7 @@ static void test_events__advance_applies_only_records_older_than_until(void **st
 	b = batch_of(6, ts, p, 1);
 	handle_event(&s, &b, sizeof(b));
 	events__advance(&s, UINT64_MAX);
-	assert_int_equal(heap__totals(s.heap)->frees, 1);
+	assert_int_equal(heap__totals(s.model->heap)->frees, 1);
 	assert_int_equal(s.late, 1);
 	sink_free(&s);
 }
@@ -318,8 +330,8 @@ static void test_events__many_threads_merge_in_order_and_queues_are_reused(void 
 		assert_int_equal(events__pending(&s), THREADS * PER);
 		events__advance(&s, UINT64_MAX);
 		assert_int_equal(events__pending(&s), 0);
-		assert_int_equal(heap__totals(s.heap)->allocations, (round + 1) * THREADS * PER);
-		assert_int_equal(heap__totals(s.heap)->live_allocations,
+		assert_int_equal(heap__totals(s.model->heap)->allocations, (round + 1) * THREADS * PER);
+		assert_int_equal(heap__totals(s.model->heap)->live_allocations,
 				 (round + 1) * THREADS * PER);
 		assert_int_equal(s.late, 0);
 	}
@@ -340,7 +352,7 @@ static void test_events__malformed_batches_are_counted(void **state)
 	handle_event(&s, &b, sizeof(b));
 	events__advance(&s, UINT64_MAX);
 	assert_int_equal(s.malformed, 3);
-	assert_int_equal(heap__totals(s.heap)->allocations, 1);
+	assert_int_equal(heap__totals(s.model->heap)->allocations, 1);
 	sink_free(&s);
 }
 

@@ -38,7 +38,7 @@ static void assert_sample(const struct timeline_sample *s, uint64_t t_ns, uint64
 static void test_timeline__events_before_the_first_grid_point_sample_nothing(void **state)
 {
 	uint64_t start = old_start();
-	struct timeline *tl = timeline__new(-1, start, 10 * MS);
+	struct timeline *tl = timeline__new(start, 10 * MS);
 	struct heap_totals t = totals(0, 0, 0);
 	size_t n;
 
@@ -53,7 +53,7 @@ static void test_timeline__events_before_the_first_grid_point_sample_nothing(voi
 static void test_timeline__a_grid_point_holds_the_heap_before_the_event_past_it(void **state)
 {
 	uint64_t start = old_start();
-	struct timeline *tl = timeline__new(-1, start, 10 * MS);
+	struct timeline *tl = timeline__new(start, 10 * MS);
 	const struct timeline_sample *s;
 	struct heap_totals t;
 	size_t n;
@@ -72,7 +72,7 @@ static void test_timeline__a_grid_point_holds_the_heap_before_the_event_past_it(
 static void test_timeline__a_quiet_stretch_is_its_first_and_last_grid_point(void **state)
 {
 	uint64_t start = old_start();
-	struct timeline *tl = timeline__new(-1, start, 10 * MS);
+	struct timeline *tl = timeline__new(start, 10 * MS);
 	const struct timeline_sample *s;
 	struct heap_totals t;
 	size_t n;
@@ -102,7 +102,7 @@ static void test_timeline__a_quiet_stretch_is_its_first_and_last_grid_point(void
 static void test_timeline__unknown_frees_count_as_frees(void **state)
 {
 	uint64_t start = old_start();
-	struct timeline *tl = timeline__new(-1, start, 10 * MS);
+	struct timeline *tl = timeline__new(start, 10 * MS);
 	const struct timeline_sample *s;
 	struct heap_totals t = totals(0, 1, 1);
 	size_t n;
@@ -119,7 +119,7 @@ static void test_timeline__unknown_frees_count_as_frees(void **state)
 static void test_timeline__forced_tick_adds_the_end_once(void **state)
 {
 	uint64_t start = old_start();
-	struct timeline *tl = timeline__new(-1, start, 10 * MS);
+	struct timeline *tl = timeline__new(start, 10 * MS);
 	const struct timeline_sample *s;
 	struct heap_totals t = totals(64, 1, 0);
 	size_t n;
@@ -143,15 +143,17 @@ static void test_timeline__forced_tick_adds_the_end_once(void **state)
 static void test_timeline__rss_only_for_recent_grid_points(void **state)
 {
 	uint64_t now = ms_now_ns();
-	struct timeline *tl = timeline__new(getpid(), now - 1000 * MS, 10 * MS);
+	struct timeline *tl = timeline__new(now - 1000 * MS, 10 * MS);
 	const struct timeline_sample *s;
 	struct heap_totals t = totals(0, 0, 0);
 	size_t n;
 
 	(void)state;
-	/* an event from 0.5 s ago: its grid points are too old for RSS */
+	/* RSS read at a drain now: an event from 0.5 s ago gets none at its points */
+	timeline__rss(tl, now, 4096);
 	timeline__event(tl, now - 500 * MS, &t);
 	/* a drain 5 ms after the grid point at now: quiet since the event */
+	timeline__rss(tl, now + 5 * MS, 8192);
 	timeline__tick(tl, &t, now + 5 * MS, true);
 	s = timeline__samples(tl, &n);
 	assert_int_equal(n, 5);
@@ -163,8 +165,8 @@ static void test_timeline__rss_only_for_recent_grid_points(void **state)
 	assert_true(s[0].rss_bytes == TIMELINE_NO_RSS);
 	assert_true(s[1].rss_bytes == TIMELINE_NO_RSS);
 	assert_true(s[2].rss_bytes == TIMELINE_NO_RSS);
-	assert_true(s[3].rss_bytes != TIMELINE_NO_RSS && s[3].rss_bytes > 0);
-	assert_true(s[4].rss_bytes != TIMELINE_NO_RSS && s[4].rss_bytes > 0);
+	assert_int_equal(s[3].rss_bytes, 8192);
+	assert_int_equal(s[4].rss_bytes, 8192);
 	timeline__free(tl);
 }
 
@@ -176,7 +178,7 @@ static void test_timeline__rss_only_for_recent_grid_points(void **state)
 static void test_timeline__points_within_a_microsecond_make_one_sample(void **state)
 {
 	uint64_t start = old_start();
-	struct timeline *tl = timeline__new(-1, start, 10 * MS);
+	struct timeline *tl = timeline__new(start, 10 * MS);
 	const struct timeline_sample *s;
 	struct heap_totals t;
 	size_t n;

@@ -7,7 +7,6 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "procmaps.h"
 #include "unwind_table.h"
 
 /*
@@ -85,23 +85,22 @@ struct fixture {
 /* The file offset of code address addr in this process, as BPF computes it. */
 static uint32_t file_offset_of(const void *addr)
 {
-	uintptr_t a = (uintptr_t)addr;
-	char line[512];
-	FILE *f = fopen("/proc/self/maps", "r");
+	uint64_t a = (uintptr_t)addr;
+	struct procmaps *p = procmaps__new(getpid());
+	struct procmap *v = NULL;
 	uint32_t off = 0;
+	ssize_t n;
 
-	assert_non_null(f);
-	while (fgets(line, sizeof(line), f)) {
-		uintptr_t start, end;
-		unsigned long long pgoff;
-
-		if (sscanf(line, "%" SCNxPTR "-%" SCNxPTR " %*s %llx", &start, &end, &pgoff) == 3 &&
-		    a >= start && a < end) {
-			off = (uint32_t)(a - start + pgoff);
+	assert_non_null(p);
+	n = procmaps__read(p, &v);
+	for (ssize_t i = 0; i < n; i++) {
+		if (a >= v[i].start && a < v[i].end) {
+			off = (uint32_t)(a - v[i].start + v[i].offset);
 			break;
 		}
 	}
-	fclose(f);
+	free(v);
+	procmaps__free(p);
 	assert_int_not_equal(off, 0);
 	return off;
 }

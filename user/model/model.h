@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The model: everything the reports are built from (stacks, heap, detector,
+ * annotations, timeline, thread names), fed one decoded record at a time.
+ *
+ * The model reads nothing from the target, the kernel or the clock: the same
+ * records in the same order give the same model, whether they come from the
+ * ring buffer (user/record/events.c) or from a capture file (user/record/recording.c).
+ * What only the live side can know (a thread's name read from /proc, the
+ * target's RSS, strings BPF could not read) reaches it as records too.
+ *
+ * Allocation and release records are read ahead: decoded and queued, the
+ * table slots they will look up prefetched, a few records later what those
+ * lead to, and applied MODEL_READ_AHEAD records later, so their cache misses
+ * overlap instead of following one another.  Any other record first applies
+ * what is queued, so the model sees every record in order.
+ */
+#ifndef MS_MODEL_H
+#define MS_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "annotations.h"
+#include "detect.h"
+#include "heap.h"
+#include "memscope_events.h"
+#include "stacks.h"
+#include "thread_names.h"
+#include "timeline.h"
+
+#define MODEL_READ_AHEAD 8
+
+struct model_slot {
+	bool is_free;
+	bool mapped;     /* its stack is mapped (model.c: MAP_AT) */
+	uint16_t flags;
+	uint64_t hash;   /* the record's stack hash and caller */
+	uint64_t caller;
+	union {
+		struct alloc_call a;
+		struct free_call f;
+	};
+};
+
+struct model_opts {
+	size_t sz;
+	size_t live_hint;       /* live blocks expected (the live table's first size) */
+	size_t freed_capacity;  /* released blocks the detector remembers */
+	uint64_t start_ns;      /* tracing started: the timeline's and windows' origin */
+	uint64_t interval_ns;   /* --interval */
+	uint64_t sample_bytes;  /* --sample-bytes; 0: every call */
+	/* asked about releases of addresses not live (detect.h); may be NULL */
+	detector_internal_fn internal;
+	void *internal_ctx;
+};
+
+/* The parts are the model's; read them, feed them only through model__*(). */
+struct model {
+	struct stack_table *stacks;
+	struct heap *heap;
+	struct detector *detector;
+	struct annotations *annots;
+	struct timeline *timeline;
+	struct thread_names *names;
+	uint64_t stack_lost; /* events whose stack could not be sent */
+	uint64_t events;     /* alloc and free records applied */
+	/* read ahead, not applied yet */
+	struct model_slot queue[MODEL_READ_AHEAD];
+	unsigned qhead, qlen;
+};
+
+/* Aborts when out of memory, like the parts it makes. */
+struct model *model__new(const struct model_opts *opts);
+void model__free(struct model *m);
+
+/*
+ * A call, decoded (events__decode_alloc(), c->stack not set), with the
+ * record's stack hash, caller and MS_EVF_* flags.  c is copied.
+ */
+void model__alloc(struct model *m, const struct alloc_call *c, uint64_t hash, uint64_t caller,
+		  uint16_t flags);
+void model__free_call(struct model *m, const struct free_call *c, uint64_t hash,
+		      uint64_t caller, uint16_t flags);
+/* A stack's frames (idempotent for a known hash); truncated: enum ms_stack_end. */
+void model__stack(struct model *m, uint64_t hash, const uint64_t *ips, uint32_t nframes,
+		  uint8_t truncated);
+/* An annotation, its strings already read (name_addr & co. are not used). */
+void model__annot(struct model *m, const struct ms_ev_annot *e);
+void model__thread(struct model *m, uint32_t tid, const char *name);
+/* The target's resident set at now_ns (TIMELINE_NO_RSS: unknown, gone). */
+void model__rss(struct model *m, uint64_t now_ns, uint64_t rss_bytes);
+/* The records up to now_ns are in: the timeline's grid points up to it
+ * are sampled (with force, now_ns too). */
+void model__tick(struct model *m, uint64_t now_ns, bool force);
+/* Applies every record read ahead. */
+void model__flush(struct model *m);
+
+#endif

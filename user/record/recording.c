@@ -1,0 +1,766 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "capture.h"
+#include "model.h"
+#include "recording.h"
+#include "runtime.h"
+#include "symbolize.h"
+#include "util.h"
+
+/* Record types (docs/capture-format.md).  Never renumbered: a new field or
+ * type is a minor version, a changed meaning a major one. */
+enum rec_type {
+	REC_META = 1,
+	REC_STACK,
+	REC_ALLOC,
+	REC_FREE,
+	REC_ANNOT,
+	REC_THREAD,
+	REC_RSS,
+	REC_TICK,
+	REC_FRAMES,
+	REC_END,
+};
+
+/* The header's payload: who wrote the file. */
+#define HEADER_TEXT "memscope-bpf " MEMSCOPE_VERSION
+
+/* a report_input's double, kept exactly */
+static uint64_t double_bits(double v)
+{
+	uint64_t u;
+
+	memcpy(&u, &v, sizeof(u));
+	return u;
+}
+
+static double bits_double(uint64_t u)
+{
+	double v;
+
+	memcpy(&v, &u, sizeof(v));
+	return v;
+}
+
+struct recording {
+	struct capture_writer *w;
+	struct cap_enc e;
+	uint64_t last_ts; /* calls' times are written as differences */
+	int err;
+};
+
+static void put(struct recording *r, uint8_t type)
+{
+	int err;
+
+	if (r->err)
+		return;
+	err = r->e.bad ? -ENOMEM : capture_writer__add(r->w, type, r->e.p, r->e.len);
+	if (err)
+		r->err = err;
+	cap_enc__reset(&r->e);
+}
+
+/* A time as a difference from the last one (batched records may go back). */
+static void put_ts(struct recording *r, uint64_t ts)
+{
+	cap_enc__sv(&r->e, (int64_t)(ts - r->last_ts));
+	r->last_ts = ts;
+}
+
+static void put_meta(struct recording *r, const struct report_input *in, size_t freed_capacity)
+{
+	struct cap_enc *e = &r->e;
+
+	cap_enc__uv(e, (uint64_t)in->pid);
+	cap_enc__str(e, in->comm);
+	cap_enc__str(e, in->cmdline);
+	cap_enc__u8(e, in->launched);
+	cap_enc__uv(e, in->start_ns);
+	cap_enc__uv(e, in->start_wall_ns);
+	cap_enc__uv(e, in->timeline ? timeline__interval_ns(in->timeline) : 0);
+	cap_enc__uv(e, in->sample_bytes);
+	cap_enc__uv(e, in->min_age_ns);
+	cap_enc__uv(e, freed_capacity);
+	cap_enc__u8(e, in->alloc_stacks);
+	cap_enc__u8(e, in->free_stacks);
+	cap_enc__uv(e, (uint64_t)in->unwind_mode);
+	cap_enc__uv(e, in->batch);
+	cap_enc__uv(e, in->nprobes);
+	cap_enc__uv(e, in->ndegraded);
+	for (size_t i = 0; i < in->ndegraded; i++) {
+		cap_enc__str(e, in->degraded[i].feature);
+		cap_enc__str(e, in->degraded[i].reason);
+		cap_enc__str(e, in->degraded[i].instead);
+	}
+	cap_enc__uv(e, in->objs ? in->objs->n : 0);
+	for (size_t i = 0; in->objs && i < in->objs->n; i++) {
+		const struct alloc_object *o = &in->objs->v[i];
+
+		cap_enc__str(e, o->path);
+		cap_enc__uv(e, (uint64_t)o->dev);
+		cap_enc__uv(e, (uint64_t)o->ino);
+		cap_enc__uv(e, o->nsyms);
+		cap_enc__uv(e, o->nannotations);
+	}
+	put(r, REC_META);
+}
+
+struct recording *recording__new(int fd, const struct report_input *in, size_t freed_capacity)
+{
+	struct capture_writer_opts wo = { .sz = sizeof(wo) };
+	struct recording *r;
+
+	r = xcalloc(1, sizeof(*r));
+	r->w = capture_writer__new(fd, HEADER_TEXT, strlen(HEADER_TEXT), &wo);
+	if (!r->w) {
+		int err = errno;
+
+		free(r);
+		errno = err;
+		return NULL;
+	}
+	r->last_ts = in->start_ns;
+	put_meta(r, in, freed_capacity);
+	if (!r->err)
+		r->err = capture_writer__flush(r->w);
+	if (r->err) {
+		int err = -r->err;
+
+		recording__free(r);
+		errno = err;
+		return NULL;
+	}
+	return r;
+}
+
+int recording__error(const struct recording *r)
+{
+	return r->err;
+}
+
+void recording__stack(struct recording *r, uint64_t hash, const uint64_t *ips, uint32_t n,
+		      uint8_t truncated)
+{
+	uint64_t prev = 0;
+
+	cap_enc__uv(&r->e, hash);
+	cap_enc__u8(&r->e, truncated);
+	cap_enc__uv(&r->e, n);
+	/* neighbouring return addresses are close: differences are short */
+	for (uint32_t i = 0; i < n; i++) {
+		cap_enc__sv(&r->e, (int64_t)(ips[i] - prev));
+		prev = ips[i];
+	}
+	put(r, REC_STACK);
+}
+
+void recording__alloc(struct recording *r, const struct alloc_call *c, uint64_t hash,
+		      uint64_t caller, uint16_t flags)
+{
+	struct cap_enc *e = &r->e;
+
+	cap_enc__u8(e, c->fn);
+	cap_enc__u8(e, (uint8_t)(c->is_realloc | c->untracked << 1));
+	cap_enc__uv(e, flags);
+	cap_enc__uv(e, c->tid);
+	put_ts(r, c->ts_ns);
+	cap_enc__uv(e, c->ptr);
+	cap_enc__uv(e, c->size);
+	cap_enc__uv(e, c->old_ptr);
+	cap_enc__uv(e, c->align);
+	cap_enc__uv(e, hash);
+	cap_enc__uv(e, caller);
+	put(r, REC_ALLOC);
+}
+
+void recording__release(struct recording *r, const struct free_call *c, uint64_t hash,
+			uint64_t caller, uint16_t flags)
+{
+	struct cap_enc *e = &r->e;
+
+	cap_enc__u8(e, c->fn);
+	cap_enc__uv(e, flags);
+	cap_enc__uv(e, c->tid);
+	put_ts(r, c->ts_ns);
+	cap_enc__uv(e, c->ptr);
+	cap_enc__uv(e, hash);
+	cap_enc__uv(e, caller);
+	put(r, REC_FREE);
+}
+
+void recording__annot(struct recording *r, const struct ms_ev_annot *a)
+{
+	struct cap_enc *e = &r->e;
+
+	cap_enc__u8(e, a->kind);
+	cap_enc__uv(e, a->flags);
+	cap_enc__uv(e, a->tid);
+	cap_enc__uv(e, a->ts_ns);
+	cap_enc__uv(e, a->ptr);
+	cap_enc__uv(e, a->stack);
+	cap_enc__sv(e, a->line);
+	cap_enc__bytes(e, a->name, strnlen(a->name, sizeof(a->name)));
+	cap_enc__bytes(e, a->tname, strnlen(a->tname, sizeof(a->tname)));
+	cap_enc__bytes(e, a->file, strnlen(a->file, sizeof(a->file)));
+	put(r, REC_ANNOT);
+}
+
+void recording__thread(struct recording *r, uint32_t tid, const char *name)
+{
+	cap_enc__uv(&r->e, tid);
+	cap_enc__str(&r->e, name);
+	put(r, REC_THREAD);
+}
+
+void recording__rss(struct recording *r, uint64_t now_ns, uint64_t rss_bytes)
+{
+	cap_enc__uv(&r->e, now_ns);
+	cap_enc__uv(&r->e, rss_bytes);
+	put(r, REC_RSS);
+}
+
+void recording__tick(struct recording *r, uint64_t now_ns, bool force)
+{
+	cap_enc__uv(&r->e, now_ns);
+	cap_enc__u8(&r->e, force);
+	put(r, REC_TICK);
+}
+
+int recording__flush(struct recording *r)
+{
+	if (!r->err)
+		r->err = capture_writer__flush(r->w);
+	return r->err;
+}
+
+static void put_frames(void *ctx, const struct sym_frame *f, size_t n)
+{
+	struct recording *r = ctx;
+	struct cap_enc *e = &r->e;
+
+	cap_enc__uv(e, f[0].ip);
+	cap_enc__uv(e, n);
+	for (size_t i = 0; i < n; i++) {
+		cap_enc__str(e, f[i].function);
+		cap_enc__str(e, f[i].file);
+		cap_enc__sv(e, f[i].line);
+		cap_enc__sv(e, f[i].column);
+		cap_enc__str(e, f[i].module);
+		cap_enc__uv(e, f[i].module_offset);
+		cap_enc__uv(e, f[i].map_start);
+		cap_enc__uv(e, f[i].map_end);
+		cap_enc__uv(e, f[i].map_offset);
+		cap_enc__str(e, f[i].build_id);
+		cap_enc__u8(e, f[i].inlined);
+	}
+	put(r, REC_FRAMES);
+}
+
+static void put_end(struct recording *r, const struct report_input *in)
+{
+	struct cap_enc *e = &r->e;
+	const struct unwind_stats *u = &in->unwind;
+
+	cap_enc__u8(e, in->exited);
+	cap_enc__u8(e, in->status_known);
+	cap_enc__sv(e, in->exit_code);
+	cap_enc__sv(e, in->exit_signal);
+	cap_enc__str(e, in->exit_text);
+	cap_enc__uv(e, in->end_ns);
+	cap_enc__uv(e, in->malformed);
+	cap_enc__uv(e, in->late_records);
+	cap_enc__uv(e, MS_STAT__COUNT);
+	for (size_t i = 0; i < MS_STAT__COUNT; i++)
+		cap_enc__uv(e, in->bpf_stats[i]);
+	cap_enc__uv(e, u->objects);
+	cap_enc__uv(e, u->objects_bare);
+	cap_enc__uv(e, u->rows);
+	cap_enc__uv(e, u->capacity);
+	cap_enc__uv(e, u->dropped);
+	cap_enc__uv(e, u->shared);
+	cap_enc__uv(e, double_bits(u->build_ms));
+	/* minor 1: whether the vfork children were counted (MS_STAT_VM_CHILDREN) */
+	cap_enc__u8(e, in->vm_children_known);
+	put(r, REC_END);
+}
+
+int recording__finish(struct recording *r, const struct report_input *in,
+		      struct symbolizer *sym)
+{
+	if (sym)
+		symbolizer__each(sym, put_frames, r);
+	put_end(r, in);
+	if (!r->err)
+		r->err = capture_writer__close(r->w);
+	return r->err;
+}
+
+void recording__free(struct recording *r)
+{
+	if (!r)
+		return;
+	capture_writer__free(r->w);
+	cap_enc__free(&r->e);
+	free(r);
+}
+
+void recording__stats(const struct recording *r, uint64_t *records, uint64_t *raw,
+		      uint64_t *written)
+{
+	struct capture_writer_stats st;
+
+	capture_writer__stats(r->w, &st);
+	*records = st.records;
+	*raw = st.raw;
+	*written = st.written;
+}
+
+/* ---- reading back ---------------------------------------------------------- */
+
+#define DEGRADED_MAX 16
+
+struct replay {
+	char *path;
+	struct report_input in;
+	struct model *model;
+	struct symbolizer *sym;
+	struct runtime_ctx runtime;
+	struct alloc_objects objs;
+	struct report_degraded *degraded;
+	char *strs[3 * DEGRADED_MAX + 4]; /* comm, cmdline, exit text, degraded */
+	size_t nstrs;
+	uint64_t interval_ns, freed_capacity;
+	uint64_t last_ts;
+	bool have_meta, have_end, complete;
+};
+
+/* A string of the file, owned by rp (NULL stays NULL). */
+static const char *keep_str(struct replay *rp, struct cap_dec *d)
+{
+	size_t len;
+	const char *s = cap_dec__str(d, &len);
+	char *copy;
+
+	if (!s || rp->nstrs == sizeof(rp->strs) / sizeof(rp->strs[0]))
+		return NULL;
+	copy = xmalloc(len + 1);
+	memcpy(copy, s, len);
+	copy[len] = 0;
+	rp->strs[rp->nstrs++] = copy;
+	return copy;
+}
+
+static int read_meta(struct replay *rp, struct cap_dec *d)
+{
+	struct report_input *in = &rp->in;
+	uint64_t n;
+
+	in->pid = (int)cap_dec__uv(d);
+	in->comm = keep_str(rp, d);
+	in->cmdline = keep_str(rp, d);
+	in->launched = cap_dec__u8(d);
+	in->start_ns = cap_dec__uv(d);
+	in->start_wall_ns = cap_dec__uv(d);
+	rp->interval_ns = cap_dec__uv(d);
+	in->sample_bytes = cap_dec__uv(d);
+	in->min_age_ns = cap_dec__uv(d);
+	rp->freed_capacity = cap_dec__uv(d);
+	in->alloc_stacks = cap_dec__u8(d);
+	in->free_stacks = cap_dec__u8(d);
+	in->unwind_mode = (int)cap_dec__uv(d);
+	in->batch = (uint32_t)cap_dec__uv(d);
+	in->nprobes = cap_dec__uv(d);
+	if ((unsigned)in->unwind_mode > MS_UNWIND_DWARF)
+		return -EBADMSG;
+	n = cap_dec__uv(d);
+	/* the session's is 256 Ki: a file asking much more is not one of ours */
+	if (n > DEGRADED_MAX || rp->freed_capacity > (1u << 22))
+		return -EBADMSG;
+	rp->degraded = xcalloc(n ? n : 1, sizeof(*rp->degraded));
+	for (uint64_t i = 0; i < n; i++) {
+		rp->degraded[i].feature = keep_str(rp, d);
+		rp->degraded[i].reason = keep_str(rp, d);
+		rp->degraded[i].instead = keep_str(rp, d);
+	}
+	in->degraded = rp->degraded;
+	in->ndegraded = n;
+	n = cap_dec__uv(d);
+	if (n > 4096)
+		return -EBADMSG;
+	rp->objs.v = xcalloc(n ? n : 1, sizeof(*rp->objs.v));
+	for (uint64_t i = 0; i < n && !d->bad; i++) {
+		struct alloc_object *o = &rp->objs.v[rp->objs.n++];
+		char path[4096];
+
+		o->path = xstrdup(cap_dec__strcpy(d, path, sizeof(path)) ? path : "");
+		o->dev = (dev_t)cap_dec__uv(d);
+		o->ino = (ino_t)cap_dec__uv(d);
+		/* only whether it has any matters now: no symbol is read again */
+		o->nsyms = cap_dec__uv(d) ? 1 : 0;
+		o->nannotations = cap_dec__uv(d);
+	}
+	in->objs = &rp->objs;
+	return d->bad ? -EBADMSG : 0;
+}
+
+static int read_end(struct replay *rp, struct cap_dec *d)
+{
+	struct report_input *in = &rp->in;
+	struct unwind_stats *u = &in->unwind;
+	uint64_t n;
+
+	in->exited = cap_dec__u8(d);
+	in->status_known = cap_dec__u8(d);
+	in->exit_code = (int)cap_dec__sv(d);
+	in->exit_signal = (int)cap_dec__sv(d);
+	in->exit_text = keep_str(rp, d);
+	in->end_ns = cap_dec__uv(d);
+	in->malformed = cap_dec__uv(d);
+	in->late_records = cap_dec__uv(d);
+	n = cap_dec__uv(d);
+	for (uint64_t i = 0; i < n && !d->bad; i++) {
+		uint64_t v = cap_dec__uv(d);
+
+		if (i < MS_STAT__COUNT)
+			in->bpf_stats[i] = v;
+	}
+	u->objects = cap_dec__uv(d);
+	u->objects_bare = cap_dec__uv(d);
+	u->rows = cap_dec__uv(d);
+	u->capacity = cap_dec__uv(d);
+	u->dropped = cap_dec__uv(d);
+	u->shared = cap_dec__uv(d);
+	u->build_ms = bits_double(cap_dec__uv(d));
+	/* minor 0 files end here: the count unknown */
+	in->vm_children_known = !cap_dec__done(d) && cap_dec__u8(d);
+	return d->bad ? -EBADMSG : 0;
+}
+
+/* A string of the file, NUL-terminated and cut like the symbolizer's; NULL stays NULL. */
+static char *dup_str(struct cap_dec *d)
+{
+	size_t len;
+	const char *p = cap_dec__str(d, &len);
+	char *s;
+
+	if (!p)
+		return NULL;
+	if (len > SYM_NAME_MAX - 1)
+		len = SYM_NAME_MAX - 1;
+	s = xmalloc(len + 1);
+	memcpy(s, p, len);
+	s[len] = 0;
+	return s;
+}
+
+#define FRAMES_MAX 256 /* inlined frames of one address */
+
+static int read_frames(struct replay *rp, struct cap_dec *d)
+{
+	struct sym_frame f[FRAMES_MAX];
+	uint64_t ip = cap_dec__uv(d), n = cap_dec__uv(d), i;
+
+	if (n == 0 || n > FRAMES_MAX)
+		return -EBADMSG;
+	for (i = 0; i < n && !d->bad; i++) {
+		f[i] = (struct sym_frame){ .ip = ip };
+		f[i].function = dup_str(d);
+		f[i].file = dup_str(d);
+		f[i].line = (int)cap_dec__sv(d);
+		f[i].column = (int)cap_dec__sv(d);
+		f[i].module = dup_str(d);
+		f[i].module_offset = cap_dec__uv(d);
+		f[i].map_start = cap_dec__uv(d);
+		f[i].map_end = cap_dec__uv(d);
+		f[i].map_offset = cap_dec__uv(d);
+		f[i].build_id = dup_str(d);
+		f[i].inlined = cap_dec__u8(d);
+	}
+	if (!d->bad)
+		symbolizer__preload(rp->sym, f, n);
+	while (i--) {
+		free((char *)f[i].build_id);
+		free((char *)f[i].function);
+		free((char *)f[i].file);
+		free((char *)f[i].module);
+	}
+	return d->bad ? -EBADMSG : 0;
+}
+
+static int read_stack(struct replay *rp, struct cap_dec *d)
+{
+	uint64_t ips[MS_MAX_FRAMES], prev = 0, hash = cap_dec__uv(d);
+	uint8_t truncated = cap_dec__u8(d);
+	uint64_t n = cap_dec__uv(d);
+
+	if (n == 0 || n > MS_MAX_FRAMES)
+		return -EBADMSG;
+	for (uint64_t i = 0; i < n; i++)
+		ips[i] = prev += (uint64_t)cap_dec__sv(d);
+	if (d->bad)
+		return -EBADMSG;
+	model__stack(rp->model, hash, ips, (uint32_t)n, truncated);
+	return 0;
+}
+
+static uint64_t get_ts(struct replay *rp, struct cap_dec *d)
+{
+	return rp->last_ts += (uint64_t)cap_dec__sv(d);
+}
+
+static int read_alloc(struct replay *rp, struct cap_dec *d)
+{
+	struct alloc_call c = { 0 };
+	uint8_t bits;
+	uint16_t flags;
+	uint64_t hash, caller;
+
+	c.fn = cap_dec__u8(d);
+	bits = cap_dec__u8(d);
+	c.is_realloc = bits & 1;
+	c.untracked = bits & 2;
+	flags = (uint16_t)cap_dec__uv(d);
+	c.tid = (uint32_t)cap_dec__uv(d);
+	c.ts_ns = get_ts(rp, d);
+	c.ptr = cap_dec__uv(d);
+	c.size = cap_dec__uv(d);
+	c.old_ptr = cap_dec__uv(d);
+	c.align = cap_dec__uv(d);
+	hash = cap_dec__uv(d);
+	caller = cap_dec__uv(d);
+	if (d->bad || c.fn >= MS_FN__COUNT)
+		return -EBADMSG;
+	model__alloc(rp->model, &c, hash, caller, flags);
+	return 0;
+}
+
+static int read_free(struct replay *rp, struct cap_dec *d)
+{
+	struct free_call c = { 0 };
+	uint64_t hash;
+
+	c.fn = cap_dec__u8(d);
+	c.flags = (uint16_t)cap_dec__uv(d);
+	c.tid = (uint32_t)cap_dec__uv(d);
+	c.ts_ns = get_ts(rp, d);
+	c.ptr = cap_dec__uv(d);
+	hash = cap_dec__uv(d);
+	c.caller = cap_dec__uv(d);
+	if (d->bad || c.fn >= MS_FN__COUNT)
+		return -EBADMSG;
+	model__free_call(rp->model, &c, hash, c.caller, c.flags);
+	return 0;
+}
+
+static void get_chars(struct cap_dec *d, char *dst, size_t size)
+{
+	size_t len;
+	const void *p = cap_dec__bytes(d, &len);
+
+	memset(dst, 0, size);
+	if (p)
+		memcpy(dst, p, len < size ? len : size);
+}
+
+static int read_annot(struct replay *rp, struct cap_dec *d)
+{
+	struct ms_ev_annot a = { .type = MS_EV_ANNOT };
+
+	a.kind = cap_dec__u8(d);
+	a.flags = (uint16_t)cap_dec__uv(d);
+	a.tid = (uint32_t)cap_dec__uv(d);
+	a.ts_ns = cap_dec__uv(d);
+	a.ptr = cap_dec__uv(d);
+	a.stack = cap_dec__uv(d);
+	a.line = (int32_t)cap_dec__sv(d);
+	get_chars(d, a.name, sizeof(a.name));
+	get_chars(d, a.tname, sizeof(a.tname));
+	get_chars(d, a.file, sizeof(a.file));
+	if (d->bad)
+		return -EBADMSG;
+	model__annot(rp->model, &a);
+	return 0;
+}
+
+static int read_thread(struct replay *rp, struct cap_dec *d)
+{
+	char name[64];
+	uint32_t tid = (uint32_t)cap_dec__uv(d);
+
+	cap_dec__strcpy(d, name, sizeof(name));
+	if (d->bad)
+		return -EBADMSG;
+	model__thread(rp->model, tid, name);
+	return 0;
+}
+
+/* The model, made from META. */
+static void make_model(struct replay *rp)
+{
+	struct model_opts mo = {
+		.sz = sizeof(mo),
+		.live_hint = 1024,
+		.freed_capacity = rp->freed_capacity,
+		.start_ns = rp->in.start_ns,
+		.interval_ns = rp->interval_ns,
+		.sample_bytes = rp->in.sample_bytes,
+		.internal = runtime__internal_release,
+		.internal_ctx = &rp->runtime,
+	};
+
+	rp->runtime = (struct runtime_ctx){ .sym = rp->sym, .objs = &rp->objs };
+	rp->model = model__new(&mo);
+}
+
+/* One record of the stream, in the second pass (frames and END were read). */
+static int feed(struct replay *rp, uint8_t type, struct cap_dec *d)
+{
+	uint64_t now;
+
+	if (type != REC_META && !rp->have_meta)
+		return -EBADMSG;
+	switch (type) {
+	case REC_META:
+		if (rp->have_meta)
+			return -EBADMSG;
+		rp->have_meta = true;
+		if (read_meta(rp, d))
+			return -EBADMSG;
+		rp->last_ts = rp->in.start_ns;
+		make_model(rp);
+		return 0;
+	case REC_STACK:
+		return read_stack(rp, d);
+	case REC_ALLOC:
+		return read_alloc(rp, d);
+	case REC_FREE:
+		return read_free(rp, d);
+	case REC_ANNOT:
+		return read_annot(rp, d);
+	case REC_THREAD:
+		return read_thread(rp, d);
+	case REC_RSS:
+		now = cap_dec__uv(d);
+		model__rss(rp->model, now, cap_dec__uv(d));
+		return d->bad ? -EBADMSG : 0;
+	case REC_TICK:
+		now = cap_dec__uv(d);
+		model__tick(rp->model, now, cap_dec__u8(d));
+		return d->bad ? -EBADMSG : 0;
+	}
+	/* frames and END were taken by the first pass; newer types are skipped */
+	return 0;
+}
+
+/* The first pass: the frames (the detector asks for some while the stream
+ * is fed) and the END record. */
+static int scan(struct replay *rp, uint8_t type, struct cap_dec *d)
+{
+	if (type == REC_FRAMES)
+		return read_frames(rp, d);
+	if (type == REC_END) {
+		rp->have_end = true;
+		return read_end(rp, d);
+	}
+	return 0;
+}
+
+/* Reads every record of path through fn.  0, or -1 with the message printed. */
+static int read_all(struct replay *rp, int (*fn)(struct replay *, uint8_t, struct cap_dec *),
+		    bool say_end)
+{
+	char err[512];
+	struct capture_reader *cr = capture_reader__open(rp->path, err, sizeof(err));
+	const void *payload;
+	size_t len;
+	uint8_t type;
+	int n;
+
+	if (!cr) {
+		ms_err("%s", err);
+		return -1;
+	}
+	while ((n = capture_reader__next(cr, &type, &payload, &len)) > 0) {
+		struct cap_dec d;
+
+		cap_dec__init(&d, payload, len);
+		if (fn(rp, type, &d)) {
+			ms_err("'%s': block %llu ending at offset %llu: record of type %u is corrupt",
+			       rp->path, (unsigned long long)capture_reader__block(cr),
+			       (unsigned long long)capture_reader__offset(cr), type);
+			n = -EBADMSG;
+			break;
+		}
+	}
+	if (n < 0 && *capture_reader__error(cr))
+		ms_err("%s", capture_reader__error(cr));
+	rp->complete = capture_reader__complete(cr);
+	if (n == 0 && say_end && !rp->complete && rp->have_meta)
+		ms_warn("'%s' ends at offset %llu, cut short (the tracer was stopped before it "
+			"finished?): reporting what it holds up to there",
+			rp->path, (unsigned long long)capture_reader__offset(cr));
+	capture_reader__free(cr);
+	return n < 0 ? -1 : 0;
+}
+
+struct replay *replay__open(const char *path)
+{
+	struct replay *rp = xcalloc(1, sizeof(*rp));
+
+	rp->path = xstrdup(path);
+	rp->sym = symbolizer__new_offline();
+	if (read_all(rp, scan, false) || read_all(rp, feed, true))
+		goto fail;
+	if (!rp->have_meta) {
+		ms_err("'%s' holds no trace (it was cut before its first record)", path);
+		goto fail;
+	}
+	if (!rp->have_end) {
+		/* cut short: the end is the last event seen */
+		rp->in.end_ns = rp->last_ts;
+		rp->in.exit_text = "still running when the capture ends";
+	}
+	model__flush(rp->model);
+	rp->in.heap = rp->model->heap;
+	rp->in.stacks = rp->model->stacks;
+	rp->in.sym = rp->sym;
+	rp->in.stack_lost = rp->model->stack_lost;
+	rp->in.detector = rp->model->detector;
+	rp->in.timeline = rp->model->timeline;
+	rp->in.thread_names = rp->model->names;
+	rp->in.annots = rp->model->annots;
+	return rp;
+fail:
+	replay__free(rp);
+	return NULL;
+}
+
+const struct report_input *replay__input(const struct replay *rp)
+{
+	return &rp->in;
+}
+
+bool replay__complete(const struct replay *rp)
+{
+	return rp->complete;
+}
+
+void replay__free(struct replay *rp)
+{
+	if (!rp)
+		return;
+	model__free(rp->model);
+	symbolizer__free(rp->sym);
+	for (size_t i = 0; i < rp->objs.n; i++)
+		free(rp->objs.v[i].path);
+	free(rp->objs.v);
+	free(rp->degraded);
+	for (size_t i = 0; i < rp->nstrs; i++)
+		free(rp->strs[i]);
+	free(rp->path);
+	free(rp);
+}

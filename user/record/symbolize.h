@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Turns return addresses from the target into function, file:line, module,
+ * with inlined frames, using libdw.
+ *
+ * The symbolizer records the target's file-backed mappings and keeps each
+ * mapped object open (through /proc/PID/map_files or /proc/PID/root, so a
+ * target in another mount namespace or with a deleted binary works), so that
+ * symbolization still works after the target exited.  Call
+ * symbolizer__track() for every address while the target lives (cheap when
+ * the address is in a known mapping; re-reads /proc/PID/maps otherwise), and
+ * symbolizer__symbolize() whenever, even after the target exited.
+ *
+ * Each distinct address is resolved once and cached.  All strings returned
+ * are owned by the symbolizer and live until symbolizer__free().  Names from
+ * the target are untrusted: they are cut to SYM_NAME_MAX bytes, otherwise
+ * returned as they are (escaping is the renderers' job).
+ */
+#ifndef MS_SYMBOLIZE_H
+#define MS_SYMBOLIZE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SYM_NAME_MAX 1024
+/* longer build ids (the note allows any length) are not reported */
+#define SYM_BUILD_ID_MAX 64
+
+struct sym_frame {
+	uint64_t ip;            /* the return address asked about */
+	const char *function;   /* demangled; NULL when unknown */
+	const char *file;       /* source file; NULL when there is no line info */
+	int line;               /* 0 when unknown */
+	int column;             /* 0 when unknown */
+	const char *module;     /* mapped object's path as in /proc/PID/maps;
+				   NULL when the address is in no known mapping */
+	uint64_t module_offset; /* ip - 1 as an address within the object (ELF vaddr) */
+	/* the executable mapping of module holding ip - 1: [map_start, map_end),
+	 * from map_offset in the file; all 0 when module is NULL */
+	uint64_t map_start, map_end, map_offset;
+	const char *build_id;   /* module's GNU build id in lowercase hex; NULL when none */
+	bool inlined;           /* inlined into the frame that follows it */
+};
+
+struct symbolizer_opts {
+	size_t sz;     /* sizeof(struct symbolizer_opts), for growing it later */
+	bool demangle; /* C++ names through __cxa_demangle (default true when sz is 0) */
+};
+
+struct symbolizer;
+
+/* Reads /proc/PID/maps once.  NULL with errno set on failure. */
+struct symbolizer *symbolizer__new(int pid, const struct symbolizer_opts *opts);
+void symbolizer__free(struct symbolizer *s);
+
+/*
+ * A symbolizer of no process: it knows the frames given to
+ * symbolizer__preload() (a capture's), and any other address as unknown.
+ */
+struct symbolizer *symbolizer__new_offline(void);
+/* The frames of one address (frames[0].ip), as symbolizer__symbolize() gave
+ * them; copied.  An address already known keeps its frames. */
+void symbolizer__preload(struct symbolizer *s, const struct sym_frame *frames, size_t n);
+
+typedef void (*symbolizer_each_fn)(void *ctx, const struct sym_frame *frames, size_t n);
+/* Calls fn with the frames of every address resolved so far (any order). */
+void symbolizer__each(const struct symbolizer *s, symbolizer_each_fn fn, void *ctx);
+
+/*
+ * Makes sure the object mapped at ip is recorded and open.  Returns 0, or
+ * -ENOENT when no mapping holds ip even after re-reading the maps (or the
+ * target is gone).
+ */
+int symbolizer__track(struct symbolizer *s, uint64_t ip);
+
+/* Re-reads /proc/PID/maps, opening new objects.  0 or negative errno. */
+int symbolizer__refresh(struct symbolizer *s);
+
+/*
+ * Resolves return address ip (looked up at ip - 1).  *frames gets 1 or more
+ * frames, innermost (most inlined) first, the last one the real function.
+ * Never fails: an unknown address yields one frame with only ip/module set.
+ */
+void symbolizer__symbolize(struct symbolizer *s, uint64_t ip,
+			   const struct sym_frame **frames, size_t *n);
+
+/*
+ * Writes a one-line form of f into buf (always NUL-terminated, cut to len):
+ * "func (file:line)", "func (module+0xoff)", "module+0xoff" or "0xip".
+ * Returns the length it wanted, like snprintf.
+ */
+int sym_frame__format(const struct sym_frame *f, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,434 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "target.h"
+#include "util.h"
+
+void target__init(struct target *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->pidfd = t->go_fd = t->exec_fd = -1;
+}
+
+void target__cleanup(struct target *t)
+{
+	if (t->pidfd >= 0)
+		close(t->pidfd);
+	if (t->go_fd >= 0)
+		close(t->go_fd);
+	if (t->exec_fd >= 0)
+		close(t->exec_fd);
+	free(t->exe);
+	target__init(t);
+}
+
+static bool is_runnable(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return false;
+	if (!S_ISREG(st.st_mode)) {
+		errno = EACCES;
+		return false;
+	}
+	return access(path, X_OK) == 0;
+}
+
+char *target__resolve_program(const char *name)
+{
+	const char *path = getenv("PATH");
+	char buf[PATH_MAX];
+	int saved = ENOENT;
+
+	if (!*name) {
+		errno = ENOENT;
+		return NULL;
+	}
+	if (strchr(name, '/'))
+		return is_runnable(name) ? xstrdup(name) : NULL;
+	if (!path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	while (*path) {
+		size_t n = strcspn(path, ":");
+
+		if (snprintf(buf, sizeof(buf), "%.*s/%s", (int)n ? (int)n : 1,
+			     n ? path : ".", name) < (int)sizeof(buf)) {
+			if (is_runnable(buf))
+				return xstrdup(buf);
+			if (errno == EACCES)
+				saved = EACCES;
+		}
+		path += n + (path[n] == ':');
+	}
+	errno = saved;
+	return NULL;
+}
+
+static void read_comm(struct target *t)
+{
+	char path[64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", t->pid);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	if (fgets(t->comm, sizeof(t->comm), f))
+		t->comm[strcspn(t->comm, "\n")] = 0;
+	fclose(f);
+}
+
+static int open_pidfd(int pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+static void child_run(int go, int report, char *const argv[], const char *exe, pid_t parent)
+{
+	char c;
+	int err;
+
+	/* never outlive a tracer that dies (SIGKILL); a parent gone before the
+	 * call would go unnoticed, hence the check after it */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+		_exit(127);
+	/* wait until the parent has attached; EOF means it gave up */
+	if (read(go, &c, 1) != 1)
+		_exit(127);
+	close(go);
+	signal(SIGPIPE, SIG_DFL);
+	execv(exe, argv);
+	err = errno;
+	if (write(report, &err, sizeof(err)) < 0)
+		_exit(127);
+	_exit(127);
+}
+
+int target__launch(struct target *t, char *const argv[])
+{
+	int go[2], report[2];
+	pid_t pid, self = getpid();
+
+	t->exe = target__resolve_program(argv[0]);
+	if (!t->exe) {
+		int err = errno;
+
+		ms_err("cannot run '%s': %s", argv[0], strerror(err));
+		return -err;
+	}
+	if (pipe2(go, O_CLOEXEC) < 0 || pipe2(report, O_CLOEXEC) < 0) {
+		ms_err("cannot create pipe: %s", strerror(errno));
+		return -errno;
+	}
+	pid = fork();
+	if (pid < 0) {
+		int err = errno;
+
+		ms_err("cannot fork: %s", strerror(err));
+		close(go[0]), close(go[1]), close(report[0]), close(report[1]);
+		return -err;
+	}
+	if (pid == 0) {
+		close(go[1]);
+		close(report[0]);
+		child_run(go[0], report[1], argv, t->exe, self);
+	}
+	close(go[0]);
+	close(report[1]);
+	t->pid = pid;
+	t->launched = true;
+	t->go_fd = go[1];
+	t->exec_fd = report[0];
+	t->pidfd = open_pidfd(pid);
+	/* without the exit stop a short program is gone before its maps are read */
+	if (ptrace(PTRACE_SEIZE, pid, 0, PTRACE_O_TRACEEXIT) == 0)
+		t->traced = true;
+	else
+		ms_warn("cannot seize '%d' (%s): a short-lived program may lose its symbols",
+			pid, strerror(errno));
+	snprintf(t->comm, sizeof(t->comm), "%s", strrchr(t->exe, '/') ? strrchr(t->exe, '/') + 1 : t->exe);
+	return 0;
+}
+
+static enum target_state poll_child(struct target *t);
+
+/*
+ * Waits for the child's exec (EOF on exec_fd) or its error.  Meanwhile a
+ * signal sent to it (SIGWINCH: the terminal was resized while we attached)
+ * stops it for us, its tracer, until we let it go on: a plain read() here
+ * waited for an exec that the stopped child could never make.
+ */
+static ssize_t wait_exec(struct target *t, int *err)
+{
+	struct pollfd p = { .fd = t->exec_fd, .events = POLLIN };
+
+	for (;;) {
+		/* dying before its exec (killed): its exit stop holds the pipe open */
+		if (t->traced && !t->exited && poll_child(t) == TARGET_EXITING)
+			target__resume(t);
+		if (poll(&p, 1, 50) > 0) {
+			ssize_t n = read(t->exec_fd, err, sizeof(*err));
+
+			if (n >= 0 || errno != EINTR)
+				return n;
+		}
+	}
+}
+
+int target__start(struct target *t)
+{
+	int err = 0;
+	ssize_t n;
+
+	if (write(t->go_fd, "g", 1) != 1) {
+		err = errno;
+		ms_err("cannot start '%s': %s", t->exe, strerror(err));
+		return -err;
+	}
+	close(t->go_fd);
+	t->go_fd = -1;
+	n = wait_exec(t, &err);
+	close(t->exec_fd);
+	t->exec_fd = -1;
+	if (n == (ssize_t)sizeof(err)) {
+		ms_err("cannot run '%s': %s", t->exe, strerror(err));
+		target__wait_exit(t, 1000);
+		return -err;
+	}
+	return 0;
+}
+
+int target__open_pid(struct target *t, int pid)
+{
+	char path[64];
+
+	if (pid <= 0) {
+		ms_err("invalid pid '%d'", pid);
+		return -EINVAL;
+	}
+	if (pid == getpid()) {
+		ms_err("refusing to trace memscope-bpf itself (pid '%d')", pid);
+		return -EINVAL;
+	}
+	snprintf(path, sizeof(path), "/proc/%d", pid);
+	if (kill(pid, 0) < 0 && errno == ESRCH) {
+		ms_err("no such process '%d'", pid);
+		return -ESRCH;
+	}
+	if (access(path, F_OK) < 0) {
+		ms_err("no such process '%d'", pid);
+		return -ESRCH;
+	}
+	/*
+	 * Not by /proc/PID/exe: a kernel thread has none, but neither has a
+	 * process that exited and is not reaped yet
+	 */
+	switch (ms_proc_kind(pid)) {
+	case MS_PROC_KTHREAD:
+		ms_err("pid '%d' is a kernel thread: it has no user-space heap", pid);
+		return -EINVAL;
+	case MS_PROC_GONE:
+		ms_err("target '%d' exited during attach (a zombie its parent has not reaped)", pid);
+		return -ESRCH;
+	case -ENOENT:
+	case -ESRCH:
+		ms_err("no such process '%d'", pid);
+		return -ESRCH;
+	default:
+		break;
+	}
+	t->pid = pid;
+	t->pidfd = open_pidfd(pid);
+	read_comm(t);
+	return 0;
+}
+
+/* Handles one ptrace stop that is not the exit stop: lets the child go on. */
+static void pass_stop(struct target *t, int st)
+{
+	int sig = WSTOPSIG(st), event = (unsigned)st >> 16;
+
+	if (event == PTRACE_EVENT_STOP) {
+		/* a group stop (SIGSTOP, SIGTSTP, ...) must stay a stop */
+		if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU)
+			ptrace(PTRACE_LISTEN, t->pid, 0, 0);
+		else
+			ptrace(PTRACE_CONT, t->pid, 0, 0);
+		return;
+	}
+	/* a signal on its way to the child: deliver it as it was */
+	ptrace(PTRACE_CONT, t->pid, 0, event ? 0 : sig);
+}
+
+static enum target_state poll_child(struct target *t)
+{
+	for (;;) {
+		int st;
+		pid_t r = waitpid(t->pid, &st, WNOHANG | __WALL);
+
+		if (r == 0)
+			return TARGET_RUNNING;
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			t->exited = true; /* ECHILD: reaped elsewhere */
+			return TARGET_EXITED;
+		}
+		if (WIFEXITED(st) || WIFSIGNALED(st)) {
+			t->exited = true;
+			t->status_known = true;
+			t->wait_status = st;
+			return TARGET_EXITED;
+		}
+		if (WIFSTOPPED(st) && ((unsigned)st >> 16) == PTRACE_EVENT_EXIT)
+			return TARGET_EXITING;
+		if (WIFSTOPPED(st))
+			pass_stop(t, st);
+	}
+}
+
+/*
+ * A -p target is not our child: waitpid cannot tell its status.  Until its
+ * parent reaps it, it is a zombie whose /proc/PID/stat carries the status
+ * in waitpid's form (field 52, Linux >= 3.5); after that it is unknown.
+ */
+static void read_zombie_status(struct target *t)
+{
+	char path[64], buf[1024], *p;
+	int field = 2, st;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", t->pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	if (!p || p[1] != ' ' || p[2] != 'Z')
+		return;
+	for (p += 1; *p && field < 52; p++)
+		if (*p == ' ')
+			field++;
+	if (field == 52 && sscanf(p, "%d", &st) == 1) {
+		t->wait_status = st;
+		t->status_known = true;
+	}
+}
+
+enum target_state target__poll(struct target *t)
+{
+	if (t->exited)
+		return TARGET_EXITED;
+	if (t->launched)
+		return poll_child(t);
+	if (t->pidfd >= 0) {
+		struct pollfd p = { .fd = t->pidfd, .events = POLLIN };
+
+		if (poll(&p, 1, 0) > 0) {
+			t->exited = true;
+			read_zombie_status(t);
+		}
+	} else if (kill(t->pid, 0) < 0 && errno == ESRCH) {
+		t->exited = true;
+	}
+	return t->exited ? TARGET_EXITED : TARGET_RUNNING;
+}
+
+void target__resume(struct target *t)
+{
+	/* detach: from here on it only dies, and needs no more service */
+	if (t->traced && ptrace(PTRACE_DETACH, t->pid, 0, 0) == 0)
+		t->traced = false;
+}
+
+void target__release(struct target *t)
+{
+	int st;
+
+	if (!t->traced || t->exited)
+		return;
+	if (ptrace(PTRACE_INTERRUPT, t->pid, 0, 0) < 0)
+		return;
+	while (waitpid(t->pid, &st, __WALL) < 0)
+		if (errno != EINTR)
+			return;
+	if (WIFEXITED(st) || WIFSIGNALED(st)) {
+		t->exited = true;
+		t->status_known = true;
+		t->wait_status = st;
+		return;
+	}
+	/* a signal-delivery stop: hand the signal over as we let go */
+	ptrace(PTRACE_DETACH, t->pid, 0, ((unsigned)st >> 16) ? 0 : WSTOPSIG(st));
+	t->traced = false;
+}
+
+bool target__poll_exit(struct target *t)
+{
+	enum target_state s = target__poll(t);
+
+	if (s == TARGET_EXITING) {
+		target__resume(t);
+		s = target__poll(t);
+	}
+	return s == TARGET_EXITED;
+}
+
+bool target__wait_exit(struct target *t, int timeout_ms)
+{
+	for (int waited = 0; !target__poll_exit(t); waited += 10) {
+		if (waited >= timeout_ms)
+			return false;
+		usleep(10000);
+	}
+	return true;
+}
+
+void target__signal(struct target *t, int sig)
+{
+	if (!target__poll_exit(t))
+		kill(t->pid, sig);
+}
+
+void target__describe_exit(const struct target *t, char *buf, int len)
+{
+	int st = t->wait_status;
+
+	if (!t->exited)
+		snprintf(buf, len, "still running at detach");
+	else if (!t->status_known)
+		snprintf(buf, len, "ended, status unknown (its parent reaped it first)");
+	else if (WIFSIGNALED(st))
+		snprintf(buf, len, "killed by signal %d (%s)%s", WTERMSIG(st),
+			 strsignal(WTERMSIG(st)), WCOREDUMP(st) ? ", core dumped" : "");
+	else
+		snprintf(buf, len, "exited with status %d", WEXITSTATUS(st));
+}
+
+int target__exit_code(const struct target *t)
+{
+	if (!t->launched || !t->exited)
+		return 0;
+	if (WIFSIGNALED(t->wait_status))
+		return 128 + WTERMSIG(t->wait_status);
+	return WEXITSTATUS(t->wait_status);
+}
