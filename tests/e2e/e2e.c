@@ -3147,6 +3147,25 @@ static void test_e2e__no_symbolize_capture_is_named_by_report(void **state)
 	run_free(&rep);
 }
 
+/*
+ * A capture kept in the tree (tests/fuzz/captures/, written by the build of
+ * its commit) still reads, with its numbers: the format's compatibility.
+ */
+static void test_e2e__a_kept_capture_still_reads_with_its_numbers(void **state)
+{
+	const char *json = tmp_path("kept.json");
+	struct run r;
+
+	run_memscope(&r, json, "report", "tests/fuzz/captures/leaks.msb", "--json", json, NULL);
+	assert_ran(&r, 0);
+	assert_leak(r.json, "leak_malloc", "leaks.c", "leak_malloc", 3, 300);
+	assert_leak(r.json, "leak_realloc", "leaks.c", "leak_realloc", 1, 256);
+	assert_int_equal((long)num(summary(r.json), "allocations"), 58);
+	assert_int_equal((long)num(summary(r.json), "frees"), 51);
+	assert_string_equal(str(cJSON_GetObjectItem(r.json, "target"), "comm"), "leaks");
+	run_free(&r);
+}
+
 /* Copies the first n bytes of from into to, with the byte at flip (if >= 0) inverted. */
 static void copy_cut(const char *from, const char *to, long n, long flip)
 {
@@ -3254,6 +3273,7 @@ int main(void)
 		cmocka_unit_test(test_e2e__capture_of_a_killed_tracer_reads_to_its_last_block),
 		cmocka_unit_test(test_e2e__foreign_corrupt_or_cut_captures_are_told_apart),
 		cmocka_unit_test(test_e2e__no_symbolize_capture_is_named_by_report),
+		cmocka_unit_test(test_e2e__a_kept_capture_still_reads_with_its_numbers),
 		cmocka_unit_test(test_e2e__live_view_plain_lines_put_the_growing_site_first),
 		cmocka_unit_test(test_e2e__signal_to_a_launched_program_before_its_exec_is_passed_on),
 	};
