@@ -42,6 +42,9 @@ void options__usage(FILE *f)
 		"      --top N            leak sites in the text summary (default 10)\n"
 		"      --record FILE      also write a capture file as the trace runs, for\n"
 		"                         `memscope-bpf report FILE` later, elsewhere\n"
+		"      --no-symbolize     read no debug info while tracing: frames are\n"
+		"                         module+offset; `report` on the capture names them\n"
+		"                         where the same binaries are\n"
 		"      --no-stacks        take no stacks: allocations are grouped by their\n"
 		"                         call site; releases carry none (cheapest mode)\n"
 		"      --free-stacks      also take stacks of releases\n"
@@ -106,7 +109,7 @@ static bool same_path(const char *a, const char *b)
 
 enum { OPT_JSON = 256, OPT_HTML, OPT_PPROF, OPT_FOLDED, OPT_FOLDED_TYPE, OPT_TOP, OPT_NO_STACKS, OPT_FREE_STACKS, OPT_RINGBUF,
        OPT_INTERVAL, OPT_MIN_AGE, OPT_SAMPLE_BYTES, OPT_UNWIND, OPT_NO_BATCH,
-       OPT_CHECK, OPT_RECORD, OPT_LIVE };
+       OPT_CHECK, OPT_RECORD, OPT_LIVE, OPT_NO_SYMBOLIZE };
 
 static const struct option long_opts[] = {
 	{ "pid", required_argument, NULL, 'p' },
@@ -126,6 +129,7 @@ static const struct option long_opts[] = {
 	{ "no-batch", no_argument, NULL, OPT_NO_BATCH },
 	{ "check", no_argument, NULL, OPT_CHECK },
 	{ "record", required_argument, NULL, OPT_RECORD },
+	{ "no-symbolize", no_argument, NULL, OPT_NO_SYMBOLIZE },
 	{ "interval", required_argument, NULL, OPT_INTERVAL },
 	{ "live", optional_argument, NULL, OPT_LIVE },
 	{ "min-age", required_argument, NULL, OPT_MIN_AGE },
@@ -234,6 +238,9 @@ static enum options_result parse_one(struct ms_options *o, int c, const char *ar
 		break;
 	case OPT_RECORD:
 		o->record_path = arg;
+		break;
+	case OPT_NO_SYMBOLIZE:
+		o->no_symbolize = true;
 		break;
 	case 'o':
 		if (o->command == MS_CMD_RECORD)

@@ -28,6 +28,7 @@ struct ms_options {
 	const char *text_path; /* -o FILE (other extensions); NULL = stderr */
 	const char *record_path; /* --record, or record's -o: the capture file */
 	const char *replay_path; /* report FILE.msb */
+	bool no_symbolize;       /* --no-symbolize: frames are module+offset, named by report */
 	unsigned top;          /* leak sites listed in the text summary */
 	bool alloc_stacks;
 	bool free_stacks;

@@ -362,7 +362,8 @@ static void fill_report_input(struct session *s, struct report_input *in, char *
 
 static int start_pipeline(struct session *s)
 {
-	struct symbolizer_opts so = { .sz = sizeof(so), .demangle = true };
+	struct symbolizer_opts so = { .sz = sizeof(so), .demangle = true,
+				      .no_symbols = s->opts->no_symbolize };
 	struct model_opts mo = {
 		.sz = sizeof(mo),
 		.live_hint = 1024,
@@ -542,6 +543,7 @@ static void sample(struct session *s, bool force)
 
 	if (s->rec) {
 		recording__tick(s->rec, until, force);
+		recording__maps(s->rec, s->sym);
 		recording__flush(s->rec);
 	}
 	model__tick(s->model, until, force);
@@ -809,7 +811,7 @@ static int write_reports(struct session *s)
 	err = outputs_write(&s->outs, s->opts, &in);
 	/* after the reports: the frames they resolved go into the capture */
 	if (s->rec) {
-		rec_err = recording__finish(s->rec, &in, s->sym);
+		rec_err = recording__finish(s->rec, &in, s->sym, !s->opts->no_symbolize);
 		if (rec_err)
 			ms_err("cannot write '%s': %s", s->opts->record_path, strerror(-rec_err));
 		else

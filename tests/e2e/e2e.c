@@ -3371,10 +3371,56 @@ static void test_e2e__capture_of_a_killed_tracer_reads_to_its_last_block(void **
 		fail_msg("report did not say the capture was cut short:\n%s", r.err);
 	assert_string_equal(str(cJSON_GetObjectItem(r.json, "target"), "comm"), "busy");
 	assert_true(num(summary(r.json), "allocations") > 1000);
+	/* no frames were written: the capture's mappings name them from the files here */
+	assert_true(sum_by_site(r.json, "sites", "busy_alloc").allocations > 1000);
 	/* what the model holds is consistent: nothing half-applied */
 	assert_int_equal((long)num(summary(r.json), "allocations") -
 				 (long)num(summary(r.json), "frees"),
 			 (long)num(summary(r.json), "live_allocations"));
+	run_free(&r);
+}
+
+/*
+ * --no-symbolize: no debug info read while tracing (frames are module and
+ * offset); `report` on the capture names them from the same binaries.
+ */
+static void test_e2e__no_symbolize_capture_is_named_by_report(void **state)
+{
+	char cap[256], live[256], again[256];
+	struct run r, rep;
+
+	snprintf(cap, sizeof(cap), "%s", tmp_path("nosym.msb"));
+	snprintf(live, sizeof(live), "%s", tmp_path("nosym-live.json"));
+	snprintf(again, sizeof(again), "%s", tmp_path("nosym-again.json"));
+	run_memscope(&r, live, "record", "--no-symbolize", "-o", cap, "--json", live, "--",
+		     PROGS "leaks", NULL);
+	assert_ran(&r, 0);
+	assert_int_equal(sum_by_site(r.json, "leaks", "leak_malloc").groups, 0);
+	run_memscope(&rep, again, "report", cap, "--json", again, NULL);
+	assert_ran(&rep, 0);
+	assert_leak(rep.json, "leak_malloc", "leaks.c", "leak_malloc", 3, 300);
+	assert_leak(rep.json, "leak_calloc", "leaks.c", "leak_calloc", 2, 400);
+	assert_int_equal((long)num(summary(rep.json), "allocations"), 58);
+	run_free(&r);
+	run_free(&rep);
+}
+
+/*
+ * A capture kept in the tree (tests/fuzz/captures/, written by the build of
+ * its commit) still reads, with its numbers: the format's compatibility.
+ */
+static void test_e2e__a_kept_capture_still_reads_with_its_numbers(void **state)
+{
+	const char *json = tmp_path("kept.json");
+	struct run r;
+
+	run_memscope(&r, json, "report", "tests/fuzz/captures/leaks.msb", "--json", json, NULL);
+	assert_ran(&r, 0);
+	assert_leak(r.json, "leak_malloc", "leaks.c", "leak_malloc", 3, 300);
+	assert_leak(r.json, "leak_realloc", "leaks.c", "leak_realloc", 1, 256);
+	assert_int_equal((long)num(summary(r.json), "allocations"), 58);
+	assert_int_equal((long)num(summary(r.json), "frees"), 51);
+	assert_string_equal(str(cJSON_GetObjectItem(r.json, "target"), "comm"), "leaks");
 	run_free(&r);
 }
 
@@ -3489,6 +3535,8 @@ int main(void)
 		cmocka_unit_test(test_e2e__report_from_a_capture_is_the_live_report),
 		cmocka_unit_test(test_e2e__capture_of_a_killed_tracer_reads_to_its_last_block),
 		cmocka_unit_test(test_e2e__foreign_corrupt_or_cut_captures_are_told_apart),
+		cmocka_unit_test(test_e2e__no_symbolize_capture_is_named_by_report),
+		cmocka_unit_test(test_e2e__a_kept_capture_still_reads_with_its_numbers),
 		cmocka_unit_test(test_e2e__live_view_plain_lines_put_the_growing_site_first),
 		cmocka_unit_test(test_e2e__signal_to_a_launched_program_before_its_exec_is_passed_on),
 	};

@@ -23,6 +23,7 @@ enum rec_type {
 	REC_TICK,
 	REC_FRAMES,
 	REC_END,
+	REC_MAP,
 };
 
 /* The header's payload: who wrote the file. */
@@ -50,6 +51,11 @@ struct recording {
 	struct cap_enc e;
 	uint64_t last_ts; /* calls' times are written as differences */
 	int err;
+	/* the mappings written: hashes of (start, end, offset, path), open addressing */
+	uint64_t *maps_seen;
+	size_t nmaps_seen, cap_maps_seen;
+	uint64_t maps_gen;  /* the symbolizer's when they were last looked at */
+	bool maps_looked;
 };
 
 static void put(struct recording *r, uint8_t type)
@@ -230,6 +236,71 @@ void recording__tick(struct recording *r, uint64_t now_ns, bool force)
 	put(r, REC_TICK);
 }
 
+static uint64_t map_key(const struct sym_mapping *m)
+{
+	uint64_t h = ms_hash64(m->start) ^ ms_hash64(m->end * 31 + m->offset);
+
+	for (const char *p = m->path; *p; p++)
+		h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
+	return h ? h : 1;
+}
+
+/* Whether the mapping was written already; marks it written. */
+static bool map_seen(struct recording *r, const struct sym_mapping *m)
+{
+	uint64_t key = map_key(m);
+	size_t i;
+
+	if ((r->nmaps_seen + 1) * 2 > r->cap_maps_seen) {
+		uint64_t *old = r->maps_seen;
+		size_t old_cap = r->cap_maps_seen;
+
+		r->cap_maps_seen = old_cap ? old_cap * 2 : 64;
+		r->maps_seen = xcalloc(r->cap_maps_seen, sizeof(*r->maps_seen));
+		for (size_t k = 0; k < old_cap; k++) {
+			if (!old[k])
+				continue;
+			for (i = old[k] & (r->cap_maps_seen - 1); r->maps_seen[i];
+			     i = (i + 1) & (r->cap_maps_seen - 1))
+				;
+			r->maps_seen[i] = old[k];
+		}
+		free(old);
+	}
+	for (i = key & (r->cap_maps_seen - 1); r->maps_seen[i];
+	     i = (i + 1) & (r->cap_maps_seen - 1))
+		if (r->maps_seen[i] == key)
+			return true;
+	r->maps_seen[i] = key;
+	r->nmaps_seen++;
+	return false;
+}
+
+static void put_map(void *ctx, const struct sym_mapping *m)
+{
+	struct recording *r = ctx;
+
+	if (map_seen(r, m))
+		return;
+	cap_enc__uv(&r->e, m->start);
+	cap_enc__uv(&r->e, m->end);
+	cap_enc__uv(&r->e, m->offset);
+	cap_enc__str(&r->e, m->path);
+	cap_enc__str(&r->e, m->build_id);
+	put(r, REC_MAP);
+}
+
+void recording__maps(struct recording *r, const struct symbolizer *sym)
+{
+	uint64_t gen = symbolizer__maps_gen(sym);
+
+	if (!sym || (r->maps_looked && gen == r->maps_gen))
+		return;
+	r->maps_looked = true;
+	r->maps_gen = gen;
+	symbolizer__each_map(sym, put_map, r);
+}
+
 int recording__flush(struct recording *r)
 {
 	if (!r->err)
@@ -289,9 +360,10 @@ static void put_end(struct recording *r, const struct report_input *in)
 }
 
 int recording__finish(struct recording *r, const struct report_input *in,
-		      struct symbolizer *sym)
+		      struct symbolizer *sym, bool frames)
 {
-	if (sym)
+	recording__maps(r, sym);
+	if (sym && frames)
 		symbolizer__each(sym, put_frames, r);
 	put_end(r, in);
 	if (!r->err)
@@ -305,6 +377,7 @@ void recording__free(struct recording *r)
 		return;
 	capture_writer__free(r->w);
 	cap_enc__free(&r->e);
+	free(r->maps_seen);
 	free(r);
 }
 
@@ -656,12 +729,28 @@ static int feed(struct replay *rp, uint8_t type, struct cap_dec *d)
 	return 0;
 }
 
+static int read_map(struct replay *rp, struct cap_dec *d)
+{
+	char path[4096], build_id[256];
+	struct sym_mapping m = { .start = cap_dec__uv(d), .end = cap_dec__uv(d),
+				 .offset = cap_dec__uv(d) };
+
+	m.path = cap_dec__strcpy(d, path, sizeof(path));
+	m.build_id = cap_dec__strcpy(d, build_id, sizeof(build_id));
+	if (d->bad || !m.path)
+		return -EBADMSG;
+	symbolizer__add_map(rp->sym, &m);
+	return 0;
+}
+
 /* The first pass: the frames (the detector asks for some while the stream
- * is fed) and the END record. */
+ * is fed), the mappings (for addresses without frames) and the END record. */
 static int scan(struct replay *rp, uint8_t type, struct cap_dec *d)
 {
 	if (type == REC_FRAMES)
 		return read_frames(rp, d);
+	if (type == REC_MAP)
+		return read_map(rp, d);
 	if (type == REC_END) {
 		rp->have_end = true;
 		return read_end(rp, d);

@@ -6,12 +6,13 @@
  *
  * Written: a META record (the target and how it was traced), then the
  * stream (stacks, calls, annotations, thread names, RSS readings, ticks) as
- * the session feeds its model, then at the end the symbolized frames of
- * every address the live run resolved and an END record (exit status and
- * counters).  The same stream fed to a model gives the same model, so a
+ * the session feeds its model, with the target's executable mappings as
+ * they appear, then at the end the symbolized frames of every address the
+ * live run resolved and an END record (exit status and counters).  The same stream fed to a model gives the same model, so a
  * report from the file is the live run's report.  A file cut short (the
  * tracer killed, the disk full) is read up to its last whole block: the
- * stream so far, with no frames (addresses only) and no END.
+ * stream so far and no END; its addresses are then named from the files
+ * its mappings name, where this machine has them with the same build ids.
  */
 #ifndef MS_RECORDING_H
 #define MS_RECORDING_H
@@ -49,6 +50,9 @@ void recording__thread(struct recording *r, uint32_t tid, const char *name);
 void recording__rss(struct recording *r, uint64_t now_ns, uint64_t rss_bytes);
 void recording__tick(struct recording *r, uint64_t now_ns, bool force);
 
+/* The symbolizer's executable mappings not written yet (cheap when none changed). */
+void recording__maps(struct recording *r, const struct symbolizer *sym);
+
 /*
  * Writes what is buffered as a whole block: the session calls it after
  * each drain, so a tracer killed loses at most the last drain's records.
@@ -56,11 +60,12 @@ void recording__tick(struct recording *r, uint64_t now_ns, bool force);
 int recording__flush(struct recording *r);
 
 /*
- * The end: every frame sym resolved (the reports' and the detector's), in's
- * end-time fields, the end marker.  0 or negative errno.
+ * The end: the mappings not written yet, with frames every frame sym
+ * resolved (the reports' and the detector's), in's end-time fields, the end
+ * marker.  0 or negative errno.
  */
 int recording__finish(struct recording *r, const struct report_input *in,
-		      struct symbolizer *sym);
+		      struct symbolizer *sym, bool frames);
 void recording__free(struct recording *r);
 
 /* Records, bytes before and after compression, so far. */

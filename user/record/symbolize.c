@@ -4,6 +4,7 @@
 #include <elfutils/libdwelf.h>
 #include <elfutils/libdwfl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <gelf.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -57,6 +58,8 @@ struct sym_map {
 	uint64_t bias;          /* run-time address - ELF vaddr */
 	const char *path;       /* interned, as the maps file names it */
 	struct sym_object *obj; /* NULL when not opened (never executable, or failed) */
+	/* a capture's mapping: the build id its file must have (interned); else NULL */
+	const char *want_build_id;
 	bool exec;
 };
 
@@ -85,7 +88,9 @@ struct symbolizer {
 	/* goes stale when the target is reaped, so a reused pid is never read */
 	struct procmaps *procmaps;
 	bool demangle;
+	bool no_symbols; /* module and offset only (--no-symbolize) */
 	bool gone;
+	uint64_t maps_gen; /* changes when the maps do */
 	bool read_err_said; /* a failing re-read is reported once, not every 10 ms */
 	uint64_t last_read_ns;
 	size_t page_size;
@@ -308,7 +313,24 @@ static int object_open_file(struct symbolizer *s, const struct sym_map *m)
 {
 	const struct procmap pm = { .start = m->start, .end = m->end, .ino = m->ino,
 				    .path = m->path };
-	int fd = procmaps__open(s->procmaps, &pm, PROCMAPS_OPEN_ROOT);
+	int fd;
+
+	/* a capture's mapping: the file where it was, on this machine (a
+	 * hostile capture may name a FIFO or a device: never block on one) */
+	if (!s->procmaps) {
+		struct stat st;
+
+		fd = open(m->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+		if (fd >= 0 && (fstat(fd, &st) || !S_ISREG(st.st_mode))) {
+			close(fd);
+			fd = -1;
+			errno = EINVAL;
+		}
+		if (fd < 0)
+			ms_info(1, "cannot open '%s': %s", m->path, strerror(errno));
+		return fd < 0 ? -errno : fd;
+	}
+	fd = procmaps__open(s->procmaps, &pm, PROCMAPS_OPEN_ROOT);
 
 	if (fd == -ESTALE)
 		ms_info(1, "'%s' changed since pid %d mapped it", m->path, s->pid);
@@ -329,6 +351,14 @@ static struct sym_object *object_add(struct symbolizer *s, const struct sym_map 
 	o->fd = object_open_file(s, m);
 	if (o->fd >= 0)
 		object_read_loads(o);
+	/* another build of the file: its names would be wrong ones */
+	if (o->fd >= 0 && m->want_build_id && strcmp(o->build_id, m->want_build_id)) {
+		ms_warn("'%s' is not the file the capture saw (build id %s, not %s): its "
+			"frames stay unnamed", m->path, o->build_id[0] ? o->build_id : "none",
+			m->want_build_id);
+		close(o->fd);
+		o->fd = -1;
+	}
 	s->objs = xrealloc(s->objs, (s->nobjs + 1) * sizeof(*s->objs));
 	s->objs[s->nobjs++] = o;
 	return o;
@@ -377,6 +407,14 @@ static const struct sym_map *code_map_find(const struct symbolizer *s, uint64_t 
 static struct sym_object *object_find(struct symbolizer *s, const struct sym_map *m)
 {
 	const struct sym_map *old = map_find(s->maps, s->nmaps, m->start);
+
+	/* a capture's mappings have no device and inode: their (interned) paths name them */
+	if (!s->procmaps) {
+		for (size_t i = 0; i < s->nobjs; i++)
+			if (s->objs[i]->path == m->path)
+				return s->objs[i];
+		return NULL;
+	}
 
 	/* most lines are unchanged since the last read */
 	if (old && old->obj && old->dev == m->dev && old->ino == m->ino)
@@ -509,6 +547,7 @@ int symbolizer__refresh(struct symbolizer *s)
 	free(s->maps);
 	s->maps = maps;
 	s->nmaps = n;
+	s->maps_gen++;
 	maps = NULL;
 	ms_info(2, "pid %d: %zu file mappings, %zu objects", s->pid, s->nmaps, s->nobjs);
 cleanup:
@@ -903,6 +942,8 @@ static void entry_resolve_mapped(struct symbolizer *s, const struct sym_entry *e
 		.vaddr = f.module_offset,
 	};
 
+	if (s->no_symbols)
+		l.mod = NULL;
 	if (l.mod)
 		lookup_cu(m->obj, &l);
 	if (l.has_cu && frames_from_dwarf(s, &l, &f, fb))
@@ -961,6 +1002,13 @@ static bool opts_demangle(const struct symbolizer_opts *opts)
 	return !opts || opts->sz < need ? true : opts->demangle;
 }
 
+static bool opts_no_symbols(const struct symbolizer_opts *opts)
+{
+	size_t need = offsetof(struct symbolizer_opts, no_symbols) + sizeof(opts->no_symbols);
+
+	return opts && opts->sz >= need && opts->no_symbols;
+}
+
 struct symbolizer *symbolizer__new(int pid, const struct symbolizer_opts *opts)
 {
 	struct symbolizer *s = xcalloc(1, sizeof(*s));
@@ -968,6 +1016,7 @@ struct symbolizer *symbolizer__new(int pid, const struct symbolizer_opts *opts)
 
 	s->pid = pid;
 	s->demangle = opts_demangle(opts);
+	s->no_symbols = opts_no_symbols(opts);
 	debuginfo_path = getenv("MEMSCOPE_DEBUGINFO_PATH");
 	s->page_size = (size_t)sysconf(_SC_PAGESIZE);
 	elf_version(EV_CURRENT);
@@ -995,8 +1044,58 @@ struct symbolizer *symbolizer__new_offline(void)
 
 	s->pid = -1;
 	s->gone = true;
+	s->demangle = true;
+	debuginfo_path = getenv("MEMSCOPE_DEBUGINFO_PATH");
 	s->page_size = (size_t)sysconf(_SC_PAGESIZE);
+	elf_version(EV_CURRENT);
 	return s;
+}
+
+void symbolizer__add_map(struct symbolizer *s, const struct sym_mapping *mp)
+{
+	struct sym_map m = {
+		.start = mp->start, .end = mp->end, .offset = mp->offset,
+		.path = intern(s, mp->path), .want_build_id = intern(s, mp->build_id),
+		.exec = true,
+	};
+	size_t i = 0;
+
+	if (!m.path || m.end <= m.start)
+		return;
+	m.obj = object_find(s, &m);
+	if (!m.obj)
+		m.obj = object_add(s, &m);
+	m.bias = map_bias(&m, s->page_size);
+	/* sorted by start; a later mapping at the same address (dlopen after dlclose) wins */
+	while (i < s->nmaps && s->maps[i].start < m.start)
+		i++;
+	if (i < s->nmaps && s->maps[i].start == m.start) {
+		s->maps[i] = m;
+		return;
+	}
+	s->maps = xrealloc(s->maps, (s->nmaps + 1) * sizeof(*s->maps));
+	memmove(&s->maps[i + 1], &s->maps[i], (s->nmaps - i) * sizeof(*s->maps));
+	s->maps[i] = m;
+	s->nmaps++;
+}
+
+uint64_t symbolizer__maps_gen(const struct symbolizer *s)
+{
+	return s ? s->maps_gen : 0;
+}
+
+void symbolizer__each_map(const struct symbolizer *s, symbolizer_map_fn fn, void *ctx)
+{
+	for (size_t i = 0; s && i < s->nmaps; i++) {
+		const struct sym_map *m = &s->maps[i];
+		struct sym_mapping mp = { .start = m->start, .end = m->end, .offset = m->offset,
+					  .path = m->path };
+
+		if (!m->exec || !m->obj)
+			continue;
+		mp.build_id = m->obj->build_id[0] ? m->obj->build_id : NULL;
+		fn(ctx, &mp);
+	}
 }
 
 void symbolizer__preload(struct symbolizer *s, const struct sym_frame *frames, size_t n)

@@ -46,6 +46,14 @@ struct sym_frame {
 struct symbolizer_opts {
 	size_t sz;     /* sizeof(struct symbolizer_opts), for growing it later */
 	bool demangle; /* C++ names through __cxa_demangle (default true when sz is 0) */
+	bool no_symbols; /* frames are module and offset only: no debug info is read */
+};
+
+/* One executable file mapping of the target, as a capture keeps it. */
+struct sym_mapping {
+	uint64_t start, end, offset;
+	const char *path;
+	const char *build_id; /* hex; NULL when the file has none */
 };
 
 struct symbolizer;
@@ -62,6 +70,19 @@ struct symbolizer *symbolizer__new_offline(void);
 /* The frames of one address (frames[0].ip), as symbolizer__symbolize() gave
  * them; copied.  An address already known keeps its frames. */
 void symbolizer__preload(struct symbolizer *s, const struct sym_frame *frames, size_t n);
+
+/*
+ * An offline symbolizer's mapping (a capture's): addresses in it are
+ * resolved from the file at its path on this machine, when that file has
+ * the build id the capture saw (else they stay unnamed, with a warning).
+ */
+void symbolizer__add_map(struct symbolizer *s, const struct sym_mapping *m);
+
+typedef void (*symbolizer_map_fn)(void *ctx, const struct sym_mapping *m);
+/* Calls fn for each executable file mapping known now, by address. */
+void symbolizer__each_map(const struct symbolizer *s, symbolizer_map_fn fn, void *ctx);
+/* A number that changes whenever the mappings known do. */
+uint64_t symbolizer__maps_gen(const struct symbolizer *s);
 
 typedef void (*symbolizer_each_fn)(void *ctx, const struct sym_frame *frames, size_t n);
 /* Calls fn with the frames of every address resolved so far (any order). */
