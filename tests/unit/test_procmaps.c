@@ -72,6 +72,23 @@ static void test_procmaps__paths_keep_spaces_and_the_deleted_mark(void **state)
 	free(v);
 }
 
+static void test_procmaps__read_all_keeps_anonymous_and_special_mappings(void **state)
+{
+	char text[] = "7f2a1c000000-7f2a1c021000 rw-p 00000000 00:00 0 \n"
+		      "55d0c1a00000-55d0c1a21000 rw-p 00000000 00:00 0          [heap]\n"
+		      "7f2a1c028000-7f2a1c1bd000 r-xp 00028000 fe:01 1835117    /lib/libc.so.6\n"
+		      "garbage\n";
+	struct procmap *v;
+
+	assert_int_equal(procmaps__parse_all(text, &v), 3);
+	assert_string_equal(v[0].path, "");
+	assert_string_equal(v[0].perms, "rw-p");
+	assert_string_equal(v[1].path, "[heap]");
+	assert_int_equal(v[1].start, 0x55d0c1a00000ull);
+	assert_string_equal(v[2].path, "/lib/libc.so.6");
+	free(v);
+}
+
 static void test_procmaps__anonymous_and_special_mappings_are_left_out(void **state)
 {
 	struct procmap *v;
@@ -204,6 +221,7 @@ int main(void)
 		cmocka_unit_test(test_procmaps__file_backed_line_has_every_field),
 		cmocka_unit_test(test_procmaps__paths_keep_spaces_and_the_deleted_mark),
 		cmocka_unit_test(test_procmaps__anonymous_and_special_mappings_are_left_out),
+		cmocka_unit_test(test_procmaps__read_all_keeps_anonymous_and_special_mappings),
 		cmocka_unit_test(test_procmaps__malformed_lines_are_left_out_and_the_rest_kept),
 		cmocka_unit_test(test_procmaps__read_finds_this_process_code),
 		cmocka_unit_test(test_procmaps__a_process_that_is_not_there_is_gone),

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,7 +64,8 @@ static int parse_line(char *line, struct procmap *m)
 	return m->ino && m->path[0] == '/';
 }
 
-ssize_t procmaps__parse(char *text, struct procmap **out)
+/* The lines of text into *out: the file mappings, or every mapping when all. */
+static ssize_t parse_maps(char *text, struct procmap **out, bool all)
 {
 	struct procmap *v = NULL, *block;
 	size_t n = 0, cap = 0, bytes = 0;
@@ -75,7 +77,9 @@ ssize_t procmaps__parse(char *text, struct procmap **out)
 		next = line + strcspn(line, "\n");
 		if (*next)
 			*next++ = '\0';
-		if (parse_line(line, &m) <= 0)
+		int kind = parse_line(line, &m);
+
+		if (kind < 0 || (!kind && !all))
 			continue;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 64;
@@ -97,6 +101,16 @@ ssize_t procmaps__parse(char *text, struct procmap **out)
 	free(v);
 	*out = block;
 	return (ssize_t)n;
+}
+
+ssize_t procmaps__parse(char *text, struct procmap **out)
+{
+	return parse_maps(text, out, false);
+}
+
+ssize_t procmaps__parse_all(char *text, struct procmap **out)
+{
+	return parse_maps(text, out, true);
 }
 
 /* The whole text of the maps into *text (the caller frees it). */
@@ -145,7 +159,7 @@ cleanup:
 	return 0;
 }
 
-ssize_t procmaps__read(const struct procmaps *p, struct procmap **out)
+static ssize_t read_maps(const struct procmaps *p, struct procmap **out, bool all)
 {
 	char *text;
 	ssize_t n;
@@ -155,9 +169,19 @@ ssize_t procmaps__read(const struct procmaps *p, struct procmap **out)
 	err = read_text(p, &text);
 	if (err)
 		return err;
-	n = procmaps__parse(text, out);
+	n = parse_maps(text, out, all);
 	free(text);
 	return n;
+}
+
+ssize_t procmaps__read(const struct procmaps *p, struct procmap **out)
+{
+	return read_maps(p, out, false);
+}
+
+ssize_t procmaps__read_all(const struct procmaps *p, struct procmap **out)
+{
+	return read_maps(p, out, true);
 }
 
 static int check_inode(int fd, const struct procmap *m)

@@ -38,6 +38,12 @@ void procmaps__free(struct procmaps *p);
 
 /* The file mappings into *out (the caller frees it); their number, or negative errno. */
 ssize_t procmaps__read(const struct procmaps *p, struct procmap **out);
+/*
+ * Every mapping, anonymous ones and [heap], [stack], [vdso], ... included
+ * (path "" or the kernel's bracketed name; ino 0), for the reachability
+ * scan (scan.c).  Like procmaps__read() otherwise.
+ */
+ssize_t procmaps__read_all(const struct procmaps *p, struct procmap **out);
 
 enum procmaps_open_flags {
 	/*
@@ -70,5 +76,7 @@ void procmaps__root_path(const struct procmaps *p, const struct procmap *m, char
  * out.  Their number.  Pure; exposed for tests.
  */
 ssize_t procmaps__parse(char *text, struct procmap **out);
+/* Every mapping of the text, as procmaps__read_all() gives them. */
+ssize_t procmaps__parse_all(char *text, struct procmap **out);
 
 #endif
