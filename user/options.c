@@ -66,6 +66,10 @@ void options__usage(FILE *f)
 		"                         else a block of plain lines per period\n"
 		"      --min-age SECS     when the target outlives tracing, blocks younger than\n"
 		"                         this are not leaks (default 5)\n"
+		"      --no-scan          do not scan the target's memory at its exit or at\n"
+		"                         detach to tell lost blocks from reachable ones\n"
+		"      --scan-max-ms MS   stop the scan after MS milliseconds (default 2000):\n"
+		"                         leaks then keep the rule above, unclassified\n"
 		"      --check            say whether tracing works on this kernel, and how:\n"
 		"                         kernel features, the verifier's use of each BPF\n"
 		"                         program, then exit (0: tracing is possible)\n"
@@ -109,7 +113,7 @@ static bool same_path(const char *a, const char *b)
 
 enum { OPT_JSON = 256, OPT_HTML, OPT_PPROF, OPT_FOLDED, OPT_FOLDED_TYPE, OPT_TOP, OPT_NO_STACKS, OPT_FREE_STACKS, OPT_RINGBUF,
        OPT_INTERVAL, OPT_MIN_AGE, OPT_SAMPLE_BYTES, OPT_UNWIND, OPT_NO_BATCH,
-       OPT_CHECK, OPT_RECORD, OPT_LIVE, OPT_NO_SYMBOLIZE };
+       OPT_CHECK, OPT_RECORD, OPT_LIVE, OPT_NO_SYMBOLIZE, OPT_NO_SCAN, OPT_SCAN_MAX_MS };
 
 static const struct option long_opts[] = {
 	{ "pid", required_argument, NULL, 'p' },
@@ -133,6 +137,8 @@ static const struct option long_opts[] = {
 	{ "interval", required_argument, NULL, OPT_INTERVAL },
 	{ "live", optional_argument, NULL, OPT_LIVE },
 	{ "min-age", required_argument, NULL, OPT_MIN_AGE },
+	{ "no-scan", no_argument, NULL, OPT_NO_SCAN },
+	{ "scan-max-ms", required_argument, NULL, OPT_SCAN_MAX_MS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -235,6 +241,16 @@ static enum options_result parse_one(struct ms_options *o, int c, const char *ar
 			return OPTIONS_EXIT_ERROR;
 		}
 		o->min_age_ns = ns;
+		break;
+	case OPT_NO_SCAN:
+		o->no_scan = true;
+		break;
+	case OPT_SCAN_MAX_MS:
+		if (!parse_seconds(arg, 1e6, false, &ns) || ns < 1000000) {
+			ms_err("invalid --scan-max-ms '%s' (milliseconds, >= 1)", arg);
+			return OPTIONS_EXIT_ERROR;
+		}
+		o->scan_max_ns = ns;
 		break;
 	case OPT_RECORD:
 		o->record_path = arg;
@@ -376,6 +392,7 @@ enum options_result options__parse(struct ms_options *o, int argc, char **argv)
 	o->batch = true;
 	o->interval_ns = 100 * 1000000ull;
 	o->min_age_ns = 5 * 1000000000ull;
+	o->scan_max_ns = 2000 * 1000000ull;
 	if (argc > 1 && (!strcmp(argv[1], "record") || !strcmp(argv[1], "report"))) {
 		o->command = !strcmp(argv[1], "record") ? MS_CMD_RECORD : MS_CMD_REPORT;
 		argv++;

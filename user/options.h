@@ -39,6 +39,8 @@ struct ms_options {
 	uint64_t interval_ns;  /* --interval: timeline sampling period */
 	uint64_t live_ns;      /* --live: the live view's period; 0: no live view */
 	uint64_t min_age_ns;   /* --min-age: leak rule when the target outlives tracing */
+	bool no_scan;          /* --no-scan: no reachability scan of the target */
+	uint64_t scan_max_ns;  /* --scan-max-ms: the scan stops past it */
 	int verbose;
 	bool check;            /* --check: report what this kernel can do, trace nothing */
 	bool stderr_closed;    /* set by main: the text summary has nowhere to go */

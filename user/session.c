@@ -23,6 +23,7 @@
 #include "recording.h"
 #include "report.h"
 #include "runtime.h"
+#include "scan.h"
 #include "session.h"
 #include "symbolize.h"
 #include "target.h"
@@ -84,13 +85,17 @@ struct session {
 	struct tracer_mode mode;
 	struct report_degraded degraded[TRACER_MAX_DEGRADED];
 	char *cmdline;
+	struct reach_result scan; /* the reachability scan (status SCAN_SKIPPED: none) */
 };
 
 static volatile sig_atomic_t stop_signal;
+/* a signal came while the reachability scan ran: it stops */
+static volatile sig_atomic_t scan_interrupted;
 
 static void on_signal(int sig)
 {
 	stop_signal = sig;
+	scan_interrupted = 1;
 }
 
 static bool has_cap(const struct __user_cap_data_struct *d, int cap)
@@ -583,6 +588,68 @@ static void record_target_state(struct session *s)
 		symbolizer__refresh(s->sym);
 }
 
+/* The scan of the target, its threads t held still; the time from t0. */
+static void scan_held(struct session *s, const struct scan_threads *t, uint64_t t0)
+{
+	struct scan_opts so = { .sz = sizeof(so), .deadline_ns = t0 + s->opts->scan_max_ns,
+				.stop = &scan_interrupted };
+	int err = scan__run(t, heap__live(s->model->heap), &so, &s->scan);
+
+	if (err == -ETIME)
+		ms_warn("scan of '%d' stopped after %llu ms (--scan-max-ms): leaks are not "
+			"classified", s->target.pid,
+			(unsigned long long)(s->opts->scan_max_ns / 1000000));
+	else if (err == -EINTR)
+		ms_warn("scan of '%d' stopped by a signal: leaks are not classified",
+			s->target.pid);
+	else if (err)
+		ms_warn("cannot scan '%d': %s", s->target.pid, strerror(-err));
+}
+
+/* A launched target at its exit stop: its memory is intact, its leader stopped. */
+static void scan_at_exit(struct session *s)
+{
+	int tid = s->target.pid;
+	struct scan_threads t = { .pid = s->target.pid, .tids = &tid, .n = 1 };
+	uint64_t t0 = ms_now_ns();
+
+	if (s->opts->no_scan || !s->model)
+		return;
+	scan_interrupted = 0;
+	scan_held(s, &t, t0);
+	s->scan.ns = ms_now_ns() - t0;
+}
+
+/*
+ * A -p target at detach: every thread frozen, the records drained while
+ * it allocates nothing, scanned, let go.  The time frozen is reported.
+ */
+static void scan_at_detach(struct session *s)
+{
+	struct scan_threads t;
+	uint64_t t0 = ms_now_ns();
+	int err;
+
+	if (s->opts->no_scan) {
+		record_target_state(s);
+		return;
+	}
+	scan_interrupted = 0;
+	err = scan__freeze(s->target.pid, t0 + s->opts->scan_max_ns, &t);
+	record_target_state(s);
+	if (err) {
+		s->scan.status = err == -ETIMEDOUT ? SCAN_STOPPED : SCAN_FAILED;
+		if (err == -ETIMEDOUT)
+			ms_warn("scan of '%d' stopped: a thread did not stop within %llu ms "
+				"(--scan-max-ms)", s->target.pid,
+				(unsigned long long)(s->opts->scan_max_ns / 1000000));
+	} else {
+		scan_held(s, &t, t0);
+		scan__thaw(&t);
+	}
+	s->scan.ns = ms_now_ns() - t0;
+}
+
 /*
  * Services the target: on its exit stop, records what needs its address
  * space and lets it go.  Returns true once it has exited.
@@ -594,6 +661,7 @@ static bool target_gone(struct session *s)
 		return false;
 	case TARGET_EXITING:
 		record_target_state(s);
+		scan_at_exit(s);
 		target__resume(&s->target);
 		return target__poll(&s->target) == TARGET_EXITED;
 	case TARGET_EXITED:
@@ -669,7 +737,7 @@ static void trace_loop(struct session *s)
 			if (s->target.launched)
 				forward_stop(s, stop_signal);
 			else
-				record_target_state(s);
+				scan_at_detach(s);
 			break;
 		}
 		if (target_gone(s))
@@ -678,7 +746,7 @@ static void trace_loop(struct session *s)
 			if (s->target.launched)
 				forward_stop(s, SIGTERM);
 			else
-				record_target_state(s);
+				scan_at_detach(s);
 			break;
 		}
 	}
@@ -761,6 +829,7 @@ static void fill_report_input(struct session *s, struct report_input *in, char *
 		.annots = s->model->annots,
 		.min_age_ns = s->opts->min_age_ns,
 		.vm_children_known = s->vm_children_known,
+		.scan = &s->scan,
 	};
 	memcpy(in->bpf_stats, s->bpf_stats, sizeof(in->bpf_stats));
 	for (size_t i = 0; i < s->mode.ndegraded; i++)
@@ -869,6 +938,7 @@ static void session_cleanup(struct session *s)
 		close(s->statm_fd);
 	unwinder__free(s->unwind);
 	discover__free(&s->objs);
+	reach_result__clear(&s->scan);
 	target__cleanup(&s->target);
 	free(s->cmdline);
 }

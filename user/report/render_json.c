@@ -65,6 +65,20 @@ static void write_unwind(const struct report_input *in, struct json_writer *w)
 	jw__end_object(w);
 }
 
+/* The reachability scan: null when none was attempted in this capture's version. */
+static void write_scan(const struct report_input *in, struct json_writer *w)
+{
+	if (!in->scan) {
+		jw__null(w, "scan");
+		return;
+	}
+	jw__begin_object(w, "scan");
+	jw__string(w, "result", scan_status__name(in->scan->status));
+	jw__uint(w, "bytes", in->scan->bytes);
+	jw__double(w, "ms", (double)(in->scan->ns / 1000) / 1000.0);
+	jw__end_object(w);
+}
+
 static void write_tracing(struct report *r, struct json_writer *w)
 {
 	const struct report_input *in = r->in;
@@ -103,6 +117,24 @@ static void write_tracing(struct report *r, struct json_writer *w)
 	jw__uint(w, "interval_us", in->timeline ? timeline__interval_ns(in->timeline) / 1000 : 0);
 	jw__string(w, "leak_rule", report__leak_rule(r, rule, sizeof(rule)));
 	jw__uint(w, "min_age_us", r->leaks_at_exit ? 0 : in->min_age_ns / 1000);
+	write_scan(in, w);
+	jw__end_object(w);
+}
+
+/* The leaks by class, lost first; null without a scan's classes. */
+static void write_by_reach(const struct report *r, struct json_writer *w)
+{
+	if (!r->by_reach_done) {
+		jw__null(w, "leak_classes");
+		return;
+	}
+	jw__begin_object(w, "leak_classes");
+	for (int c = REACH_DEFINITELY_LOST; c < REACH__COUNT; c++) {
+		jw__begin_object(w, reach_class__name(c));
+		jw__uint(w, "allocations", r->by_reach[c].count);
+		jw__uint(w, "bytes", r->by_reach[c].bytes);
+		jw__end_object(w);
+	}
 	jw__end_object(w);
 }
 
@@ -124,6 +156,7 @@ static void write_summary(struct report *r, struct json_writer *w)
 	jw__uint(w, "leaked_bytes", r->leaked_bytes);
 	jw__uint(w, "runtime_leaked_allocations", r->runtime_count);
 	jw__uint(w, "runtime_leaked_bytes", r->runtime_bytes);
+	write_by_reach(r, w);
 	jw__uint(w, "temporary_allocations", t->temporary_allocations);
 	jw__uint(w, "failed_allocations", t->failed_allocations);
 	jw__uint(w, "lost_events", in->bpf_stats[MS_STAT_LOST_EVENTS]);
@@ -208,6 +241,7 @@ static void write_leaks(struct report *r, struct json_writer *w)
 		jw__uint(w, "bytes", s->bytes);
 		jw__uint(w, "oldest_age_us", us_since(s->oldest_ts_ns, r->in->end_ns));
 		jw__string(w, "runtime", s->runtime);
+		jw__string(w, "class", s->reach ? reach_class__name(s->reach) : NULL);
 		jw__begin_array(w, "variables");
 		report__each_live_var(r, s->stack, write_var_name, w);
 		jw__end_array(w);

@@ -75,40 +75,67 @@ static void collect_thread_sites(struct report *r)
 	qsort(r->thread_sites, n, sizeof(*ts), by_tid_stack);
 }
 
-/* Leak groups from the live table, under the leak rule, in one pass. */
+/*
+ * Leak groups from the live table, under the leak rule, in one pass: by
+ * stack, and by stack and class when the reachability scan was done.
+ */
 static void collect_leaks(struct report *r)
 {
 	const struct live_table *live = heap__live(r->in->heap);
 	uint64_t end = r->in->end_ns, min_age = r->leaks_at_exit ? 0 : r->in->min_age_ns;
-	struct report_site *by_stack = xcalloc(r->nstacks ? r->nstacks : 1, sizeof(*by_stack));
+	size_t ngroups = (size_t)(r->nstacks ? r->nstacks : 1) * REACH__COUNT;
+	struct report_site *by_group = xcalloc(ngroups, sizeof(*by_group));
 	const struct live_block *b;
 	struct sample_weight w;
 	size_t it = 0;
 
+	r->by_reach_done = r->in->scan && r->in->scan->status == SCAN_DONE;
 	while ((b = live_table__next(live, &it))) {
 		uint64_t age = end > b->ts_ns ? end - b->ts_ns : 0;
+		enum reach_class c = reach_result__class(r->in->scan, b->ptr);
 		struct report_site *s;
 
 		if (b->stack >= r->nstacks || age < min_age)
 			continue;
-		s = &by_stack[b->stack];
+		s = &by_group[(size_t)b->stack * REACH__COUNT + c];
 		if (!s->count)
 			s->oldest_ts_ns = b->ts_ns;
 		/* under sampling, the blocks and bytes this one stands for */
 		sample__weigh(r->in->sample_bytes, b->size, b->ptr, b->ts_ns, &w);
 		s->stack = b->stack;
+		s->reach = (uint8_t)c;
 		s->count += w.count;
 		s->bytes += w.bytes;
 		if (b->ts_ns < s->oldest_ts_ns)
 			s->oldest_ts_ns = b->ts_ns;
 		r->leaked_count += w.count;
 		r->leaked_bytes += w.bytes;
+		r->by_reach[c].count += w.count;
+		r->by_reach[c].bytes += w.bytes;
 	}
-	r->leaks = xcalloc(r->nstacks ? r->nstacks : 1, sizeof(*r->leaks));
-	for (uint32_t i = 0; i < r->nstacks; i++)
-		if (by_stack[i].count)
-			r->leaks[r->nleaks++] = by_stack[i];
-	free(by_stack);
+	r->leaks = xcalloc(ngroups, sizeof(*r->leaks));
+	for (size_t i = 0; i < ngroups; i++)
+		if (by_group[i].count)
+			r->leaks[r->nleaks++] = by_group[i];
+	free(by_group);
+}
+
+/*
+ * Leaks: the lost classes first (definitely, indirectly, possibly), then
+ * still reachable, then blocks the scan did not see; then by bytes.
+ */
+static int reach_rank(uint8_t c)
+{
+	return c == REACH_UNKNOWN ? REACH__COUNT : c;
+}
+
+static int by_reach_then_bytes(const void *a, const void *b)
+{
+	const struct report_site *x = a, *y = b;
+
+	if (x->reach != y->reach)
+		return reach_rank(x->reach) < reach_rank(y->reach) ? -1 : 1;
+	return by_bytes_desc(a, b);
 }
 
 static void mark_used(struct report *r, uint32_t stack)
@@ -391,7 +418,7 @@ struct report *report__build(const struct report_input *in)
 	collect_sites(r);
 	collect_thread_sites(r);
 	collect_leaks(r);
-	qsort(r->leaks, r->nleaks, sizeof(*r->leaks), by_bytes_desc);
+	qsort(r->leaks, r->nleaks, sizeof(*r->leaks), by_reach_then_bytes);
 	mark_runtime_leaks(r);
 	split_unknown_frees(r);
 	qsort(r->sites, r->nsites, sizeof(*r->sites), by_bytes_desc);

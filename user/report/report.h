@@ -17,6 +17,7 @@
 #include "discover.h"
 #include "heap.h"
 #include "memscope_events.h"
+#include "reach.h"
 #include "stacks.h"
 #include "unwind.h"
 #include "symbolize.h"
@@ -74,6 +75,8 @@ struct report_input {
 	/* bpf_stats[MS_STAT_VM_CHILDREN] counts the processes sharing the
 	 * target's address space it started (else the count is unknown) */
 	bool vm_children_known;
+	/* the reachability scan at exit or detach; NULL: none was made (an old capture) */
+	const struct reach_result *scan;
 };
 
 struct report_site {
@@ -89,6 +92,7 @@ struct report_site {
 	/* leaks: what the C library keeps the blocks for (report__runtime_owner),
 	 * NULL when the program allocated them */
 	const char *runtime;
+	uint8_t reach;         /* leaks: enum reach_class of the group's blocks (scan done) */
 };
 
 /*
@@ -123,6 +127,9 @@ struct report {
 	 * their leak groups come after the program's */
 	uint64_t runtime_count;
 	uint64_t runtime_bytes;
+	/* the leaks by enum reach_class, when the scan was done (by_reach_done) */
+	bool by_reach_done;
+	struct { uint64_t count, bytes; } by_reach[REACH__COUNT];
 	/*
 	 * The heap's unknown frees, split: of a launched target that started
 	 * a process sharing its address space (vfork), which allocates in its

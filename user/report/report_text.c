@@ -84,6 +84,25 @@ static double rel(const struct report *r, uint64_t ts)
 	return ts > r->in->start_ns ? secs(ts - r->in->start_ns) : 0.0;
 }
 
+/* The scan's line, and with its classes the leaks by class, lost first. */
+static void reach_lines(const struct report *r, FILE *f)
+{
+	const struct reach_result *sc = r->in->scan;
+	char a[32];
+
+	if (!sc)
+		return;
+	fprintf(f, "   scan          %s", scan_status__name(sc->status));
+	if (sc->status != SCAN_SKIPPED)
+		fprintf(f, ": %s read, target held %.1f ms", report__fmt_bytes(sc->bytes, a, sizeof(a)),
+			(double)sc->ns / 1e6);
+	fputc('\n', f);
+	for (int c = REACH_DEFINITELY_LOST; r->by_reach_done && c < REACH__COUNT; c++)
+		fprintf(f, "     %-18s%" PRIu64 " block%s, %s\n", reach_class__text(c),
+			r->by_reach[c].count, r->by_reach[c].count == 1 ? "" : "s",
+			report__fmt_bytes(r->by_reach[c].bytes, a, sizeof(a)));
+}
+
 static void header(struct report *r, FILE *f)
 {
 	const struct report_input *in = r->in;
@@ -108,6 +127,7 @@ static void header(struct report *r, FILE *f)
 		fprintf(f, "                 of them %" PRIu64 " block%s, %s kept by the C/C++ runtime "
 			"(stdio buffers, thread-local storage, ...)\n", r->runtime_count,
 			r->runtime_count == 1 ? "" : "s", report__fmt_bytes(r->runtime_bytes, a, sizeof(a)));
+	reach_lines(r, f);
 	fprintf(f, "   lost events   %" PRIu64 "   unknown frees %" PRIu64 "   failed allocations %" PRIu64 "\n",
 		in->bpf_stats[MS_STAT_LOST_EVENTS], r->unknown_frees, t->failed_allocations);
 	if (in->vm_children_known && in->bpf_stats[MS_STAT_VM_CHILDREN])
@@ -196,7 +216,8 @@ static void leaks(struct report *r, FILE *f, unsigned top)
 	if (!r->nleaks)
 		fprintf(f, "\n   no leaks\n");
 	else
-		fprintf(f, "\n   top %zu of %zu leak sites (biggest first%s):\n", n, r->nleaks,
+		fprintf(f, "\n   top %zu of %zu leak sites (%sbiggest first%s):\n", n, r->nleaks,
+			r->by_reach_done ? "lost first, then " : "",
 			r->runtime_count ? ", the runtime's last" : "");
 	for (i = 0; i < n; i++) {
 		const struct report_site *s = &r->leaks[i];
@@ -204,6 +225,8 @@ static void leaks(struct report *r, FILE *f, unsigned top)
 		fprintf(f, "\n   #%zu  %s in %" PRIu64 " block%s, oldest allocated at +%.3f s\n",
 			i + 1, report__fmt_bytes(s->bytes, a, sizeof(a)), s->count,
 			s->count == 1 ? "" : "s", rel(r, s->oldest_ts_ns));
+		if (s->reach)
+			fprintf(f, "       %s\n", reach_class__text(s->reach));
 		if (s->runtime)
 			fprintf(f, "       kept by the runtime (%s), not the program's\n", s->runtime);
 		struct var_line vl = { .f = f };
