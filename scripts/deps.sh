@@ -11,7 +11,7 @@ pkgs="clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libdw-dev libcjson-dev
 libcmocka-dev systemtap-sdt-dev libc6-dbg pkg-config make gcc g++ ${MEMSCOPE_DEPS_EXTRA:-}"
 target=deps
 if [ "${1:-}" = --tests ]; then
-	pkgs="chromium golang-go qemu-system-x86 busybox-static xz-utils libasan8 libubsan1 libclang-rt-dev
+	pkgs="chromium golang-go valgrind qemu-system-x86 busybox-static xz-utils libasan8 libubsan1 libclang-rt-dev
 ${MEMSCOPE_DEPS_EXTRA:-}"
 	target=test-deps
 fi

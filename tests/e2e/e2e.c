@@ -6,6 +6,7 @@
  * sources.  Needs root and BPF; exits 77 (skip, or failure when CI=true, see
  * scripts/run-tests.sh) when it cannot run at all.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
@@ -3260,6 +3261,268 @@ static bool can_run(void)
 	return true;
 }
 
+/* ---- reachability: memcheck's leak kinds from a scan of the target ---- */
+
+static const char *const reach_classes[] = {
+	"definitely_lost", "indirectly_lost", "possibly_lost", "still_reachable",
+};
+
+struct class_sum {
+	long count, bytes;
+};
+
+/* summary.leak_classes into sum, by reach_classes' order. */
+static void leak_classes(const cJSON *report, struct class_sum sum[4])
+{
+	const cJSON *lc = cJSON_GetObjectItem(summary(report), "leak_classes");
+
+	if (!cJSON_IsObject(lc))
+		fail_msg("no summary.leak_classes: the scan's classes are missing");
+	for (int c = 0; c < 4; c++) {
+		const cJSON *o = cJSON_GetObjectItem(lc, reach_classes[c]);
+
+		sum[c].count = (long)num(o, "allocations");
+		sum[c].bytes = (long)num(o, "bytes");
+	}
+}
+
+/* The program's own leak groups (not the runtime's) summed by class. */
+static void program_classes(const cJSON *report, struct class_sum sum[4])
+{
+	const cJSON *l;
+
+	memset(sum, 0, 4 * sizeof(*sum));
+	cJSON_ArrayForEach(l, cJSON_GetObjectItem(report, "leaks")) {
+		const char *c = str(l, "class");
+
+		if (!*c)
+			fail_msg("a leak group without a class");
+		if (*str(l, "runtime"))
+			continue;
+		for (int k = 0; k < 4; k++)
+			if (!strcmp(c, reach_classes[k])) {
+				sum[k].count += (long)num(l, "count");
+				sum[k].bytes += (long)num(l, "bytes");
+			}
+	}
+}
+
+static void assert_classes(const struct class_sum got[4], const long want[4][2], const char *what)
+{
+	for (int c = 0; c < 4; c++)
+		if (got[c].count != want[c][0] || got[c].bytes != want[c][1])
+			fail_msg("%s: %s is %ld blocks, %ld bytes; expected %ld, %ld", what,
+				 reach_classes[c], got[c].count, got[c].bytes, want[c][0], want[c][1]);
+}
+
+static const cJSON *scan_of(const cJSON *report)
+{
+	const cJSON *sc = cJSON_GetObjectItem(cJSON_GetObjectItem(report, "tracing"), "scan");
+
+	assert_non_null(sc);
+	return sc;
+}
+
+/* valgrind's path; a test without it fails under CI=true, else says so loudly and skips. */
+static bool have_valgrind(void)
+{
+	if (access("/usr/bin/valgrind", X_OK) == 0)
+		return true;
+	if (getenv("CI") && !strcmp(getenv("CI"), "true"))
+		fail_msg("no valgrind to compare the leak kinds with (CI=true: a failure; "
+			 "scripts/deps.sh --tests installs it)");
+	fprintf(stderr, "e2e: NOT RUN: the comparison with valgrind: no valgrind "
+			"(apt-get install valgrind)\n");
+	return false;
+}
+
+/* "   definitely lost: 1,234 bytes in 5 blocks" of valgrind's LEAK SUMMARY into sum. */
+static void valgrind_classes(const char *text, struct class_sum sum[4])
+{
+	static const char *const names[] = { "definitely lost: ", "indirectly lost: ",
+					      "possibly lost: ", "still reachable: " };
+
+	for (int c = 0; c < 4; c++) {
+		const char *p = strstr(text, names[c]);
+		char digits[32];
+		size_t n = 0;
+
+		sum[c].count = sum[c].bytes = 0;
+		if (!p)
+			continue; /* valgrind leaves a kind with nothing out */
+		for (p += strlen(names[c]); *p && *p != ' ' && n < sizeof(digits) - 1; p++)
+			if (*p != ',')
+				digits[n++] = *p;
+		digits[n] = 0;
+		sum[c].bytes = atol(digits);
+		p = strstr(p, " in ");
+		sum[c].count = p ? atol(p + 4) : -1;
+	}
+}
+
+/*
+ * A launched program with a block of each kind, scanned at its exit stop:
+ * the program's blocks by class exactly as built, and the whole of the
+ * classes (the C library's thread-local storage included) the same as
+ * valgrind's memcheck on the same program.
+ */
+static void test_e2e__reach_classes_at_exit_are_memchecks(void **state)
+{
+	const char *json = tmp_path("reach.json");
+	static const long want[4][2] = { { 2, 159 }, { 3, 144 }, { 1, 200 }, { 4, 1220 } };
+	struct class_sum got[4], all[4], vg[4];
+	struct run r;
+
+	run_memscope(&r, json, "--json", json, "--", PROGS "reach", NULL);
+	assert_ran(&r, 0);
+	assert_string_equal(str(scan_of(r.json), "result"), "done");
+	assert_true(num(scan_of(r.json), "bytes") > 0);
+	program_classes(r.json, got);
+	assert_classes(got, want, "memscope-bpf, the program's blocks");
+	/* the lost ones first */
+	assert_string_equal(str(cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "leaks"), 0),
+				"class"), "definitely_lost");
+	if (!strstr(r.err, "definitely lost") || !strstr(r.err, "   scan          done"))
+		fail_msg("the text summary has no scan or classes:\n%s", r.err);
+	leak_classes(r.json, all);
+	if (have_valgrind()) {
+		char cmd[512], *text;
+
+		snprintf(cmd, sizeof(cmd), "valgrind --leak-check=full --show-leak-kinds=all "
+			 "--log-file='%s' " PROGS "reach", tmp_path("reach.vg"));
+		assert_int_equal(system(cmd), 0);
+		text = slurp(tmp_path("reach.vg"));
+		assert_non_null(text);
+		valgrind_classes(text, vg);
+		for (int c = 0; c < 4; c++)
+			if (vg[c].count != all[c].count || vg[c].bytes != all[c].bytes)
+				fail_msg("%s: memscope-bpf %ld blocks, %ld bytes; valgrind %ld, %ld",
+					 reach_classes[c], all[c].count, all[c].bytes, vg[c].count,
+					 vg[c].bytes);
+		free(text);
+	}
+	run_free(&r);
+
+	/* --no-scan: no classes, the leaks live at exit as before */
+	run_memscope(&r, json, "--no-scan", "--json", json, "--", PROGS "reach", NULL);
+	assert_ran(&r, 0);
+	assert_string_equal(str(scan_of(r.json), "result"), "skipped");
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(summary(r.json), "leak_classes")));
+	assert_int_equal((long)num(summary(r.json), "leaked_allocations"), 11);
+	run_free(&r);
+}
+
+/* A scan over its cap stops, says so in a line, and leaves the leaks unclassified. */
+static void test_e2e__reach_scan_over_its_cap_stops_with_a_message(void **state)
+{
+	const char *json = tmp_path("reach-big.json");
+	struct run r;
+
+	run_memscope(&r, json, "--scan-max-ms", "1", "--json", json, "--", PROGS "reach", "big",
+		     NULL);
+	assert_ran(&r, 0);
+	assert_string_equal(str(scan_of(r.json), "result"), "stopped");
+	if (!strstr(r.err, "stopped after 1 ms (--scan-max-ms)"))
+		fail_msg("no line about the stopped scan:\n%s", r.err);
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(summary(r.json), "leak_classes")));
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetArrayItem(
+		cJSON_GetObjectItem(r.json, "leaks"), 0), "class")));
+	run_free(&r);
+}
+
+/* Every thread of pid runs on, traced by nobody: the freeze let it go. */
+static void assert_running_untraced(int pid)
+{
+	char path[64], buf[4096];
+	struct dirent *d;
+	DIR *dir;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	dir = opendir(path);
+	assert_non_null(dir);
+	while ((d = readdir(dir))) {
+		char *state, *tracer;
+
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/status", pid, atoi(d->d_name));
+		read_proc(path, buf, sizeof(buf));
+		state = strstr(buf, "State:\t");
+		tracer = strstr(buf, "TracerPid:\t");
+		assert_non_null(state);
+		assert_non_null(tracer);
+		if (state[7] == 't' || state[7] == 'T' || atoi(tracer + 11) != 0)
+			fail_msg("thread %s of '%d' left stopped or traced:\n%s", d->d_name, pid, buf);
+		n++;
+	}
+	closedir(dir);
+	assert_int_equal(n, 3); /* main, the stack holder, the register holder */
+}
+
+/* Reads one line from fd into buf. */
+static void read_line(int fd, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	while (n < len - 1 && read(fd, buf + n, 1) == 1 && buf[n] != '\n')
+		n++;
+	buf[n] = 0;
+}
+
+/*
+ * -p: the target frozen at detach (every thread), scanned and let go; it
+ * runs on.  A block held only in a spinning thread's register and one held
+ * on a waiting thread's stack are still reachable.
+ */
+static void test_e2e__reach_scan_of_a_running_target_freezes_and_lets_it_go(void **state)
+{
+	const char *json = tmp_path("reach-p.json"), *err = tmp_path("reach-p.err");
+	static const long want[4][2] = { { 2, 159 }, { 3, 144 }, { 1, 200 }, { 5, 1820 } };
+	struct class_sum got[4];
+	char pidbuf[16], line[64];
+	struct run r = { 0 };
+	int fds[2], pid;
+	pid_t target, ms;
+
+	assert_int_equal(pipe(fds), 0);
+	target = fork();
+	if (target == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		die_with_parent();
+		dup2(fds[1], 1);
+		dup2(null, 2);
+		close(fds[0]);
+		execl(PROGS "reach", "reach", "wait", (char *)NULL);
+		_exit(126);
+	}
+	close(fds[1]);
+	pid = read_ready(fds[0]);
+	assert_int_equal(pid, target);
+	snprintf(pidbuf, sizeof(pidbuf), "%d", pid);
+	unlink(json);
+	ms = spawn((char *[]){ MEMSCOPE, "-v", "-p", pidbuf, "--min-age", "0", "--json", (char *)json,
+			       NULL }, err, -1);
+	wait_tracing(err, ms);
+	kill(target, SIGUSR1);
+	read_line(fds[0], line, sizeof(line));
+	assert_string_equal(line, "built");
+	kill(ms, SIGINT);
+	finish(&r, ms, err, json);
+	assert_ran(&r, 0);
+	assert_string_equal(str(scan_of(r.json), "result"), "done");
+	program_classes(r.json, got);
+	assert_classes(got, want, "memscope-bpf -p, the program's blocks");
+	/* it runs on, every thread, untraced */
+	usleep(100000);
+	assert_running_untraced(pid);
+	kill(target, SIGKILL);
+	wait_code(target);
+	close(fds[0]);
+	run_free(&r);
+}
+
 /* ---- capture files: record now, report later ---- */
 
 static long file_size(const char *path)
@@ -3532,6 +3795,9 @@ int main(void)
 		cmocka_unit_test(test_e2e__pprof_of_a_sampled_run_holds_the_json_estimates),
 		cmocka_unit_test(test_e2e__folded_stacks_count_what_the_json_counts),
 		cmocka_unit_test(test_e2e__hostile_names_come_out_safe_in_folded_stacks_and_pprof),
+		cmocka_unit_test(test_e2e__reach_classes_at_exit_are_memchecks),
+		cmocka_unit_test(test_e2e__reach_scan_over_its_cap_stops_with_a_message),
+		cmocka_unit_test(test_e2e__reach_scan_of_a_running_target_freezes_and_lets_it_go),
 		cmocka_unit_test(test_e2e__report_from_a_capture_is_the_live_report),
 		cmocka_unit_test(test_e2e__capture_of_a_killed_tracer_reads_to_its_last_block),
 		cmocka_unit_test(test_e2e__foreign_corrupt_or_cut_captures_are_told_apart),
