@@ -2,7 +2,8 @@
 # Installs the Debian packages the build and tests need, only when missing.
 # Runs `apt-get update` at most once.  Set MEMSCOPE_DEPS_EXTRA to add more.
 # --tests: what only the tests need: headless Chromium for the HTML report;
-# Go's toolchain for `go tool pprof`, the real reader of --pprof profiles;
+# Go's toolchain for `go tool pprof`, the real reader of --pprof profiles; valgrind,
+# whose memcheck the reachability scan's leak kinds are compared with;
 # QEMU, a static busybox and xz for the kernel matrix, scripts/kernel-vm.sh;
 # gcc's ASan and UBSan runtimes for `make san`; clang's compiler-rt for `make fuzz`
 # (libFuzzer: libclang_rt.fuzzer, a package clang only recommends).
