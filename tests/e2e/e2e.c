@@ -3562,7 +3562,7 @@ static void assert_same_bytes(const char *a, const char *b)
  */
 static void test_e2e__report_from_a_capture_is_the_live_report(void **state)
 {
-	const char *progs[] = { "leaks", "threads", "annotated", "vfork_alloc" };
+	const char *progs[] = { "leaks", "threads", "annotated", "vfork_alloc", "reach" };
 	char cap[256], live[256], again[256], live_html[256], again_html[256];
 	char live_pb[256], again_pb[256], live_folded[256], again_folded[256];
 	struct run r, rep;
@@ -3598,6 +3598,16 @@ static void test_e2e__report_from_a_capture_is_the_live_report(void **state)
 			/* not two empty reports: the leaks program's known numbers */
 			assert_int_equal((long)num(summary(rep.json), "allocations"), 58);
 			assert_leak(rep.json, "leak_malloc", "leaks.c", "leak_malloc", 3, 300);
+		}
+		if (!strcmp(progs[i], "reach")) {
+			/* the scan's classes came from the file (SCAN records) */
+			static const long want[4][2] = { { 2, 159 }, { 3, 144 }, { 1, 200 },
+							 { 4, 1220 } };
+			struct class_sum got[4];
+
+			assert_string_equal(str(scan_of(rep.json), "result"), "done");
+			program_classes(rep.json, got);
+			assert_classes(got, want, "report FILE.msb");
 		}
 		run_free(&r);
 		run_free(&rep);

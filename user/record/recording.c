@@ -24,7 +24,12 @@ enum rec_type {
 	REC_FRAMES,
 	REC_END,
 	REC_MAP,
+	REC_SCAN,       /* minor 2: the reachability scan's outcome */
+	REC_SCAN_MARKS, /* minor 2: classified blocks, after SCAN */
 };
+
+/* classified blocks a SCAN_MARKS record holds at most (~2-12 bytes each) */
+#define SCAN_MARKS_MAX 16384
 
 /* The header's payload: who wrote the file. */
 #define HEADER_TEXT "memscope-bpf " MEMSCOPE_VERSION
@@ -359,12 +364,39 @@ static void put_end(struct recording *r, const struct report_input *in)
 	put(r, REC_END);
 }
 
+/* The scan's outcome, then its classes in records that fit a block. */
+static void put_scan(struct recording *r, const struct reach_result *sc)
+{
+	struct cap_enc *e = &r->e;
+
+	cap_enc__u8(e, sc->status);
+	cap_enc__uv(e, sc->bytes);
+	cap_enc__uv(e, sc->ns);
+	cap_enc__uv(e, sc->nmarks);
+	put(r, REC_SCAN);
+	for (size_t i = 0; i < sc->nmarks; i += SCAN_MARKS_MAX) {
+		size_t n = sc->nmarks - i < SCAN_MARKS_MAX ? sc->nmarks - i : SCAN_MARKS_MAX;
+		uint64_t prev = 0;
+
+		cap_enc__uv(e, n);
+		for (size_t k = i; k < i + n; k++) {
+			/* sorted: each address as its distance from the one before */
+			cap_enc__uv(e, sc->marks[k].ptr - prev);
+			cap_enc__u8(e, sc->marks[k].cls);
+			prev = sc->marks[k].ptr;
+		}
+		put(r, REC_SCAN_MARKS);
+	}
+}
+
 int recording__finish(struct recording *r, const struct report_input *in,
 		      struct symbolizer *sym, bool frames)
 {
 	recording__maps(r, sym);
 	if (sym && frames)
 		symbolizer__each(sym, put_frames, r);
+	if (in->scan)
+		put_scan(r, in->scan);
 	put_end(r, in);
 	if (!r->err)
 		r->err = capture_writer__close(r->w);
@@ -409,6 +441,9 @@ struct replay {
 	uint64_t interval_ns, freed_capacity;
 	uint64_t last_ts;
 	bool have_meta, have_end, complete;
+	struct reach_result scan; /* from SCAN and SCAN_MARKS (minor 2) */
+	uint64_t scan_declared;   /* the marks SCAN announced */
+	bool have_scan;
 };
 
 /* A string of the file, owned by rp (NULL stays NULL). */
@@ -743,14 +778,54 @@ static int read_map(struct replay *rp, struct cap_dec *d)
 	return 0;
 }
 
+static int read_scan(struct replay *rp, struct cap_dec *d)
+{
+	struct reach_result *sc = &rp->scan;
+
+	if (rp->have_scan)
+		return -EBADMSG;
+	rp->have_scan = true;
+	sc->status = cap_dec__u8(d);
+	sc->bytes = cap_dec__uv(d);
+	sc->ns = cap_dec__uv(d);
+	rp->scan_declared = cap_dec__uv(d);
+	return d->bad || sc->status >= SCAN__COUNT ? -EBADMSG : 0;
+}
+
+/* Classified blocks: in address order, never more than SCAN announced. */
+static int read_scan_marks(struct replay *rp, struct cap_dec *d)
+{
+	struct reach_result *sc = &rp->scan;
+	uint64_t n = cap_dec__uv(d), prev = 0;
+
+	if (d->bad || !rp->have_scan || n > SCAN_MARKS_MAX || n > rp->scan_declared - sc->nmarks)
+		return -EBADMSG;
+	sc->marks = xrealloc(sc->marks, (sc->nmarks + n ? sc->nmarks + n : 1) * sizeof(*sc->marks));
+	for (uint64_t i = 0; i < n; i++) {
+		struct reach_mark m = { .ptr = prev + cap_dec__uv(d), .cls = cap_dec__u8(d) };
+
+		if (d->bad || m.cls >= REACH__COUNT ||
+		    (sc->nmarks && m.ptr <= sc->marks[sc->nmarks - 1].ptr))
+			return -EBADMSG;
+		sc->marks[sc->nmarks++] = m;
+		prev = m.ptr;
+	}
+	return 0;
+}
+
 /* The first pass: the frames (the detector asks for some while the stream
- * is fed), the mappings (for addresses without frames) and the END record. */
+ * is fed), the mappings (for addresses without frames), the scan and the
+ * END record. */
 static int scan(struct replay *rp, uint8_t type, struct cap_dec *d)
 {
 	if (type == REC_FRAMES)
 		return read_frames(rp, d);
 	if (type == REC_MAP)
 		return read_map(rp, d);
+	if (type == REC_SCAN)
+		return read_scan(rp, d);
+	if (type == REC_SCAN_MARKS)
+		return read_scan_marks(rp, d);
 	if (type == REC_END) {
 		rp->have_end = true;
 		return read_end(rp, d);
@@ -822,6 +897,12 @@ struct replay *replay__open(const char *path)
 	rp->in.timeline = rp->model->timeline;
 	rp->in.thread_names = rp->model->names;
 	rp->in.annots = rp->model->annots;
+	/* a capture before minor 2, or cut before the end: no scan */
+	if (rp->have_scan && rp->have_end) {
+		if (rp->scan.nmarks != rp->scan_declared)
+			rp->scan.status = SCAN_FAILED;
+		rp->in.scan = &rp->scan;
+	}
 	return rp;
 fail:
 	replay__free(rp);
@@ -844,6 +925,7 @@ void replay__free(struct replay *rp)
 		return;
 	model__free(rp->model);
 	symbolizer__free(rp->sym);
+	reach_result__clear(&rp->scan);
 	for (size_t i = 0; i < rp->objs.n; i++)
 		free(rp->objs.v[i].path);
 	free(rp->objs.v);
