@@ -293,12 +293,59 @@ static bool is_root_mapping(const struct procmap *m)
 	return true;
 }
 
+/* pagemap: the page is in memory, or swapped out */
+#define PM_PRESENT (1ull << 63)
+#define PM_SWAPPED (1ull << 62)
+#define PM_BATCH 4096
+
+/*
+ * [start, end) less the pages never touched (pagemap_fd < 0: all of it):
+ * they hold zeros, and reading them would map zero pages into the target
+ * (an untouched 8 MiB thread stack cost ~20 ms here).
+ */
+static void add_touched(struct ranges *out, int pagemap_fd, uint64_t start, uint64_t end)
+{
+	uint64_t e[PM_BATCH], page = start & ~(PAGE - 1), run = 0;
+	bool in_run = false;
+
+	if (pagemap_fd < 0) {
+		add_range(out, start, end);
+		return;
+	}
+	while (page < end) {
+		size_t n = (size_t)((end - page + PAGE - 1) / PAGE);
+		ssize_t got;
+
+		if (n > PM_BATCH)
+			n = PM_BATCH;
+		got = pread(pagemap_fd, e, n * 8, (off_t)(page / PAGE * 8));
+		if (got != (ssize_t)(n * 8)) {
+			/* unreadable: the rest whole, as without pagemap */
+			add_range(out, in_run ? run : (page > start ? page : start), end);
+			return;
+		}
+		for (size_t k = 0; k < n; k++, page += PAGE) {
+			bool touched = e[k] & (PM_PRESENT | PM_SWAPPED);
+
+			if (touched && !in_run) {
+				run = page > start ? page : start;
+				in_run = true;
+			} else if (!touched && in_run) {
+				add_range(out, run, page);
+				in_run = false;
+			}
+		}
+	}
+	if (in_run)
+		add_range(out, run, end);
+}
+
 /*
  * [start, end) less the traced blocks' bytes, from block *j on (blocks
- * and calls in address order).
+ * and calls in address order), less the pages never touched.
  */
 static void add_outside_blocks(struct ranges *out, const struct reach *r, size_t *j,
-			       uint64_t start, uint64_t end)
+			       int pagemap_fd, uint64_t start, uint64_t end)
 {
 	size_t n = reach__count(r);
 
@@ -312,14 +359,14 @@ static void add_outside_blocks(struct ranges *out, const struct reach *r, size_t
 		if (b->ptr >= end)
 			break;
 		if (b->ptr > start)
-			add_range(out, start, b->ptr);
+			add_touched(out, pagemap_fd, start, b->ptr);
 		if (b->ptr + b->size > start)
 			start = b->ptr + b->size;
 		if (start >= end)
 			return;
 		(*j)++;
 	}
-	add_range(out, start, end);
+	add_touched(out, pagemap_fd, start, end);
 }
 
 /* The lowest stack pointer of a stopped thread inside [start, end), or 0. */
@@ -339,6 +386,8 @@ static int root_ranges(int pid, const struct reach *r, const uint64_t *sps, size
 {
 	struct procmaps *pm = procmaps__new(pid);
 	struct procmap *m = NULL;
+	char path[64];
+	int pagemap_fd;
 	ssize_t n;
 	size_t j = 0;
 
@@ -348,6 +397,8 @@ static int root_ranges(int pid, const struct reach *r, const uint64_t *sps, size
 	procmaps__free(pm);
 	if (n < 0)
 		return (int)n;
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
+	pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
 	for (ssize_t i = 0; i < n; i++) {
 		uint64_t start = m[i].start, sp;
 
@@ -357,8 +408,10 @@ static int root_ranges(int pid, const struct reach *r, const uint64_t *sps, size
 		sp = stack_pointer_in(sps, nsps, m[i].start, m[i].end);
 		if (sp && sp - RED_ZONE > start)
 			start = sp - RED_ZONE;
-		add_outside_blocks(out, r, &j, start, m[i].end);
+		add_outside_blocks(out, r, &j, pagemap_fd, start, m[i].end);
 	}
+	if (pagemap_fd >= 0)
+		close(pagemap_fd);
 	free(m);
 	return 0;
 }
