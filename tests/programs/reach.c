@@ -1,8 +1,10 @@
 /*
  * Blocks of each reachability class, known by construction (sizes unique
  * per class), for the scan's end-to-end tests and valgrind's memcheck:
- *   definitely lost  2 blocks, 159 B: one whose only pointer is overwritten
- *                    (111 B), the head of a list whose head pointer is lost (48 B)
+ *   definitely lost  3 blocks, 279 B: one whose only pointer is overwritten
+ *                    (111 B), the head of a list whose head pointer is lost (48 B),
+ *                    the main arena's last block (120 B: glibc's top chunk
+ *                    header lies in its last word, and the arena points there)
  *   indirectly lost  3 blocks, 144 B: the rest of that list
  *   possibly lost    1 block,  200 B: pointed to only 64 bytes inside
  *   still reachable  4 blocks, 1220 B: a global's (300 B) and the block it
@@ -42,6 +44,12 @@ static volatile sig_atomic_t go;
 __attribute__((noinline)) void lose_one(void)
 {
 	slot = malloc(111);
+	slot = NULL;
+}
+
+__attribute__((noinline)) void lose_last(void)
+{
+	slot = malloc(120);
 	slot = NULL;
 }
 
@@ -183,6 +191,7 @@ int main(int argc, char **argv)
 	start(stack_holder);
 	if (wait)
 		start(register_holder);
+	lose_last();
 	scrub_stack();
 	if (!wait)
 		return 0;

@@ -206,6 +206,24 @@ static void test_reach__pointer_one_past_the_end_points_nowhere(void **state)
 	free(im);
 }
 
+static void test_reach__the_allocators_link_into_a_block_is_no_pointer(void **state)
+{
+	struct image *im = calloc(1, sizeof(*im));
+	uint64_t a = block(im, 10, 200), b = block(im, 40, 200);
+	uint64_t roots[] = { a + 192, b + 184 };
+	struct reach *r;
+
+	/* a's link is at +192 (glibc: a 208-byte chunk's successor at a - 16 + 208) */
+	im->b[0].link = a + 192;
+	im->b[1].link = b + 192;
+	r = classify(im, roots, 2);
+	assert_int_equal(class_of(r, a), REACH_DEFINITELY_LOST);
+	/* any other word inside is still an interior pointer */
+	assert_int_equal(class_of(r, b), REACH_POSSIBLY_LOST);
+	reach__free(r);
+	free(im);
+}
+
 static void test_reach__zero_byte_block_is_reached_by_its_start(void **state)
 {
 	struct image *im = calloc(1, sizeof(*im));
@@ -278,7 +296,7 @@ static void test_reach__a_big_block_is_read_in_pieces(void **state)
 	/* 9 MiB of block content: read 4 MiB at a time, its last word seen */
 	size_t words = (9u << 20) / 8;
 	uint64_t *mem = calloc(words + 4, 8), base = (uint64_t)(uintptr_t)mem;
-	struct reach_block blk[2] = { { base, 9u << 20 }, { base + (9u << 20), 16 } };
+	struct reach_block blk[2] = { { base, 9u << 20, 0 }, { base + (9u << 20), 16, 0 } };
 	struct reach *r = reach__new(blk, 2);
 	int reads = 0;
 
@@ -331,6 +349,7 @@ int main(void)
 		cmocka_unit_test(test_reach__interior_pointer_only_is_possibly_lost),
 		cmocka_unit_test(test_reach__start_pointer_wins_over_an_interior_one),
 		cmocka_unit_test(test_reach__pointer_one_past_the_end_points_nowhere),
+		cmocka_unit_test(test_reach__the_allocators_link_into_a_block_is_no_pointer),
 		cmocka_unit_test(test_reach__zero_byte_block_is_reached_by_its_start),
 		cmocka_unit_test(test_reach__lost_block_pointing_at_an_earlier_lost_one_absorbs_it),
 		cmocka_unit_test(test_reach__lost_block_does_not_change_a_reachable_one),

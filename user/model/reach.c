@@ -169,7 +169,7 @@ static void reach_word(struct reach *r, uint64_t w, bool definite)
 	long i = reach__find(r, w);
 	uint8_t *st;
 
-	if (i < 0)
+	if (i < 0 || (r->v[i].link && w == r->v[i].link))
 		return;
 	st = &r->state[i];
 	if (r->leader >= 0) {

@@ -77,6 +77,14 @@ void reach_result__clear(struct reach_result *r);
 struct reach_block {
 	uint64_t ptr;
 	uint64_t size;
+	/*
+	 * An address inside the block that the allocator links to for its own
+	 * reasons, not a pointer into the block (0: none).  glibc's next chunk
+	 * header lies in the block's last word when the size is not a multiple
+	 * of 16 less 8, and the arena's top pointer and free lists point there:
+	 * without this, a lost block before a free chunk was possibly lost.
+	 */
+	uint64_t link;
 };
 
 /* One range of the target to read for the classifier. */

@@ -464,18 +464,52 @@ static void scan_registers(const struct scan_threads *t, struct reach *r, uint64
 	}
 }
 
-static struct reach *blocks_of(const struct live_table *live)
+/*
+ * glibc's link into each block: the next chunk's header, at the block's
+ * start - 16 + its chunk size (the word before the block, less its flag
+ * bits), when that lies inside the block (docs/findings.md "Reachability").
+ * A size word that is no glibc chunk's (another allocator) is left alone.
+ */
+static int chunk_links(struct scanner *s, struct reach_block *v, size_t n)
+{
+	struct reach_read rd[IOV_BATCH];
+	uint64_t size[IOV_BATCH];
+	int err = 0;
+
+	for (size_t i = 0; !err && i < n; i += IOV_BATCH) {
+		size_t m = n - i < IOV_BATCH ? n - i : IOV_BATCH;
+
+		for (size_t k = 0; k < m; k++)
+			rd[k] = (struct reach_read){ .addr = v[i + k].ptr - 8, .buf = &size[k],
+						     .len = 8 };
+		err = read_ranges(s, rd, m);
+		for (size_t k = 0; !err && k < m; k++) {
+			struct reach_block *b = &v[i + k];
+			uint64_t chunk = size[k] & ~7ull, next = b->ptr - 16 + chunk;
+
+			if (!(b->ptr & 15) && chunk >= b->size + 8 && chunk <= b->size + 8 + 32 &&
+			    next >= b->ptr && next < b->ptr + b->size)
+				b->link = next;
+		}
+	}
+	return err;
+}
+
+static int blocks_of(struct scanner *s, const struct live_table *live, struct reach **out)
 {
 	size_t n = live_table__count(live), k = 0, it = 0;
 	struct reach_block *v = xmalloc((n ? n : 1) * sizeof(*v));
 	const struct live_block *b;
-	struct reach *r;
+	int err;
 
 	while ((b = live_table__next(live, &it)) && k < n)
 		v[k++] = (struct reach_block){ .ptr = b->ptr, .size = b->size };
-	r = reach__new(v, k);
+	err = chunk_links(s, v, k);
+	/* the size words read are not the target's memory scanned */
+	s->bytes = 0;
+	*out = reach__new(v, k);
 	free(v);
-	return r;
+	return err;
 }
 
 static void take_marks(const struct reach *r, struct reach_result *out)
@@ -492,14 +526,16 @@ int scan__run(const struct scan_threads *t, const struct live_table *live,
 {
 	struct scanner s = { .pid = t->pid, .mem_fd = -1, .o = o };
 	uint64_t *sps = xcalloc(t->n ? t->n : 1, sizeof(*sps));
-	struct reach *r = blocks_of(live);
 	struct ranges rg = { 0 };
+	struct reach *r;
 	size_t nsps;
 	int err;
 
 	memset(out, 0, sizeof(*out));
+	err = blocks_of(&s, live, &r);
 	scan_registers(t, r, sps, &nsps);
-	err = root_ranges(t->pid, r, sps, nsps, &rg);
+	if (!err)
+		err = root_ranges(t->pid, r, sps, nsps, &rg);
 	if (!err)
 		err = scan_roots(&s, r, &rg);
 	if (!err)
