@@ -393,6 +393,7 @@
 			plural(S.live_allocations || 0, 'block', 'blocks')));
 		box.appendChild(card('leaked', 'Leaked', fmtBytes(leaked), leaked,
 			plural(leakedN || 0, 'block', 'blocks') + ' · ' + (TR.leak_rule || 'live at exit') +
+			(S.leak_classes ? ' · ' + fmtBytes(S.leak_classes.definitely_lost.bytes + S.leak_classes.indirectly_lost.bytes) + ' definitely or indirectly lost' : '') +
 			(S.runtime_leaked_allocations ? ' · ' + fmtBytes(S.runtime_leaked_bytes) + ' of it kept by the C/C++ runtime' : ''),
 			leaked ? 'leak' : 'ok'));
 		box.appendChild(card('temporary', 'Temporary', fmtInt(S.temporary_allocations), S.temporary_allocations,
@@ -825,6 +826,8 @@
 	 */
 	var leakVariables = (R.leaks || []).some(function (l) { return l.variables && l.variables.length; });
 	var leakRuntime = (R.leaks || []).some(function (l) { return !!l.runtime; });
+	/* the reachability scan's class of each group (docs/findings.md "Reachability") */
+	var leakClass = (R.leaks || []).some(function (l) { return !!l.class; });
 	var topVariables = Array.isArray(R.variables) && R.variables.length > 0;
 	var hasVariables = leakVariables || topVariables;
 	var hasScopes = Array.isArray(R.scopes) && R.scopes.length > 0;
@@ -1002,7 +1005,10 @@
 			value: function (r) { return (r.variables || []).map(variableText).join(', '); } }] : [],
 		leakRuntime ? [{ key: 'runtime', label: 'Kept by', cls: 'fn',
 			value: function (r) { return r.runtime ? 'runtime: ' + r.runtime : 'the program'; },
-			help: 'blocks the C and C++ runtimes keep until the process ends (stdio buffers, thread-local storage, name service caches, the C++ exception pool, ...) are not the program\'s leaks' }] : [], wc));
+			help: 'blocks the C and C++ runtimes keep until the process ends (stdio buffers, thread-local storage, name service caches, the C++ exception pool, ...) are not the program\'s leaks' }] : [],
+		leakClass ? [{ key: 'class', label: 'Reachability', cls: 'fn',
+			value: function (r) { return r.class ? r.class.replace('_', ' ') : 'not scanned'; },
+			help: 'from a scan of the target\'s memory, as valgrind\'s memcheck defines them: definitely lost (no pointer to it), indirectly lost (pointed to only from lost blocks), possibly lost (only interior pointers), still reachable' }] : [], wc));
 		if (state.thread !== null && !state.window) {
 			var mine = new Set();
 
