@@ -621,22 +621,25 @@ static void scan_at_exit(struct session *s)
 }
 
 /*
- * A -p target at detach: every thread frozen, the records drained while
- * it allocates nothing, scanned, let go.  The time frozen is reported.
+ * A -p target at detach: its records drained while it runs, then every
+ * thread frozen, the records since drained (it allocates nothing now: the
+ * live table is its heap), scanned, let go.  The time frozen is reported.
  */
 static void scan_at_detach(struct session *s)
 {
 	struct scan_threads t;
-	uint64_t t0 = ms_now_ns();
+	uint64_t t0;
 	int err;
 
-	if (s->opts->no_scan) {
-		record_target_state(s);
-		return;
-	}
-	scan_interrupted = 0;
-	err = scan__freeze(s->target.pid, t0 + s->opts->scan_max_ns, &t);
+	/* the backlog first: draining it frozen held a busy target for seconds */
 	record_target_state(s);
+	if (s->opts->no_scan)
+		return;
+	scan_interrupted = 0;
+	t0 = ms_now_ns();
+	err = scan__freeze(s->target.pid, t0 + s->opts->scan_max_ns, &t);
+	if (!err)
+		drain(s, true);
 	if (err) {
 		s->scan.status = err == -ETIMEDOUT ? SCAN_STOPPED : SCAN_FAILED;
 		if (err == -ETIMEDOUT)

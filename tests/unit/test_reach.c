@@ -224,6 +224,32 @@ static void test_reach__the_allocators_link_into_a_block_is_no_pointer(void **st
 	free(im);
 }
 
+static void test_reach__memory_read_whole_skips_the_words_inside_blocks(void **state)
+{
+	struct image *im = calloc(1, sizeof(*im));
+	uint64_t a = block(im, 10, 32), b = block(im, 20, 16), c = block(im, 30, 16);
+	struct reach *r;
+
+	/* words 0..39 read whole: a's own word pointing at b is no root; c's is */
+	store(im, a + 8, b);
+	store(im, at(25), c);
+	r = reach__new(im->b, im->nb);
+	reach__roots_at(r, at(0), im->w, 40);
+	assert_int_equal(reach__finish(r, image_read, im), 0);
+	assert_int_equal(class_of(r, a), REACH_DEFINITELY_LOST);
+	assert_int_equal(class_of(r, b), REACH_INDIRECTLY_LOST);
+	assert_int_equal(class_of(r, c), REACH_STILL_REACHABLE);
+	/* from the middle of a block on */
+	reach__free(r);
+	r = reach__new(im->b, im->nb);
+	reach__roots_at(r, a + 16, &im->w[(a + 16 - BASE) / 8], 20);
+	assert_int_equal(reach__finish(r, image_read, im), 0);
+	assert_int_equal(class_of(r, c), REACH_STILL_REACHABLE);
+	assert_int_equal(class_of(r, b), REACH_INDIRECTLY_LOST);
+	reach__free(r);
+	free(im);
+}
+
 static void test_reach__zero_byte_block_is_reached_by_its_start(void **state)
 {
 	struct image *im = calloc(1, sizeof(*im));
@@ -350,6 +376,7 @@ int main(void)
 		cmocka_unit_test(test_reach__start_pointer_wins_over_an_interior_one),
 		cmocka_unit_test(test_reach__pointer_one_past_the_end_points_nowhere),
 		cmocka_unit_test(test_reach__the_allocators_link_into_a_block_is_no_pointer),
+		cmocka_unit_test(test_reach__memory_read_whole_skips_the_words_inside_blocks),
 		cmocka_unit_test(test_reach__zero_byte_block_is_reached_by_its_start),
 		cmocka_unit_test(test_reach__lost_block_pointing_at_an_earlier_lost_one_absorbs_it),
 		cmocka_unit_test(test_reach__lost_block_does_not_change_a_reachable_one),

@@ -202,6 +202,30 @@ void reach__roots(struct reach *r, const uint64_t *words, size_t n)
 			reach_word(r, words[i], true);
 }
 
+void reach__roots_at(struct reach *r, uint64_t addr, const uint64_t *words, size_t n)
+{
+	size_t lo = 0, hi = r->n, j;
+
+	/* the first block that ends after addr */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (r->v[mid].ptr + r->v[mid].size <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	j = lo;
+	for (size_t k = 0; k < n; k++, addr += 8) {
+		while (j < r->n && r->v[j].ptr + r->v[j].size <= addr)
+			j++;
+		if (j < r->n && r->v[j].ptr <= addr)
+			continue;
+		if (words[k] >= r->lo && words[k] < r->hi)
+			reach_word(r, words[k], true);
+	}
+}
+
 /* A piece of a block to read: [addr, addr + len) of block idx. */
 struct piece {
 	size_t idx;

@@ -114,6 +114,12 @@ long reach__find(const struct reach *r, uint64_t addr);
 /* n words of root memory (or registers): the blocks they point to are reached. */
 void reach__roots(struct reach *r, const uint64_t *words, size_t n);
 /*
+ * n words read from addr (8-aligned) on: those outside every block are
+ * roots, those inside one are left to the closure.  A heap read whole
+ * instead of between its blocks: one range, not one per gap.
+ */
+void reach__roots_at(struct reach *r, uint64_t addr, const uint64_t *words, size_t n);
+/*
  * The closure through the blocks' contents, read with read(ctx, ...) in
  * batches, then the lost blocks' classes.  0 or read's error.
  */

@@ -340,35 +340,6 @@ static void add_touched(struct ranges *out, int pagemap_fd, uint64_t start, uint
 		add_range(out, run, end);
 }
 
-/*
- * [start, end) less the traced blocks' bytes, from block *j on (blocks
- * and calls in address order), less the pages never touched.
- */
-static void add_outside_blocks(struct ranges *out, const struct reach *r, size_t *j,
-			       int pagemap_fd, uint64_t start, uint64_t end)
-{
-	size_t n = reach__count(r);
-
-	while (*j < n) {
-		const struct reach_block *b = reach__block(r, *j);
-
-		if (b->ptr + b->size <= start) {
-			(*j)++;
-			continue;
-		}
-		if (b->ptr >= end)
-			break;
-		if (b->ptr > start)
-			add_touched(out, pagemap_fd, start, b->ptr);
-		if (b->ptr + b->size > start)
-			start = b->ptr + b->size;
-		if (start >= end)
-			return;
-		(*j)++;
-	}
-	add_touched(out, pagemap_fd, start, end);
-}
-
 /* The lowest stack pointer of a stopped thread inside [start, end), or 0. */
 static uint64_t stack_pointer_in(const uint64_t *sps, size_t n, uint64_t start, uint64_t end)
 {
@@ -380,16 +351,18 @@ static uint64_t stack_pointer_in(const uint64_t *sps, size_t n, uint64_t start, 
 	return sp;
 }
 
-/* The root ranges of the target's mappings. */
-static int root_ranges(int pid, const struct reach *r, const uint64_t *sps, size_t nsps,
-		       struct ranges *out)
+/*
+ * The root ranges of the target's mappings: read whole, the traced blocks
+ * in them included (reach__roots_at() skips their words): one range for a
+ * heap, not one per gap between blocks (100 k blocks: 100 k ranges).
+ */
+static int root_ranges(int pid, const uint64_t *sps, size_t nsps, struct ranges *out)
 {
 	struct procmaps *pm = procmaps__new(pid);
 	struct procmap *m = NULL;
 	char path[64];
 	int pagemap_fd;
 	ssize_t n;
-	size_t j = 0;
 
 	if (!pm)
 		return errno == ENOENT ? -ESRCH : -errno;
@@ -408,7 +381,7 @@ static int root_ranges(int pid, const struct reach *r, const uint64_t *sps, size
 		sp = stack_pointer_in(sps, nsps, m[i].start, m[i].end);
 		if (sp && sp - RED_ZONE > start)
 			start = sp - RED_ZONE;
-		add_outside_blocks(out, r, &j, pagemap_fd, start, m[i].end);
+		add_touched(out, pagemap_fd, start, m[i].end);
 	}
 	if (pagemap_fd >= 0)
 		close(pagemap_fd);
@@ -442,8 +415,8 @@ static int scan_roots(struct scanner *s, struct reach *r, struct ranges *rg)
 			}
 		}
 		err = read_ranges(s, batch, nb);
-		if (!err)
-			reach__roots(r, buf, used / 8);
+		for (size_t k = 0; !err && k < nb; k++)
+			reach__roots_at(r, batch[k].addr, batch[k].buf, batch[k].len / 8);
 	}
 	free(buf);
 	return err;
@@ -535,7 +508,7 @@ int scan__run(const struct scan_threads *t, const struct live_table *live,
 	err = blocks_of(&s, live, &r);
 	scan_registers(t, r, sps, &nsps);
 	if (!err)
-		err = root_ranges(t->pid, r, sps, nsps, &rg);
+		err = root_ranges(t->pid, sps, nsps, &rg);
 	if (!err)
 		err = scan_roots(&s, r, &rg);
 	if (!err)
