@@ -615,6 +615,11 @@ static void scan_at_exit(struct session *s)
 
 	if (s->opts->no_scan || !s->model)
 		return;
+	if (!scan__group_exiting(s->target.pid)) {
+		ms_info(1, "not scanning '%d': its main thread exits, other threads run on",
+			s->target.pid);
+		return;
+	}
 	scan_interrupted = 0;
 	scan_held(s, &t, t0);
 	s->scan.ns = ms_now_ns() - t0;

@@ -3412,6 +3412,20 @@ static void test_e2e__reach_classes_at_exit_are_memchecks(void **state)
 	run_free(&r);
 }
 
+/* A main thread that ends while another runs on is no exit of the process: no scan. */
+static void test_e2e__reach_no_scan_when_only_the_main_thread_exits(void **state)
+{
+	const char *json = tmp_path("reach-leader.json");
+	struct run r;
+
+	run_memscope(&r, json, "-v", "--json", json, "--", PROGS "reach", "leader-exits", NULL);
+	assert_ran(&r, 0);
+	assert_string_equal(str(scan_of(r.json), "result"), "skipped");
+	if (!strstr(r.err, "other threads run on"))
+		fail_msg("no line about the scan not made:\n%s", r.err);
+	run_free(&r);
+}
+
 /* A scan over its cap stops, says so in a line, and leaves the leaks unclassified. */
 static void test_e2e__reach_scan_over_its_cap_stops_with_a_message(void **state)
 {
@@ -3807,6 +3821,7 @@ int main(void)
 		cmocka_unit_test(test_e2e__hostile_names_come_out_safe_in_folded_stacks_and_pprof),
 		cmocka_unit_test(test_e2e__reach_classes_at_exit_are_memchecks),
 		cmocka_unit_test(test_e2e__reach_scan_over_its_cap_stops_with_a_message),
+		cmocka_unit_test(test_e2e__reach_no_scan_when_only_the_main_thread_exits),
 		cmocka_unit_test(test_e2e__reach_scan_of_a_running_target_freezes_and_lets_it_go),
 		cmocka_unit_test(test_e2e__report_from_a_capture_is_the_live_report),
 		cmocka_unit_test(test_e2e__capture_of_a_killed_tracer_reads_to_its_last_block),

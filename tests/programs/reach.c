@@ -14,7 +14,9 @@
  * attaches meanwhile), then builds them, also one block held only in a
  * register of a spinning thread (600 B, still reachable: 5 blocks, 1820 B),
  * prints "built" and waits to be killed.  With "big" it also maps 256 MiB
- * of writable memory, touched, for the scan's cost and its cap.
+ * of writable memory, touched, for the scan's cost and its cap.  With
+ * "leader-exits" its main thread ends first (pthread_exit) and another
+ * thread exits the process 0.2 s later.
  * No stdio: its buffers would be blocks of their own.
  */
 #include <pthread.h>
@@ -142,6 +144,14 @@ static void start(void *(*fn)(void *))
 	sem_wait(&started);
 }
 
+static void *exit_later(void *arg)
+{
+	(void)arg;
+	sem_post(&started);
+	usleep(200000);
+	exit(0);
+}
+
 static void on_usr1(int sig)
 {
 	(void)sig;
@@ -193,6 +203,10 @@ int main(int argc, char **argv)
 		start(register_holder);
 	lose_last();
 	scrub_stack();
+	if (argc > 1 && !strcmp(argv[1], "leader-exits")) {
+		start(exit_later);
+		pthread_exit(NULL);
+	}
 	if (!wait)
 		return 0;
 	say("built\n");

@@ -48,6 +48,13 @@ int scan__freeze(int pid, uint64_t deadline_ns, struct scan_threads *t);
 /* Lets every seized thread go on (never leaves one stopped); frees t's arrays. */
 void scan__thaw(struct scan_threads *t);
 
+/*
+ * At a launched target's exit stop: whether the whole process is exiting
+ * (every other thread gone or being killed), not its main thread alone
+ * (pthread_exit() while others run on: nothing is frozen then).
+ */
+bool scan__group_exiting(int pid);
+
 struct scan_opts {
 	size_t sz;
 	uint64_t deadline_ns;          /* CLOCK_MONOTONIC: past it the scan stops */
