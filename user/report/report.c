@@ -296,13 +296,19 @@ static void collect_sites(struct report *r, const struct report_input *in)
 	qsort(r->busiest, r->nsites, sizeof(*r->busiest), by_count_desc);
 }
 
+/* (x1, x2) against (y1, y2), the first the major key */
+static int cmp_pair(uint32_t x1, uint32_t x2, uint32_t y1, uint32_t y2)
+{
+	if (x1 != y1)
+		return x1 < y1 ? -1 : 1;
+	return x2 < y2 ? -1 : x2 > y2;
+}
+
 static int by_tid_stack(const void *a, const void *b)
 {
 	const struct heap_thread_site *x = a, *y = b;
 
-	if (x->tid != y->tid)
-		return x->tid < y->tid ? -1 : 1;
-	return x->stack < y->stack ? -1 : x->stack > y->stack;
+	return cmp_pair(x->tid, x->stack, y->tid, y->stack);
 }
 
 /* Sorted: the heap keeps them in order of first appearance. */
@@ -563,9 +569,7 @@ static int by_stack_bucket(const void *a, const void *b)
 {
 	const struct live_window *x = a, *y = b;
 
-	if (x->stack != y->stack)
-		return x->stack < y->stack ? -1 : 1;
-	return x->bucket < y->bucket ? -1 : x->bucket > y->bucket;
+	return cmp_pair(x->stack, x->bucket, y->stack, y->bucket);
 }
 
 /* Live blocks grouped by (stack, allocation bucket), release bucket -1. */
