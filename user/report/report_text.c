@@ -2,7 +2,6 @@
 /* The text summary printed when tracing stops, from the same report model as the JSON. */
 #include <errno.h>
 #include <inttypes.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "report.h"
