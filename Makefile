@@ -226,7 +226,8 @@ KERNELS        ?= 6.1 6.12
 KERNEL_TESTS   ?= test_e2e__plain_leaks_* test_e2e__threads_each_seen_* test_e2e__cxx_new_delete_* \
 		  test_e2e__attach_to_running_* test_e2e__omit_frame_pointer_* test_e2e__annotations_* \
 		  test_e2e__fallback_ladder_* test_e2e__uprobe_multi_refused_* \
-		  test_e2e__frame_pointer_garbage_* test_e2e__zombie_target_*
+		  test_e2e__frame_pointer_garbage_* test_e2e__zombie_target_* \
+		  test_e2e__vfork_childs_* test_e2e__pid_target_reaped_*
 KERNEL_TIMEOUT ?= 1500
 comma := ,
 space := $(subst ,, )
@@ -265,7 +266,7 @@ FUZZ_BINS    := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
 # the loader's modules the targets call into, instrumented for coverage
 FUZZ_OBJS    := $(addprefix $(FUZZ_BUILD)/user/,util.o options.o record/procmaps.o \
 		record/probe_site.o record/alloc_syms.o record/unwind_table.o report/json_writer.o \
-		record/capture.o record/recording.o record/symbolize.o report/report.o \
+		record/capture.o record/recording.o record/symbolize.o report/report.o report/report_frames.o \
 		report/report_text.o report/render_json.o \
 		$(patsubst user/%.c,%.o,$(wildcard user/model/*.c)))
 .SECONDARY: $(FUZZ_OBJS)

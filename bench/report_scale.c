@@ -16,7 +16,7 @@
 #include "detect.h"
 #include "events.h"
 #include "model.h"
-#include "report.h"
+#include "report_input.h"
 #include "stacks.h"
 
 static double now_s(void)

@@ -21,7 +21,7 @@
 #include "model.h"
 #include "output.h"
 #include "recording.h"
-#include "report.h"
+#include "report_input.h"
 #include "runtime.h"
 #include "scan.h"
 #include "session.h"

@@ -13,7 +13,7 @@
 #include "capture.h"
 #include "fuzz.h"
 #include "recording.h"
-#include "report.h"
+#include "report_input.h"
 
 static void report_on(const char *path)
 {

@@ -11,12 +11,12 @@
 #include <string.h>
 
 struct report;
-int report__write_json(struct report *r, FILE *f);
-int report__write_html(struct report *r, FILE *f);
+int report__write_json(const struct report *r, FILE *f);
+int report__write_html(const struct report *r, FILE *f);
 
 static const char *json_path;
 
-int report__write_json(struct report *r, FILE *f)
+int report__write_json(const struct report *r, FILE *f)
 {
 	char buf[65536];
 	size_t n;

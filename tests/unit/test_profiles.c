@@ -19,7 +19,7 @@
 
 #include "heap.h"
 #include "memscope_events.h"
-#include "report.h"
+#include "report_input.h"
 #include "stacks.h"
 #include "symbolize.h"
 

@@ -2,7 +2,8 @@
 /*
  * The JSON report's thread_sites key from a heap model made by hand: sorted
  * by (tid, stack) with the stack ids of "stacks", and left out (not partial)
- * when the heap stopped counting pairs.  No symbolizer: frames are bare.
+ * when the heap stopped counting pairs; and the snapshot the renderers read
+ * owing nothing to the model.  No symbolizer: frames are bare.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,12 +12,13 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <cjson/cJSON.h>
 #include <cmocka.h>
 
 #include "heap.h"
 #include "memscope_events.h"
-#include "report.h"
+#include "report_input.h"
 #include "stacks.h"
 
 struct fixture {
@@ -129,6 +131,52 @@ static void test_render_json__thread_sites_sorted_by_tid_then_stack(void **state
 	cJSON_Delete(json);
 }
 
+/* Writes r's JSON and text summary into a string. */
+static char *render(const struct report *r, size_t *len)
+{
+	char *text = NULL;
+	FILE *out = open_memstream(&text, len);
+
+	assert_non_null(out);
+	assert_int_equal(report__write_json(r, out), 0);
+	assert_int_equal(report__write_text(r, out, 10), 0);
+	fclose(out);
+	return text;
+}
+
+/* Plain data: the model and the input's strings may be gone before the report is written. */
+static void test_report__snapshot_outlives_its_model(void **state)
+{
+	struct fixture *f = *state;
+	char *comm = strdup("prog"), *before, *after;
+	struct report_input in = { .pid = 1, .comm = comm, .cmdline = "prog", .exit_text = "exited",
+				   .exited = true, .heap = f->h, .stacks = f->stacks,
+				   .alloc_stacks = true, .end_ns = 10000 };
+	struct report *r;
+	size_t nbefore, nafter;
+
+	do_malloc(f, 1, 0x1000, 100, f->s1); /* leaked: a live window, a leak */
+	do_malloc(f, 1, 0x2000, 50, f->s2);
+	do_free(f, 1, 0x2000);
+	r = report__build(&in);
+	before = render(r, &nbefore);
+	memset(comm, 'x', strlen(comm));
+	free(comm);
+	heap__free(f->h);
+	stack_table__free(f->stacks);
+	f->h = NULL;
+	f->stacks = NULL;
+	after = render(r, &nafter);
+	assert_int_equal(nafter, nbefore);
+	assert_memory_equal(after, before, nbefore);
+	assert_non_null(strstr(after, "\"prog\""));
+	assert_int_equal(r->nleaks, 1);
+	assert_int_equal(r->leaks[0].bytes, 100);
+	free(before);
+	free(after);
+	report__free(r);
+}
+
 static void test_render_json__thread_sites_left_out_over_the_cap(void **state)
 {
 	struct fixture *f = *state;
@@ -189,6 +237,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_render_json__thread_sites_sorted_by_tid_then_stack,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_report__snapshot_outlives_its_model, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_render_json__thread_sites_left_out_over_the_cap,
 						setup, teardown),
 		cmocka_unit_test(test_render_json__runtime_owner_names_the_c_librarys_storage),

@@ -23,7 +23,7 @@
 
 #include "heap.h"
 #include "memscope_events.h"
-#include "report.h"
+#include "report_input.h"
 
 struct recording;
 struct model;

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "live_view.h"
-#include "report.h"
+#include "report_input.h"
 #include "util.h"
 
 /* sites listed per block when the output is not a terminal */
@@ -26,7 +26,7 @@ struct live_view {
 	struct live_view_opts o;
 	bool tty;               /* a screen redrawn; else plain lines */
 	struct report_input in; /* what the site frames are read from */
-	struct report *frames;
+	struct report_frames *frames;
 	uint64_t next_ns;       /* when the next view is due */
 	bool drawn;             /* the screen was cleared once */
 	bool nowrap;            /* line wrap is off: the last view has not been drawn */
@@ -74,7 +74,7 @@ struct live_view *live_view__new(const struct live_view_opts *opts)
 	v->o = *opts;
 	v->in = (struct report_input){ .stacks = opts->stacks, .sym = opts->sym,
 				       .objs = opts->objs };
-	v->frames = report__new_frames(&v->in);
+	v->frames = report_frames__new(&v->in);
 	v->next_ns = opts->start_ns + opts->period_ns;
 	v->prev_ns = opts->start_ns;
 	v->tty = isatty(opts->fd) && !(term && !strcmp(term, "dumb"));
@@ -112,7 +112,7 @@ void live_view__free(struct live_view *v)
 		if (v->nowrap)
 			write_all(v->o.fd, "\033[?7h", 5); /* line wrap back on */
 	}
-	report__free(v->frames);
+	report_frames__free(v->frames);
 	free(v->prev);
 	free(v->rows);
 	free(v);
@@ -330,7 +330,7 @@ void live_view__format_row(const struct live_row *r, const char *function, const
 static void site_parts(struct live_view *v, uint32_t stack, const char **function,
 		       char *where, size_t len)
 {
-	const struct sym_frame *f = report__site_frame(v->frames, stack);
+	const struct sym_frame *f = report_frames__site(v->frames, stack);
 
 	*function = NULL;
 	if (!f) {

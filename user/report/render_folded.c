@@ -11,13 +11,10 @@
 
 #include "report.h"
 
-/* The label of one frame: function (file:line) and the safe form of it. */
-#define LABEL_MAX (2 * SYM_NAME_MAX + 64)
+/* The label of one frame, cut as it always was: function (file:line) and the safe form of it. */
+#define LABEL_MAX (2 * REPORT_NAME_MAX + 64)
 
 struct line {
-	char **labels; /* innermost first, as report__each_frame gives them */
-	size_t n, cap;
-	int err;
 	char raw[LABEL_MAX];
 	char safe[3 * LABEL_MAX]; /* each byte replaced takes 3 */
 };
@@ -27,71 +24,36 @@ struct line {
  * a name.  Inlined frames carry flamegraph.pl's "_[i]" (drawn in their own
  * colour; other readers show it as it is).
  */
-static void add_label(void *ctx, const struct sym_frame *f, bool is_site)
+static const char *label(struct line *l, const struct report_frame *f)
 {
-	struct line *l = ctx;
-	char *copy;
-
-	if (l->err)
-		return;
-	sym_frame__format(f, l->raw, sizeof(l->raw));
+	snprintf(l->raw, sizeof(l->raw), "%s", f->label);
 	report__safe_text(l->raw, ";", l->safe, sizeof(l->safe) - 4);
 	if (f->inlined)
 		strcat(l->safe, "_[i]");
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		char **v = realloc(l->labels, cap * sizeof(*v));
-
-		if (!v) {
-			l->err = -ENOMEM;
-			return;
-		}
-		l->labels = v;
-		l->cap = cap;
-	}
-	copy = strdup(l->safe);
-	if (!copy) {
-		l->err = -ENOMEM;
-		return;
-	}
-	l->labels[l->n++] = copy;
+	return l->safe;
 }
 
-static void line_clear(struct line *l)
+int report__write_folded(const struct report *r, FILE *f, enum report_value v)
 {
-	for (size_t i = 0; i < l->n; i++)
-		free(l->labels[i]);
-	l->n = 0;
-}
-
-int report__write_folded(struct report *r, FILE *f, enum report_value v)
-{
-	struct line *l = calloc(1, sizeof(*l));
-	int err = 0;
+	struct line *l = malloc(sizeof(*l));
 
 	if (!l)
 		return -ENOMEM;
 	for (size_t i = 0; i < r->nsites; i++) {
 		uint64_t value = report_site__value(&r->sites[i], v);
+		const struct report_stack *s = report__stack(r, r->sites[i].stack);
+		uint32_t n = s ? s->nframes : 0;
 
 		/* readers draw nothing for 0: the line would only take room */
 		if (!value)
 			continue;
-		report__each_frame(r, r->sites[i].stack, add_label, l);
-		if (l->err)
-			break;
-		if (!l->n)
+		if (!n)
 			fputs("[no stack]", f);
-		for (size_t j = l->n; j-- > 0;)
-			fprintf(f, "%s%s", l->labels[j], j ? ";" : "");
+		/* outermost first */
+		for (uint32_t j = n; j-- > 0;)
+			fprintf(f, "%s%s", label(l, report__frame(r, s, j)), j ? ";" : "");
 		fprintf(f, " %" PRIu64 "\n", value);
-		line_clear(l);
 	}
-	err = l->err;
-	line_clear(l);
-	free(l->labels);
 	free(l);
-	if (!err && ferror(f))
-		err = -EIO;
-	return err;
+	return ferror(f) ? -EIO : 0;
 }

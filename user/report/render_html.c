@@ -163,7 +163,7 @@ static ssize_t json_filter_write(void *cookie, const char *buf, size_t size)
 	return size;
 }
 
-static int write_json(struct report *r, FILE *f)
+static int write_json(const struct report *r, FILE *f)
 {
 	struct json_filter jf = { .out = f };
 	cookie_io_functions_t io = { .write = json_filter_write };
@@ -178,7 +178,7 @@ static int write_json(struct report *r, FILE *f)
 	return err;
 }
 
-static int write_asset(FILE *f, const char *name, size_t len, struct report *r)
+static int write_asset(FILE *f, const char *name, size_t len, const struct report *r)
 {
 	static const struct {
 		const char *name;
@@ -213,7 +213,7 @@ static int write_asset(FILE *f, const char *name, size_t len, struct report *r)
 	return -EINVAL; /* the template names an asset we do not have */
 }
 
-int report__write_html(struct report *r, FILE *f)
+int report__write_html(const struct report *r, FILE *f)
 {
 	const char *p = ms_html_page, *end = ms_html_page + ms_html_page_len;
 	int err = 0;

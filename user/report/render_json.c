@@ -3,10 +3,8 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "alloc_syms.h"
 #include "json_writer.h"
 #include "report.h"
-#include "sample.h"
 
 #define REPORT_SCHEMA "memscope-bpf/report/1"
 
@@ -15,133 +13,120 @@ static uint64_t us_since(uint64_t from_ns, uint64_t ns)
 	return ns > from_ns ? (ns - from_ns) / 1000 : 0;
 }
 
-static void write_target(struct report *r, struct json_writer *w)
+static void write_target(const struct report *r, struct json_writer *w)
 {
-	const struct report_input *in = r->in;
-	bool done = in->exited && in->status_known;
+	const struct report_target *t = &r->target;
+	bool done = t->exited && t->status_known;
 
 	jw__begin_object(w, "target");
-	jw__int(w, "pid", in->pid);
-	jw__string(w, "comm", in->comm);
-	jw__string(w, "cmdline", in->cmdline);
-	jw__bool(w, "launched", in->launched);
-	jw__bool(w, "exited", in->exited);
-	if (done && in->exit_code >= 0)
-		jw__int(w, "exit_status", in->exit_code);
+	jw__int(w, "pid", t->pid);
+	jw__string(w, "comm", t->comm);
+	jw__string(w, "cmdline", t->cmdline);
+	jw__bool(w, "launched", t->launched);
+	jw__bool(w, "exited", t->exited);
+	if (done && t->exit_code >= 0)
+		jw__int(w, "exit_status", t->exit_code);
 	else
 		jw__null(w, "exit_status");
-	if (done && in->exit_signal)
-		jw__int(w, "exit_signal", in->exit_signal);
+	if (done && t->exit_signal)
+		jw__int(w, "exit_signal", t->exit_signal);
 	else
 		jw__null(w, "exit_signal");
-	jw__string(w, "exit", in->exit_text);
+	jw__string(w, "exit", t->exit_text);
 	jw__end_object(w);
 }
 
-/* How stacks were walked: "dwarf" (by CFI, frame pointers where there is none), "fp", "none". */
-static const char *stacks_method(const struct report_input *in, bool taken)
+static void write_unwind(const struct report_unwind *u, struct json_writer *w)
 {
-	if (!taken)
-		return "none";
-	return in->unwind_mode == MS_UNWIND_FP ? "fp" : "dwarf";
-}
-
-static void write_unwind(const struct report_input *in, struct json_writer *w)
-{
-	static const char *modes[] = { [MS_UNWIND_AUTO] = "auto", [MS_UNWIND_FP] = "fp",
-				       [MS_UNWIND_DWARF] = "dwarf" };
-	const struct unwind_stats *u = &in->unwind;
-
 	jw__begin_object(w, "unwind");
-	jw__string(w, "mode", modes[in->unwind_mode]);
+	jw__string(w, "mode", u->mode);
 	jw__uint(w, "objects", u->objects);
 	jw__uint(w, "objects_without_cfi", u->objects_bare);
 	jw__uint(w, "rows", u->rows);
 	jw__uint(w, "rows_capacity", u->capacity);
 	jw__uint(w, "objects_dropped", u->dropped);
 	jw__uint(w, "objects_sharing_rows", u->shared);
-	jw__uint(w, "build_us", (uint64_t)(u->build_ms * 1000));
-	jw__uint(w, "frames_in_unknown_objects", in->bpf_stats[MS_STAT_UNWIND_UNKNOWN]);
+	jw__uint(w, "build_us", u->build_us);
+	jw__uint(w, "frames_in_unknown_objects", u->unknown_frames);
 	jw__end_object(w);
 }
 
-/* The reachability scan: null when none was attempted in this capture's version. */
-static void write_scan(const struct report_input *in, struct json_writer *w)
+/* The reachability scan: null from a capture written before it existed. */
+static void write_scan(const struct report_tracing *t, struct json_writer *w)
 {
-	if (!in->scan) {
+	if (!t->scan_result) {
 		jw__null(w, "scan");
 		return;
 	}
 	jw__begin_object(w, "scan");
-	jw__string(w, "result", scan_status__name(in->scan->status));
-	jw__uint(w, "bytes", in->scan->bytes);
-	jw__double(w, "ms", (double)(in->scan->ns / 1000) / 1000.0);
+	jw__string(w, "result", t->scan_result);
+	jw__uint(w, "bytes", t->scan_bytes);
+	jw__double(w, "ms", (double)(t->scan_ns / 1000) / 1000.0);
 	jw__end_object(w);
 }
 
-static void write_tracing(struct report *r, struct json_writer *w)
+/* The leaks by class, lost first; null without the scan's classes. */
+static void write_by_reach(const struct report_totals *t, struct json_writer *w)
 {
-	const struct report_input *in = r->in;
-	char rule[96];
-
-	jw__begin_object(w, "tracing");
-	jw__string(w, "stacks", stacks_method(in, in->alloc_stacks));
-	jw__string(w, "free_stacks", stacks_method(in, in->free_stacks));
-	write_unwind(in, w);
-	/* not 0: counts and bytes are estimates from sampled blocks */
-	jw__uint(w, "sample_bytes", in->sample_bytes);
-	jw__uint(w, "probes", in->nprobes);
-	/* records sent per thread in batches of this many (0: one by one) */
-	jw__uint(w, "batch", in->batch);
-	/* batched records that reached the loader after a later one was applied */
-	jw__uint(w, "late_records", in->late_records);
-	/* processes the target started that share its address space (vfork): untraced */
-	if (in->vm_children_known)
-		jw__uint(w, "vm_children", in->bpf_stats[MS_STAT_VM_CHILDREN]);
-	else
-		jw__null(w, "vm_children");
-	/* what the kernel refused, and what ran instead: empty when nothing was */
-	jw__begin_array(w, "degraded");
-	for (size_t i = 0; i < in->ndegraded; i++) {
-		jw__begin_object(w, NULL);
-		jw__string(w, "feature", in->degraded[i].feature);
-		jw__string(w, "reason", in->degraded[i].reason);
-		jw__string(w, "instead", in->degraded[i].instead);
-		jw__end_object(w);
-	}
-	jw__end_array(w);
-	jw__begin_array(w, "allocators");
-	for (size_t i = 0; in->objs && i < in->objs->n; i++)
-		jw__string(w, NULL, in->objs->v[i].path);
-	jw__end_array(w);
-	jw__uint(w, "interval_us", in->timeline ? timeline__interval_ns(in->timeline) / 1000 : 0);
-	jw__string(w, "leak_rule", report__leak_rule(r, rule, sizeof(rule)));
-	jw__uint(w, "min_age_us", r->leaks_at_exit ? 0 : in->min_age_ns / 1000);
-	write_scan(in, w);
-	jw__end_object(w);
-}
-
-/* The leaks by class, lost first; null without a scan's classes. */
-static void write_by_reach(const struct report *r, struct json_writer *w)
-{
-	if (!r->by_reach_done) {
+	if (!t->by_reach_done) {
 		jw__null(w, "leak_classes");
 		return;
 	}
 	jw__begin_object(w, "leak_classes");
-	for (int c = REACH_DEFINITELY_LOST; c < REACH__COUNT; c++) {
-		jw__begin_object(w, reach_class__name(c));
-		jw__uint(w, "allocations", r->by_reach[c].count);
-		jw__uint(w, "bytes", r->by_reach[c].bytes);
+	for (unsigned c = REPORT_REACH_DEFINITELY_LOST; c < REPORT_REACH__COUNT; c++) {
+		jw__begin_object(w, report_reach__name(c));
+		jw__uint(w, "allocations", t->by_reach[c].count);
+		jw__uint(w, "bytes", t->by_reach[c].bytes);
 		jw__end_object(w);
 	}
 	jw__end_object(w);
 }
 
-static void write_summary(struct report *r, struct json_writer *w)
+static void write_tracing(const struct report *r, struct json_writer *w)
 {
-	const struct report_input *in = r->in;
-	const struct heap_totals *t = heap__totals(in->heap);
+	const struct report_tracing *t = &r->tracing;
+
+	jw__begin_object(w, "tracing");
+	jw__string(w, "stacks", t->stacks);
+	jw__string(w, "free_stacks", t->free_stacks);
+	write_unwind(&t->unwind, w);
+	/* not 0: counts and bytes are estimates from sampled blocks */
+	jw__uint(w, "sample_bytes", t->sample_bytes);
+	jw__uint(w, "probes", t->probes);
+	/* records sent per thread in batches of this many (0: one by one) */
+	jw__uint(w, "batch", t->batch);
+	/* batched records that reached the loader after a later one was applied */
+	jw__uint(w, "late_records", t->late_records);
+	/* processes the target started that share its address space (vfork): untraced */
+	if (t->vm_children_known)
+		jw__uint(w, "vm_children", t->vm_children);
+	else
+		jw__null(w, "vm_children");
+	/* what the kernel refused, and what ran instead: empty when nothing was */
+	jw__begin_array(w, "degraded");
+	for (size_t i = 0; i < t->ndegraded; i++) {
+		jw__begin_object(w, NULL);
+		jw__string(w, "feature", t->degraded[i].feature);
+		jw__string(w, "reason", t->degraded[i].reason);
+		jw__string(w, "instead", t->degraded[i].instead);
+		jw__end_object(w);
+	}
+	jw__end_array(w);
+	jw__begin_array(w, "allocators");
+	for (size_t i = 0; i < t->nallocators; i++)
+		jw__string(w, NULL, t->allocators[i]);
+	jw__end_array(w);
+	jw__uint(w, "interval_us", t->interval_ns / 1000);
+	jw__string(w, "leak_rule", t->leak_rule);
+	jw__uint(w, "min_age_us", t->leaks_at_exit ? 0 : t->min_age_ns / 1000);
+	write_scan(t, w);
+	jw__end_object(w);
+}
+
+static void write_summary(const struct report *r, struct json_writer *w)
+{
+	const struct report_totals *t = &r->totals;
+	uint64_t start = r->tracing.start_ns;
 
 	jw__begin_object(w, "summary");
 	jw__uint(w, "allocations", t->allocations);
@@ -149,46 +134,33 @@ static void write_summary(struct report *r, struct json_writer *w)
 	jw__uint(w, "bytes_allocated", t->bytes_allocated);
 	jw__uint(w, "bytes_freed", t->bytes_freed);
 	jw__uint(w, "peak_bytes", t->peak_bytes);
-	jw__uint(w, "peak_t_us", t->peak_bytes ? us_since(in->start_ns, t->peak_ts_ns) : 0);
+	jw__uint(w, "peak_t_us", t->peak_bytes ? us_since(start, t->peak_ts_ns) : 0);
 	jw__uint(w, "live_allocations", t->live_allocations);
 	jw__uint(w, "live_bytes", t->live_bytes);
-	jw__uint(w, "leaked_allocations", r->leaked_count);
-	jw__uint(w, "leaked_bytes", r->leaked_bytes);
-	jw__uint(w, "runtime_leaked_allocations", r->runtime_count);
-	jw__uint(w, "runtime_leaked_bytes", r->runtime_bytes);
-	write_by_reach(r, w);
+	jw__uint(w, "leaked_allocations", t->leaked_count);
+	jw__uint(w, "leaked_bytes", t->leaked_bytes);
+	jw__uint(w, "runtime_leaked_allocations", t->runtime_count);
+	jw__uint(w, "runtime_leaked_bytes", t->runtime_bytes);
+	write_by_reach(t, w);
 	jw__uint(w, "temporary_allocations", t->temporary_allocations);
 	jw__uint(w, "failed_allocations", t->failed_allocations);
-	jw__uint(w, "lost_events", in->bpf_stats[MS_STAT_LOST_EVENTS]);
-	jw__uint(w, "sample_untracked", in->bpf_stats[MS_STAT_SAMPLE_FULL]);
-	jw__uint(w, "lost_stacks", in->stack_lost);
-	jw__uint(w, "truncated_stacks", in->stacks ? stack_table__truncated(in->stacks) : 0);
-	jw__uint(w, "unknown_frees", r->unknown_frees);
-	jw__uint(w, "vm_child_frees", r->vm_frees);
-	jw__uint(w, "allocator_internal_frees",
-		 in->detector ? detector__internal_releases(in->detector) : 0);
-	jw__uint(w, "annotations", in->annots ? annotations__count(in->annots) : 0);
-	jw__uint(w, "unmatched_annotations", in->annots ? annotations__unmatched(in->annots) : 0);
-	jw__uint(w, "duration_us", us_since(in->start_ns, in->end_ns));
+	jw__uint(w, "lost_events", t->lost_events);
+	jw__uint(w, "sample_untracked", t->sample_untracked);
+	jw__uint(w, "lost_stacks", t->lost_stacks);
+	jw__uint(w, "truncated_stacks", t->truncated_stacks);
+	jw__uint(w, "unknown_frees", t->unknown_frees);
+	jw__uint(w, "vm_child_frees", t->vm_frees);
+	jw__uint(w, "allocator_internal_frees", t->allocator_internal_frees);
+	jw__uint(w, "annotations", t->annotations);
+	jw__uint(w, "unmatched_annotations", t->unmatched_annotations);
+	jw__uint(w, "duration_us", us_since(start, r->tracing.end_ns));
 	/* false: too many (thread, stack) pairs, thread_sites left out */
 	jw__bool(w, "thread_sites_complete", r->thread_sites != NULL);
 	jw__end_object(w);
 }
 
-struct frames_ctx {
-	struct json_writer *w;
-	int index;
-	int site;
-};
-
-static void write_frame(void *ctx, const struct sym_frame *f, bool is_site)
+static void write_frame(struct json_writer *w, const struct report_frame *f)
 {
-	struct frames_ctx *c = ctx;
-	struct json_writer *w = c->w;
-
-	if (is_site)
-		c->site = c->index;
-	c->index++;
 	jw__begin_object(w, NULL);
 	jw__hex(w, "ip", f->ip);
 	jw__string(w, "function", f->function);
@@ -199,37 +171,32 @@ static void write_frame(void *ctx, const struct sym_frame *f, bool is_site)
 	jw__end_object(w);
 }
 
-static void write_stacks(struct report *r, struct json_writer *w)
+static void write_stacks(const struct report *r, struct json_writer *w)
 {
 	jw__begin_array(w, "stacks");
 	for (uint32_t i = 1; i < r->nstacks; i++) {
-		const struct stack *s = stack_table__get(r->in->stacks, i);
-		struct frames_ctx c = { .w = w, .site = -1 };
+		const struct report_stack *s = &r->stacks[i];
 
-		if (!r->stack_used[i] || !s)
+		if (!s->listed || !s->resolved)
 			continue;
 		jw__begin_object(w, NULL);
 		jw__uint(w, "id", i);
-		jw__bool(w, "truncated", s->truncated != 0);
+		jw__bool(w, "truncated", s->truncated);
 		if (s->truncated)
-			jw__string(w, "truncated_reason", stack_end__name(s->truncated));
+			jw__string(w, "truncated_reason", s->truncated_reason);
 		else
 			jw__null(w, "truncated_reason");
 		jw__begin_array(w, "frames");
-		report__each_frame(r, i, write_frame, &c);
+		for (uint32_t j = 0; j < s->nframes; j++)
+			write_frame(w, report__frame(r, s, j));
 		jw__end_array(w);
-		jw__int(w, "site_frame", c.site);
+		jw__int(w, "site_frame", s->site);
 		jw__end_object(w);
 	}
 	jw__end_array(w);
 }
 
-static void write_var_name(void *ctx, const struct variable *v)
-{
-	jw__string(ctx, NULL, v->name);
-}
-
-static void write_leaks(struct report *r, struct json_writer *w)
+static void write_leaks(const struct report *r, struct json_writer *w)
 {
 	jw__begin_array(w, "leaks");
 	for (size_t i = 0; i < r->nleaks; i++) {
@@ -239,11 +206,12 @@ static void write_leaks(struct report *r, struct json_writer *w)
 		jw__uint(w, "stack", s->stack);
 		jw__uint(w, "count", s->count);
 		jw__uint(w, "bytes", s->bytes);
-		jw__uint(w, "oldest_age_us", us_since(s->oldest_ts_ns, r->in->end_ns));
+		jw__uint(w, "oldest_age_us", us_since(s->oldest_ts_ns, r->tracing.end_ns));
 		jw__string(w, "runtime", s->runtime);
-		jw__string(w, "class", s->reach ? reach_class__name(s->reach) : NULL);
+		jw__string(w, "class", report_reach__name(s->reach));
 		jw__begin_array(w, "variables");
-		report__each_live_var(r, s->stack, write_var_name, w);
+		for (uint32_t j = 0; j < s->nvars; j++)
+			jw__string(w, NULL, r->variables[r->live_vars[s->vars + j]].name);
 		jw__end_array(w);
 		jw__end_object(w);
 	}
@@ -252,42 +220,37 @@ static void write_leaks(struct report *r, struct json_writer *w)
 
 static void write_stack_ref(struct json_writer *w, const char *key, uint32_t stack)
 {
-	if (stack == STACK_NONE)
+	if (stack == REPORT_NO_STACK)
 		jw__null(w, key);
 	else
 		jw__uint(w, key, stack);
 }
 
-static void write_findings(struct report *r, struct json_writer *w)
+static void write_findings(const struct report *r, struct json_writer *w)
 {
-	const struct finding *f = NULL;
-	size_t n = 0;
-	char msg[512];
+	const struct report_finding *f = r->findings;
 
-	if (r->in->detector)
-		f = detector__findings(r->in->detector, &n);
 	jw__begin_array(w, "findings");
-	for (size_t i = 0; i < n; i++) {
-		report__finding_message(r, &f[i], msg, sizeof(msg));
+	for (size_t i = 0; i < r->nfindings; i++) {
 		jw__begin_object(w, NULL);
-		jw__string(w, "kind", finding_kind__name(f[i].kind));
+		jw__string(w, "kind", f[i].kind);
 		jw__hex(w, "ptr", f[i].ptr);
 		write_stack_ref(w, "stack", f[i].stack);
 		write_stack_ref(w, "alloc_stack", f[i].alloc_stack);
 		write_stack_ref(w, "free_stack", f[i].free_stack);
 		jw__uint(w, "thread", f[i].tid);
-		jw__uint(w, "t_us", us_since(r->in->start_ns, f[i].ts_ns));
+		jw__uint(w, "t_us", us_since(r->tracing.start_ns, f[i].ts_ns));
 		jw__uint(w, "occurrences", f[i].occurrences);
-		jw__string(w, "function", f[i].fn ? alloc_syms__fn_name(f[i].fn) : NULL);
-		jw__string(w, "alloc_function", f[i].alloc_fn ? alloc_syms__fn_name(f[i].alloc_fn) : NULL);
-		jw__string(w, "free_function", f[i].free_fn ? alloc_syms__fn_name(f[i].free_fn) : NULL);
-		jw__string(w, "message", msg);
+		jw__string(w, "function", f[i].function);
+		jw__string(w, "alloc_function", f[i].alloc_function);
+		jw__string(w, "free_function", f[i].free_function);
+		jw__string(w, "message", f[i].message);
 		jw__end_object(w);
 	}
 	jw__end_array(w);
 }
 
-static void write_sites(struct report *r, struct json_writer *w)
+static void write_sites(const struct report *r, struct json_writer *w)
 {
 	jw__begin_array(w, "sites");
 	for (size_t i = 0; i < r->nsites; i++) {
@@ -307,17 +270,15 @@ static void write_sites(struct report *r, struct json_writer *w)
 	jw__end_array(w);
 }
 
-static void write_threads(struct report *r, struct json_writer *w)
+static void write_threads(const struct report *r, struct json_writer *w)
 {
-	size_t n;
-	const struct heap_thread *t = heap__threads(r->in->heap, &n);
+	const struct report_thread *t = r->threads;
 
 	jw__begin_array(w, "threads");
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < r->nthreads; i++) {
 		jw__begin_object(w, NULL);
 		jw__uint(w, "tid", t[i].tid);
-		jw__string(w, "name", r->in->thread_names ?
-			   thread_names__get(r->in->thread_names, t[i].tid) : NULL);
+		jw__string(w, "name", t[i].name);
 		jw__uint(w, "allocations", t[i].allocations);
 		jw__uint(w, "bytes", t[i].bytes);
 		jw__uint(w, "frees", t[i].frees);
@@ -331,14 +292,14 @@ static void write_threads(struct report *r, struct json_writer *w)
 
 /* [tid, stack, allocations, bytes, live_count, live_bytes, temporary]; absent
  * rather than incomplete when the heap stopped counting pairs */
-static void write_thread_sites(struct report *r, struct json_writer *w)
+static void write_thread_sites(const struct report *r, struct json_writer *w)
 {
 	if (!r->thread_sites)
 		return;
 	jw__begin_array(w, "thread_sites");
 	w->pretty = false;
 	for (size_t i = 0; i < r->nthread_sites; i++) {
-		const struct heap_thread_site *p = &r->thread_sites[i];
+		const struct report_thread_site *p = &r->thread_sites[i];
 
 		jw__begin_array(w, NULL);
 		jw__uint(w, NULL, p->tid);
@@ -354,21 +315,18 @@ static void write_thread_sites(struct report *r, struct json_writer *w)
 	jw__end_array(w);
 }
 
-static void write_timeline(struct report *r, struct json_writer *w)
+static void write_timeline(const struct report *r, struct json_writer *w)
 {
-	const struct timeline_sample *s = NULL;
-	size_t n = 0;
+	const struct report_sample *s = r->timeline;
 
-	if (r->in->timeline)
-		s = timeline__samples(r->in->timeline, &n);
 	jw__begin_array(w, "timeline");
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < r->ntimeline; i++) {
 		jw__begin_object(w, NULL);
-		jw__uint(w, "t_us", us_since(r->in->start_ns, s[i].t_ns));
+		jw__uint(w, "t_us", us_since(r->tracing.start_ns, s[i].t_ns));
 		jw__uint(w, "live_bytes", s[i].live_bytes);
 		jw__uint(w, "allocations", s[i].allocations);
 		jw__uint(w, "frees", s[i].frees);
-		if (s[i].rss_bytes == TIMELINE_NO_RSS)
+		if (!s[i].has_rss)
 			jw__null(w, "rss_bytes");
 		else
 			jw__uint(w, "rss_bytes", s[i].rss_bytes);
@@ -377,12 +335,12 @@ static void write_timeline(struct report *r, struct json_writer *w)
 	jw__end_array(w);
 }
 
-static void write_peak(struct report *r, struct json_writer *w)
+static void write_peak(const struct report *r, struct json_writer *w)
 {
-	const struct heap_totals *t = heap__totals(r->in->heap);
+	const struct report_totals *t = &r->totals;
 
 	jw__begin_object(w, "peak");
-	jw__uint(w, "t_us", t->peak_bytes ? us_since(r->in->start_ns, t->peak_ts_ns) : 0);
+	jw__uint(w, "t_us", t->peak_bytes ? us_since(r->tracing.start_ns, t->peak_ts_ns) : 0);
 	jw__uint(w, "bytes", t->peak_bytes);
 	jw__begin_array(w, "sites");
 	for (size_t i = 0; i < r->npeak; i++) {
@@ -396,129 +354,68 @@ static void write_peak(struct report *r, struct json_writer *w)
 	jw__end_object(w);
 }
 
-static void write_hist(struct json_writer *w, const char *key, const struct heap_hist *h)
+static void write_hist(struct json_writer *w, const char *key, const struct report_bucket *b,
+		       size_t n)
 {
 	jw__begin_array(w, key);
-	for (unsigned i = 0; i < HEAP_HIST_BUCKETS; i++) {
-		if (!h->count[i])
-			continue;
+	for (size_t i = 0; i < n; i++) {
 		jw__begin_object(w, NULL);
-		/* bucket i holds [2^(i-1), 2^i): its largest value is 2^i - 1 */
-		jw__uint(w, "max", i == 0 ? 0 : i == 64 ? UINT64_MAX : (1ull << i) - 1);
-		jw__uint(w, "count", h->count[i]);
+		jw__uint(w, "max", b[i].max);
+		jw__uint(w, "count", b[i].count);
 		jw__end_object(w);
 	}
 	jw__end_array(w);
 }
 
-static void write_histograms(struct report *r, struct json_writer *w)
+static void write_histograms(const struct report *r, struct json_writer *w)
 {
 	jw__begin_object(w, "histograms");
-	write_hist(w, "sizes", heap__size_hist(r->in->heap));
-	write_hist(w, "lifetimes_us", heap__lifetime_hist(r->in->heap));
+	write_hist(w, "sizes", r->sizes, r->nsizes);
+	write_hist(w, "lifetimes_us", r->lifetimes_us, r->nlifetimes_us);
 	jw__end_object(w);
 }
 
-static void write_window(struct json_writer *w, uint32_t stack, uint32_t a, int64_t f,
-			 uint64_t count, uint64_t bytes)
-{
-	jw__begin_array(w, NULL);
-	jw__uint(w, NULL, stack);
-	jw__uint(w, NULL, a);
-	jw__int(w, NULL, f);
-	jw__uint(w, NULL, count);
-	jw__uint(w, NULL, bytes);
-	jw__end_array(w);
-}
-
-struct live_window {
-	uint32_t stack;
-	uint32_t bucket;
-	struct sample_weight w; /* the block itself, or what a sampled one stands for */
-};
-
-static int by_stack_bucket(const void *a, const void *b)
-{
-	const struct live_window *x = a, *y = b;
-
-	if (x->stack != y->stack)
-		return x->stack < y->stack ? -1 : 1;
-	return x->bucket < y->bucket ? -1 : x->bucket > y->bucket;
-}
-
-/* Live blocks grouped by (stack, allocation bucket), release bucket -1. */
-static void write_live_windows(struct report *r, struct json_writer *w)
-{
-	const struct live_table *live = heap__live(r->in->heap);
-	size_t n = live_table__count(live), i = 0, it = 0, j;
-	struct live_window *v = calloc(n ? n : 1, sizeof(*v));
-	const struct live_block *b;
-
-	if (!v) {
-		w->error = true;
-		return;
-	}
-	while (i < n && (b = live_table__next(live, &it))) {
-		v[i].stack = b->stack;
-		v[i].bucket = heap__window_bucket(r->in->heap, b->ts_ns);
-		sample__weigh(r->in->sample_bytes, b->size, b->ptr, b->ts_ns, &v[i++].w);
-	}
-	qsort(v, i, sizeof(*v), by_stack_bucket);
-	for (j = 0; j < i;) {
-		uint64_t count = 0, bytes = 0;
-		size_t k = j;
-
-		for (; k < i && !by_stack_bucket(&v[j], &v[k]); k++) {
-			count += v[k].w.count;
-			bytes += v[k].w.bytes;
-		}
-		write_window(w, v[j].stack, v[j].bucket, -1, count, bytes);
-		j = k;
-	}
-	free(v);
-}
-
 /* [stack, alloc bucket, release bucket (-1: still live), count, bytes] */
-static void write_windows(struct report *r, struct json_writer *w)
+static void write_windows(const struct report *r, struct json_writer *w)
 {
-	uint64_t bucket_ns, origin_ns;
-	size_t n;
-	const struct heap_window *v = heap__windows(r->in->heap, &n, &bucket_ns, &origin_ns);
-
 	jw__begin_object(w, "windows");
-	jw__uint(w, "bucket_us", bucket_ns / 1000);
-	jw__uint(w, "origin_us", us_since(r->in->start_ns, origin_ns));
+	jw__uint(w, "bucket_us", r->window_ns / 1000);
+	jw__uint(w, "origin_us", us_since(r->tracing.start_ns, r->window_origin_ns));
 	jw__begin_array(w, "entries");
 	w->pretty = false;
-	for (size_t i = 0; i < n; i++)
-		write_window(w, v[i].stack, v[i].alloc_bucket, v[i].free_bucket, v[i].count,
-			     v[i].bytes);
-	write_live_windows(r, w);
+	for (size_t i = 0; i < r->nwindows; i++) {
+		const struct report_window *e = &r->windows[i];
+
+		jw__begin_array(w, NULL);
+		jw__uint(w, NULL, e->stack);
+		jw__uint(w, NULL, e->alloc_bucket);
+		jw__int(w, NULL, e->free_bucket);
+		jw__uint(w, NULL, e->count);
+		jw__uint(w, NULL, e->bytes);
+		jw__end_array(w);
+	}
 	w->pretty = true;
 	jw__end_array(w);
 	jw__end_object(w);
 }
 
-static void write_variables(struct report *r, struct json_writer *w)
+static void write_variables(const struct report *r, struct json_writer *w)
 {
-	const struct variable *v = NULL;
-	size_t n = 0;
+	const struct report_variable *v = r->variables;
 
-	if (r->in->annots)
-		v = annotations__variables(r->in->annots, &n);
 	jw__begin_array(w, "variables");
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < r->nvariables; i++) {
 		jw__begin_object(w, NULL);
 		jw__string(w, "name", v[i].name);
-		jw__string(w, "type", v[i].type[0] ? v[i].type : NULL);
+		jw__string(w, "type", v[i].type);
 		jw__string(w, "file", v[i].file);
 		jw__int(w, "line", v[i].line);
 		jw__hex(w, "ptr", v[i].ptr);
 		jw__hex(w, "block", v[i].block);
 		jw__uint(w, "size", v[i].size);
-		write_stack_ref(w, "stack", v[i].alloc_stack);
-		write_stack_ref(w, "annotation_stack", v[i].annot_stack);
-		jw__uint(w, "t_us", us_since(r->in->start_ns, v[i].named_ts_ns));
+		write_stack_ref(w, "stack", v[i].stack);
+		write_stack_ref(w, "annotation_stack", v[i].annotation_stack);
+		jw__uint(w, "t_us", us_since(r->tracing.start_ns, v[i].named_ts_ns));
 		jw__bool(w, "freed", v[i].freed);
 		if (v[i].freed)
 			jw__uint(w, "lifetime_us", us_since(v[i].alloc_ts_ns, v[i].freed_ts_ns));
@@ -529,15 +426,12 @@ static void write_variables(struct report *r, struct json_writer *w)
 	jw__end_array(w);
 }
 
-static void write_scopes(struct report *r, struct json_writer *w)
+static void write_scopes(const struct report *r, struct json_writer *w)
 {
-	const struct scope_stats *s = NULL;
-	size_t n = 0;
+	const struct report_scope *s = r->scopes;
 
-	if (r->in->annots)
-		s = annotations__scopes(r->in->annots, &n);
 	jw__begin_array(w, "scopes");
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < r->nscopes; i++) {
 		jw__begin_object(w, NULL);
 		jw__string(w, "name", s[i].name);
 		jw__uint(w, "allocations", s[i].allocations);
@@ -547,7 +441,7 @@ static void write_scopes(struct report *r, struct json_writer *w)
 	jw__end_array(w);
 }
 
-int report__write_json(struct report *r, FILE *f)
+int report__write_json(const struct report *r, FILE *f)
 {
 	struct json_writer w;
 

@@ -56,7 +56,7 @@ struct id_table {
 };
 
 struct pprof {
-	struct report *r;
+	const struct report *r;
 	int err;                      /* -ENOMEM: the profile is abandoned */
 	struct pb_writer out;         /* header, samples, mappings; the rest appended */
 	struct pb_writer locations;   /* written as first met */
@@ -66,9 +66,9 @@ struct pprof {
 	struct id_table str_ids, loc_ids, fn_ids;
 	uint64_t *sample_locs;        /* the sample being gathered, leaf first */
 	size_t nsample_locs, cap_sample_locs;
-	const struct sym_frame **group; /* the location being gathered, innermost first */
+	const struct report_frame **group; /* the location being gathered, innermost first */
 	size_t ngroup, cap_group;
-	char text[4 * SYM_NAME_MAX];  /* report__safe_text()'s output */
+	char text[4 * REPORT_NAME_MAX];  /* report__safe_text()'s output */
 };
 
 /* v with room for need elements of size (*cap updated), or NULL and p->err set */
@@ -213,7 +213,7 @@ static int64_t str_index(struct pprof *p, const char *s)
 
 /* ---- functions and locations ---- */
 
-static uint64_t function_id(struct pprof *p, const struct sym_frame *f)
+static uint64_t function_id(struct pprof *p, const struct report_frame *f)
 {
 	int64_t name = str_index(p, f->function), file = str_index(p, f->file);
 	uint64_t id;
@@ -238,8 +238,8 @@ static uint64_t function_id(struct pprof *p, const struct sym_frame *f)
 /* One line per frame with a name, innermost first: the last is the real function. */
 static void write_location(struct pprof *p, uint64_t id)
 {
-	const struct sym_frame *last = p->group[p->ngroup - 1];
-	long map = report__mapping_of(p->r, last);
+	const struct report_frame *last = p->group[p->ngroup - 1];
+	long map = last->mapping;
 	size_t mark = pb__begin(&p->locations, PROFILE_LOCATION);
 
 	pb__uint(&p->locations, LOCATION_ID, id);
@@ -248,7 +248,7 @@ static void write_location(struct pprof *p, uint64_t id)
 	/* a return address: ip - 1 is in the call, where the symbolizer looked */
 	pb__uint(&p->locations, LOCATION_ADDRESS, last->ip ? last->ip - 1 : 0);
 	for (size_t i = 0; i < p->ngroup; i++) {
-		const struct sym_frame *f = p->group[i];
+		const struct report_frame *f = p->group[i];
 		uint64_t fn;
 		size_t line;
 
@@ -289,10 +289,9 @@ static void end_location(struct pprof *p)
 	p->ngroup = 0;
 }
 
-static void add_frame(void *ctx, const struct sym_frame *f, bool is_site)
+static void add_frame(struct pprof *p, const struct report_frame *f)
 {
-	struct pprof *p = ctx;
-	const struct sym_frame **group = room(p, p->group, &p->cap_group, p->ngroup + 1,
+	const struct report_frame **group = room(p, p->group, &p->cap_group, p->ngroup + 1,
 					      sizeof(*p->group));
 
 	if (!group)
@@ -311,9 +310,12 @@ static void write_sample(struct pprof *p, const struct report_site *s)
 	int64_t v[REPORT_VALUE__COUNT];
 	size_t mark;
 
+	const struct report_stack *st = report__stack(p->r, s->stack);
+
 	p->nsample_locs = 0;
 	p->ngroup = 0;
-	report__each_frame(p->r, s->stack, add_frame, p);
+	for (uint32_t i = 0; st && i < st->nframes; i++)
+		add_frame(p, report__frame(p->r, st, i));
 	end_location(p);
 	for (int i = 0; i < REPORT_VALUE__COUNT; i++)
 		v[i] = (int64_t)report_site__value(s, i);
@@ -334,10 +336,9 @@ static void write_value_type(struct pprof *p, uint32_t field, const char *type, 
 
 static void write_mappings(struct pprof *p)
 {
-	size_t n;
-	const struct report_mapping *m = report__mappings(p->r, &n);
+	const struct report_mapping *m = p->r->mappings;
 
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < p->r->nmappings; i++) {
 		size_t mark = pb__begin(&p->out, PROFILE_MAPPING);
 
 		pb__uint(&p->out, MAPPING_ID, i + 1);
@@ -363,7 +364,7 @@ static void write_comment(struct pprof *p, const char *text)
 
 static void write_header(struct pprof *p)
 {
-	const struct report_input *in = p->r->in;
+	const struct report_tracing *t = &p->r->tracing;
 	char text[4096];
 
 	for (int i = 0; i < REPORT_VALUE__COUNT; i++)
@@ -371,18 +372,19 @@ static void write_header(struct pprof *p)
 				 i == REPORT_ALLOC_SPACE || i == REPORT_INUSE_SPACE ? "bytes" : "count");
 	pb__int(&p->out, PROFILE_DEFAULT_SAMPLE_TYPE,
 		str_index(p, report_value__name(REPORT_INUSE_SPACE)));
-	if (in->start_wall_ns)
-		pb__int(&p->out, PROFILE_TIME_NANOS, (int64_t)in->start_wall_ns);
+	if (t->start_wall_ns)
+		pb__int(&p->out, PROFILE_TIME_NANOS, (int64_t)t->start_wall_ns);
 	pb__int(&p->out, PROFILE_DURATION_NANOS,
-		in->end_ns > in->start_ns ? (int64_t)(in->end_ns - in->start_ns) : 0);
+		t->end_ns > t->start_ns ? (int64_t)(t->end_ns - t->start_ns) : 0);
 	write_value_type(p, PROFILE_PERIOD_TYPE, "space", "bytes");
-	pb__int(&p->out, PROFILE_PERIOD, in->sample_bytes ? (int64_t)in->sample_bytes : 1);
+	pb__int(&p->out, PROFILE_PERIOD, t->sample_bytes ? (int64_t)t->sample_bytes : 1);
 	write_comment(p, "memscope-bpf " MEMSCOPE_VERSION);
-	snprintf(text, sizeof(text), "target: pid %d, %s", in->pid, in->cmdline ? in->cmdline : "");
+	snprintf(text, sizeof(text), "target: pid %d, %s", p->r->target.pid,
+		 p->r->target.cmdline ? p->r->target.cmdline : "");
 	write_comment(p, text);
-	if (in->sample_bytes) {
+	if (t->sample_bytes) {
 		snprintf(text, sizeof(text), "sampled: a block every %llu bytes on average; "
-			 "values are estimates", (unsigned long long)in->sample_bytes);
+			 "values are estimates", (unsigned long long)t->sample_bytes);
 		write_comment(p, text);
 	}
 }
@@ -434,17 +436,14 @@ static void pprof_free(struct pprof *p)
 	free(p);
 }
 
-int report__write_pprof(struct report *r, FILE *f)
+int report__write_pprof(const struct report *r, FILE *f)
 {
 	struct pprof *p = calloc(1, sizeof(*p));
-	size_t n;
 	int err;
 
 	if (!p)
 		return -ENOMEM;
 	p->r = r;
-	/* built now, not from inside a walk over a stack's frames */
-	report__mappings(r, &n);
 	write_header(p);
 	for (size_t i = 0; i < r->nsites && !p->err; i++)
 		write_sample(p, &r->sites[i]);

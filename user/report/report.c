@@ -1,469 +1,86 @@
 // SPDX-License-Identifier: MIT
-#include <errno.h>
+/*
+ * The report's snapshot (report.h), built once from the model, the
+ * symbolizer and the run's facts (report_input.h): everything a renderer
+ * shows is computed here.
+ */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "alloc_syms.h"
-#include "report.h"
+#include "report_input.h"
 #include "sample.h"
 #include "util.h"
 
-static int by_bytes_desc(const void *a, const void *b)
-{
-	const struct report_site *x = a, *y = b;
+_Static_assert(REPORT_NAME_MAX == SYM_NAME_MAX, "report.h's limit is the symbolizer's");
+_Static_assert(REPORT_NO_STACK == STACK_NONE, "report.h's no-stack is the stack table's");
 
-	if (x->bytes != y->bytes)
-		return x->bytes < y->bytes ? 1 : -1;
-	if (x->count != y->count)
-		return x->count < y->count ? 1 : -1;
-	return x->stack < y->stack ? -1 : x->stack > y->stack;
-}
+/* ---- strings: the snapshot's own copies, each distinct one once ---- */
 
-static void collect_sites(struct report *r)
-{
-	const struct heap_site *hs;
-	size_t n, i;
-
-	hs = heap__sites(r->in->heap, &n);
-	r->sites = xcalloc(n ? n : 1, sizeof(*r->sites));
-	r->peak = xcalloc(n ? n : 1, sizeof(*r->peak));
-	for (i = 0; i < n; i++) {
-		struct report_site s = {
-			.stack = (uint32_t)i,
-			.count = hs[i].allocations,
-			.bytes = hs[i].bytes,
-			.live_count = hs[i].live_count,
-			.live_bytes = hs[i].live_bytes,
-			.temporary = hs[i].temporary,
-		};
-
-		heap__site_at_peak(r->in->heap, i, &s.peak_count, &s.peak_bytes);
-		if (s.count)
-			r->sites[r->nsites++] = s;
-		if (s.peak_count) {
-			struct report_site p = { .stack = s.stack, .count = s.peak_count,
-						 .bytes = s.peak_bytes };
-
-			r->peak[r->npeak++] = p;
-		}
-	}
-}
-
-static int by_tid_stack(const void *a, const void *b)
-{
-	const struct heap_thread_site *x = a, *y = b;
-
-	if (x->tid != y->tid)
-		return x->tid < y->tid ? -1 : 1;
-	return x->stack < y->stack ? -1 : x->stack > y->stack;
-}
-
-/* A sorted copy: the heap keeps them in order of first appearance. */
-static void collect_thread_sites(struct report *r)
-{
-	size_t n;
-	const struct heap_thread_site *ts = heap__thread_sites(r->in->heap, &n);
-
-	if (!ts)
-		return;
-	r->thread_sites = xmalloc((n ? n : 1) * sizeof(*ts));
-	if (n)
-		memcpy(r->thread_sites, ts, n * sizeof(*ts));
-	r->nthread_sites = n;
-	qsort(r->thread_sites, n, sizeof(*ts), by_tid_stack);
-}
-
-/*
- * Leak groups from the live table, under the leak rule, in one pass: by
- * stack, and by stack and class when the reachability scan was done.
- */
-static void collect_leaks(struct report *r)
-{
-	const struct live_table *live = heap__live(r->in->heap);
-	uint64_t end = r->in->end_ns, min_age = r->leaks_at_exit ? 0 : r->in->min_age_ns;
-	size_t ngroups = (size_t)(r->nstacks ? r->nstacks : 1) * REACH__COUNT;
-	struct report_site *by_group = xcalloc(ngroups, sizeof(*by_group));
-	const struct live_block *b;
-	struct sample_weight w;
-	size_t it = 0;
-
-	r->by_reach_done = r->in->scan && r->in->scan->status == SCAN_DONE;
-	while ((b = live_table__next(live, &it))) {
-		uint64_t age = end > b->ts_ns ? end - b->ts_ns : 0;
-		enum reach_class c = reach_result__class(r->in->scan, b->ptr);
-		struct report_site *s;
-
-		if (b->stack >= r->nstacks || age < min_age)
-			continue;
-		s = &by_group[(size_t)b->stack * REACH__COUNT + c];
-		if (!s->count)
-			s->oldest_ts_ns = b->ts_ns;
-		/* under sampling, the blocks and bytes this one stands for */
-		sample__weigh(r->in->sample_bytes, b->size, b->ptr, b->ts_ns, &w);
-		s->stack = b->stack;
-		s->reach = (uint8_t)c;
-		s->count += w.count;
-		s->bytes += w.bytes;
-		if (b->ts_ns < s->oldest_ts_ns)
-			s->oldest_ts_ns = b->ts_ns;
-		r->leaked_count += w.count;
-		r->leaked_bytes += w.bytes;
-		r->by_reach[c].count += w.count;
-		r->by_reach[c].bytes += w.bytes;
-	}
-	r->leaks = xcalloc(ngroups, sizeof(*r->leaks));
-	for (size_t i = 0; i < ngroups; i++)
-		if (by_group[i].count)
-			r->leaks[r->nleaks++] = by_group[i];
-	free(by_group);
-}
-
-/*
- * Leaks: the lost classes first (definitely, indirectly, possibly), then
- * still reachable, then blocks the scan did not see; then by bytes.
- */
-static int reach_rank(uint8_t c)
-{
-	return c == REACH_UNKNOWN ? REACH__COUNT : c;
-}
-
-static int by_reach_then_bytes(const void *a, const void *b)
-{
-	const struct report_site *x = a, *y = b;
-
-	if (x->reach != y->reach)
-		return reach_rank(x->reach) < reach_rank(y->reach) ? -1 : 1;
-	return by_bytes_desc(a, b);
-}
-
-static void mark_used(struct report *r, uint32_t stack)
-{
-	if (stack < r->nstacks)
-		r->stack_used[stack] = true;
-}
-
-static void mark_stacks(struct report *r)
-{
-	const struct finding *f;
-	size_t i, n = 0;
-
-	for (i = 0; i < r->nsites; i++)
-		mark_used(r, r->sites[i].stack);
-	for (i = 0; i < r->nthread_sites; i++)
-		mark_used(r, r->thread_sites[i].stack);
-	f = r->in->detector ? detector__findings(r->in->detector, &n) : NULL;
-	for (i = 0; i < n; i++) {
-		mark_used(r, f[i].stack);
-		mark_used(r, f[i].alloc_stack);
-		mark_used(r, f[i].free_stack);
-	}
-}
-
-static const struct variable *sort_vars;
-
-static int by_var_stack(const void *a, const void *b)
-{
-	uint32_t x = sort_vars[*(const uint32_t *)a].alloc_stack;
-	uint32_t y = sort_vars[*(const uint32_t *)b].alloc_stack;
-
-	return x < y ? -1 : x > y;
-}
-
-static void index_live_vars(struct report *r)
-{
-	const struct variable *v;
-	size_t n;
-
-	if (!r->in->annots)
-		return;
-	v = annotations__variables(r->in->annots, &n);
-	r->live_vars = xcalloc(n ? n : 1, sizeof(*r->live_vars));
-	for (size_t i = 0; i < n; i++)
-		if (!v[i].freed)
-			r->live_vars[r->nlive_vars++] = (uint32_t)i;
-	sort_vars = v;
-	qsort(r->live_vars, r->nlive_vars, sizeof(*r->live_vars), by_var_stack);
-	sort_vars = NULL;
-}
-
-void report__each_live_var(const struct report *r, uint32_t stack, report_var_fn fn, void *ctx)
-{
-	const struct variable *v;
-	size_t n, lo = 0, hi = r->nlive_vars;
-
-	if (!r->in->annots)
-		return;
-	v = annotations__variables(r->in->annots, &n);
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (v[r->live_vars[mid]].alloc_stack < stack)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (; lo < r->nlive_vars && v[r->live_vars[lo]].alloc_stack == stack; lo++)
-		fn(ctx, &v[r->live_vars[lo]]);
-}
-
-static void mark_var_stacks(struct report *r)
-{
-	const struct variable *v;
-	size_t n;
-
-	if (!r->in->annots)
-		return;
-	v = annotations__variables(r->in->annots, &n);
-	for (size_t i = 0; i < n; i++) {
-		mark_used(r, v[i].alloc_stack);
-		mark_used(r, v[i].annot_stack);
-	}
-}
-
-const char *report__runtime_owner(const char *function)
-{
-	static const struct { const char *function, *owner; } kept[] = {
-		{ "_IO_file_doallocate", "stdio buffer" },
-		{ "_dl_allocate_tls", "thread-local storage" },
-		{ "_dl_allocate_tls_storage", "thread-local storage" },
-		{ "allocate_dtv", "thread-local storage" },
-		{ "_dl_resize_dtv", "thread-local storage" },
-		{ "_dl_update_slotinfo", "thread-local storage" },
-		{ "tls_get_addr_tail", "thread-local storage" },
-		{ "_nl_find_locale", "locale data" },
-		{ "_nl_load_locale", "locale data" },
-		{ "_nl_load_locale_from_archive", "locale data" },
-		{ "_nl_intern_locale_data", "locale data" },
-		{ "_nl_make_l10nflist", "locale data" },
-		{ "new_composite_name", "locale data" },
-		{ "__tzfile_read", "time zone data" },
-		{ "tzset_internal", "time zone data" },
-		{ "__tzstring", "time zone data" },
-		/* a '*' ends a prefix: the name service's modules, databases, actions */
-		{ "__nss_*", "name service (NSS) caches" },
-		{ "nss_*", "name service (NSS) caches" },
-		/* their static result buffers (nss/getXXbyYY.c), exported names */
-		{ "getpwuid", "name service (NSS) caches" },
-		{ "getpwnam", "name service (NSS) caches" },
-		{ "getgrgid", "name service (NSS) caches" },
-		{ "getgrnam", "name service (NSS) caches" },
-		{ "getspnam", "name service (NSS) caches" },
-		{ "gethostbyname", "name service (NSS) caches" },
-		{ "gethostbyname2", "name service (NSS) caches" },
-		{ "gethostbyaddr", "name service (NSS) caches" },
-		{ "getservbyname", "name service (NSS) caches" },
-		{ "getservbyport", "name service (NSS) caches" },
-		{ "getprotobyname", "name service (NSS) caches" },
-		{ "getprotobynumber", "name service (NSS) caches" },
-		{ "getnetbyname", "name service (NSS) caches" },
-		{ "getnetbyaddr", "name service (NSS) caches" },
-	};
-
-	if (!function)
-		return NULL;
-	for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++) {
-		const char *k = kept[i].function;
-		size_t n = strlen(k);
-
-		if (k[n - 1] == '*' ? !strncmp(function, k, n - 1) : !strcmp(function, k))
-			return kept[i].owner;
-	}
-	return NULL;
-}
-
-static const char *base_name(const char *module)
-{
-	const char *base = module ? strrchr(module, '/') : NULL;
-
-	return base ? base + 1 : module;
-}
-
-/* libc or the dynamic loader, by the object's file name */
-static bool is_c_runtime(const char *module)
-{
-	const char *base = base_name(module);
-
-	return base && (!strncmp(base, "libc.so", 7) || !strncmp(base, "libc-", 5) ||
-			!strncmp(base, "ld-", 3));
-}
-
-static bool is_cxx_runtime(const char *module)
-{
-	const char *base = base_name(module);
-
-	return base && !strncmp(base, "libstdc++.so", 12);
-}
-
-struct owner_ctx {
-	struct report *r;
-	const char *owner;
-	bool outside; /* a frame outside the C and C++ runtimes was seen */
-	bool cxx;     /* a frame in libstdc++ */
-	bool dl_init; /* a library's constructor, run by the dynamic loader */
+struct report_strings {
+	char **slots; /* open addressing by hash; NULL: free */
+	size_t n, cap;
 };
 
-static bool is_allocator_module(struct report *r, const char *module);
-
-/*
- * A statically linked C library is in the program's own file, the object
- * that defines malloc: its functions are known there by their names alone,
- * names reserved to the implementation (_IO_*, _dl_*, __nss_*, ...).  Its
- * static startup (_dl_non_dynamic_init, __libc_setup_tls) builds the link
- * map and search paths with malloc, kept for the life of the process.
- */
-static const char *static_runtime_owner(struct report *r, const struct sym_frame *f)
+static uint64_t hash_str(const char *s)
 {
-	const char *owner;
+	uint64_t h = 0xcbf29ce484222325ull;
 
-	if (!f->function || !is_allocator_module(r, f->module))
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+	return ms_hash64(h);
+}
+
+static void strings_grow(struct report_strings *t)
+{
+	size_t cap = t->cap ? t->cap * 2 : 1024;
+	char **slots = xcalloc(cap, sizeof(*slots));
+
+	for (size_t i = 0; i < t->cap; i++) {
+		size_t j;
+
+		if (!t->slots[i])
+			continue;
+		for (j = hash_str(t->slots[i]) & (cap - 1); slots[j]; j = (j + 1) & (cap - 1))
+			;
+		slots[j] = t->slots[i];
+	}
+	free(t->slots);
+	t->slots = slots;
+	t->cap = cap;
+}
+
+/* The snapshot's copy of s; NULL for NULL. */
+static const char *str(struct report *r, const char *s)
+{
+	struct report_strings *t = r->strings;
+	size_t i;
+
+	if (!s)
 		return NULL;
-	owner = report__runtime_owner(f->function);
-	if (!owner && !strncmp(f->function, "_dl_", 4))
-		owner = "static startup data";
-	return owner;
+	if ((t->n + 1) * 2 > t->cap)
+		strings_grow(t);
+	for (i = hash_str(s) & (t->cap - 1); t->slots[i]; i = (i + 1) & (t->cap - 1))
+		if (!strcmp(t->slots[i], s))
+			return t->slots[i];
+	t->slots[i] = xstrdup(s);
+	t->n++;
+	return t->slots[i];
 }
 
-static void find_owner(void *ctx, const struct sym_frame *f, bool is_site)
+static void strings_free(struct report_strings *t)
 {
-	struct owner_ctx *c = ctx;
-
-	if (c->outside || c->owner)
+	if (!t)
 		return;
-	if (is_cxx_runtime(f->module)) {
-		c->cxx = true;
-		return;
-	}
-	if (!is_c_runtime(f->module)) {
-		c->owner = static_runtime_owner(c->r, f);
-		c->outside = !c->owner;
-		return;
-	}
-	if (f->function && !strcmp(f->function, "_dl_init"))
-		c->dl_init = true;
-	c->owner = report__runtime_owner(f->function);
+	for (size_t i = 0; i < t->cap; i++)
+		free(t->slots[i]);
+	free(t->slots);
+	free(t);
 }
 
-/*
- * What the runtime keeps a leak group's blocks for, NULL when the program
- * allocated them.  Only the innermost frames count, those before the first
- * frame outside the runtime.  libstdc++'s own constructor, run by the
- * dynamic loader before main with no frame of the program's, allocates the
- * exception emergency pool (71 KiB with GCC 12): kept for good.
- */
-static const char *runtime_owner_of(struct report *r, uint32_t stack)
-{
-	struct owner_ctx c = { .r = r };
-
-	report__each_frame(r, stack, find_owner, &c);
-	if (!c.owner && !c.outside && c.cxx && c.dl_init)
-		return "C++ runtime (exception emergency pool)";
-	return c.owner;
-}
-
-/*
- * Marks the leak groups the C library keeps and puts them after the
- * program's (each part stays bytes descending).  Only the innermost frames
- * count, those before the first frame outside libc and the loader: a
- * library constructor that leaks under dlopen() is the program's.
- */
-static void mark_runtime_leaks(struct report *r)
-{
-	struct report_site *v = xcalloc(r->nleaks ? r->nleaks : 1, sizeof(*v));
-	size_t n = 0;
-
-	for (size_t i = 0; i < r->nleaks; i++) {
-		const char *owner = runtime_owner_of(r, r->leaks[i].stack);
-
-		r->leaks[i].runtime = owner;
-		if (owner) {
-			r->runtime_count += r->leaks[i].count;
-			r->runtime_bytes += r->leaks[i].bytes;
-		} else {
-			v[n++] = r->leaks[i];
-		}
-	}
-	for (size_t i = 0; i < r->nleaks; i++)
-		if (r->leaks[i].runtime)
-			v[n++] = r->leaks[i];
-	free(r->leaks);
-	r->leaks = v;
-}
-
-/*
- * A launched target is traced from its first instruction: a release of an
- * address it never allocated is a block of a process sharing its address
- * space, when it started one.  A -p target's may be older than the attach.
- */
-static void split_unknown_frees(struct report *r)
-{
-	uint64_t unknown = heap__totals(r->in->heap)->unknown_frees;
-
-	if (r->in->launched && r->in->vm_children_known &&
-	    r->in->bpf_stats[MS_STAT_VM_CHILDREN])
-		r->vm_frees = unknown;
-	else
-		r->unknown_frees = unknown;
-}
-
-struct report *report__build(const struct report_input *in)
-{
-	struct report *r = xcalloc(1, sizeof(*r));
-
-	r->in = in;
-	r->nstacks = stack_table__count(in->stacks);
-	r->stack_used = xcalloc(r->nstacks ? r->nstacks : 1, sizeof(bool));
-	r->leaks_at_exit = in->exited;
-	collect_sites(r);
-	collect_thread_sites(r);
-	collect_leaks(r);
-	qsort(r->leaks, r->nleaks, sizeof(*r->leaks), by_reach_then_bytes);
-	mark_runtime_leaks(r);
-	split_unknown_frees(r);
-	qsort(r->sites, r->nsites, sizeof(*r->sites), by_bytes_desc);
-	qsort(r->peak, r->npeak, sizeof(*r->peak), by_bytes_desc);
-	mark_stacks(r);
-	mark_var_stacks(r);
-	index_live_vars(r);
-	return r;
-}
-
-struct report *report__new_frames(const struct report_input *in)
-{
-	struct report *r = xcalloc(1, sizeof(*r));
-
-	r->in = in;
-	return r;
-}
-
-void report__free(struct report *r)
-{
-	if (!r)
-		return;
-	free(r->leaks);
-	free(r->sites);
-	free(r->peak);
-	free(r->thread_sites);
-	free(r->stack_used);
-	free(r->modules);
-	free(r->live_vars);
-	free(r->mappings);
-	free(r);
-}
-
-const char *report__leak_rule(const struct report *r, char *buf, size_t len)
-{
-	if (r->leaks_at_exit)
-		snprintf(buf, len, "live at exit");
-	else
-		snprintf(buf, len, "live at detach and older than %.3g s",
-			 (double)r->in->min_age_ns / 1e9);
-	return buf;
-}
-
-void report__finding_message(const struct report *r, const struct finding *f, char *buf,
-			     size_t len)
+/* One line describing finding f. */
+static void finding_message(const struct finding *f, char *buf, size_t len)
 {
 	const char *fn = alloc_syms__fn_name(f->fn), *afn = alloc_syms__fn_name(f->alloc_fn);
 	const char *ffn = alloc_syms__fn_name(f->free_fn);
@@ -495,122 +112,710 @@ void report__finding_message(const struct report *r, const struct finding *f, ch
 	}
 }
 
-/* Whether module (a path the target maps) is one of the allocator objects. */
-static bool classify_module(struct report *r, const char *module)
+
+/* ---- the snapshot ---- */
+
+struct builder {
+	struct report *r;
+	const struct report_input *in;
+	struct report_frames *rf;
+	/* addresses resolved: ips[i]'s frames are r->frames[first[i] .. + n[i]) */
+	uint64_t *ips;
+	uint32_t *first, *n;
+	size_t nips, cap_ips;
+	size_t cap_frames, nrefs, cap_refs;
+};
+
+static int by_bytes_desc(const void *a, const void *b)
 {
-	const struct alloc_objects *objs = r->in->objs;
-	struct stat st;
-	bool have_st;
+	const struct report_site *x = a, *y = b;
 
-	if (!module || !objs)
-		return false;
-	have_st = stat(module, &st) == 0;
-	for (size_t i = 0; i < objs->n; i++) {
-		const char *a = strrchr(objs->v[i].path, '/'), *b = strrchr(module, '/');
-
-		/* objects kept only for their annotations hold no allocator */
-		if (!objs->v[i].nsyms)
-			continue;
-		if (have_st && st.st_dev == objs->v[i].dev && st.st_ino == objs->v[i].ino)
-			return true;
-		/* another mount namespace: same name is the best we can do */
-		if (!have_st && a && b && strcmp(a, b) == 0)
-			return true;
-	}
-	return false;
+	if (x->bytes != y->bytes)
+		return x->bytes < y->bytes ? 1 : -1;
+	if (x->count != y->count)
+		return x->count < y->count ? 1 : -1;
+	return x->stack < y->stack ? -1 : x->stack > y->stack;
 }
 
-static bool is_allocator_module(struct report *r, const char *module)
+static int by_count_desc(const void *a, const void *b)
 {
-	size_t i;
+	const struct report_site *x = a, *y = b;
 
-	/* the symbolizer interns module paths: the pointer identifies one */
-	for (i = 0; i < r->nmodules; i++)
-		if (r->modules[i].path == module)
-			return r->modules[i].allocator;
-	r->modules = xrealloc(r->modules, (r->nmodules + 1) * sizeof(*r->modules));
-	r->modules[r->nmodules].path = module;
-	r->modules[r->nmodules].allocator = classify_module(r, module);
-	return r->modules[r->nmodules++].allocator;
+	return x->count < y->count ? 1 : x->count > y->count ? -1 : 0;
+}
+
+static void fill_target(struct report *r, const struct report_input *in)
+{
+	r->target = (struct report_target){
+		.pid = in->pid,
+		.comm = str(r, in->comm),
+		.cmdline = str(r, in->cmdline),
+		.launched = in->launched,
+		.exited = in->exited,
+		.status_known = in->status_known,
+		.exit_code = in->exit_code,
+		.exit_signal = in->exit_signal,
+		.exit_text = str(r, in->exit_text),
+	};
+}
+
+/* How stacks were walked: "dwarf" (by CFI, frame pointers where there is none), "fp", "none". */
+static const char *stacks_method(const struct report_input *in, bool taken)
+{
+	if (!taken)
+		return "none";
+	return in->unwind_mode == MS_UNWIND_FP ? "fp" : "dwarf";
+}
+
+static void fill_unwind(struct report *r, const struct report_input *in)
+{
+	static const char *modes[] = { [MS_UNWIND_AUTO] = "auto", [MS_UNWIND_FP] = "fp",
+				       [MS_UNWIND_DWARF] = "dwarf" };
+	const struct unwind_stats *u = &in->unwind;
+
+	r->tracing.unwind = (struct report_unwind){
+		.mode = (unsigned)in->unwind_mode < 3 ? modes[in->unwind_mode] : NULL,
+		.objects = u->objects,
+		.objects_bare = u->objects_bare,
+		.rows = u->rows,
+		.capacity = u->capacity,
+		.dropped = u->dropped,
+		.shared = u->shared,
+		.build_us = (uint64_t)(u->build_ms * 1000),
+		.unknown_frames = in->bpf_stats[MS_STAT_UNWIND_UNKNOWN],
+	};
+}
+
+static void fill_tracing(struct report *r, const struct report_input *in)
+{
+	struct report_tracing *t = &r->tracing;
+	struct report_degraded *d = xcalloc(in->ndegraded ? in->ndegraded : 1, sizeof(*d));
+	const char **objs = xcalloc(in->objs && in->objs->n ? in->objs->n : 1, sizeof(*objs));
+	char rule[96];
+
+	t->stacks = stacks_method(in, in->alloc_stacks);
+	t->free_stacks = stacks_method(in, in->free_stacks);
+	t->alloc_stacks_taken = in->alloc_stacks;
+	t->free_stacks_taken = in->free_stacks;
+	fill_unwind(r, in);
+	t->sample_bytes = in->sample_bytes;
+	t->probes = in->nprobes;
+	t->batch = in->batch;
+	t->late_records = in->late_records;
+	t->vm_children_known = in->vm_children_known;
+	t->vm_children = in->bpf_stats[MS_STAT_VM_CHILDREN];
+	for (size_t i = 0; i < in->ndegraded; i++)
+		d[i] = (struct report_degraded){ .feature = str(r, in->degraded[i].feature),
+						 .reason = str(r, in->degraded[i].reason),
+						 .instead = str(r, in->degraded[i].instead) };
+	t->degraded = d;
+	t->ndegraded = in->ndegraded;
+	for (size_t i = 0; in->objs && i < in->objs->n; i++)
+		objs[t->nallocators++] = str(r, in->objs->v[i].path);
+	t->allocators = objs;
+	t->interval_ns = in->timeline ? timeline__interval_ns(in->timeline) : 0;
+	t->leaks_at_exit = in->exited;
+	t->min_age_ns = in->min_age_ns;
+	if (t->leaks_at_exit)
+		snprintf(rule, sizeof(rule), "live at exit");
+	else
+		snprintf(rule, sizeof(rule), "live at detach and older than %.3g s",
+			 (double)in->min_age_ns / 1e9);
+	t->leak_rule = str(r, rule);
+	if (in->scan) {
+		t->scan_result = str(r, scan_status__name(in->scan->status));
+		t->scan_bytes = in->scan->bytes;
+		t->scan_ns = in->scan->ns;
+	}
+	t->start_ns = in->start_ns;
+	t->end_ns = in->end_ns;
+	t->start_wall_ns = in->start_wall_ns;
 }
 
 /*
- * The index (inlined frames expanded) of the allocation-site frame of s: the
- * first frame outside the allocator objects, else the innermost frame, the
- * allocator's own code that made the call (a stack that ends inside libc,
- * or a block libc allocates for itself).  -1 when s has no frame.  One rule
- * for every view, one-line or whole stack (docs/findings.md "Site").
+ * A launched target is traced from its first instruction: a release of an
+ * address it never allocated is a block of a process sharing its address
+ * space, when it started one.  A -p target's may be older than the attach.
  */
-static long site_index(struct report *r, const struct stack *s)
+static void fill_totals(struct report *r, const struct report_input *in)
 {
-	long index = 0;
+	const struct heap_totals *h = heap__totals(in->heap);
+	struct report_totals *t = &r->totals;
 
-	for (uint32_t i = 0; i < s->nframes; i++) {
-		const struct sym_frame *frames;
-		size_t n;
-
-		symbolizer__symbolize(r->in->sym, s->ips[i], &frames, &n);
-		for (size_t j = 0; j < n; j++, index++)
-			if (!is_allocator_module(r, frames[j].module))
-				return index;
-	}
-	return index ? 0 : -1;
+	t->allocations = h->allocations;
+	t->frees = h->frees;
+	t->bytes_allocated = h->bytes_allocated;
+	t->bytes_freed = h->bytes_freed;
+	t->peak_bytes = h->peak_bytes;
+	t->peak_ts_ns = h->peak_ts_ns;
+	t->live_allocations = h->live_allocations;
+	t->live_bytes = h->live_bytes;
+	t->temporary_allocations = h->temporary_allocations;
+	t->failed_allocations = h->failed_allocations;
+	t->lost_events = in->bpf_stats[MS_STAT_LOST_EVENTS];
+	t->sample_untracked = in->bpf_stats[MS_STAT_SAMPLE_FULL];
+	t->lost_stacks = in->stack_lost;
+	t->truncated_stacks = in->stacks ? stack_table__truncated(in->stacks) : 0;
+	if (in->launched && in->vm_children_known && in->bpf_stats[MS_STAT_VM_CHILDREN])
+		t->vm_frees = h->unknown_frees;
+	else
+		t->unknown_frees = h->unknown_frees;
+	t->allocator_internal_frees = in->detector ? detector__internal_releases(in->detector) : 0;
+	t->annotations = in->annots ? annotations__count(in->annots) : 0;
+	t->unmatched_annotations = in->annots ? annotations__unmatched(in->annots) : 0;
 }
 
-void report__each_frame(struct report *r, uint32_t stack, report_frame_fn fn, void *ctx)
+static void collect_sites(struct report *r, const struct report_input *in)
 {
-	const struct stack *s = stack_table__get(r->in->stacks, stack);
-	long site, index = 0;
+	const struct heap_site *hs;
+	size_t n, i;
 
-	if (!s)
+	hs = heap__sites(in->heap, &n);
+	r->sites = xcalloc(n ? n : 1, sizeof(*r->sites));
+	r->peak = xcalloc(n ? n : 1, sizeof(*r->peak));
+	for (i = 0; i < n; i++) {
+		struct report_site s = {
+			.stack = (uint32_t)i,
+			.count = hs[i].allocations,
+			.bytes = hs[i].bytes,
+			.live_count = hs[i].live_count,
+			.live_bytes = hs[i].live_bytes,
+			.temporary = hs[i].temporary,
+		};
+
+		heap__site_at_peak(in->heap, i, &s.peak_count, &s.peak_bytes);
+		if (s.count)
+			r->sites[r->nsites++] = s;
+		if (s.peak_count) {
+			struct report_site p = { .stack = s.stack, .count = s.peak_count,
+						 .bytes = s.peak_bytes };
+
+			r->peak[r->npeak++] = p;
+		}
+	}
+	qsort(r->sites, r->nsites, sizeof(*r->sites), by_bytes_desc);
+	qsort(r->peak, r->npeak, sizeof(*r->peak), by_bytes_desc);
+	r->busiest = xmalloc((r->nsites ? r->nsites : 1) * sizeof(*r->busiest));
+	if (r->nsites)
+		memcpy(r->busiest, r->sites, r->nsites * sizeof(*r->busiest));
+	qsort(r->busiest, r->nsites, sizeof(*r->busiest), by_count_desc);
+}
+
+/* (x1, x2) against (y1, y2), the first the major key */
+static int cmp_pair(uint32_t x1, uint32_t x2, uint32_t y1, uint32_t y2)
+{
+	if (x1 != y1)
+		return x1 < y1 ? -1 : 1;
+	return x2 < y2 ? -1 : x2 > y2;
+}
+
+static int by_tid_stack(const void *a, const void *b)
+{
+	const struct heap_thread_site *x = a, *y = b;
+
+	return cmp_pair(x->tid, x->stack, y->tid, y->stack);
+}
+
+/* Sorted: the heap keeps them in order of first appearance. */
+static void collect_thread_sites(struct report *r, const struct report_input *in)
+{
+	size_t n;
+	const struct heap_thread_site *ts = heap__thread_sites(in->heap, &n);
+	struct heap_thread_site *v;
+
+	if (!ts)
 		return;
-	site = site_index(r, s);
-	for (uint32_t i = 0; i < s->nframes; i++) {
-		const struct sym_frame *frames;
-		size_t n;
+	v = xmalloc((n ? n : 1) * sizeof(*v));
+	if (n)
+		memcpy(v, ts, n * sizeof(*v));
+	qsort(v, n, sizeof(*v), by_tid_stack);
+	r->thread_sites = xcalloc(n ? n : 1, sizeof(*r->thread_sites));
+	for (size_t i = 0; i < n; i++)
+		r->thread_sites[i] = (struct report_thread_site){
+			.tid = v[i].tid, .stack = v[i].stack, .allocations = v[i].allocations,
+			.bytes = v[i].bytes, .live_count = v[i].live_count,
+			.live_bytes = v[i].live_bytes, .temporary = v[i].temporary,
+		};
+	r->nthread_sites = n;
+	free(v);
+}
 
-		symbolizer__symbolize(r->in->sym, s->ips[i], &frames, &n);
-		for (size_t j = 0; j < n; j++, index++)
-			fn(ctx, &frames[j], index == site);
+static void collect_threads(struct report *r, const struct report_input *in)
+{
+	size_t n;
+	const struct heap_thread *t = heap__threads(in->heap, &n);
+
+	r->threads = xcalloc(n ? n : 1, sizeof(*r->threads));
+	for (size_t i = 0; i < n; i++)
+		r->threads[i] = (struct report_thread){
+			.tid = t[i].tid,
+			.name = in->thread_names ? str(r, thread_names__get(in->thread_names, t[i].tid))
+						 : NULL,
+			.allocations = t[i].allocations, .bytes = t[i].bytes, .frees = t[i].frees,
+			.live_count = t[i].live_count, .live_bytes = t[i].live_bytes,
+			.temporary = t[i].temporary,
+		};
+	r->nthreads = n;
+}
+
+_Static_assert((int)REPORT_REACH_DEFINITELY_LOST == (int)REACH_DEFINITELY_LOST &&
+	       (int)REPORT_REACH_INDIRECTLY_LOST == (int)REACH_INDIRECTLY_LOST &&
+	       (int)REPORT_REACH_POSSIBLY_LOST == (int)REACH_POSSIBLY_LOST &&
+	       (int)REPORT_REACH_STILL_REACHABLE == (int)REACH_STILL_REACHABLE &&
+	       (int)REPORT_REACH__COUNT == (int)REACH__COUNT, "report.h's classes are reach.h's");
+
+/*
+ * Leaks: the lost classes first (definitely, indirectly, possibly), then
+ * still reachable, then blocks the scan did not see; then by bytes.
+ */
+static int reach_rank(uint8_t c)
+{
+	return c == REACH_UNKNOWN ? REACH__COUNT : c;
+}
+
+static int by_reach_then_bytes(const void *a, const void *b)
+{
+	const struct report_site *x = a, *y = b;
+
+	if (x->reach != y->reach)
+		return reach_rank(x->reach) < reach_rank(y->reach) ? -1 : 1;
+	return by_bytes_desc(a, b);
+}
+
+/*
+ * Leak groups from the live table, under the leak rule, in one pass: by
+ * stack, and by stack and class when the reachability scan classified them.
+ */
+static void collect_leaks(struct report *r, const struct report_input *in)
+{
+	const struct live_table *live = heap__live(in->heap);
+	uint64_t end = in->end_ns, min_age = r->tracing.leaks_at_exit ? 0 : in->min_age_ns;
+	size_t ngroups = (size_t)(r->nstacks ? r->nstacks : 1) * REACH__COUNT;
+	struct report_site *by_group = xcalloc(ngroups, sizeof(*by_group));
+	const struct live_block *b;
+	struct sample_weight w;
+	size_t it = 0;
+
+	r->totals.by_reach_done = in->scan && in->scan->status == SCAN_DONE;
+	while ((b = live_table__next(live, &it))) {
+		uint64_t age = end > b->ts_ns ? end - b->ts_ns : 0;
+		enum reach_class c = reach_result__class(in->scan, b->ptr);
+		struct report_site *s;
+
+		if (b->stack >= r->nstacks || age < min_age)
+			continue;
+		s = &by_group[(size_t)b->stack * REACH__COUNT + c];
+		if (!s->count)
+			s->oldest_ts_ns = b->ts_ns;
+		/* under sampling, the blocks and bytes this one stands for */
+		sample__weigh(in->sample_bytes, b->size, b->ptr, b->ts_ns, &w);
+		s->stack = b->stack;
+		s->reach = (uint8_t)c;
+		s->count += w.count;
+		s->bytes += w.bytes;
+		if (b->ts_ns < s->oldest_ts_ns)
+			s->oldest_ts_ns = b->ts_ns;
+		r->totals.leaked_count += w.count;
+		r->totals.leaked_bytes += w.bytes;
+		r->totals.by_reach[c].count += w.count;
+		r->totals.by_reach[c].bytes += w.bytes;
+	}
+	r->leaks = xcalloc(ngroups, sizeof(*r->leaks));
+	for (size_t i = 0; i < ngroups; i++)
+		if (by_group[i].count)
+			r->leaks[r->nleaks++] = by_group[i];
+	free(by_group);
+	qsort(r->leaks, r->nleaks, sizeof(*r->leaks), by_reach_then_bytes);
+}
+
+/*
+ * Marks the leak groups the C library keeps and puts them after the
+ * program's (each part stays bytes descending).  Only the innermost frames
+ * count, those before the first frame outside libc and the loader: a
+ * library constructor that leaks under dlopen() is the program's.
+ */
+static void mark_runtime_leaks(struct builder *b)
+{
+	struct report *r = b->r;
+	struct report_site *v = xcalloc(r->nleaks ? r->nleaks : 1, sizeof(*v));
+	size_t n = 0;
+
+	for (size_t i = 0; i < r->nleaks; i++) {
+		const char *owner = report_frames__runtime_owner(b->rf, r->leaks[i].stack);
+
+		r->leaks[i].runtime = owner;
+		if (owner) {
+			r->totals.runtime_count += r->leaks[i].count;
+			r->totals.runtime_bytes += r->leaks[i].bytes;
+		} else {
+			v[n++] = r->leaks[i];
+		}
+	}
+	for (size_t i = 0; i < r->nleaks; i++)
+		if (r->leaks[i].runtime)
+			v[n++] = r->leaks[i];
+	free(r->leaks);
+	r->leaks = v;
+}
+
+static const struct variable *sort_vars;
+
+static int by_var_stack(const void *a, const void *b)
+{
+	uint32_t x = sort_vars[*(const uint32_t *)a].alloc_stack;
+	uint32_t y = sort_vars[*(const uint32_t *)b].alloc_stack;
+
+	return x < y ? -1 : x > y;
+}
+
+static void collect_variables(struct report *r, const struct report_input *in)
+{
+	const struct variable *v = NULL;
+	size_t n = 0, nlive = 0;
+
+	if (in->annots)
+		v = annotations__variables(in->annots, &n);
+	r->variables = xcalloc(n ? n : 1, sizeof(*r->variables));
+	r->live_vars = xcalloc(n ? n : 1, sizeof(*r->live_vars));
+	for (size_t i = 0; i < n; i++) {
+		r->variables[i] = (struct report_variable){
+			.name = str(r, v[i].name),
+			.type = v[i].type[0] ? str(r, v[i].type) : NULL,
+			.file = str(r, v[i].file),
+			.line = v[i].line,
+			.ptr = v[i].ptr,
+			.block = v[i].block,
+			.size = v[i].size,
+			.stack = v[i].alloc_stack,
+			.annotation_stack = v[i].annot_stack,
+			.named_ts_ns = v[i].named_ts_ns,
+			.alloc_ts_ns = v[i].alloc_ts_ns,
+			.freed_ts_ns = v[i].freed_ts_ns,
+			.freed = v[i].freed,
+		};
+		if (!v[i].freed)
+			r->live_vars[nlive++] = (uint32_t)i;
+	}
+	r->nvariables = n;
+	sort_vars = v;
+	qsort(r->live_vars, nlive, sizeof(*r->live_vars), by_var_stack);
+	sort_vars = NULL;
+	/* each leak group's: the live variables of its stack */
+	for (size_t i = 0; i < r->nleaks; i++) {
+		uint32_t stack = r->leaks[i].stack;
+		size_t lo = 0, hi = nlive;
+
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+
+			if (r->variables[r->live_vars[mid]].stack < stack)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		r->leaks[i].vars = (uint32_t)lo;
+		while (lo < nlive && r->variables[r->live_vars[lo]].stack == stack)
+			lo++;
+		r->leaks[i].nvars = (uint32_t)(lo - r->leaks[i].vars);
 	}
 }
 
-struct site_ctx {
-	const struct sym_frame *site;
+static void collect_scopes(struct report *r, const struct report_input *in)
+{
+	const struct scope_stats *s = NULL;
+	size_t n = 0;
+
+	if (in->annots)
+		s = annotations__scopes(in->annots, &n);
+	r->scopes = xcalloc(n ? n : 1, sizeof(*r->scopes));
+	for (size_t i = 0; i < n; i++)
+		r->scopes[i] = (struct report_scope){ .name = str(r, s[i].name),
+						      .allocations = s[i].allocations,
+						      .bytes = s[i].bytes };
+	r->nscopes = n;
+}
+
+static void collect_findings(struct report *r, const struct report_input *in)
+{
+	const struct finding *f = NULL;
+	size_t n = 0;
+	char msg[512];
+
+	if (in->detector)
+		f = detector__findings(in->detector, &n);
+	r->findings = xcalloc(n ? n : 1, sizeof(*r->findings));
+	for (size_t i = 0; i < n; i++) {
+		finding_message(&f[i], msg, sizeof(msg));
+		r->findings[i] = (struct report_finding){
+			.kind = str(r, finding_kind__name(f[i].kind)),
+			.ptr = f[i].ptr,
+			.stack = f[i].stack,
+			.alloc_stack = f[i].alloc_stack,
+			.free_stack = f[i].free_stack,
+			.tid = f[i].tid,
+			.ts_ns = f[i].ts_ns,
+			.occurrences = f[i].occurrences,
+			.function = f[i].fn ? str(r, alloc_syms__fn_name(f[i].fn)) : NULL,
+			.alloc_function = f[i].alloc_fn ? str(r, alloc_syms__fn_name(f[i].alloc_fn)) : NULL,
+			.free_function = f[i].free_fn ? str(r, alloc_syms__fn_name(f[i].free_fn)) : NULL,
+			.message = str(r, msg),
+		};
+	}
+	r->nfindings = n;
+}
+
+static void collect_timeline(struct report *r, const struct report_input *in)
+{
+	const struct timeline_sample *s = NULL;
+	size_t n = 0;
+
+	if (in->timeline)
+		s = timeline__samples(in->timeline, &n);
+	r->timeline = xcalloc(n ? n : 1, sizeof(*r->timeline));
+	for (size_t i = 0; i < n; i++)
+		r->timeline[i] = (struct report_sample){
+			.t_ns = s[i].t_ns, .live_bytes = s[i].live_bytes,
+			.allocations = s[i].allocations, .frees = s[i].frees,
+			.has_rss = s[i].rss_bytes != TIMELINE_NO_RSS,
+			.rss_bytes = s[i].rss_bytes != TIMELINE_NO_RSS ? s[i].rss_bytes : 0,
+		};
+	r->ntimeline = n;
+}
+
+static struct report_bucket *hist_buckets(const struct heap_hist *h, size_t *n)
+{
+	struct report_bucket *v = xcalloc(HEAP_HIST_BUCKETS, sizeof(*v));
+
+	*n = 0;
+	for (unsigned i = 0; i < HEAP_HIST_BUCKETS; i++) {
+		if (!h->count[i])
+			continue;
+		/* bucket i holds [2^(i-1), 2^i): its largest value is 2^i - 1 */
+		v[*n].max = i == 0 ? 0 : i == 64 ? UINT64_MAX : (1ull << i) - 1;
+		v[(*n)++].count = h->count[i];
+	}
+	return v;
+}
+
+struct live_window {
+	uint32_t stack;
+	uint32_t bucket;
+	struct sample_weight w; /* the block itself, or what a sampled one stands for */
 };
 
-static void find_site(void *ctx, const struct sym_frame *f, bool is_site)
+static int by_stack_bucket(const void *a, const void *b)
 {
-	struct site_ctx *c = ctx;
+	const struct live_window *x = a, *y = b;
 
-	if (is_site)
-		c->site = f;
+	return cmp_pair(x->stack, x->bucket, y->stack, y->bucket);
 }
 
-const struct sym_frame *report__site_frame(struct report *r, uint32_t stack)
+/* Live blocks grouped by (stack, allocation bucket), release bucket -1. */
+static void add_live_windows(struct report *r, const struct report_input *in)
 {
-	struct site_ctx c = { 0 };
+	const struct live_table *live = heap__live(in->heap);
+	size_t n = live_table__count(live), i = 0, it = 0, j;
+	struct live_window *v = xcalloc(n ? n : 1, sizeof(*v));
+	const struct live_block *b;
 
-	report__each_frame(r, stack, find_site, &c);
-	return c.site;
-}
-
-const char *report__fmt_bytes(uint64_t bytes, char *buf, size_t len)
-{
-	static const char *units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	double v = (double)bytes;
-	unsigned u = 0;
-
-	while (v >= 1024 && u < 4) {
-		v /= 1024;
-		u++;
+	while (i < n && (b = live_table__next(live, &it))) {
+		v[i].stack = b->stack;
+		v[i].bucket = heap__window_bucket(in->heap, b->ts_ns);
+		sample__weigh(in->sample_bytes, b->size, b->ptr, b->ts_ns, &v[i++].w);
 	}
-	if (u == 0)
-		snprintf(buf, len, "%llu B", (unsigned long long)bytes);
-	else
-		snprintf(buf, len, "%.1f %s", v, units[u]);
-	return buf;
+	qsort(v, i, sizeof(*v), by_stack_bucket);
+	for (j = 0; j < i;) {
+		struct report_window *e = &r->windows[r->nwindows++];
+		size_t k = j;
+
+		*e = (struct report_window){ .stack = v[j].stack, .alloc_bucket = v[j].bucket,
+					     .free_bucket = -1 };
+		for (; k < i && !by_stack_bucket(&v[j], &v[k]); k++) {
+			e->count += v[k].w.count;
+			e->bytes += v[k].w.bytes;
+		}
+		j = k;
+	}
+	free(v);
 }
+
+static void collect_windows(struct report *r, const struct report_input *in)
+{
+	size_t n;
+	const struct heap_window *v = heap__windows(in->heap, &n, &r->window_ns,
+						    &r->window_origin_ns);
+	size_t nlive = live_table__count(heap__live(in->heap));
+
+	r->windows = xcalloc(n + nlive ? n + nlive : 1, sizeof(*r->windows));
+	for (size_t i = 0; i < n; i++)
+		r->windows[r->nwindows++] = (struct report_window){
+			.stack = v[i].stack, .alloc_bucket = v[i].alloc_bucket,
+			.free_bucket = v[i].free_bucket, .count = v[i].count, .bytes = v[i].bytes,
+		};
+	add_live_windows(r, in);
+}
+
+/* ---- stacks and their frames, resolved ---- */
+
+static void mark(struct builder *b, uint32_t stack, bool listed)
+{
+	if (stack >= b->r->nstacks)
+		return;
+	b->r->stacks[stack].listed |= listed;
+	b->r->stacks[stack].resolved = true; /* for now: wanted */
+}
+
+/* The stacks the report names; listed: those its "stacks" show. */
+static void mark_stacks(struct builder *b)
+{
+	struct report *r = b->r;
+	size_t i;
+
+	for (i = 0; i < r->nsites; i++)
+		mark(b, r->sites[i].stack, true);
+	for (i = 0; i < r->nthread_sites; i++)
+		mark(b, r->thread_sites[i].stack, true);
+	for (i = 0; i < r->nfindings; i++) {
+		mark(b, r->findings[i].stack, true);
+		mark(b, r->findings[i].alloc_stack, true);
+		mark(b, r->findings[i].free_stack, true);
+	}
+	for (i = 0; i < r->nvariables; i++) {
+		mark(b, r->variables[i].stack, true);
+		mark(b, r->variables[i].annotation_stack, true);
+	}
+	for (i = 0; i < r->nleaks; i++)
+		mark(b, r->leaks[i].stack, false);
+	for (i = 0; i < r->npeak; i++)
+		mark(b, r->peak[i].stack, false);
+}
+
+static const char *frame_label(struct report *r, const struct sym_frame *f)
+{
+	char small[512], *big;
+	const char *label;
+	int len = sym_frame__format(f, small, sizeof(small));
+
+	if (len < (int)sizeof(small))
+		return str(r, small);
+	big = xmalloc((size_t)len + 1);
+	sym_frame__format(f, big, (size_t)len + 1);
+	label = str(r, big);
+	free(big);
+	return label;
+}
+
+static void add_frame(struct builder *b, const struct sym_frame *f)
+{
+	struct report *r = b->r;
+
+	if (r->nframes == b->cap_frames) {
+		b->cap_frames = b->cap_frames ? b->cap_frames * 2 : 256;
+		r->frames = xrealloc(r->frames, b->cap_frames * sizeof(*r->frames));
+	}
+	r->frames[r->nframes++] = (struct report_frame){
+		.ip = f->ip,
+		.function = str(r, f->function),
+		.file = str(r, f->file),
+		.line = f->line,
+		.column = f->column,
+		.module = str(r, f->module),
+		.module_offset = f->module_offset,
+		.map_start = f->map_start,
+		.map_end = f->map_end,
+		.map_offset = f->map_offset,
+		.build_id = str(r, f->build_id),
+		.inlined = f->inlined,
+		.mapping = -1,
+		.label = frame_label(r, f),
+	};
+}
+
+static void ips_grow(struct builder *b)
+{
+	size_t cap = b->cap_ips ? b->cap_ips * 2 : 1024;
+	uint64_t *ips = xcalloc(cap, sizeof(*ips));
+	uint32_t *first = xcalloc(cap, sizeof(*first)), *n = xcalloc(cap, sizeof(*n));
+
+	for (size_t i = 0; i < b->cap_ips; i++) {
+		size_t j;
+
+		if (!b->n[i])
+			continue;
+		for (j = ms_hash64(b->ips[i]) & (cap - 1); n[j]; j = (j + 1) & (cap - 1))
+			;
+		ips[j] = b->ips[i];
+		first[j] = b->first[i];
+		n[j] = b->n[i];
+	}
+	free(b->ips);
+	free(b->first);
+	free(b->n);
+	b->ips = ips;
+	b->first = first;
+	b->n = n;
+	b->cap_ips = cap;
+}
+
+/* The slot of ip's frames in the table, resolved on first use. */
+static size_t frames_of(struct builder *b, uint64_t ip)
+{
+	const struct sym_frame *frames;
+	size_t i, n;
+
+	if ((b->nips + 1) * 2 > b->cap_ips)
+		ips_grow(b);
+	for (i = ms_hash64(ip) & (b->cap_ips - 1); b->n[i]; i = (i + 1) & (b->cap_ips - 1))
+		if (b->ips[i] == ip)
+			return i;
+	symbolizer__symbolize(b->in->sym, ip, &frames, &n);
+	b->ips[i] = ip;
+	b->first[i] = (uint32_t)b->r->nframes;
+	b->n[i] = (uint32_t)n;
+	b->nips++;
+	for (size_t j = 0; j < n; j++)
+		add_frame(b, &frames[j]);
+	return i;
+}
+
+static void resolve_stack(struct builder *b, uint32_t id)
+{
+	const struct stack *s = stack_table__get(b->in->stacks, id);
+	struct report_stack *rs = &b->r->stacks[id];
+
+	rs->resolved = s != NULL;
+	if (!s)
+		return;
+	rs->truncated = s->truncated != 0;
+	rs->truncated_reason = str(b->r, stack_end__name(s->truncated));
+	rs->site = (int32_t)report_frames__site_index(b->rf, s);
+	rs->first = (uint32_t)b->nrefs;
+	for (uint32_t i = 0; i < s->nframes; i++) {
+		size_t slot = frames_of(b, s->ips[i]);
+
+		if (b->nrefs + b->n[slot] > b->cap_refs) {
+			while (b->nrefs + b->n[slot] > b->cap_refs)
+				b->cap_refs = b->cap_refs ? b->cap_refs * 2 : 1024;
+			b->r->frame_refs = xrealloc(b->r->frame_refs,
+						    b->cap_refs * sizeof(*b->r->frame_refs));
+		}
+		for (uint32_t j = 0; j < b->n[slot]; j++)
+			b->r->frame_refs[b->nrefs++] = b->first[slot] + j;
+	}
+	rs->nframes = (uint32_t)(b->nrefs - rs->first);
+}
+
+static void resolve_stacks(struct builder *b)
+{
+	for (uint32_t i = 0; i < b->r->nstacks; i++)
+		if (b->r->stacks[i].resolved)
+			resolve_stack(b, i);
+	free(b->ips);
+	free(b->first);
+	free(b->n);
+}
+
+/* ---- the mappings the sites' frames lie in ---- */
 
 static int mapping_cmp(uint64_t start, const char *path, const struct report_mapping *m)
 {
@@ -642,9 +847,8 @@ static size_t mapping_find(const struct report *r, uint64_t start, const char *p
 	return lo;
 }
 
-static void add_mapping(void *ctx, const struct sym_frame *f, bool is_site)
+static void add_mapping(struct report *r, const struct report_frame *f)
 {
-	struct report *r = ctx;
 	struct report_mapping *m;
 	bool found;
 	size_t i;
@@ -667,27 +871,108 @@ static void add_mapping(void *ctx, const struct sym_frame *f, bool is_site)
 	m->has_lines |= f->line > 0;
 }
 
-const struct report_mapping *report__mappings(struct report *r, size_t *n)
+/* Sorted by start address (a program's own, mapped lowest, comes first); each frame's. */
+static void collect_mappings(struct report *r)
 {
-	if (!r->mappings_built) {
-		r->mappings_built = true;
-		for (size_t i = 0; i < r->nsites; i++)
-			report__each_frame(r, r->sites[i].stack, add_mapping, r);
+	for (size_t i = 0; i < r->nsites; i++) {
+		const struct report_stack *s = report__stack(r, r->sites[i].stack);
+
+		for (uint32_t j = 0; s && j < s->nframes; j++)
+			add_mapping(r, report__frame(r, s, j));
 	}
-	*n = r->nmappings;
-	return r->mappings;
+	for (size_t i = 0; i < r->nframes; i++) {
+		struct report_frame *f = &r->frames[i];
+		bool found;
+		size_t m;
+
+		if (!f->module)
+			continue;
+		m = mapping_find(r, f->map_start, f->module, &found);
+		f->mapping = found ? (long)m : -1;
+	}
 }
 
-long report__mapping_of(struct report *r, const struct sym_frame *f)
+struct report *report__build(const struct report_input *in)
 {
-	size_t n, i;
-	bool found;
+	struct report *r = xcalloc(1, sizeof(*r));
+	struct builder b = { .r = r, .in = in, .rf = report_frames__new(in) };
+	size_t n;
 
-	report__mappings(r, &n);
-	if (!f->module)
-		return -1;
-	i = mapping_find(r, f->map_start, f->module, &found);
-	return found ? (long)i : -1;
+	r->strings = xcalloc(1, sizeof(*r->strings));
+	r->nstacks = stack_table__count(in->stacks);
+	r->stacks = xcalloc(r->nstacks ? r->nstacks : 1, sizeof(*r->stacks));
+	fill_target(r, in);
+	fill_tracing(r, in);
+	fill_totals(r, in);
+	collect_sites(r, in);
+	collect_thread_sites(r, in);
+	collect_threads(r, in);
+	collect_leaks(r, in);
+	mark_runtime_leaks(&b);
+	collect_variables(r, in);
+	collect_scopes(r, in);
+	collect_findings(r, in);
+	collect_timeline(r, in);
+	r->sizes = hist_buckets(heap__size_hist(in->heap), &n);
+	r->nsizes = n;
+	r->lifetimes_us = hist_buckets(heap__lifetime_hist(in->heap), &n);
+	r->nlifetimes_us = n;
+	collect_windows(r, in);
+	mark_stacks(&b);
+	resolve_stacks(&b);
+	collect_mappings(r);
+	report_frames__free(b.rf);
+	return r;
+}
+
+void report__free(struct report *r)
+{
+	if (!r)
+		return;
+	free((void *)r->tracing.degraded);
+	free(r->tracing.allocators);
+	free(r->frames);
+	free(r->frame_refs);
+	free(r->stacks);
+	free(r->leaks);
+	free(r->sites);
+	free(r->busiest);
+	free(r->peak);
+	free(r->threads);
+	free(r->thread_sites);
+	free(r->findings);
+	free(r->variables);
+	free(r->live_vars);
+	free(r->scopes);
+	free(r->timeline);
+	free(r->sizes);
+	free(r->lifetimes_us);
+	free(r->windows);
+	free(r->mappings);
+	strings_free(r->strings);
+	free(r);
+}
+
+int report__utf8_len(const unsigned char *s)
+{
+	return ms_utf8_len(s);
+}
+
+const char *report__fmt_bytes(uint64_t bytes, char *buf, size_t len)
+{
+	static const char *units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)bytes;
+	unsigned u = 0;
+
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, len, "%llu B", (unsigned long long)bytes);
+	else
+		snprintf(buf, len, "%.1f %s", v, units[u]);
+	return buf;
 }
 
 /* A control character in UTF-8: C0, DEL, or C1 (U+0080-U+009F, 0xc2 0x80-0x9f). */

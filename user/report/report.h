@@ -1,8 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The report model: what every renderer (text, JSON, later HTML) shows,
- * computed once from the heap model, the stack table and the symbolizer, so
- * the outputs cannot disagree.
+ * The report: one snapshot of plain data that every renderer (text, JSON,
+ * HTML, pprof, folded) formats and nothing else.  report__build()
+ * (report_input.h) computes all of it at once from the model, the
+ * symbolizer and the run's facts: sorting, aggregation, symbolization,
+ * messages.  Renderers include this header only, so the outputs cannot
+ * disagree and no work hides on the output path.
+ *
+ * The snapshot owns everything it points to, strings included (copied,
+ * interned: equal strings share one pointer); it points into no model,
+ * stack table or symbolizer, which may be freed before it.  Strings that
+ * came from the target (names, paths, variables) are untrusted: renderers
+ * escape them.
  */
 #ifndef MS_REPORT_H
 #define MS_REPORT_H
@@ -12,17 +21,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "annotations.h"
-#include "detect.h"
-#include "discover.h"
-#include "heap.h"
-#include "memscope_events.h"
-#include "reach.h"
-#include "stacks.h"
-#include "unwind.h"
-#include "symbolize.h"
-#include "thread_names.h"
-#include "timeline.h"
+/* Names from the target are cut to this many bytes (the symbolizer's SYM_NAME_MAX). */
+#define REPORT_NAME_MAX 1024
+/* A stack reference that names no stack (STACK_NONE) */
+#define REPORT_NO_STACK 0u
 
 /* A kernel feature the tracer went without (attach.h's fallback ladder). */
 struct report_degraded {
@@ -31,52 +33,135 @@ struct report_degraded {
 	const char *instead; /* what ran in its place */
 };
 
-struct report_input {
+struct report_target {
 	int pid;
-	const char *comm;
+	const char *comm;    /* NULL when unknown */
 	const char *cmdline;
 	bool launched;
-	bool exited;        /* the target ended while traced */
-	bool status_known;  /* exited, and its status is known (always when launched) */
-	int exit_code;      /* status_known: status, or -1 when killed */
-	int exit_signal;    /* status_known: signal that killed it, or 0 */
+	bool exited;         /* the target ended while traced */
+	bool status_known;   /* exited, and its status is known */
+	int exit_code;       /* status_known: status, or -1 when killed */
+	int exit_signal;     /* status_known: signal that killed it, or 0 */
 	const char *exit_text;
-	const struct heap *heap;
-	const struct stack_table *stacks;
-	struct symbolizer *sym;
-	const struct alloc_objects *objs; /* the allocator objects probed */
-	uint64_t bpf_stats[MS_STAT__COUNT];
-	uint64_t stack_lost;
-	uint64_t malformed;
-	uint32_t batch;        /* MS_BATCH when records came in batches, else 0 */
-	uint64_t late_records; /* batched records applied out of time order */
-	uint64_t start_ns, end_ns;
-	uint64_t start_wall_ns; /* start_ns on CLOCK_REALTIME (profiles' time); 0: unknown */
-	bool alloc_stacks;
-	bool free_stacks;
-	int unwind_mode;                  /* enum ms_unwind_mode */
-	struct unwind_stats unwind;       /* the CFI tables used (auto, dwarf) */
-	/* --sample-bytes; 0 when every call was traced.  Otherwise counts and
-	 * bytes are estimates (the heap's weights; leaks weighed the same). */
+};
+
+/* The CFI tables the unwinder used (auto, dwarf). */
+struct report_unwind {
+	const char *mode; /* "auto", "fp", "dwarf" */
+	uint64_t objects, objects_bare, rows, capacity, dropped, shared;
+	uint64_t build_us;
+	uint64_t unknown_frames; /* frames met in objects without rows yet */
+};
+
+struct report_tracing {
+	/* how stacks were walked: "dwarf" (by CFI), "fp", "none" */
+	const char *stacks, *free_stacks;
+	bool alloc_stacks_taken, free_stacks_taken;
+	struct report_unwind unwind;
+	/* --sample-bytes; 0 when every call was traced, else counts and bytes are estimates */
 	uint64_t sample_bytes;
-	size_t nprobes;
-	const struct report_degraded *degraded; /* what the kernel refused; ndegraded of them */
-	size_t ndegraded;
-	const struct detector *detector;         /* may be NULL */
-	const struct timeline *timeline;         /* may be NULL */
-	const struct thread_names *thread_names; /* may be NULL */
-	const struct annotations *annots;        /* may be NULL */
-	/*
-	 * Leak rule: when the target exited while traced, every block live at
-	 * its exit leaked; otherwise only blocks older than min_age_ns at detach
-	 * count (young ones are likely still in use).
-	 */
-	uint64_t min_age_ns;
-	/* bpf_stats[MS_STAT_VM_CHILDREN] counts the processes sharing the
-	 * target's address space it started (else the count is unknown) */
+	uint64_t probes;
+	uint32_t batch;        /* records per batch, 0: one by one */
+	uint64_t late_records; /* batched records applied out of time order */
 	bool vm_children_known;
-	/* the reachability scan at exit or detach; NULL: none was made (an old capture) */
-	const struct reach_result *scan;
+	uint64_t vm_children;  /* processes sharing the target's address space it started */
+	const struct report_degraded *degraded;
+	size_t ndegraded;
+	const char **allocators; /* the objects probed, paths */
+	size_t nallocators;
+	uint64_t interval_ns;    /* the timeline's, 0 when none */
+	bool leaks_at_exit;      /* the leak rule: all live at exit */
+	uint64_t min_age_ns;     /* otherwise: live at detach and at least this old */
+	const char *leak_rule;   /* the rule in words ("live at exit", ...) */
+	/*
+	 * The reachability scan (docs/findings.md "Reachability"): scan_result
+	 * "done", "skipped", "stopped" or "failed"; NULL when none was made (a
+	 * capture from before it existed).  The bytes read, the time held.
+	 */
+	const char *scan_result;
+	uint64_t scan_bytes, scan_ns;
+	uint64_t start_ns, end_ns; /* CLOCK_MONOTONIC: every *_ns below is on it */
+	uint64_t start_wall_ns;    /* start_ns on CLOCK_REALTIME; 0: unknown */
+};
+
+/* A leak's reachability class, in the order reports list them (model/reach.h's enum reach_class). */
+enum report_reach {
+	REPORT_REACH_NONE,
+	REPORT_REACH_DEFINITELY_LOST,
+	REPORT_REACH_INDIRECTLY_LOST,
+	REPORT_REACH_POSSIBLY_LOST,
+	REPORT_REACH_STILL_REACHABLE,
+	REPORT_REACH__COUNT,
+};
+
+/* "definitely_lost", ... (JSON) and "definitely lost", ... (text); NULL for none. */
+static inline const char *report_reach__name(unsigned c)
+{
+	static const char *const names[REPORT_REACH__COUNT] = {
+		NULL, "definitely_lost", "indirectly_lost", "possibly_lost", "still_reachable",
+	};
+
+	return c < REPORT_REACH__COUNT ? names[c] : NULL;
+}
+
+static inline const char *report_reach__text(unsigned c)
+{
+	static const char *const texts[REPORT_REACH__COUNT] = {
+		NULL, "definitely lost", "indirectly lost", "possibly lost", "still reachable",
+	};
+
+	return c < REPORT_REACH__COUNT ? texts[c] : NULL;
+}
+
+struct report_totals {
+	uint64_t allocations, frees, bytes_allocated, bytes_freed;
+	uint64_t peak_bytes, peak_ts_ns;
+	uint64_t live_allocations, live_bytes;
+	uint64_t temporary_allocations, failed_allocations;
+	/* under the leak rule; of them, blocks the C/C++ runtime keeps */
+	uint64_t leaked_count, leaked_bytes;
+	uint64_t runtime_count, runtime_bytes;
+	/* the leaks by class (enum report_reach), when the scan classified them */
+	bool by_reach_done;
+	struct { uint64_t count, bytes; } by_reach[REPORT_REACH__COUNT];
+	uint64_t lost_events, sample_untracked, lost_stacks;
+	uint32_t truncated_stacks; /* distinct stacks that end early */
+	/*
+	 * The heap's unknown frees, split: of a launched target that started a
+	 * process sharing its address space (vfork), they are that process's
+	 * blocks (vm_frees); otherwise unknown (docs/findings.md "Unknown free").
+	 */
+	uint64_t unknown_frees, vm_frees;
+	uint64_t allocator_internal_frees;
+	uint64_t annotations, unmatched_annotations;
+};
+
+/* One resolved frame: a return address, or a call inlined at it. */
+struct report_frame {
+	uint64_t ip;             /* the return address */
+	const char *function;    /* demangled; NULL when unknown */
+	const char *file;        /* NULL without line info */
+	int line, column;        /* 0 when unknown */
+	const char *module;      /* the mapped object's path; NULL when in none */
+	uint64_t module_offset;  /* ip - 1 within the object (ELF vaddr) */
+	uint64_t map_start, map_end, map_offset; /* its executable mapping */
+	const char *build_id;    /* hex, NULL when none */
+	bool inlined;            /* inlined into the frame that follows it */
+	long mapping;            /* index in report.mappings, -1 when in none of them */
+	/* the one-line form: "func (file:line)", "module+0xoff", "0xip", ... whole */
+	const char *label;
+};
+
+/* A stack: frames frame_refs[first .. first + nframes), innermost first, inlined ones expanded. */
+struct report_stack {
+	bool listed;   /* among the report's stacks (JSON "stacks"): named by a site, a
+			  thread's site, a finding or a variable */
+	bool resolved; /* its frames are here: every stack the report names */
+	bool truncated;
+	const char *truncated_reason; /* "depth", "no_table", ...; NULL when complete */
+	uint32_t first, nframes;
+	/* the allocation site among them (docs/findings.md "Site"); -1 without frames */
+	int32_t site;
 };
 
 struct report_site {
@@ -92,7 +177,71 @@ struct report_site {
 	/* leaks: what the C library keeps the blocks for (report__runtime_owner),
 	 * NULL when the program allocated them */
 	const char *runtime;
-	uint8_t reach;         /* leaks: enum reach_class of the group's blocks (scan done) */
+	/* leaks: the variables naming its live blocks, live_vars[vars .. vars + nvars) */
+	uint32_t vars, nvars;
+	/* leaks: the class of its blocks (enum report_reach; 0: not classified) */
+	uint8_t reach;
+};
+
+
+struct report_finding {
+	const char *kind;      /* "double_free", ... */
+	uint64_t ptr;
+	uint32_t stack, alloc_stack, free_stack; /* REPORT_NO_STACK when none */
+	uint32_t tid;
+	uint64_t ts_ns;
+	uint64_t occurrences;
+	/* the offending call's, the allocation's, the earlier release's; NULL when none */
+	const char *function, *alloc_function, *free_function;
+	const char *message;   /* one line */
+};
+
+struct report_thread {
+	uint32_t tid;
+	const char *name;      /* NULL when unknown */
+	uint64_t allocations, bytes, frees, live_count, live_bytes, temporary;
+};
+
+/* What one thread allocated at one stack. */
+struct report_thread_site {
+	uint32_t tid, stack;
+	uint64_t allocations, bytes, live_count, live_bytes, temporary;
+};
+
+struct report_sample {
+	uint64_t t_ns;
+	uint64_t live_bytes, allocations, frees;
+	bool has_rss;
+	uint64_t rss_bytes;
+};
+
+/* A non-empty histogram bucket: count values up to max. */
+struct report_bucket {
+	uint64_t max, count;
+};
+
+/* Blocks by (stack, allocation bucket, release bucket; -1: still live). */
+struct report_window {
+	uint32_t stack;
+	uint32_t alloc_bucket;
+	int64_t free_bucket;
+	uint64_t count, bytes;
+};
+
+struct report_variable {
+	const char *name;
+	const char *type;      /* NULL when not given */
+	const char *file;
+	int line;
+	uint64_t ptr, block, size;
+	uint32_t stack, annotation_stack; /* REPORT_NO_STACK when none */
+	uint64_t named_ts_ns, alloc_ts_ns, freed_ts_ns;
+	bool freed;
+};
+
+struct report_scope {
+	const char *name;
+	uint64_t allocations, bytes;
 };
 
 /*
@@ -109,68 +258,67 @@ struct report_mapping {
 };
 
 struct report {
-	const struct report_input *in;
-	struct report_site *leaks; /* bytes desc, then count desc */
-	size_t nleaks;
-	struct report_site *sites; /* every allocating stack, bytes desc */
-	size_t nsites;
-	struct report_site *peak;  /* sites holding memory at the peak, bytes desc */
-	size_t npeak;
-	/* per (thread, stack) counters sorted by tid then stack; NULL when the
-	 * heap gave up counting them (too many pairs: heap__thread_sites()) */
-	struct heap_thread_site *thread_sites;
-	size_t nthread_sites;
-	bool leaks_at_exit;        /* the rule applied: all live at exit */
-	uint64_t leaked_count;
-	uint64_t leaked_bytes;
-	/* of those, blocks the C library keeps for the life of the process;
-	 * their leak groups come after the program's */
-	uint64_t runtime_count;
-	uint64_t runtime_bytes;
-	/* the leaks by enum reach_class, when the scan was done (by_reach_done) */
-	bool by_reach_done;
-	struct { uint64_t count, bytes; } by_reach[REACH__COUNT];
-	/*
-	 * The heap's unknown frees, split: of a launched target that started
-	 * a process sharing its address space (vfork), which allocates in its
-	 * heap untraced, they are frees of that process's blocks (vm_frees);
-	 * otherwise unknown (docs/findings.md "Unknown free").
-	 */
-	uint64_t unknown_frees;
-	uint64_t vm_frees;
-	bool *stack_used;          /* indexed by stack: referenced by the report */
+	struct report_target target;
+	struct report_tracing tracing;
+	struct report_totals totals;
+	struct report_frame *frames;   /* each address's frames once */
+	size_t nframes;
+	uint32_t *frame_refs;          /* the stacks' frames, indexes into frames */
+	struct report_stack *stacks;   /* indexed by stack id, 0 (none) included */
 	uint32_t nstacks;
-	/* live variables (indexes into the annotations' list) by allocation stack */
-	uint32_t *live_vars;
-	size_t nlive_vars;
-	/* modules (interned by the symbolizer) already classified */
-	struct report_module { const char *path; bool allocator; } *modules;
-	size_t nmodules;
-	/* report__mappings(), by start address; built on first use */
-	struct report_mapping *mappings;
+	struct report_site *leaks;     /* the program's by bytes desc, then the runtime's */
+	size_t nleaks;
+	struct report_site *sites;     /* every allocating stack, bytes desc */
+	size_t nsites;
+	struct report_site *busiest;   /* the same, allocations desc */
+	struct report_site *peak;      /* sites holding memory at the peak, bytes desc */
+	size_t npeak;
+	struct report_thread *threads; /* in order of first appearance */
+	size_t nthreads;
+	/* sorted by tid then stack; NULL when the heap gave up counting them */
+	struct report_thread_site *thread_sites;
+	size_t nthread_sites;
+	struct report_finding *findings;
+	size_t nfindings;
+	struct report_variable *variables;
+	size_t nvariables;
+	uint32_t *live_vars;           /* live variables' indexes, by allocation stack */
+	struct report_scope *scopes;
+	size_t nscopes;
+	struct report_sample *timeline;
+	size_t ntimeline;
+	struct report_bucket *sizes, *lifetimes_us; /* histograms, non-empty buckets */
+	size_t nsizes, nlifetimes_us;
+	uint64_t window_ns, window_origin_ns;
+	struct report_window *windows; /* released blocks', then the live ones' */
+	size_t nwindows;
+	struct report_mapping *mappings; /* of the sites' frames, by start address */
 	size_t nmappings;
-	bool mappings_built;
+	struct report_strings *strings;  /* owns the strings above */
 };
 
-struct report *report__build(const struct report_input *in);
-/*
- * A report with nothing collected, for report__each_frame() and
- * report__site_frame() alone (the live view, while tracing): only in's
- * stacks, sym and objs are read, and in must outlive it.  Its module
- * classification is kept between calls.  Free with report__free().
- */
-struct report *report__new_frames(const struct report_input *in);
 void report__free(struct report *r);
 
-typedef void (*report_frame_fn)(void *ctx, const struct sym_frame *f, bool is_site);
+/* Stack id of r, or NULL when it is none the report resolved. */
+static inline const struct report_stack *report__stack(const struct report *r, uint32_t id)
+{
+	return id < r->nstacks && r->stacks[id].resolved ? &r->stacks[id] : NULL;
+}
 
-/*
- * Calls fn for each frame of stack, inlined frames expanded, innermost
- * first.  is_site marks the allocation site: the first frame not inside one
- * of the allocator objects (strdup's caller rather than strdup), or when
- * every frame is inside them the innermost one (docs/findings.md "Site").
- */
-void report__each_frame(struct report *r, uint32_t stack, report_frame_fn fn, void *ctx);
+/* Frame i (0: innermost) of stack s. */
+static inline const struct report_frame *report__frame(const struct report *r,
+						       const struct report_stack *s, uint32_t i)
+{
+	return &r->frames[r->frame_refs[s->first + i]];
+}
+
+/* The allocation-site frame of stack id, or NULL when it has no frame. */
+static inline const struct report_frame *report__site_frame(const struct report *r, uint32_t id)
+{
+	const struct report_stack *s = report__stack(r, id);
+
+	return s && s->site >= 0 ? report__frame(r, s, (uint32_t)s->site) : NULL;
+}
 
 /*
  * What the C library (libc, the dynamic loader) keeps a block for, when
@@ -181,14 +329,6 @@ void report__each_frame(struct report *r, uint32_t stack, report_frame_fn fn, vo
 const char *report__runtime_owner(const char *function);
 
 /*
- * The mappings the frames of r->sites lie in, sorted by start address (a
- * program's own, mapped lowest, comes first).  Owned by r.
- */
-const struct report_mapping *report__mappings(struct report *r, size_t *n);
-/* The index in report__mappings() of the mapping frame f lies in, or -1. */
-long report__mapping_of(struct report *r, const struct sym_frame *f);
-
-/*
  * s made safe for formats that have no escaping (pprof's strings, folded
  * stacks) into buf: invalid UTF-8, control characters (C0, DEL and C1:
  * newline, tab, ESC, CSI, ...) and every byte in also (ASCII; may be NULL)
@@ -197,18 +337,11 @@ long report__mapping_of(struct report *r, const struct sym_frame *f);
  */
 const char *report__safe_text(const char *s, const char *also, char *buf, size_t len);
 
-/* The allocation-site frame of stack, or NULL when it has no frame. */
-const struct sym_frame *report__site_frame(struct report *r, uint32_t stack);
-
-typedef void (*report_var_fn)(void *ctx, const struct variable *v);
-/* Calls fn for each variable naming a live block allocated at stack. */
-void report__each_live_var(const struct report *r, uint32_t stack, report_var_fn fn, void *ctx);
-
-/* Short text for the leak rule applied ("live at exit", ...) into buf. */
-const char *report__leak_rule(const struct report *r, char *buf, size_t len);
-/* One line describing finding f. */
-void report__finding_message(const struct report *r, const struct finding *f, char *buf,
-			     size_t len);
+/*
+ * Length of the valid UTF-8 sequence at s (1 for ASCII, NUL included), or 0
+ * when it is none, for the writers of untrusted strings.
+ */
+int report__utf8_len(const unsigned char *s);
 
 /* Human-readable sizes: "1.5 KiB" into buf. */
 const char *report__fmt_bytes(uint64_t bytes, char *buf, size_t len);
@@ -249,14 +382,14 @@ static inline uint64_t report_site__value(const struct report_site *s, enum repo
 	}
 }
 
-/* Renderers.  0 or negative errno. */
-int report__write_text(struct report *r, FILE *f, unsigned top);
-int report__write_json(struct report *r, FILE *f);
+/* Renderers: they read r and nothing else.  0 or negative errno. */
+int report__write_text(const struct report *r, FILE *f, unsigned top);
+int report__write_json(const struct report *r, FILE *f);
 /* The self-contained HTML page (docs/html-report.md), the JSON report embedded. */
-int report__write_html(struct report *r, FILE *f);
+int report__write_html(const struct report *r, FILE *f);
 /* A gzip'd pprof profile (profile.proto), one sample per site (docs/report-format.md). */
-int report__write_pprof(struct report *r, FILE *f);
+int report__write_pprof(const struct report *r, FILE *f);
 /* Folded stacks, one line per site with value v above 0 (docs/report-format.md). */
-int report__write_folded(struct report *r, FILE *f, enum report_value v);
+int report__write_folded(const struct report *r, FILE *f, enum report_value v);
 
 #endif

@@ -2,11 +2,9 @@
 /* The text summary printed when tracing stops, from the same report model as the JSON. */
 #include <errno.h>
 #include <inttypes.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "report.h"
-#include "util.h"
 
 #define TEXT_MAX_FRAMES 12
 #define TEXT_FINDING_FRAMES 6
@@ -22,7 +20,7 @@ static void put_untrusted(FILE *f, const char *str)
 	const unsigned char *s = (const unsigned char *)str;
 
 	while (*s) {
-		int n = ms_utf8_len(s);
+		int n = report__utf8_len(s);
 
 		if (*s == '\n')
 			fputs("\\n", f);
@@ -38,40 +36,35 @@ static void put_untrusted(FILE *f, const char *str)
 	}
 }
 
-struct text_ctx {
-	FILE *f;
-	unsigned n;
-	unsigned max;
-	unsigned skipped;
-	const char *indent;
-};
-
-static void print_frame(void *ctx, const struct sym_frame *fr, bool is_site)
+/*
+ * One frame's line: its label cut as the summary always cut it (frames'
+ * names are cut to REPORT_NAME_MAX; a line holds two of them).
+ */
+static void print_frame(FILE *f, const struct report_frame *fr, bool is_site, const char *indent)
 {
-	struct text_ctx *c = ctx;
-	char buf[2 * SYM_NAME_MAX];
+	char buf[2 * REPORT_NAME_MAX];
 
-	if (c->n++ >= c->max) {
-		c->skipped++;
-		return;
-	}
-	sym_frame__format(fr, buf, sizeof(buf));
-	fprintf(c->f, "%s%s ", c->indent, is_site ? "->" : "  ");
-	put_untrusted(c->f, buf);
-	fprintf(c->f, "%s\n", fr->inlined ? " [inlined]" : "");
+	snprintf(buf, sizeof(buf), "%s", fr->label);
+	fprintf(f, "%s%s ", indent, is_site ? "->" : "  ");
+	put_untrusted(f, buf);
+	fprintf(f, "%s\n", fr->inlined ? " [inlined]" : "");
 }
 
-static void print_stack(struct report *r, FILE *f, uint32_t stack, unsigned max, const char *indent)
+static void print_stack(const struct report *r, FILE *f, uint32_t stack, unsigned max,
+			const char *indent)
 {
-	struct text_ctx c = { .f = f, .max = max, .indent = indent };
+	const struct report_stack *s = report__stack(r, stack);
 
-	if (stack == STACK_NONE) {
+	if (stack == REPORT_NO_STACK) {
 		fprintf(f, "%s   (no stack)\n", indent);
 		return;
 	}
-	report__each_frame(r, stack, print_frame, &c);
-	if (c.skipped)
-		fprintf(f, "%s   ... %u more frames\n", indent, c.skipped);
+	if (!s)
+		return;
+	for (uint32_t i = 0; i < s->nframes && i < max; i++)
+		print_frame(f, report__frame(r, s, i), (int32_t)i == s->site, indent);
+	if (s->nframes > max)
+		fprintf(f, "%s   ... %u more frames\n", indent, s->nframes - max);
 }
 
 static double secs(uint64_t ns)
@@ -81,37 +74,38 @@ static double secs(uint64_t ns)
 
 static double rel(const struct report *r, uint64_t ts)
 {
-	return ts > r->in->start_ns ? secs(ts - r->in->start_ns) : 0.0;
+	return ts > r->tracing.start_ns ? secs(ts - r->tracing.start_ns) : 0.0;
 }
 
 /* The scan's line, and with its classes the leaks by class, lost first. */
 static void reach_lines(const struct report *r, FILE *f)
 {
-	const struct reach_result *sc = r->in->scan;
+	const struct report_tracing *tr = &r->tracing;
+	const struct report_totals *t = &r->totals;
 	char a[32];
 
-	if (!sc)
+	if (!tr->scan_result)
 		return;
-	fprintf(f, "   scan          %s", scan_status__name(sc->status));
-	if (sc->status != SCAN_SKIPPED)
-		fprintf(f, ": %s read, target held %.1f ms", report__fmt_bytes(sc->bytes, a, sizeof(a)),
-			(double)sc->ns / 1e6);
+	fprintf(f, "   scan          %s", tr->scan_result);
+	if (strcmp(tr->scan_result, "skipped"))
+		fprintf(f, ": %s read, target held %.1f ms",
+			report__fmt_bytes(tr->scan_bytes, a, sizeof(a)), (double)tr->scan_ns / 1e6);
 	fputc('\n', f);
-	for (int c = REACH_DEFINITELY_LOST; r->by_reach_done && c < REACH__COUNT; c++)
-		fprintf(f, "     %-18s%" PRIu64 " block%s, %s\n", reach_class__text(c),
-			r->by_reach[c].count, r->by_reach[c].count == 1 ? "" : "s",
-			report__fmt_bytes(r->by_reach[c].bytes, a, sizeof(a)));
+	for (unsigned c = REPORT_REACH_DEFINITELY_LOST; t->by_reach_done && c < REPORT_REACH__COUNT; c++)
+		fprintf(f, "     %-18s%" PRIu64 " block%s, %s\n", report_reach__text(c),
+			t->by_reach[c].count, t->by_reach[c].count == 1 ? "" : "s",
+			report__fmt_bytes(t->by_reach[c].bytes, a, sizeof(a)));
 }
 
-static void header(struct report *r, FILE *f)
+static void header(const struct report *r, FILE *f)
 {
-	const struct report_input *in = r->in;
-	const struct heap_totals *t = heap__totals(in->heap);
-	char a[32], b[32], rule[96];
+	const struct report_tracing *tr = &r->tracing;
+	const struct report_totals *t = &r->totals;
+	char a[32], b[32];
 
-	fprintf(f, "\n== memscope-bpf: pid %d '", in->pid);
-	put_untrusted(f, in->comm ? in->comm : "?");
-	fprintf(f, "', traced for %.2f s; %s\n", secs(in->end_ns - in->start_ns), in->exit_text);
+	fprintf(f, "\n== memscope-bpf: pid %d '", r->target.pid);
+	put_untrusted(f, r->target.comm ? r->target.comm : "?");
+	fprintf(f, "', traced for %.2f s; %s\n", secs(tr->end_ns - tr->start_ns), r->target.exit_text);
 	fprintf(f, "   allocations   %" PRIu64 " (%s), %" PRIu64 " temporary\n", t->allocations,
 		report__fmt_bytes(t->bytes_allocated, a, sizeof(a)), t->temporary_allocations);
 	fprintf(f, "   frees         %" PRIu64 " (%s)\n", t->frees,
@@ -120,95 +114,89 @@ static void header(struct report *r, FILE *f)
 		t->peak_bytes ? rel(r, t->peak_ts_ns) : 0.0);
 	fprintf(f, "   live at end   %" PRIu64 " blocks, %s\n", t->live_allocations,
 		report__fmt_bytes(t->live_bytes, a, sizeof(a)));
-	fprintf(f, "   leaked        %" PRIu64 " blocks, %s (%s)\n", r->leaked_count,
-		report__fmt_bytes(r->leaked_bytes, a, sizeof(a)),
-		report__leak_rule(r, rule, sizeof(rule)));
-	if (r->runtime_count)
+	fprintf(f, "   leaked        %" PRIu64 " blocks, %s (%s)\n", t->leaked_count,
+		report__fmt_bytes(t->leaked_bytes, a, sizeof(a)), tr->leak_rule);
+	if (t->runtime_count)
 		fprintf(f, "                 of them %" PRIu64 " block%s, %s kept by the C/C++ runtime "
-			"(stdio buffers, thread-local storage, ...)\n", r->runtime_count,
-			r->runtime_count == 1 ? "" : "s", report__fmt_bytes(r->runtime_bytes, a, sizeof(a)));
+			"(stdio buffers, thread-local storage, ...)\n", t->runtime_count,
+			t->runtime_count == 1 ? "" : "s", report__fmt_bytes(t->runtime_bytes, a, sizeof(a)));
 	reach_lines(r, f);
 	fprintf(f, "   lost events   %" PRIu64 "   unknown frees %" PRIu64 "   failed allocations %" PRIu64 "\n",
-		in->bpf_stats[MS_STAT_LOST_EVENTS], r->unknown_frees, t->failed_allocations);
-	if (in->vm_children_known && in->bpf_stats[MS_STAT_VM_CHILDREN])
+		t->lost_events, t->unknown_frees, t->failed_allocations);
+	if (tr->vm_children_known && tr->vm_children)
 		fprintf(f, "   vfork         %" PRIu64 " process%s sharing the address space, not "
 			"traced; %" PRIu64 " free%s of %s blocks\n",
-			in->bpf_stats[MS_STAT_VM_CHILDREN],
-			in->bpf_stats[MS_STAT_VM_CHILDREN] == 1 ? "" : "es", r->vm_frees,
-			r->vm_frees == 1 ? "" : "s", in->bpf_stats[MS_STAT_VM_CHILDREN] == 1 ? "its" : "their");
-	for (size_t i = 0; i < in->ndegraded; i++)
-		fprintf(f, "   degraded      %s lost (%s): %s\n", in->degraded[i].feature,
-			in->degraded[i].reason, in->degraded[i].instead);
-	if (in->sample_bytes)
+			tr->vm_children, tr->vm_children == 1 ? "" : "es", t->vm_frees,
+			t->vm_frees == 1 ? "" : "s", tr->vm_children == 1 ? "its" : "their");
+	for (size_t i = 0; i < tr->ndegraded; i++)
+		fprintf(f, "   degraded      %s lost (%s): %s\n", tr->degraded[i].feature,
+			tr->degraded[i].reason, tr->degraded[i].instead);
+	if (tr->sample_bytes)
 		fprintf(f, "   sampled       a block every %s allocated on average: counts and bytes "
 			"are estimates; no double or unknown frees are detected\n",
-			report__fmt_bytes(in->sample_bytes, a, sizeof(a)));
-	if (in->bpf_stats[MS_STAT_SAMPLE_FULL])
+			report__fmt_bytes(tr->sample_bytes, a, sizeof(a)));
+	if (t->sample_untracked)
 		fprintf(f, "   warning: %" PRIu64 " sampled blocks were not tracked (table of sampled "
-			"blocks full): estimates are too low\n", in->bpf_stats[MS_STAT_SAMPLE_FULL]);
-	if (in->bpf_stats[MS_STAT_LOST_EVENTS])
+			"blocks full): estimates are too low\n", t->sample_untracked);
+	if (t->lost_events)
 		fprintf(f, "   warning: %" PRIu64 " events were lost (ring buffer full): totals and "
 			"leaks are incomplete, and double, invalid and mismatched frees may be "
 			"the lost events' doing; try a larger --ringbuf-size\n",
-			in->bpf_stats[MS_STAT_LOST_EVENTS]);
-	if (in->stack_lost)
+			t->lost_events);
+	if (t->lost_stacks)
 		fprintf(f, "   warning: %" PRIu64 " events have only their caller's address "
-			"(stack record lost)\n", in->stack_lost);
-	if (in->stacks && stack_table__truncated(in->stacks))
+			"(stack record lost)\n", t->lost_stacks);
+	if (t->truncated_stacks)
 		fprintf(f, "   truncated     %" PRIu32 " stacks end before their outermost frame "
-			"(JSON: truncated_reason)\n", stack_table__truncated(in->stacks));
+			"(JSON: truncated_reason)\n", t->truncated_stacks);
 }
 
-static void findings(struct report *r, FILE *f)
+static void findings(const struct report *r, FILE *f)
 {
-	const struct finding *v = NULL;
-	size_t n = 0;
-	char msg[512];
+	const struct report_finding *v = r->findings;
+	size_t n = r->nfindings;
 
-	if (r->in->detector)
-		v = detector__findings(r->in->detector, &n);
 	if (!n)
 		return;
 	fprintf(f, "\n   %zu finding%s:\n", n, n == 1 ? "" : "s");
 	for (size_t i = 0; i < n; i++) {
-		report__finding_message(r, &v[i], msg, sizeof(msg));
-		fprintf(f, "\n   [%s] ", finding_kind__name(v[i].kind));
-		put_untrusted(f, msg);
+		fprintf(f, "\n   [%s] ", v[i].kind);
+		put_untrusted(f, v[i].message);
 		fputc('\n', f);
-		if (v[i].stack == STACK_NONE && !r->in->alloc_stacks && !r->in->free_stacks)
+		if (v[i].stack == REPORT_NO_STACK && !r->tracing.alloc_stacks_taken &&
+		    !r->tracing.free_stacks_taken)
 			fprintf(f, "         (no call site: releases have none with --no-stacks)\n");
 		else
 			print_stack(r, f, v[i].stack, TEXT_FINDING_FRAMES, "      ");
-		if (v[i].free_stack != STACK_NONE) {
+		if (v[i].free_stack != REPORT_NO_STACK) {
 			fprintf(f, "      released before at:\n");
 			print_stack(r, f, v[i].free_stack, TEXT_FINDING_FRAMES, "      ");
 		}
-		if (v[i].alloc_stack != STACK_NONE) {
+		if (v[i].alloc_stack != REPORT_NO_STACK) {
 			fprintf(f, "      allocated at:\n");
 			print_stack(r, f, v[i].alloc_stack, TEXT_FINDING_FRAMES, "      ");
 		}
 	}
 }
 
-struct var_line {
-	FILE *f;
-	unsigned n;
-};
-
-static void print_var(void *ctx, const struct variable *v)
+static void print_vars(const struct report *r, FILE *f, const struct report_site *s)
 {
-	struct var_line *c = ctx;
+	for (uint32_t i = 0; i < s->nvars; i++) {
+		const struct report_variable *v = &r->variables[r->live_vars[s->vars + i]];
 
-	fputs(c->n++ ? ", " : "      variables: ", c->f);
-	put_untrusted(c->f, v->name);
-	if (v->type[0]) {
-		fputs(" (", c->f);
-		put_untrusted(c->f, v->type);
-		fputc(')', c->f);
+		fputs(i ? ", " : "      variables: ", f);
+		put_untrusted(f, v->name);
+		if (v->type) {
+			fputs(" (", f);
+			put_untrusted(f, v->type);
+			fputc(')', f);
+		}
 	}
+	if (s->nvars)
+		fputc('\n', f);
 }
 
-static void leaks(struct report *r, FILE *f, unsigned top)
+static void leaks(const struct report *r, FILE *f, unsigned top)
 {
 	size_t i, n = r->nleaks < top ? r->nleaks : top;
 	char a[32];
@@ -217,8 +205,8 @@ static void leaks(struct report *r, FILE *f, unsigned top)
 		fprintf(f, "\n   no leaks\n");
 	else
 		fprintf(f, "\n   top %zu of %zu leak sites (%sbiggest first%s):\n", n, r->nleaks,
-			r->by_reach_done ? "lost first, then " : "",
-			r->runtime_count ? ", the runtime's last" : "");
+			r->totals.by_reach_done ? "lost first, then " : "",
+			r->totals.runtime_count ? ", the runtime's last" : "");
 	for (i = 0; i < n; i++) {
 		const struct report_site *s = &r->leaks[i];
 
@@ -226,45 +214,34 @@ static void leaks(struct report *r, FILE *f, unsigned top)
 			i + 1, report__fmt_bytes(s->bytes, a, sizeof(a)), s->count,
 			s->count == 1 ? "" : "s", rel(r, s->oldest_ts_ns));
 		if (s->reach)
-			fprintf(f, "       %s\n", reach_class__text(s->reach));
+			fprintf(f, "       %s\n", report_reach__text(s->reach));
 		if (s->runtime)
 			fprintf(f, "       kept by the runtime (%s), not the program's\n", s->runtime);
-		struct var_line vl = { .f = f };
-
-		report__each_live_var(r, s->stack, print_var, &vl);
-		if (vl.n)
-			fputc('\n', f);
+		print_vars(r, f, s);
 		print_stack(r, f, s->stack, TEXT_MAX_FRAMES, "      ");
 	}
 }
 
-static int by_count_desc(const void *a, const void *b)
-{
-	const struct report_site *x = a, *y = b;
-
-	return x->count < y->count ? 1 : x->count > y->count ? -1 : 0;
-}
-
 /* One line per site: its allocation-site frame only. */
-static void site_line(struct report *r, FILE *f, const struct report_site *s, const char *what)
+static void site_line(const struct report *r, FILE *f, const struct report_site *s,
+		      const char *what)
 {
-	const struct sym_frame *fr = report__site_frame(r, s->stack);
-	char buf[2 * SYM_NAME_MAX] = "(no stack)";
+	const struct report_frame *fr = report__site_frame(r, s->stack);
+	char buf[2 * REPORT_NAME_MAX] = "(no stack)";
 
 	if (fr)
-		sym_frame__format(fr, buf, sizeof(buf));
+		snprintf(buf, sizeof(buf), "%s", fr->label);
 	fprintf(f, "      %-28s ", what);
 	put_untrusted(f, buf);
 	fputc('\n', f);
 }
 
-static void scopes(struct report *r, FILE *f)
+static void scopes(const struct report *r, FILE *f)
 {
-	const struct scope_stats *s;
-	size_t n = 0;
+	const struct report_scope *s = r->scopes;
+	size_t n = r->nscopes;
 	char a[32];
 
-	s = r->in->annots ? annotations__scopes(r->in->annots, &n) : NULL;
 	if (!n)
 		return;
 	fprintf(f, "\n   scopes:\n");
@@ -278,19 +255,14 @@ static void scopes(struct report *r, FILE *f)
 	}
 }
 
-static void hotspots(struct report *r, FILE *f)
+static void hotspots(const struct report *r, FILE *f)
 {
-	struct report_site *by_count;
+	const struct report_site *by_count = r->busiest;
 	size_t n = r->nsites < TEXT_TOP_HOTSPOTS ? r->nsites : TEXT_TOP_HOTSPOTS;
 	char what[64], a[32];
 
 	if (!r->nsites)
 		return;
-	by_count = malloc(r->nsites * sizeof(*by_count));
-	if (!by_count)
-		return;
-	memcpy(by_count, r->sites, r->nsites * sizeof(*by_count));
-	qsort(by_count, r->nsites, sizeof(*by_count), by_count_desc);
 	fprintf(f, "\n   most allocations:\n");
 	for (size_t i = 0; i < n; i++) {
 		snprintf(what, sizeof(what), "%" PRIu64 " (%" PRIu64 " temporary)",
@@ -305,10 +277,9 @@ static void hotspots(struct report *r, FILE *f)
 		for (size_t i = 0; i < r->npeak && i < TEXT_TOP_HOTSPOTS; i++)
 			site_line(r, f, &r->peak[i], report__fmt_bytes(r->peak[i].bytes, a, sizeof(a)));
 	}
-	free(by_count);
 }
 
-int report__write_text(struct report *r, FILE *f, unsigned top)
+int report__write_text(const struct report *r, FILE *f, unsigned top)
 {
 	header(r, f);
 	findings(r, f);
