@@ -65,12 +65,12 @@ static void do_free(struct fixture *f, uint32_t tid, uint64_t ptr)
 	heap__release(f->h, &c);
 }
 
-/* The report of f's heap as parsed JSON. */
-static cJSON *report_json(struct fixture *f)
+/* The report of f's heap, with the scan's result (NULL: none), as parsed JSON. */
+static cJSON *report_json_scanned(struct fixture *f, const struct reach_result *scan)
 {
 	struct report_input in = { .pid = 1, .comm = "t", .cmdline = "t", .exit_text = "exited",
 				   .exited = true, .heap = f->h, .stacks = f->stacks,
-				   .alloc_stacks = true, .end_ns = 10000 };
+				   .alloc_stacks = true, .end_ns = 10000, .scan = scan };
 	struct report *r = report__build(&in);
 	char *text = NULL;
 	size_t len = 0;
@@ -85,6 +85,11 @@ static cJSON *report_json(struct fixture *f)
 	free(text);
 	report__free(r);
 	return json;
+}
+
+static cJSON *report_json(struct fixture *f)
+{
+	return report_json_scanned(f, NULL);
 }
 
 static void assert_entry(const cJSON *e, long tid, long stack, long allocations, long bytes,
@@ -232,6 +237,53 @@ static void test_render_json__leaks_without_symbols_are_the_programs(void **stat
 	cJSON_Delete(json);
 }
 
+/* A leak group per stack and class, the lost first; the classes summed; the scan's numbers. */
+static void test_render_json__leaks_split_by_class_lost_first(void **state)
+{
+	struct fixture *f = *state;
+	struct reach_mark m[] = { { 0x1000, REACH_STILL_REACHABLE }, { 0x2000, REACH_DEFINITELY_LOST },
+				  { 0x3000, REACH_STILL_REACHABLE } };
+	struct reach_result scan = { .status = SCAN_DONE, .bytes = 4096, .ns = 2500000,
+				     .marks = m, .nmarks = 3 };
+	const cJSON *leaks, *sc, *lc;
+	cJSON *json;
+
+	do_malloc(f, 1, 0x1000, 100, f->s1);
+	do_malloc(f, 1, 0x2000, 10, f->s1);
+	do_malloc(f, 1, 0x3000, 50, f->s2);
+	json = report_json_scanned(f, &scan);
+	leaks = cJSON_GetObjectItem(json, "leaks");
+	assert_int_equal(cJSON_GetArraySize(leaks), 3);
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(leaks, 0), "class")->valuestring,
+			    "definitely_lost");
+	assert_int_equal((long)cJSON_GetObjectItem(cJSON_GetArrayItem(leaks, 0), "bytes")->valuedouble,
+			 10);
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(leaks, 1), "class")->valuestring,
+			    "still_reachable");
+	assert_int_equal((long)cJSON_GetObjectItem(cJSON_GetArrayItem(leaks, 1), "bytes")->valuedouble,
+			 100);
+	sc = cJSON_GetObjectItem(cJSON_GetObjectItem(json, "tracing"), "scan");
+	assert_string_equal(cJSON_GetObjectItem(sc, "result")->valuestring, "done");
+	assert_int_equal((long)cJSON_GetObjectItem(sc, "bytes")->valuedouble, 4096);
+	assert_true(cJSON_GetObjectItem(sc, "ms")->valuedouble == 2.5);
+	lc = cJSON_GetObjectItem(cJSON_GetObjectItem(json, "summary"), "leak_classes");
+	assert_int_equal((long)cJSON_GetObjectItem(cJSON_GetObjectItem(lc, "still_reachable"),
+						   "bytes")->valuedouble, 150);
+	assert_int_equal((long)cJSON_GetObjectItem(cJSON_GetObjectItem(lc, "indirectly_lost"),
+						   "allocations")->valuedouble, 0);
+	cJSON_Delete(json);
+
+	/* no scan: one group a stack, no class, scan null */
+	json = report_json(f);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(json, "leaks")), 2);
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetObjectItem(json, "tracing"), "scan")));
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetObjectItem(json, "summary"),
+						     "leak_classes")));
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetArrayItem(
+		cJSON_GetObjectItem(json, "leaks"), 0), "class")));
+	cJSON_Delete(json);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -242,6 +294,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_render_json__thread_sites_left_out_over_the_cap,
 						setup, teardown),
 		cmocka_unit_test(test_render_json__runtime_owner_names_the_c_librarys_storage),
+		cmocka_unit_test_setup_teardown(test_render_json__leaks_split_by_class_lost_first, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_render_json__leaks_without_symbols_are_the_programs,
 						setup, teardown),
 	};
