@@ -363,7 +363,8 @@ static void fill_report_input(struct session *s, struct report_input *in, char *
 static int start_pipeline(struct session *s)
 {
 	struct symbolizer_opts so = { .sz = sizeof(so), .demangle = true,
-				      .no_symbols = s->opts->no_symbolize };
+				      .no_symbols = s->opts->no_symbolize,
+				      .no_debuginfod = s->opts->no_debuginfod };
 	struct model_opts mo = {
 		.sz = sizeof(mo),
 		.live_hint = 1024,
