@@ -809,6 +809,8 @@ static int write_reports(struct session *s)
 	int err, rec_err = 0;
 
 	fill_report_input(s, &in, exit_text, sizeof(exit_text));
+	/* resolves every frame: what found no names is known before any report is written */
+	in.unnamed = symbolizer__unnamed(s->sym, &in.nunnamed);
 	err = outputs_write(&s->outs, s->opts, &in);
 	/* after the reports: the frames they resolved go into the capture */
 	if (s->rec) {

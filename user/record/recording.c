@@ -822,6 +822,7 @@ struct replay *replay__open(const char *path)
 	rp->in.timeline = rp->model->timeline;
 	rp->in.thread_names = rp->model->names;
 	rp->in.annots = rp->model->annots;
+	rp->in.unnamed = symbolizer__unnamed(rp->sym, &rp->in.nunnamed);
 	return rp;
 fail:
 	replay__free(rp);

@@ -103,6 +103,17 @@ static void write_tracing(struct report *r, struct json_writer *w)
 	jw__uint(w, "interval_us", in->timeline ? timeline__interval_ns(in->timeline) / 1000 : 0);
 	jw__string(w, "leak_rule", report__leak_rule(r, rule, sizeof(rule)));
 	jw__uint(w, "min_age_us", r->leaks_at_exit ? 0 : in->min_age_ns / 1000);
+	/* objects whose frames found no names, and why: empty when all did */
+	jw__begin_array(w, "unnamed_objects");
+	for (size_t i = 0; i < in->nunnamed; i++) {
+		jw__begin_object(w, NULL);
+		jw__string(w, "module", in->unnamed[i].module);
+		jw__string(w, "build_id", in->unnamed[i].build_id);
+		jw__string(w, "reason", in->unnamed[i].reason);
+		jw__uint(w, "addresses", in->unnamed[i].addresses);
+		jw__end_object(w);
+	}
+	jw__end_array(w);
 	jw__end_object(w);
 }
 
@@ -162,6 +173,11 @@ static void write_frame(void *ctx, const struct sym_frame *f, bool is_site)
 	jw__string(w, "file", f->file);
 	jw__int(w, "line", f->line);
 	jw__string(w, "module", f->module);
+	/* where in module: what a debug file found later resolves */
+	if (f->module)
+		jw__hex(w, "module_offset", f->module_offset);
+	else
+		jw__null(w, "module_offset");
 	jw__bool(w, "inlined", f->inlined);
 	jw__end_object(w);
 }

@@ -74,6 +74,10 @@ struct report_input {
 	/* bpf_stats[MS_STAT_VM_CHILDREN] counts the processes sharing the
 	 * target's address space it started (else the count is unknown) */
 	bool vm_children_known;
+	/* objects with frames left without a function name, and why
+	 * (symbolizer__unnamed()); nunnamed of them, by path */
+	const struct sym_unnamed *unnamed;
+	size_t nunnamed;
 };
 
 struct report_site {

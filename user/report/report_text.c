@@ -137,6 +137,15 @@ static void header(struct report *r, FILE *f)
 	if (in->stacks && stack_table__truncated(in->stacks))
 		fprintf(f, "   truncated     %" PRIu32 " stacks end before their outermost frame "
 			"(JSON: truncated_reason)\n", stack_table__truncated(in->stacks));
+	for (size_t i = 0; i < in->nunnamed; i++) {
+		const struct sym_unnamed *u = &in->unnamed[i];
+
+		fputs("   no names      ", f);
+		put_untrusted(f, u->module);
+		fprintf(f, ": %s (build id %s, %zu address%s shown as module+offset)\n", u->reason,
+			u->build_id ? u->build_id : "none", u->addresses,
+			u->addresses == 1 ? "" : "es");
+	}
 }
 
 static void findings(struct report *r, FILE *f)
