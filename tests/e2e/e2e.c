@@ -18,8 +18,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -3231,8 +3234,370 @@ static void test_e2e__signal_to_a_launched_program_before_its_exec_is_passed_on(
 	assert_int_equal(wait_code(ms), 0);
 }
 
+/* ---- names from separate debug files (docs/architecture.md "Symbolization") ---- */
+
+/* Runs a shell command; the test fails when it does. */
+static void sh(const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	rc = system(cmd);
+	if (rc != 0)
+		fail_msg("'%s' failed (%d)", cmd, rc);
+}
+
+/* Whether tool is a command here. */
+static bool have_tool(const char *tool)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "command -v '%s' >/dev/null 2>&1", tool);
+	return system(cmd) == 0;
+}
+
+/* A test without tool fails under CI=true, else says so loudly and skips. */
+static void need_tool(const char *tool, const char *package)
+{
+	if (have_tool(tool))
+		return;
+	if (getenv("CI") && !strcmp(getenv("CI"), "true"))
+		fail_msg("no '%s' (CI=true: a failure; scripts/deps.sh --tests installs %s)", tool,
+			 package);
+	fprintf(stderr, "e2e: NOT RUN: debug file test: no '%s' (apt-get install %s)\n", tool,
+		package);
+	skip();
+}
+
+/*
+ * The leaks program split the way distributions ship theirs: DIR/leaks.debug
+ * (objcopy --only-keep-debug) and DIR/leaks stripped of every symbol, naming
+ * leaks.debug in its .gnu_debuglink.  id gets its build id in hex.
+ */
+static void make_stripped(const char *dir, char id[static 2 * 64 + 1])
+{
+	char path[512], *out;
+
+	sh("mkdir -p '%s' && objcopy --only-keep-debug " PROGS "leaks '%s/leaks.debug' && "
+	   "cd '%s' && objcopy --strip-all --add-gnu-debuglink=leaks.debug '%s/" PROGS "leaks' leaks",
+	   dir, dir, dir, getcwd(path, sizeof(path)));
+	snprintf(path, sizeof(path), "%s/leaks.id", dir);
+	sh("readelf -n '%s/leaks' | sed -n 's/.*Build ID: *//p' > '%s'", dir, path);
+	out = slurp(path);
+	assert_non_null(out);
+	out[strcspn(out, "\n")] = '\0';
+	assert_int_equal(strlen(out), 40);
+	snprintf(id, 2 * 64 + 1, "%s", out);
+	free(out);
+}
+
+/* The leaks program's leaks, each at its exact function and line. */
+static void assert_leaks_named(const cJSON *report)
+{
+	assert_leak(report, "leak_malloc", "leaks.c", "leak_malloc", 3, 300);
+	assert_leak(report, "leak_calloc", "leaks.c", "leak_calloc", 2, 400);
+	assert_leak(report, "leak_realloc", "leaks.c", "leak_realloc", 1, 256);
+	assert_leak(report, "leak_strdup", "leaks.c", "leak_strdup", 1, 6);
+}
+
+/* tracing.unnamed_objects' entry for a module ending in suffix, or NULL */
+static const cJSON *unnamed_object(const cJSON *report, const char *suffix)
+{
+	const cJSON *u;
+
+	cJSON_ArrayForEach(u, cJSON_GetObjectItem(cJSON_GetObjectItem(report, "tracing"),
+						  "unnamed_objects"))
+		if (ends_with(str(u, "module"), suffix))
+			return u;
+	return NULL;
+}
+
+/* The leaks program stripped, alone in DIR: its names come only from where the test puts them. */
+static void run_stripped(struct run *r, const char *json, const char *dir, const char *arg)
+{
+	char prog[512];
+
+	snprintf(prog, sizeof(prog), "%s/leaks", dir);
+	run_memscope(r, json, "--json", json, arg ? arg : "-v", "--", prog, NULL);
+	assert_ran(r, 0);
+}
+
+static void test_e2e__stripped_program_named_from_a_build_id_path(void **state)
+{
+	char split[256], bin[256], root[256], id[129], json[256];
+	struct run r;
+
+	/* tmp_path()'s buffers are reused: each path is copied */
+	snprintf(json, sizeof(json), "%s", tmp_path("buildid.json"));
+	snprintf(split, sizeof(split), "%s", tmp_path("split-buildid"));
+	snprintf(bin, sizeof(bin), "%s", tmp_path("bin-buildid"));
+	snprintf(root, sizeof(root), "%s", tmp_path("debug-root"));
+	make_stripped(split, id);
+	/* no leaks.debug beside it: only the build id can find the debug file */
+	sh("mkdir -p '%s' '%s/.build-id/%.2s' && cp '%s/leaks' '%s/' && "
+	   "cp '%s/leaks.debug' '%s/.build-id/%.2s/%s.debug'",
+	   bin, root, id, split, bin, split, root, id, id + 2);
+	setenv("MEMSCOPE_DEBUGINFO_PATH", root, 1);
+	run_stripped(&r, json, bin, NULL);
+	unsetenv("MEMSCOPE_DEBUGINFO_PATH");
+	assert_leaks_named(r.json);
+	assert_null(unnamed_object(r.json, "/leaks"));
+	if (!strstr(r.err, "(by build id)"))
+		fail_msg("-v did not say where the debug file came from:\n%s", r.err);
+	run_free(&r);
+}
+
+static void test_e2e__stripped_program_named_through_its_debuglink(void **state)
+{
+	char split[256], id[129], json[256];
+	struct run r;
+
+	snprintf(json, sizeof(json), "%s", tmp_path("debuglink.json"));
+	snprintf(split, sizeof(split), "%s", tmp_path("split-debuglink"));
+	make_stripped(split, id);
+	/* the default directories: the build id is in none of them */
+	run_stripped(&r, json, split, NULL);
+	assert_leaks_named(r.json);
+	assert_null(unnamed_object(r.json, "/leaks"));
+	if (!strstr(r.err, "(by debuglink)"))
+		fail_msg("-v did not say where the debug file came from:\n%s", r.err);
+	run_free(&r);
+}
+
+/* A port on 127.0.0.1 free just now. */
+static int free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port = -1;
+
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+		port = ntohs(a.sin_port);
+	if (fd >= 0)
+		close(fd);
+	assert_true(port > 0);
+	return port;
+}
+
+/* The HTTP status of GET path on 127.0.0.1:port; -1 when nothing answers. */
+static int http_status(int port, const char *path)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), status = -1;
+	char req[512], resp[64] = "";
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0) {
+		snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", path);
+		if (write(fd, req, strlen(req)) == (ssize_t)strlen(req) &&
+		    (n = read(fd, resp, sizeof(resp) - 1)) > 0) {
+			resp[n] = '\0';
+			if (sscanf(resp, "HTTP/%*d.%*d %d", &status) != 1)
+				status = -1;
+		}
+	}
+	close(fd);
+	return status;
+}
+
+/* Starts Debian's debuginfod on port over dir, and waits until it serves build id id. */
+static pid_t start_debuginfod(int port, const char *dir, const char *id)
+{
+	char p[16], db[256], log[256], path[256];
+	pid_t pid;
+
+	snprintf(p, sizeof(p), "%d", port);
+	snprintf(db, sizeof(db), "%s", tmp_path("debuginfod.sqlite"));
+	snprintf(log, sizeof(log), "%s", tmp_path("debuginfod.log"));
+	pid = fork();
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		die_with_parent();
+		dup2(fd, 1);
+		dup2(fd, 2);
+		/* scan once (-t 0), no grooming, one scanner thread: the 2-core machine is shared */
+		execlp("debuginfod", "debuginfod", "-F", "-p", p, "-d", db, "-t", "0", "-g", "0",
+		       "-c", "1", dir, (char *)NULL);
+		_exit(126);
+	}
+	snprintf(path, sizeof(path), "/buildid/%s/debuginfo", id);
+	/* until it has scanned the directory: up to 30 s */
+	for (int i = 0; i < 300; i++) {
+		if (http_status(port, path) == 200)
+			return pid;
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			break;
+		usleep(100000);
+	}
+	kill(pid, SIGKILL);
+	fail_msg("debuginfod on port %d never served '%s'; its log:\n%s", port, path, slurp(log));
+	return -1;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * A server that takes the connection and never answers costs the report
+ * the budget (DEBUGINFOD_TIMEOUT, 2 s here), not more, and is named as such.
+ */
+static void assert_silent_server_times_out(const char *json, const char *bin)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	char url[64];
+	uint64_t t0;
+	const cJSON *u;
+	struct run r;
+
+	/* listening, never accepting: the kernel completes connections into the backlog */
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(fd, 16), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", ntohs(a.sin_port));
+	setenv("DEBUGINFOD_URLS", url, 1);
+	setenv("DEBUGINFOD_TIMEOUT", "2", 1);
+	setenv("DEBUGINFOD_CACHE_PATH", tmp_path("cache-silent"), 1);
+	t0 = now_ns();
+	run_stripped(&r, json, bin, NULL);
+	unsetenv("DEBUGINFOD_TIMEOUT");
+	close(fd);
+	if (now_ns() - t0 > 6000000000ull)
+		fail_msg("a silent server held the report %.1f s", (now_ns() - t0) / 1e9);
+	u = unnamed_object(r.json, "/bin-debuginfod/leaks");
+	assert_non_null(u);
+	assert_string_equal(str(u, "reason"), "debug file not found; debuginfod server timed out");
+	run_free(&r);
+}
+
+/*
+ * (c) a real debuginfod server on 127.0.0.1 (Debian's `debuginfod`, over a
+ * directory holding the debug file) names the stripped program's frames;
+ * (d) once it is stopped the frames are module+offset, and the report says
+ * why, with the build id; --no-debuginfod never asks.
+ */
+static void test_e2e__stripped_program_named_by_debuginfod_and_why_not_when_it_is_gone(void **state)
+{
+	char split[256], srv[256], bin[256], url[64], id[129], json[256];
+	const cJSON *u, *site;
+	struct run r;
+	int port;
+	pid_t pid;
+
+	need_tool("debuginfod", "debuginfod");
+	snprintf(json, sizeof(json), "%s", tmp_path("debuginfod.json"));
+	snprintf(split, sizeof(split), "%s", tmp_path("split-debuginfod"));
+	snprintf(srv, sizeof(srv), "%s", tmp_path("served"));
+	snprintf(bin, sizeof(bin), "%s", tmp_path("bin-debuginfod"));
+	make_stripped(split, id);
+	sh("mkdir -p '%s' '%s' && cp '%s/leaks.debug' '%s/' && cp '%s/leaks' '%s/'", srv, bin,
+	   split, srv, split, bin);
+	port = free_port();
+	pid = start_debuginfod(port, srv, id);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
+	setenv("DEBUGINFOD_URLS", url, 1);
+	setenv("DEBUGINFOD_CACHE_PATH", tmp_path("cache-served"), 1);
+	run_stripped(&r, json, bin, NULL);
+	assert_leaks_named(r.json);
+	assert_null(unnamed_object(r.json, "/leaks"));
+	if (!strstr(r.err, "(from debuginfod)"))
+		fail_msg("-v did not say the debug file came from debuginfod:\n%s", r.err);
+	run_free(&r);
+
+	/* stopped: it exits 0 on SIGTERM, and nothing answers on its port */
+	kill(pid, SIGTERM);
+	wait_code(pid);
+	assert_int_equal(http_status(port, "/metrics"), -1);
+	/* a cache of its own: the one above holds the file now */
+	setenv("DEBUGINFOD_CACHE_PATH", tmp_path("cache-stopped"), 1);
+	run_stripped(&r, json, bin, NULL);
+	assert_int_equal(sum_by_site(r.json, "leaks", "leak_malloc").groups, 0);
+	u = unnamed_object(r.json, "/bin-debuginfod/leaks");
+	assert_non_null(u);
+	assert_string_equal(str(u, "reason"), "debug file not found; debuginfod server unreachable");
+	assert_string_equal(str(u, "build_id"), id);
+	assert_true(num(u, "addresses") >= 5);
+	/* no name, never a wrong one: the site is the program's own offset */
+	cJSON_ArrayForEach(u, cJSON_GetObjectItem(r.json, "leaks")) {
+		site = site_frame(r.json, (int)num(u, "stack"));
+		if (!ends_with(str(site, "module"), "/bin-debuginfod/leaks"))
+			continue;
+		assert_true(cJSON_IsNull(cJSON_GetObjectItem(site, "function")));
+		assert_true(strncmp(str(site, "module_offset"), "0x", 2) == 0);
+	}
+	if (!strstr(r.err, "no names      ") || !strstr(r.err, "debuginfod server unreachable (build id "))
+		fail_msg("the summary does not say why frames have no names:\n%s", r.err);
+	run_free(&r);
+
+	run_stripped(&r, json, bin, "--no-debuginfod");
+	u = unnamed_object(r.json, "/bin-debuginfod/leaks");
+	assert_non_null(u);
+	assert_string_equal(str(u, "reason"), "debug file not found");
+	run_free(&r);
+
+	assert_silent_server_times_out(json, bin);
+	unsetenv("DEBUGINFOD_URLS");
+	unsetenv("DEBUGINFOD_CACHE_PATH");
+}
+
+/*
+ * MiniDebugInfo (.gnu_debugdata: an xz'd .symtab of the functions .dynsym
+ * lacks, as Fedora ships): names without lines, through libdwfl.
+ */
+static void test_e2e__minidebuginfo_names_the_functions_of_a_stripped_program(void **state)
+{
+	char dir[256], id[129], cwd[512], json[256];
+	const cJSON *e, *f;
+	struct run r;
+	int named = 0;
+
+	need_tool("xz", "xz-utils");
+	/* names from the file alone: no server, whatever a failed test before left set */
+	unsetenv("DEBUGINFOD_URLS");
+	snprintf(json, sizeof(json), "%s", tmp_path("minidebug.json"));
+	snprintf(dir, sizeof(dir), "%s", tmp_path("minidebug"));
+	make_stripped(dir, id);
+	/* gdb's recipe (gdb manual, "MiniDebugInfo"), without leaks.debug beside the result */
+	sh("cd '%s' && nm -D %s/" PROGS "leaks --format=posix --defined-only | awk '{print $1}' | "
+	   "sort > dyn && nm %s/" PROGS "leaks --format=posix --defined-only | "
+	   "awk '$2 == \"T\" || $2 == \"t\" {print $1}' | sort > funcs && comm -13 dyn funcs > keep && "
+	   "objcopy -S --remove-section .comment --keep-symbols=keep leaks.debug mini && "
+	   "xz mini && objcopy -S %s/" PROGS "leaks leaks && "
+	   "objcopy --add-section .gnu_debugdata=mini.xz leaks && rm leaks.debug",
+	   dir, getcwd(cwd, sizeof(cwd)), cwd, cwd);
+	run_stripped(&r, json, dir, NULL);
+	cJSON_ArrayForEach(e, cJSON_GetObjectItem(r.json, "leaks")) {
+		f = site_frame(r.json, (int)num(e, "stack"));
+		if (!same_function(str(f, "function"), "leak_malloc"))
+			continue;
+		named++;
+		assert_int_equal((long)num(e, "count"), 3);
+		assert_true(cJSON_IsNull(cJSON_GetObjectItem(f, "file")));
+	}
+	assert_int_equal(named, 1);
+	assert_null(unnamed_object(r.json, "/minidebug/leaks"));
+	run_free(&r);
+}
+
 static int setup(void **state)
 {
+	/* names from a debuginfod server only in the tests that start one */
+	unsetenv("DEBUGINFOD_URLS");
 	return mkdtemp(tmpdir) ? 0 : -1;
 }
 
@@ -3539,6 +3904,10 @@ int main(void)
 		cmocka_unit_test(test_e2e__a_kept_capture_still_reads_with_its_numbers),
 		cmocka_unit_test(test_e2e__live_view_plain_lines_put_the_growing_site_first),
 		cmocka_unit_test(test_e2e__signal_to_a_launched_program_before_its_exec_is_passed_on),
+		cmocka_unit_test(test_e2e__stripped_program_named_from_a_build_id_path),
+		cmocka_unit_test(test_e2e__stripped_program_named_through_its_debuglink),
+		cmocka_unit_test(test_e2e__stripped_program_named_by_debuginfod_and_why_not_when_it_is_gone),
+		cmocka_unit_test(test_e2e__minidebuginfo_names_the_functions_of_a_stripped_program),
 	};
 
 	/*
