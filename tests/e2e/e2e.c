@@ -3236,6 +3236,8 @@ static void test_e2e__signal_to_a_launched_program_before_its_exec_is_passed_on(
 
 /* ---- names from separate debug files (docs/architecture.md "Symbolization") ---- */
 
+static void assert_same_file(const char *a, const char *b);
+
 /* Runs a shell command; the test fails when it does. */
 static void sh(const char *fmt, ...)
 {
@@ -3366,6 +3368,48 @@ static void test_e2e__stripped_program_named_through_its_debuglink(void **state)
 	if (!strstr(r.err, "(by debuglink)"))
 		fail_msg("-v did not say where the debug file came from:\n%s", r.err);
 	run_free(&r);
+}
+
+/*
+ * A capture's frames that had no names where it was recorded are named by
+ * `report` once the debug file is here (by the build id the frames kept);
+ * without it, the report is the live one, byte for byte.
+ */
+static void test_e2e__capture_unnamed_frames_named_by_report_once_the_debug_file_is_here(void **state)
+{
+	char split[256], bin[256], root[256], cap[256], live[256], again[256], id[129];
+	const cJSON *u;
+	struct run r, rep;
+
+	snprintf(split, sizeof(split), "%s", tmp_path("split-capture"));
+	snprintf(bin, sizeof(bin), "%s", tmp_path("bin-capture"));
+	snprintf(root, sizeof(root), "%s", tmp_path("debug-root-capture"));
+	snprintf(cap, sizeof(cap), "%s", tmp_path("unnamed.msb"));
+	snprintf(live, sizeof(live), "%s", tmp_path("unnamed-live.json"));
+	snprintf(again, sizeof(again), "%s", tmp_path("unnamed-again.json"));
+	make_stripped(split, id);
+	sh("mkdir -p '%s' '%s/.build-id/%.2s' && cp '%s/leaks' '%s/' && "
+	   "cp '%s/leaks.debug' '%s/.build-id/%.2s/%s.debug'",
+	   bin, root, id, split, bin, split, root, id, id + 2);
+	run_memscope(&r, live, "record", "-o", cap, "--json", live, "--", strcat(bin, "/leaks"),
+		     NULL);
+	assert_ran(&r, 0);
+	u = unnamed_object(r.json, "/bin-capture/leaks");
+	assert_non_null(u);
+	assert_string_equal(str(u, "reason"), "debug file not found");
+	run_memscope(&rep, again, "report", cap, "--json", again, NULL);
+	assert_ran(&rep, 0);
+	assert_same_file(live, again);
+	run_free(&rep);
+
+	setenv("MEMSCOPE_DEBUGINFO_PATH", root, 1);
+	run_memscope(&rep, again, "report", cap, "--json", again, NULL);
+	unsetenv("MEMSCOPE_DEBUGINFO_PATH");
+	assert_ran(&rep, 0);
+	assert_leaks_named(rep.json);
+	assert_null(unnamed_object(rep.json, "/bin-capture/leaks"));
+	run_free(&r);
+	run_free(&rep);
 }
 
 /* A port on 127.0.0.1 free just now. */
@@ -3908,6 +3952,7 @@ int main(void)
 		cmocka_unit_test(test_e2e__stripped_program_named_through_its_debuglink),
 		cmocka_unit_test(test_e2e__stripped_program_named_by_debuginfod_and_why_not_when_it_is_gone),
 		cmocka_unit_test(test_e2e__minidebuginfo_names_the_functions_of_a_stripped_program),
+		cmocka_unit_test(test_e2e__capture_unnamed_frames_named_by_report_once_the_debug_file_is_here),
 	};
 
 	/*

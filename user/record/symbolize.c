@@ -60,6 +60,8 @@ struct sym_object {
 	enum debuginfo_miss debug_miss; /* why debuginfod gave none */
 	bool debug_given;  /* dwfl has the debug file: later calls ask for dwz's */
 	bool local_done;   /* the local directories were searched */
+	/* no file of its own: a capture's frames named from its debug file alone */
+	bool debug_only;
 	struct debuginfo *debuginfo; /* the symbolizer's */
 	Dwfl *dwfl;        /* one per object, made on first use */
 	Dwfl_Module *mod;
@@ -494,7 +496,7 @@ static struct sym_object *object_find(struct symbolizer *s, const struct sym_map
 	/* a capture's mappings have no device and inode: their (interned) paths name them */
 	if (!s->procmaps) {
 		for (size_t i = 0; i < s->nobjs; i++)
-			if (s->objs[i]->path == m->path)
+			if (s->objs[i]->path == m->path && !s->objs[i]->debug_only)
 				return s->objs[i];
 		return NULL;
 	}
@@ -854,6 +856,36 @@ static void frames_push(struct frame_buf *fb, const struct sym_frame *f)
 	fb->v[fb->n++] = *f;
 }
 
+/* dwfl for a debug-only object: its debug file stands for the whole (same vaddrs). */
+static Dwfl_Module *object_debug_module(struct sym_object *o)
+{
+	void **ud;
+	int fd;
+
+	object_debug_lookup(o);
+	if (o->debug_fd < 0)
+		return NULL;
+	o->dwfl = dwfl_begin(&dwfl_callbacks);
+	if (!o->dwfl)
+		return NULL;
+	dwfl_report_begin(o->dwfl);
+	fd = o->debug_fd;
+	o->mod = dwfl_report_elf(o->dwfl, o->path, o->debug_path, fd, 0, true);
+	if (!o->mod) {
+		ms_info(1, "cannot load symbols of '%s' from '%s': %s", o->path, o->debug_path,
+			dwfl_errmsg(-1));
+		dwfl_end(o->dwfl);
+		o->dwfl = NULL;
+		return NULL;
+	}
+	o->debug_fd = -1; /* dwfl owns it now */
+	o->debug_given = true;
+	dwfl_module_info(o->mod, &ud, NULL, NULL, NULL, NULL, NULL, NULL);
+	*ud = o;
+	dwfl_report_end(o->dwfl, NULL, NULL);
+	return o->mod;
+}
+
 /* dwfl for o, with module addresses equal to the ELF's own vaddrs. */
 static Dwfl_Module *object_module(struct sym_object *o)
 {
@@ -862,6 +894,8 @@ static Dwfl_Module *object_module(struct sym_object *o)
 	if (o->dwfl_tried)
 		return o->mod;
 	o->dwfl_tried = true;
+	if (o->debug_only)
+		return object_debug_module(o);
 	if (o->fd < 0 || o->e_type == ET_NONE)
 		return NULL;
 	o->dwfl = dwfl_begin(&dwfl_callbacks);
@@ -1374,6 +1408,80 @@ void symbolizer__each_map(const struct symbolizer *s, symbolizer_map_fn fn, void
 	}
 }
 
+static bool hex_to_raw(const char *hex, unsigned char *raw, size_t *len)
+{
+	size_t n = strlen(hex);
+
+	if (!n || n % 2 || n / 2 > SYM_BUILD_ID_MAX)
+		return false;
+	for (size_t i = 0; i < n / 2; i++) {
+		unsigned int b;
+
+		if (sscanf(hex + 2 * i, "%2x", &b) != 1)
+			return false;
+		raw[i] = (unsigned char)b;
+	}
+	*len = n / 2;
+	return true;
+}
+
+/*
+ * The object a capture's unnamed frame in module (build id hex) may be
+ * named from here: the file mapped there if it is that build
+ * (symbolizer__add_map's), else its debug file alone, by build id in the
+ * debug directories or from a server (the lookup starts now).
+ */
+static struct sym_object *object_for_build_id(struct symbolizer *s, const char *module,
+					      const char *hex)
+{
+	struct sym_object *o;
+
+	for (size_t i = 0; i < s->nobjs; i++) {
+		o = s->objs[i];
+		if (!strcmp(o->build_id, hex) && (o->debug_only || object_readable(o)))
+			return o;
+	}
+	o = xcalloc(1, sizeof(*o));
+	if (!hex_to_raw(hex, o->build_id_raw, &o->build_id_len)) {
+		free(o);
+		return NULL;
+	}
+	snprintf(o->build_id, sizeof(o->build_id), "%s", hex);
+	o->path = module;
+	o->fd = -1;
+	o->debug_fd = -1;
+	o->debug_only = true;
+	o->seen = true;
+	o->debuginfo = s->debuginfo;
+	s->objs = xrealloc(s->objs, (s->nobjs + 1) * sizeof(*s->objs));
+	s->objs[s->nobjs++] = o;
+	object_find_local(o);
+	if (o->debug_fd < 0)
+		debuginfo__prefetch(o->debuginfo, o->build_id_raw, o->build_id_len);
+	return o;
+}
+
+/*
+ * A capture's frame left without a name where it was recorded: resolved
+ * again here, lazily, from the debug file this machine has for its build
+ * id.  False when there is nothing to look it up by.
+ */
+static bool preload_unnamed(struct symbolizer *s, struct sym_entry *e, const struct sym_frame *f)
+{
+	struct sym_object *o;
+
+	if (s->procmaps || s->no_symbols || f->function || !f->module || !f->build_id || !f->ip)
+		return false;
+	o = object_for_build_id(s, intern(s, f->module), intern(s, f->build_id));
+	if (!o)
+		return false;
+	e->state = ENT_MAPPED;
+	e->map = (struct sym_map){ .start = f->map_start, .end = f->map_end,
+				   .offset = f->map_offset, .bias = f->ip - 1 - f->module_offset,
+				   .path = o->path, .obj = o, .exec = true };
+	return true;
+}
+
 void symbolizer__preload(struct symbolizer *s, const struct sym_frame *frames, size_t n)
 {
 	struct sym_entry *e;
@@ -1381,7 +1489,7 @@ void symbolizer__preload(struct symbolizer *s, const struct sym_frame *frames, s
 	if (!n)
 		return;
 	e = entry_get(s, frames[0].ip);
-	if (e->frames)
+	if (e->frames || (n == 1 && preload_unnamed(s, e, &frames[0])))
 		return;
 	e->frames = xcalloc(n, sizeof(*e->frames));
 	e->nframes = n;
@@ -1426,12 +1534,24 @@ void symbolizer__free(struct symbolizer *s)
 
 /* ---- what has no names, and why ---- */
 
-static const char *object_why(struct symbolizer *s, const struct sym_object *o)
+/* "debug file not found", and what the server said when it was asked */
+static const char *debug_missing(struct symbolizer *s, const struct sym_object *o)
 {
 	char buf[256];
 
+	if (o->debug_miss == DEBUGINFO_MISS_NONE || o->debug_miss == DEBUGINFO_MISS_OFF ||
+	    o->debug_miss == DEBUGINFO_MISS_NO_BUILD_ID)
+		return "debug file not found";
+	snprintf(buf, sizeof(buf), "debug file not found; %s", debuginfo__miss_str(o->debug_miss));
+	return intern(s, buf);
+}
+
+static const char *object_why(struct symbolizer *s, const struct sym_object *o)
+{
 	if (!o)
 		return "no names in the capture"; /* a capture's frames: the reason stayed there */
+	if (o->debug_only)
+		return o->debug_given ? "no function covers the address" : debug_missing(s, o);
 	if (!object_readable(o))
 		return o->e_type == ET_NONE && o->fd < 0 ? "file not readable" : "not an ELF file";
 	if (o->has_dwarf || o->debug_given)
@@ -1439,11 +1559,7 @@ static const char *object_why(struct symbolizer *s, const struct sym_object *o)
 	if (!o->build_id_len && !o->debuglink)
 		return o->has_symtab || o->has_minidebug ? "no function covers the address"
 							   : "no symbols";
-	if (o->debug_miss == DEBUGINFO_MISS_NONE || o->debug_miss == DEBUGINFO_MISS_OFF ||
-	    o->debug_miss == DEBUGINFO_MISS_NO_BUILD_ID)
-		return "debug file not found";
-	snprintf(buf, sizeof(buf), "debug file not found; %s", debuginfo__miss_str(o->debug_miss));
-	return intern(s, buf);
+	return debug_missing(s, o);
 }
 
 static void unnamed_add(struct symbolizer *s, const struct sym_entry *e)
