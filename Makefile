@@ -151,6 +151,13 @@ $(PROG_DIR)/libabsurd-cfi.so: tests/programs/lib/absurd_cfi.c | $(PROG_DIR)
 	$(Q)$(CC) -O2 -nostartfiles -shared -fPIC -o $@ $<
 $(BUILD)/tests/unit/test_unwind_table: $(PROG_DIR)/libplugin-debugframe.so \
 	$(PROG_DIR)/libabsurd-cfi.so
+# exports only (.dynsym), a label of no size before a static function: a fixture of
+# tests/unit/test_symbolize.c
+$(PROG_DIR)/libexports-stripped.so: tests/programs/lib/exports.c | $(PROG_DIR)
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -fno-toplevel-reorder -shared -fPIC -o $@ $<
+	$(Q)objcopy --strip-all $@
+$(BUILD)/tests/unit/test_symbolize: $(PROG_DIR)/libexports-stripped.so
 # dlopen'ed by tests/programs/dlopen.c
 $(PROG_DIR)/lib%-nofp.so: tests/programs/lib/%.c | $(PROG_DIR)
 	$(call msg,CC,$@)
