@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,9 +42,8 @@ struct job {
 	unsigned char id[BUILD_ID_MAX];
 	size_t len;
 	enum job_state state;
-	int fd;     /* when done: the file, or negative errno */
+	int fd;     /* when done: the file (callers get a dup), or negative errno */
 	char *path;
-	bool taken; /* fd and path handed to a caller */
 };
 
 struct debuginfo {
@@ -51,6 +51,7 @@ struct debuginfo {
 	size_t ndirs;
 	bool network;
 	uint64_t budget_ns; /* what is left of the waiting budget */
+	uint64_t waited_ns;
 
 	struct client_lib lib;
 	bool lib_tried;
@@ -135,10 +136,9 @@ void debuginfo__free(struct debuginfo *d)
 	for (int i = 0; i < d->started; i++)
 		pthread_join(d->threads[i], NULL);
 	for (size_t i = 0; i < d->njobs; i++) {
-		if (!d->jobs[i].taken && d->jobs[i].fd >= 0)
+		if (d->jobs[i].fd >= 0)
 			close(d->jobs[i].fd);
-		if (!d->jobs[i].taken)
-			free(d->jobs[i].path);
+		free(d->jobs[i].path);
 	}
 	free(d->jobs);
 	for (size_t i = 0; i < d->ndirs; i++)
@@ -491,6 +491,7 @@ static void job_wait(struct debuginfo *d, size_t idx)
 		if (pthread_cond_timedwait(&d->cond, &d->lock, &until) == ETIMEDOUT)
 			break;
 	spent = ms_now_ns() - t0;
+	d->waited_ns += spent;
 	d->budget_ns = spent >= d->budget_ns ? 0 : d->budget_ns - spent;
 	if (!d->budget_ns) {
 		/* nothing more will be waited for: stop the lookups on the network */
@@ -522,16 +523,26 @@ int debuginfo__fetch(struct debuginfo *d, const unsigned char *id, size_t len, c
 	if (j->state != JOB_DONE) {
 		fd = -ETIME;
 		*miss = DEBUGINFO_MISS_TIMEOUT;
-	} else if (j->fd < 0 || j->taken) {
-		fd = j->fd < 0 ? j->fd : -EALREADY;
+	} else if (j->fd < 0) {
+		fd = j->fd;
 		*miss = miss_of(fd);
 	} else {
-		fd = j->fd;
-		*path = j->path;
-		j->taken = true;
+		/* one server answer may serve two objects: copies of one file, dwz's shared file */
+		fd = fcntl(j->fd, F_DUPFD_CLOEXEC, 0);
+		if (fd < 0) {
+			fd = -errno;
+			*miss = DEBUGINFO_MISS_UNREACHABLE;
+		} else {
+			*path = xstrdup(j->path);
+		}
 	}
 	pthread_mutex_unlock(&d->lock);
 	return fd;
+}
+
+uint64_t debuginfo__waited_ns(const struct debuginfo *d)
+{
+	return d ? d->waited_ns : 0;
 }
 
 const char *debuginfo__miss_str(enum debuginfo_miss m)

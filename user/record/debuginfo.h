@@ -88,6 +88,9 @@ void debuginfo__prefetch(struct debuginfo *d, const unsigned char *id, size_t le
 int debuginfo__fetch(struct debuginfo *d, const unsigned char *id, size_t len, char **path,
 		     enum debuginfo_miss *miss);
 
+/* How long debuginfo__fetch() calls waited, all together. */
+uint64_t debuginfo__waited_ns(const struct debuginfo *d);
+
 /* "server unreachable", ... for the report */
 const char *debuginfo__miss_str(enum debuginfo_miss m);
 const char *debuginfo__source_str(enum debuginfo_source s);

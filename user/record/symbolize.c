@@ -1588,6 +1588,9 @@ static int unnamed_cmp(const void *a, const void *b)
 
 const struct sym_unnamed *symbolizer__unnamed(struct symbolizer *s, size_t *n)
 {
+	uint64_t t0 = ms_now_ns();
+	size_t resolved = 0;
+
 	*n = 0;
 	if (!s)
 		return NULL;
@@ -1602,14 +1605,18 @@ const struct sym_unnamed *symbolizer__unnamed(struct symbolizer *s, size_t *n)
 
 		if (!e->used || e->state != ENT_MAPPED)
 			continue;
-		if (!e->frames)
+		if (!e->frames) {
 			symbolizer__symbolize(s, e->ip, &f, &nf);
+			resolved++;
+		}
 		if (e->nframes && !e->frames[e->nframes - 1].function &&
 		    e->frames[e->nframes - 1].module)
 			unnamed_add(s, e);
 	}
 	if (s->nunnamed)
 		qsort(s->unnamed, s->nunnamed, sizeof(*s->unnamed), unnamed_cmp);
+	ms_info(1, "named %zu addresses in %.1f ms, %.1f ms of it waiting for debuginfod", resolved,
+		(double)(ms_now_ns() - t0) / 1e6, (double)debuginfo__waited_ns(s->debuginfo) / 1e6);
 	*n = s->nunnamed;
 	return s->unnamed;
 }
