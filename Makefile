@@ -272,8 +272,8 @@ FUZZ_BINS    := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
 # the loader's modules the targets call into, instrumented for coverage
 FUZZ_OBJS    := $(addprefix $(FUZZ_BUILD)/user/,util.o options.o record/procmaps.o \
 		record/probe_site.o record/alloc_syms.o record/unwind_table.o report/json_writer.o \
-		record/capture.o record/recording.o record/symbolize.o report/report.o \
-		report/report_text.o report/render_json.o \
+		record/capture.o record/recording.o record/symbolize.o record/debuginfo.o \
+		report/report.o report/report_text.o report/render_json.o \
 		$(patsubst user/%.c,%.o,$(wildcard user/model/*.c)))
 .SECONDARY: $(FUZZ_OBJS)
 
