@@ -24,7 +24,11 @@
 #define MAX_THREADS 16
 #define BUILD_ID_MAX 64
 
-/* elfutils' client, loaded with dlopen: the loader runs without it */
+/*
+ * elfutils' client, loaded with dlopen (the loader runs without it), once
+ * per process and never closed: libcurl's global state lives in its
+ * libraries, and unloading them would strand it.
+ */
 struct client_lib {
 	void *so;
 	__typeof__(debuginfod_begin) *begin;
@@ -53,8 +57,7 @@ struct debuginfo {
 	uint64_t budget_ns; /* what is left of the waiting budget */
 	uint64_t waited_ns;
 
-	struct client_lib lib;
-	bool lib_tried;
+	bool lib_said; /* a missing client library is said once */
 	int nthreads;
 	pthread_t threads[MAX_THREADS];
 	int started;
@@ -144,8 +147,6 @@ void debuginfo__free(struct debuginfo *d)
 	for (size_t i = 0; i < d->ndirs; i++)
 		free(d->dirs[i]);
 	free(d->dirs);
-	if (d->lib.so)
-		dlclose(d->lib.so);
 	pthread_cond_destroy(&d->cond);
 	pthread_mutex_destroy(&d->lock);
 	free(d);
@@ -297,37 +298,35 @@ int debuginfo__find_local(struct debuginfo *d, const struct debuginfo_query *q, 
 
 /* ---- debuginfod ---- */
 
-/* for progress(), which is given only the client: the same in every debuginfo */
-static __typeof__(debuginfod_get_user_data) *get_user_data;
+static struct client_lib lib;
+static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
+
+static void lib_load_once(void)
+{
+	void *so = dlopen(DEBUGINFOD_SONAME, RTLD_NOW | RTLD_LOCAL);
+
+	if (!so)
+		return;
+	lib.begin = (__typeof__(lib.begin))dlsym(so, "debuginfod_begin");
+	lib.end = (__typeof__(lib.end))dlsym(so, "debuginfod_end");
+	lib.find_debuginfo = (__typeof__(lib.find_debuginfo))dlsym(so, "debuginfod_find_debuginfo");
+	lib.set_progressfn = (__typeof__(lib.set_progressfn))dlsym(so, "debuginfod_set_progressfn");
+	lib.set_user_data = (__typeof__(lib.set_user_data))dlsym(so, "debuginfod_set_user_data");
+	lib.get_user_data = (__typeof__(lib.get_user_data))dlsym(so, "debuginfod_get_user_data");
+	if (lib.begin && lib.end && lib.find_debuginfo && lib.set_progressfn && lib.set_user_data &&
+	    lib.get_user_data)
+		lib.so = so;
+	else
+		dlclose(so);
+}
 
 static bool lib_load(struct debuginfo *d)
 {
-	struct client_lib *l = &d->lib;
-
-	if (d->lib_tried)
-		return l->so != NULL;
-	d->lib_tried = true;
-	l->so = dlopen(DEBUGINFOD_SONAME, RTLD_NOW | RTLD_LOCAL);
-	if (!l->so) {
-		ms_info(1, "cannot load '%s': debuginfod is not used", DEBUGINFOD_SONAME);
-		return false;
-	}
-	l->begin = (__typeof__(l->begin))dlsym(l->so, "debuginfod_begin");
-	l->end = (__typeof__(l->end))dlsym(l->so, "debuginfod_end");
-	l->find_debuginfo = (__typeof__(l->find_debuginfo))dlsym(l->so,
-								   "debuginfod_find_debuginfo");
-	l->set_progressfn = (__typeof__(l->set_progressfn))dlsym(l->so,
-								   "debuginfod_set_progressfn");
-	l->set_user_data = (__typeof__(l->set_user_data))dlsym(l->so, "debuginfod_set_user_data");
-	l->get_user_data = (__typeof__(l->get_user_data))dlsym(l->so, "debuginfod_get_user_data");
-	get_user_data = l->get_user_data;
-	if (!l->begin || !l->end || !l->find_debuginfo || !l->set_progressfn ||
-	    !l->set_user_data || !l->get_user_data) {
-		dlclose(l->so);
-		l->so = NULL;
-		return false;
-	}
-	return true;
+	pthread_once(&lib_once, lib_load_once);
+	if (!lib.so && !d->lib_said)
+		ms_info(1, "cannot load '%s': debuginfod is not asked", DEBUGINFOD_SONAME);
+	d->lib_said = true;
+	return lib.so != NULL;
 }
 
 /*
@@ -336,7 +335,7 @@ static bool lib_load(struct debuginfo *d)
  */
 static int progress(debuginfod_client *c, long a, long b)
 {
-	struct debuginfo *d = get_user_data(c);
+	struct debuginfo *d = lib.get_user_data(c);
 
 	(void)a;
 	(void)b;
@@ -369,12 +368,12 @@ static struct job *job_take(struct debuginfo *d, size_t *idx)
 static void *worker(void *arg)
 {
 	struct debuginfo *d = arg;
-	debuginfod_client *c = d->lib.begin();
+	debuginfod_client *c = lib.begin();
 	size_t idx;
 
 	if (c) {
-		d->lib.set_user_data(c, d);
-		d->lib.set_progressfn(c, progress);
+		lib.set_user_data(c, d);
+		lib.set_progressfn(c, progress);
 	}
 	while (job_take(d, &idx)) {
 		unsigned char id[BUILD_ID_MAX];
@@ -387,7 +386,7 @@ static void *worker(void *arg)
 		len = d->jobs[idx].len;
 		memcpy(id, d->jobs[idx].id, len);
 		pthread_mutex_unlock(&d->lock);
-		fd = c ? d->lib.find_debuginfo(c, id, (int)len, &path) : -ENOMEM;
+		fd = c ? lib.find_debuginfo(c, id, (int)len, &path) : -ENOMEM;
 		pthread_mutex_lock(&d->lock);
 		d->jobs[idx].fd = fd;
 		d->jobs[idx].path = fd >= 0 ? path : NULL;
@@ -398,7 +397,7 @@ static void *worker(void *arg)
 			free(path);
 	}
 	if (c)
-		d->lib.end(c);
+		lib.end(c);
 	return NULL;
 }
 
