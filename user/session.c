@@ -364,7 +364,8 @@ static int start_pipeline(struct session *s)
 {
 	struct symbolizer_opts so = { .sz = sizeof(so), .demangle = true,
 				      .no_symbols = s->opts->no_symbolize,
-				      .no_debuginfod = s->opts->no_debuginfod };
+				      .no_debuginfod = s->opts->no_debuginfod,
+				      .no_wait_until_report = true };
 	struct model_opts mo = {
 		.sz = sizeof(mo),
 		.live_hint = 1024,

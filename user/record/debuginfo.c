@@ -452,6 +452,20 @@ void debuginfo__prefetch(struct debuginfo *d, const unsigned char *id, size_t le
 	pthread_mutex_unlock(&d->lock);
 }
 
+bool debuginfo__pending(struct debuginfo *d, const unsigned char *id, size_t len)
+{
+	bool pending = false;
+
+	if (!d || !d->network || !len || len > BUILD_ID_MAX)
+		return false;
+	pthread_mutex_lock(&d->lock);
+	for (size_t i = 0; i < d->njobs && !pending; i++)
+		pending = d->jobs[i].len == len && !memcmp(d->jobs[i].id, id, len) &&
+			  d->jobs[i].state != JOB_DONE && !d->cancel;
+	pthread_mutex_unlock(&d->lock);
+	return pending;
+}
+
 static enum debuginfo_miss miss_of(int err)
 {
 	switch (-err) {

@@ -80,6 +80,9 @@ bool debuginfo__network(const struct debuginfo *d);
 /* Starts the server lookup of build id in the background (once per id). */
 void debuginfo__prefetch(struct debuginfo *d, const unsigned char *id, size_t len);
 
+/* Whether the server lookup of build id was started and has not ended. */
+bool debuginfo__pending(struct debuginfo *d, const unsigned char *id, size_t len);
+
 /*
  * The server's debug file for build id, waiting for the lookup (started
  * here if need be) within what is left of the budget.  Returns an fd and

@@ -62,6 +62,9 @@ struct sym_object {
 	bool local_done;   /* the local directories were searched */
 	/* no file of its own: a capture's frames named from its debug file alone */
 	bool debug_only;
+	/* dwfl made without the debug file a server has yet to send: dropped
+	 * when waiting starts (dwfl has a dup of fd, kept) */
+	bool provisional;
 	struct debuginfo *debuginfo; /* the symbolizer's */
 	Dwfl *dwfl;        /* one per object, made on first use */
 	Dwfl_Module *mod;
@@ -101,6 +104,7 @@ struct sym_entry {
 	struct sym_map map;
 	struct sym_frame *frames; /* NULL until resolved */
 	size_t nframes;
+	bool provisional; /* resolved without a debug file still on its way */
 };
 
 struct symbolizer {
@@ -109,6 +113,7 @@ struct symbolizer {
 	struct procmaps *procmaps;
 	bool demangle;
 	bool no_symbols; /* module and offset only (--no-symbolize) */
+	bool may_wait;   /* for a server's answer: not while tracing (no_wait_until_report) */
 	bool gone;
 	uint64_t maps_gen; /* changes when the maps do */
 	bool read_err_said; /* a failing re-read is reported once, not every 10 ms */
@@ -731,7 +736,7 @@ static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname
 	struct sym_object *o = *userdata;
 	int fd;
 
-	if (!o)
+	if (!o || o->provisional)
 		return -1;
 	/* libdwfl asks for the debug file until it has one, then for dwz's file */
 	if (o->debug_given || o->has_dwarf)
@@ -886,10 +891,18 @@ static Dwfl_Module *object_debug_module(struct sym_object *o)
 	return o->mod;
 }
 
+/* Whether o's names would now be made without a debug file a server is still sending. */
+static bool object_debug_pending(const struct symbolizer *s, struct sym_object *o)
+{
+	return !s->may_wait && !o->has_dwarf && o->debug_fd < 0 &&
+	       debuginfo__pending(o->debuginfo, o->build_id_raw, o->build_id_len);
+}
+
 /* dwfl for o, with module addresses equal to the ELF's own vaddrs. */
-static Dwfl_Module *object_module(struct sym_object *o)
+static Dwfl_Module *object_module(struct symbolizer *s, struct sym_object *o)
 {
 	void **ud;
+	int fd;
 
 	if (o->dwfl_tried)
 		return o->mod;
@@ -898,23 +911,30 @@ static Dwfl_Module *object_module(struct sym_object *o)
 		return object_debug_module(o);
 	if (o->fd < 0 || o->e_type == ET_NONE)
 		return NULL;
-	o->dwfl = dwfl_begin(&dwfl_callbacks);
+	o->provisional = object_debug_pending(s, o);
+	/* provisional: the file is kept for the dwfl made once the answer is in */
+	fd = o->provisional ? fcntl(o->fd, F_DUPFD_CLOEXEC, 0) : o->fd;
+	o->dwfl = fd >= 0 ? dwfl_begin(&dwfl_callbacks) : NULL;
 	if (!o->dwfl)
 		goto fail;
 	dwfl_report_begin(o->dwfl);
 	/* bias 0 so that one module serves wherever and however often it is mapped */
-	o->mod = dwfl_report_elf(o->dwfl, o->path, o->path, o->fd, 0, true);
+	o->mod = dwfl_report_elf(o->dwfl, o->path, o->path, fd, 0, true);
 	if (!o->mod)
 		goto fail;
 	dwfl_module_info(o->mod, &ud, NULL, NULL, NULL, NULL, NULL, NULL);
 	*ud = o; /* find_debuginfo's */
-	o->fd = -1; /* dwfl owns it now */
+	if (!o->provisional)
+		o->fd = -1; /* dwfl owns it now */
 	dwfl_report_end(o->dwfl, NULL, NULL);
 	return o->mod;
 fail:
 	ms_info(1, "cannot load symbols of '%s': %s", o->path, dwfl_errmsg(-1));
 	if (o->dwfl)
 		dwfl_end(o->dwfl);
+	if (o->provisional && fd >= 0 && !o->mod)
+		close(fd);
+	o->provisional = false;
 	o->dwfl = NULL;
 	o->mod = NULL;
 	return NULL;
@@ -1230,7 +1250,7 @@ static void entry_resolve_mapped(struct symbolizer *s, const struct sym_entry *e
 	};
 	struct lookup l = {
 		.obj = m->obj,
-		.mod = m->obj ? object_module(m->obj) : NULL,
+		.mod = m->obj ? object_module(s, m->obj) : NULL,
 		.vaddr = f.module_offset,
 	};
 
@@ -1259,6 +1279,7 @@ static void entry_resolve(struct symbolizer *s, struct sym_entry *e)
 		frames_push(&fb, &unknown);
 	e->frames = fb.v;
 	e->nframes = fb.n;
+	e->provisional = e->state == ENT_MAPPED && e->map.obj && e->map.obj->provisional;
 }
 
 void symbolizer__symbolize(struct symbolizer *s, uint64_t ip,
@@ -1301,6 +1322,14 @@ static bool opts_no_symbols(const struct symbolizer_opts *opts)
 	return opts && opts->sz >= need && opts->no_symbols;
 }
 
+static bool opts_no_wait(const struct symbolizer_opts *opts)
+{
+	size_t need = offsetof(struct symbolizer_opts, no_wait_until_report) +
+		      sizeof(opts->no_wait_until_report);
+
+	return opts && opts->sz >= need && opts->no_wait_until_report;
+}
+
 static bool opts_no_debuginfod(const struct symbolizer_opts *opts)
 {
 	size_t need = offsetof(struct symbolizer_opts, no_debuginfod) +
@@ -1325,6 +1354,7 @@ struct symbolizer *symbolizer__new(int pid, const struct symbolizer_opts *opts)
 	s->pid = pid;
 	s->demangle = opts_demangle(opts);
 	s->no_symbols = opts_no_symbols(opts);
+	s->may_wait = !opts_no_wait(opts);
 	debuginfo_path = getenv("MEMSCOPE_DEBUGINFO_PATH");
 	s->debuginfo = debuginfo_for(!opts_no_debuginfod(opts));
 	s->page_size = (size_t)sysconf(_SC_PAGESIZE);
@@ -1354,6 +1384,7 @@ struct symbolizer *symbolizer__new_offline(void)
 	s->pid = -1;
 	s->gone = true;
 	s->demangle = true;
+	s->may_wait = true;
 	debuginfo_path = getenv("MEMSCOPE_DEBUGINFO_PATH");
 	s->debuginfo = debuginfo_for(true);
 	s->page_size = (size_t)sysconf(_SC_PAGESIZE);
@@ -1586,6 +1617,40 @@ static int unnamed_cmp(const void *a, const void *b)
 	return strcmp(x->module, y->module);
 }
 
+/*
+ * The report is being made: answers are waited for from now on, and what
+ * was resolved without one still on its way is resolved again.
+ */
+static void provisional_drop(struct symbolizer *s)
+{
+	s->may_wait = true;
+	for (size_t i = 0; i < s->nobjs; i++) {
+		struct sym_object *o = s->objs[i];
+
+		if (!o->provisional)
+			continue;
+		dwfl_end(o->dwfl); /* closes its dup of o->fd */
+		o->dwfl = NULL;
+		o->mod = NULL;
+		o->dwfl_tried = false;
+		free(o->cus);
+		o->cus = NULL;
+		o->ncus = 0;
+		o->cus_built = false;
+		o->provisional = false;
+	}
+	for (size_t i = 0; i < s->cap_ents; i++) {
+		struct sym_entry *e = &s->ents[i];
+
+		if (!e->used || !e->provisional)
+			continue;
+		free(e->frames);
+		e->frames = NULL;
+		e->nframes = 0;
+		e->provisional = false;
+	}
+}
+
 const struct sym_unnamed *symbolizer__unnamed(struct symbolizer *s, size_t *n)
 {
 	uint64_t t0 = ms_now_ns();
@@ -1594,6 +1659,7 @@ const struct sym_unnamed *symbolizer__unnamed(struct symbolizer *s, size_t *n)
 	*n = 0;
 	if (!s)
 		return NULL;
+	provisional_drop(s);
 	s->nunnamed = 0;
 	if (s->no_symbols)
 		return NULL;

@@ -56,6 +56,13 @@ struct symbolizer_opts {
 	bool demangle; /* C++ names through __cxa_demangle (default true when sz is 0) */
 	bool no_symbols; /* frames are module and offset only: no debug info is read */
 	bool no_debuginfod; /* never ask a debuginfod server, whatever DEBUGINFOD_URLS says */
+	/*
+	 * While the target is traced (the live view, the runtime's checks), wait
+	 * for no server: an address in an object whose debug file is still on
+	 * its way gets provisional frames, resolved again by symbolizer__unnamed(),
+	 * from which on answers are waited for (within the budget).
+	 */
+	bool no_wait_until_report;
 };
 
 /* An object some of whose frames have no function name, and why. */
@@ -126,7 +133,9 @@ void symbolizer__symbolize(struct symbolizer *s, uint64_t ip,
 			   const struct sym_frame **frames, size_t *n);
 
 /*
- * Resolves every address tracked so far, then lists the objects holding
+ * From now on waits for the server's answers (no_wait_until_report ends);
+ * resolves again the provisional frames, and every address tracked so far;
+ * then lists the objects holding
  * addresses left without a function name, by path, with the reason.  The
  * list is the symbolizer's, valid until the next call or symbolizer__free();
  * empty with no_symbols (the names come later, from `report`).
