@@ -3600,6 +3600,115 @@ static void test_e2e__stripped_program_named_by_debuginfod_and_why_not_when_it_i
 }
 
 /*
+ * A server on 127.0.0.1 that answers each request delay_ms late: the file
+ * at /buildid/ID/debuginfo, anything else 404.  *port gets its port.
+ */
+static pid_t start_slow_server(int *port, const char *file, const char *id, int delay_ms)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* opened here: the caller may remove the file once this returns */
+	int body = open(file, O_RDONLY | O_CLOEXEC);
+	pid_t pid;
+
+	assert_true(body >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(fd, 16), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	*port = ntohs(a.sin_port);
+	pid = fork();
+	if (pid == 0) {
+		char want[256], req[4096], head[128];
+		struct stat st;
+		char *data;
+
+		die_with_parent();
+		if (fstat(body, &st) || !(data = malloc((size_t)st.st_size + 1)) ||
+		    read(body, data, (size_t)st.st_size) != st.st_size)
+			_exit(1);
+		snprintf(want, sizeof(want), "GET /buildid/%s/debuginfo ", id);
+		for (;;) {
+			int c = accept(fd, NULL, NULL);
+			ssize_t n = c >= 0 ? read(c, req, sizeof(req) - 1) : -1;
+			bool hit;
+
+			if (n <= 0) {
+				if (c >= 0)
+					close(c);
+				continue;
+			}
+			req[n] = '\0';
+			hit = !strncmp(req, want, strlen(want));
+			usleep((useconds_t)delay_ms * 1000);
+			n = snprintf(head, sizeof(head), "HTTP/1.1 %s\r\nContent-Length: %lld\r\n"
+				     "Connection: close\r\n\r\n", hit ? "200 OK" : "404 Not Found",
+				     hit ? (long long)st.st_size : 0LL);
+			if (write(c, head, (size_t)n) == n && hit &&
+			    write(c, data, (size_t)st.st_size) != st.st_size)
+				_exit(1);
+			close(c);
+		}
+	}
+	close(fd);
+	close(body);
+	return pid;
+}
+
+/*
+ * A server that answers 4 s late: the live view, every second while the
+ * target runs, never waits for it (the stripped program's frames are
+ * module+offset there), and the report, which does, names them.
+ */
+static void test_e2e__live_view_never_waits_for_a_slow_server_the_report_does(void **state)
+{
+	char dir[256], prog[300], debug[300], json[256], url[64], id[129], cwd[512], *out;
+	struct live_block b[16];
+	struct run r;
+	int port, n;
+	pid_t srv;
+
+	snprintf(json, sizeof(json), "%s", tmp_path("slow.json"));
+	snprintf(dir, sizeof(dir), "%s", tmp_path("slow"));
+	snprintf(prog, sizeof(prog), "%s/live_grow", dir);
+	snprintf(debug, sizeof(debug), "%s/live_grow.debug", dir);
+	sh("mkdir -p '%s' && objcopy --only-keep-debug %s/" PROGS "live_grow '%s' && "
+	   "objcopy --strip-all %s/" PROGS "live_grow '%s' && "
+	   "readelf -n '%s' | sed -n 's/.*Build ID: *//p' > '%s/id'",
+	   dir, getcwd(cwd, sizeof(cwd)), debug, cwd, prog, prog, dir);
+	snprintf(debug, sizeof(debug), "%s/id", dir);
+	out = slurp(debug);
+	assert_non_null(out);
+	snprintf(id, sizeof(id), "%.*s", (int)strcspn(out, "\n"), out);
+	free(out);
+	snprintf(debug, sizeof(debug), "%s/live_grow.debug", dir);
+	srv = start_slow_server(&port, debug, id, 4000);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
+	setenv("DEBUGINFOD_URLS", url, 1);
+	setenv("DEBUGINFOD_CACHE_PATH", tmp_path("cache-slow"), 1);
+	/* the debug file only on the server: none beside the program */
+	unlink(debug);
+	run_memscope(&r, json, "--live=1", "--json", json, "--", prog, NULL);
+	unsetenv("DEBUGINFOD_URLS");
+	unsetenv("DEBUGINFOD_CACHE_PATH");
+	kill(srv, SIGKILL);
+	wait_code(srv);
+	assert_ran(&r, 0);
+	/* 3 s of growth: views at 1 and 2 s at least, then the one at the end */
+	n = live_blocks(r.err, b, 16);
+	if (n < 3)
+		fail_msg("expected 3 live views or more; stderr:\n%s", r.err);
+	for (int i = 0; i < n - 1; i++)
+		for (int j = 0; j < b[i].nrows; j++)
+			if (!strncmp(b[i].rows[j].site, "grow_big", 8))
+				fail_msg("view %d named a frame before the server answered:\n%s", i,
+					 r.err);
+	assert_non_null(strstr(r.err, "live_grow+0x"));
+	assert_leak(r.json, "grow_big", "live_grow.c", "grow_big", 30, 30 * 4096);
+	run_free(&r);
+}
+
+/*
  * MiniDebugInfo (.gnu_debugdata: an xz'd .symtab of the functions .dynsym
  * lacks, as Fedora ships): names without lines, through libdwfl.
  */
@@ -3953,6 +4062,7 @@ int main(void)
 		cmocka_unit_test(test_e2e__stripped_program_named_by_debuginfod_and_why_not_when_it_is_gone),
 		cmocka_unit_test(test_e2e__minidebuginfo_names_the_functions_of_a_stripped_program),
 		cmocka_unit_test(test_e2e__capture_unnamed_frames_named_by_report_once_the_debug_file_is_here),
+		cmocka_unit_test(test_e2e__live_view_never_waits_for_a_slow_server_the_report_does),
 	};
 
 	/*
