@@ -3285,8 +3285,8 @@ static void make_stripped(const char *dir, char id[static 2 * 64 + 1])
 	char path[512], *out;
 
 	sh("mkdir -p '%s' && objcopy --only-keep-debug " PROGS "leaks '%s/leaks.debug' && "
-	   "cd '%s' && objcopy --strip-all --add-gnu-debuglink=leaks.debug '%s/" PROGS "leaks' leaks",
-	   dir, dir, dir, getcwd(path, sizeof(path)));
+	   "cd '%s' && objcopy --strip-all --add-gnu-debuglink=leaks.debug "
+	   "'%s/" PROGS "leaks' leaks", dir, dir, dir, getcwd(path, sizeof(path)));
 	snprintf(path, sizeof(path), "%s/leaks.id", dir);
 	sh("readelf -n '%s/leaks' | sed -n 's/.*Build ID: *//p' > '%s'", dir, path);
 	out = slurp(path);
@@ -3468,7 +3468,7 @@ static pid_t start_debuginfod(int port, const char *dir, const char *id)
 		die_with_parent();
 		dup2(fd, 1);
 		dup2(fd, 2);
-		/* scan once (-t 0), no grooming, one scanner thread: the 2-core machine is shared */
+		/* scan once (-t 0), no grooming, one scanner thread: a 2-core machine is shared */
 		execlp("debuginfod", "debuginfod", "-F", "-p", p, "-d", db, "-t", "0", "-g", "0",
 		       "-c", "1", dir, (char *)NULL);
 		_exit(126);
@@ -3573,7 +3573,8 @@ static void test_e2e__stripped_program_named_by_debuginfod_and_why_not_when_it_i
 	assert_int_equal(sum_by_site(r.json, "leaks", "leak_malloc").groups, 0);
 	u = unnamed_object(r.json, "/bin-debuginfod/leaks");
 	assert_non_null(u);
-	assert_string_equal(str(u, "reason"), "debug file not found; debuginfod server unreachable");
+	assert_string_equal(str(u, "reason"),
+			    "debug file not found; debuginfod server unreachable");
 	assert_string_equal(str(u, "build_id"), id);
 	assert_true(num(u, "addresses") >= 5);
 	/* no name, never a wrong one: the site is the program's own offset */
@@ -3584,7 +3585,8 @@ static void test_e2e__stripped_program_named_by_debuginfod_and_why_not_when_it_i
 		assert_true(cJSON_IsNull(cJSON_GetObjectItem(site, "function")));
 		assert_true(strncmp(str(site, "module_offset"), "0x", 2) == 0);
 	}
-	if (!strstr(r.err, "no names      ") || !strstr(r.err, "debuginfod server unreachable (build id "))
+	if (!strstr(r.err, "no names      ") ||
+	    !strstr(r.err, "debuginfod server unreachable (build id "))
 		fail_msg("the summary does not say why frames have no names:\n%s", r.err);
 	run_free(&r);
 
@@ -3728,7 +3730,8 @@ static void test_e2e__minidebuginfo_names_the_functions_of_a_stripped_program(vo
 	/* gdb's recipe (gdb manual, "MiniDebugInfo"), without leaks.debug beside the result */
 	sh("cd '%s' && nm -D %s/" PROGS "leaks --format=posix --defined-only | awk '{print $1}' | "
 	   "sort > dyn && nm %s/" PROGS "leaks --format=posix --defined-only | "
-	   "awk '$2 == \"T\" || $2 == \"t\" {print $1}' | sort > funcs && comm -13 dyn funcs > keep && "
+	   "awk '$2 == \"T\" || $2 == \"t\" {print $1}' | sort > funcs && "
+	   "comm -13 dyn funcs > keep && "
 	   "objcopy -S --remove-section .comment --keep-symbols=keep leaks.debug mini && "
 	   "xz mini && objcopy -S %s/" PROGS "leaks leaks && "
 	   "objcopy --add-section .gnu_debugdata=mini.xz leaks && rm leaks.debug",
