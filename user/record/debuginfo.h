@@ -61,7 +61,7 @@ struct debuginfo_query {
 
 struct debuginfo;
 
-/* NULL only when out of memory (errno set). */
+/* Never NULL (out of memory ends the loader, as everywhere); starts no thread yet. */
 struct debuginfo *debuginfo__new(const struct debuginfo_opts *opts);
 /* Stops the server lookups still running (they are cancelled) and frees d. */
 void debuginfo__free(struct debuginfo *d);
