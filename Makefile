@@ -151,6 +151,13 @@ $(PROG_DIR)/libabsurd-cfi.so: tests/programs/lib/absurd_cfi.c | $(PROG_DIR)
 	$(Q)$(CC) -O2 -nostartfiles -shared -fPIC -o $@ $<
 $(BUILD)/tests/unit/test_unwind_table: $(PROG_DIR)/libplugin-debugframe.so \
 	$(PROG_DIR)/libabsurd-cfi.so
+# exports only (.dynsym), a label of no size before a static function: a fixture of
+# tests/unit/test_symbolize.c
+$(PROG_DIR)/libexports-stripped.so: tests/programs/lib/exports.c | $(PROG_DIR)
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -fno-toplevel-reorder -shared -fPIC -o $@ $<
+	$(Q)objcopy --strip-all $@
+$(BUILD)/tests/unit/test_symbolize: $(PROG_DIR)/libexports-stripped.so
 # dlopen'ed by tests/programs/dlopen.c
 $(PROG_DIR)/lib%-nofp.so: tests/programs/lib/%.c | $(PROG_DIR)
 	$(call msg,CC,$@)
@@ -266,8 +273,8 @@ FUZZ_BINS    := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
 # the loader's modules the targets call into, instrumented for coverage
 FUZZ_OBJS    := $(addprefix $(FUZZ_BUILD)/user/,util.o options.o record/procmaps.o \
 		record/probe_site.o record/alloc_syms.o record/unwind_table.o report/json_writer.o \
-		record/capture.o record/recording.o record/symbolize.o report/report.o report/report_frames.o \
-		report/report_text.o report/render_json.o \
+		record/capture.o record/recording.o record/symbolize.o record/debuginfo.o \
+		report/report.o report/report_frames.o report/report_text.o report/render_json.o \
 		$(patsubst user/%.c,%.o,$(wildcard user/model/*.c)))
 .SECONDARY: $(FUZZ_OBJS)
 

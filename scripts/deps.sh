@@ -6,14 +6,17 @@
 # whose memcheck the reachability scan's leak kinds are compared with;
 # QEMU, a static busybox and xz for the kernel matrix, scripts/kernel-vm.sh;
 # gcc's ASan and UBSan runtimes for `make san`; clang's compiler-rt for `make fuzz`
-# (libFuzzer: libclang_rt.fuzzer, a package clang only recommends).
+# (libFuzzer: libclang_rt.fuzzer, a package clang only recommends); a debuginfod
+# server and elfutils' tools for the tests of debug files served over HTTP.
+# libdebuginfod-dev: the client's header (the library itself is dlopen'ed at run time).
 set -eu
 pkgs="clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libdw-dev libcjson-dev
-libcmocka-dev systemtap-sdt-dev libc6-dbg pkg-config make gcc g++ ${MEMSCOPE_DEPS_EXTRA:-}"
+libcmocka-dev systemtap-sdt-dev libc6-dbg libdebuginfod-dev pkg-config make gcc g++
+${MEMSCOPE_DEPS_EXTRA:-}"
 target=deps
 if [ "${1:-}" = --tests ]; then
 	pkgs="chromium golang-go valgrind qemu-system-x86 busybox-static xz-utils libasan8 libubsan1 libclang-rt-dev
-${MEMSCOPE_DEPS_EXTRA:-}"
+debuginfod elfutils ${MEMSCOPE_DEPS_EXTRA:-}"
 	target=test-deps
 fi
 missing=

@@ -45,8 +45,9 @@ int main(int argc, char **argv)
 	}
 	ms_verbose = o.verbose;
 	o.stderr_closed = no_stderr;
-	/* symbolization must never reach for the network */
-	unsetenv("DEBUGINFOD_URLS");
+	/* no library of ours may reach for the network, libdw's nor libdebuginfod's */
+	if (o.no_debuginfod)
+		unsetenv("DEBUGINFOD_URLS");
 	if (o.check)
 		return check__run(o.verbose > 0);
 	if (o.command == MS_CMD_REPORT)

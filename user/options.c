@@ -45,6 +45,8 @@ void options__usage(FILE *f)
 		"      --no-symbolize     read no debug info while tracing: frames are\n"
 		"                         module+offset; `report` on the capture names them\n"
 		"                         where the same binaries are\n"
+		"      --no-debuginfod    never ask a debuginfod server for debug files (by\n"
+		"                         default one is asked when DEBUGINFOD_URLS is set)\n"
 		"      --no-stacks        take no stacks: allocations are grouped by their\n"
 		"                         call site; releases carry none (cheapest mode)\n"
 		"      --free-stacks      also take stacks of releases\n"
@@ -113,7 +115,8 @@ static bool same_path(const char *a, const char *b)
 
 enum { OPT_JSON = 256, OPT_HTML, OPT_PPROF, OPT_FOLDED, OPT_FOLDED_TYPE, OPT_TOP, OPT_NO_STACKS, OPT_FREE_STACKS, OPT_RINGBUF,
        OPT_INTERVAL, OPT_MIN_AGE, OPT_SAMPLE_BYTES, OPT_UNWIND, OPT_NO_BATCH,
-       OPT_CHECK, OPT_RECORD, OPT_LIVE, OPT_NO_SYMBOLIZE, OPT_NO_SCAN, OPT_SCAN_MAX_MS };
+       OPT_CHECK, OPT_RECORD, OPT_LIVE, OPT_NO_SYMBOLIZE, OPT_NO_SCAN, OPT_SCAN_MAX_MS,
+       OPT_NO_DEBUGINFOD };
 
 static const struct option long_opts[] = {
 	{ "pid", required_argument, NULL, 'p' },
@@ -134,6 +137,7 @@ static const struct option long_opts[] = {
 	{ "check", no_argument, NULL, OPT_CHECK },
 	{ "record", required_argument, NULL, OPT_RECORD },
 	{ "no-symbolize", no_argument, NULL, OPT_NO_SYMBOLIZE },
+	{ "no-debuginfod", no_argument, NULL, OPT_NO_DEBUGINFOD },
 	{ "interval", required_argument, NULL, OPT_INTERVAL },
 	{ "live", optional_argument, NULL, OPT_LIVE },
 	{ "min-age", required_argument, NULL, OPT_MIN_AGE },
@@ -257,6 +261,9 @@ static enum options_result parse_one(struct ms_options *o, int c, const char *ar
 		break;
 	case OPT_NO_SYMBOLIZE:
 		o->no_symbolize = true;
+		break;
+	case OPT_NO_DEBUGINFOD:
+		o->no_debuginfod = true;
 		break;
 	case 'o':
 		if (o->command == MS_CMD_RECORD)

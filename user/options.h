@@ -29,6 +29,7 @@ struct ms_options {
 	const char *record_path; /* --record, or record's -o: the capture file */
 	const char *replay_path; /* report FILE.msb */
 	bool no_symbolize;       /* --no-symbolize: frames are module+offset, named by report */
+	bool no_debuginfod;      /* --no-debuginfod: DEBUGINFOD_URLS is ignored */
 	unsigned top;          /* leak sites listed in the text summary */
 	bool alloc_stacks;
 	bool free_stacks;

@@ -368,7 +368,9 @@ static void fill_report_input(struct session *s, struct report_input *in, char *
 static int start_pipeline(struct session *s)
 {
 	struct symbolizer_opts so = { .sz = sizeof(so), .demangle = true,
-				      .no_symbols = s->opts->no_symbolize };
+				      .no_symbols = s->opts->no_symbolize,
+				      .no_debuginfod = s->opts->no_debuginfod,
+				      .no_wait_until_report = true };
 	struct model_opts mo = {
 		.sz = sizeof(mo),
 		.live_hint = 1024,
@@ -885,6 +887,8 @@ static int write_reports(struct session *s)
 	int err, rec_err = 0;
 
 	fill_report_input(s, &in, exit_text, sizeof(exit_text));
+	/* resolves every frame: what found no names is known before any report is written */
+	in.unnamed = symbolizer__unnamed(s->sym, &in.nunnamed);
 	err = outputs_write(&s->outs, s->opts, &in);
 	/* after the reports: the frames they resolved go into the capture */
 	if (s->rec) {

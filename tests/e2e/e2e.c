@@ -19,8 +19,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -3232,8 +3235,526 @@ static void test_e2e__signal_to_a_launched_program_before_its_exec_is_passed_on(
 	assert_int_equal(wait_code(ms), 0);
 }
 
+/* ---- names from separate debug files (docs/architecture.md "Symbolization") ---- */
+
+static void assert_same_file(const char *a, const char *b);
+
+/* Runs a shell command; the test fails when it does. */
+static void sh(const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	rc = system(cmd);
+	if (rc != 0)
+		fail_msg("'%s' failed (%d)", cmd, rc);
+}
+
+/* Whether tool is a command here. */
+static bool have_tool(const char *tool)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "command -v '%s' >/dev/null 2>&1", tool);
+	return system(cmd) == 0;
+}
+
+/* A test without tool fails under CI=true, else says so loudly and skips. */
+static void need_tool(const char *tool, const char *package)
+{
+	if (have_tool(tool))
+		return;
+	if (getenv("CI") && !strcmp(getenv("CI"), "true"))
+		fail_msg("no '%s' (CI=true: a failure; scripts/deps.sh --tests installs %s)", tool,
+			 package);
+	fprintf(stderr, "e2e: NOT RUN: debug file test: no '%s' (apt-get install %s)\n", tool,
+		package);
+	skip();
+}
+
+/*
+ * The leaks program split the way distributions ship theirs: DIR/leaks.debug
+ * (objcopy --only-keep-debug) and DIR/leaks stripped of every symbol, naming
+ * leaks.debug in its .gnu_debuglink.  id gets its build id in hex.
+ */
+static void make_stripped(const char *dir, char id[static 2 * 64 + 1])
+{
+	char path[512], *out;
+
+	sh("mkdir -p '%s' && objcopy --only-keep-debug " PROGS "leaks '%s/leaks.debug' && "
+	   "cd '%s' && objcopy --strip-all --add-gnu-debuglink=leaks.debug "
+	   "'%s/" PROGS "leaks' leaks", dir, dir, dir, getcwd(path, sizeof(path)));
+	snprintf(path, sizeof(path), "%s/leaks.id", dir);
+	sh("readelf -n '%s/leaks' | sed -n 's/.*Build ID: *//p' > '%s'", dir, path);
+	out = slurp(path);
+	assert_non_null(out);
+	out[strcspn(out, "\n")] = '\0';
+	assert_int_equal(strlen(out), 40);
+	snprintf(id, 2 * 64 + 1, "%s", out);
+	free(out);
+}
+
+/* The leaks program's leaks, each at its exact function and line. */
+static void assert_leaks_named(const cJSON *report)
+{
+	assert_leak(report, "leak_malloc", "leaks.c", "leak_malloc", 3, 300);
+	assert_leak(report, "leak_calloc", "leaks.c", "leak_calloc", 2, 400);
+	assert_leak(report, "leak_realloc", "leaks.c", "leak_realloc", 1, 256);
+	assert_leak(report, "leak_strdup", "leaks.c", "leak_strdup", 1, 6);
+}
+
+/* tracing.unnamed_objects' entry for a module ending in suffix, or NULL */
+static const cJSON *unnamed_object(const cJSON *report, const char *suffix)
+{
+	const cJSON *u;
+
+	cJSON_ArrayForEach(u, cJSON_GetObjectItem(cJSON_GetObjectItem(report, "tracing"),
+						  "unnamed_objects"))
+		if (ends_with(str(u, "module"), suffix))
+			return u;
+	return NULL;
+}
+
+/* The leaks program stripped, alone in DIR: its names come only from where the test puts them. */
+static void run_stripped(struct run *r, const char *json, const char *dir, const char *arg)
+{
+	char prog[512];
+
+	snprintf(prog, sizeof(prog), "%s/leaks", dir);
+	run_memscope(r, json, "--json", json, arg ? arg : "-v", "--", prog, NULL);
+	assert_ran(r, 0);
+}
+
+static void test_e2e__stripped_program_named_from_a_build_id_path(void **state)
+{
+	char split[256], bin[256], root[256], id[129], json[256];
+	struct run r;
+
+	/* tmp_path()'s buffers are reused: each path is copied */
+	snprintf(json, sizeof(json), "%s", tmp_path("buildid.json"));
+	snprintf(split, sizeof(split), "%s", tmp_path("split-buildid"));
+	snprintf(bin, sizeof(bin), "%s", tmp_path("bin-buildid"));
+	snprintf(root, sizeof(root), "%s", tmp_path("debug-root"));
+	make_stripped(split, id);
+	/* no leaks.debug beside it: only the build id can find the debug file */
+	sh("mkdir -p '%s' '%s/.build-id/%.2s' && cp '%s/leaks' '%s/' && "
+	   "cp '%s/leaks.debug' '%s/.build-id/%.2s/%s.debug'",
+	   bin, root, id, split, bin, split, root, id, id + 2);
+	setenv("MEMSCOPE_DEBUGINFO_PATH", root, 1);
+	run_stripped(&r, json, bin, NULL);
+	unsetenv("MEMSCOPE_DEBUGINFO_PATH");
+	assert_leaks_named(r.json);
+	assert_null(unnamed_object(r.json, "/leaks"));
+	if (!strstr(r.err, "(by build id)"))
+		fail_msg("-v did not say where the debug file came from:\n%s", r.err);
+	run_free(&r);
+}
+
+static void test_e2e__stripped_program_named_through_its_debuglink(void **state)
+{
+	char split[256], id[129], json[256];
+	struct run r;
+
+	snprintf(json, sizeof(json), "%s", tmp_path("debuglink.json"));
+	snprintf(split, sizeof(split), "%s", tmp_path("split-debuglink"));
+	make_stripped(split, id);
+	/* the default directories: the build id is in none of them */
+	run_stripped(&r, json, split, NULL);
+	assert_leaks_named(r.json);
+	assert_null(unnamed_object(r.json, "/leaks"));
+	if (!strstr(r.err, "(by debuglink)"))
+		fail_msg("-v did not say where the debug file came from:\n%s", r.err);
+	run_free(&r);
+}
+
+/*
+ * A capture's frames that had no names where it was recorded are named by
+ * `report` once the debug file is here (by the build id the frames kept);
+ * without it, the report is the live one, byte for byte.
+ */
+static void test_e2e__capture_unnamed_frames_named_by_report_once_the_debug_file_is_here(void **state)
+{
+	char split[256], bin[256], root[256], cap[256], live[256], again[256], id[129];
+	const cJSON *u;
+	struct run r, rep;
+
+	snprintf(split, sizeof(split), "%s", tmp_path("split-capture"));
+	snprintf(bin, sizeof(bin), "%s", tmp_path("bin-capture"));
+	snprintf(root, sizeof(root), "%s", tmp_path("debug-root-capture"));
+	snprintf(cap, sizeof(cap), "%s", tmp_path("unnamed.msb"));
+	snprintf(live, sizeof(live), "%s", tmp_path("unnamed-live.json"));
+	snprintf(again, sizeof(again), "%s", tmp_path("unnamed-again.json"));
+	make_stripped(split, id);
+	sh("mkdir -p '%s' '%s/.build-id/%.2s' && cp '%s/leaks' '%s/' && "
+	   "cp '%s/leaks.debug' '%s/.build-id/%.2s/%s.debug'",
+	   bin, root, id, split, bin, split, root, id, id + 2);
+	run_memscope(&r, live, "record", "-o", cap, "--json", live, "--", strcat(bin, "/leaks"),
+		     NULL);
+	assert_ran(&r, 0);
+	u = unnamed_object(r.json, "/bin-capture/leaks");
+	assert_non_null(u);
+	assert_string_equal(str(u, "reason"), "debug file not found");
+	run_memscope(&rep, again, "report", cap, "--json", again, NULL);
+	assert_ran(&rep, 0);
+	assert_same_file(live, again);
+	run_free(&rep);
+
+	setenv("MEMSCOPE_DEBUGINFO_PATH", root, 1);
+	run_memscope(&rep, again, "report", cap, "--json", again, NULL);
+	unsetenv("MEMSCOPE_DEBUGINFO_PATH");
+	assert_ran(&rep, 0);
+	assert_leaks_named(rep.json);
+	assert_null(unnamed_object(rep.json, "/bin-capture/leaks"));
+	run_free(&r);
+	run_free(&rep);
+}
+
+/* A port on 127.0.0.1 free just now. */
+static int free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port = -1;
+
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+		port = ntohs(a.sin_port);
+	if (fd >= 0)
+		close(fd);
+	assert_true(port > 0);
+	return port;
+}
+
+/* The HTTP status of GET path on 127.0.0.1:port; -1 when nothing answers. */
+static int http_status(int port, const char *path)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), status = -1;
+	char req[512], resp[64] = "";
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0) {
+		snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", path);
+		if (write(fd, req, strlen(req)) == (ssize_t)strlen(req) &&
+		    (n = read(fd, resp, sizeof(resp) - 1)) > 0) {
+			resp[n] = '\0';
+			if (sscanf(resp, "HTTP/%*d.%*d %d", &status) != 1)
+				status = -1;
+		}
+	}
+	close(fd);
+	return status;
+}
+
+/* Starts Debian's debuginfod on port over dir, and waits until it serves build id id. */
+static pid_t start_debuginfod(int port, const char *dir, const char *id)
+{
+	char p[16], db[256], log[256], path[256];
+	pid_t pid;
+
+	snprintf(p, sizeof(p), "%d", port);
+	snprintf(db, sizeof(db), "%s", tmp_path("debuginfod.sqlite"));
+	snprintf(log, sizeof(log), "%s", tmp_path("debuginfod.log"));
+	pid = fork();
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		die_with_parent();
+		dup2(fd, 1);
+		dup2(fd, 2);
+		/* scan once (-t 0), no grooming, one scanner thread: a 2-core machine is shared */
+		execlp("debuginfod", "debuginfod", "-F", "-p", p, "-d", db, "-t", "0", "-g", "0",
+		       "-c", "1", dir, (char *)NULL);
+		_exit(126);
+	}
+	snprintf(path, sizeof(path), "/buildid/%s/debuginfo", id);
+	/* until it has scanned the directory: up to 30 s */
+	for (int i = 0; i < 300; i++) {
+		if (http_status(port, path) == 200)
+			return pid;
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			break;
+		usleep(100000);
+	}
+	kill(pid, SIGKILL);
+	fail_msg("debuginfod on port %d never served '%s'; its log:\n%s", port, path, slurp(log));
+	return -1;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * A server that takes the connection and never answers costs the report
+ * the budget (DEBUGINFOD_TIMEOUT, 2 s here), not more, and is named as such.
+ */
+static void assert_silent_server_times_out(const char *json, const char *bin)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	char url[64];
+	uint64_t t0;
+	const cJSON *u;
+	struct run r;
+
+	/* listening, never accepting: the kernel completes connections into the backlog */
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(fd, 16), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", ntohs(a.sin_port));
+	setenv("DEBUGINFOD_URLS", url, 1);
+	setenv("DEBUGINFOD_TIMEOUT", "2", 1);
+	setenv("DEBUGINFOD_CACHE_PATH", tmp_path("cache-silent"), 1);
+	t0 = now_ns();
+	run_stripped(&r, json, bin, NULL);
+	unsetenv("DEBUGINFOD_TIMEOUT");
+	close(fd);
+	if (now_ns() - t0 > 6000000000ull)
+		fail_msg("a silent server held the report %.1f s", (now_ns() - t0) / 1e9);
+	u = unnamed_object(r.json, "/bin-debuginfod/leaks");
+	assert_non_null(u);
+	assert_string_equal(str(u, "reason"), "debug file not found; debuginfod server timed out");
+	run_free(&r);
+}
+
+/*
+ * (c) a real debuginfod server on 127.0.0.1 (Debian's `debuginfod`, over a
+ * directory holding the debug file) names the stripped program's frames;
+ * (d) once it is stopped the frames are module+offset, and the report says
+ * why, with the build id; --no-debuginfod never asks.
+ */
+static void test_e2e__stripped_program_named_by_debuginfod_and_why_not_when_it_is_gone(void **state)
+{
+	char split[256], srv[256], bin[256], url[64], id[129], json[256];
+	const cJSON *u, *site;
+	struct run r;
+	int port;
+	pid_t pid;
+
+	need_tool("debuginfod", "debuginfod");
+	snprintf(json, sizeof(json), "%s", tmp_path("debuginfod.json"));
+	snprintf(split, sizeof(split), "%s", tmp_path("split-debuginfod"));
+	snprintf(srv, sizeof(srv), "%s", tmp_path("served"));
+	snprintf(bin, sizeof(bin), "%s", tmp_path("bin-debuginfod"));
+	make_stripped(split, id);
+	sh("mkdir -p '%s' '%s' && cp '%s/leaks.debug' '%s/' && cp '%s/leaks' '%s/'", srv, bin,
+	   split, srv, split, bin);
+	port = free_port();
+	pid = start_debuginfod(port, srv, id);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
+	setenv("DEBUGINFOD_URLS", url, 1);
+	setenv("DEBUGINFOD_CACHE_PATH", tmp_path("cache-served"), 1);
+	run_stripped(&r, json, bin, NULL);
+	assert_leaks_named(r.json);
+	assert_null(unnamed_object(r.json, "/leaks"));
+	if (!strstr(r.err, "(from debuginfod)"))
+		fail_msg("-v did not say the debug file came from debuginfod:\n%s", r.err);
+	run_free(&r);
+
+	/* stopped: it exits 0 on SIGTERM, and nothing answers on its port */
+	kill(pid, SIGTERM);
+	wait_code(pid);
+	assert_int_equal(http_status(port, "/metrics"), -1);
+	/* a cache of its own: the one above holds the file now */
+	setenv("DEBUGINFOD_CACHE_PATH", tmp_path("cache-stopped"), 1);
+	run_stripped(&r, json, bin, NULL);
+	assert_int_equal(sum_by_site(r.json, "leaks", "leak_malloc").groups, 0);
+	u = unnamed_object(r.json, "/bin-debuginfod/leaks");
+	assert_non_null(u);
+	assert_string_equal(str(u, "reason"),
+			    "debug file not found; debuginfod server unreachable");
+	assert_string_equal(str(u, "build_id"), id);
+	assert_true(num(u, "addresses") >= 5);
+	/* no name, never a wrong one: the site is the program's own offset */
+	cJSON_ArrayForEach(u, cJSON_GetObjectItem(r.json, "leaks")) {
+		site = site_frame(r.json, (int)num(u, "stack"));
+		if (!ends_with(str(site, "module"), "/bin-debuginfod/leaks"))
+			continue;
+		assert_true(cJSON_IsNull(cJSON_GetObjectItem(site, "function")));
+		assert_true(strncmp(str(site, "module_offset"), "0x", 2) == 0);
+	}
+	if (!strstr(r.err, "no names      ") ||
+	    !strstr(r.err, "debuginfod server unreachable (build id "))
+		fail_msg("the summary does not say why frames have no names:\n%s", r.err);
+	run_free(&r);
+
+	run_stripped(&r, json, bin, "--no-debuginfod");
+	u = unnamed_object(r.json, "/bin-debuginfod/leaks");
+	assert_non_null(u);
+	assert_string_equal(str(u, "reason"), "debug file not found");
+	run_free(&r);
+
+	assert_silent_server_times_out(json, bin);
+	unsetenv("DEBUGINFOD_URLS");
+	unsetenv("DEBUGINFOD_CACHE_PATH");
+}
+
+/*
+ * A server on 127.0.0.1 that answers each request delay_ms late: the file
+ * at /buildid/ID/debuginfo, anything else 404.  *port gets its port.
+ */
+static pid_t start_slow_server(int *port, const char *file, const char *id, int delay_ms)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* opened here: the caller may remove the file once this returns */
+	int body = open(file, O_RDONLY | O_CLOEXEC);
+	pid_t pid;
+
+	assert_true(body >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(fd, 16), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	*port = ntohs(a.sin_port);
+	pid = fork();
+	if (pid == 0) {
+		char want[256], req[4096], head[128];
+		struct stat st;
+		char *data;
+
+		die_with_parent();
+		if (fstat(body, &st) || !(data = malloc((size_t)st.st_size + 1)) ||
+		    read(body, data, (size_t)st.st_size) != st.st_size)
+			_exit(1);
+		snprintf(want, sizeof(want), "GET /buildid/%s/debuginfo ", id);
+		for (;;) {
+			int c = accept(fd, NULL, NULL);
+			ssize_t n = c >= 0 ? read(c, req, sizeof(req) - 1) : -1;
+			bool hit;
+
+			if (n <= 0) {
+				if (c >= 0)
+					close(c);
+				continue;
+			}
+			req[n] = '\0';
+			hit = !strncmp(req, want, strlen(want));
+			usleep((useconds_t)delay_ms * 1000);
+			n = snprintf(head, sizeof(head), "HTTP/1.1 %s\r\nContent-Length: %lld\r\n"
+				     "Connection: close\r\n\r\n", hit ? "200 OK" : "404 Not Found",
+				     hit ? (long long)st.st_size : 0LL);
+			if (write(c, head, (size_t)n) == n && hit &&
+			    write(c, data, (size_t)st.st_size) != st.st_size)
+				_exit(1);
+			close(c);
+		}
+	}
+	close(fd);
+	close(body);
+	return pid;
+}
+
+/*
+ * A server that answers 4 s late: the live view, every second while the
+ * target runs, never waits for it (the stripped program's frames are
+ * module+offset there), and the report, which does, names them.
+ */
+static void test_e2e__live_view_never_waits_for_a_slow_server_the_report_does(void **state)
+{
+	char dir[256], prog[300], debug[300], json[256], url[64], id[129], cwd[512], *out;
+	struct live_block b[16];
+	struct run r;
+	int port, n;
+	pid_t srv;
+
+	snprintf(json, sizeof(json), "%s", tmp_path("slow.json"));
+	snprintf(dir, sizeof(dir), "%s", tmp_path("slow"));
+	snprintf(prog, sizeof(prog), "%s/live_grow", dir);
+	snprintf(debug, sizeof(debug), "%s/live_grow.debug", dir);
+	sh("mkdir -p '%s' && objcopy --only-keep-debug %s/" PROGS "live_grow '%s' && "
+	   "objcopy --strip-all %s/" PROGS "live_grow '%s' && "
+	   "readelf -n '%s' | sed -n 's/.*Build ID: *//p' > '%s/id'",
+	   dir, getcwd(cwd, sizeof(cwd)), debug, cwd, prog, prog, dir);
+	snprintf(debug, sizeof(debug), "%s/id", dir);
+	out = slurp(debug);
+	assert_non_null(out);
+	snprintf(id, sizeof(id), "%.*s", (int)strcspn(out, "\n"), out);
+	free(out);
+	snprintf(debug, sizeof(debug), "%s/live_grow.debug", dir);
+	srv = start_slow_server(&port, debug, id, 4000);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
+	setenv("DEBUGINFOD_URLS", url, 1);
+	setenv("DEBUGINFOD_CACHE_PATH", tmp_path("cache-slow"), 1);
+	/* the debug file only on the server: none beside the program */
+	unlink(debug);
+	run_memscope(&r, json, "--live=1", "--json", json, "--", prog, NULL);
+	unsetenv("DEBUGINFOD_URLS");
+	unsetenv("DEBUGINFOD_CACHE_PATH");
+	kill(srv, SIGKILL);
+	wait_code(srv);
+	assert_ran(&r, 0);
+	/* 3 s of growth: views at 1 and 2 s at least, then the one at the end */
+	n = live_blocks(r.err, b, 16);
+	if (n < 3)
+		fail_msg("expected 3 live views or more; stderr:\n%s", r.err);
+	for (int i = 0; i < n - 1; i++)
+		for (int j = 0; j < b[i].nrows; j++)
+			if (!strncmp(b[i].rows[j].site, "grow_big", 8))
+				fail_msg("view %d named a frame before the server answered:\n%s", i,
+					 r.err);
+	assert_non_null(strstr(r.err, "live_grow+0x"));
+	assert_leak(r.json, "grow_big", "live_grow.c", "grow_big", 30, 30 * 4096);
+	run_free(&r);
+}
+
+/*
+ * MiniDebugInfo (.gnu_debugdata: an xz'd .symtab of the functions .dynsym
+ * lacks, as Fedora ships): names without lines, through libdwfl.
+ */
+static void test_e2e__minidebuginfo_names_the_functions_of_a_stripped_program(void **state)
+{
+	char dir[256], id[129], cwd[512], json[256];
+	const cJSON *e, *f;
+	struct run r;
+	int named = 0;
+
+	need_tool("xz", "xz-utils");
+	/* names from the file alone: no server, whatever a failed test before left set */
+	unsetenv("DEBUGINFOD_URLS");
+	snprintf(json, sizeof(json), "%s", tmp_path("minidebug.json"));
+	snprintf(dir, sizeof(dir), "%s", tmp_path("minidebug"));
+	make_stripped(dir, id);
+	/* gdb's recipe (gdb manual, "MiniDebugInfo"), without leaks.debug beside the result */
+	sh("cd '%s' && nm -D %s/" PROGS "leaks --format=posix --defined-only | awk '{print $1}' | "
+	   "sort > dyn && nm %s/" PROGS "leaks --format=posix --defined-only | "
+	   "awk '$2 == \"T\" || $2 == \"t\" {print $1}' | sort > funcs && "
+	   "comm -13 dyn funcs > keep && "
+	   "objcopy -S --remove-section .comment --keep-symbols=keep leaks.debug mini && "
+	   "xz mini && objcopy -S %s/" PROGS "leaks leaks && "
+	   "objcopy --add-section .gnu_debugdata=mini.xz leaks && rm leaks.debug",
+	   dir, getcwd(cwd, sizeof(cwd)), cwd, cwd);
+	run_stripped(&r, json, dir, NULL);
+	cJSON_ArrayForEach(e, cJSON_GetObjectItem(r.json, "leaks")) {
+		f = site_frame(r.json, (int)num(e, "stack"));
+		if (!same_function(str(f, "function"), "leak_malloc"))
+			continue;
+		named++;
+		assert_int_equal((long)num(e, "count"), 3);
+		assert_true(cJSON_IsNull(cJSON_GetObjectItem(f, "file")));
+	}
+	assert_int_equal(named, 1);
+	assert_null(unnamed_object(r.json, "/minidebug/leaks"));
+	run_free(&r);
+}
+
 static int setup(void **state)
 {
+	/* names from a debuginfod server only in the tests that start one */
+	unsetenv("DEBUGINFOD_URLS");
 	return mkdtemp(tmpdir) ? 0 : -1;
 }
 
@@ -3830,6 +4351,12 @@ int main(void)
 		cmocka_unit_test(test_e2e__a_kept_capture_still_reads_with_its_numbers),
 		cmocka_unit_test(test_e2e__live_view_plain_lines_put_the_growing_site_first),
 		cmocka_unit_test(test_e2e__signal_to_a_launched_program_before_its_exec_is_passed_on),
+		cmocka_unit_test(test_e2e__stripped_program_named_from_a_build_id_path),
+		cmocka_unit_test(test_e2e__stripped_program_named_through_its_debuglink),
+		cmocka_unit_test(test_e2e__stripped_program_named_by_debuginfod_and_why_not_when_it_is_gone),
+		cmocka_unit_test(test_e2e__minidebuginfo_names_the_functions_of_a_stripped_program),
+		cmocka_unit_test(test_e2e__capture_unnamed_frames_named_by_report_once_the_debug_file_is_here),
+		cmocka_unit_test(test_e2e__live_view_never_waits_for_a_slow_server_the_report_does),
 	};
 
 	/*

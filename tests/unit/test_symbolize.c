@@ -229,6 +229,54 @@ static void assert_in_resolv(struct symbolizer *s, uintptr_t ip)
 
 /* --- tests --- */
 
+#define EXPORTS_LIB "build/programs/libexports-stripped.so"
+
+/*
+ * An object stripped to its exports (tests/programs/lib/exports.c): an
+ * address in a static function after an exported label of no size gets no
+ * name, never "exports_label+0x13"; one inside an exported function of
+ * known size gets its name.  The object is listed as unnamed, with why.
+ */
+static void test_symbolize__exports_name_an_address_only_when_their_size_covers_it(void **state)
+{
+	void *h = dlopen("./" EXPORTS_LIB, RTLD_NOW | RTLD_LOCAL);
+	const struct sym_unnamed *u;
+	const struct sym_frame *f;
+	struct symbolizer *s;
+	uintptr_t hidden, sized, label;
+	void *(*hidden_addr)(void);
+	size_t n, nu;
+
+	if (!h)
+		fail_msg("cannot load the fixture: %s", dlerror());
+	unsetenv("DEBUGINFOD_URLS");
+	hidden_addr = (void *(*)(void))dlsym(h, "exports_hidden_addr");
+	label = (uintptr_t)dlsym(h, "exports_label");
+	assert_non_null(hidden_addr);
+	/* return addresses: the symbolizer looks at ip - 1 */
+	hidden = (uintptr_t)hidden_addr() + 1;
+	sized = (uintptr_t)dlsym(h, "exports_sized") + 2;
+	/* the premise: the label of no size is the nearest export before the static function */
+	assert_true(label && label < hidden - 1 && hidden - 1 < sized - 2);
+	s = symbolizer__new(getpid(), NULL);
+	assert_non_null(s);
+	symbolizer__symbolize(s, hidden, &f, &n);
+	assert_int_equal(n, 1);
+	assert_non_null(strstr(f[0].module, "libexports-stripped.so"));
+	assert_null(f[0].function);
+	symbolizer__symbolize(s, sized, &f, &n);
+	assert_string_equal(f[n - 1].function, "exports_sized");
+	u = symbolizer__unnamed(s, &nu);
+	for (; nu && !strstr(u->module, "libexports-stripped.so"); nu--)
+		u++;
+	assert_true(nu > 0);
+	assert_string_equal(u->reason, "debug file not found");
+	assert_int_equal(u->addresses, 1);
+	assert_non_null(u->build_id);
+	symbolizer__free(s);
+	dlclose(h);
+}
+
 static void test_symbolize__return_address_gives_caller_file_and_line(void **state)
 {
 	struct symbolizer *s = self_symbolizer(true);
@@ -551,6 +599,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_symbolize__miss_within_rate_limit_is_settled_later),
 		cmocka_unit_test(test_symbolize__free_closes_every_fd),
 		cmocka_unit_test(test_symbolize__missing_pid_fails_with_errno),
+		cmocka_unit_test(test_symbolize__exports_name_an_address_only_when_their_size_covers_it),
 	};
 
 	if (argc == 2 && !strcmp(argv[1], "--print-call-site"))

@@ -903,6 +903,7 @@ struct replay *replay__open(const char *path)
 			rp->scan.status = SCAN_FAILED;
 		rp->in.scan = &rp->scan;
 	}
+	rp->in.unnamed = symbolizer__unnamed(rp->sym, &rp->in.nunnamed);
 	return rp;
 fail:
 	replay__free(rp);

@@ -15,6 +15,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "debuginfo.h"
 #include "procmaps.h"
 #include "symbolize.h"
 #include "util.h"
@@ -43,6 +44,28 @@ struct sym_object {
 	GElf_Phdr *loads;  /* its PT_LOAD headers, for the load bias */
 	size_t nloads;
 	char build_id[2 * SYM_BUILD_ID_MAX + 1]; /* hex; "" when it has none */
+	unsigned char build_id_raw[SYM_BUILD_ID_MAX];
+	size_t build_id_len;
+	/* what the file holds itself (section headers) */
+	bool has_symtab, has_dwarf, has_minidebug;
+	char *debuglink;   /* .gnu_debuglink's file name; NULL when none */
+	uint32_t debuglink_crc;
+	/* its separate debug file (debug_src not NONE): found when first seen
+	 * (local) or asked of debuginfod then; handed to dwfl on first use */
+	bool seen;
+	bool debug_asked;  /* the sources were all tried */
+	int debug_fd;      /* -1 when none, or dwfl has it */
+	char *debug_path;
+	enum debuginfo_source debug_src;
+	enum debuginfo_miss debug_miss; /* why debuginfod gave none */
+	bool debug_given;  /* dwfl has the debug file: later calls ask for dwz's */
+	bool local_done;   /* the local directories were searched */
+	/* no file of its own: a capture's frames named from its debug file alone */
+	bool debug_only;
+	/* dwfl made without the debug file a server has yet to send: dropped
+	 * when waiting starts (dwfl has a dup of fd, kept) */
+	bool provisional;
+	struct debuginfo *debuginfo; /* the symbolizer's */
 	Dwfl *dwfl;        /* one per object, made on first use */
 	Dwfl_Module *mod;
 	bool dwfl_tried;
@@ -81,6 +104,7 @@ struct sym_entry {
 	struct sym_map map;
 	struct sym_frame *frames; /* NULL until resolved */
 	size_t nframes;
+	bool provisional; /* resolved without a debug file still on its way */
 };
 
 struct symbolizer {
@@ -89,6 +113,7 @@ struct symbolizer {
 	struct procmaps *procmaps;
 	bool demangle;
 	bool no_symbols; /* module and offset only (--no-symbolize) */
+	bool may_wait;   /* for a server's answer: not while tracing (no_wait_until_report) */
 	bool gone;
 	uint64_t maps_gen; /* changes when the maps do */
 	bool read_err_said; /* a failing re-read is reported once, not every 10 ms */
@@ -107,6 +132,10 @@ struct symbolizer {
 
 	char **strs;            /* interned strings, open addressing */
 	size_t nstrs, cap_strs;
+
+	struct debuginfo *debuginfo; /* separate debug files, local and debuginfod */
+	struct sym_unnamed *unnamed; /* symbolizer__unnamed()'s list */
+	size_t nunnamed;
 };
 
 struct frame_buf {
@@ -120,9 +149,18 @@ struct frame_buf {
  */
 static char *debuginfo_path;
 
+static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
+			  Dwarf_Addr base, const char *file_name, const char *debuglink_file,
+			  GElf_Word debuglink_crc, char **debuginfo_file_name);
+
+/*
+ * find_debuginfo is ours, not libdwfl's standard one: that one would ask
+ * debuginfod itself, one object at a time with no bound, and say nothing
+ * of why a file was not found.
+ */
 static const Dwfl_Callbacks dwfl_callbacks = {
 	.find_elf = dwfl_build_id_find_elf,
-	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.find_debuginfo = find_debuginfo,
 	.section_address = dwfl_offline_section_address,
 	.debuginfo_path = &debuginfo_path,
 };
@@ -279,6 +317,51 @@ static void object_read_build_id(struct sym_object *o, Elf *elf)
 
 	for (ssize_t i = 0; n > 0 && n <= SYM_BUILD_ID_MAX && i < n; i++)
 		snprintf(o->build_id + 2 * i, 3, "%02x", id[i]);
+	if (n > 0 && n <= SYM_BUILD_ID_MAX) {
+		memcpy(o->build_id_raw, id, (size_t)n);
+		o->build_id_len = (size_t)n;
+	}
+}
+
+/* .gnu_debuglink: a NUL-terminated name, padded to 4 bytes, then the CRC */
+static void object_read_debuglink(struct sym_object *o, Elf_Scn *scn)
+{
+	Elf_Data *data = elf_getdata(scn, NULL);
+	const char *name = data ? data->d_buf : NULL;
+	size_t len = name ? strnlen(name, data->d_size) : 0;
+	size_t crc_at = (len + 4) & ~(size_t)3;
+
+	if (!len || len >= data->d_size || crc_at + 4 > data->d_size || len > NAME_MAX)
+		return;
+	o->debuglink = xstrdup(name);
+	memcpy(&o->debuglink_crc, (const char *)data->d_buf + crc_at, 4);
+}
+
+/* Which names the file carries itself, and where its debug file is named. */
+static void object_read_sections(struct sym_object *o, Elf *elf)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+
+	if (elf_getshdrstrndx(elf, &shstrndx) != 0)
+		return;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		const char *name;
+
+		if (!gelf_getshdr(scn, &sh) || !(name = elf_strptr(elf, shstrndx, sh.sh_name)))
+			continue;
+		if (sh.sh_type == SHT_SYMTAB)
+			o->has_symtab = true;
+		else if (sh.sh_type == SHT_NOBITS)
+			continue;
+		else if (!strcmp(name, ".debug_info") || !strcmp(name, ".zdebug_info"))
+			o->has_dwarf = true;
+		else if (!strcmp(name, ".gnu_debugdata"))
+			o->has_minidebug = true;
+		else if (!strcmp(name, ".gnu_debuglink") && !o->debuglink)
+			object_read_debuglink(o, scn);
+	}
 }
 
 /* Reads the ELF type, PT_LOAD headers and build id; leaves e_type ET_NONE for other files. */
@@ -300,6 +383,7 @@ static void object_read_loads(struct sym_object *o)
 	}
 	o->e_type = eh.e_type;
 	object_read_build_id(o, elf);
+	object_read_sections(o, elf);
 cleanup:
 	elf_end(elf);
 }
@@ -348,6 +432,8 @@ static struct sym_object *object_add(struct symbolizer *s, const struct sym_map 
 	o->dev = m->dev;
 	o->ino = m->ino;
 	o->path = m->path;
+	o->debug_fd = -1;
+	o->debuginfo = s->debuginfo;
 	o->fd = object_open_file(s, m);
 	if (o->fd >= 0)
 		object_read_loads(o);
@@ -370,6 +456,10 @@ static void object_free(struct sym_object *o)
 		dwfl_end(o->dwfl); /* closes the fd handed to it */
 	if (o->fd >= 0)
 		close(o->fd);
+	if (o->debug_fd >= 0)
+		close(o->debug_fd);
+	free(o->debug_path);
+	free(o->debuglink);
 	free(o->loads);
 	free(o->cus);
 	free(o);
@@ -411,7 +501,7 @@ static struct sym_object *object_find(struct symbolizer *s, const struct sym_map
 	/* a capture's mappings have no device and inode: their (interned) paths name them */
 	if (!s->procmaps) {
 		for (size_t i = 0; i < s->nobjs; i++)
-			if (s->objs[i]->path == m->path)
+			if (s->objs[i]->path == m->path && !s->objs[i]->debug_only)
 				return s->objs[i];
 		return NULL;
 	}
@@ -508,6 +598,160 @@ static int maps_read(struct symbolizer *s, struct sym_map **out, size_t *n)
 	return 0;
 }
 
+/* ---- separate debug files ---- */
+
+static bool object_readable(const struct sym_object *o)
+{
+	return (o->fd >= 0 || o->dwfl) && o->e_type != ET_NONE;
+}
+
+static void object_find_local(struct sym_object *o)
+{
+	const struct debuginfo_query q = {
+		.path = o->path, .build_id = o->build_id_raw, .build_id_len = o->build_id_len,
+		.debuglink = o->debuglink, .debuglink_crc = o->debuglink_crc,
+	};
+
+	if (o->local_done)
+		return;
+	o->local_done = true;
+	o->debug_fd = debuginfo__find_local(o->debuginfo, &q, &o->debug_path, &o->debug_src);
+	if (o->debug_fd >= 0)
+		ms_info(1, "'%s': debug file '%s' (by %s)", o->path, o->debug_path,
+			debuginfo__source_str(o->debug_src));
+}
+
+/*
+ * An address in o will be symbolized: its debug file is looked for now,
+ * and a server's lookup started, so that the answer is on its way while
+ * the target still runs, not asked for when the report is written.
+ */
+static void object_seen(struct symbolizer *s, struct sym_object *o)
+{
+	if (!o || o->seen || s->no_symbols || !object_readable(o))
+		return;
+	o->seen = true;
+	if (o->has_dwarf)
+		return;
+	object_find_local(o);
+	if (o->debug_fd < 0)
+		debuginfo__prefetch(o->debuginfo, o->build_id_raw, o->build_id_len);
+}
+
+static void entry_mapped(struct symbolizer *s, struct sym_entry *e, const struct sym_map *m)
+{
+	e->map = *m;
+	object_seen(s, m->obj);
+}
+
+/* Every source in turn: the local directories, then debuginfod (within the budget). */
+static void object_debug_lookup(struct sym_object *o)
+{
+	int fd;
+
+	o->debug_asked = true;
+	object_find_local(o);
+	if (o->debug_fd >= 0)
+		return;
+	fd = debuginfo__fetch(o->debuginfo, o->build_id_raw, o->build_id_len, &o->debug_path,
+			      &o->debug_miss);
+	if (fd < 0) {
+		ms_info(1, "'%s': no debug file (%s)", o->path,
+			o->debug_miss == DEBUGINFO_MISS_OFF ? "not found"
+							    : debuginfo__miss_str(o->debug_miss));
+		return;
+	}
+	o->debug_fd = fd;
+	o->debug_src = DEBUGINFO_DEBUGINFOD;
+	ms_info(1, "'%s': debug file '%s' (from debuginfod)", o->path, o->debug_path);
+}
+
+/* .gnu_debugaltlink of the file at path: dwz's shared file, by name and build id */
+static bool read_altlink(const char *path, char *name, size_t name_len, unsigned char *id,
+			 size_t *id_len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	Elf *elf = fd >= 0 ? elf_begin(fd, ELF_C_READ_MMAP, NULL) : NULL;
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+	bool found = false;
+
+	if (elf && elf_getshdrstrndx(elf, &shstrndx) == 0) {
+		while (!found && (scn = elf_nextscn(elf, scn))) {
+			GElf_Shdr sh;
+			const char *sname;
+			Elf_Data *data;
+			size_t len;
+
+			if (!gelf_getshdr(scn, &sh) ||
+			    !(sname = elf_strptr(elf, shstrndx, sh.sh_name)) ||
+			    strcmp(sname, ".gnu_debugaltlink") || !(data = elf_getdata(scn, NULL)))
+				continue;
+			len = strnlen(data->d_buf, data->d_size);
+			if (len >= data->d_size || len >= name_len ||
+			    data->d_size - len - 1 > SYM_BUILD_ID_MAX)
+				break;
+			memcpy(name, data->d_buf, len + 1);
+			*id_len = data->d_size - len - 1;
+			memcpy(id, (const char *)data->d_buf + len + 1, *id_len);
+			found = *id_len > 0;
+		}
+	}
+	elf_end(elf);
+	if (fd >= 0)
+		close(fd);
+	return found;
+}
+
+/*
+ * dwz's shared file of o's DWARF (Debian's -dbgsym packages have one), when
+ * libdw's own search (by its name, and by build id in /usr/lib/debug) did
+ * not find it: by build id in the debug directories, then from debuginfod.
+ */
+static int object_find_alt(struct sym_object *o, char **out)
+{
+	char name[PATH_MAX];
+	unsigned char id[SYM_BUILD_ID_MAX];
+	size_t len = 0;
+	const char *dwarf_file = o->debug_given ? o->debug_path : o->path;
+	struct debuginfo_query q = { 0 };
+	enum debuginfo_source src;
+	enum debuginfo_miss miss;
+	int fd;
+
+	if (!dwarf_file || !read_altlink(dwarf_file, name, sizeof(name), id, &len))
+		return -1;
+	q.build_id = id;
+	q.build_id_len = len;
+	fd = debuginfo__find_local(o->debuginfo, &q, out, &src);
+	if (fd < 0)
+		fd = debuginfo__fetch(o->debuginfo, id, len, out, &miss);
+	return fd < 0 ? -1 : fd;
+}
+
+static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
+			  Dwarf_Addr base, const char *file_name, const char *debuglink_file,
+			  GElf_Word debuglink_crc, char **debuginfo_file_name)
+{
+	struct sym_object *o = *userdata;
+	int fd;
+
+	if (!o || o->provisional)
+		return -1;
+	/* libdwfl asks for the debug file until it has one, then for dwz's file */
+	if (o->debug_given || o->has_dwarf)
+		return object_find_alt(o, debuginfo_file_name);
+	if (!o->debug_asked)
+		object_debug_lookup(o);
+	if (o->debug_fd < 0)
+		return -1;
+	fd = o->debug_fd;
+	o->debug_fd = -1;
+	o->debug_given = true;
+	*debuginfo_file_name = xstrdup(o->debug_path);
+	return fd;
+}
+
 /* Queued misses get their answer from the maps just read (or the target's end). */
 static void queue_settle(struct symbolizer *s)
 {
@@ -520,7 +764,7 @@ static void queue_settle(struct symbolizer *s)
 		m = s->gone ? NULL : code_map_find(s, e->ip - 1);
 		e->state = m ? ENT_MAPPED : ENT_UNKNOWN;
 		if (m)
-			e->map = *m;
+			entry_mapped(s, e, m);
 	}
 	s->nqueued = 0;
 }
@@ -577,7 +821,7 @@ static int entry_locate(struct symbolizer *s, struct sym_entry *e)
 	}
 	if (m) {
 		e->state = ENT_MAPPED;
-		e->map = *m;
+		entry_mapped(s, e, m);
 		return 0;
 	}
 	if (reread || s->gone) {
@@ -600,6 +844,7 @@ int symbolizer__track(struct symbolizer *s, uint64_t ip)
 
 /* Where one address is looked up. */
 struct lookup {
+	struct sym_object *obj;
 	Dwfl_Module *mod;
 	uint64_t vaddr;   /* ELF vaddr: for the symbol table */
 	Dwarf_Die cu;     /* the unit covering it, when has_cu */
@@ -616,29 +861,80 @@ static void frames_push(struct frame_buf *fb, const struct sym_frame *f)
 	fb->v[fb->n++] = *f;
 }
 
-/* dwfl for o, with module addresses equal to the ELF's own vaddrs. */
-static Dwfl_Module *object_module(struct sym_object *o)
+/* dwfl for a debug-only object: its debug file stands for the whole (same vaddrs). */
+static Dwfl_Module *object_debug_module(struct sym_object *o)
 {
+	void **ud;
+	int fd;
+
+	object_debug_lookup(o);
+	if (o->debug_fd < 0)
+		return NULL;
+	o->dwfl = dwfl_begin(&dwfl_callbacks);
+	if (!o->dwfl)
+		return NULL;
+	dwfl_report_begin(o->dwfl);
+	fd = o->debug_fd;
+	o->mod = dwfl_report_elf(o->dwfl, o->path, o->debug_path, fd, 0, true);
+	if (!o->mod) {
+		ms_info(1, "cannot load symbols of '%s' from '%s': %s", o->path, o->debug_path,
+			dwfl_errmsg(-1));
+		dwfl_end(o->dwfl);
+		o->dwfl = NULL;
+		return NULL;
+	}
+	o->debug_fd = -1; /* dwfl owns it now */
+	o->debug_given = true;
+	dwfl_module_info(o->mod, &ud, NULL, NULL, NULL, NULL, NULL, NULL);
+	*ud = o;
+	dwfl_report_end(o->dwfl, NULL, NULL);
+	return o->mod;
+}
+
+/* Whether o's names would now be made without a debug file a server is still sending. */
+static bool object_debug_pending(const struct symbolizer *s, struct sym_object *o)
+{
+	return !s->may_wait && !o->has_dwarf && o->debug_fd < 0 &&
+	       debuginfo__pending(o->debuginfo, o->build_id_raw, o->build_id_len);
+}
+
+/* dwfl for o, with module addresses equal to the ELF's own vaddrs. */
+static Dwfl_Module *object_module(struct symbolizer *s, struct sym_object *o)
+{
+	void **ud;
+	int fd;
+
 	if (o->dwfl_tried)
 		return o->mod;
 	o->dwfl_tried = true;
+	if (o->debug_only)
+		return object_debug_module(o);
 	if (o->fd < 0 || o->e_type == ET_NONE)
 		return NULL;
-	o->dwfl = dwfl_begin(&dwfl_callbacks);
+	o->provisional = object_debug_pending(s, o);
+	/* provisional: the file is kept for the dwfl made once the answer is in */
+	fd = o->provisional ? fcntl(o->fd, F_DUPFD_CLOEXEC, 0) : o->fd;
+	o->dwfl = fd >= 0 ? dwfl_begin(&dwfl_callbacks) : NULL;
 	if (!o->dwfl)
 		goto fail;
 	dwfl_report_begin(o->dwfl);
 	/* bias 0 so that one module serves wherever and however often it is mapped */
-	o->mod = dwfl_report_elf(o->dwfl, o->path, o->path, o->fd, 0, true);
+	o->mod = dwfl_report_elf(o->dwfl, o->path, o->path, fd, 0, true);
 	if (!o->mod)
 		goto fail;
-	o->fd = -1; /* dwfl owns it now */
+	dwfl_module_info(o->mod, &ud, NULL, NULL, NULL, NULL, NULL, NULL);
+	*ud = o; /* find_debuginfo's */
+	if (!o->provisional)
+		o->fd = -1; /* dwfl owns it now */
 	dwfl_report_end(o->dwfl, NULL, NULL);
 	return o->mod;
 fail:
 	ms_info(1, "cannot load symbols of '%s': %s", o->path, dwfl_errmsg(-1));
 	if (o->dwfl)
 		dwfl_end(o->dwfl);
+	if (o->provisional && fd >= 0 && !o->mod)
+		close(fd);
+	o->provisional = false;
 	o->dwfl = NULL;
 	o->mod = NULL;
 	return NULL;
@@ -781,12 +1077,27 @@ static const char *die_name(struct symbolizer *s, Dwarf_Die *d)
 	return fn_name(s, name);
 }
 
+/* Only .dynsym: the exported symbols, not the static functions between them. */
+static bool object_exports_only(const struct sym_object *o)
+{
+	return !o->has_symtab && !o->debug_given && !o->has_minidebug;
+}
+
 static const char *elf_sym_name(struct symbolizer *s, const struct lookup *l)
 {
 	GElf_Off off;
 	GElf_Sym sym;
+	const char *name = dwfl_module_addrinfo(l->mod, l->vaddr, &off, &sym, NULL, NULL, NULL);
 
-	return fn_name(s, dwfl_module_addrinfo(l->mod, l->vaddr, &off, &sym, NULL, NULL, NULL));
+	/*
+	 * libdwfl falls back to the nearest symbol of no size before the
+	 * address; among exports alone that is any code up to the next one:
+	 * "name + huge offset".  A name only when its size says it holds the
+	 * address.
+	 */
+	if (name && l->obj && object_exports_only(l->obj) && (!sym.st_size || off >= sym.st_size))
+		return NULL;
+	return fn_name(s, name);
 }
 
 static bool is_function_scope(int tag)
@@ -938,7 +1249,8 @@ static void entry_resolve_mapped(struct symbolizer *s, const struct sym_entry *e
 		.build_id = m->obj && m->obj->build_id[0] ? intern(s, m->obj->build_id) : NULL,
 	};
 	struct lookup l = {
-		.mod = m->obj ? object_module(m->obj) : NULL,
+		.obj = m->obj,
+		.mod = m->obj ? object_module(s, m->obj) : NULL,
 		.vaddr = f.module_offset,
 	};
 
@@ -967,6 +1279,7 @@ static void entry_resolve(struct symbolizer *s, struct sym_entry *e)
 		frames_push(&fb, &unknown);
 	e->frames = fb.v;
 	e->nframes = fb.n;
+	e->provisional = e->state == ENT_MAPPED && e->map.obj && e->map.obj->provisional;
 }
 
 void symbolizer__symbolize(struct symbolizer *s, uint64_t ip,
@@ -1009,6 +1322,30 @@ static bool opts_no_symbols(const struct symbolizer_opts *opts)
 	return opts && opts->sz >= need && opts->no_symbols;
 }
 
+static bool opts_no_wait(const struct symbolizer_opts *opts)
+{
+	size_t need = offsetof(struct symbolizer_opts, no_wait_until_report) +
+		      sizeof(opts->no_wait_until_report);
+
+	return opts && opts->sz >= need && opts->no_wait_until_report;
+}
+
+static bool opts_no_debuginfod(const struct symbolizer_opts *opts)
+{
+	size_t need = offsetof(struct symbolizer_opts, no_debuginfod) +
+		      sizeof(opts->no_debuginfod);
+
+	return opts && opts->sz >= need && opts->no_debuginfod;
+}
+
+static struct debuginfo *debuginfo_for(bool network)
+{
+	const struct debuginfo_opts o = { .sz = sizeof(o), .path = debuginfo_path,
+					  .network = network };
+
+	return debuginfo__new(&o);
+}
+
 struct symbolizer *symbolizer__new(int pid, const struct symbolizer_opts *opts)
 {
 	struct symbolizer *s = xcalloc(1, sizeof(*s));
@@ -1017,7 +1354,9 @@ struct symbolizer *symbolizer__new(int pid, const struct symbolizer_opts *opts)
 	s->pid = pid;
 	s->demangle = opts_demangle(opts);
 	s->no_symbols = opts_no_symbols(opts);
+	s->may_wait = !opts_no_wait(opts);
 	debuginfo_path = getenv("MEMSCOPE_DEBUGINFO_PATH");
+	s->debuginfo = debuginfo_for(!opts_no_debuginfod(opts));
 	s->page_size = (size_t)sysconf(_SC_PAGESIZE);
 	elf_version(EV_CURRENT);
 	s->procmaps = procmaps__new(pid);
@@ -1045,7 +1384,9 @@ struct symbolizer *symbolizer__new_offline(void)
 	s->pid = -1;
 	s->gone = true;
 	s->demangle = true;
+	s->may_wait = true;
 	debuginfo_path = getenv("MEMSCOPE_DEBUGINFO_PATH");
+	s->debuginfo = debuginfo_for(true);
 	s->page_size = (size_t)sysconf(_SC_PAGESIZE);
 	elf_version(EV_CURRENT);
 	return s;
@@ -1098,6 +1439,80 @@ void symbolizer__each_map(const struct symbolizer *s, symbolizer_map_fn fn, void
 	}
 }
 
+static bool hex_to_raw(const char *hex, unsigned char *raw, size_t *len)
+{
+	size_t n = strlen(hex);
+
+	if (!n || n % 2 || n / 2 > SYM_BUILD_ID_MAX)
+		return false;
+	for (size_t i = 0; i < n / 2; i++) {
+		unsigned int b;
+
+		if (sscanf(hex + 2 * i, "%2x", &b) != 1)
+			return false;
+		raw[i] = (unsigned char)b;
+	}
+	*len = n / 2;
+	return true;
+}
+
+/*
+ * The object a capture's unnamed frame in module (build id hex) may be
+ * named from here: the file mapped there if it is that build
+ * (symbolizer__add_map's), else its debug file alone, by build id in the
+ * debug directories or from a server (the lookup starts now).
+ */
+static struct sym_object *object_for_build_id(struct symbolizer *s, const char *module,
+					      const char *hex)
+{
+	struct sym_object *o;
+
+	for (size_t i = 0; i < s->nobjs; i++) {
+		o = s->objs[i];
+		if (!strcmp(o->build_id, hex) && (o->debug_only || object_readable(o)))
+			return o;
+	}
+	o = xcalloc(1, sizeof(*o));
+	if (!hex_to_raw(hex, o->build_id_raw, &o->build_id_len)) {
+		free(o);
+		return NULL;
+	}
+	snprintf(o->build_id, sizeof(o->build_id), "%s", hex);
+	o->path = module;
+	o->fd = -1;
+	o->debug_fd = -1;
+	o->debug_only = true;
+	o->seen = true;
+	o->debuginfo = s->debuginfo;
+	s->objs = xrealloc(s->objs, (s->nobjs + 1) * sizeof(*s->objs));
+	s->objs[s->nobjs++] = o;
+	object_find_local(o);
+	if (o->debug_fd < 0)
+		debuginfo__prefetch(o->debuginfo, o->build_id_raw, o->build_id_len);
+	return o;
+}
+
+/*
+ * A capture's frame left without a name where it was recorded: resolved
+ * again here, lazily, from the debug file this machine has for its build
+ * id.  False when there is nothing to look it up by.
+ */
+static bool preload_unnamed(struct symbolizer *s, struct sym_entry *e, const struct sym_frame *f)
+{
+	struct sym_object *o;
+
+	if (s->procmaps || s->no_symbols || f->function || !f->module || !f->build_id || !f->ip)
+		return false;
+	o = object_for_build_id(s, intern(s, f->module), intern(s, f->build_id));
+	if (!o)
+		return false;
+	e->state = ENT_MAPPED;
+	e->map = (struct sym_map){ .start = f->map_start, .end = f->map_end,
+				   .offset = f->map_offset, .bias = f->ip - 1 - f->module_offset,
+				   .path = o->path, .obj = o, .exec = true };
+	return true;
+}
+
 void symbolizer__preload(struct symbolizer *s, const struct sym_frame *frames, size_t n)
 {
 	struct sym_entry *e;
@@ -1105,7 +1520,7 @@ void symbolizer__preload(struct symbolizer *s, const struct sym_frame *frames, s
 	if (!n)
 		return;
 	e = entry_get(s, frames[0].ip);
-	if (e->frames)
+	if (e->frames || (n == 1 && preload_unnamed(s, e, &frames[0])))
 		return;
 	e->frames = xcalloc(n, sizeof(*e->frames));
 	e->nframes = n;
@@ -1138,12 +1553,138 @@ void symbolizer__free(struct symbolizer *s)
 	for (size_t i = 0; i < s->nobjs; i++)
 		object_free(s->objs[i]);
 	free(s->objs);
+	debuginfo__free(s->debuginfo);
+	free(s->unnamed);
 	free(s->maps);
 	for (size_t i = 0; i < s->cap_strs; i++)
 		free(s->strs[i]);
 	free(s->strs);
 	procmaps__free(s->procmaps);
 	free(s);
+}
+
+/* ---- what has no names, and why ---- */
+
+/* "debug file not found", and what the server said when it was asked */
+static const char *debug_missing(struct symbolizer *s, const struct sym_object *o)
+{
+	char buf[256];
+
+	if (o->debug_miss == DEBUGINFO_MISS_NONE || o->debug_miss == DEBUGINFO_MISS_OFF ||
+	    o->debug_miss == DEBUGINFO_MISS_NO_BUILD_ID)
+		return "debug file not found";
+	snprintf(buf, sizeof(buf), "debug file not found; %s", debuginfo__miss_str(o->debug_miss));
+	return intern(s, buf);
+}
+
+static const char *object_why(struct symbolizer *s, const struct sym_object *o)
+{
+	if (!o)
+		return "no names in the capture"; /* a capture's frames: the reason stayed there */
+	if (o->debug_only)
+		return o->debug_given ? "no function covers the address" : debug_missing(s, o);
+	if (!object_readable(o))
+		return o->e_type == ET_NONE && o->fd < 0 ? "file not readable" : "not an ELF file";
+	if (o->has_dwarf || o->debug_given)
+		return "no function covers the address";
+	if (!o->build_id_len && !o->debuglink)
+		return o->has_symtab || o->has_minidebug ? "no function covers the address"
+							   : "no symbols";
+	return debug_missing(s, o);
+}
+
+static void unnamed_add(struct symbolizer *s, const struct sym_entry *e)
+{
+	const struct sym_frame *f = &e->frames[e->nframes - 1];
+	struct sym_unnamed *u = NULL;
+
+	for (size_t i = 0; i < s->nunnamed && !u; i++)
+		if (s->unnamed[i].module == f->module)
+			u = &s->unnamed[i];
+	if (!u) {
+		s->unnamed = xrealloc(s->unnamed, (s->nunnamed + 1) * sizeof(*s->unnamed));
+		u = &s->unnamed[s->nunnamed++];
+		*u = (struct sym_unnamed){ .module = f->module, .build_id = f->build_id,
+					   .reason = object_why(s, e->map.obj) };
+	}
+	u->addresses++;
+}
+
+static int unnamed_cmp(const void *a, const void *b)
+{
+	const struct sym_unnamed *x = a, *y = b;
+
+	return strcmp(x->module, y->module);
+}
+
+/*
+ * The report is being made: answers are waited for from now on, and what
+ * was resolved without one still on its way is resolved again.
+ */
+static void provisional_drop(struct symbolizer *s)
+{
+	s->may_wait = true;
+	for (size_t i = 0; i < s->nobjs; i++) {
+		struct sym_object *o = s->objs[i];
+
+		if (!o->provisional)
+			continue;
+		dwfl_end(o->dwfl); /* closes its dup of o->fd */
+		o->dwfl = NULL;
+		o->mod = NULL;
+		o->dwfl_tried = false;
+		free(o->cus);
+		o->cus = NULL;
+		o->ncus = 0;
+		o->cus_built = false;
+		o->provisional = false;
+	}
+	for (size_t i = 0; i < s->cap_ents; i++) {
+		struct sym_entry *e = &s->ents[i];
+
+		if (!e->used || !e->provisional)
+			continue;
+		free(e->frames);
+		e->frames = NULL;
+		e->nframes = 0;
+		e->provisional = false;
+	}
+}
+
+const struct sym_unnamed *symbolizer__unnamed(struct symbolizer *s, size_t *n)
+{
+	uint64_t t0 = ms_now_ns();
+	size_t resolved = 0;
+
+	*n = 0;
+	if (!s)
+		return NULL;
+	provisional_drop(s);
+	s->nunnamed = 0;
+	if (s->no_symbols)
+		return NULL;
+	/* resolving adds no entry: the table does not move under the loop */
+	for (size_t i = 0; i < s->cap_ents; i++) {
+		struct sym_entry *e = &s->ents[i];
+		const struct sym_frame *f;
+		size_t nf;
+
+		if (!e->used || e->state != ENT_MAPPED)
+			continue;
+		if (!e->frames) {
+			symbolizer__symbolize(s, e->ip, &f, &nf);
+			resolved++;
+		}
+		if (e->nframes && !e->frames[e->nframes - 1].function &&
+		    e->frames[e->nframes - 1].module)
+			unnamed_add(s, e);
+	}
+	if (s->nunnamed)
+		qsort(s->unnamed, s->nunnamed, sizeof(*s->unnamed), unnamed_cmp);
+	ms_info(1, "named %zu addresses in %.1f ms, %.1f ms of it waiting for debuginfod", resolved,
+		(double)(ms_now_ns() - t0) / 1e6, (double)debuginfo__waited_ns(s->debuginfo) / 1e6);
+	*n = s->nunnamed;
+	return s->unnamed;
 }
 
 /* ---- formatting ---- */

@@ -11,6 +11,14 @@
  * the address is in a known mapping; re-reads /proc/PID/maps otherwise), and
  * symbolizer__symbolize() whenever, even after the target exited.
  *
+ * Names come from, per object and in this order: its own .symtab and
+ * DWARF; a separate debug file by build id, then by .gnu_debuglink, in the
+ * debug directories (MEMSCOPE_DEBUGINFO_PATH, else ":.debug:/usr/lib/debug");
+ * a debuginfod server when DEBUGINFOD_URLS is set (debuginfo.h: looked up in
+ * the background from the first address tracked in the object, waited for
+ * within a budget); its MiniDebugInfo (.gnu_debugdata, names only); last its
+ * exported symbols (.dynsym), only where a symbol's size covers the address.
+ *
  * Each distinct address is resolved once and cached.  All strings returned
  * are owned by the symbolizer and live until symbolizer__free().  Names from
  * the target are untrusted: they are cut to SYM_NAME_MAX bytes, otherwise
@@ -47,6 +55,24 @@ struct symbolizer_opts {
 	size_t sz;     /* sizeof(struct symbolizer_opts), for growing it later */
 	bool demangle; /* C++ names through __cxa_demangle (default true when sz is 0) */
 	bool no_symbols; /* frames are module and offset only: no debug info is read */
+	bool no_debuginfod; /* never ask a debuginfod server, whatever DEBUGINFOD_URLS says */
+	/*
+	 * While the target is traced (the live view, the runtime's checks), wait
+	 * for no server: an address in an object whose debug file is still on
+	 * its way gets provisional frames, resolved again by symbolizer__unnamed(),
+	 * from which on answers are waited for (within the budget).
+	 */
+	bool no_wait_until_report;
+};
+
+/* An object some of whose frames have no function name, and why. */
+struct sym_unnamed {
+	const char *module;   /* its path as the maps name it */
+	const char *build_id; /* hex; NULL when it has none */
+	/* "no symbols", "debug file not found", "debug file not found;
+	 * debuginfod server unreachable", ... (debuginfo.h's reasons) */
+	const char *reason;
+	size_t addresses;     /* distinct addresses in it left without a name */
 };
 
 /* One executable file mapping of the target, as a capture keeps it. */
@@ -105,6 +131,16 @@ int symbolizer__refresh(struct symbolizer *s);
  */
 void symbolizer__symbolize(struct symbolizer *s, uint64_t ip,
 			   const struct sym_frame **frames, size_t *n);
+
+/*
+ * From now on waits for the server's answers (no_wait_until_report ends);
+ * resolves again the provisional frames, and every address tracked so far;
+ * then lists the objects holding
+ * addresses left without a function name, by path, with the reason.  The
+ * list is the symbolizer's, valid until the next call or symbolizer__free();
+ * empty with no_symbols (the names come later, from `report`).
+ */
+const struct sym_unnamed *symbolizer__unnamed(struct symbolizer *s, size_t *n);
 
 /*
  * Writes a one-line form of f into buf (always NUL-terminated, cut to len):

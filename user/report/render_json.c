@@ -120,6 +120,17 @@ static void write_tracing(const struct report *r, struct json_writer *w)
 	jw__string(w, "leak_rule", t->leak_rule);
 	jw__uint(w, "min_age_us", t->leaks_at_exit ? 0 : t->min_age_ns / 1000);
 	write_scan(t, w);
+	/* objects whose frames found no names, and why: empty when all did */
+	jw__begin_array(w, "unnamed_objects");
+	for (size_t i = 0; i < t->nunnamed; i++) {
+		jw__begin_object(w, NULL);
+		jw__string(w, "module", t->unnamed[i].module);
+		jw__string(w, "build_id", t->unnamed[i].build_id);
+		jw__string(w, "reason", t->unnamed[i].reason);
+		jw__uint(w, "addresses", t->unnamed[i].addresses);
+		jw__end_object(w);
+	}
+	jw__end_array(w);
 	jw__end_object(w);
 }
 
@@ -167,6 +178,11 @@ static void write_frame(struct json_writer *w, const struct report_frame *f)
 	jw__string(w, "file", f->file);
 	jw__int(w, "line", f->line);
 	jw__string(w, "module", f->module);
+	/* where in module: what a debug file found later resolves */
+	if (f->module)
+		jw__hex(w, "module_offset", f->module_offset);
+	else
+		jw__null(w, "module_offset");
 	jw__bool(w, "inlined", f->inlined);
 	jw__end_object(w);
 }

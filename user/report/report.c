@@ -213,6 +213,13 @@ static void fill_tracing(struct report *r, const struct report_input *in)
 	for (size_t i = 0; in->objs && i < in->objs->n; i++)
 		objs[t->nallocators++] = str(r, in->objs->v[i].path);
 	t->allocators = objs;
+	t->unnamed = xcalloc(in->nunnamed ? in->nunnamed : 1, sizeof(*t->unnamed));
+	for (size_t i = 0; i < in->nunnamed; i++)
+		t->unnamed[i] = (struct report_unnamed){ .module = str(r, in->unnamed[i].module),
+							 .build_id = str(r, in->unnamed[i].build_id),
+							 .reason = str(r, in->unnamed[i].reason),
+							 .addresses = in->unnamed[i].addresses };
+	t->nunnamed = in->nunnamed;
 	t->interval_ns = in->timeline ? timeline__interval_ns(in->timeline) : 0;
 	t->leaks_at_exit = in->exited;
 	t->min_age_ns = in->min_age_ns;
@@ -931,6 +938,7 @@ void report__free(struct report *r)
 		return;
 	free((void *)r->tracing.degraded);
 	free(r->tracing.allocators);
+	free(r->tracing.unnamed);
 	free(r->frames);
 	free(r->frame_refs);
 	free(r->stacks);

@@ -53,6 +53,14 @@ struct report_unwind {
 	uint64_t unknown_frames; /* frames met in objects without rows yet */
 };
 
+/* An object whose frames found no function names, and why (docs/architecture.md "Symbolization"). */
+struct report_unnamed {
+	const char *module;
+	const char *build_id; /* hex; NULL when it has none */
+	const char *reason;   /* "no symbols", "debug file not found", ... */
+	uint64_t addresses;   /* distinct addresses in it shown as module+offset */
+};
+
 struct report_tracing {
 	/* how stacks were walked: "dwarf" (by CFI), "fp", "none" */
 	const char *stacks, *free_stacks;
@@ -69,6 +77,8 @@ struct report_tracing {
 	size_t ndegraded;
 	const char **allocators; /* the objects probed, paths */
 	size_t nallocators;
+	struct report_unnamed *unnamed; /* by path; nunnamed of them */
+	size_t nunnamed;
 	uint64_t interval_ns;    /* the timeline's, 0 when none */
 	bool leaks_at_exit;      /* the leak rule: all live at exit */
 	uint64_t min_age_ns;     /* otherwise: live at detach and at least this old */

@@ -59,6 +59,10 @@ struct report_input {
 	uint64_t sample_bytes;
 	size_t nprobes;
 	const struct report_degraded *degraded; /* what the kernel refused; ndegraded of them */
+	/* objects with frames left without a function name, and why
+	 * (symbolizer__unnamed()); nunnamed of them, by path */
+	const struct sym_unnamed *unnamed;
+	size_t nunnamed;
 	size_t ndegraded;
 	const struct detector *detector;         /* may be NULL */
 	const struct timeline *timeline;         /* may be NULL */

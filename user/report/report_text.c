@@ -149,6 +149,15 @@ static void header(const struct report *r, FILE *f)
 	if (t->truncated_stacks)
 		fprintf(f, "   truncated     %" PRIu32 " stacks end before their outermost frame "
 			"(JSON: truncated_reason)\n", t->truncated_stacks);
+	for (size_t i = 0; i < r->tracing.nunnamed; i++) {
+		const struct report_unnamed *u = &r->tracing.unnamed[i];
+
+		fputs("   no names      ", f);
+		put_untrusted(f, u->module);
+		fprintf(f, ": %s (build id %s, %" PRIu64 " address%s shown as module+offset)\n",
+			u->reason, u->build_id ? u->build_id : "none", u->addresses,
+			u->addresses == 1 ? "" : "es");
+	}
 }
 
 static void findings(const struct report *r, FILE *f)
