@@ -13,8 +13,14 @@ static void check(const struct ms_options *o)
 {
 	uint32_t rb = o->ringbuf_bytes;
 
-	if (!o->check && !o->pid == !o->argv)
+	if (o->command == MS_CMD_REPORT) {
+		if (!o->replay_path || o->pid || o->argv || o->record_path)
+			fuzz_fail("report needs its capture and nothing to trace");
+	} else if (!o->check && !o->pid == !o->argv) {
 		fuzz_fail("a run needs exactly one of -p and a program");
+	}
+	if (o->command == MS_CMD_RECORD && !o->record_path)
+		fuzz_fail("record without its capture file");
 	if (o->pid < 0)
 		fuzz_fail("negative pid %d", o->pid);
 	if (rb && ((rb & (rb - 1)) || rb > (1u << 30)))
