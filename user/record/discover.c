@@ -186,7 +186,11 @@ int discover__pid(int pid, struct alloc_objects *out)
 	n = pm ? procmaps__read(pm, &maps) : (errno == ENOENT ? -ESRCH : -errno);
 	if (n < 0) {
 		err = (int)n;
-		ms_err("cannot read '/proc/%d/maps': %s", pid, strerror(-err));
+		/* gone between the pid check and here: the race the session names so */
+		if (err == -ESRCH)
+			ms_err("target '%d' exited during attach", pid);
+		else
+			ms_err("cannot read '/proc/%d/maps': %s", pid, strerror(-err));
 		goto cleanup;
 	}
 	for (ssize_t i = 0; i < n; i++)
