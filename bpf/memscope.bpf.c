@@ -1123,6 +1123,21 @@ static __always_inline bool release_folded(struct thread_state *st, __u64 ptr, _
 	return false;
 }
 
+/*
+ * A realloc that releases its old block through the exported free: mimalloc's
+ * realloc calls mi_free, which is free itself (one address), so the free's
+ * probe fires inside the realloc, from a deeper frame, with the realloc's old
+ * pointer.  The realloc's own record says the old block went; the free is
+ * its inner working.  (glibc, jemalloc and tcmalloc free internally.)  Under
+ * sampling the free is sent and the realloc's old pointer dropped instead,
+ * which the model applies the same.
+ */
+static __always_inline bool realloc_inner_free(struct thread_state *st, __u64 ptr, __u64 sp)
+{
+	return st->active && sp < st->sp && ptr == st->args[0] &&
+	       (st->fn == MS_FN_REALLOC || st->fn == MS_FN_REALLOCARRAY);
+}
+
 /* A release function's entry; fn is its MS_FN_* (as for enter_fn()). */
 static __always_inline int release_fn(struct pt_regs *ctx, __u32 fn)
 {
@@ -1149,7 +1164,8 @@ static __always_inline int release_fn(struct pt_regs *ctx, __u32 fn)
 	st = thread_state(true);
 	if (!st)
 		return 0;
-	if (!sample_bytes && release_folded(st, ptr, sp, MS_FN_RELEASE_LEVEL(fn)))
+	if (!sample_bytes && (realloc_inner_free(st, ptr, sp) ||
+			      release_folded(st, ptr, sp, MS_FN_RELEASE_LEVEL(fn))))
 		return 0;
 	tid = st->tid;
 	if (st->exiting)

@@ -14,6 +14,7 @@ struct model *model__new(const struct model_opts *opts)
 	heap__set_window_origin(m->heap, opts->start_ns, opts->interval_ns);
 	heap__set_sample_bytes(m->heap, opts->sample_bytes);
 	m->detector = detector__new(m->heap, opts->freed_capacity);
+	detector__set_mixed_families(m->detector, opts->mixed_fns);
 	if (opts->internal)
 		detector__set_internal_filter(m->detector, opts->internal, opts->internal_ctx);
 	m->annots = annotations__new(m->heap, m->detector);

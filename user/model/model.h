@@ -51,6 +51,7 @@ struct model_opts {
 	uint64_t start_ns;      /* tracing started: the timeline's and windows' origin */
 	uint64_t interval_ns;   /* --interval */
 	uint64_t sample_bytes;  /* --sample-bytes; 0: every call */
+	uint64_t mixed_fns;     /* detector__set_mixed_families() */
 	/* asked about releases of addresses not live (detect.h); may be NULL */
 	detector_internal_fn internal;
 	void *internal_ctx;

@@ -117,6 +117,10 @@ static void put_meta(struct recording *r, const struct report_input *in, size_t 
 		cap_enc__uv(e, o->nsyms);
 		cap_enc__uv(e, o->nannotations);
 	}
+	/* minor 3: the allocator in use (discover.h), its kind, the mixed families */
+	cap_enc__uv(e, in->objs ? (uint64_t)(in->objs->used + 1) : 0);
+	cap_enc__str(e, in->objs && in->objs->used >= 0 ? in->objs->v[in->objs->used].kind : NULL);
+	cap_enc__uv(e, in->objs ? in->objs->mixed_fns : 0);
 	put(r, REC_META);
 }
 
@@ -512,6 +516,18 @@ static int read_meta(struct replay *rp, struct cap_dec *d)
 		o->nannotations = cap_dec__uv(d);
 	}
 	in->objs = &rp->objs;
+	rp->objs.used = -1;
+	if (!d->bad && !cap_dec__done(d)) {
+		uint64_t used = cap_dec__uv(d);
+		const char *kind = keep_str(rp, d);
+
+		if (used > rp->objs.n)
+			return -EBADMSG;
+		rp->objs.used = (ssize_t)used - 1;
+		if (used)
+			rp->objs.v[used - 1].kind = kind;
+		rp->objs.mixed_fns = cap_dec__uv(d);
+	}
 	return d->bad ? -EBADMSG : 0;
 }
 
@@ -716,6 +732,7 @@ static void make_model(struct replay *rp)
 		.start_ns = rp->in.start_ns,
 		.interval_ns = rp->interval_ns,
 		.sample_bytes = rp->in.sample_bytes,
+		.mixed_fns = rp->objs.mixed_fns,
 		.internal = runtime__internal_release,
 		.internal_ctx = &rp->runtime,
 	};

@@ -116,6 +116,15 @@ static void write_tracing(const struct report *r, struct json_writer *w)
 	for (size_t i = 0; i < t->nallocators; i++)
 		jw__string(w, NULL, t->allocators[i]);
 	jw__end_array(w);
+	/* the allocator whose malloc the process calls, and the object holding it */
+	if (t->allocator) {
+		jw__begin_object(w, "allocator");
+		jw__string(w, "name", t->allocator);
+		jw__string(w, "path", t->allocator_path);
+		jw__end_object(w);
+	} else {
+		jw__null(w, "allocator");
+	}
 	jw__uint(w, "interval_us", t->interval_ns / 1000);
 	jw__string(w, "leak_rule", t->leak_rule);
 	jw__uint(w, "min_age_us", t->leaks_at_exit ? 0 : t->min_age_ns / 1000);

@@ -213,6 +213,12 @@ static void fill_tracing(struct report *r, const struct report_input *in)
 	for (size_t i = 0; in->objs && i < in->objs->n; i++)
 		objs[t->nallocators++] = str(r, in->objs->v[i].path);
 	t->allocators = objs;
+	if (in->objs && in->objs->used >= 0 && (size_t)in->objs->used < in->objs->n) {
+		const struct alloc_object *u = &in->objs->v[in->objs->used];
+
+		t->allocator = str(r, u->kind ? u->kind : "unknown");
+		t->allocator_path = str(r, u->path);
+	}
 	t->unnamed = xcalloc(in->nunnamed ? in->nunnamed : 1, sizeof(*t->unnamed));
 	for (size_t i = 0; i < in->nunnamed; i++)
 		t->unnamed[i] = (struct report_unnamed){ .module = str(r, in->unnamed[i].module),

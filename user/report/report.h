@@ -77,6 +77,9 @@ struct report_tracing {
 	size_t ndegraded;
 	const char **allocators; /* the objects probed, paths */
 	size_t nallocators;
+	/* the allocator whose malloc the process calls: "glibc", "jemalloc",
+	 * "tcmalloc", "mimalloc", "unknown", and its object; NULL: none known */
+	const char *allocator, *allocator_path;
 	struct report_unnamed *unnamed; /* by path; nunnamed of them */
 	size_t nunnamed;
 	uint64_t interval_ns;    /* the timeline's, 0 when none */

@@ -106,6 +106,11 @@ static void header(const struct report *r, FILE *f)
 	fprintf(f, "\n== memscope-bpf: pid %d '", r->target.pid);
 	put_untrusted(f, r->target.comm ? r->target.comm : "?");
 	fprintf(f, "', traced for %.2f s; %s\n", secs(tr->end_ns - tr->start_ns), r->target.exit_text);
+	if (tr->allocator) {
+		fprintf(f, "   allocator     %s (", tr->allocator);
+		put_untrusted(f, tr->allocator_path);
+		fputs(")\n", f);
+	}
 	fprintf(f, "   allocations   %" PRIu64 " (%s), %" PRIu64 " temporary\n", t->allocations,
 		report__fmt_bytes(t->bytes_allocated, a, sizeof(a)), t->temporary_allocations);
 	fprintf(f, "   frees         %" PRIu64 " (%s)\n", t->frees,

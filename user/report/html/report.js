@@ -1480,7 +1480,9 @@
 		var f = $('footer');
 
 		f.appendChild(el('div', null, 'Schema ' + (R.schema || '?') + ' · ' + plural(TR.probes || 0, 'probe', 'probes') +
-			' on ' + ((TR.allocators || []).map(basename).join(', ') || 'no allocator') + ' · allocation stacks: ' +
+			' on ' + ((TR.allocators || []).map(basename).join(', ') || 'no allocator') +
+			(TR.allocator ? ' · allocator: ' + TR.allocator.name + ' (' + basename(TR.allocator.path) + ')' : '') +
+			' · allocation stacks: ' +
 			(TR.stacks || '?') + ', release stacks: ' + (TR.free_stacks || '?') + ' · timeline every ' +
 			fmtDuration(TR.interval_us) + '.'));
 		f.appendChild(el('div', null, 'Drawn with d3, d3-flame-graph and uPlot, embedded in this file (licences: ' +
