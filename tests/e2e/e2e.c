@@ -4289,10 +4289,229 @@ static void test_e2e__foreign_corrupt_or_cut_captures_are_told_apart(void **stat
 	run_free(&r);
 }
 
+/* ---- other allocators: jemalloc, tcmalloc, mimalloc, prefixed names ---- */
+
+/* The allocator the report names (JSON tracing.allocator). */
+static void assert_allocator(const cJSON *report, const char *name, const char *path_end)
+{
+	const cJSON *a = cJSON_GetObjectItem(cJSON_GetObjectItem(report, "tracing"), "allocator");
+
+	if (!cJSON_IsObject(a))
+		fail_msg("no tracing.allocator in the report");
+	assert_string_equal(str(a, "name"), name);
+	if (!ends_with(str(a, "path"), path_end))
+		fail_msg("allocator at '%s', expected '...%s'", str(a, "path"), path_end);
+}
+
+/* Allocations and frees at sites in file src (the program's own, not the allocator's). */
+static void sum_program_sites(const cJSON *report, const char *src, long *allocs, long *live)
+{
+	const cJSON *e;
+
+	*allocs = *live = 0;
+	cJSON_ArrayForEach(e, cJSON_GetObjectItem(report, "sites")) {
+		const cJSON *f = site_frame(report, (int)num(e, "stack"));
+
+		if (!f || !ends_with(str(f, "file"), src))
+			continue;
+		*allocs += (long)num(e, "allocations");
+		*live += (long)num(e, "live_count");
+	}
+}
+
+/*
+ * tests/programs/leaks.c's allocations, exactly, whatever allocator serves
+ * them: 58 calls at its own sites, 7 blocks left, no finding.  What the
+ * allocator allocates for itself (tcmalloc's start-up, libstdc++'s pool
+ * when the allocator pulls it in) is at sites of its own.
+ */
+static void assert_leaks_program(const cJSON *report)
+{
+	long allocs, live;
+
+	assert_leak(report, "leak_malloc", "leaks.c", "leak_malloc", 3, 300);
+	assert_leak(report, "leak_calloc", "leaks.c", "leak_calloc", 2, 400);
+	assert_leak(report, "leak_realloc", "leaks.c", "leak_realloc", 1, 256);
+	assert_strdup_leak(report);
+	assert_int_equal((long)sum_by_site(report, "sites", "churn").allocations, 50);
+	assert_int_equal((long)sum_by_site(report, "sites", "churn").temporary, 50);
+	sum_program_sites(report, "leaks.c", &allocs, &live);
+	assert_int_equal(allocs, 58);
+	assert_int_equal(live, 7);
+	assert_int_equal((long)num(summary(report), "unknown_frees"), 0);
+	assert_int_equal((long)num(summary(report), "lost_events"), 0);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(report, "findings")), 0);
+}
+
+static const struct {
+	const char *name, *lib;
+} custom_allocators[] = {
+	{ "jemalloc", "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2" },
+	{ "tcmalloc", "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4" },
+	{ "mimalloc", "/usr/lib/x86_64-linux-gnu/libmimalloc.so.2" },
+};
+
+/* leaks.c linked with each allocator: traced without a flag, the allocator named. */
+static void test_e2e__custom_allocators_linked_traced_exactly_and_named(void **state)
+{
+	for (size_t i = 0; i < sizeof(custom_allocators) / sizeof(custom_allocators[0]); i++) {
+		char prog[64], lib[64], json[256], cap[256], again[256];
+		struct run r;
+
+		snprintf(prog, sizeof(prog), PROGS "leaks-%s", custom_allocators[i].name);
+		snprintf(json, sizeof(json), "%s", tmp_path("linked.json"));
+		snprintf(lib, sizeof(lib), "%s", strrchr(custom_allocators[i].lib, '/'));
+		snprintf(cap, sizeof(cap), "%s", tmp_path("linked.msb"));
+		run_memscope(&r, json, "record", "-o", cap, "--json", json, "--", prog, NULL);
+		assert_ran(&r, 0);
+		assert_leaks_program(r.json);
+		assert_allocator(r.json, custom_allocators[i].name, lib);
+		if (!strstr(r.err, custom_allocators[i].name))
+			fail_msg("the summary does not name %s:\n%s", custom_allocators[i].name, r.err);
+		run_free(&r);
+		/* the capture says it too: the report from it is the live one */
+		snprintf(again, sizeof(again), "%s", tmp_path("linked-again.json"));
+		run_memscope(&r, again, "report", cap, "--json", again, NULL);
+		assert_ran(&r, 0);
+		assert_allocator(r.json, custom_allocators[i].name, lib);
+		run_free(&r);
+		assert_same_file(json, again);
+	}
+}
+
+/*
+ * LD_PRELOAD given to memscope-bpf for the program it launches: the same
+ * counts, and C++ through operators that share free's address (tcmalloc,
+ * mimalloc: delete is free) without a mismatched-free finding.  The
+ * sanitized loader cannot run under another malloc: `make san` leaves the
+ * preload to the plain build and says so.
+ */
+static void test_e2e__custom_allocators_preloaded_traced_exactly_and_named(void **state)
+{
+	if (getenv("MEMSCOPE_SAN_LOGS")) {
+		fprintf(stderr, "custom_allocators_preloaded: not under the sanitizers (the loader "
+			"would run on the preloaded malloc too); run by the plain build\n");
+		return;
+	}
+	for (size_t i = 0; i < sizeof(custom_allocators) / sizeof(custom_allocators[0]); i++) {
+		const char *json = tmp_path("preloaded.json");
+		const char *lib = custom_allocators[i].lib;
+		struct run r;
+
+		setenv("LD_PRELOAD", lib, 1);
+		run_memscope(&r, json, "--json", json, "--", PROGS "leaks", NULL);
+		unsetenv("LD_PRELOAD");
+		assert_ran(&r, 0);
+		assert_leaks_program(r.json);
+		assert_allocator(r.json, custom_allocators[i].name, lib);
+		run_free(&r);
+
+		setenv("LD_PRELOAD", lib, 1);
+		run_memscope(&r, json, "--json", json, "--", PROGS "cxx", NULL);
+		unsetenv("LD_PRELOAD");
+		assert_ran(&r, 0);
+		assert_cxx_counts(r.json);
+		assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "findings")), 0);
+		assert_allocator(r.json, custom_allocators[i].name, lib);
+		run_free(&r);
+	}
+}
+
+/* A statically linked program's own malloc (glibc's, in its file) is the one named. */
+static void test_e2e__custom_allocators_static_program_names_its_own_malloc(void **state)
+{
+	const char *json = tmp_path("static-alloc.json");
+	struct run r;
+
+	run_memscope(&r, json, "--json", json, "--", PROGS "static_stdio", NULL);
+	assert_ran(&r, 0);
+	assert_allocator(r.json, "glibc", "static_stdio");
+	assert_leak(r.json, "leak", "static_stdio.c", "static_leak", 1, 33);
+	run_free(&r);
+}
+
+static void assert_prefixed_program(const cJSON *report)
+{
+	struct site_sum s;
+
+	assert_leak(report, "keep", "prefixed.c", "pa_keep", 4, 4 * 40);
+	assert_leak(report, "zeroed", "prefixed.c", "pa_zeroed", 2, 2 * 48);
+	assert_leak(report, "grow", "prefixed.c", "pa_grow", 1, 72);
+	s = sum_by_site(report, "sites", "churn");
+	assert_int_equal((long)s.allocations, 10);
+	assert_int_equal((long)s.temporary, 10);
+	assert_int_equal(s.line, line_of("prefixed.c", "pa_churn"));
+	/* pa_calloc's and pa_realloc's inner pa_malloc and pa_free are theirs, not calls */
+	s = sum_by_site_line(report, "sites", "grow", line_of("prefixed.c", "pa_grow_first"));
+	assert_int_equal((long)s.allocations, 1);
+	assert_int_equal((long)s.count, 0);
+	assert_int_equal((long)num(summary(report), "unknown_frees"), 0);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(report, "findings")), 0);
+}
+
+/*
+ * --symbol-prefix: an allocator under prefixed names in the executable (as
+ * a jemalloc built with a prefix is in redis): unseen without the flag,
+ * exact with it.  --allocator-lib: the same allocator in a library the
+ * program dlopens, which discovery cannot see before the launch.
+ */
+static void test_e2e__symbol_prefix_and_allocator_lib_find_unusual_allocators(void **state)
+{
+	char json[256], lib[PATH_MAX];
+	long allocs, live;
+	struct run r;
+
+	/* tmp_path()'s buffers are reused by each run: a copy */
+	snprintf(json, sizeof(json), "%s", tmp_path("prefixed.json"));
+	run_memscope(&r, json, "--json", json, "--", PROGS "prefixed", NULL);
+	assert_ran(&r, 0);
+	sum_program_sites(r.json, "prefixed.c", &allocs, &live);
+	assert_int_equal(allocs, 0);
+	run_free(&r);
+
+	run_memscope(&r, json, "--symbol-prefix", "pa_", "--json", json, "--", PROGS "prefixed",
+		     NULL);
+	assert_ran(&r, 0);
+	assert_prefixed_program(r.json);
+	sum_program_sites(r.json, "prefixed.c", &allocs, &live);
+	assert_int_equal(allocs, 4 + 2 + 2 + 10);
+	assert_int_equal(live, 7);
+	assert_allocator(r.json, "unknown", "prefixed");
+	run_free(&r);
+
+	/* the library dlopen'ed: found only when named */
+	assert_non_null(realpath(PROGS "libarena.so", lib));
+	run_memscope(&r, json, "--symbol-prefix", "pa_", "--json", json, "--", PROGS "prefixed",
+		     lib, NULL);
+	assert_ran(&r, 0);
+	sum_program_sites(r.json, "prefixed.c", &allocs, &live);
+	assert_int_equal(allocs, 0);
+	run_free(&r);
+	run_memscope(&r, json, "--symbol-prefix", "pa_", "--allocator-lib", lib, "--json", json,
+		     "--", PROGS "prefixed", lib, NULL);
+	assert_ran(&r, 0);
+	assert_prefixed_program(r.json);
+	run_free(&r);
+
+	/* a library that is not there, or holds no allocator: one line, exit 1 */
+	run_memscope(&r, NULL, "--allocator-lib", "/nonexistent/lib.so", "--", PROGS "leaks", NULL);
+	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(r.err, "cannot open '/nonexistent/lib.so' (--allocator-lib)"));
+	run_free(&r);
+	run_memscope(&r, NULL, "--allocator-lib", lib, "--", PROGS "leaks", NULL);
+	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(r.err, "defines no allocator function"));
+	run_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_e2e__plain_leaks_exact_counts_bytes_and_lines),
+		cmocka_unit_test(test_e2e__custom_allocators_linked_traced_exactly_and_named),
+		cmocka_unit_test(test_e2e__custom_allocators_preloaded_traced_exactly_and_named),
+		cmocka_unit_test(test_e2e__custom_allocators_static_program_names_its_own_malloc),
+		cmocka_unit_test(test_e2e__symbol_prefix_and_allocator_lib_find_unusual_allocators),
 		cmocka_unit_test(test_e2e__no_stacks_groups_by_call_site_with_the_same_counts),
 		cmocka_unit_test(test_e2e__threads_each_seen_and_grouped_by_site),
 		cmocka_unit_test(test_e2e__thread_exit_frees_are_no_double_frees_without_libc_symbols),
