@@ -324,6 +324,7 @@ static int attach_probes(struct session *s)
 		.unwind_mode = s->opts->unwind_mode,
 		.unwind_rows = unwind_capacity(s),
 		.batch = s->opts->batch,
+		.mappings = s->opts->no_mappings ? TRACER_MAPS_OFF : TRACER_MAPS_BTF,
 	};
 	volatile uint64_t *gen;
 	int rows_fd, objs_fd, keys_fd;
@@ -841,6 +842,8 @@ static void fill_report_input(struct session *s, struct report_input *in, char *
 		.timeline = s->model->timeline,
 		.thread_names = s->model->names,
 		.annots = s->model->annots,
+		.mappings = s->mode.mappings,
+		.maps = s->mode.mappings ? s->model->maps : NULL,
 		.min_age_ns = s->opts->min_age_ns,
 		.vm_children_known = s->vm_children_known,
 		.scan = &s->scan,

@@ -4504,6 +4504,112 @@ static void test_e2e__symbol_prefix_and_allocator_lib_find_unusual_allocators(vo
 	run_free(&r);
 }
 
+/* ---- anonymous mappings: mmap, munmap, mremap, brk ---- */
+
+/* The program's anonymous mappings made at function's sites, summed. */
+static struct site_sum anon_site(const cJSON *report, const char *function, int line,
+			       double *calls)
+{
+	const cJSON *am = cJSON_GetObjectItem(report, "anonymous_mappings"), *e;
+	struct site_sum s = { 0 };
+
+	*calls = 0;
+	cJSON_ArrayForEach(e, cJSON_GetObjectItem(am, "sites")) {
+		const cJSON *f = site_frame(report, (int)num(e, "stack"));
+
+		if (!f || !same_function(str(f, "function"), function) || (int)num(f, "line") != line)
+			continue;
+		s.groups++;
+		s.bytes += num(e, "live_bytes");
+		s.count += num(e, "live_count");
+		s.allocations += num(e, "mapped_bytes");
+		*calls += num(e, "calls");
+		s.line = (int)num(f, "line");
+	}
+	return s;
+}
+
+static void assert_anon_site(const cJSON *report, const char *function, double live_bytes,
+			     double live_count, double mapped_bytes, double calls)
+{
+	double got_calls;
+	struct site_sum s = anon_site(report, function, line_of("mappings.c", function), &got_calls);
+
+	if (s.groups != 1)
+		fail_msg("%d mapping sites at '%s', expected 1", s.groups, function);
+	assert_int_equal((long)s.bytes, (long)live_bytes);
+	assert_int_equal((long)s.count, (long)live_count);
+	assert_int_equal((long)s.allocations, (long)mapped_bytes);
+	assert_int_equal((long)got_calls, (long)calls);
+}
+
+/* tests/programs/mappings.c, exactly (its header says what it maps). */
+static void assert_mappings_program(const cJSON *report, const char *traced)
+{
+	const cJSON *am = cJSON_GetObjectItem(report, "anonymous_mappings");
+	const cJSON *alloc = cJSON_GetObjectItem(am, "allocator");
+	const long page = 4096;
+
+	if (!cJSON_IsObject(am))
+		fail_msg("no anonymous_mappings in the report");
+	assert_string_equal(str(am, "traced"), traced);
+	assert_anon_site(report, "map_keep", 15 * page, 3, 15 * page, 3);
+	assert_anon_site(report, "map_trim", 5 * page, 1, 8 * page, 1);
+	/* mmap'ed at 2 pages and moved to 6 by mremap: one mapping, two calls */
+	assert_anon_site(report, "map_grow", 6 * page, 1, (2 + 6) * page, 2);
+	assert_anon_site(report, "map_churn", 0, 0, 10 * page, 10);
+	assert_int_equal((long)num(cJSON_GetObjectItem(am, "calls"), "mremap"), 1);
+	/* glibc's mmap of the 1 MiB block is the heap's backing: not the program's */
+	assert_int_equal((long)num(alloc, "mapped_bytes"), (1 << 20) + page);
+	assert_int_equal((long)num(alloc, "unmapped_bytes"), (1 << 20) + page);
+	assert_int_equal((long)num(alloc, "live_bytes"), 0);
+	assert_true(num(cJSON_GetObjectItem(am, "brk"), "live_bytes") > 0);
+	/* and in the heap once, as the block it is */
+	assert_int_equal((long)num(summary(report), "allocations"), 5);
+	assert_int_equal((long)num(summary(report), "bytes_allocated"), (1 << 20) + 400);
+	assert_leak(report, "main", "mappings.c", "small", 4, 400);
+}
+
+/*
+ * mmap, munmap, mremap and brk of a program whose mappings are known: per
+ * site, exactly; the same through the raw tracepoint that stands in where
+ * tp_btf is refused; in the capture (the report from it is the live one);
+ * none with --no-mappings.
+ */
+static void test_e2e__anonymous_mappings_exact_by_site_beside_the_heap(void **state)
+{
+	char json[256], cap[256], again[256];
+	struct run r;
+
+	snprintf(json, sizeof(json), "%s", tmp_path("mappings.json"));
+	snprintf(cap, sizeof(cap), "%s", tmp_path("mappings.msb"));
+	snprintf(again, sizeof(again), "%s", tmp_path("mappings-again.json"));
+	run_memscope(&r, json, "record", "-o", cap, "--json", json, "--", PROGS "mappings", NULL);
+	assert_ran(&r, 0);
+	assert_mappings_program(r.json, "tp_btf");
+	if (!strstr(r.err, "mapped ") || !strstr(r.err, "map_keep (tests/programs/mappings.c"))
+		fail_msg("the summary does not show the mappings:\n%s", r.err);
+	run_free(&r);
+	run_memscope(&r, again, "report", cap, "--json", again, NULL);
+	assert_ran(&r, 0);
+	run_free(&r);
+	assert_same_file(json, again);
+
+	setenv("MEMSCOPE_REFUSE", "tp_btf", 1);
+	run_memscope(&r, json, "--json", json, "--", PROGS "mappings", NULL);
+	unsetenv("MEMSCOPE_REFUSE");
+	assert_ran(&r, 0);
+	assert_mappings_program(r.json, "raw_tp");
+	assert_non_null(strstr(r.err, "mappings by tp_btf lost"));
+	run_free(&r);
+
+	run_memscope(&r, json, "--no-mappings", "--json", json, "--", PROGS "mappings", NULL);
+	assert_ran(&r, 0);
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(r.json, "anonymous_mappings")));
+	assert_int_equal((long)num(summary(r.json), "allocations"), 5);
+	run_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -4512,6 +4618,7 @@ int main(void)
 		cmocka_unit_test(test_e2e__custom_allocators_preloaded_traced_exactly_and_named),
 		cmocka_unit_test(test_e2e__custom_allocators_static_program_names_its_own_malloc),
 		cmocka_unit_test(test_e2e__symbol_prefix_and_allocator_lib_find_unusual_allocators),
+		cmocka_unit_test(test_e2e__anonymous_mappings_exact_by_site_beside_the_heap),
 		cmocka_unit_test(test_e2e__no_stacks_groups_by_call_site_with_the_same_counts),
 		cmocka_unit_test(test_e2e__threads_each_seen_and_grouped_by_site),
 		cmocka_unit_test(test_e2e__thread_exit_frees_are_no_double_frees_without_libc_symbols),

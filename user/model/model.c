@@ -20,6 +20,7 @@ struct model *model__new(const struct model_opts *opts)
 	m->annots = annotations__new(m->heap, m->detector);
 	m->timeline = timeline__new(opts->start_ns, opts->interval_ns);
 	m->names = thread_names__new();
+	m->maps = mappings__new();
 	return m;
 }
 
@@ -31,6 +32,7 @@ void model__free(struct model *m)
 	detector__free(m->detector);
 	timeline__free(m->timeline);
 	thread_names__free(m->names);
+	mappings__free(m->maps);
 	heap__free(m->heap);
 	stack_table__free(m->stacks);
 	free(m);
@@ -190,4 +192,16 @@ void model__tick(struct model *m, uint64_t now_ns, bool force)
 {
 	model__flush(m);
 	timeline__tick(m->timeline, heap__totals(m->heap), now_ns, force);
+}
+
+void model__map_call(struct model *m, const struct map_call *c, uint64_t hash)
+{
+	struct map_call mc = *c;
+
+	model__flush(m);
+	if (c->stack_lost)
+		m->stack_lost++;
+	mc.stack = hash ? stack_table__find(m->stacks, hash) : STACK_NONE;
+	m->maps_traced = true;
+	mappings__apply(m->maps, &mc);
 }
