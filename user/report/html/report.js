@@ -391,6 +391,17 @@
 			S.peak_bytes ? 'at ' + fmtAt(S.peak_t_us) : 'nothing allocated'));
 		box.appendChild(card('live', 'In use at end', fmtBytes(S.live_bytes), S.live_bytes,
 			plural(S.live_allocations || 0, 'block', 'blocks')));
+		if (R.anonymous_mappings) {
+			var AM = R.anonymous_mappings;
+
+			/* beside the heap: what the program mapped itself; the allocator's is the heap's backing */
+			box.appendChild(card('mapped', 'Mapped by the program', fmtBytes(AM.program.live_bytes),
+				AM.program.live_bytes, plural(AM.program.live_count || 0, 'anonymous mapping', 'anonymous mappings') +
+				' · peak ' + fmtBytes(AM.program.peak_bytes)));
+			box.appendChild(card('backing', 'Heap\u2019s backing', fmtBytes(AM.allocator.live_bytes + AM.brk.live_bytes),
+				AM.allocator.live_bytes + AM.brk.live_bytes, fmtBytes(AM.allocator.live_bytes) +
+				' mapped by the allocator · ' + fmtBytes(AM.brk.live_bytes) + ' break'));
+		}
 		box.appendChild(card('leaked', 'Leaked', fmtBytes(leaked), leaked,
 			plural(leakedN || 0, 'block', 'blocks') + ' · ' + (TR.leak_rule || 'live at exit') +
 			(S.leak_classes ? ' · ' + fmtBytes(S.leak_classes.definitely_lost.bytes + S.leak_classes.indirectly_lost.bytes) + ' definitely or indirectly lost' : '') +
