@@ -746,7 +746,8 @@ static void mark_stacks(struct builder *b)
 	for (i = 0; i < r->npeak; i++)
 		mark(b, r->peak[i].stack, false);
 	for (i = 0; i < r->anon.nsites; i++)
-		mark(b, r->anon.sites[i].stack, true);
+		if (r->anon.sites[i].stack != STACK_NONE)
+			mark(b, r->anon.sites[i].stack, true);
 }
 
 static const char *frame_label(struct report *r, const struct sym_frame *f)
