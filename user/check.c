@@ -184,10 +184,13 @@ static bool check_mode(void)
 	if (!t)
 		return false;
 	m = tracer__mode(t);
-	printf("\nmode: a trace with no flags runs with %s stacks, %s, %s\n",
+	printf("\nmode: a trace with no flags runs with %s stacks, %s, %s, %s\n",
 	       !m->alloc_stacks ? "no" : m->unwind_mode == MS_UNWIND_FP ? "frame-pointer" : "DWARF",
 	       m->batch ? "records batched per thread" : "one record per call",
-	       m->multi ? "uprobe_multi links" : "perf-event uprobes");
+	       m->multi ? "uprobe_multi links" : "perf-event uprobes",
+	       m->mappings == TRACER_MAPS_BTF ? "mappings by tp_btf on sys_exit" :
+	       m->mappings == TRACER_MAPS_RAW ? "mappings by a raw tracepoint on sys_exit" :
+	       "no mappings");
 	for (size_t i = 0; i < m->ndegraded; i++)
 		printf("  degraded: %s lost (%s): %s\n", m->degraded[i].feature,
 		       m->degraded[i].reason, m->degraded[i].instead);
