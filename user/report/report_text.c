@@ -104,7 +104,7 @@ static void reach_lines(const struct report *r, FILE *f)
 static void anon_line(const struct report *r, FILE *f)
 {
 	const struct report_anon *an = &r->anon;
-	char a[32], b[32], c[32];
+	char a[32], b[32], c[32], d[32];
 
 	if (!an->traced)
 		return;
@@ -114,7 +114,7 @@ static void anon_line(const struct report *r, FILE *f)
 		an->program.count == 1 ? "" : "s",
 		report__fmt_bytes(an->program.peak_bytes, b, sizeof(b)),
 		report__fmt_bytes(an->allocator.bytes, c, sizeof(c)),
-		report__fmt_bytes(an->brk.bytes, a, sizeof(a)));
+		report__fmt_bytes(an->brk.bytes, d, sizeof(d)));
 }
 
 static void header(const struct report *r, FILE *f)
