@@ -4587,8 +4587,23 @@ static void test_e2e__anonymous_mappings_exact_by_site_beside_the_heap(void **st
 	run_memscope(&r, json, "record", "-o", cap, "--json", json, "--", PROGS "mappings", NULL);
 	assert_ran(&r, 0);
 	assert_mappings_program(r.json, "tp_btf");
-	if (!strstr(r.err, "mapped ") || !strstr(r.err, "map_keep (tests/programs/mappings.c"))
-		fail_msg("the summary does not show the mappings:\n%s", r.err);
+	{
+		/* the summary's line says what the JSON says (sizes in KiB here) */
+		const cJSON *am = cJSON_GetObjectItem(r.json, "anonymous_mappings");
+		const cJSON *prog = cJSON_GetObjectItem(am, "program");
+		char want[160];
+
+		snprintf(want, sizeof(want), "mapped        %.1f KiB in %ld anonymous mappings by the "
+			 "program", num(prog, "live_bytes") / 1024, (long)num(prog, "live_count"));
+		if (!strstr(r.err, want))
+			fail_msg("no '%s' in the summary:\n%s", want, r.err);
+		snprintf(want, sizeof(want), ", %.1f KiB break\n",
+			 num(cJSON_GetObjectItem(am, "brk"), "live_bytes") / 1024);
+		if (!strstr(r.err, want))
+			fail_msg("no '%s' in the summary:\n%s", want, r.err);
+		if (!strstr(r.err, "map_keep (tests/programs/mappings.c"))
+			fail_msg("the summary does not list the mapping sites:\n%s", r.err);
+	}
 	run_free(&r);
 	run_memscope(&r, again, "report", cap, "--json", again, NULL);
 	assert_ran(&r, 0);
