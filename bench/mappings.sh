@@ -47,7 +47,7 @@ run() {
 	traced) out=$("$MEMSCOPE" --no-scan -o "$TMP/o.txt" -- "$WL" "$PAIRS") ;;
 	traced-nomaps) out=$("$MEMSCOPE" --no-scan --no-mappings -o "$TMP/o.txt" -- "$WL" "$PAIRS") ;;
 	esac
-	sed -n 's/.*pairs=\([0-9]*\) ns_per_pair=\([0-9.]*\).*cpu_s=\([0-9.]*\) .*/\2 \3 \1/p' <<<"$out" |
+	sed -n 's/.*pairs=\([0-9]*\) ns_per_pair=\([0-9.]*\).* cpu_s=\([0-9.]*\) .*/\2 \3 \1/p' <<<"$out" |
 		awk '{ printf "%s %.1f", $1, $2 * 1e9 / $3 }'
 }
 
