@@ -4564,6 +4564,14 @@ static void assert_mappings_program(const cJSON *report, const char *traced)
 	assert_int_equal((long)num(alloc, "unmapped_bytes"), (1 << 20) + page);
 	assert_int_equal((long)num(alloc, "live_bytes"), 0);
 	assert_true(num(cJSON_GetObjectItem(am, "brk"), "live_bytes") > 0);
+	/* the timeline's last sample (the end of tracing) holds what is mapped at the end */
+	{
+		const cJSON *tl = cJSON_GetObjectItem(report, "timeline");
+		const cJSON *last = cJSON_GetArrayItem(tl, cJSON_GetArraySize(tl) - 1);
+
+		assert_int_equal((long)num(last, "mapped_bytes"),
+				 (long)num(cJSON_GetObjectItem(am, "program"), "live_bytes"));
+	}
 	/* and in the heap once, as the block it is */
 	assert_int_equal((long)num(summary(report), "allocations"), 5);
 	assert_int_equal((long)num(summary(report), "bytes_allocated"), (1 << 20) + 400);

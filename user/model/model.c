@@ -21,6 +21,7 @@ struct model *model__new(const struct model_opts *opts)
 	m->timeline = timeline__new(opts->start_ns, opts->interval_ns);
 	m->names = thread_names__new();
 	m->maps = mappings__new();
+	timeline__set_mapped(m->timeline, &mappings__program(m->maps)->bytes);
 	return m;
 }
 
@@ -203,5 +204,7 @@ void model__map_call(struct model *m, const struct map_call *c, uint64_t hash)
 		m->stack_lost++;
 	mc.stack = hash ? stack_table__find(m->stacks, hash) : STACK_NONE;
 	m->maps_traced = true;
+	/* the grid points before it see the mappings before it */
+	timeline__event(m->timeline, c->ts_ns, heap__totals(m->heap));
 	mappings__apply(m->maps, &mc);
 }

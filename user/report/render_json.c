@@ -405,6 +405,10 @@ static void write_timeline(const struct report *r, struct json_writer *w)
 			jw__null(w, "rss_bytes");
 		else
 			jw__uint(w, "rss_bytes", s[i].rss_bytes);
+		if (!s[i].has_mapped)
+			jw__null(w, "mapped_bytes");
+		else
+			jw__uint(w, "mapped_bytes", s[i].mapped_bytes);
 		jw__end_object(w);
 	}
 	jw__end_array(w);

@@ -591,6 +591,8 @@ static void collect_timeline(struct report *r, const struct report_input *in)
 			.allocations = s[i].allocations, .frees = s[i].frees,
 			.has_rss = s[i].rss_bytes != TIMELINE_NO_RSS,
 			.rss_bytes = s[i].rss_bytes != TIMELINE_NO_RSS ? s[i].rss_bytes : 0,
+			.has_mapped = in->maps != NULL,
+			.mapped_bytes = in->maps ? s[i].mapped_bytes : 0,
 		};
 	r->ntimeline = n;
 }

@@ -226,6 +226,8 @@ struct report_sample {
 	uint64_t live_bytes, allocations, frees;
 	bool has_rss;
 	uint64_t rss_bytes;
+	bool has_mapped;       /* mappings were traced */
+	uint64_t mapped_bytes; /* the program's anonymous mappings */
 };
 
 /* A non-empty histogram bucket: count values up to max. */

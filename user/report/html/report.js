@@ -1235,13 +1235,15 @@
 				plural(tl.length, 'sample', 'samples') + ', one every ' + fmtDuration(TR.interval_us) + ').'));
 			return;
 		}
-		var xs = [], heap = [], rss = [], allocs = [], frees = [], prev = 0, hasRss = false;
+		var xs = [], heap = [], rss = [], heapMapped = [], allocs = [], frees = [], prev = 0, hasRss = false;
+		var hasMapped = !!R.anonymous_mappings;
 
 		/* a launched target starts with nothing allocated */
 		if (T.launched && tl[0].t_us > 0) {
 			xs.push(0);
 			heap.push(0);
 			rss.push(null);
+			heapMapped.push(hasMapped ? 0 : null);
 			allocs.push(null);
 			frees.push(null);
 		}
@@ -1253,6 +1255,8 @@
 			heap.push(s.live_bytes);
 			rss.push(s.rss_bytes === null || s.rss_bytes === undefined ? null : s.rss_bytes);
 			hasRss = hasRss || rss[rss.length - 1] !== null;
+			/* on RSS's axis: what the trace explains of it, the heap and what the program mapped */
+			heapMapped.push(hasMapped ? s.live_bytes + (s.mapped_bytes || 0) : null);
 			allocs.push(dt > 0 ? s.allocations / dt : null);
 			frees.push(dt > 0 ? s.frees / dt : null);
 			prev = s.t_us;
@@ -1319,7 +1323,9 @@
 				{ label: 'RSS (right axis)', scale: 'rss', stroke: '#8a5cc2', width: 1.5, dash: [6, 4], show: hasRss,
 				  /* RSS is read only at recent grid points: join across the others */
 				  spanGaps: true,
-				  value: function (u, v) { return fmtBytes(v); } }]
+				  value: function (u, v) { return fmtBytes(v); } },
+				{ label: 'Heap + mapped by the program (right axis)', scale: 'rss', stroke: '#1f9e89', width: 1.5,
+				  show: hasMapped, value: function (u, v) { return v === null ? '–' : fmtBytes(v); } }]
 		};
 		var rate = {
 			width: width, height: 130, cursor: cursor, hooks: hooks,
@@ -1338,7 +1344,7 @@
 
 		box.appendChild(a);
 		box.appendChild(b);
-		plots.push(new uPlot(memory, [xs, heap, rss], a));
+		plots.push(new uPlot(memory, [xs, heap, rss, heapMapped], a));
 		plots.push(new uPlot(rate, [xs, allocs, frees], b));
 	}
 
