@@ -4417,6 +4417,44 @@ static void test_e2e__custom_allocators_preloaded_traced_exactly_and_named(void 
 	}
 }
 
+/* -p on a running process that preloaded each allocator: its calls from the attach on, named. */
+static void test_e2e__custom_allocators_preloaded_in_a_running_process_with_pid(void **state)
+{
+	for (size_t i = 0; i < sizeof(custom_allocators) / sizeof(custom_allocators[0]); i++) {
+		char json[256], err[256], pidbuf[16];
+		struct run r = { 0 };
+		pid_t waiter, ms;
+		int fd;
+
+		snprintf(json, sizeof(json), "%s", tmp_path("attach-alloc.json"));
+		snprintf(err, sizeof(err), "%s", tmp_path("attach-alloc.err"));
+		setenv("LD_PRELOAD", custom_allocators[i].lib, 1);
+		waiter = start_waiter(&fd, NULL);
+		unsetenv("LD_PRELOAD");
+		assert_int_equal(read_ready(fd), waiter);
+		snprintf(pidbuf, sizeof(pidbuf), "%d", waiter);
+		unlink(json);
+		/* the last round's "tracing pid" must not be taken for this one's */
+		unlink(err);
+		ms = spawn((char *[]){ MEMSCOPE, "-v", "-p", pidbuf, "--json", json, NULL }, err, -1);
+		wait_tracing(err, ms);
+		kill(waiter, SIGUSR1);
+		assert_int_equal(wait_code(waiter), 0);
+		finish(&r, ms, err, json);
+		close(fd);
+		assert_ran(&r, 0);
+		assert_leak(r.json, "late_leak", "waiter.c", "late_leak", 7, 7 * 300);
+		/* the block allocated before attach, freed after it */
+		assert_int_equal((long)num(summary(r.json), "unknown_frees"), 1);
+		/* the maps name the file the link points to (libtcmalloc_minimal.so.4.5.10) */
+		assert_allocator(r.json, custom_allocators[i].name, "");
+		assert_non_null(strstr(str(cJSON_GetObjectItem(cJSON_GetObjectItem(r.json, "tracing"),
+							       "allocator"), "path"),
+				       custom_allocators[i].name));
+		run_free(&r);
+	}
+}
+
 /* A statically linked program's own malloc (glibc's, in its file) is the one named. */
 static void test_e2e__custom_allocators_static_program_names_its_own_malloc(void **state)
 {
@@ -4639,6 +4677,7 @@ int main(void)
 		cmocka_unit_test(test_e2e__plain_leaks_exact_counts_bytes_and_lines),
 		cmocka_unit_test(test_e2e__custom_allocators_linked_traced_exactly_and_named),
 		cmocka_unit_test(test_e2e__custom_allocators_preloaded_traced_exactly_and_named),
+		cmocka_unit_test(test_e2e__custom_allocators_preloaded_in_a_running_process_with_pid),
 		cmocka_unit_test(test_e2e__custom_allocators_static_program_names_its_own_malloc),
 		cmocka_unit_test(test_e2e__symbol_prefix_and_allocator_lib_find_unusual_allocators),
 		cmocka_unit_test(test_e2e__anonymous_mappings_exact_by_site_beside_the_heap),
