@@ -95,7 +95,7 @@ PROGS     := $(PROG_C:tests/programs/%.c=$(PROG_DIR)/%) \
 
 .PHONY: all deps test-deps demo test unit verifier verifier-report e2e kernel-matrix html \
 	reliability bench-build clean san fuzz static static-test install uninstall man \
-	check-man install-test deb deb-test
+	check-man check-version install-test deb deb-test
 all: $(MEMSCOPE_BIN)
 
 deps:
@@ -311,7 +311,7 @@ fuzz: $(FUZZ_BINS)
 test: deps test-deps
 	$(Q)$(MAKE) --no-print-directory all bench-build
 	$(Q)$(MAKE) --no-print-directory unit verifier e2e reliability kernel-matrix html
-	$(Q)$(MAKE) --no-print-directory check-man install-test static-test deb-test
+	$(Q)$(MAKE) --no-print-directory check-man check-version install-test static-test deb-test
 	$(Q)$(MAKE) --no-print-directory san
 	$(Q)$(MAKE) --no-print-directory fuzz
 
@@ -377,7 +377,11 @@ uninstall:
 
 # --help, the man page and the option parser name the same options.
 check-man: $(MEMSCOPE_BIN) $(MANPAGE)
-	$(Q)tests/ship/check-manpage.sh $(MEMSCOPE_BIN) $(MANPAGE)
+	$(Q)tests/ship/check-manpage.sh $(abspath $(MEMSCOPE_BIN)) $(MANPAGE)
+
+# VERSION is the one version: --version, the man page, debian/changelog, the reports.
+check-version: $(MEMSCOPE_BIN) $(MANPAGE) $(PROG_DIR)/leaks
+	$(Q)tests/ship/check-version.sh $(abspath $(MEMSCOPE_BIN)) $(MANPAGE) $(PROG_DIR)/leaks
 
 # install and uninstall into a scratch DESTDIR lay out and remove the list.
 install-test: $(MEMSCOPE_BIN) $(MANPAGE)
