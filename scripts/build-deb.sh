@@ -36,8 +36,8 @@ echo "build-deb: building memscope-bpf $version in $src" >&2
 mv "$out"/src/*.deb "$out"/src/*.buildinfo "$out"/src/*.changes "$out"/
 rm -rf "$out/src"
 ls -l "$out"/*.deb
-# lintian: errors fail the build, warnings are shown
-lintian --info --display-info "$out"/*.changes > "$out/lintian.txt" 2>&1 || true
+# lintian, pedantic and experimental tags too: errors fail the build, the rest is shown
+lintian --info --display-info --display-experimental --pedantic "$out"/*.changes > "$out/lintian.txt" 2>&1 || true
 cat "$out/lintian.txt"
 if grep -q '^E: ' "$out/lintian.txt"; then
 	die "lintian found errors (above)"
