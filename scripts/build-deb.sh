@@ -42,4 +42,4 @@ cat "$out/lintian.txt"
 if grep -q '^E: ' "$out/lintian.txt"; then
 	die "lintian found errors (above)"
 fi
-echo "build-deb: $(basename "$out"/memscope-bpf_*.deb): lintian $(grep -c '^[EWI]: ' "$out/lintian.txt") tags, no error" >&2
+echo "build-deb: $(basename "$out"/memscope-bpf_*.deb): lintian $(grep -c '^[EWIPX]: ' "$out/lintian.txt") tags, no error" >&2
