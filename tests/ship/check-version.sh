@@ -1,8 +1,9 @@
 #!/bin/sh
 # The version has one source, VERSION: --version, the man page, the Debian
-# package's changelog and every report that has room for it (JSON, the HTML
-# page's embedded JSON, the pprof profile's comment, the capture's header)
-# say the same.  The text summary and folded stacks carry no version.
+# package's changelog and every report that has room for it (the text
+# summary's first line, JSON, the HTML page's embedded JSON, the pprof
+# profile's comment, the capture's header) say the same.  Folded stacks have
+# no room for one.
 # Usage: check-version.sh MEMSCOPE_BIN MANPAGE PROGRAM (root: it traces PROGRAM)
 set -u
 bin=$1 page=$2 prog=$3
@@ -28,10 +29,12 @@ fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 "$bin" --json "$tmp/r.json" --html "$tmp/r.html" --pprof "$tmp/r.pb.gz" --record "$tmp/r.msb" \
-	-- "$prog" 2> "$tmp/err" || { cat "$tmp/err" >&2; bad "tracing '$prog' failed"; }
+	-o "$tmp/r.txt" -- "$prog" 2> "$tmp/err" || { cat "$tmp/err" >&2; bad "tracing '$prog' failed"; }
+sed -n 2p "$tmp/r.txt" | grep -q "^== memscope-bpf $version: pid " ||
+	bad "the text summary is not at $version"
 grep -q "^  \"version\": \"$version\",\$" "$tmp/r.json" || bad "the JSON report is not at $version"
 grep -q "\"version\":\"$version\"" "$tmp/r.html" || bad "the HTML report is not at $version"
 gzip -dc "$tmp/r.pb.gz" | grep -aq "memscope-bpf $version" || bad "the pprof profile is not at $version"
 head -c 256 "$tmp/r.msb" | grep -aq "memscope-bpf $version" || bad "the capture is not at $version"
-[ $fail -eq 0 ] && echo "check-version: $version in --version, the man page, debian/changelog, JSON, HTML, pprof, capture"
+[ $fail -eq 0 ] && echo "check-version: $version in --version, the man page, debian/changelog, the text summary, JSON, HTML, pprof, capture"
 exit $fail
