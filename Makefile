@@ -262,7 +262,8 @@ KERNEL_TESTS   ?= test_e2e__plain_leaks_* test_e2e__threads_each_seen_* test_e2e
 		  test_e2e__attach_to_running_* test_e2e__omit_frame_pointer_* test_e2e__annotations_* \
 		  test_e2e__fallback_ladder_* test_e2e__uprobe_multi_refused_* \
 		  test_e2e__frame_pointer_garbage_* test_e2e__zombie_target_* \
-		  test_e2e__vfork_childs_* test_e2e__pid_target_reaped_*
+		  test_e2e__vfork_childs_* test_e2e__pid_target_reaped_* \
+		  test_e2e__anonymous_mappings_*
 KERNEL_TIMEOUT ?= 1500
 comma := ,
 space := $(subst ,, )
