@@ -294,7 +294,7 @@ static enum options_result parse_one(struct ms_options *o, int c, const char *ar
 	case OPT_SYMBOL_PREFIX:
 		if (!*arg || strlen(arg) > 64 || strspn(arg, "abcdefghijklmnopqrstuvwxyz"
 			    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.$") != strlen(arg)) {
-			ms_err("invalid --symbol-prefix '%s' (letters, digits, '_', at most 64)", arg);
+			ms_err("invalid --symbol-prefix '%s' (letters, digits, '_', '.', '$', at most 64)", arg);
 			return OPTIONS_EXIT_ERROR;
 		}
 		o->symbol_prefix = arg;

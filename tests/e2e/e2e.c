@@ -4557,6 +4557,11 @@ static void test_e2e__symbol_prefix_and_allocator_lib_find_unusual_allocators(vo
 	assert_int_equal(r.status, 1);
 	assert_non_null(strstr(r.err, "defines no allocator function"));
 	run_free(&r);
+	/* a prefix that is no symbol's: a bad argument */
+	run_memscope(&r, NULL, "--symbol-prefix", "je malloc", "--", PROGS "leaks", NULL);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(r.err, "invalid --symbol-prefix 'je malloc'"));
+	run_free(&r);
 }
 
 /* ---- anonymous mappings: mmap, munmap, mremap, brk ---- */
