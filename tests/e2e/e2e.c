@@ -4306,10 +4306,403 @@ static void test_e2e__foreign_corrupt_or_cut_captures_are_told_apart(void **stat
 	run_free(&r);
 }
 
+/* ---- other allocators: jemalloc, tcmalloc, mimalloc, prefixed names ---- */
+
+/* The allocator the report names (JSON tracing.allocator). */
+static void assert_allocator(const cJSON *report, const char *name, const char *path_end)
+{
+	const cJSON *a = cJSON_GetObjectItem(cJSON_GetObjectItem(report, "tracing"), "allocator");
+
+	if (!cJSON_IsObject(a))
+		fail_msg("no tracing.allocator in the report");
+	assert_string_equal(str(a, "name"), name);
+	if (!ends_with(str(a, "path"), path_end))
+		fail_msg("allocator at '%s', expected '...%s'", str(a, "path"), path_end);
+}
+
+/* Allocations and frees at sites in file src (the program's own, not the allocator's). */
+static void sum_program_sites(const cJSON *report, const char *src, long *allocs, long *live)
+{
+	const cJSON *e;
+
+	*allocs = *live = 0;
+	cJSON_ArrayForEach(e, cJSON_GetObjectItem(report, "sites")) {
+		const cJSON *f = site_frame(report, (int)num(e, "stack"));
+
+		if (!f || !ends_with(str(f, "file"), src))
+			continue;
+		*allocs += (long)num(e, "allocations");
+		*live += (long)num(e, "live_count");
+	}
+}
+
+/*
+ * tests/programs/leaks.c's allocations, exactly, whatever allocator serves
+ * them: 58 calls at its own sites, 7 blocks left, no finding.  What the
+ * allocator allocates for itself (tcmalloc's start-up, libstdc++'s pool
+ * when the allocator pulls it in) is at sites of its own.
+ */
+static void assert_leaks_program(const cJSON *report)
+{
+	long allocs, live;
+
+	assert_leak(report, "leak_malloc", "leaks.c", "leak_malloc", 3, 300);
+	assert_leak(report, "leak_calloc", "leaks.c", "leak_calloc", 2, 400);
+	assert_leak(report, "leak_realloc", "leaks.c", "leak_realloc", 1, 256);
+	assert_strdup_leak(report);
+	assert_int_equal((long)sum_by_site(report, "sites", "churn").allocations, 50);
+	assert_int_equal((long)sum_by_site(report, "sites", "churn").temporary, 50);
+	sum_program_sites(report, "leaks.c", &allocs, &live);
+	assert_int_equal(allocs, 58);
+	assert_int_equal(live, 7);
+	assert_int_equal((long)num(summary(report), "unknown_frees"), 0);
+	assert_int_equal((long)num(summary(report), "lost_events"), 0);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(report, "findings")), 0);
+}
+
+static const struct {
+	const char *name, *lib;
+} custom_allocators[] = {
+	{ "jemalloc", "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2" },
+	{ "tcmalloc", "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4" },
+	{ "mimalloc", "/usr/lib/x86_64-linux-gnu/libmimalloc.so.2" },
+};
+
+/* leaks.c linked with each allocator: traced without a flag, the allocator named. */
+static void test_e2e__custom_allocators_linked_traced_exactly_and_named(void **state)
+{
+	for (size_t i = 0; i < sizeof(custom_allocators) / sizeof(custom_allocators[0]); i++) {
+		char prog[64], lib[64], json[256], cap[256], again[256];
+		struct run r;
+
+		snprintf(prog, sizeof(prog), PROGS "leaks-%s", custom_allocators[i].name);
+		snprintf(json, sizeof(json), "%s", tmp_path("linked.json"));
+		snprintf(lib, sizeof(lib), "%s", strrchr(custom_allocators[i].lib, '/'));
+		snprintf(cap, sizeof(cap), "%s", tmp_path("linked.msb"));
+		run_memscope(&r, json, "record", "-o", cap, "--json", json, "--", prog, NULL);
+		assert_ran(&r, 0);
+		assert_leaks_program(r.json);
+		assert_allocator(r.json, custom_allocators[i].name, lib);
+		if (!strstr(r.err, custom_allocators[i].name))
+			fail_msg("the summary does not name %s:\n%s", custom_allocators[i].name, r.err);
+		run_free(&r);
+		/* the capture says it too: the report from it is the live one */
+		snprintf(again, sizeof(again), "%s", tmp_path("linked-again.json"));
+		run_memscope(&r, again, "report", cap, "--json", again, NULL);
+		assert_ran(&r, 0);
+		assert_allocator(r.json, custom_allocators[i].name, lib);
+		run_free(&r);
+		assert_same_file(json, again);
+	}
+}
+
+/*
+ * LD_PRELOAD given to memscope-bpf for the program it launches: the same
+ * counts, and C++ through operators that share free's address (tcmalloc,
+ * mimalloc: delete is free) without a mismatched-free finding.  The
+ * sanitized loader cannot run under another malloc: `make san` leaves the
+ * preload to the plain build and says so.
+ */
+static void test_e2e__custom_allocators_preloaded_traced_exactly_and_named(void **state)
+{
+	if (getenv("MEMSCOPE_SAN_LOGS")) {
+		fprintf(stderr, "custom_allocators_preloaded: not under the sanitizers (the loader "
+			"would run on the preloaded malloc too); run by the plain build\n");
+		return;
+	}
+	for (size_t i = 0; i < sizeof(custom_allocators) / sizeof(custom_allocators[0]); i++) {
+		const char *json = tmp_path("preloaded.json");
+		const char *lib = custom_allocators[i].lib;
+		struct run r;
+
+		setenv("LD_PRELOAD", lib, 1);
+		run_memscope(&r, json, "--json", json, "--", PROGS "leaks", NULL);
+		unsetenv("LD_PRELOAD");
+		assert_ran(&r, 0);
+		assert_leaks_program(r.json);
+		assert_allocator(r.json, custom_allocators[i].name, lib);
+		run_free(&r);
+
+		setenv("LD_PRELOAD", lib, 1);
+		run_memscope(&r, json, "--json", json, "--", PROGS "cxx", NULL);
+		unsetenv("LD_PRELOAD");
+		assert_ran(&r, 0);
+		assert_cxx_counts(r.json);
+		assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "findings")), 0);
+		assert_allocator(r.json, custom_allocators[i].name, lib);
+		run_free(&r);
+	}
+}
+
+/* -p on a running process that preloaded each allocator: its calls from the attach on, named. */
+static void test_e2e__custom_allocators_preloaded_in_a_running_process_with_pid(void **state)
+{
+	for (size_t i = 0; i < sizeof(custom_allocators) / sizeof(custom_allocators[0]); i++) {
+		char json[256], err[256], pidbuf[16];
+		struct run r = { 0 };
+		pid_t waiter, ms;
+		int fd;
+
+		snprintf(json, sizeof(json), "%s", tmp_path("attach-alloc.json"));
+		snprintf(err, sizeof(err), "%s", tmp_path("attach-alloc.err"));
+		setenv("LD_PRELOAD", custom_allocators[i].lib, 1);
+		waiter = start_waiter(&fd, NULL);
+		unsetenv("LD_PRELOAD");
+		assert_int_equal(read_ready(fd), waiter);
+		snprintf(pidbuf, sizeof(pidbuf), "%d", waiter);
+		unlink(json);
+		/* the last round's "tracing pid" must not be taken for this one's */
+		unlink(err);
+		ms = spawn((char *[]){ MEMSCOPE, "-v", "-p", pidbuf, "--json", json, NULL }, err, -1);
+		wait_tracing(err, ms);
+		kill(waiter, SIGUSR1);
+		assert_int_equal(wait_code(waiter), 0);
+		finish(&r, ms, err, json);
+		close(fd);
+		assert_ran(&r, 0);
+		assert_leak(r.json, "late_leak", "waiter.c", "late_leak", 7, 7 * 300);
+		/* the block allocated before attach, freed after it */
+		assert_int_equal((long)num(summary(r.json), "unknown_frees"), 1);
+		/* the maps name the file the link points to (libtcmalloc_minimal.so.4.5.10) */
+		assert_allocator(r.json, custom_allocators[i].name, "");
+		assert_non_null(strstr(str(cJSON_GetObjectItem(cJSON_GetObjectItem(r.json, "tracing"),
+							       "allocator"), "path"),
+				       custom_allocators[i].name));
+		run_free(&r);
+	}
+}
+
+/* A statically linked program's own malloc (glibc's, in its file) is the one named. */
+static void test_e2e__custom_allocators_static_program_names_its_own_malloc(void **state)
+{
+	const char *json = tmp_path("static-alloc.json");
+	struct run r;
+
+	run_memscope(&r, json, "--json", json, "--", PROGS "static_stdio", NULL);
+	assert_ran(&r, 0);
+	assert_allocator(r.json, "glibc", "static_stdio");
+	assert_leak(r.json, "leak", "static_stdio.c", "static_leak", 1, 33);
+	run_free(&r);
+}
+
+static void assert_prefixed_program(const cJSON *report)
+{
+	struct site_sum s;
+
+	assert_leak(report, "keep", "prefixed.c", "pa_keep", 4, 4 * 40);
+	assert_leak(report, "zeroed", "prefixed.c", "pa_zeroed", 2, 2 * 48);
+	assert_leak(report, "grow", "prefixed.c", "pa_grow", 1, 72);
+	s = sum_by_site(report, "sites", "churn");
+	assert_int_equal((long)s.allocations, 10);
+	assert_int_equal((long)s.temporary, 10);
+	assert_int_equal(s.line, line_of("prefixed.c", "pa_churn"));
+	/* pa_calloc's and pa_realloc's inner pa_malloc and pa_free are theirs, not calls */
+	s = sum_by_site_line(report, "sites", "grow", line_of("prefixed.c", "pa_grow_first"));
+	assert_int_equal((long)s.allocations, 1);
+	assert_int_equal((long)s.count, 0);
+	assert_int_equal((long)num(summary(report), "unknown_frees"), 0);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(report, "findings")), 0);
+}
+
+/*
+ * --symbol-prefix: an allocator under prefixed names in the executable (as
+ * a jemalloc built with a prefix is in redis): unseen without the flag,
+ * exact with it.  --allocator-lib: the same allocator in a library the
+ * program dlopens, which discovery cannot see before the launch.
+ */
+static void test_e2e__symbol_prefix_and_allocator_lib_find_unusual_allocators(void **state)
+{
+	char json[256], lib[PATH_MAX];
+	long allocs, live;
+	struct run r;
+
+	/* tmp_path()'s buffers are reused by each run: a copy */
+	snprintf(json, sizeof(json), "%s", tmp_path("prefixed.json"));
+	run_memscope(&r, json, "--json", json, "--", PROGS "prefixed", NULL);
+	assert_ran(&r, 0);
+	sum_program_sites(r.json, "prefixed.c", &allocs, &live);
+	assert_int_equal(allocs, 0);
+	run_free(&r);
+
+	run_memscope(&r, json, "--symbol-prefix", "pa_", "--json", json, "--", PROGS "prefixed",
+		     NULL);
+	assert_ran(&r, 0);
+	assert_prefixed_program(r.json);
+	sum_program_sites(r.json, "prefixed.c", &allocs, &live);
+	assert_int_equal(allocs, 4 + 2 + 2 + 10);
+	assert_int_equal(live, 7);
+	assert_allocator(r.json, "unknown", "prefixed");
+	run_free(&r);
+
+	/* the library dlopen'ed: found only when named */
+	assert_non_null(realpath(PROGS "libarena.so", lib));
+	run_memscope(&r, json, "--symbol-prefix", "pa_", "--json", json, "--", PROGS "prefixed",
+		     lib, NULL);
+	assert_ran(&r, 0);
+	sum_program_sites(r.json, "prefixed.c", &allocs, &live);
+	assert_int_equal(allocs, 0);
+	run_free(&r);
+	run_memscope(&r, json, "--symbol-prefix", "pa_", "--allocator-lib", lib, "--json", json,
+		     "--", PROGS "prefixed", lib, NULL);
+	assert_ran(&r, 0);
+	assert_prefixed_program(r.json);
+	run_free(&r);
+
+	/* a library that is not there, or holds no allocator: one line, exit 1 */
+	run_memscope(&r, NULL, "--allocator-lib", "/nonexistent/lib.so", "--", PROGS "leaks", NULL);
+	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(r.err, "cannot open '/nonexistent/lib.so' (--allocator-lib)"));
+	run_free(&r);
+	run_memscope(&r, NULL, "--allocator-lib", lib, "--", PROGS "leaks", NULL);
+	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(r.err, "defines no allocator function"));
+	run_free(&r);
+	/* a prefix that is no symbol's: a bad argument */
+	run_memscope(&r, NULL, "--symbol-prefix", "je malloc", "--", PROGS "leaks", NULL);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(r.err, "invalid --symbol-prefix 'je malloc'"));
+	run_free(&r);
+}
+
+/* ---- anonymous mappings: mmap, munmap, mremap, brk ---- */
+
+/* The program's anonymous mappings made at function's sites, summed. */
+static struct site_sum anon_site(const cJSON *report, const char *function, int line,
+			       double *calls)
+{
+	const cJSON *am = cJSON_GetObjectItem(report, "anonymous_mappings"), *e;
+	struct site_sum s = { 0 };
+
+	*calls = 0;
+	cJSON_ArrayForEach(e, cJSON_GetObjectItem(am, "sites")) {
+		const cJSON *f = site_frame(report, (int)num(e, "stack"));
+
+		if (!f || !same_function(str(f, "function"), function) || (int)num(f, "line") != line)
+			continue;
+		s.groups++;
+		s.bytes += num(e, "live_bytes");
+		s.count += num(e, "live_count");
+		s.allocations += num(e, "mapped_bytes");
+		*calls += num(e, "calls");
+		s.line = (int)num(f, "line");
+	}
+	return s;
+}
+
+static void assert_anon_site(const cJSON *report, const char *function, double live_bytes,
+			     double live_count, double mapped_bytes, double calls)
+{
+	double got_calls;
+	struct site_sum s = anon_site(report, function, line_of("mappings.c", function), &got_calls);
+
+	if (s.groups != 1)
+		fail_msg("%d mapping sites at '%s', expected 1", s.groups, function);
+	assert_int_equal((long)s.bytes, (long)live_bytes);
+	assert_int_equal((long)s.count, (long)live_count);
+	assert_int_equal((long)s.allocations, (long)mapped_bytes);
+	assert_int_equal((long)got_calls, (long)calls);
+}
+
+/* tests/programs/mappings.c, exactly (its header says what it maps). */
+static void assert_mappings_program(const cJSON *report, const char *traced)
+{
+	const cJSON *am = cJSON_GetObjectItem(report, "anonymous_mappings");
+	const cJSON *alloc = cJSON_GetObjectItem(am, "allocator");
+	const long page = 4096;
+
+	if (!cJSON_IsObject(am))
+		fail_msg("no anonymous_mappings in the report");
+	assert_string_equal(str(am, "traced"), traced);
+	assert_anon_site(report, "map_keep", 15 * page, 3, 15 * page, 3);
+	assert_anon_site(report, "map_trim", 5 * page, 1, 8 * page, 1);
+	/* mmap'ed at 2 pages and moved to 6 by mremap: one mapping, two calls */
+	assert_anon_site(report, "map_grow", 6 * page, 1, (2 + 6) * page, 2);
+	assert_anon_site(report, "map_churn", 0, 0, 10 * page, 10);
+	assert_int_equal((long)num(cJSON_GetObjectItem(am, "calls"), "mremap"), 1);
+	/* glibc's mmap of the 1 MiB block is the heap's backing: not the program's */
+	assert_int_equal((long)num(alloc, "mapped_bytes"), (1 << 20) + page);
+	assert_int_equal((long)num(alloc, "unmapped_bytes"), (1 << 20) + page);
+	assert_int_equal((long)num(alloc, "live_bytes"), 0);
+	assert_true(num(cJSON_GetObjectItem(am, "brk"), "live_bytes") > 0);
+	/* the timeline's last sample (the end of tracing) holds what is mapped at the end */
+	{
+		const cJSON *tl = cJSON_GetObjectItem(report, "timeline");
+		const cJSON *last = cJSON_GetArrayItem(tl, cJSON_GetArraySize(tl) - 1);
+
+		assert_int_equal((long)num(last, "mapped_bytes"),
+				 (long)num(cJSON_GetObjectItem(am, "program"), "live_bytes"));
+	}
+	/* and in the heap once, as the block it is */
+	assert_int_equal((long)num(summary(report), "allocations"), 5);
+	assert_int_equal((long)num(summary(report), "bytes_allocated"), (1 << 20) + 400);
+	assert_leak(report, "main", "mappings.c", "small", 4, 400);
+}
+
+/*
+ * mmap, munmap, mremap and brk of a program whose mappings are known: per
+ * site, exactly; the same through the raw tracepoint that stands in where
+ * tp_btf is refused; in the capture (the report from it is the live one);
+ * none with --no-mappings.
+ */
+static void test_e2e__anonymous_mappings_exact_by_site_beside_the_heap(void **state)
+{
+	char json[256], cap[256], again[256];
+	struct run r;
+
+	snprintf(json, sizeof(json), "%s", tmp_path("mappings.json"));
+	snprintf(cap, sizeof(cap), "%s", tmp_path("mappings.msb"));
+	snprintf(again, sizeof(again), "%s", tmp_path("mappings-again.json"));
+	run_memscope(&r, json, "record", "-o", cap, "--json", json, "--", PROGS "mappings", NULL);
+	assert_ran(&r, 0);
+	assert_mappings_program(r.json, "tp_btf");
+	{
+		/* the summary's line says what the JSON says (sizes in KiB here) */
+		const cJSON *am = cJSON_GetObjectItem(r.json, "anonymous_mappings");
+		const cJSON *prog = cJSON_GetObjectItem(am, "program");
+		char want[160];
+
+		snprintf(want, sizeof(want), "mapped        %.1f KiB in %ld anonymous mappings by the "
+			 "program", num(prog, "live_bytes") / 1024, (long)num(prog, "live_count"));
+		if (!strstr(r.err, want))
+			fail_msg("no '%s' in the summary:\n%s", want, r.err);
+		snprintf(want, sizeof(want), ", %.1f KiB break\n",
+			 num(cJSON_GetObjectItem(am, "brk"), "live_bytes") / 1024);
+		if (!strstr(r.err, want))
+			fail_msg("no '%s' in the summary:\n%s", want, r.err);
+		if (!strstr(r.err, "map_keep (tests/programs/mappings.c"))
+			fail_msg("the summary does not list the mapping sites:\n%s", r.err);
+	}
+	run_free(&r);
+	run_memscope(&r, again, "report", cap, "--json", again, NULL);
+	assert_ran(&r, 0);
+	run_free(&r);
+	assert_same_file(json, again);
+
+	setenv("MEMSCOPE_REFUSE", "tp_btf", 1);
+	run_memscope(&r, json, "--json", json, "--", PROGS "mappings", NULL);
+	unsetenv("MEMSCOPE_REFUSE");
+	assert_ran(&r, 0);
+	assert_mappings_program(r.json, "raw_tp");
+	assert_non_null(strstr(r.err, "mappings by tp_btf lost"));
+	run_free(&r);
+
+	run_memscope(&r, json, "--no-mappings", "--json", json, "--", PROGS "mappings", NULL);
+	assert_ran(&r, 0);
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(r.json, "anonymous_mappings")));
+	assert_int_equal((long)num(summary(r.json), "allocations"), 5);
+	run_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_e2e__plain_leaks_exact_counts_bytes_and_lines),
+		cmocka_unit_test(test_e2e__custom_allocators_linked_traced_exactly_and_named),
+		cmocka_unit_test(test_e2e__custom_allocators_preloaded_traced_exactly_and_named),
+		cmocka_unit_test(test_e2e__custom_allocators_preloaded_in_a_running_process_with_pid),
+		cmocka_unit_test(test_e2e__custom_allocators_static_program_names_its_own_malloc),
+		cmocka_unit_test(test_e2e__symbol_prefix_and_allocator_lib_find_unusual_allocators),
+		cmocka_unit_test(test_e2e__anonymous_mappings_exact_by_site_beside_the_heap),
 		cmocka_unit_test(test_e2e__no_stacks_groups_by_call_site_with_the_same_counts),
 		cmocka_unit_test(test_e2e__threads_each_seen_and_grouped_by_site),
 		cmocka_unit_test(test_e2e__thread_exit_frees_are_no_double_frees_without_libc_symbols),

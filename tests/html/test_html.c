@@ -424,6 +424,10 @@ static void assert_cards_match_json(const char *dom, const cJSON *report)
 	assert_card(dom, "leaked", json_num(s, "leaked_bytes"));
 	assert_card(dom, "temporary", json_num(s, "temporary_allocations"));
 	assert_card(dom, "lost", json_num(s, "lost_events"));
+	/* beside the heap: the program's anonymous mappings, when traced */
+	s = cJSON_GetObjectItem(report, "anonymous_mappings");
+	if (cJSON_IsObject(s))
+		assert_card(dom, "mapped", json_num(cJSON_GetObjectItem(s, "program"), "live_bytes"));
 }
 
 /* The flame graph drew a frame named name */

@@ -213,6 +213,12 @@ static void fill_tracing(struct report *r, const struct report_input *in)
 	for (size_t i = 0; in->objs && i < in->objs->n; i++)
 		objs[t->nallocators++] = str(r, in->objs->v[i].path);
 	t->allocators = objs;
+	if (in->objs && in->objs->used >= 0 && (size_t)in->objs->used < in->objs->n) {
+		const struct alloc_object *u = &in->objs->v[in->objs->used];
+
+		t->allocator = str(r, u->kind ? u->kind : "unknown");
+		t->allocator_path = str(r, u->path);
+	}
 	t->unnamed = xcalloc(in->nunnamed ? in->nunnamed : 1, sizeof(*t->unnamed));
 	for (size_t i = 0; i < in->nunnamed; i++)
 		t->unnamed[i] = (struct report_unnamed){ .module = str(r, in->unnamed[i].module),
@@ -585,6 +591,8 @@ static void collect_timeline(struct report *r, const struct report_input *in)
 			.allocations = s[i].allocations, .frees = s[i].frees,
 			.has_rss = s[i].rss_bytes != TIMELINE_NO_RSS,
 			.rss_bytes = s[i].rss_bytes != TIMELINE_NO_RSS ? s[i].rss_bytes : 0,
+			.has_mapped = in->maps != NULL,
+			.mapped_bytes = in->maps ? s[i].mapped_bytes : 0,
 		};
 	r->ntimeline = n;
 }
@@ -672,6 +680,50 @@ static void mark(struct builder *b, uint32_t stack, bool listed)
 	b->r->stacks[stack].resolved = true; /* for now: wanted */
 }
 
+static void anon_totals(struct report_anon_totals *o, const struct mapping_totals *t)
+{
+	*o = (struct report_anon_totals){ .bytes = t->bytes, .count = t->count,
+					  .peak_bytes = t->peak_bytes, .peak_ts_ns = t->peak_ts_ns,
+					  .mapped_bytes = t->mapped_bytes,
+					  .unmapped_bytes = t->unmapped_bytes };
+}
+
+static int by_anon_bytes(const void *a, const void *b)
+{
+	const struct report_anon_site *x = a, *y = b;
+
+	if (x->bytes != y->bytes)
+		return x->bytes < y->bytes ? 1 : -1;
+	if (x->mapped_bytes != y->mapped_bytes)
+		return x->mapped_bytes < y->mapped_bytes ? 1 : -1;
+	return x->stack < y->stack ? -1 : x->stack > y->stack;
+}
+
+static void collect_anon(struct report *r, const struct report_input *in)
+{
+	struct report_anon *a = &r->anon;
+	const struct mapping_site *s;
+	size_t n;
+
+	if (!in->maps || !in->mappings)
+		return;
+	a->traced = in->mappings == 2 ? "raw_tp" : "tp_btf";
+	anon_totals(&a->program, mappings__program(in->maps));
+	anon_totals(&a->allocator, mappings__allocator(in->maps));
+	anon_totals(&a->brk, mappings__brk(in->maps));
+	a->mmaps = mappings__calls(in->maps, MS_MAP_MMAP);
+	a->munmaps = mappings__calls(in->maps, MS_MAP_MUNMAP);
+	a->mremaps = mappings__calls(in->maps, MS_MAP_MREMAP);
+	a->brks = mappings__calls(in->maps, MS_MAP_BRK);
+	s = mappings__sites(in->maps, &n);
+	a->sites = xcalloc(n ? n : 1, sizeof(*a->sites));
+	for (size_t i = 0; i < n; i++)
+		a->sites[a->nsites++] = (struct report_anon_site){
+			.stack = s[i].stack, .bytes = s[i].bytes, .count = s[i].count,
+			.mapped_bytes = s[i].mapped_bytes, .calls = s[i].calls };
+	qsort(a->sites, a->nsites, sizeof(*a->sites), by_anon_bytes);
+}
+
 /* The stacks the report names; listed: those its "stacks" show. */
 static void mark_stacks(struct builder *b)
 {
@@ -695,6 +747,9 @@ static void mark_stacks(struct builder *b)
 		mark(b, r->leaks[i].stack, false);
 	for (i = 0; i < r->npeak; i++)
 		mark(b, r->peak[i].stack, false);
+	for (i = 0; i < r->anon.nsites; i++)
+		if (r->anon.sites[i].stack != STACK_NONE)
+			mark(b, r->anon.sites[i].stack, true);
 }
 
 static const char *frame_label(struct report *r, const struct sym_frame *f)
@@ -925,6 +980,7 @@ struct report *report__build(const struct report_input *in)
 	r->lifetimes_us = hist_buckets(heap__lifetime_hist(in->heap), &n);
 	r->nlifetimes_us = n;
 	collect_windows(r, in);
+	collect_anon(r, in);
 	mark_stacks(&b);
 	resolve_stacks(&b);
 	collect_mappings(r);
@@ -957,6 +1013,7 @@ void report__free(struct report *r)
 	free(r->lifetimes_us);
 	free(r->windows);
 	free(r->mappings);
+	free(r->anon.sites);
 	strings_free(r->strings);
 	free(r);
 }

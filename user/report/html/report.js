@@ -391,6 +391,17 @@
 			S.peak_bytes ? 'at ' + fmtAt(S.peak_t_us) : 'nothing allocated'));
 		box.appendChild(card('live', 'In use at end', fmtBytes(S.live_bytes), S.live_bytes,
 			plural(S.live_allocations || 0, 'block', 'blocks')));
+		if (R.anonymous_mappings) {
+			var AM = R.anonymous_mappings;
+
+			/* beside the heap: what the program mapped itself; the allocator's is the heap's backing */
+			box.appendChild(card('mapped', 'Mapped by the program', fmtBytes(AM.program.live_bytes),
+				AM.program.live_bytes, plural(AM.program.live_count || 0, 'anonymous mapping', 'anonymous mappings') +
+				' · peak ' + fmtBytes(AM.program.peak_bytes)));
+			box.appendChild(card('backing', 'Heap\u2019s backing', fmtBytes(AM.allocator.live_bytes + AM.brk.live_bytes),
+				AM.allocator.live_bytes + AM.brk.live_bytes, fmtBytes(AM.allocator.live_bytes) +
+				' mapped by the allocator · ' + fmtBytes(AM.brk.live_bytes) + ' break'));
+		}
 		box.appendChild(card('leaked', 'Leaked', fmtBytes(leaked), leaked,
 			plural(leakedN || 0, 'block', 'blocks') + ' · ' + (TR.leak_rule || 'live at exit') +
 			(S.leak_classes ? ' · ' + fmtBytes(S.leak_classes.definitely_lost.bytes + S.leak_classes.indirectly_lost.bytes) + ' definitely or indirectly lost' : '') +
@@ -1224,13 +1235,15 @@
 				plural(tl.length, 'sample', 'samples') + ', one every ' + fmtDuration(TR.interval_us) + ').'));
 			return;
 		}
-		var xs = [], heap = [], rss = [], allocs = [], frees = [], prev = 0, hasRss = false;
+		var xs = [], heap = [], rss = [], heapMapped = [], allocs = [], frees = [], prev = 0, hasRss = false;
+		var hasMapped = !!R.anonymous_mappings;
 
 		/* a launched target starts with nothing allocated */
 		if (T.launched && tl[0].t_us > 0) {
 			xs.push(0);
 			heap.push(0);
 			rss.push(null);
+			heapMapped.push(hasMapped ? 0 : null);
 			allocs.push(null);
 			frees.push(null);
 		}
@@ -1242,6 +1255,8 @@
 			heap.push(s.live_bytes);
 			rss.push(s.rss_bytes === null || s.rss_bytes === undefined ? null : s.rss_bytes);
 			hasRss = hasRss || rss[rss.length - 1] !== null;
+			/* on RSS's axis: what the trace explains of it, the heap and what the program mapped */
+			heapMapped.push(hasMapped ? s.live_bytes + (s.mapped_bytes || 0) : null);
 			allocs.push(dt > 0 ? s.allocations / dt : null);
 			frees.push(dt > 0 ? s.frees / dt : null);
 			prev = s.t_us;
@@ -1308,7 +1323,9 @@
 				{ label: 'RSS (right axis)', scale: 'rss', stroke: '#8a5cc2', width: 1.5, dash: [6, 4], show: hasRss,
 				  /* RSS is read only at recent grid points: join across the others */
 				  spanGaps: true,
-				  value: function (u, v) { return fmtBytes(v); } }]
+				  value: function (u, v) { return fmtBytes(v); } },
+				{ label: 'Heap + mapped by the program (right axis)', scale: 'rss', stroke: '#1f9e89', width: 1.5,
+				  show: hasMapped, value: function (u, v) { return v === null ? '–' : fmtBytes(v); } }]
 		};
 		var rate = {
 			width: width, height: 130, cursor: cursor, hooks: hooks,
@@ -1327,7 +1344,7 @@
 
 		box.appendChild(a);
 		box.appendChild(b);
-		plots.push(new uPlot(memory, [xs, heap, rss], a));
+		plots.push(new uPlot(memory, [xs, heap, rss, heapMapped], a));
 		plots.push(new uPlot(rate, [xs, allocs, frees], b));
 	}
 
@@ -1480,7 +1497,9 @@
 		var f = $('footer');
 
 		f.appendChild(el('div', null, 'Schema ' + (R.schema || '?') + ' · ' + plural(TR.probes || 0, 'probe', 'probes') +
-			' on ' + ((TR.allocators || []).map(basename).join(', ') || 'no allocator') + ' · allocation stacks: ' +
+			' on ' + ((TR.allocators || []).map(basename).join(', ') || 'no allocator') +
+			(TR.allocator ? ' · allocator: ' + TR.allocator.name + ' (' + basename(TR.allocator.path) + ')' : '') +
+			' · allocation stacks: ' +
 			(TR.stacks || '?') + ', release stacks: ' + (TR.free_stacks || '?') + ' · timeline every ' +
 			fmtDuration(TR.interval_us) + '.'));
 		f.appendChild(el('div', null, 'Drawn with d3, d3-flame-graph and uPlot, embedded in this file (licences: ' +
