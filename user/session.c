@@ -835,6 +835,7 @@ static void fill_report_input(struct session *s, struct report_input *in, char *
 		.ndegraded = s->mode.ndegraded,
 		.detector = s->model->detector,
 		.timeline = s->model->timeline,
+		.growth = s->model->growth,
 		.thread_names = s->model->names,
 		.annots = s->model->annots,
 		.min_age_ns = s->opts->min_age_ns,

@@ -4289,6 +4289,78 @@ static void test_e2e__foreign_corrupt_or_cut_captures_are_told_apart(void **stat
 	run_free(&r);
 }
 
+/* ---- growth: sites whose bytes in use rise steadily (issue 18) ---- */
+
+/*
+ * tests/programs/grow.c: one site grows 2048 bytes a step of at least
+ * 50 ms (at most 40960 B/s), the others are flat, churn, stop growing
+ * after a quarter of the run, or rise and fall (a saw).  Exactly the
+ * steady one is growing, its slope within 10% below its rate (a step is
+ * never shorter than 50 ms; 1% above for the fit of a staircase); the
+ * text report lists it; `report FILE.msb` gives the same JSON, curve
+ * included (the series come from the records).
+ */
+static void test_e2e__growth_lists_the_steady_site_alone_with_its_slope(void **state)
+{
+	char cap[256], live[256], again[256], txt[256];
+	const cJSON *growing, *g, *fr, *pt, *prev = NULL;
+	struct run r, rep;
+	char *text;
+	double slope;
+
+	snprintf(cap, sizeof(cap), "%s", tmp_path("grow.msb"));
+	snprintf(live, sizeof(live), "%s", tmp_path("grow.json"));
+	snprintf(again, sizeof(again), "%s", tmp_path("grow-again.json"));
+	snprintf(txt, sizeof(txt), "%s", tmp_path("grow.txt"));
+	run_memscope(&r, live, "record", "-o", cap, "--json", live, "--", PROGS "grow", NULL);
+	assert_ran(&r, 0);
+	run_memscope(&rep, again, "report", cap, "--json", again, "--output", txt, NULL);
+	assert_ran(&rep, 0);
+	assert_same_file(live, again);
+
+	growing = cJSON_GetObjectItem(rep.json, "growing");
+	assert_true(cJSON_IsArray(growing));
+	if (cJSON_GetArraySize(growing) != 1) {
+		cJSON_ArrayForEach(g, growing)
+			fprintf(stderr, "growing: %s\n", str(site_frame(rep.json, (int)num(g, "stack")),
+							     "function"));
+		fail_msg("%d growing sites, expected grow_steady alone",
+			 cJSON_GetArraySize(growing));
+	}
+	g = cJSON_GetArrayItem(growing, 0);
+	fr = site_frame(rep.json, (int)num(g, "stack"));
+	assert_string_equal(str(fr, "function"), "grow_steady");
+	assert_int_equal((long)num(fr, "line"), line_of("grow.c", "grow_steady"));
+	slope = num(g, "bytes_per_s");
+	if (slope < 0.9 * 40960 || slope > 1.01 * 40960)
+		fail_msg("grow_steady's slope is %.0f B/s, expected 36864..41370", slope);
+	assert_true(num(g, "r2") >= 0.8 && num(g, "r2") <= 1);
+	assert_int_equal((long)num(g, "last_bytes"), 80 * 2048);
+	assert_true(num(g, "span_us") >= 2e6);
+	/* the curve: rising, from its first change to the end, ending at last_bytes */
+	assert_true(cJSON_GetArraySize(cJSON_GetObjectItem(g, "points")) >= 4);
+	cJSON_ArrayForEach(pt, cJSON_GetObjectItem(g, "points")) {
+		if (prev) {
+			assert_true(cJSON_GetArrayItem(pt, 0)->valuedouble >
+				    cJSON_GetArrayItem(prev, 0)->valuedouble);
+			assert_true(cJSON_GetArrayItem(pt, 1)->valuedouble >=
+				    cJSON_GetArrayItem(prev, 1)->valuedouble);
+		}
+		prev = pt;
+	}
+	assert_int_equal((long)cJSON_GetArrayItem(prev, 1)->valuedouble, 80 * 2048);
+	assert_int_equal((long)cJSON_GetArrayItem(prev, 0)->valuedouble,
+			 (long)(num(g, "since_us") + num(g, "span_us")));
+	text = slurp(txt);
+	assert_non_null(text);
+	if (!strstr(text, "growing: 1 site whose bytes in use rise steadily") ||
+	    !strstr(text, "grow_steady (tests/programs/grow.c:"))
+		fail_msg("the text report does not list the growing site:\n%s", text);
+	free(text);
+	run_free(&r);
+	run_free(&rep);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -4345,6 +4417,7 @@ int main(void)
 		cmocka_unit_test(test_e2e__reach_no_scan_when_only_the_main_thread_exits),
 		cmocka_unit_test(test_e2e__reach_scan_of_a_running_target_freezes_and_lets_it_go),
 		cmocka_unit_test(test_e2e__report_from_a_capture_is_the_live_report),
+		cmocka_unit_test(test_e2e__growth_lists_the_steady_site_alone_with_its_slope),
 		cmocka_unit_test(test_e2e__capture_of_a_killed_tracer_reads_to_its_last_block),
 		cmocka_unit_test(test_e2e__foreign_corrupt_or_cut_captures_are_told_apart),
 		cmocka_unit_test(test_e2e__no_symbolize_capture_is_named_by_report),

@@ -24,6 +24,7 @@
 
 #include "annotations.h"
 #include "detect.h"
+#include "growth.h"
 #include "heap.h"
 #include "memscope_events.h"
 #include "stacks.h"
@@ -63,6 +64,7 @@ struct model {
 	struct detector *detector;
 	struct annotations *annots;
 	struct timeline *timeline;
+	struct growth *growth;   /* per-site bytes in use on the timeline's samples */
 	struct thread_names *names;
 	uint64_t stack_lost; /* events whose stack could not be sent */
 	uint64_t events;     /* alloc and free records applied */

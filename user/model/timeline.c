@@ -13,6 +13,8 @@ struct timeline {
 	uint64_t last_frees;
 	struct timeline_sample *v;
 	size_t n, cap;
+	timeline_observer observer;
+	void *observer_ctx;
 };
 
 struct timeline *timeline__new(uint64_t start_ns, uint64_t interval_ns)
@@ -65,6 +67,8 @@ static void push(struct timeline *tl, uint64_t t_ns, const struct heap_totals *t
 		s->frees += frees - tl->last_frees;
 		tl->last_allocs = t->allocations;
 		tl->last_frees = frees;
+		if (tl->observer)
+			tl->observer(tl->observer_ctx, tl->n - 1);
 		return;
 	}
 	if (tl->n == tl->cap) {
@@ -79,6 +83,14 @@ static void push(struct timeline *tl, uint64_t t_ns, const struct heap_totals *t
 	s->rss_bytes = rss_at(tl, t_ns);
 	tl->last_allocs = t->allocations;
 	tl->last_frees = frees;
+	if (tl->observer)
+		tl->observer(tl->observer_ctx, tl->n - 1);
+}
+
+void timeline__set_observer(struct timeline *tl, timeline_observer fn, void *ctx)
+{
+	tl->observer = fn;
+	tl->observer_ctx = ctx;
 }
 
 /*
