@@ -4503,9 +4503,11 @@ static void test_e2e__foreign_corrupt_or_cut_captures_are_told_apart(void **stat
  * tests/programs/grow.c: one site grows 2048 bytes a step of at least
  * 50 ms (at most 40960 B/s), the others are flat, churn, stop growing
  * after a quarter of the run, or rise and fall (a saw).  Exactly the
- * steady one is growing, its slope within 3% of the rate the program
- * measured itself (steps take longer on a loaded machine) and at most 1%
- * over 40960 B/s (a fit of a staircase); the
+ * steady one is growing, its slope within 5% of the rate the program
+ * measured itself (the least-squares slope of its bytes against its clock:
+ * steps take longer on a loaded machine, and not all alike; memscope-bpf
+ * fits the heap on the timeline's 100 ms grid to the end of tracing) and
+ * at most 1% over 40960 B/s; the
  * text report lists it; `report FILE.msb` gives the same JSON, curve
  * included (the series come from the records).
  */
@@ -4529,7 +4531,7 @@ static void test_e2e__growth_lists_the_steady_site_alone_with_its_slope(void **s
 	assert_non_null(text);
 	rate = atof(text);
 	free(text);
-	assert_true(rate > 1000 && rate <= 40960);
+	assert_true(rate > 1000 && rate <= 1.001 * 40960);
 	run_memscope(&rep, again, "report", cap, "--json", again, "--output", txt, NULL);
 	assert_ran(&rep, 0);
 	assert_same_file(live, again);
@@ -4548,7 +4550,7 @@ static void test_e2e__growth_lists_the_steady_site_alone_with_its_slope(void **s
 	assert_string_equal(str(fr, "function"), "grow_steady");
 	assert_int_equal((long)num(fr, "line"), line_of("grow.c", "grow_steady"));
 	slope = num(g, "bytes_per_s");
-	if (slope < 0.97 * rate || slope > 1.03 * rate || slope > 1.01 * 40960)
+	if (slope < 0.95 * rate || slope > 1.05 * rate || slope > 1.01 * 40960)
 		fail_msg("grow_steady's slope is %.0f B/s, its rate %.0f B/s (at most 40960)", slope,
 			 rate);
 	assert_true(num(g, "r2") >= 0.8 && num(g, "r2") <= 1);

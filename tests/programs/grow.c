@@ -10,8 +10,9 @@
  *   sawtooth        1024 bytes a step, all released every 20 steps.
  * Expected: grow_steady is growing, no other site is.
  * Usage: grow [RATE_FILE]: writes there the rate grow_steady really had
- * (bytes per second, from its first step to its last, by the clock), for
- * a test on a loaded machine, where steps take longer.
+ * (bytes per second: the least-squares slope of its bytes against the
+ * clock at each step), for a test on a loaded machine, where steps take
+ * longer and not all alike.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -64,15 +65,13 @@ int main(int argc, char **argv)
 {
 	struct timespec step = { .tv_nsec = 50 * 1000 * 1000 };
 	static void *flat[16];
-	double first = 0, last = 0;
+	static double at[STEPS];
 
 	for (int i = 0; i < 16; i++)
 		flat[i] = keep_flat();
 	for (int i = 0; i < STEPS; i++) {
 		sink = grow_steady();
-		last = now_s();
-		if (!i)
-			first = last;
+		at[i] = now_s();
 		churn();
 		if (i < STEPS / 4)
 			sink = grow_then_stop();
@@ -85,9 +84,20 @@ int main(int argc, char **argv)
 	sink = flat;
 	if (argc > 1) {
 		/* no stdio: its buffer would be a block of its own */
+		double mt = 0, my = 0, cov = 0, var = 0;
 		char line[64];
-		int fd = open(argv[1], O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		int n = snprintf(line, sizeof(line), "%.0f\n", (STEPS - 1) * 2048 / (last - first));
+		int fd, n;
+
+		for (int i = 0; i < STEPS; i++) {
+			mt += at[i] / STEPS;
+			my += 2048.0 * (i + 1) / STEPS;
+		}
+		for (int i = 0; i < STEPS; i++) {
+			cov += (at[i] - mt) * (2048.0 * (i + 1) - my);
+			var += (at[i] - mt) * (at[i] - mt);
+		}
+		fd = open(argv[1], O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		n = snprintf(line, sizeof(line), "%.0f\n", cov / var);
 
 		if (fd < 0 || write(fd, line, n) != n)
 			return 1;
