@@ -912,6 +912,7 @@ static void fill_report_input(struct session *s, struct report_input *in, char *
 		.ndegraded = s->mode.ndegraded,
 		.detector = s->model->detector,
 		.timeline = s->model->timeline,
+		.growth = s->model->growth,
 		.thread_names = s->model->names,
 		.annots = s->model->annots,
 		.mappings = s->mode.mappings,

@@ -5,6 +5,11 @@
 #include "model.h"
 #include "util.h"
 
+static void growth_sampled(void *ctx, size_t idx)
+{
+	growth__sample(ctx, idx);
+}
+
 struct model *model__new(const struct model_opts *opts)
 {
 	struct model *m = xcalloc(1, sizeof(*m));
@@ -19,6 +24,8 @@ struct model *model__new(const struct model_opts *opts)
 		detector__set_internal_filter(m->detector, opts->internal, opts->internal_ctx);
 	m->annots = annotations__new(m->heap, m->detector);
 	m->timeline = timeline__new(opts->start_ns, opts->interval_ns);
+	m->growth = growth__new(m->heap);
+	timeline__set_observer(m->timeline, growth_sampled, m->growth);
 	m->names = thread_names__new();
 	m->maps = mappings__new();
 	timeline__set_mapped(m->timeline, &mappings__program(m->maps)->bytes);
@@ -32,6 +39,7 @@ void model__free(struct model *m)
 	annotations__free(m->annots);
 	detector__free(m->detector);
 	timeline__free(m->timeline);
+	growth__free(m->growth);
 	thread_names__free(m->names);
 	mappings__free(m->maps);
 	heap__free(m->heap);

@@ -24,6 +24,7 @@
 
 #include "annotations.h"
 #include "detect.h"
+#include "growth.h"
 #include "heap.h"
 #include "mappings.h"
 #include "memscope_events.h"
@@ -65,6 +66,7 @@ struct model {
 	struct detector *detector;
 	struct annotations *annots;
 	struct timeline *timeline;
+	struct growth *growth;   /* per-site bytes in use on the timeline's samples */
 	struct thread_names *names;
 	struct mappings *maps;   /* anonymous mappings and the break heap */
 	bool maps_traced;        /* a mapping record came (or the run said it traces them) */

@@ -14,6 +14,8 @@ struct timeline {
 	const uint64_t *mapped; /* the program's mapped bytes, read at each sample */
 	struct timeline_sample *v;
 	size_t n, cap;
+	timeline_observer observer;
+	void *observer_ctx;
 };
 
 struct timeline *timeline__new(uint64_t start_ns, uint64_t interval_ns)
@@ -72,6 +74,8 @@ static void push(struct timeline *tl, uint64_t t_ns, const struct heap_totals *t
 		s->frees += frees - tl->last_frees;
 		tl->last_allocs = t->allocations;
 		tl->last_frees = frees;
+		if (tl->observer)
+			tl->observer(tl->observer_ctx, tl->n - 1);
 		return;
 	}
 	if (tl->n == tl->cap) {
@@ -87,6 +91,14 @@ static void push(struct timeline *tl, uint64_t t_ns, const struct heap_totals *t
 	s->mapped_bytes = tl->mapped ? *tl->mapped : 0;
 	tl->last_allocs = t->allocations;
 	tl->last_frees = frees;
+	if (tl->observer)
+		tl->observer(tl->observer_ctx, tl->n - 1);
+}
+
+void timeline__set_observer(struct timeline *tl, timeline_observer fn, void *ctx)
+{
+	tl->observer = fn;
+	tl->observer_ctx = ctx;
 }
 
 /*

@@ -54,6 +54,11 @@ void timeline__set_mapped(struct timeline *tl, const uint64_t *bytes);
 /* The target's resident set read at now_ns; TIMELINE_NO_RSS once it is gone. */
 void timeline__rss(struct timeline *tl, uint64_t now_ns, uint64_t rss_bytes);
 
+/* fn(ctx, i) after sample i was taken or updated, before the heap changes
+ * again (growth.h's per-site series); NULL: none. */
+typedef void (*timeline_observer)(void *ctx, size_t idx);
+void timeline__set_observer(struct timeline *tl, timeline_observer fn, void *ctx);
+
 const struct timeline_sample *timeline__samples(const struct timeline *tl, size_t *n);
 uint64_t timeline__interval_ns(const struct timeline *tl);
 

@@ -960,6 +960,7 @@ struct replay *replay__open(const char *path)
 	rp->in.stack_lost = rp->model->stack_lost;
 	rp->in.detector = rp->model->detector;
 	rp->in.timeline = rp->model->timeline;
+	rp->in.growth = rp->model->growth;
 	rp->in.thread_names = rp->model->names;
 	rp->in.annots = rp->model->annots;
 	rp->in.maps = rp->in.mappings ? rp->model->maps : NULL;

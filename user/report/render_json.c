@@ -414,6 +414,42 @@ static void write_timeline(const struct report *r, struct json_writer *w)
 	jw__end_array(w);
 }
 
+/* The growing sites (docs/report-format.md "growing"), each with its curve. */
+static void write_growing(const struct report *r, struct json_writer *w)
+{
+	uint64_t start = r->tracing.start_ns;
+
+	jw__begin_array(w, "growing");
+	for (size_t i = 0; i < r->ngrowing; i++) {
+		const struct report_growth *g = &r->growing[i];
+
+		jw__begin_object(w, NULL);
+		jw__uint(w, "stack", g->stack);
+		jw__double(w, "bytes_per_s", g->slope);
+		jw__double(w, "r2", g->r2);
+		jw__uint(w, "since_us", us_since(start, g->first_ns));
+		jw__uint(w, "span_us", us_since(g->first_ns, g->end_ns));
+		jw__uint(w, "first_bytes", g->first_bytes);
+		jw__uint(w, "last_bytes", g->last_bytes);
+		jw__uint(w, "changes", g->changes);
+		/* [t_us, bytes] pairs on one line: a curve is data, not a document */
+		jw__begin_array(w, "points");
+		w->pretty = false;
+		for (uint32_t k = 0; k < g->npoints; k++) {
+			const struct report_point *p = &r->growth_points[g->first + k];
+
+			jw__begin_array(w, NULL);
+			jw__uint(w, NULL, us_since(start, p->t_ns));
+			jw__uint(w, NULL, p->bytes);
+			jw__end_array(w);
+		}
+		w->pretty = true;
+		jw__end_array(w);
+		jw__end_object(w);
+	}
+	jw__end_array(w);
+}
+
 static void write_peak(const struct report *r, struct json_writer *w)
 {
 	const struct report_totals *t = &r->totals;
@@ -539,6 +575,7 @@ int report__write_json(const struct report *r, FILE *f)
 	write_threads(r, &w);
 	write_thread_sites(r, &w);
 	write_timeline(r, &w);
+	write_growing(r, &w);
 	write_peak(r, &w);
 	write_histograms(r, &w);
 	write_windows(r, &w);

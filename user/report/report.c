@@ -597,6 +597,63 @@ static void collect_timeline(struct report *r, const struct report_input *in)
 	r->ntimeline = n;
 }
 
+static int by_slope_desc(const void *a, const void *b)
+{
+	const struct report_growth *x = a, *y = b;
+
+	if (x->slope != y->slope)
+		return x->slope < y->slope ? 1 : -1;
+	return x->stack < y->stack ? -1 : x->stack > y->stack;
+}
+
+/* The growing sites (growth.h's rule), steepest first, each with its curve. */
+static void collect_growth(struct report *r, const struct report_input *in)
+{
+	const struct timeline_sample *ts = NULL;
+	const struct growth_series *gs = NULL;
+	size_t nts = 0, ns = 0, npoints = 0, cap = 0;
+
+	if (in->growth && in->timeline) {
+		gs = growth__series(in->growth, &ns);
+		ts = timeline__samples(in->timeline, &nts);
+	}
+	r->growing = xcalloc(1, sizeof(*r->growing));
+	r->growth_points = xcalloc(1, sizeof(*r->growth_points));
+	for (size_t i = 0, cap_g = 1; i < ns && i < r->nstacks; i++) {
+		struct growth_fit fit;
+		struct report_growth *g;
+
+		if (!growth__fit(&gs[i], ts, nts, &fit) || !fit.growing)
+			continue;
+		if (r->ngrowing == cap_g) {
+			cap_g *= 2;
+			r->growing = xrealloc(r->growing, cap_g * sizeof(*r->growing));
+		}
+		g = &r->growing[r->ngrowing++];
+		*g = (struct report_growth){
+			.stack = (uint32_t)i, .slope = fit.slope, .r2 = fit.r2,
+			.first_ns = fit.first_ns, .end_ns = fit.end_ns,
+			.first_bytes = fit.first_bytes, .last_bytes = fit.last_bytes,
+			.changes = fit.changes, .first = (uint32_t)npoints,
+		};
+		/* its points within the timeline, then its value at the end */
+		if (npoints + gs[i].n + 1 > cap) {
+			cap = (npoints + gs[i].n + 1) * 2;
+			r->growth_points = xrealloc(r->growth_points, cap * sizeof(*r->growth_points));
+		}
+		for (uint32_t k = 0; k < gs[i].n && gs[i].idx[k] < nts; k++)
+			r->growth_points[npoints + g->npoints++] = (struct report_point){
+				.t_ns = ts[gs[i].idx[k]].t_ns, .bytes = gs[i].bytes[k],
+			};
+		if (!g->npoints || r->growth_points[npoints + g->npoints - 1].t_ns < fit.end_ns)
+			r->growth_points[npoints + g->npoints++] = (struct report_point){
+				.t_ns = fit.end_ns, .bytes = fit.last_bytes,
+			};
+		npoints += g->npoints;
+	}
+	qsort(r->growing, r->ngrowing, sizeof(*r->growing), by_slope_desc);
+}
+
 static struct report_bucket *hist_buckets(const struct heap_hist *h, size_t *n)
 {
 	struct report_bucket *v = xcalloc(HEAP_HIST_BUCKETS, sizeof(*v));
@@ -975,6 +1032,7 @@ struct report *report__build(const struct report_input *in)
 	collect_scopes(r, in);
 	collect_findings(r, in);
 	collect_timeline(r, in);
+	collect_growth(r, in);
 	r->sizes = hist_buckets(heap__size_hist(in->heap), &n);
 	r->nsizes = n;
 	r->lifetimes_us = hist_buckets(heap__lifetime_hist(in->heap), &n);
@@ -1009,6 +1067,8 @@ void report__free(struct report *r)
 	free(r->live_vars);
 	free(r->scopes);
 	free(r->timeline);
+	free(r->growing);
+	free(r->growth_points);
 	free(r->sizes);
 	free(r->lifetimes_us);
 	free(r->windows);

@@ -230,6 +230,27 @@ struct report_sample {
 	uint64_t mapped_bytes; /* the program's anonymous mappings */
 };
 
+/* A point of a growing site's curve: its bytes in use from t_ns on. */
+struct report_point {
+	uint64_t t_ns, bytes;
+};
+
+/*
+ * A site whose bytes in use grow steadily (docs/findings.md "Growth"): the
+ * least-squares slope over its span (its first change to the timeline's
+ * end), the fit's r^2, and its curve, points[first .. first + npoints) of
+ * report.growth_points (the last point at end_ns).
+ */
+struct report_growth {
+	uint32_t stack;
+	double slope;         /* bytes per second */
+	double r2;
+	uint64_t first_ns, end_ns;
+	uint64_t first_bytes, last_bytes;
+	uint32_t changes;     /* samples at which its bytes changed */
+	uint32_t first, npoints;
+};
+
 /* A non-empty histogram bucket: count values up to max. */
 struct report_bucket {
 	uint64_t max, count;
@@ -330,6 +351,9 @@ struct report {
 	size_t nscopes;
 	struct report_sample *timeline;
 	size_t ntimeline;
+	struct report_growth *growing; /* steepest first */
+	size_t ngrowing;
+	struct report_point *growth_points;
 	struct report_bucket *sizes, *lifetimes_us; /* histograms, non-empty buckets */
 	size_t nsizes, nlifetimes_us;
 	uint64_t window_ns, window_origin_ns;

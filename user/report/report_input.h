@@ -19,6 +19,7 @@
 #include "annotations.h"
 #include "detect.h"
 #include "discover.h"
+#include "growth.h"
 #include "heap.h"
 #include "mappings.h"
 #include "memscope_events.h"
@@ -67,6 +68,7 @@ struct report_input {
 	size_t ndegraded;
 	const struct detector *detector;         /* may be NULL */
 	const struct timeline *timeline;         /* may be NULL */
+	const struct growth *growth;             /* the sites' series on it; may be NULL */
 	const struct thread_names *thread_names; /* may be NULL */
 	const struct annotations *annots;        /* may be NULL */
 	/* mmap & co.: how they were traced (enum tracer_maps in attach.h: 0 not

@@ -271,6 +271,32 @@ static void site_line(const struct report *r, FILE *f, const struct report_site 
 	fputc('\n', f);
 }
 
+/* The sites growing steadily (docs/findings.md "Growth"), steepest first. */
+static void growing(const struct report *r, FILE *f, unsigned top)
+{
+	size_t n = r->ngrowing < top ? r->ngrowing : top;
+	char what[96], a[32], b[32];
+
+	if (!r->ngrowing)
+		return;
+	fprintf(f, "\n   growing: %zu site%s whose bytes in use rise steadily (slope of a least-squares"
+		" line):\n", r->ngrowing, r->ngrowing == 1 ? "" : "s");
+	for (size_t i = 0; i < n; i++) {
+		const struct report_growth *g = &r->growing[i];
+		const struct report_frame *fr = report__site_frame(r, g->stack);
+		char buf[2 * REPORT_NAME_MAX] = "(no stack)";
+
+		snprintf(what, sizeof(what), "+%s/s for %.1f s, now %s",
+			 report__fmt_bytes((uint64_t)(g->slope + 0.5), a, sizeof(a)),
+			 secs(g->end_ns - g->first_ns), report__fmt_bytes(g->last_bytes, b, sizeof(b)));
+		if (fr)
+			snprintf(buf, sizeof(buf), "%s", fr->label);
+		fprintf(f, "      %-40s ", what);
+		put_untrusted(f, buf);
+		fputc('\n', f);
+	}
+}
+
 static void scopes(const struct report *r, FILE *f)
 {
 	const struct report_scope *s = r->scopes;
@@ -340,6 +366,7 @@ int report__write_text(const struct report *r, FILE *f, unsigned top)
 	header(r, f);
 	findings(r, f);
 	leaks(r, f, top);
+	growing(r, f, top);
 	hotspots(r, f);
 	anon_sites(r, f);
 	scopes(r, f);

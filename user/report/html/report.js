@@ -1348,6 +1348,97 @@
 		plots.push(new uPlot(rate, [xs, allocs, frees], b));
 	}
 
+	/* ---------- growing sites ---------- */
+
+	/* curves drawn: the steepest sites, one colour each */
+	var GROWTH_CURVES = 5;
+	var GROWTH_COLOURS = ['#d64545', '#2563c9', '#e08a1e', '#2e7d4f', '#8a5cc2'];
+
+	function fmtSlope(v) {
+		return (v >= 0 ? '+' : '−') + fmtBytes(Math.round(Math.abs(v))) + '/s';
+	}
+
+	/*
+	 * R.growing (docs/report-format.md "growing"): a table of every growing
+	 * site, and each of the steepest's bytes in use as a step curve (a value
+	 * holds until the next point), on the timeline's time axis.
+	 */
+	function renderGrowth() {
+		var list = Array.isArray(R.growing) ? R.growing.filter(function (g) {
+			return g && typeof g === 'object' && typeof g.stack === 'number';
+		}) : null;
+
+		if (!list)
+			return; /* a report from before growth was measured */
+		$('growth-section').hidden = false;
+		$('growth-count').textContent = String(list.length);
+		$('growth-count').classList.toggle('none', !list.length);
+		var table = new Table({
+			id: 'growing', sort: 'slope', placeholder: 'Filter by function or file',
+			empty: 'No site grew steadily' + ((S.duration_us || 0) < 2e6 ? ' (the trace lasted less than the 2 s the rule needs).' : '.'),
+			rowAttrs: stackRowAttrs,
+			columns: siteCols.concat([
+				{ key: 'slope', label: 'Growth', num: true, value: function (r) { return r.bytes_per_s; },
+				  text: function (r) { return fmtSlope(r.bytes_per_s); },
+				  help: 'bytes in use gained per second (the slope of a least-squares line)' },
+				{ key: 'r2', label: 'Fit (r²)', num: true, value: function (r) { return r.r2; },
+				  text: function (r) { return typeof r.r2 === 'number' ? r.r2.toFixed(3) : '–'; },
+				  help: 'how well the line fits: 1 is a straight line' },
+				{ key: 'span', label: 'Over', num: true, value: function (r) { return r.span_us; },
+				  text: function (r) { return fmtDuration(r.span_us); },
+				  help: 'from the first allocation at the site to the end of the trace' },
+				bytesCol('first_bytes', 'In use first', function (r) { return r.first_bytes; }),
+				bytesCol('last_bytes', 'In use at end', function (r) { return r.last_bytes; })
+			]),
+			onClick: function (r) { showStacks('Growing: ' + siteName(r.stack), [['allocated here', r.stack]]); }
+		});
+
+		$('growth-table').appendChild(table.root);
+		table.setRows(list);
+		if (list.length)
+			growthChart(list.slice(0, GROWTH_CURVES));
+	}
+
+	function growthChart(top) {
+		var times = new Set(), xs, data, series;
+
+		top.forEach(function (g) {
+			(g.points || []).forEach(function (p) { times.add(p[0]); });
+		});
+		xs = Array.from(times).sort(function (a, b) { return a - b; });
+		data = [xs.map(function (t) { return t / 1e6; })];
+		series = [{ label: 'time', value: function (u, v) { return v === null ? '–' : fmtClock(v * 1e6); } }];
+		top.forEach(function (g, i) {
+			var pts = g.points || [], k = -1;
+
+			data.push(xs.map(function (t) {
+				while (k + 1 < pts.length && pts[k + 1][0] <= t)
+					k++;
+				return k < 0 ? null : pts[k][1];
+			}));
+			series.push({ label: siteName(g.stack) + ' ' + fmtSlope(g.bytes_per_s), stroke: GROWTH_COLOURS[i % GROWTH_COLOURS.length],
+				width: 2, paths: uPlot.paths && uPlot.paths.stepped ? uPlot.paths.stepped({ align: 1 }) : undefined,
+				value: function (u, v) { return v === null ? '–' : fmtBytes(v); } });
+		});
+		var byteIncrs = [];
+
+		for (var k = 0; k < 60; k++)
+			byteIncrs.push(Math.pow(2, k));
+		var endX = Math.max(xs.length ? xs[xs.length - 1] / 1e6 : 0, (S.duration_us || 0) / 1e6);
+		var box = $('growth-chart'), div = el('div', { id: 'growth-curves' });
+
+		box.appendChild(div);
+		plots.push(new uPlot({
+			width: Math.max(400, box.clientWidth || 1200), height: 220,
+			cursor: { drag: { x: false, y: false } },
+			scales: { x: { time: false, range: function () { return [0, endX]; } },
+				  y: { range: function (u, min, max) { return [0, max > 0 ? max * 1.08 : 1]; } } },
+			axes: [{ size: 30, space: 70, values: timeTicks },
+				{ size: 80, incrs: byteIncrs, values: function (u, v) { return v.map(fmtBytes); } }],
+			series: series
+		}, data, div));
+	}
+
 	/* ---------- histograms ---------- */
 
 	function renderHistograms() {
@@ -1559,6 +1650,7 @@
 		state.metric = defaultMetric();
 		refreshControls();
 		renderTimeline();
+		renderGrowth();
 		renderFlame();
 		refreshTables();
 		renderHistograms();
