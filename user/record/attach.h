@@ -18,6 +18,13 @@
 #include "discover.h"
 #include "memscope_events.h"
 
+/* How mmap, munmap, mremap and brk are traced (MS_EV_MAP). */
+enum tracer_maps {
+	TRACER_MAPS_OFF = 0, /* --no-mappings, or the kernel refused both programs */
+	TRACER_MAPS_BTF,     /* tp_btf/sys_exit (Linux 5.5) */
+	TRACER_MAPS_RAW,     /* raw_tp/sys_exit: where tp_btf is refused */
+};
+
 struct tracer_opts {
 	size_t sz;
 	int pid;
@@ -28,6 +35,7 @@ struct tracer_opts {
 	enum ms_unwind_mode unwind_mode;
 	uint32_t unwind_rows;   /* capacity of the rows' map (auto, dwarf) */
 	bool batch;             /* queue records per thread in BPF (MS_EV_BATCH) */
+	int mappings;           /* enum tracer_maps: how mmap & co. are traced */
 };
 
 struct tracer;
@@ -39,7 +47,7 @@ struct tracer_degraded {
 	char instead[80];
 };
 
-#define TRACER_MAX_DEGRADED 6
+#define TRACER_MAX_DEGRADED 8
 
 /*
  * What a loaded tracer runs with: the options asked for, less what the
@@ -50,6 +58,7 @@ struct tracer_degraded {
 struct tracer_mode {
 	bool multi, batch, alloc_stacks, free_stacks;
 	enum ms_unwind_mode unwind_mode;
+	int mappings; /* enum tracer_maps */
 	struct tracer_degraded degraded[TRACER_MAX_DEGRADED];
 	size_t ndegraded;
 };
