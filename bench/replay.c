@@ -27,7 +27,18 @@
  * generator's memory was allocated and touched, and at the end: the growth
  * is the loader's, divided by the blocks live at the end.
  *
- *   replay [--no-batch] [EVENTS [LIVE]]  (default 10000000 1000000; EVENTS: alloc + free records)
+ *   replay [--no-batch] [--streams N [--threads T] [--cpu-rate R]] [--sample-bytes B]
+ *          [EVENTS [LIVE]]  (default 10000000 1000000; EVENTS: alloc + free calls)
+ *
+ * --streams N: the program runs on N busy CPUs, T threads each (default 4),
+ * each CPU making R calls a second (default 500000), all on one time line;
+ * the loader drains every 10 ms of that time (a sweep sends every thread's
+ * partial batch) and applies what is older than the sweep before, as
+ * user/session.c does, so a drain's records wait in the per-thread queues.
+ * Rates are then given per second of the loader's CPU time, with how many
+ * such CPUs it keeps up with (bench/streams.sh runs the series).
+ * --sample-bytes B: only the blocks BPF would sample are sent (a draw per
+ * block, probability 1 - exp(-size / B)), with their releases.
  *
  * Prints a human summary, a digest of everything the pipeline computed (totals,
  * sites, threads, histograms, windows, findings, the live blocks), which must

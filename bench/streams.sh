@@ -6,7 +6,9 @@
 #
 #   bench/streams.sh [-n ROUNDS] [-s "1 4 16 64 128"] [-r CPU_RATE] [-- REPLAY_ARGS]
 #
-# REPLAY_ARGS go to every run (e.g. -- --sample-bytes 1048576 100000000, or
+# Each round also runs the plain replay (one stream of old, all applied at
+# once: bench/README.md's "Loader throughput" figure), to scale this run's
+# rates to a quieter machine's.  REPLAY_ARGS go to every run (e.g. -- --sample-bytes 1048576 100000000, or
 # -- --no-batch); the defaults: 10 M calls, 1 M blocks live, 4 threads per
 # CPU, 500 k calls a second per CPU.
 set -euo pipefail
@@ -27,14 +29,16 @@ BIN=${BUILD:-build/bench}/replay
 [ -x "$BIN" ] || make -C bench "../$BIN" >&2
 LOG=$(mktemp)
 trap 'rm -f "$LOG"' EXIT
+PLAIN=""
 for r in $(seq "$ROUNDS"); do
+	PLAIN="$PLAIN $("$BIN" | sed -n 's/^cpu *\([0-9.]*\) M events.*/\1/p')"
 	for n in $STREAMS; do
 		"$BIN" --streams "$n" --cpu-rate "$RATE" "$@" | grep '^memscope-bench replay-streams' >>"$LOG"
 	done
 done
 # one row per N: medians of the rate, the CPUs kept up with, the share of time
 # reading batches into queues, the records waiting after a drain, peak RSS growth
-awk '
+awk -v plain="$PLAIN" '
 function med(s,   a, n, t, i, j) {
 	n = split(s, a, " ")
 	for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
@@ -49,6 +53,8 @@ function med(s,   a, n, t, i, j) {
 	thr[n] = f["threads"]
 }
 END {
+	printf "plain replay (10 M events, 1 M live, all applied at once): %.2f M events/s of CPU time, median\n",
+	       med(plain)
 	printf "%8s %8s %14s %12s %10s %12s %14s %12s\n", "streams", "threads", "M records/s", "M calls/s",
 	       "CPUs kept", "queue share", "max pending", "peak MiB"
 	for (i = 1; i <= k; i++) {
