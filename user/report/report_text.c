@@ -167,8 +167,11 @@ static void header(const struct report *r, FILE *f)
 	if (t->lost_events)
 		fprintf(f, "   warning: %" PRIu64 " events were lost (ring buffer full): totals and "
 			"leaks are incomplete, and double, invalid and mismatched frees may be "
-			"the lost events' doing; try a larger --ringbuf-size\n",
-			t->lost_events);
+			"the lost events' doing; %s\n",
+			t->lost_events,
+			tr->sample_bytes ? "a larger --sample-bytes sends fewer events" :
+			"a larger --ringbuf-size absorbs a burst, --sample-bytes (e.g. 64k) a "
+			"sustained rate");
 	if (t->lost_stacks)
 		fprintf(f, "   warning: %" PRIu64 " events have only their caller's address "
 			"(stack record lost)\n", t->lost_stacks);
