@@ -85,6 +85,7 @@ struct session {
 	struct tracer_mode mode;
 	struct report_degraded degraded[TRACER_MAX_DEGRADED];
 	char *cmdline;
+	char comm[64]; /* the first image's name (the target's changes at exec) */
 	struct reach_result scan; /* the reachability scan (status SCAN_SKIPPED: none) */
 };
 
@@ -365,12 +366,21 @@ static void start_recording(struct session *s);
 static void fill_report_input(struct session *s, struct report_input *in, char *exit_text,
 			      int len);
 
-static int start_pipeline(struct session *s)
+static struct symbolizer *new_symbolizer(struct session *s)
 {
 	struct symbolizer_opts so = { .sz = sizeof(so), .demangle = true,
 				      .no_symbols = s->opts->no_symbolize,
 				      .no_debuginfod = s->opts->no_debuginfod,
 				      .no_wait_until_report = true };
+	struct symbolizer *sym = symbolizer__new(s->target.pid, &so);
+
+	if (!sym)
+		ms_warn("cannot read the maps of '%d': %s", s->target.pid, strerror(errno));
+	return sym;
+}
+
+static int start_pipeline(struct session *s)
+{
 	struct model_opts mo = {
 		.sz = sizeof(mo),
 		.live_hint = 1024,
@@ -383,9 +393,7 @@ static int start_pipeline(struct session *s)
 	};
 	char path[64];
 
-	s->sym = symbolizer__new(s->target.pid, &so);
-	if (!s->sym)
-		ms_warn("cannot read the maps of '%d': %s", s->target.pid, strerror(errno));
+	s->sym = new_symbolizer(s);
 	s->runtime = (struct runtime_ctx){ .sym = s->sym, .objs = &s->objs };
 	s->model = model__new(&mo);
 	snprintf(path, sizeof(path), "/proc/%d/statm", s->target.pid);
@@ -660,14 +668,101 @@ static void scan_at_detach(struct session *s)
 	s->scan.ns = ms_now_ns() - t0;
 }
 
+/* Whether objs has an object of file (dev, ino). */
+static bool has_object(const struct alloc_objects *objs, dev_t dev, ino_t ino)
+{
+	for (size_t i = 0; i < objs->n; i++)
+		if (objs->v[i].dev == dev && objs->v[i].ino == ino)
+			return true;
+	return false;
+}
+
+/*
+ * The objects of the new image that are not probed yet (an LD_PRELOADed
+ * allocator, another libc), probed; moved into s->objs.  The new image has
+ * mapped its executable and loader only: what the loader will map comes
+ * from `ld.so --list` in the target's own environment.
+ */
+static void probe_new_image(struct session *s)
+{
+	struct alloc_objects found, fresh = { 0 };
+	char *exe = target__exe(&s->target);
+	char **env = target__environ(&s->target);
+	int n;
+
+	if (!exe || discover__program_env(exe, env, &found)) {
+		ms_warn("cannot find the allocators of '%d' after its exec: only those probed "
+			"before are traced", s->target.pid);
+		free(exe);
+		target__free_environ(env);
+		return;
+	}
+	free(exe);
+	target__free_environ(env);
+	fresh.v = xcalloc(found.n ? found.n : 1, sizeof(*fresh.v));
+	for (size_t i = 0; i < found.n; i++) {
+		if (has_object(&s->objs, found.v[i].dev, found.v[i].ino))
+			continue;
+		fresh.v[fresh.n++] = found.v[i];
+		found.v[i] = (struct alloc_object){ 0 };
+	}
+	n = fresh.n ? tracer__attach_more(s->tracer, &fresh) : 0;
+	if (n > 0)
+		s->nprobes += n;
+	s->objs.v = xrealloc(s->objs.v, (s->objs.n + fresh.n) * sizeof(*s->objs.v));
+	for (size_t i = 0; i < fresh.n; i++) {
+		if (s->unwind)
+			unwinder__add_path(s->unwind, fresh.v[i].path);
+		s->objs.v[s->objs.n++] = fresh.v[i];
+	}
+	for (size_t i = 0; s->unwind && i < found.nothers; i++)
+		unwinder__add_path(s->unwind, found.others[i]);
+	free(fresh.v);
+	discover__free(&found);
+}
+
+/*
+ * A launched target stopped at an exec: what the old image did is applied,
+ * and closed out in the model (a record, so that `report` sees it too);
+ * the new image gets a symbolizer and its allocators' probes before it runs
+ * its first instruction.
+ */
+static void on_exec(struct session *s)
+{
+	char *cmdline;
+	uint64_t now;
+
+	sample(s, true);
+	now = ms_now_ns();
+	cmdline = read_cmdline(s->target.pid);
+	ms_info(1, "'%d' execs '%s'", s->target.pid, s->target.comm);
+	model__exec(s->model, now, s->target.comm, cmdline);
+	if (s->rec)
+		recording__exec(s->rec, now, s->target.comm, cmdline);
+	free(cmdline);
+	symbolizer__free(s->sym);
+	s->sym = new_symbolizer(s);
+	s->sink.sym = s->sym;
+	s->runtime.sym = s->sym;
+	live_view__exec(s->live, s->model->heap, s->sym, s->target.comm);
+	/* BPF named the thread once, with its old name */
+	events__thread(&s->sink, (uint32_t)s->target.pid, s->target.comm);
+	probe_new_image(s);
+}
+
 /*
  * Services the target: on its exit stop, records what needs its address
- * space and lets it go.  Returns true once it has exited.
+ * space and lets it go; on an exec stop, probes the new image.  Returns
+ * true once it has exited.
  */
 static bool target_gone(struct session *s)
 {
 	switch (target__poll(&s->target)) {
 	case TARGET_RUNNING:
+		return false;
+	case TARGET_EXEC:
+		on_exec(s);
+		target__continue(&s->target);
 		return false;
 	case TARGET_EXITING:
 		record_target_state(s);
@@ -808,7 +903,7 @@ static void fill_report_input(struct session *s, struct report_input *in, char *
 	target__describe_exit(t, exit_text, len);
 	*in = (struct report_input){
 		.pid = t->pid,
-		.comm = t->comm,
+		.comm = s->comm,
 		.cmdline = s->cmdline,
 		.launched = t->launched,
 		.exited = t->exited,
@@ -840,6 +935,8 @@ static void fill_report_input(struct session *s, struct report_input *in, char *
 		.min_age_ns = s->opts->min_age_ns,
 		.vm_children_known = s->vm_children_known,
 		.scan = &s->scan,
+		.execs = s->model->execs,
+		.nexecs = s->model->nexecs,
 	};
 	memcpy(in->bpf_stats, s->bpf_stats, sizeof(in->bpf_stats));
 	for (size_t i = 0; i < s->mode.ndegraded; i++)
@@ -980,6 +1077,7 @@ int session__run(const struct ms_options *o)
 		ms_err("target '%d' exited during attach", s.target.pid);
 		err = -ESRCH;
 	}
+	snprintf(s.comm, sizeof(s.comm), "%s", s.target.comm);
 	if (!err)
 		err = start_pipeline(&s);
 	if (err)

@@ -5,11 +5,11 @@
 #include "model.h"
 #include "util.h"
 
-struct model *model__new(const struct model_opts *opts)
+/* The parts one process image has: its heap, what it did wrong, its annotations. */
+static void new_image(struct model *m)
 {
-	struct model *m = xcalloc(1, sizeof(*m));
+	const struct model_opts *opts = &m->opts;
 
-	m->stacks = stack_table__new();
 	m->heap = heap__new(opts->live_hint ? opts->live_hint : 1024);
 	heap__set_window_origin(m->heap, opts->start_ns, opts->interval_ns);
 	heap__set_sample_bytes(m->heap, opts->sample_bytes);
@@ -17,6 +17,22 @@ struct model *model__new(const struct model_opts *opts)
 	if (opts->internal)
 		detector__set_internal_filter(m->detector, opts->internal, opts->internal_ctx);
 	m->annots = annotations__new(m->heap, m->detector);
+}
+
+static void free_image(struct model *m)
+{
+	annotations__free(m->annots);
+	detector__free(m->detector);
+	heap__free(m->heap);
+}
+
+struct model *model__new(const struct model_opts *opts)
+{
+	struct model *m = xcalloc(1, sizeof(*m));
+
+	m->opts = *opts;
+	m->stacks = stack_table__new();
+	new_image(m);
 	m->timeline = timeline__new(opts->start_ns, opts->interval_ns);
 	m->names = thread_names__new();
 	return m;
@@ -26,12 +42,15 @@ void model__free(struct model *m)
 {
 	if (!m)
 		return;
-	annotations__free(m->annots);
-	detector__free(m->detector);
+	free_image(m);
 	timeline__free(m->timeline);
 	thread_names__free(m->names);
-	heap__free(m->heap);
 	stack_table__free(m->stacks);
+	for (size_t i = 0; i < m->nexecs; i++) {
+		free(m->execs[i].comm);
+		free(m->execs[i].cmdline);
+	}
+	free(m->execs);
 	free(m);
 }
 
@@ -178,6 +197,22 @@ void model__thread(struct model *m, uint32_t tid, const char *name)
 {
 	model__flush(m);
 	thread_names__set(m->names, tid, name);
+}
+
+void model__exec(struct model *m, uint64_t ts_ns, const char *comm, const char *cmdline)
+{
+	struct model_exec *x;
+	size_t nthreads;
+
+	model__flush(m);
+	m->execs = xrealloc(m->execs, (m->nexecs + 1) * sizeof(*m->execs));
+	x = &m->execs[m->nexecs++];
+	heap__threads(m->heap, &nthreads);
+	*x = (struct model_exec){ .ts_ns = ts_ns, .comm = xstrdup(comm ? comm : ""),
+				  .cmdline = xstrdup(cmdline ? cmdline : ""),
+				  .closed = *heap__totals(m->heap), .threads = nthreads };
+	free_image(m);
+	new_image(m);
 }
 
 void model__rss(struct model *m, uint64_t now_ns, uint64_t rss_bytes)

@@ -56,6 +56,20 @@ struct model_opts {
 	void *internal_ctx;
 };
 
+/*
+ * The target execed: the image before it is closed out, its totals kept
+ * (its blocks still live are "live at exec", not leaks of the new image),
+ * and the heap, detector and annotations start afresh for the new one.
+ * Stacks, thread names and the timeline span the whole run.
+ */
+struct model_exec {
+	uint64_t ts_ns;
+	char *comm;                /* the new image's name */
+	char *cmdline;
+	struct heap_totals closed; /* the image that ended here, at its end */
+	uint64_t threads;          /* threads of the closed image that called */
+};
+
 /* The parts are the model's; read them, feed them only through model__*(). */
 struct model {
 	struct stack_table *stacks;
@@ -66,6 +80,9 @@ struct model {
 	struct thread_names *names;
 	uint64_t stack_lost; /* events whose stack could not be sent */
 	uint64_t events;     /* alloc and free records applied */
+	struct model_exec *execs; /* in order; nexecs of them */
+	size_t nexecs;
+	struct model_opts opts;   /* a new image's heap is made as the first */
 	/* read ahead, not applied yet */
 	struct model_slot queue[MODEL_READ_AHEAD];
 	unsigned qhead, qlen;
@@ -89,6 +106,8 @@ void model__stack(struct model *m, uint64_t hash, const uint64_t *ips, uint32_t 
 /* An annotation, its strings already read (name_addr & co. are not used). */
 void model__annot(struct model *m, const struct ms_ev_annot *e);
 void model__thread(struct model *m, uint32_t tid, const char *name);
+/* The target execed at ts_ns into comm (cmdline): see struct model_exec. */
+void model__exec(struct model *m, uint64_t ts_ns, const char *comm, const char *cmdline);
 /* The target's resident set at now_ns (TIMELINE_NO_RSS: unknown, gone). */
 void model__rss(struct model *m, uint64_t now_ns, uint64_t rss_bytes);
 /* The records up to now_ns are in: the timeline's grid points up to it

@@ -708,10 +708,11 @@ static int attach_object(struct tracer *t, const struct alloc_object *o, int *mu
 	return 0;
 }
 
+static int attach_objects(struct tracer *t, const struct alloc_objects *objs, int *multi_err);
+
 /* Attaches every object's probes: their number, or a negative errno (see attach_object()). */
 static int attach_all(struct tracer *t, const struct alloc_objects *objs, int *multi_err)
 {
-	size_t nprobes = 0;
 	int err = attach_batching(t);
 
 	if (err == -ESRCH) {
@@ -720,6 +721,22 @@ static int attach_all(struct tracer *t, const struct alloc_objects *objs, int *m
 	}
 	if (err)
 		return err;
+	return attach_objects(t, objs, multi_err);
+}
+
+int tracer__attach_more(struct tracer *t, const struct alloc_objects *objs)
+{
+	int multi_err = 0, n = attach_objects(t, objs, &multi_err);
+
+	if (n > 0)
+		ms_info(1, "attached %d more probes", n);
+	return n;
+}
+
+/* Attaches the objects' probes: their number, or a negative errno (see attach_object()). */
+static int attach_objects(struct tracer *t, const struct alloc_objects *objs, int *multi_err)
+{
+	size_t nprobes = 0;
 
 	for (size_t i = 0; i < objs->n; i++) {
 		const struct alloc_object *o = &objs->v[i];

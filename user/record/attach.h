@@ -89,6 +89,12 @@ void tracer__free(struct tracer *t);
 /* Attaches to every entry point of every object.  Returns the number of
  * probes attached (> 0) or a negative errno (message printed). */
 int tracer__attach(struct tracer *t, const struct alloc_objects *objs);
+/*
+ * Attaches the probes of objects added later (the image a traced process
+ * execs), in the mode tracer__attach() settled on.  The number attached
+ * (0 when objs has none), or a negative errno (message printed).
+ */
+int tracer__attach_more(struct tracer *t, const struct alloc_objects *objs);
 
 int tracer__ringbuf_fd(const struct tracer *t);
 /* Whether records come in batches: the kernel may refuse the programs that

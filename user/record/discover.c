@@ -287,8 +287,8 @@ static int script_interp(const char *exe, char *buf, size_t len)
 	return 0;
 }
 
-/* Runs `interp --list exe` and returns its output (malloc'ed) or NULL. */
-static char *run_ldso_list(const char *interp, const char *exe)
+/* Runs `interp --list exe` (in envp, when not NULL) and returns its output (malloc'ed) or NULL. */
+static char *run_ldso_list(const char *interp, const char *exe, char *const envp[])
 {
 	int fds[2], st;
 	size_t len = 0, cap = 4096;
@@ -309,7 +309,10 @@ static char *run_ldso_list(const char *interp, const char *exe)
 		dup2(fds[1], 1);
 		if (null >= 0)
 			dup2(null, 0), dup2(null, 2);
-		execl(interp, interp, "--list", exe, (char *)NULL);
+		if (envp)
+			execle(interp, interp, "--list", exe, (char *)NULL, envp);
+		else
+			execl(interp, interp, "--list", exe, (char *)NULL);
 		_exit(127);
 	}
 	close(fds[1]);
@@ -344,9 +347,10 @@ static void add_path(struct alloc_objects *objs, const char *path)
 	close(fd);
 }
 
-static void add_loader_list(struct alloc_objects *objs, const char *interp, const char *exe)
+static void add_loader_list(struct alloc_objects *objs, const char *interp, const char *exe,
+			    char *const envp[])
 {
-	char *text = run_ldso_list(interp, exe), **paths = NULL;
+	char *text = run_ldso_list(interp, exe, envp), **paths = NULL;
 	size_t n = 0, i;
 
 	if (!text) {
@@ -366,6 +370,11 @@ static void add_loader_list(struct alloc_objects *objs, const char *interp, cons
 
 int discover__program(const char *exe, struct alloc_objects *out)
 {
+	return discover__program_env(exe, NULL, out);
+}
+
+int discover__program_env(const char *exe, char *const envp[], struct alloc_objects *out)
+{
 	char interp[PATH_MAX], script[PATH_MAX];
 	int err;
 
@@ -383,7 +392,7 @@ int discover__program(const char *exe, struct alloc_objects *out)
 	}
 	add_path(out, exe);
 	if (interp[0])
-		add_loader_list(out, interp, exe);
+		add_loader_list(out, interp, exe, envp);
 	drop_empty(out);
 	return 0;
 }

@@ -41,6 +41,12 @@ struct alloc_objects {
  * symbols nor memscope annotations are left out. */
 int discover__pid(int pid, struct alloc_objects *out);
 int discover__program(const char *exe, struct alloc_objects *out);
+/*
+ * The same for a program that runs in the environment envp (NULL: ours):
+ * the loader honours its LD_PRELOAD and LD_LIBRARY_PATH (a traced process
+ * that execs, `env LD_PRELOAD=... prog`).
+ */
+int discover__program_env(const char *exe, char *const envp[], struct alloc_objects *out);
 void discover__free(struct alloc_objects *objs);
 
 /* Number of USDT notes of provider in the ELF object open at fd. */

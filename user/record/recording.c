@@ -26,6 +26,7 @@ enum rec_type {
 	REC_MAP,
 	REC_SCAN,       /* minor 2: the reachability scan's outcome */
 	REC_SCAN_MARKS, /* minor 2: classified blocks, after SCAN */
+	REC_EXEC,       /* minor 3: the target execed (model__exec()) */
 };
 
 /* classified blocks a SCAN_MARKS record holds at most (~2-12 bytes each) */
@@ -225,6 +226,16 @@ void recording__thread(struct recording *r, uint32_t tid, const char *name)
 	cap_enc__uv(&r->e, tid);
 	cap_enc__str(&r->e, name);
 	put(r, REC_THREAD);
+}
+
+void recording__exec(struct recording *r, uint64_t ts_ns, const char *comm, const char *cmdline)
+{
+	cap_enc__uv(&r->e, ts_ns);
+	cap_enc__str(&r->e, comm);
+	cap_enc__str(&r->e, cmdline);
+	put(r, REC_EXEC);
+	/* a new image's symbolizer: its mappings are all looked at */
+	r->maps_looked = false;
 }
 
 void recording__rss(struct recording *r, uint64_t now_ns, uint64_t rss_bytes)
@@ -706,6 +717,19 @@ static int read_thread(struct replay *rp, struct cap_dec *d)
 	return 0;
 }
 
+static int read_exec(struct replay *rp, struct cap_dec *d)
+{
+	char comm[64], cmdline[4096];
+	uint64_t ts = cap_dec__uv(d);
+
+	cap_dec__strcpy(d, comm, sizeof(comm));
+	cap_dec__strcpy(d, cmdline, sizeof(cmdline));
+	if (d->bad)
+		return -EBADMSG;
+	model__exec(rp->model, ts, comm, cmdline);
+	return 0;
+}
+
 /* The model, made from META. */
 static void make_model(struct replay *rp)
 {
@@ -751,6 +775,8 @@ static int feed(struct replay *rp, uint8_t type, struct cap_dec *d)
 		return read_annot(rp, d);
 	case REC_THREAD:
 		return read_thread(rp, d);
+	case REC_EXEC:
+		return read_exec(rp, d);
 	case REC_RSS:
 		now = cap_dec__uv(d);
 		model__rss(rp->model, now, cap_dec__uv(d));
@@ -896,6 +922,8 @@ struct replay *replay__open(const char *path)
 	rp->in.detector = rp->model->detector;
 	rp->in.timeline = rp->model->timeline;
 	rp->in.thread_names = rp->model->names;
+	rp->in.execs = rp->model->execs;
+	rp->in.nexecs = rp->model->nexecs;
 	rp->in.annots = rp->model->annots;
 	/* a capture before minor 2, or cut before the end: no scan */
 	if (rp->have_scan && rp->have_end) {

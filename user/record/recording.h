@@ -47,6 +47,8 @@ void recording__release(struct recording *r, const struct free_call *c, uint64_t
 		        uint64_t caller, uint16_t flags);
 void recording__annot(struct recording *r, const struct ms_ev_annot *e);
 void recording__thread(struct recording *r, uint32_t tid, const char *name);
+/* The target execed (model__exec()); the symbolizer is the new image's from now. */
+void recording__exec(struct recording *r, uint64_t ts_ns, const char *comm, const char *cmdline);
 void recording__rss(struct recording *r, uint64_t now_ns, uint64_t rss_bytes);
 void recording__tick(struct recording *r, uint64_t now_ns, bool force);
 

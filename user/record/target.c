@@ -155,7 +155,8 @@ int target__launch(struct target *t, char *const argv[])
 	t->exec_fd = report[0];
 	t->pidfd = open_pidfd(pid);
 	/* without the exit stop a short program is gone before its maps are read */
-	if (ptrace(PTRACE_SEIZE, pid, 0, PTRACE_O_TRACEEXIT) == 0)
+	/* and its exec stops: a new image must be probed before it runs */
+	if (ptrace(PTRACE_SEIZE, pid, 0, PTRACE_O_TRACEEXIT | PTRACE_O_TRACEEXEC) == 0)
 		t->traced = true;
 	else
 		ms_warn("cannot seize '%d' (%s): a short-lived program may lose its symbols",
@@ -296,6 +297,12 @@ static enum target_state poll_child(struct target *t)
 		}
 		if (WIFSTOPPED(st) && ((unsigned)st >> 16) == PTRACE_EVENT_EXIT)
 			return TARGET_EXITING;
+		/* the first is the launch's own exec: its probes are in place */
+		if (WIFSTOPPED(st) && ((unsigned)st >> 16) == PTRACE_EVENT_EXEC &&
+		    ++t->execs > 1) {
+			read_comm(t);
+			return TARGET_EXEC;
+		}
 		if (WIFSTOPPED(st))
 			pass_stop(t, st);
 	}
@@ -360,6 +367,72 @@ void target__resume(struct target *t)
 		t->traced = false;
 }
 
+char *target__exe(const struct target *t)
+{
+	char path[64], buf[PATH_MAX];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", t->pid);
+	n = readlink(path, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return NULL;
+	buf[n] = 0;
+	return xstrdup(buf);
+}
+
+char **target__environ(const struct target *t)
+{
+	char path[64], *buf = NULL, **env;
+	size_t len = 0, cap = 0, n = 0, k = 0;
+	ssize_t r;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/environ", t->pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	do {
+		if (cap - len < 4096)
+			buf = xrealloc(buf, cap = cap ? cap * 2 : 65536);
+		r = read(fd, buf + len, cap - len - 1);
+		if (r > 0)
+			len += (size_t)r;
+	} while (r > 0 || (r < 0 && errno == EINTR));
+	close(fd);
+	if (r < 0) {
+		free(buf);
+		return NULL;
+	}
+	buf[len] = 0;
+	for (size_t i = 0; i < len; i++)
+		n += !buf[i];
+	/* the strings stay in buf, which env[n + 1] keeps for target__free_environ() */
+	env = xcalloc(n + 3, sizeof(*env));
+	for (size_t i = 0; i < len; i += strlen(buf + i) + 1)
+		if (buf[i])
+			env[k++] = buf + i;
+	env[k + 1] = buf;
+	return env;
+}
+
+void target__free_environ(char **env)
+{
+	size_t k = 0;
+
+	if (!env)
+		return;
+	while (env[k])
+		k++;
+	free(env[k + 1]);
+	free(env);
+}
+
+void target__continue(struct target *t)
+{
+	if (t->traced)
+		ptrace(PTRACE_CONT, t->pid, 0, 0);
+}
+
 void target__release(struct target *t)
 {
 	int st;
@@ -386,6 +459,9 @@ bool target__poll_exit(struct target *t)
 {
 	enum target_state s = target__poll(t);
 
+	/* nobody probes the new image here: it runs on */
+	if (s == TARGET_EXEC)
+		target__continue(t);
 	if (s == TARGET_EXITING) {
 		target__resume(t);
 		s = target__poll(t);

@@ -134,6 +134,34 @@ static void write_tracing(const struct report *r, struct json_writer *w)
 	jw__end_object(w);
 }
 
+/* The process images the target execed through; empty when it did not exec. */
+static void write_images(const struct report *r, struct json_writer *w)
+{
+	uint64_t start = r->tracing.start_ns;
+
+	jw__begin_array(w, "images");
+	for (size_t i = 0; i < r->nimages; i++) {
+		const struct report_image *im = &r->images[i];
+
+		jw__begin_object(w, NULL);
+		jw__int(w, "pid", im->pid);
+		jw__string(w, "comm", im->comm);
+		jw__string(w, "cmdline", im->cmdline);
+		jw__uint(w, "start_t_us", us_since(start, im->start_ns));
+		jw__uint(w, "end_t_us", us_since(start, im->end_ns));
+		jw__string(w, "ended_by", im->execed ? "exec" : "end");
+		jw__uint(w, "allocations", im->allocations);
+		jw__uint(w, "frees", im->frees);
+		jw__uint(w, "bytes_allocated", im->bytes_allocated);
+		jw__uint(w, "bytes_freed", im->bytes_freed);
+		jw__uint(w, "live_allocations", im->live_allocations);
+		jw__uint(w, "live_bytes", im->live_bytes);
+		jw__uint(w, "threads", im->threads);
+		jw__end_object(w);
+	}
+	jw__end_array(w);
+}
+
 static void write_summary(const struct report *r, struct json_writer *w)
 {
 	const struct report_totals *t = &r->totals;
@@ -466,6 +494,7 @@ int report__write_json(const struct report *r, FILE *f)
 	jw__string(&w, "schema", REPORT_SCHEMA);
 	jw__string(&w, "version", MEMSCOPE_VERSION);
 	write_target(r, &w);
+	write_images(r, &w);
 	write_tracing(r, &w);
 	write_summary(r, &w);
 	write_stacks(r, &w);

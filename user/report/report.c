@@ -157,6 +157,43 @@ static void fill_target(struct report *r, const struct report_input *in)
 		.exit_signal = in->exit_signal,
 		.exit_text = str(r, in->exit_text),
 	};
+	if (in->nexecs) {
+		r->target.comm = str(r, in->execs[in->nexecs - 1].comm);
+		r->target.cmdline = str(r, in->execs[in->nexecs - 1].cmdline);
+	}
+}
+
+/* The images the target execed through: before each exec, and the last. */
+static void collect_images(struct report *r, const struct report_input *in)
+{
+	const struct heap_totals *h;
+	size_t nthreads;
+
+	if (!in->nexecs)
+		return;
+	r->nimages = in->nexecs + 1;
+	r->images = xcalloc(r->nimages, sizeof(*r->images));
+	for (size_t i = 0; i < r->nimages; i++) {
+		struct report_image *im = &r->images[i];
+		bool last = i == in->nexecs;
+
+		im->pid = in->pid;
+		im->comm = i ? str(r, in->execs[i - 1].comm) : str(r, in->comm);
+		im->cmdline = i ? str(r, in->execs[i - 1].cmdline) : str(r, in->cmdline);
+		im->start_ns = i ? in->execs[i - 1].ts_ns : in->start_ns;
+		im->end_ns = last ? in->end_ns : in->execs[i].ts_ns;
+		im->execed = !last;
+		h = last ? heap__totals(in->heap) : &in->execs[i].closed;
+		im->allocations = h->allocations;
+		im->frees = h->frees;
+		im->bytes_allocated = h->bytes_allocated;
+		im->bytes_freed = h->bytes_freed;
+		im->live_allocations = h->live_allocations;
+		im->live_bytes = h->live_bytes;
+		if (last)
+			heap__threads(in->heap, &nthreads);
+		im->threads = last ? nthreads : in->execs[i].threads;
+	}
 }
 
 /* How stacks were walked: "dwarf" (by CFI, frame pointers where there is none), "fp", "none". */
@@ -909,6 +946,7 @@ struct report *report__build(const struct report_input *in)
 	r->nstacks = stack_table__count(in->stacks);
 	r->stacks = xcalloc(r->nstacks ? r->nstacks : 1, sizeof(*r->stacks));
 	fill_target(r, in);
+	collect_images(r, in);
 	fill_tracing(r, in);
 	fill_totals(r, in);
 	collect_sites(r, in);
@@ -939,6 +977,7 @@ void report__free(struct report *r)
 	free((void *)r->tracing.degraded);
 	free(r->tracing.allocators);
 	free(r->tracing.unnamed);
+	free(r->images);
 	free(r->frames);
 	free(r->frame_refs);
 	free(r->stacks);

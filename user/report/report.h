@@ -267,8 +267,26 @@ struct report_mapping {
 	bool has_functions, has_files, has_lines;
 };
 
+/*
+ * One process image the target ran, when it execed (none otherwise): the
+ * images before the last were closed out at their exec, their blocks still
+ * live then "live at exec" (not leaks: the exec released them all).  The
+ * last is the one the rest of the report is about.
+ */
+struct report_image {
+	int pid;
+	const char *comm, *cmdline;
+	uint64_t start_ns, end_ns; /* CLOCK_MONOTONIC; end: its exec, or tracing's end */
+	bool execed;               /* ended by an exec (all but the last) */
+	uint64_t allocations, frees, bytes_allocated, bytes_freed;
+	uint64_t live_allocations, live_bytes; /* at its exec (the last: at the end) */
+	uint64_t threads;          /* threads that called */
+};
+
 struct report {
 	struct report_target target;
+	struct report_image *images; /* in order; nimages (0, or 2 and more) */
+	size_t nimages;
 	struct report_tracing tracing;
 	struct report_totals totals;
 	struct report_frame *frames;   /* each address's frames once */

@@ -22,6 +22,7 @@
 #include "heap.h"
 #include "memscope_events.h"
 #include "reach.h"
+#include "model.h"
 #include "report.h"
 #include "stacks.h"
 #include "symbolize.h"
@@ -79,6 +80,9 @@ struct report_input {
 	bool vm_children_known;
 	/* the reachability scan at exit or detach; NULL: none was made (an old capture) */
 	const struct reach_result *scan;
+	/* the execs of the target (model.h), in order; the heap is the last image's */
+	const struct model_exec *execs;
+	size_t nexecs;
 };
 
 /*

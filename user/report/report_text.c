@@ -97,6 +97,24 @@ static void reach_lines(const struct report *r, FILE *f)
 			report__fmt_bytes(t->by_reach[c].bytes, a, sizeof(a)));
 }
 
+/* The images before the last exec, one line each (the report is about the last). */
+static void images(const struct report *r, FILE *f)
+{
+	char a[32], b[32];
+
+	for (size_t i = 0; i + 1 < r->nimages; i++) {
+		const struct report_image *im = &r->images[i];
+
+		fprintf(f, "   exec          '");
+		put_untrusted(f, im->comm ? im->comm : "?");
+		fprintf(f, "' until +%.3f s: %" PRIu64 " allocations (%s), %" PRIu64
+			" block%s, %s live at exec (not leaks)\n", rel(r, im->end_ns),
+			im->allocations, report__fmt_bytes(im->bytes_allocated, a, sizeof(a)),
+			im->live_allocations, im->live_allocations == 1 ? "" : "s",
+			report__fmt_bytes(im->live_bytes, b, sizeof(b)));
+	}
+}
+
 static void header(const struct report *r, FILE *f)
 {
 	const struct report_tracing *tr = &r->tracing;
@@ -128,6 +146,7 @@ static void header(const struct report *r, FILE *f)
 			"traced; %" PRIu64 " free%s of %s blocks\n",
 			tr->vm_children, tr->vm_children == 1 ? "" : "es", t->vm_frees,
 			t->vm_frees == 1 ? "" : "s", tr->vm_children == 1 ? "its" : "their");
+	images(r, f);
 	for (size_t i = 0; i < tr->ndegraded; i++)
 		fprintf(f, "   degraded      %s lost (%s): %s\n", tr->degraded[i].feature,
 			tr->degraded[i].reason, tr->degraded[i].instead);
