@@ -8,6 +8,7 @@
 # gcc's ASan and UBSan runtimes for `make san`; clang's compiler-rt for `make fuzz`
 # (libFuzzer: libclang_rt.fuzzer, a package clang only recommends); a debuginfod
 # server and elfutils' tools for the tests of debug files served over HTTP.
+# libjemalloc2: an allocator LD_PRELOADed through an exec (the exec tests).
 # libdebuginfod-dev: the client's header (the library itself is dlopen'ed at run time).
 set -eu
 pkgs="clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libdw-dev libcjson-dev
@@ -16,7 +17,7 @@ ${MEMSCOPE_DEPS_EXTRA:-}"
 target=deps
 if [ "${1:-}" = --tests ]; then
 	pkgs="chromium golang-go valgrind qemu-system-x86 busybox-static xz-utils libasan8 libubsan1 libclang-rt-dev
-debuginfod elfutils ${MEMSCOPE_DEPS_EXTRA:-}"
+debuginfod elfutils libjemalloc2 ${MEMSCOPE_DEPS_EXTRA:-}"
 	target=test-deps
 fi
 missing=

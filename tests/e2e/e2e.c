@@ -4289,6 +4289,149 @@ static void test_e2e__foreign_corrupt_or_cut_captures_are_told_apart(void **stat
 	run_free(&r);
 }
 
+/* ---- Process images: a target that execs (issue 17) ---- */
+
+#define JEMALLOC "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
+
+/* tests/programs/leaks' own numbers, as the plain launch reports them */
+static void assert_leaks_program(const cJSON *report, long allocations)
+{
+	struct site_sum churn;
+
+	assert_leak(report, "leak_malloc", "leaks.c", "leak_malloc", 3, 300);
+	assert_leak(report, "leak_calloc", "leaks.c", "leak_calloc", 2, 400);
+	assert_leak(report, "leak_realloc", "leaks.c", "leak_realloc", 1, 256);
+	assert_leak(report, "leak_strdup", "leaks.c", "leak_strdup", 1, 6);
+	churn = sum_by_site(report, "sites", "churn");
+	assert_int_equal((long)churn.allocations, 50);
+	assert_int_equal((long)churn.bytes, 50 * 32);
+	assert_int_equal((long)num(summary(report), "allocations"), allocations);
+	assert_int_equal((long)num(summary(report), "unknown_frees"), 0);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(report, "findings")), 0);
+	assert_string_equal(str(cJSON_GetObjectItem(report, "target"), "comm"), "leaks");
+}
+
+/* Image i of the report's "images": its comm, how it ended; its numbers add up. */
+static const cJSON *assert_image(const cJSON *report, int i, const char *comm,
+				 const char *ended_by)
+{
+	const cJSON *im = cJSON_GetArrayItem(cJSON_GetObjectItem(report, "images"), i);
+
+	assert_non_null(im);
+	assert_string_equal(str(im, "comm"), comm);
+	assert_string_equal(str(im, "ended_by"), ended_by);
+	assert_int_equal((long)num(im, "pid"),
+			 (long)num(cJSON_GetObjectItem(report, "target"), "pid"));
+	assert_int_equal((long)num(im, "live_allocations"),
+			 (long)(num(im, "allocations") - num(im, "frees")));
+	assert_true(num(im, "end_t_us") >= num(im, "start_t_us"));
+	return im;
+}
+
+/*
+ * `sh -c 'exec ./leaks'`: the shell's blocks are live at its exec, not the
+ * program's leaks; the report is the plain launch's (58 allocations, the
+ * same leak sites, named 'leaks'), with the shell's image before it; and
+ * `report` on the capture says the same, byte for byte.
+ */
+static void test_e2e__exec_through_sh_reports_what_the_program_alone_does(void **state)
+{
+	const char *json = tmp_path("exec-sh.json"), *again = tmp_path("exec-sh-report.json");
+	const char *cap = tmp_path("exec-sh.msb");
+	const cJSON *sh, *prog;
+	char *a, *b;
+	struct run r;
+
+	run_memscope(&r, json, "--json", json, "--record", cap, "--", "/bin/sh", "-c",
+		     "exec " PROGS "leaks", NULL);
+	assert_ran(&r, 0);
+	assert_leaks_program(r.json, 58);
+	assert_int_equal((long)num(summary(r.json), "frees"), 51);
+	assert_int_equal((long)num(summary(r.json), "live_allocations"), 7);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "images")), 2);
+	sh = assert_image(r.json, 0, "sh", "exec");
+	assert_string_equal(str(sh, "cmdline"), "/bin/sh -c exec " PROGS "leaks");
+	/* dash allocates as it parses the command and frees nothing before the exec */
+	assert_true(num(sh, "allocations") > 0);
+	prog = assert_image(r.json, 1, "leaks", "end");
+	assert_string_equal(str(prog, "cmdline"), PROGS "leaks");
+	assert_int_equal((long)num(prog, "allocations"), 58);
+	assert_int_equal((long)num(prog, "live_bytes"), 300 + 400 + 256 + 6);
+	assert_int_equal((long)num(prog, "start_t_us"), (long)num(sh, "end_t_us"));
+	if (!strstr(r.err, "   exec          'sh' until +"))
+		fail_msg("no exec line in the summary:\n%s", r.err);
+	run_free(&r);
+
+	run_memscope(&r, again, "report", cap, "--json", again, NULL);
+	assert_ran(&r, 0);
+	run_free(&r);
+	a = slurp(json);
+	b = slurp(again);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+}
+
+/* A test without Debian's libjemalloc2 fails under CI=true, else says so loudly and skips. */
+static void need_jemalloc(void)
+{
+	if (access(JEMALLOC, R_OK) == 0)
+		return;
+	if (getenv("CI") && !strcmp(getenv("CI"), "true"))
+		fail_msg("no '" JEMALLOC "' (CI=true: a failure; scripts/deps.sh --tests installs "
+			 "libjemalloc2)");
+	fprintf(stderr, "e2e: NOT RUN: exec test: no '" JEMALLOC "' (apt-get install libjemalloc2)\n");
+	skip();
+}
+
+static bool lists_allocator(const cJSON *report, const char *path)
+{
+	const cJSON *a;
+
+	cJSON_ArrayForEach(a, cJSON_GetObjectItem(cJSON_GetObjectItem(report, "tracing"),
+						  "allocators"))
+		if (cJSON_IsString(a) && !strcmp(a->valuestring, path))
+			return true;
+	return false;
+}
+
+/*
+ * `env LD_PRELOAD=jemalloc ./leaks`: env was probed in libc alone; the
+ * exec's new image preloads jemalloc, which is found in the target's own
+ * environment and probed before the program runs.  The report is the one
+ * of ./leaks launched with jemalloc preloaded directly: the same count
+ * (jemalloc's libstdc++ makes one allocation of its own at start).
+ */
+static void test_e2e__exec_through_env_probes_the_preloaded_allocator(void **state)
+{
+	const char *json = tmp_path("exec-env.json");
+	struct run r;
+	long direct;
+
+	need_jemalloc();
+	setenv("LD_PRELOAD", JEMALLOC, 1);
+	run_memscope(&r, json, "--json", json, "--", PROGS "leaks", NULL);
+	unsetenv("LD_PRELOAD");
+	assert_ran(&r, 0);
+	assert_true(lists_allocator(r.json, JEMALLOC));
+	direct = (long)num(summary(r.json), "allocations");
+	assert_leaks_program(r.json, direct);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "images")), 0);
+	run_free(&r);
+
+	run_memscope(&r, json, "--json", json, "--", "/usr/bin/env", "LD_PRELOAD=" JEMALLOC,
+		     PROGS "leaks", NULL);
+	assert_ran(&r, 0);
+	assert_true(lists_allocator(r.json, JEMALLOC));
+	assert_leaks_program(r.json, direct);
+	assert_int_equal((long)num(summary(r.json), "frees"), 51);
+	assert_image(r.json, 0, "env", "exec");
+	assert_image(r.json, 1, "leaks", "end");
+	run_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -4357,6 +4500,8 @@ int main(void)
 		cmocka_unit_test(test_e2e__minidebuginfo_names_the_functions_of_a_stripped_program),
 		cmocka_unit_test(test_e2e__capture_unnamed_frames_named_by_report_once_the_debug_file_is_here),
 		cmocka_unit_test(test_e2e__live_view_never_waits_for_a_slow_server_the_report_does),
+		cmocka_unit_test(test_e2e__exec_through_sh_reports_what_the_program_alone_does),
+		cmocka_unit_test(test_e2e__exec_through_env_probes_the_preloaded_allocator),
 	};
 
 	/*
