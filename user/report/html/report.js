@@ -337,6 +337,16 @@
 			info.push((S.vm_child_frees === 1 ? '1 release of a block' : fmtInt(S.vm_child_frees) + ' releases of blocks') +
 				' allocated by ' + plural(TR.vm_children, 'process', 'processes') + ' sharing the address space ' +
 				'(vfork children, not traced); counted apart from unknown frees.');
+		(R.images || []).forEach(function (im) {
+			if (im.ended_by !== 'exec')
+				return;
+			info.push('Before its exec at ' + fmtDuration(im.end_t_us) + ', pid ' + im.pid + ' ran \u2018' +
+				(im.comm || '?') + '\u2019 (' + (im.cmdline || '') + '): ' +
+				plural(im.allocations, 'allocation', 'allocations') + ', ' +
+				plural(im.live_allocations, 'block', 'blocks') + ' (' + fmtBytes(im.live_bytes) +
+				') live at the exec. The exec released them: they are not this program\u2019s leaks, ' +
+				'and the rest of the page is about the program it became.');
+		});
 		if (S.unmatched_annotations)
 			info.push(plural(S.unmatched_annotations, 'annotation', 'annotations') + ' named an address in no block ' +
 				'memscope-bpf knew of (unmatched annotations); they are not in the variables table.');
