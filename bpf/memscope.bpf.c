@@ -1249,7 +1249,8 @@ int thread_exit(__u64 *ctx)
 }
 
 /*
- * The target starts a process that shares its address space: vfork() (as
+ * The target starts a process (not a thread): counted, as it is not traced.
+ * One that shares its address space: vfork() (as
  * dash runs every command), clone(CLONE_VM) without CLONE_THREAD.  Until it
  * execs or exits it allocates and frees in the target's heap, but it is
  * another thread group, which the probes drop (the uprobe_multi link's pid
@@ -1264,9 +1265,12 @@ int vm_child(__u64 *ctx)
 	struct task_struct *parent = (struct task_struct *)ctx[0];
 	struct task_struct *child = (struct task_struct *)ctx[1];
 
-	if (parent->tgid == target_tgid && child->tgid != parent->tgid && child->mm &&
-	    child->mm == parent->mm)
+	if (parent->tgid != target_tgid || child->tgid == parent->tgid)
+		return 0;
+	if (child->mm && child->mm == parent->mm)
 		stat_inc(MS_STAT_VM_CHILDREN);
+	else
+		stat_inc(MS_STAT_CHILDREN);
 	return 0;
 }
 

@@ -337,6 +337,8 @@ enum ms_stat {
 	/* processes the target started that share its address space (vfork,
 	 * clone(CLONE_VM) without CLONE_THREAD): not traced */
 	MS_STAT_VM_CHILDREN,
+	/* processes the target forked with an address space of their own: not traced */
+	MS_STAT_CHILDREN,
 	MS_STAT__COUNT,
 };
 

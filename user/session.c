@@ -79,6 +79,7 @@ struct session {
 	uint64_t sweeps, sweep_ns; /* how many, and their time */
 	bool took_ring; /* a drain of everything has read what the ring buffer held */
 	bool vm_children_known; /* bpf_stats counts the target's vfork children */
+	uint64_t children_at_attach; /* -p: processes below it when tracing began */
 	uint64_t bpf_stats[MS_STAT__COUNT];
 	int nprobes;
 	/* what the BPF side runs with: the options less what the kernel refused */
@@ -256,6 +257,20 @@ static char *join_argv(char *const argv[])
 	return s;
 }
 
+/* The processes below a -p target now (a service's workers): not traced, and said so. */
+static void count_children(struct session *s)
+{
+	int n = target__descendants(&s->target);
+
+	if (n < 0)
+		ms_info(1, "cannot count the processes below '%d': %s", s->target.pid,
+			strerror(-n));
+	s->children_at_attach = n > 0 ? (uint64_t)n : 0;
+	if (n > 0)
+		ms_info(0, "'%d' has %d process%s below it (children, theirs): not traced",
+			s->target.pid, n, n == 1 ? "" : "es");
+}
+
 static int prepare_target(struct session *s)
 {
 	int err;
@@ -264,6 +279,8 @@ static int prepare_target(struct session *s)
 		err = target__open_pid(&s->target, s->opts->pid);
 		if (!err)
 			err = discover__pid(s->target.pid, &s->objs);
+		if (!err)
+			count_children(s);
 		if (!err)
 			s->cmdline = read_cmdline(s->target.pid);
 		return err;
@@ -934,6 +951,7 @@ static void fill_report_input(struct session *s, struct report_input *in, char *
 		.annots = s->model->annots,
 		.min_age_ns = s->opts->min_age_ns,
 		.vm_children_known = s->vm_children_known,
+		.children_at_attach = s->children_at_attach,
 		.scan = &s->scan,
 		.execs = s->model->execs,
 		.nexecs = s->model->nexecs,

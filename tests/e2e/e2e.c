@@ -4432,6 +4432,81 @@ static void test_e2e__exec_through_env_probes_the_preloaded_allocator(void **sta
 	run_free(&r);
 }
 
+/* ---- Processes the target starts or has: not traced, and said so (issue 17) ---- */
+
+/* tests/programs/prefork, started "ready"; its stdout in *out_fd. */
+static pid_t start_prefork(int *out_fd, const char *workers)
+{
+	int fds[2];
+	pid_t pid;
+
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		die_with_parent();
+		dup2(fds[1], 1);
+		dup2(null, 2);
+		close(fds[0]);
+		execl(PROGS "prefork", "prefork", workers, "wait", (char *)NULL);
+		_exit(126);
+	}
+	close(fds[1]);
+	*out_fd = fds[0];
+	return pid;
+}
+
+/*
+ * A prefork server launched: the master's one block is the report; the
+ * three workers it forked are counted as not traced (fork, not vfork), in
+ * the JSON and in the summary.  Attached with -p once its two workers run:
+ * they are counted as below it at attach, none forked since.
+ */
+static void test_e2e__children_not_followed_are_counted(void **state)
+{
+	const char *json = tmp_path("prefork.json"), *err = tmp_path("prefork.err");
+	const cJSON *tr;
+	struct run r = { 0 };
+	char pidbuf[16];
+	pid_t master, ms;
+	int fd;
+
+	run_memscope(&r, json, "--json", json, "--", PROGS "prefork", "3", NULL);
+	assert_ran(&r, 0);
+	assert_leak(r.json, "master_table", "prefork.c", "master_table", 1, 1000);
+	assert_int_equal((long)num(summary(r.json), "allocations"), 1);
+	assert_int_equal(sum_by_site(r.json, "sites", "handle").groups, 0);
+	tr = cJSON_GetObjectItem(r.json, "tracing");
+	assert_int_equal((long)num(tr, "children"), 3);
+	assert_int_equal((long)num(tr, "vm_children"), 0);
+	assert_int_equal((long)num(tr, "children_at_attach"), 0);
+	if (!strstr(r.err, "   children      3 processes forked while traced: not traced"))
+		fail_msg("no children line in the summary:\n%s", r.err);
+	run_free(&r);
+
+	master = start_prefork(&fd, "2");
+	assert_int_equal(read_ready(fd), master);
+	snprintf(pidbuf, sizeof(pidbuf), "%d", master);
+	unlink(json);
+	ms = spawn((char *[]){ MEMSCOPE, "-v", "-p", pidbuf, "--json", (char *)json, NULL },
+		   err, -1);
+	wait_tracing(err, ms);
+	kill(master, SIGUSR1);
+	assert_int_equal(wait_code(master), 0);
+	finish(&r, ms, err, json);
+	close(fd);
+	assert_ran(&r, 0);
+	assert_leak(r.json, "master_late", "prefork.c", "master_late", 1, 500);
+	assert_int_equal((long)num(summary(r.json), "allocations"), 1);
+	tr = cJSON_GetObjectItem(r.json, "tracing");
+	assert_int_equal((long)num(tr, "children_at_attach"), 2);
+	assert_int_equal((long)num(tr, "children"), 0);
+	if (!strstr(r.err, "   children      2 processes below it at attach: not traced"))
+		fail_msg("no children line in the summary:\n%s", r.err);
+	run_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -4502,6 +4577,7 @@ int main(void)
 		cmocka_unit_test(test_e2e__live_view_never_waits_for_a_slow_server_the_report_does),
 		cmocka_unit_test(test_e2e__exec_through_sh_reports_what_the_program_alone_does),
 		cmocka_unit_test(test_e2e__exec_through_env_probes_the_preloaded_allocator),
+		cmocka_unit_test(test_e2e__children_not_followed_are_counted),
 	};
 
 	/*

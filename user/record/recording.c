@@ -372,6 +372,8 @@ static void put_end(struct recording *r, const struct report_input *in)
 	cap_enc__uv(e, double_bits(u->build_ms));
 	/* minor 1: whether the vfork children were counted (MS_STAT_VM_CHILDREN) */
 	cap_enc__u8(e, in->vm_children_known);
+	/* minor 3: the processes below a -p target at attach */
+	cap_enc__uv(e, in->children_at_attach);
 	put(r, REC_END);
 }
 
@@ -556,6 +558,7 @@ static int read_end(struct replay *rp, struct cap_dec *d)
 	u->build_ms = bits_double(cap_dec__uv(d));
 	/* minor 0 files end here: the count unknown */
 	in->vm_children_known = !cap_dec__done(d) && cap_dec__u8(d);
+	in->children_at_attach = cap_dec__done(d) ? 0 : cap_dec__uv(d);
 	return d->bad ? -EBADMSG : 0;
 }
 

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -365,6 +366,79 @@ void target__resume(struct target *t)
 	/* detach: from here on it only dies, and needs no more service */
 	if (t->traced && ptrace(PTRACE_DETACH, t->pid, 0, 0) == 0)
 		t->traced = false;
+}
+
+/* The parent of pid from /proc/PID/stat (field 4), or -1. */
+static int read_ppid(int pid)
+{
+	char path[64], buf[512], *p;
+	int ppid = -1;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	/* the name may hold spaces and parentheses: the last ')' ends it */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %*c %d", &ppid) != 1)
+		return -1;
+	return ppid;
+}
+
+int target__descendants(const struct target *t)
+{
+	struct { int pid, ppid; } *v = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	bool *in;
+	int count = 0;
+	DIR *d = opendir("/proc");
+
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+
+		if (*end || pid <= 0)
+			continue;
+		if (n == cap)
+			v = xrealloc(v, (cap = cap ? cap * 2 : 256) * sizeof(*v));
+		v[n].pid = (int)pid;
+		v[n].ppid = read_ppid((int)pid);
+		n++;
+	}
+	closedir(d);
+	/* below the target: marked until nothing changes (parents may come after children) */
+	in = xcalloc(n ? n : 1, sizeof(*in));
+	for (bool more = true; more;) {
+		more = false;
+		for (size_t i = 0; i < n; i++) {
+			if (in[i] || v[i].ppid <= 0)
+				continue;
+			if (v[i].ppid == t->pid) {
+				in[i] = more = true;
+				continue;
+			}
+			for (size_t k = 0; k < n; k++)
+				if (in[k] && v[k].pid == v[i].ppid) {
+					in[i] = more = true;
+					break;
+				}
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		count += in[i];
+	free(in);
+	free(v);
+	return count;
 }
 
 char *target__exe(const struct target *t)

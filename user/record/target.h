@@ -69,6 +69,11 @@ enum target_state {
  */
 enum target_state target__poll(struct target *t);
 void target__resume(struct target *t);
+/*
+ * How many processes run below it now (children, theirs, ...), from
+ * /proc/PID/stat's parents; negative errno when /proc cannot be read.
+ */
+int target__descendants(const struct target *t);
 /* Its executable's path (malloc'ed), NULL when it cannot be read. */
 char *target__exe(const struct target *t);
 /*

@@ -102,6 +102,13 @@ static void write_tracing(const struct report *r, struct json_writer *w)
 		jw__uint(w, "vm_children", t->vm_children);
 	else
 		jw__null(w, "vm_children");
+	/* processes it forked while traced (own address space): not traced */
+	if (t->vm_children_known)
+		jw__uint(w, "children", t->children);
+	else
+		jw__null(w, "children");
+	/* -p: processes running below it when tracing began: not traced */
+	jw__uint(w, "children_at_attach", t->children_at_attach);
 	/* what the kernel refused, and what ran instead: empty when nothing was */
 	jw__begin_array(w, "degraded");
 	for (size_t i = 0; i < t->ndegraded; i++) {

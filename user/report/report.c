@@ -241,6 +241,8 @@ static void fill_tracing(struct report *r, const struct report_input *in)
 	t->late_records = in->late_records;
 	t->vm_children_known = in->vm_children_known;
 	t->vm_children = in->bpf_stats[MS_STAT_VM_CHILDREN];
+	t->children = in->bpf_stats[MS_STAT_CHILDREN];
+	t->children_at_attach = in->children_at_attach;
 	for (size_t i = 0; i < in->ndegraded; i++)
 		d[i] = (struct report_degraded){ .feature = str(r, in->degraded[i].feature),
 						 .reason = str(r, in->degraded[i].reason),

@@ -97,6 +97,23 @@ static void reach_lines(const struct report *r, FILE *f)
 			report__fmt_bytes(t->by_reach[c].bytes, a, sizeof(a)));
 }
 
+/* The processes the target started or had that were not traced. */
+static void children_line(const struct report_tracing *tr, FILE *f)
+{
+	uint64_t forked = tr->vm_children_known ? tr->children : 0;
+
+	fprintf(f, "   children      ");
+	if (forked)
+		fprintf(f, "%" PRIu64 " process%s forked while traced", forked,
+			forked == 1 ? "" : "es");
+	if (forked && tr->children_at_attach)
+		fprintf(f, "; ");
+	if (tr->children_at_attach)
+		fprintf(f, "%" PRIu64 " process%s below it at attach", tr->children_at_attach,
+			tr->children_at_attach == 1 ? "" : "es");
+	fprintf(f, ": not traced, their allocations are not in this report\n");
+}
+
 /* The images before the last exec, one line each (the report is about the last). */
 static void images(const struct report *r, FILE *f)
 {
@@ -146,6 +163,8 @@ static void header(const struct report *r, FILE *f)
 			"traced; %" PRIu64 " free%s of %s blocks\n",
 			tr->vm_children, tr->vm_children == 1 ? "" : "es", t->vm_frees,
 			t->vm_frees == 1 ? "" : "s", tr->vm_children == 1 ? "its" : "their");
+	if ((tr->vm_children_known && tr->children) || tr->children_at_attach)
+		children_line(tr, f);
 	images(r, f);
 	for (size_t i = 0; i < tr->ndegraded; i++)
 		fprintf(f, "   degraded      %s lost (%s): %s\n", tr->degraded[i].feature,

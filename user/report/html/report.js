@@ -337,6 +337,15 @@
 			info.push((S.vm_child_frees === 1 ? '1 release of a block' : fmtInt(S.vm_child_frees) + ' releases of blocks') +
 				' allocated by ' + plural(TR.vm_children, 'process', 'processes') + ' sharing the address space ' +
 				'(vfork children, not traced); counted apart from unknown frees.');
+		if (TR.children || TR.children_at_attach) {
+			var kids = [];
+			if (TR.children)
+				kids.push(plural(TR.children, 'process', 'processes') + ' forked while traced');
+			if (TR.children_at_attach)
+				kids.push(plural(TR.children_at_attach, 'process', 'processes') + ' running below it at attach');
+			info.push('The target had children: ' + kids.join('; ') + '. They were not traced: ' +
+				'their allocations are not on this page.');
+		}
 		(R.images || []).forEach(function (im) {
 			if (im.ended_by !== 'exec')
 				return;
