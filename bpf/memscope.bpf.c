@@ -1274,6 +1274,23 @@ int vm_child(__u64 *ctx)
 	return 0;
 }
 
+/*
+ * The target execs (the launch's own exec included): counted.  The loader
+ * follows a launched target's execs at their ptrace stop (user/session.c
+ * on_exec()); one it did not follow (a -p target's) is then told by the
+ * count, so the report can say its numbers mix two programs.  Loaded with
+ * thread_exit, like vm_child.
+ */
+SEC("tp_btf/sched_process_exec")
+int exec_seen(__u64 *ctx)
+{
+	struct task_struct *task = (struct task_struct *)ctx[0];
+
+	if (task->tgid == target_tgid)
+		stat_inc(MS_STAT_EXECS);
+	return 0;
+}
+
 /* The loader's sweep (an iterator over the target's threads): each sends what it queued. */
 SEC("iter/task")
 int sweep(struct bpf_iter__task *ctx)

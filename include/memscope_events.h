@@ -339,6 +339,8 @@ enum ms_stat {
 	MS_STAT_VM_CHILDREN,
 	/* processes the target forked with an address space of their own: not traced */
 	MS_STAT_CHILDREN,
+	/* execs of the target, a launched one's own included (counted with the above) */
+	MS_STAT_EXECS,
 	MS_STAT__COUNT,
 };
 

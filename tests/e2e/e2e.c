@@ -4358,6 +4358,8 @@ static void test_e2e__exec_through_sh_reports_what_the_program_alone_does(void *
 	assert_int_equal((long)num(prog, "allocations"), 58);
 	assert_int_equal((long)num(prog, "live_bytes"), 300 + 400 + 256 + 6);
 	assert_int_equal((long)num(prog, "start_t_us"), (long)num(sh, "end_t_us"));
+	assert_int_equal((long)num(cJSON_GetObjectItem(r.json, "tracing"), "execs_not_followed"),
+			 0);
 	if (!strstr(r.err, "   exec          'sh' until +"))
 		fail_msg("no exec line in the summary:\n%s", r.err);
 	run_free(&r);
@@ -4434,8 +4436,8 @@ static void test_e2e__exec_through_env_probes_the_preloaded_allocator(void **sta
 
 /* ---- Processes the target starts or has: not traced, and said so (issue 17) ---- */
 
-/* tests/programs/prefork, started "ready"; its stdout in *out_fd. */
-static pid_t start_prefork(int *out_fd, const char *workers)
+/* tests/programs/prefork, started "ready" (then execs exec when not NULL); its stdout in *out_fd. */
+static pid_t start_prefork(int *out_fd, const char *workers, const char *exec)
 {
 	int fds[2];
 	pid_t pid;
@@ -4449,7 +4451,7 @@ static pid_t start_prefork(int *out_fd, const char *workers)
 		dup2(fds[1], 1);
 		dup2(null, 2);
 		close(fds[0]);
-		execl(PROGS "prefork", "prefork", workers, "wait", (char *)NULL);
+		execl(PROGS "prefork", "prefork", workers, "wait", exec, (char *)NULL);
 		_exit(126);
 	}
 	close(fds[1]);
@@ -4485,7 +4487,7 @@ static void test_e2e__children_not_followed_are_counted(void **state)
 		fail_msg("no children line in the summary:\n%s", r.err);
 	run_free(&r);
 
-	master = start_prefork(&fd, "2");
+	master = start_prefork(&fd, "2", NULL);
 	assert_int_equal(read_ready(fd), master);
 	snprintf(pidbuf, sizeof(pidbuf), "%d", master);
 	unlink(json);
@@ -4504,6 +4506,38 @@ static void test_e2e__children_not_followed_are_counted(void **state)
 	assert_int_equal((long)num(tr, "children"), 0);
 	if (!strstr(r.err, "   children      2 processes below it at attach: not traced"))
 		fail_msg("no children line in the summary:\n%s", r.err);
+	run_free(&r);
+}
+
+/*
+ * A -p target that execs is not followed (no ptrace stop to probe the new
+ * image at): the report says its numbers mix the two programs.
+ */
+static void test_e2e__exec_of_a_pid_target_is_said_not_followed(void **state)
+{
+	const char *json = tmp_path("pexec.json"), *err = tmp_path("pexec.err");
+	struct run r = { 0 };
+	char pidbuf[16];
+	pid_t master, ms;
+	int fd;
+
+	master = start_prefork(&fd, "0", PROGS "leaks");
+	assert_int_equal(read_ready(fd), master);
+	snprintf(pidbuf, sizeof(pidbuf), "%d", master);
+	unlink(json);
+	ms = spawn((char *[]){ MEMSCOPE, "-v", "-p", pidbuf, "--json", (char *)json, NULL },
+		   err, -1);
+	wait_tracing(err, ms);
+	kill(master, SIGUSR1);
+	assert_int_equal(wait_code(master), 0);
+	finish(&r, ms, err, json);
+	close(fd);
+	assert_ran(&r, 0);
+	assert_int_equal((long)num(cJSON_GetObjectItem(r.json, "tracing"), "execs_not_followed"),
+			 1);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "images")), 0);
+	if (!strstr(r.err, "warning: the target execed 1 time while traced and was not followed"))
+		fail_msg("no warning for the exec:\n%s", r.err);
 	run_free(&r);
 }
 
@@ -4578,6 +4612,7 @@ int main(void)
 		cmocka_unit_test(test_e2e__exec_through_sh_reports_what_the_program_alone_does),
 		cmocka_unit_test(test_e2e__exec_through_env_probes_the_preloaded_allocator),
 		cmocka_unit_test(test_e2e__children_not_followed_are_counted),
+		cmocka_unit_test(test_e2e__exec_of_a_pid_target_is_said_not_followed),
 	};
 
 	/*

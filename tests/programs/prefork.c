@@ -8,7 +8,8 @@
  *            bytes, never freed; exits 0.
  * With "wait": once the workers exist the master prints "ready <pid>" and
  * everyone waits for SIGUSR1 (sent to the master, which passes it on); the
- * master then also leaks master_late: 1 x 500 bytes.
+ * master then also leaks master_late: 1 x 500 bytes.  `prefork N wait PROGRAM`:
+ * then, once its workers are reaped, the master execs PROGRAM.
  */
 #include <errno.h>
 #include <signal.h>
@@ -106,5 +107,9 @@ int main(int argc, char **argv)
 	for (int i = 0; i < n; i++)
 		while (waitpid(pids[i], NULL, 0) < 0 && errno == EINTR)
 			;
+	if (wait && argc > 3) {
+		execl(argv[3], argv[3], (char *)NULL);
+		return 127;
+	}
 	return 0;
 }

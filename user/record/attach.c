@@ -41,6 +41,7 @@ struct tracer {
 	struct bpf_link *sweep;  /* the iter/task link of a batching tracer */
 	struct bpf_link *exit;   /* its thread-exit hook */
 	struct bpf_link *vm_child; /* and its count of processes sharing the target's memory */
+	struct bpf_link *exec_seen; /* and its count of the target's execs */
 	struct bpf_link **links;
 	size_t nlinks;
 	int *mfds;               /* uprobe_multi links */
@@ -164,6 +165,7 @@ static struct memscope *open_configured(const struct tracer_opts *opts, bool mul
 	if (!batch) {
 		bpf_program__set_autoload(k->progs.thread_exit, false);
 		bpf_program__set_autoload(k->progs.vm_child, false);
+		bpf_program__set_autoload(k->progs.exec_seen, false);
 		bpf_program__set_autoload(k->progs.sweep, false);
 	}
 	/* the unwinder's keys: only where there are CFI tables to key */
@@ -493,6 +495,7 @@ void tracer__free(struct tracer *t)
 	bpf_link__destroy(t->sweep);
 	bpf_link__destroy(t->exit);
 	bpf_link__destroy(t->vm_child);
+	bpf_link__destroy(t->exec_seen);
 	for (size_t i = 0; i < t->nlinks; i++)
 		bpf_link__destroy(t->links[i]);
 	free(t->links);
@@ -600,7 +603,8 @@ static int attach_batching(struct tracer *t)
 	bpf_link__destroy(t->sweep);
 	bpf_link__destroy(t->exit);
 	bpf_link__destroy(t->vm_child);
-	t->sweep = t->exit = t->vm_child = NULL;
+	bpf_link__destroy(t->exec_seen);
+	t->sweep = t->exit = t->vm_child = t->exec_seen = NULL;
 	if (!t->batch)
 		return 0;
 	link = bpf_program__attach(t->skel->progs.thread_exit);
@@ -615,6 +619,10 @@ static int attach_batching(struct tracer *t)
 	t->vm_child = bpf_program__attach(t->skel->progs.vm_child);
 	if (!t->vm_child)
 		ms_info(1, "cannot attach the vfork hook: %s", strerror(errno));
+	/* without it, an exec that was not followed goes unsaid */
+	t->exec_seen = bpf_program__attach(t->skel->progs.exec_seen);
+	if (!t->exec_seen)
+		ms_info(1, "cannot attach the exec hook: %s", strerror(errno));
 	info.task.pid = (uint32_t)t->pid;
 	io.link_info = &info;
 	io.link_info_len = sizeof(info);
@@ -636,7 +644,8 @@ static void drop_links(struct tracer *t)
 	bpf_link__destroy(t->sweep);
 	bpf_link__destroy(t->exit);
 	bpf_link__destroy(t->vm_child);
-	t->sweep = t->exit = t->vm_child = NULL;
+	bpf_link__destroy(t->exec_seen);
+	t->sweep = t->exit = t->vm_child = t->exec_seen = NULL;
 	for (size_t i = 0; i < t->nlinks; i++)
 		bpf_link__destroy(t->links[i]);
 	t->nlinks = 0;

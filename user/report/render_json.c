@@ -109,6 +109,8 @@ static void write_tracing(const struct report *r, struct json_writer *w)
 		jw__null(w, "children");
 	/* -p: processes running below it when tracing began: not traced */
 	jw__uint(w, "children_at_attach", t->children_at_attach);
+	/* execs of the target that were not followed (-p): the numbers mix programs */
+	jw__uint(w, "execs_not_followed", t->execs_not_followed);
 	/* what the kernel refused, and what ran instead: empty when nothing was */
 	jw__begin_array(w, "degraded");
 	for (size_t i = 0; i < t->ndegraded; i++) {

@@ -228,6 +228,7 @@ static void fill_tracing(struct report *r, const struct report_input *in)
 	struct report_tracing *t = &r->tracing;
 	struct report_degraded *d = xcalloc(in->ndegraded ? in->ndegraded : 1, sizeof(*d));
 	const char **objs = xcalloc(in->objs && in->objs->n ? in->objs->n : 1, sizeof(*objs));
+	uint64_t expected;
 	char rule[96];
 
 	t->stacks = stacks_method(in, in->alloc_stacks);
@@ -243,6 +244,10 @@ static void fill_tracing(struct report *r, const struct report_input *in)
 	t->vm_children = in->bpf_stats[MS_STAT_VM_CHILDREN];
 	t->children = in->bpf_stats[MS_STAT_CHILDREN];
 	t->children_at_attach = in->children_at_attach;
+	/* BPF counts every exec, a launched target's own; the loader followed nexecs */
+	expected = (in->launched ? 1 : 0) + in->nexecs;
+	if (in->bpf_stats[MS_STAT_EXECS] > expected)
+		t->execs_not_followed = in->bpf_stats[MS_STAT_EXECS] - expected;
 	for (size_t i = 0; i < in->ndegraded; i++)
 		d[i] = (struct report_degraded){ .feature = str(r, in->degraded[i].feature),
 						 .reason = str(r, in->degraded[i].reason),

@@ -75,6 +75,8 @@ struct report_tracing {
 	uint64_t vm_children;  /* processes sharing the target's address space it started */
 	uint64_t children;     /* processes it forked while traced (vm_children_known) */
 	uint64_t children_at_attach; /* -p: processes below it at attach */
+	/* execs of the target not followed (a -p target's): its numbers mix programs */
+	uint64_t execs_not_followed;
 	const struct report_degraded *degraded;
 	size_t ndegraded;
 	const char **allocators; /* the objects probed, paths */

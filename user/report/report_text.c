@@ -181,6 +181,10 @@ static void header(const struct report *r, FILE *f)
 			"leaks are incomplete, and double, invalid and mismatched frees may be "
 			"the lost events' doing; try a larger --ringbuf-size\n",
 			t->lost_events);
+	if (tr->execs_not_followed)
+		fprintf(f, "   warning: the target execed %" PRIu64 " time%s while traced and was not "
+			"followed (-p): the numbers mix the programs before and after\n",
+			tr->execs_not_followed, tr->execs_not_followed == 1 ? "" : "s");
 	if (t->lost_stacks)
 		fprintf(f, "   warning: %" PRIu64 " events have only their caller's address "
 			"(stack record lost)\n", t->lost_stacks);

@@ -320,6 +320,9 @@
 		if (S.lost_stacks)
 			bad.push(plural(S.lost_stacks, 'allocation', 'allocations') + ' lost their stack record; they are ' +
 				'grouped under their direct caller only.');
+		if (TR.execs_not_followed)
+			bad.push('The target execed ' + plural(TR.execs_not_followed, 'time', 'times') + ' while traced and ' +
+				'was not followed (an attached process): the numbers below mix the programs before and after.');
 		(TR.degraded || []).forEach(function (d) {
 			bad.push('This kernel refused ' + d.feature + ' (' + d.reason + '), so the trace ran with ' +
 				d.instead + '.');
