@@ -4374,6 +4374,16 @@ static void test_e2e__exec_through_sh_reports_what_the_program_alone_does(void *
 	assert_string_equal(a, b);
 	free(a);
 	free(b);
+
+	/* named by `report` from the mappings: the new image's, not the shell's at the same addresses */
+	run_memscope(&r, json, "--no-symbolize", "--record", cap, "--json", json, "--", "/bin/sh",
+		     "-c", "exec " PROGS "leaks", NULL);
+	assert_ran(&r, 0);
+	run_free(&r);
+	run_memscope(&r, again, "report", cap, "--json", again, NULL);
+	assert_ran(&r, 0);
+	assert_leaks_program(r.json, 58);
+	run_free(&r);
 }
 
 /* A test without Debian's libjemalloc2 fails under CI=true, else says so loudly and skips. */

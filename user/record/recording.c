@@ -234,8 +234,12 @@ void recording__exec(struct recording *r, uint64_t ts_ns, const char *comm, cons
 	cap_enc__str(&r->e, comm);
 	cap_enc__str(&r->e, cmdline);
 	put(r, REC_EXEC);
-	/* a new image's symbolizer: its mappings are all looked at */
+	/* a new image's symbolizer: its mappings are all written after this
+	 * record, those the old one had as well (a reader forgets the old ones) */
 	r->maps_looked = false;
+	free(r->maps_seen);
+	r->maps_seen = NULL;
+	r->nmaps_seen = r->cap_maps_seen = 0;
 }
 
 void recording__rss(struct recording *r, uint64_t now_ns, uint64_t rss_bytes)
@@ -851,6 +855,9 @@ static int scan(struct replay *rp, uint8_t type, struct cap_dec *d)
 		return read_frames(rp, d);
 	if (type == REC_MAP)
 		return read_map(rp, d);
+	/* the mappings before it were the old image's */
+	if (type == REC_EXEC)
+		symbolizer__forget_maps(rp->sym);
 	if (type == REC_SCAN)
 		return read_scan(rp, d);
 	if (type == REC_SCAN_MARKS)
