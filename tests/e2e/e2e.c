@@ -4336,12 +4336,15 @@ static const cJSON *assert_image(const cJSON *report, int i, const char *comm,
  */
 static void test_e2e__exec_through_sh_reports_what_the_program_alone_does(void **state)
 {
-	const char *json = tmp_path("exec-sh.json"), *again = tmp_path("exec-sh-report.json");
-	const char *cap = tmp_path("exec-sh.msb");
+	char json[256], again[256], cap[256];
 	const cJSON *sh, *prog;
 	char *a, *b;
 	struct run r;
 
+	/* copies: tmp_path()'s buffers are reused after a few calls */
+	snprintf(json, sizeof(json), "%s", tmp_path("exec-sh.json"));
+	snprintf(again, sizeof(again), "%s", tmp_path("exec-sh-report.json"));
+	snprintf(cap, sizeof(cap), "%s", tmp_path("exec-sh.msb"));
 	run_memscope(&r, json, "--json", json, "--record", cap, "--", "/bin/sh", "-c",
 		     "exec " PROGS "leaks", NULL);
 	assert_ran(&r, 0);
