@@ -36,6 +36,7 @@ struct ms_options {
 	uint64_t sample_bytes; /* --sample-bytes; 0: every call */
 	uint32_t ringbuf_bytes;
 	bool batch;            /* records queued per thread in BPF; --no-batch: not */
+	bool follow;           /* -f: the processes the target forks are traced too */
 	int unwind_mode;       /* --unwind: enum ms_unwind_mode */
 	uint64_t interval_ns;  /* --interval: timeline sampling period */
 	uint64_t live_ns;      /* --live: the live view's period; 0: no live view */

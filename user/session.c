@@ -80,6 +80,8 @@ struct session {
 	bool took_ring; /* a drain of everything has read what the ring buffer held */
 	bool vm_children_known; /* bpf_stats counts the target's vfork children */
 	uint64_t children_at_attach; /* -p: processes below it when tracing began */
+	struct target_child *existing; /* -p -f: those followed from the start */
+	size_t nexisting;
 	uint64_t bpf_stats[MS_STAT__COUNT];
 	int nprobes;
 	/* what the BPF side runs with: the options less what the kernel refused */
@@ -267,8 +269,9 @@ static void count_children(struct session *s)
 			strerror(-n));
 	s->children_at_attach = n > 0 ? (uint64_t)n : 0;
 	if (n > 0)
-		ms_info(0, "'%d' has %d process%s below it (children, theirs): not traced",
-			s->target.pid, n, n == 1 ? "" : "es");
+		ms_info(0, "'%d' has %d process%s below it (children, theirs): %s",
+			s->target.pid, n, n == 1 ? "" : "es",
+			s->opts->follow ? "traced too (-f)" : "not traced (-f traces them)");
 }
 
 static int prepare_target(struct session *s)
@@ -327,6 +330,50 @@ static uint32_t unwind_capacity(const struct session *s)
 	return rows > UNWIND_ROWS_MAX ? UNWIND_ROWS_MAX : (uint32_t)rows;
 }
 
+/*
+ * -f with -p: the processes already running below the target are traced
+ * from now (BPF's set), and join the model when it is made.
+ */
+static void follow_existing(struct session *s)
+{
+	struct target_child *v = NULL;
+	int n = s->target.launched ? 0 : target__descendants_list(&s->target, &v);
+
+	for (int i = 0; i < n; i++) {
+		int err = tracer__add_proc(s->tracer, v[i].pid);
+
+		if (err) {
+			ms_warn("cannot follow '%d': %s", v[i].pid, strerror(-err));
+			continue;
+		}
+		s->existing = xrealloc(s->existing, (s->nexisting + 1) * sizeof(*s->existing));
+		s->existing[s->nexisting++] = v[i];
+	}
+	free(v);
+}
+
+/* The processes follow_existing() found, as the model's first process events. */
+static void announce_existing(struct session *s)
+{
+	for (size_t i = 0; i < s->nexisting; i++) {
+		struct model_proc_event e = { .kind = MODEL_PROC_FORK, .ts_ns = s->start_ns,
+					      .pid = (uint32_t)s->existing[i].pid,
+					      .other = (uint32_t)s->existing[i].ppid };
+		char path[64], comm[32] = "";
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/%d/comm", s->existing[i].pid);
+		f = fopen(path, "re");
+		if (f) {
+			if (fgets(comm, sizeof(comm), f))
+				comm[strcspn(comm, "\n")] = 0;
+			fclose(f);
+		}
+		e.comm = comm;
+		events__proc(&s->sink, &e);
+	}
+}
+
 static int attach_probes(struct session *s)
 {
 	struct tracer_opts to = {
@@ -339,6 +386,7 @@ static int attach_probes(struct session *s)
 		.unwind_mode = s->opts->unwind_mode,
 		.unwind_rows = unwind_capacity(s),
 		.batch = s->opts->batch,
+		.follow = s->opts->follow,
 	};
 	volatile uint64_t *gen;
 	int rows_fd, objs_fd, keys_fd;
@@ -354,6 +402,13 @@ static int attach_probes(struct session *s)
 	s->mode = *tracer__mode(s->tracer);
 	if (s->nprobes < 0)
 		return s->nprobes;
+	if (s->opts->follow && !tracer__sees_vm_children(s->tracer)) {
+		ms_err("-f needs the fork hook, which comes with batching (not with --no-batch, "
+		       "nor on a kernel without tp_btf)");
+		return -ENOTSUP;
+	}
+	if (s->opts->follow)
+		follow_existing(s);
 	/* the kernel refused the CFI unwinder (or stacks): its tables are not needed */
 	if (s->unwind && (s->mode.unwind_mode == MS_UNWIND_FP ||
 			  (!s->mode.alloc_stacks && !s->mode.free_stacks))) {
@@ -416,11 +471,13 @@ static int start_pipeline(struct session *s)
 	snprintf(path, sizeof(path), "/proc/%d/statm", s->target.pid);
 	s->statm_fd = open(path, O_RDONLY | O_CLOEXEC);
 	s->sink = (struct event_sink){ .model = s->model, .sym = s->sym, .pid = s->target.pid,
-				       .ordered = tracer__batching(s->tracer) };
+				       .ordered = tracer__batching(s->tracer),
+				       .follow = s->opts->follow };
 	start_recording(s);
 	if (s->rec_fd >= 0 && !s->rec)
 		return -EIO;
 	s->sink.rec = s->rec;
+	announce_existing(s);
 	if (s->opts->live_ns)
 		s->live = live_view__new(&(struct live_view_opts){
 			.sz = sizeof(struct live_view_opts), .fd = STDERR_FILENO,
@@ -955,6 +1012,8 @@ static void fill_report_input(struct session *s, struct report_input *in, char *
 		.scan = &s->scan,
 		.execs = s->model->execs,
 		.nexecs = s->model->nexecs,
+		.procs = s->model->procs,
+		.nprocs = s->model->nprocs,
 	};
 	memcpy(in->bpf_stats, s->bpf_stats, sizeof(in->bpf_stats));
 	for (size_t i = 0; i < s->mode.ndegraded; i++)
@@ -1067,6 +1126,7 @@ static void session_cleanup(struct session *s)
 	discover__free(&s->objs);
 	reach_result__clear(&s->scan);
 	target__cleanup(&s->target);
+	free(s->existing);
 	free(s->cmdline);
 }
 

@@ -4496,7 +4496,7 @@ static void test_e2e__children_not_followed_are_counted(void **state)
 	assert_int_equal((long)num(tr, "children"), 3);
 	assert_int_equal((long)num(tr, "vm_children"), 0);
 	assert_int_equal((long)num(tr, "children_at_attach"), 0);
-	if (!strstr(r.err, "   children      3 processes forked while traced: not traced"))
+	if (!strstr(r.err, "   children      3 processes forked while traced: not traced (-f traces them)"))
 		fail_msg("no children line in the summary:\n%s", r.err);
 	run_free(&r);
 
@@ -4517,8 +4517,118 @@ static void test_e2e__children_not_followed_are_counted(void **state)
 	tr = cJSON_GetObjectItem(r.json, "tracing");
 	assert_int_equal((long)num(tr, "children_at_attach"), 2);
 	assert_int_equal((long)num(tr, "children"), 0);
-	if (!strstr(r.err, "   children      2 processes below it at attach: not traced"))
+	if (!strstr(r.err, "   children      2 processes below it at attach: not traced (-f traces them)"))
 		fail_msg("no children line in the summary:\n%s", r.err);
+	run_free(&r);
+}
+
+/* Process i of the report's "processes": tests/programs/prefork's worker w, exited. */
+static void assert_prefork_worker(const cJSON *report, int i, long master, int w)
+{
+	const cJSON *p = cJSON_GetArrayItem(cJSON_GetObjectItem(report, "processes"), i);
+
+	assert_non_null(p);
+	assert_int_equal((long)num(p, "ppid"), master);
+	assert_string_equal(str(p, "comm"), "prefork");
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(p, "exited")));
+	assert_int_equal((long)num(p, "exit_status"), 0);
+	/* 10 requests of a 64-byte request and a 200-byte reply, and its cache */
+	assert_int_equal((long)num(p, "allocations"), 21);
+	assert_int_equal((long)num(p, "frees"), 20);
+	assert_int_equal((long)num(p, "bytes_allocated"), 10 * (64 + 200) + 100 * (w + 1));
+	assert_int_equal((long)num(p, "leaked_allocations"), 1);
+	assert_int_equal((long)num(p, "leaked_bytes"), 100 * (w + 1));
+	assert_int_equal((long)num(p, "unknown_frees"), 0);
+	assert_true(num(p, "end_t_us") >= num(p, "start_t_us"));
+}
+
+/* The worker that leaked bytes (100 * (w + 1)): its index in "processes", -1 when none. */
+static int prefork_worker_index(const cJSON *report, int w)
+{
+	const cJSON *p;
+	int i = 0;
+
+	cJSON_ArrayForEach(p, cJSON_GetObjectItem(report, "processes")) {
+		if ((long)num(p, "leaked_bytes") == 100 * (w + 1))
+			return i;
+		i++;
+	}
+	return -1;
+}
+
+/*
+ * -f: a prefork server's workers are traced too, each on its own heap with
+ * its exact counts (the same addresses in each worker are other blocks);
+ * the master's report is the one without -f.  With -p -f, the workers
+ * already running at attach are followed from there; and `report` on the
+ * capture gives the same processes.
+ */
+static void test_e2e__follow_traces_each_forked_worker_on_its_own(void **state)
+{
+	char json[256], again[256], cap[256], err[256];
+	struct run r = { 0 };
+	char pidbuf[16], *a, *b;
+	pid_t master, ms;
+	long pid;
+	int fd;
+
+	snprintf(json, sizeof(json), "%s", tmp_path("follow.json"));
+	snprintf(again, sizeof(again), "%s", tmp_path("follow-report.json"));
+	snprintf(cap, sizeof(cap), "%s", tmp_path("follow.msb"));
+	snprintf(err, sizeof(err), "%s", tmp_path("follow.err"));
+	run_memscope(&r, json, "-f", "--json", json, "--record", cap, "--", PROGS "prefork", "3",
+		     NULL);
+	assert_ran(&r, 0);
+	pid = (long)num(cJSON_GetObjectItem(r.json, "target"), "pid");
+	assert_leak(r.json, "master_table", "prefork.c", "master_table", 1, 1000);
+	assert_int_equal((long)num(summary(r.json), "allocations"), 1);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "processes")), 3);
+	for (int w = 0; w < 3; w++) {
+		int i = prefork_worker_index(r.json, w);
+
+		assert_true(i >= 0);
+		assert_prefork_worker(r.json, i, pid, w);
+	}
+	if (!strstr(r.err, "   process       pid "))
+		fail_msg("no process lines in the summary:\n%s", r.err);
+	run_free(&r);
+	run_memscope(&r, again, "report", cap, "--json", again, NULL);
+	assert_ran(&r, 0);
+	run_free(&r);
+	a = slurp(json);
+	b = slurp(again);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+
+	master = start_prefork(&fd, "2", NULL);
+	assert_int_equal(read_ready(fd), master);
+	snprintf(pidbuf, sizeof(pidbuf), "%d", master);
+	unlink(json);
+	ms = spawn((char *[]){ MEMSCOPE, "-v", "-f", "-p", pidbuf, "--json", json, NULL }, err, -1);
+	wait_tracing(err, ms);
+	kill(master, SIGUSR1);
+	assert_int_equal(wait_code(master), 0);
+	finish(&r, ms, err, json);
+	close(fd);
+	assert_ran(&r, 0);
+	assert_leak(r.json, "master_late", "prefork.c", "master_late", 1, 500);
+	assert_int_equal((long)num(summary(r.json), "allocations"), 1);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "processes")), 2);
+	for (int w = 0; w < 2; w++) {
+		int i = prefork_worker_index(r.json, w);
+
+		assert_true(i >= 0);
+		assert_prefork_worker(r.json, i, master, w);
+	}
+	run_free(&r);
+
+	/* without -f: no processes, as before */
+	run_memscope(&r, json, "--json", json, "--", PROGS "prefork", "2", NULL);
+	assert_ran(&r, 0);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "processes")), 0);
 	run_free(&r);
 }
 
@@ -4626,6 +4736,7 @@ int main(void)
 		cmocka_unit_test(test_e2e__exec_through_env_probes_the_preloaded_allocator),
 		cmocka_unit_test(test_e2e__children_not_followed_are_counted),
 		cmocka_unit_test(test_e2e__exec_of_a_pid_target_is_said_not_followed),
+		cmocka_unit_test(test_e2e__follow_traces_each_forked_worker_on_its_own),
 	};
 
 	/*

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,6 +52,10 @@ void model__free(struct model *m)
 		free(m->execs[i].cmdline);
 	}
 	free(m->execs);
+	for (size_t i = 0; i < m->nprocs; i++)
+		heap__free(m->procs[i].heap);
+	free(m->procs);
+	free(m->tids);
 	free(m);
 }
 
@@ -158,10 +163,90 @@ void model__flush(struct model *m)
 		apply_oldest(m);
 }
 
+/* -f: the process (other than the target) thread tid belongs to, or NULL. */
+static struct model_proc *proc_of(struct model *m, uint32_t tid)
+{
+	for (size_t i = 0; i < m->ntids; i++)
+		if (m->tids[i].tid == tid)
+			return &m->procs[m->tids[i].proc - 1];
+	return NULL;
+}
+
+static struct model_proc *find_proc(struct model *m, uint32_t pid)
+{
+	for (size_t i = 0; i < m->nprocs; i++)
+		if (m->procs[i].pid == pid)
+			return &m->procs[i];
+	return NULL;
+}
+
+static void set_thread(struct model *m, uint32_t tid, uint32_t pid)
+{
+	struct model_proc *p = find_proc(m, pid);
+	size_t i;
+
+	for (i = 0; i < m->ntids && m->tids[i].tid != tid; i++)
+		;
+	if (!p) {
+		/* the target's (a tid reused): its calls go to the target's heap */
+		if (i < m->ntids)
+			m->tids[i] = m->tids[--m->ntids];
+		return;
+	}
+	if (i == m->ntids)
+		m->tids = xrealloc(m->tids, (++m->ntids) * sizeof(*m->tids));
+	m->tids[i].tid = tid;
+	m->tids[i].proc = (uint32_t)(p - m->procs) + 1;
+}
+
+void model__proc(struct model *m, const struct model_proc_event *e)
+{
+	struct model_proc *p;
+
+	model__flush(m);
+	switch (e->kind) {
+	case MODEL_PROC_FORK:
+		if (find_proc(m, e->pid))
+			return;
+		m->procs = xrealloc(m->procs, (m->nprocs + 1) * sizeof(*m->procs));
+		p = &m->procs[m->nprocs++];
+		*p = (struct model_proc){ .pid = e->pid, .ppid = e->other, .start_ns = e->ts_ns,
+					  .heap = heap__new(64) };
+		snprintf(p->comm, sizeof(p->comm), "%s", e->comm ? e->comm : "");
+		heap__set_window_origin(p->heap, m->opts.start_ns, m->opts.interval_ns);
+		heap__set_sample_bytes(p->heap, m->opts.sample_bytes);
+		/* its main thread is itself */
+		set_thread(m, e->pid, e->pid);
+		break;
+	case MODEL_PROC_EXIT:
+		p = find_proc(m, e->pid);
+		if (!p)
+			return;
+		p->exited = true;
+		p->status = e->status;
+		p->end_ns = e->ts_ns;
+		break;
+	case MODEL_PROC_THREAD:
+		set_thread(m, e->other, e->pid);
+		break;
+	}
+}
+
 void model__alloc(struct model *m, const struct alloc_call *c, uint64_t hash, uint64_t caller,
 		  uint16_t flags)
 {
-	struct model_slot *q = enqueue(m);
+	struct model_slot *q;
+	struct model_proc *p = m->ntids ? proc_of(m, c->tid) : NULL;
+
+	if (p) {
+		struct alloc_call a = *c;
+
+		a.stack = event_stack(m, hash, caller, flags);
+		heap__alloc(p->heap, &a);
+		m->events++;
+		return;
+	}
+	q = enqueue(m);
 
 	q->is_free = false;
 	q->a = *c;
@@ -171,7 +256,18 @@ void model__alloc(struct model *m, const struct alloc_call *c, uint64_t hash, ui
 void model__free_call(struct model *m, const struct free_call *c, uint64_t hash,
 		      uint64_t caller, uint16_t flags)
 {
-	struct model_slot *q = enqueue(m);
+	struct model_slot *q;
+	struct model_proc *p = m->ntids ? proc_of(m, c->tid) : NULL;
+
+	if (p) {
+		struct free_call f = *c;
+
+		f.stack = event_stack(m, hash, caller, flags);
+		heap__release(p->heap, &f);
+		m->events++;
+		return;
+	}
+	q = enqueue(m);
 
 	q->is_free = true;
 	q->f = *c;

@@ -70,6 +70,36 @@ struct model_exec {
 	uint64_t threads;          /* threads of the closed image that called */
 };
 
+/*
+ * -f: another process traced beside the target (a child it forked, or one
+ * running below a -p target), with a heap of its own: the same address is
+ * another block in each process.  Its threads' calls go to its heap
+ * (model__proc(), MODEL_PROC_THREAD).  Stacks are shared with the target's.
+ */
+struct model_proc {
+	uint32_t pid, ppid;    /* ppid 0: found running below a -p target at attach */
+	char comm[16];
+	uint64_t start_ns, end_ns; /* end 0: still running when tracing ended */
+	bool exited;
+	int status;            /* exited: waitpid()'s form */
+	struct heap *heap;
+};
+
+enum model_proc_kind {
+	MODEL_PROC_FORK = 1,   /* pid starts (forked by ppid, or found at attach) */
+	MODEL_PROC_EXIT = 2,   /* pid's last thread exited with status */
+	MODEL_PROC_THREAD = 3, /* thread tid (in ppid's place) belongs to process pid */
+};
+
+struct model_proc_event {
+	uint8_t kind;          /* enum model_proc_kind */
+	uint64_t ts_ns;
+	uint32_t pid;
+	uint32_t other;        /* FORK: the parent; THREAD: the thread; EXIT: 0 */
+	int32_t status;        /* EXIT */
+	const char *comm;      /* FORK: its name; may be NULL */
+};
+
 /* The parts are the model's; read them, feed them only through model__*(). */
 struct model {
 	struct stack_table *stacks;
@@ -83,6 +113,10 @@ struct model {
 	struct model_exec *execs; /* in order; nexecs of them */
 	size_t nexecs;
 	struct model_opts opts;   /* a new image's heap is made as the first */
+	struct model_proc *procs; /* -f: in order of appearance; nprocs of them */
+	size_t nprocs;
+	struct { uint32_t tid, proc; } *tids; /* threads of procs: proc is an index + 1 */
+	size_t ntids;
 	/* read ahead, not applied yet */
 	struct model_slot queue[MODEL_READ_AHEAD];
 	unsigned qhead, qlen;
@@ -106,6 +140,8 @@ void model__stack(struct model *m, uint64_t hash, const uint64_t *ips, uint32_t 
 /* An annotation, its strings already read (name_addr & co. are not used). */
 void model__annot(struct model *m, const struct ms_ev_annot *e);
 void model__thread(struct model *m, uint32_t tid, const char *name);
+/* -f: a process joins, leaves, or names a thread of its own (struct model_proc). */
+void model__proc(struct model *m, const struct model_proc_event *e);
 /* The target execed at ts_ns into comm (cmdline): see struct model_exec. */
 void model__exec(struct model *m, uint64_t ts_ns, const char *comm, const char *cmdline);
 /* The target's resident set at now_ns (TIMELINE_NO_RSS: unknown, gone). */

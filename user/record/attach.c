@@ -47,6 +47,7 @@ struct tracer {
 	int *mfds;               /* uprobe_multi links */
 	size_t nmfds;
 	int pid;
+	int probe_pid;           /* the probes' filter: pid, or -1 (none) with -f */
 	struct tracer_mode mode; /* what runs: opts less what the kernel refused */
 };
 
@@ -172,6 +173,7 @@ static struct memscope *open_configured(const struct tracer_opts *opts, bool mul
 	if (opts->unwind_mode == MS_UNWIND_FP || (!opts->alloc_stacks && !opts->free_stacks))
 		bpf_program__set_autoload(k->progs.vma_keys, false);
 	k->rodata->target_tgid = opts->pid;
+	k->rodata->follow = opts->follow;
 	k->rodata->alloc_stacks = opts->alloc_stacks;
 	k->rodata->free_stacks = opts->free_stacks;
 	k->rodata->sample_bytes = opts->sample_bytes;
@@ -461,6 +463,8 @@ struct tracer *tracer__new(const struct tracer_opts *opts)
 
 	libbpf_set_print(libbpf_print);
 	t->pid = opts->pid;
+	/* -f: a child is traced from its first call, before we could attach to it; BPF filters */
+	t->probe_pid = opts->follow ? -1 : opts->pid;
 	t->opts = *opts;
 	/* a kernel before 6.6 has no uprobe_multi links: perf events, no warning */
 	multi = !no_multi && tracer__has_uprobe_multi();
@@ -518,7 +522,7 @@ static int attach_one(struct tracer *t, struct bpf_program *prog, const char *pa
 	LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = ret, .bpf_cookie = cookie);
 	struct bpf_link *link;
 
-	link = bpf_program__attach_uprobe_opts(prog, t->pid, path, offset, &uo);
+	link = bpf_program__attach_uprobe_opts(prog, t->probe_pid, path, offset, &uo);
 	if (!link)
 		return -errno;
 	add_link(t, link);
@@ -562,7 +566,7 @@ static int attach_multi(struct tracer *t, struct bpf_program *prog, const struct
 		a.offsets = (uint64_t)(uintptr_t)offsets;
 		a.cookies = (uint64_t)(uintptr_t)cookies;
 		a.multi_flags = ret ? MS_UPROBE_MULTI_RETURN : 0;
-		a.pid = (uint32_t)t->pid;
+		a.pid = t->probe_pid > 0 ? (uint32_t)t->probe_pid : 0;
 		fd = (int)syscall(SYS_bpf, BPF_LINK_CREATE, &a, sizeof(a));
 		if (fd < 0) {
 			err = -errno;
@@ -623,7 +627,8 @@ static int attach_batching(struct tracer *t)
 	t->exec_seen = bpf_program__attach(t->skel->progs.exec_seen);
 	if (!t->exec_seen)
 		ms_info(1, "cannot attach the exec hook: %s", strerror(errno));
-	info.task.pid = (uint32_t)t->pid;
+	/* -f: every task (those of no traced process stop at the storage lookup) */
+	info.task.pid = t->opts.follow ? 0 : (uint32_t)t->pid;
 	io.link_info = &info;
 	io.link_info_len = sizeof(info);
 	t->sweep = bpf_program__attach_iter(t->skel->progs.sweep, &io);
@@ -665,7 +670,7 @@ static int attach_annotations(struct tracer *t, const struct alloc_object *o)
 	for (size_t i = 0; i < 3; i++) {
 		struct bpf_link *link;
 
-		link = bpf_program__attach_usdt(progs[i], t->pid, o->attach_path, "memscope",
+		link = bpf_program__attach_usdt(progs[i], t->probe_pid, o->attach_path, "memscope",
 						names[i], NULL);
 		if (link) {
 			add_link(t, link);
@@ -801,6 +806,15 @@ int tracer__attach(struct tracer *t, const struct alloc_objects *objs)
 	if (n > 0)
 		ms_info(1, "attached %d probes%s", n, t->multi ? " (uprobe_multi links)" : "");
 	return n;
+}
+
+int tracer__add_proc(struct tracer *t, int pid)
+{
+	uint32_t key = (uint32_t)pid, one = 1;
+
+	if (bpf_map__update_elem(t->skel->maps.procs, &key, sizeof(key), &one, sizeof(one), BPF_ANY))
+		return -errno;
+	return 0;
 }
 
 int tracer__ringbuf_fd(const struct tracer *t)

@@ -28,6 +28,12 @@ struct tracer_opts {
 	enum ms_unwind_mode unwind_mode;
 	uint32_t unwind_rows;   /* capacity of the rows' map (auto, dwarf) */
 	bool batch;             /* queue records per thread in BPF (MS_EV_BATCH) */
+	/*
+	 * -f: the processes the target forks are traced too (BPF adds them to
+	 * its set as they are forked); the probes then carry no pid filter:
+	 * every process mapping a probed file traps, BPF drops the others.
+	 */
+	bool follow;
 };
 
 struct tracer;
@@ -96,6 +102,8 @@ int tracer__attach(struct tracer *t, const struct alloc_objects *objs);
  */
 int tracer__attach_more(struct tracer *t, const struct alloc_objects *objs);
 
+/* -f: traces process pid too (one running below a -p target).  0 or negative errno. */
+int tracer__add_proc(struct tracer *t, int pid);
 int tracer__ringbuf_fd(const struct tracer *t);
 /* Whether records come in batches: the kernel may refuse the programs that
  * batching needs, and the tracer then sends each record on its own. */

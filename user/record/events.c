@@ -162,6 +162,33 @@ static void take_annot(struct event_sink *s, const struct ms_ev_annot *e)
 	model__annot(s->model, &r);
 }
 
+void events__proc(struct event_sink *s, const struct model_proc_event *e)
+{
+	if (s->rec)
+		recording__proc(s->rec, e);
+	model__proc(s->model, e);
+}
+
+static void on_proc(struct event_sink *s, const struct ms_ev_proc *e)
+{
+	char comm[sizeof(e->comm) + 1];
+	struct model_proc_event pe = { .ts_ns = e->ts_ns, .pid = e->pid, .status = e->status,
+				       .comm = comm };
+
+	memcpy(comm, e->comm, sizeof(e->comm));
+	comm[sizeof(e->comm)] = 0;
+	if (e->kind == MS_PROCEV_FORK) {
+		pe.kind = MODEL_PROC_FORK;
+		pe.other = e->ppid;
+	} else if (e->kind == MS_PROCEV_EXIT) {
+		pe.kind = MODEL_PROC_EXIT;
+	} else {
+		s->malformed++;
+		return;
+	}
+	events__proc(s, &pe);
+}
+
 void events__thread(struct event_sink *s, uint32_t tid, const char *name)
 {
 	if (s->rec)
@@ -565,9 +592,20 @@ static int take_record(struct event_sink *s, void *data, size_t size)
 			break;
 		memcpy(name, e->comm, sizeof(e->comm));
 		name[sizeof(e->comm)] = 0;
+		if (s->follow && e->tgid && e->tgid != (uint32_t)s->pid) {
+			struct model_proc_event pe = { .kind = MODEL_PROC_THREAD, .pid = e->tgid,
+						       .other = e->tid };
+
+			events__proc(s, &pe);
+		}
 		events__thread(s, e->tid, name);
 		return 0;
 	}
+	case MS_EV_PROC:
+		if (size < sizeof(struct ms_ev_proc))
+			break;
+		on_proc(s, data);
+		return 0;
 	}
 	s->malformed++;
 	return 0;

@@ -27,6 +27,7 @@ enum rec_type {
 	REC_SCAN,       /* minor 2: the reachability scan's outcome */
 	REC_SCAN_MARKS, /* minor 2: classified blocks, after SCAN */
 	REC_EXEC,       /* minor 3: the target execed (model__exec()) */
+	REC_PROC,       /* minor 3: -f: a process event (model__proc()) */
 };
 
 /* classified blocks a SCAN_MARKS record holds at most (~2-12 bytes each) */
@@ -240,6 +241,17 @@ void recording__exec(struct recording *r, uint64_t ts_ns, const char *comm, cons
 	free(r->maps_seen);
 	r->maps_seen = NULL;
 	r->nmaps_seen = r->cap_maps_seen = 0;
+}
+
+void recording__proc(struct recording *r, const struct model_proc_event *e)
+{
+	cap_enc__u8(&r->e, e->kind);
+	cap_enc__uv(&r->e, e->ts_ns);
+	cap_enc__uv(&r->e, e->pid);
+	cap_enc__uv(&r->e, e->other);
+	cap_enc__sv(&r->e, e->status);
+	cap_enc__str(&r->e, e->comm);
+	put(r, REC_PROC);
 }
 
 void recording__rss(struct recording *r, uint64_t now_ns, uint64_t rss_bytes)
@@ -724,6 +736,22 @@ static int read_thread(struct replay *rp, struct cap_dec *d)
 	return 0;
 }
 
+static int read_proc(struct replay *rp, struct cap_dec *d)
+{
+	char comm[64];
+	struct model_proc_event e = { .kind = cap_dec__u8(d) };
+
+	e.ts_ns = cap_dec__uv(d);
+	e.pid = (uint32_t)cap_dec__uv(d);
+	e.other = (uint32_t)cap_dec__uv(d);
+	e.status = (int32_t)cap_dec__sv(d);
+	e.comm = cap_dec__strcpy(d, comm, sizeof(comm));
+	if (d->bad || e.kind < MODEL_PROC_FORK || e.kind > MODEL_PROC_THREAD)
+		return -EBADMSG;
+	model__proc(rp->model, &e);
+	return 0;
+}
+
 static int read_exec(struct replay *rp, struct cap_dec *d)
 {
 	char comm[64], cmdline[4096];
@@ -784,6 +812,8 @@ static int feed(struct replay *rp, uint8_t type, struct cap_dec *d)
 		return read_thread(rp, d);
 	case REC_EXEC:
 		return read_exec(rp, d);
+	case REC_PROC:
+		return read_proc(rp, d);
 	case REC_RSS:
 		now = cap_dec__uv(d);
 		model__rss(rp->model, now, cap_dec__uv(d));
@@ -934,6 +964,8 @@ struct replay *replay__open(const char *path)
 	rp->in.thread_names = rp->model->names;
 	rp->in.execs = rp->model->execs;
 	rp->in.nexecs = rp->model->nexecs;
+	rp->in.procs = rp->model->procs;
+	rp->in.nprocs = rp->model->nprocs;
 	rp->in.annots = rp->model->annots;
 	/* a capture before minor 2, or cut before the end: no scan */
 	if (rp->have_scan && rp->have_end) {

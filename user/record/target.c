@@ -394,13 +394,20 @@ static int read_ppid(int pid)
 
 int target__descendants(const struct target *t)
 {
-	struct { int pid, ppid; } *v = NULL;
+	return target__descendants_list(t, NULL);
+}
+
+int target__descendants_list(const struct target *t, struct target_child **out)
+{
+	struct target_child *v = NULL;
 	size_t n = 0, cap = 0;
 	struct dirent *de;
 	bool *in;
 	int count = 0;
 	DIR *d = opendir("/proc");
 
+	if (out)
+		*out = NULL;
 	if (!d)
 		return -errno;
 	while ((de = readdir(d))) {
@@ -435,9 +442,13 @@ int target__descendants(const struct target *t)
 		}
 	}
 	for (size_t i = 0; i < n; i++)
-		count += in[i];
+		if (in[i])
+			v[count++] = v[i];
 	free(in);
-	free(v);
+	if (out)
+		*out = v;
+	else
+		free(v);
 	return count;
 }
 

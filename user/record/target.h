@@ -74,6 +74,11 @@ void target__resume(struct target *t);
  * /proc/PID/stat's parents; negative errno when /proc cannot be read.
  */
 int target__descendants(const struct target *t);
+struct target_child {
+	int pid, ppid;
+};
+/* The same, listed (parents before their children not guaranteed); *out malloc'ed, NULL when none. */
+int target__descendants_list(const struct target *t, struct target_child **out);
 /* Its executable's path (malloc'ed), NULL when it cannot be read. */
 char *target__exe(const struct target *t);
 /*

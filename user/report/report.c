@@ -6,6 +6,7 @@
  */
 #include <inttypes.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <string.h>
 
 #include "alloc_syms.h"
@@ -160,6 +161,38 @@ static void fill_target(struct report *r, const struct report_input *in)
 	if (in->nexecs) {
 		r->target.comm = str(r, in->execs[in->nexecs - 1].comm);
 		r->target.cmdline = str(r, in->execs[in->nexecs - 1].cmdline);
+	}
+}
+
+/* -f: the other processes, each its heap's totals. */
+static void collect_processes(struct report *r, const struct report_input *in)
+{
+	if (!in->nprocs)
+		return;
+	r->nprocesses = in->nprocs;
+	r->processes = xcalloc(in->nprocs, sizeof(*r->processes));
+	for (size_t i = 0; i < in->nprocs; i++) {
+		const struct model_proc *p = &in->procs[i];
+		const struct heap_totals *h = heap__totals(p->heap);
+		struct report_process *o = &r->processes[i];
+
+		*o = (struct report_process){
+			.pid = (int)p->pid, .ppid = (int)p->ppid, .comm = str(r, p->comm),
+			.start_ns = p->start_ns, .end_ns = p->end_ns, .exited = p->exited,
+			.status_known = p->exited, .exit_code = -1,
+			.allocations = h->allocations, .frees = h->frees,
+			.bytes_allocated = h->bytes_allocated, .bytes_freed = h->bytes_freed,
+			.peak_bytes = h->peak_bytes, .live_allocations = h->live_allocations,
+			.live_bytes = h->live_bytes, .unknown_frees = h->unknown_frees,
+		};
+		if (p->exited) {
+			if (WIFSIGNALED(p->status))
+				o->exit_signal = WTERMSIG(p->status);
+			else
+				o->exit_code = WEXITSTATUS(p->status);
+			o->leaked_count = h->live_allocations;
+			o->leaked_bytes = h->live_bytes;
+		}
 	}
 }
 
@@ -954,6 +987,7 @@ struct report *report__build(const struct report_input *in)
 	r->stacks = xcalloc(r->nstacks ? r->nstacks : 1, sizeof(*r->stacks));
 	fill_target(r, in);
 	collect_images(r, in);
+	collect_processes(r, in);
 	fill_tracing(r, in);
 	fill_totals(r, in);
 	collect_sites(r, in);
@@ -985,6 +1019,7 @@ void report__free(struct report *r)
 	free(r->tracing.allocators);
 	free(r->tracing.unnamed);
 	free(r->images);
+	free(r->processes);
 	free(r->frames);
 	free(r->frame_refs);
 	free(r->stacks);

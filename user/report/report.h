@@ -287,8 +287,23 @@ struct report_image {
 	uint64_t threads;          /* threads that called */
 };
 
+/* -f: another process traced beside the target, summed up. */
+struct report_process {
+	int pid, ppid;             /* ppid 0: unknown */
+	const char *comm;
+	uint64_t start_ns, end_ns; /* end 0: running when tracing ended */
+	bool exited, status_known;
+	int exit_code, exit_signal; /* status_known: as report_target's */
+	uint64_t allocations, frees, bytes_allocated, bytes_freed, peak_bytes;
+	uint64_t live_allocations, live_bytes;
+	uint64_t leaked_count, leaked_bytes; /* live at its exit; 0 while it runs */
+	uint64_t unknown_frees;    /* its parent's blocks it inherited at the fork, mostly */
+};
+
 struct report {
 	struct report_target target;
+	struct report_process *processes; /* -f: in order of appearance */
+	size_t nprocesses;
 	struct report_image *images; /* in order; nimages (0, or 2 and more) */
 	size_t nimages;
 	struct report_tracing tracing;

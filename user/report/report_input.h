@@ -86,6 +86,9 @@ struct report_input {
 	/* the execs of the target (model.h), in order; the heap is the last image's */
 	const struct model_exec *execs;
 	size_t nexecs;
+	/* -f: the other processes traced (model.h), in order of appearance */
+	const struct model_proc *procs;
+	size_t nprocs;
 };
 
 /*

@@ -97,6 +97,32 @@ static void reach_lines(const struct report *r, FILE *f)
 			report__fmt_bytes(t->by_reach[c].bytes, a, sizeof(a)));
 }
 
+/* -f: a line per other process traced. */
+static void processes(const struct report *r, FILE *f)
+{
+	char a[32], b[32];
+
+	for (size_t i = 0; i < r->nprocesses; i++) {
+		const struct report_process *p = &r->processes[i];
+
+		fprintf(f, "   process       pid %d '", p->pid);
+		put_untrusted(f, p->comm ? p->comm : "?");
+		fprintf(f, "'");
+		if (p->ppid)
+			fprintf(f, " (parent %d)", p->ppid);
+		fprintf(f, ": %" PRIu64 " allocations (%s), %" PRIu64 " frees; ", p->allocations,
+			report__fmt_bytes(p->bytes_allocated, a, sizeof(a)), p->frees);
+		if (p->exited)
+			fprintf(f, "leaked %" PRIu64 " block%s, %s (live at its exit)\n",
+				p->leaked_count, p->leaked_count == 1 ? "" : "s",
+				report__fmt_bytes(p->leaked_bytes, b, sizeof(b)));
+		else
+			fprintf(f, "%" PRIu64 " block%s, %s live, still running\n",
+				p->live_allocations, p->live_allocations == 1 ? "" : "s",
+				report__fmt_bytes(p->live_bytes, b, sizeof(b)));
+	}
+}
+
 /* The processes the target started or had that were not traced. */
 static void children_line(const struct report_tracing *tr, FILE *f)
 {
@@ -111,7 +137,7 @@ static void children_line(const struct report_tracing *tr, FILE *f)
 	if (tr->children_at_attach)
 		fprintf(f, "%" PRIu64 " process%s below it at attach", tr->children_at_attach,
 			tr->children_at_attach == 1 ? "" : "es");
-	fprintf(f, ": not traced, their allocations are not in this report\n");
+	fprintf(f, ": not traced (-f traces them), their allocations are not in this report\n");
 }
 
 /* The images before the last exec, one line each (the report is about the last). */
@@ -163,7 +189,9 @@ static void header(const struct report *r, FILE *f)
 			"traced; %" PRIu64 " free%s of %s blocks\n",
 			tr->vm_children, tr->vm_children == 1 ? "" : "es", t->vm_frees,
 			t->vm_frees == 1 ? "" : "s", tr->vm_children == 1 ? "its" : "their");
-	if ((tr->vm_children_known && tr->children) || tr->children_at_attach)
+	if (r->nprocesses)
+		processes(r, f);
+	else if ((tr->vm_children_known && tr->children) || tr->children_at_attach)
 		children_line(tr, f);
 	images(r, f);
 	for (size_t i = 0; i < tr->ndegraded; i++)

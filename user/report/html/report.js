@@ -340,7 +340,17 @@
 			info.push((S.vm_child_frees === 1 ? '1 release of a block' : fmtInt(S.vm_child_frees) + ' releases of blocks') +
 				' allocated by ' + plural(TR.vm_children, 'process', 'processes') + ' sharing the address space ' +
 				'(vfork children, not traced); counted apart from unknown frees.');
-		if (TR.children || TR.children_at_attach) {
+		(R.processes || []).forEach(function (p) {
+			info.push('Also traced (-f): pid ' + p.pid + ' \u2018' + (p.comm || '?') + '\u2019' +
+				(p.ppid ? ', forked by ' + p.ppid : '') + ': ' +
+				plural(p.allocations, 'allocation', 'allocations') + ', ' + plural(p.frees, 'free', 'frees') + ', ' +
+				(p.exited ? plural(p.leaked_allocations, 'block', 'blocks') + ' (' + fmtBytes(p.leaked_bytes) +
+					') leaked (live at its exit).' :
+					plural(p.live_allocations, 'block', 'blocks') + ' (' + fmtBytes(p.live_bytes) +
+					') live, still running.') +
+				' The rest of the page is about the target alone.');
+		});
+		if (!(R.processes || []).length && (TR.children || TR.children_at_attach)) {
 			var kids = [];
 			if (TR.children)
 				kids.push(plural(TR.children, 'process', 'processes') + ' forked while traced');
