@@ -225,6 +225,9 @@ void model__proc(struct model *m, const struct model_proc_event *e)
 		p->exited = true;
 		p->status = e->status;
 		p->end_ns = e->ts_ns;
+		/* its name at its exit: the program it execed, if it did */
+		if (e->comm && *e->comm)
+			snprintf(p->comm, sizeof(p->comm), "%s", e->comm);
 		break;
 	case MODEL_PROC_THREAD:
 		set_thread(m, e->other, e->pid);

@@ -97,7 +97,7 @@ struct model_proc_event {
 	uint32_t pid;
 	uint32_t other;        /* FORK: the parent; THREAD: the thread; EXIT: 0 */
 	int32_t status;        /* EXIT */
-	const char *comm;      /* FORK: its name; may be NULL */
+	const char *comm;      /* FORK: its name; EXIT: its name then; may be NULL */
 };
 
 /* The parts are the model's; read them, feed them only through model__*(). */
