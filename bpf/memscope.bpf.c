@@ -48,8 +48,11 @@ const volatile bool free_stacks = false;
 const volatile __u64 wake_bytes = 1 << 20;
 const volatile __u32 unwind_mode = MS_UNWIND_AUTO; /* enum ms_unwind_mode */
 const volatile bool batch = false; /* queue records per thread (the loader sets it) */
-/* -f: the target's children are traced too (procs); the probes then carry no pid filter */
+/* -f: the target's children are traced too (added to procs as they are forked) */
 const volatile bool follow = false;
+/* -f or -p PID,PID,...: processes besides the target are traced (procs); the probes then carry
+ * no pid filter */
+const volatile bool use_procs = false;
 /*
  * Bumped by the loader whenever it adds objects' rows: the per-CPU caches
  * of mappings start over, so a mapping cached before its object had rows
@@ -182,7 +185,7 @@ struct {
 
 static __always_inline bool traced_tgid(__u32 tgid)
 {
-	return tgid == target_tgid || (follow && bpf_map_lookup_elem(&procs, &tgid));
+	return tgid == target_tgid || (use_procs && bpf_map_lookup_elem(&procs, &tgid));
 }
 
 /* id: bpf_get_current_pid_tgid(), which a program calls once (a helper call each costs) */
@@ -1265,7 +1268,8 @@ static __always_inline void send_proc(__u8 kind, __u32 pid, __u32 ppid, __s32 st
 	bpf_ringbuf_submit(e, 0);
 }
 
-/* -f: the last thread of a traced child exits (after its queue went). */
+/* -f, -p PID,PID: the last thread of a traced process other than the target exits (after its
+ * queue went). */
 static __always_inline void note_child_exit(struct task_struct *task)
 {
 	struct signal_struct *sig = task->signal;
@@ -1300,7 +1304,7 @@ int thread_exit(__u64 *ctx)
 	st = bpf_task_storage_get(&tstate, task, 0, 0);
 	if (st)
 		batch_send(st, st->tid);
-	if (follow)
+	if (use_procs)
 		note_child_exit(task);
 	return 0;
 }

@@ -22,7 +22,10 @@ void options__usage(FILE *f)
 		"Traces every malloc-family call and C++ new/delete of a process with BPF\n"
 		"uprobes, and reports leaks and totals with symbolized stacks.\n"
 		"\n"
-		"  -p, --pid PID          attach to a running process\n"
+		"  -p, --pid PID[,PID...] attach to a running process; with several, the first\n"
+		"                         is the report's target, each other one is summed up as\n"
+		"                         its own process (probes as with -f), and tracing ends\n"
+		"                         with the first\n"
 		"  -f, --follow           trace the processes the target forks too (with -p:\n"
 		"                         those running below it as well), each on its own;\n"
 		"                         the probes then trap in every process using the\n"
@@ -115,6 +118,45 @@ static bool has_suffix(const char *s, const char *suffix)
 static bool same_path(const char *a, const char *b)
 {
 	return a && b && strcmp(a, b) == 0;
+}
+
+/* -p PID or PID,PID,...: the first is the target, the others traced beside it */
+static enum options_result parse_pids(struct ms_options *o, const char *arg)
+{
+	char buf[1024], *save = NULL;
+	unsigned long v;
+
+	if (strlen(arg) >= sizeof(buf) || !*arg || arg[strlen(arg) - 1] == ',') {
+		ms_err("invalid pid list '%s'", arg);
+		return OPTIONS_EXIT_ERROR;
+	}
+	snprintf(buf, sizeof(buf), "%s", arg);
+	o->pid = 0;
+	o->nmore_pids = 0;
+	for (char *p = strtok_r(buf, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+		if (!parse_uint(p, 0x7fffffff, &v) || v == 0) {
+			ms_err("invalid pid '%s'", p);
+			return OPTIONS_EXIT_ERROR;
+		}
+		if ((int)v == o->pid) {
+			ms_err("pid '%lu' given twice", v);
+			return OPTIONS_EXIT_ERROR;
+		}
+		for (int i = 0; i < o->nmore_pids; i++)
+			if (o->more_pids[i] == (int)v) {
+				ms_err("pid '%lu' given twice", v);
+				return OPTIONS_EXIT_ERROR;
+			}
+		if (!o->pid) {
+			o->pid = (int)v;
+		} else if (o->nmore_pids == MS_MAX_MORE_PIDS) {
+			ms_err("too many pids in '%s' (at most %d)", arg, MS_MAX_MORE_PIDS + 1);
+			return OPTIONS_EXIT_ERROR;
+		} else {
+			o->more_pids[o->nmore_pids++] = (int)v;
+		}
+	}
+	return OPTIONS_RUN;
 }
 
 enum { OPT_JSON = 256, OPT_HTML, OPT_PPROF, OPT_FOLDED, OPT_FOLDED_TYPE, OPT_TOP, OPT_NO_STACKS, OPT_FREE_STACKS, OPT_RINGBUF,
@@ -213,12 +255,7 @@ static enum options_result parse_one(struct ms_options *o, int c, const char *ar
 
 	switch (c) {
 	case 'p':
-		if (!parse_uint(arg, 0x7fffffff, &v) || v == 0) {
-			ms_err("invalid pid '%s'", arg);
-			return OPTIONS_EXIT_ERROR;
-		}
-		o->pid = (int)v;
-		break;
+		return parse_pids(o, arg);
 	case 'd':
 		if (!parse_seconds(arg, 1e9, false, &ns)) {
 			ms_err("invalid duration '%s' (seconds, > 0)", arg);

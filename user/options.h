@@ -6,6 +6,9 @@
 #define MS_OPTIONS_H
 
 #include <stdbool.h>
+
+/* -p PID,PID,...: pids after the first, at most */
+#define MS_MAX_MORE_PIDS 63
 #include <stdint.h>
 #include <stdio.h>
 
@@ -18,6 +21,8 @@ enum ms_command {
 struct ms_options {
 	enum ms_command command;
 	int pid;               /* -p; 0 when launching */
+	int more_pids[MS_MAX_MORE_PIDS]; /* -p PID,PID,...: the pids after the first */
+	int nmore_pids;
 	char **argv;           /* the program to launch and its arguments */
 	double duration_s;     /* -d; 0 = until the target exits or a signal */
 	const char *json_path; /* --json, or -o FILE.json */

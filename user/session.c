@@ -259,6 +259,15 @@ static char *join_argv(char *const argv[])
 	return s;
 }
 
+/* Whether objs has an object of file (dev, ino). */
+static bool has_object(const struct alloc_objects *objs, dev_t dev, ino_t ino)
+{
+	for (size_t i = 0; i < objs->n; i++)
+		if (objs->v[i].dev == dev && objs->v[i].ino == ino)
+			return true;
+	return false;
+}
+
 /* The processes below a -p target now (a service's workers): not traced, and said so. */
 static void count_children(struct session *s)
 {
@@ -274,6 +283,37 @@ static void count_children(struct session *s)
 			s->opts->follow ? "traced too (-f)" : "not traced (-f traces them)");
 }
 
+/*
+ * -p PID,PID,...: each pid after the first is checked like the first, and
+ * its allocator objects not probed yet are added: it is traced beside the
+ * target from the attach (follow_existing()).
+ */
+static int prepare_more_pids(struct session *s)
+{
+	for (int i = 0; i < s->opts->nmore_pids; i++) {
+		struct target t;
+		struct alloc_objects found;
+		int err;
+
+		target__init(&t);
+		err = target__open_pid(&t, s->opts->more_pids[i]);
+		target__cleanup(&t);
+		if (!err)
+			err = discover__pid(s->opts->more_pids[i], &found);
+		if (err)
+			return err;
+		s->objs.v = xrealloc(s->objs.v, (s->objs.n + found.n) * sizeof(*s->objs.v));
+		for (size_t k = 0; k < found.n; k++) {
+			if (has_object(&s->objs, found.v[k].dev, found.v[k].ino))
+				continue;
+			s->objs.v[s->objs.n++] = found.v[k];
+			found.v[k] = (struct alloc_object){ 0 };
+		}
+		discover__free(&found);
+	}
+	return 0;
+}
+
 static int prepare_target(struct session *s)
 {
 	int err;
@@ -284,6 +324,8 @@ static int prepare_target(struct session *s)
 			err = discover__pid(s->target.pid, &s->objs);
 		if (!err)
 			count_children(s);
+		if (!err)
+			err = prepare_more_pids(s);
 		if (!err)
 			s->cmdline = read_cmdline(s->target.pid);
 		return err;
@@ -337,8 +379,15 @@ static uint32_t unwind_capacity(const struct session *s)
 static void follow_existing(struct session *s)
 {
 	struct target_child *v = NULL;
-	int n = s->target.launched ? 0 : target__descendants_list(&s->target, &v);
+	int n = 0;
 
+	if (s->opts->follow && !s->target.launched)
+		n = target__descendants_list(&s->target, &v);
+	/* -p PID,PID,...: the others (their parents are not ours to name) */
+	for (int i = 0; i < s->opts->nmore_pids; i++) {
+		v = xrealloc(v, (size_t)(n + 1) * sizeof(*v));
+		v[n++] = (struct target_child){ .pid = s->opts->more_pids[i] };
+	}
 	for (int i = 0; i < n; i++) {
 		int err = tracer__add_proc(s->tracer, v[i].pid);
 
@@ -387,6 +436,7 @@ static int attach_probes(struct session *s)
 		.unwind_rows = unwind_capacity(s),
 		.batch = s->opts->batch,
 		.follow = s->opts->follow,
+		.several = s->opts->nmore_pids > 0,
 	};
 	volatile uint64_t *gen;
 	int rows_fd, objs_fd, keys_fd;
@@ -402,12 +452,13 @@ static int attach_probes(struct session *s)
 	s->mode = *tracer__mode(s->tracer);
 	if (s->nprobes < 0)
 		return s->nprobes;
-	if (s->opts->follow && !tracer__sees_vm_children(s->tracer)) {
-		ms_err("-f needs the fork hook, which comes with batching (not with --no-batch, "
-		       "nor on a kernel without tp_btf)");
+	if ((s->opts->follow || s->opts->nmore_pids) && !tracer__sees_vm_children(s->tracer)) {
+		ms_err("%s needs the fork and exit hooks, which come with batching (not with "
+		       "--no-batch, nor on a kernel without tp_btf)",
+		       s->opts->follow ? "-f" : "-p PID,PID");
 		return -ENOTSUP;
 	}
-	if (s->opts->follow)
+	if (s->opts->follow || s->opts->nmore_pids)
 		follow_existing(s);
 	/* the kernel refused the CFI unwinder (or stacks): its tables are not needed */
 	if (s->unwind && (s->mode.unwind_mode == MS_UNWIND_FP ||
@@ -472,7 +523,7 @@ static int start_pipeline(struct session *s)
 	s->statm_fd = open(path, O_RDONLY | O_CLOEXEC);
 	s->sink = (struct event_sink){ .model = s->model, .sym = s->sym, .pid = s->target.pid,
 				       .ordered = tracer__batching(s->tracer),
-				       .follow = s->opts->follow };
+				       .follow = s->opts->follow || s->opts->nmore_pids };
 	start_recording(s);
 	if (s->rec_fd >= 0 && !s->rec)
 		return -EIO;
@@ -742,14 +793,6 @@ static void scan_at_detach(struct session *s)
 	s->scan.ns = ms_now_ns() - t0;
 }
 
-/* Whether objs has an object of file (dev, ino). */
-static bool has_object(const struct alloc_objects *objs, dev_t dev, ino_t ino)
-{
-	for (size_t i = 0; i < objs->n; i++)
-		if (objs->v[i].dev == dev && objs->v[i].ino == ino)
-			return true;
-	return false;
-}
 
 /*
  * The objects of the new image that are not probed yet (an LD_PRELOADed

@@ -4633,6 +4633,65 @@ static void test_e2e__follow_traces_each_forked_worker_on_its_own(void **state)
 }
 
 /*
+ * -p PID,PID: the first is the report's target, the second traced beside it
+ * on its own heap (tests/programs/waiter: 7 x 300 bytes leaked after
+ * SIGUSR1, one block from before the attach freed); bad lists are one-line
+ * errors.
+ */
+static void test_e2e__several_pids_each_traced_as_its_own_process(void **state)
+{
+	char json[256], err[256], pids[64];
+	const cJSON *p;
+	struct run r = { 0 };
+	int fd1, fd2;
+	pid_t w1 = start_waiter(&fd1, NULL), w2 = start_waiter(&fd2, NULL), ms;
+
+	snprintf(json, sizeof(json), "%s", tmp_path("pids.json"));
+	snprintf(err, sizeof(err), "%s", tmp_path("pids.err"));
+	assert_int_equal(read_ready(fd1), w1);
+	assert_int_equal(read_ready(fd2), w2);
+	snprintf(pids, sizeof(pids), "%d,%d", w1, w2);
+	unlink(json);
+	ms = spawn((char *[]){ MEMSCOPE, "-v", "-p", pids, "--json", json, NULL }, err, -1);
+	wait_tracing(err, ms);
+	/* the second first: tracing ends with the first */
+	kill(w2, SIGUSR1);
+	assert_int_equal(wait_code(w2), 0);
+	kill(w1, SIGUSR1);
+	assert_int_equal(wait_code(w1), 0);
+	finish(&r, ms, err, json);
+	close(fd1);
+	close(fd2);
+	assert_ran(&r, 0);
+	assert_int_equal((long)num(cJSON_GetObjectItem(r.json, "target"), "pid"), w1);
+	assert_leak(r.json, "late_leak", "waiter.c", "late_leak", 7, 7 * 300);
+	assert_int_equal((long)num(summary(r.json), "allocations"), 7);
+	assert_int_equal((long)num(summary(r.json), "unknown_frees"), 1);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "processes")), 1);
+	p = cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "processes"), 0);
+	assert_int_equal((long)num(p, "pid"), w2);
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(p, "ppid")));
+	assert_string_equal(str(p, "comm"), "waiter");
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(p, "exited")));
+	assert_int_equal((long)num(p, "exit_status"), 0);
+	assert_int_equal((long)num(p, "allocations"), 7);
+	assert_int_equal((long)num(p, "leaked_allocations"), 7);
+	assert_int_equal((long)num(p, "leaked_bytes"), 7 * 300);
+	assert_int_equal((long)num(p, "unknown_frees"), 1);
+	run_free(&r);
+
+	run_memscope(&r, NULL, "-p", "1,x", NULL);
+	assert_one_line_error(&r, "invalid pid 'x'");
+	run_free(&r);
+	run_memscope(&r, NULL, "-p", "1,1", NULL);
+	assert_one_line_error(&r, "given twice");
+	run_free(&r);
+	run_memscope(&r, NULL, "-p", "1,", NULL);
+	assert_one_line_error(&r, "invalid pid list");
+	run_free(&r);
+}
+
+/*
  * A -p target that execs is not followed (no ptrace stop to probe the new
  * image at): the report says its numbers mix the two programs.
  */
@@ -4737,6 +4796,7 @@ int main(void)
 		cmocka_unit_test(test_e2e__children_not_followed_are_counted),
 		cmocka_unit_test(test_e2e__exec_of_a_pid_target_is_said_not_followed),
 		cmocka_unit_test(test_e2e__follow_traces_each_forked_worker_on_its_own),
+		cmocka_unit_test(test_e2e__several_pids_each_traced_as_its_own_process),
 	};
 
 	/*

@@ -174,6 +174,7 @@ static struct memscope *open_configured(const struct tracer_opts *opts, bool mul
 		bpf_program__set_autoload(k->progs.vma_keys, false);
 	k->rodata->target_tgid = opts->pid;
 	k->rodata->follow = opts->follow;
+	k->rodata->use_procs = opts->follow || opts->several;
 	k->rodata->alloc_stacks = opts->alloc_stacks;
 	k->rodata->free_stacks = opts->free_stacks;
 	k->rodata->sample_bytes = opts->sample_bytes;
@@ -464,7 +465,7 @@ struct tracer *tracer__new(const struct tracer_opts *opts)
 	libbpf_set_print(libbpf_print);
 	t->pid = opts->pid;
 	/* -f: a child is traced from its first call, before we could attach to it; BPF filters */
-	t->probe_pid = opts->follow ? -1 : opts->pid;
+	t->probe_pid = opts->follow || opts->several ? -1 : opts->pid;
 	t->opts = *opts;
 	/* a kernel before 6.6 has no uprobe_multi links: perf events, no warning */
 	multi = !no_multi && tracer__has_uprobe_multi();
@@ -628,7 +629,7 @@ static int attach_batching(struct tracer *t)
 	if (!t->exec_seen)
 		ms_info(1, "cannot attach the exec hook: %s", strerror(errno));
 	/* -f: every task (those of no traced process stop at the storage lookup) */
-	info.task.pid = t->opts.follow ? 0 : (uint32_t)t->pid;
+	info.task.pid = t->opts.follow || t->opts.several ? 0 : (uint32_t)t->pid;
 	io.link_info = &info;
 	io.link_info_len = sizeof(info);
 	t->sweep = bpf_program__attach_iter(t->skel->progs.sweep, &io);

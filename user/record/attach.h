@@ -34,6 +34,8 @@ struct tracer_opts {
 	 * every process mapping a probed file traps, BPF drops the others.
 	 */
 	bool follow;
+	/* -p PID,PID,...: processes besides the target (tracer__add_proc()), probes as with follow */
+	bool several;
 };
 
 struct tracer;
@@ -102,7 +104,8 @@ int tracer__attach(struct tracer *t, const struct alloc_objects *objs);
  */
 int tracer__attach_more(struct tracer *t, const struct alloc_objects *objs);
 
-/* -f: traces process pid too (one running below a -p target).  0 or negative errno. */
+/* -f, several: traces process pid too (one running below a -p target, or another -p pid).
+ * 0 or negative errno. */
 int tracer__add_proc(struct tracer *t, int pid);
 int tracer__ringbuf_fd(const struct tracer *t);
 /* Whether records come in batches: the kernel may refuse the programs that
