@@ -482,6 +482,12 @@ enum options_result options__parse(struct ms_options *o, int argc, char **argv)
 		ms_err("-p and a program to launch conflict: give one of them");
 		return OPTIONS_EXIT_ERROR;
 	}
+	/* the fork and exit hooks come with batching */
+	if ((o->follow || o->nmore_pids) && !o->batch) {
+		ms_err("%s and --no-batch conflict: following processes needs batching's hooks",
+		       o->follow ? "-f" : "-p PID,PID");
+		return OPTIONS_EXIT_ERROR;
+	}
 	if (!o->pid && !o->argv) {
 		ms_err("nothing to trace: give -p PID or a program to launch (see --help)");
 		return OPTIONS_EXIT_ERROR;
