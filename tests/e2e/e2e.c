@@ -2285,7 +2285,8 @@ static void test_e2e__device_output_is_written_in_place_never_replaced(void **st
 
 	/* the error line, then the summary on stderr all the same */
 	run_memscope(&r, NULL, "--json", full, "--", PROGS "exit_status", "0", NULL);
-	snprintf(want, sizeof(want), "memscope-bpf: error: cannot write '%s': %s\n\n== memscope-bpf: pid ",
+	snprintf(want, sizeof(want),
+		 "memscope-bpf: error: cannot write '%s': %s\n\n== memscope-bpf " MEMSCOPE_VERSION ": pid ",
 		 full, strerror(ENOSPC));
 	assert_int_equal(strncmp(r.err, want, strlen(want)), 0);
 	assert_int_equal(r.status, 1);
@@ -2410,7 +2411,8 @@ static void test_e2e__closed_stderr_reports_whole_summary_lost_exit_1(void **sta
 	free(s);
 	s = slurp(text);
 	assert_non_null(s);
-	assert_int_equal(strncmp(s, "\n== memscope-bpf: pid ", 22), 0);
+	assert_int_equal(strncmp(s, "\n== memscope-bpf " MEMSCOPE_VERSION ": pid ",
+				 strlen("\n== memscope-bpf " MEMSCOPE_VERSION ": pid ")), 0);
 	assert_null(strstr(s, "memscope-bpf: tracing pid"));
 	free(s);
 }
