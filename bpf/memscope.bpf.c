@@ -1354,9 +1354,13 @@ SEC("tp_btf/sched_process_exec")
 int exec_seen(__u64 *ctx)
 {
 	struct task_struct *task = (struct task_struct *)ctx[0];
+	__u32 tgid = task->tgid;
 
-	if (task->tgid == target_tgid)
+	if (tgid == target_tgid)
 		stat_inc(MS_STAT_EXECS);
+	/* another traced process runs a new program: its name and command line change */
+	else if (use_procs && bpf_map_lookup_elem(&procs, &tgid))
+		send_proc(MS_PROCEV_EXEC, tgid, 0, 0, task);
 	return 0;
 }
 

@@ -296,6 +296,7 @@ struct ms_ev_thread {
 enum ms_proc_event {
 	MS_PROCEV_FORK = 1, /* -f: a traced process forked pid (its parent ppid) */
 	MS_PROCEV_EXIT = 2, /* -f: the last thread of traced process pid exited (status) */
+	MS_PROCEV_EXEC = 3, /* -f: traced process pid (not the target) execed: comm its new name */
 };
 
 /*

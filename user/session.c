@@ -419,7 +419,9 @@ static void announce_existing(struct session *s)
 			fclose(f);
 		}
 		e.comm = comm;
+		e.cmdline = read_cmdline(s->existing[i].pid);
 		events__proc(&s->sink, &e);
+		free((char *)e.cmdline);
 	}
 }
 

@@ -4624,6 +4624,10 @@ static void test_e2e__follow_traces_each_forked_worker_on_its_own(void **state)
 
 		assert_true(i >= 0);
 		assert_prefork_worker(r.json, i, master, w);
+		/* running at attach: its command line was read then */
+		assert_string_equal(str(cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "processes"), i),
+					"cmdline"),
+				    "prefork 2 wait");
 	}
 	run_free(&r);
 
@@ -4674,6 +4678,7 @@ static void test_e2e__several_pids_each_traced_as_its_own_process(void **state)
 	assert_int_equal((long)num(p, "pid"), w2);
 	assert_true(cJSON_IsNull(cJSON_GetObjectItem(p, "ppid")));
 	assert_string_equal(str(p, "comm"), "waiter");
+	assert_string_equal(str(p, "cmdline"), "waiter");
 	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(p, "exited")));
 	assert_int_equal((long)num(p, "exit_status"), 0);
 	assert_int_equal((long)num(p, "allocations"), 7);

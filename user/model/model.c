@@ -52,8 +52,10 @@ void model__free(struct model *m)
 		free(m->execs[i].cmdline);
 	}
 	free(m->execs);
-	for (size_t i = 0; i < m->nprocs; i++)
+	for (size_t i = 0; i < m->nprocs; i++) {
 		heap__free(m->procs[i].heap);
+		free(m->procs[i].cmdline);
+	}
 	free(m->procs);
 	free(m->tids);
 	free(m);
@@ -213,6 +215,7 @@ void model__proc(struct model *m, const struct model_proc_event *e)
 		*p = (struct model_proc){ .pid = e->pid, .ppid = e->other, .start_ns = e->ts_ns,
 					  .heap = heap__new(64) };
 		snprintf(p->comm, sizeof(p->comm), "%s", e->comm ? e->comm : "");
+		p->cmdline = e->cmdline ? xstrdup(e->cmdline) : NULL;
 		heap__set_window_origin(p->heap, m->opts.start_ns, m->opts.interval_ns);
 		heap__set_sample_bytes(p->heap, m->opts.sample_bytes);
 		/* its main thread is itself */
@@ -231,6 +234,16 @@ void model__proc(struct model *m, const struct model_proc_event *e)
 		break;
 	case MODEL_PROC_THREAD:
 		set_thread(m, e->other, e->pid);
+		break;
+	case MODEL_PROC_NAME:
+		p = find_proc(m, e->pid);
+		if (!p)
+			return;
+		if (e->comm && *e->comm)
+			snprintf(p->comm, sizeof(p->comm), "%s", e->comm);
+		/* the old one is the program's it left: unknown unless read anew */
+		free(p->cmdline);
+		p->cmdline = e->cmdline ? xstrdup(e->cmdline) : NULL;
 		break;
 	}
 }

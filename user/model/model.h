@@ -79,6 +79,7 @@ struct model_exec {
 struct model_proc {
 	uint32_t pid, ppid;    /* ppid 0: found running below a -p target at attach */
 	char comm[16];
+	char *cmdline;         /* NULL: not read (it had exited, or was not readable) */
 	uint64_t start_ns, end_ns; /* end 0: still running when tracing ended */
 	bool exited;
 	int status;            /* exited: waitpid()'s form */
@@ -89,6 +90,7 @@ enum model_proc_kind {
 	MODEL_PROC_FORK = 1,   /* pid starts (forked by ppid, or found at attach) */
 	MODEL_PROC_EXIT = 2,   /* pid's last thread exited with status */
 	MODEL_PROC_THREAD = 3, /* thread tid (in ppid's place) belongs to process pid */
+	MODEL_PROC_NAME = 4,   /* pid execed: its comm and cmdline (NULL: not read) */
 };
 
 struct model_proc_event {
@@ -97,7 +99,8 @@ struct model_proc_event {
 	uint32_t pid;
 	uint32_t other;        /* FORK: the parent; THREAD: the thread; EXIT: 0 */
 	int32_t status;        /* EXIT */
-	const char *comm;      /* FORK: its name; EXIT: its name then; may be NULL */
+	const char *comm;      /* FORK, NAME: its name; EXIT: its name then; may be NULL */
+	const char *cmdline;   /* FORK, NAME: its command line, when read; else NULL */
 };
 
 /* The parts are the model's; read them, feed them only through model__*(). */

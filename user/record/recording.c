@@ -251,6 +251,7 @@ void recording__proc(struct recording *r, const struct model_proc_event *e)
 	cap_enc__uv(&r->e, e->other);
 	cap_enc__sv(&r->e, e->status);
 	cap_enc__str(&r->e, e->comm);
+	cap_enc__str(&r->e, e->cmdline);
 	put(r, REC_PROC);
 }
 
@@ -738,7 +739,7 @@ static int read_thread(struct replay *rp, struct cap_dec *d)
 
 static int read_proc(struct replay *rp, struct cap_dec *d)
 {
-	char comm[64];
+	char comm[64], cmdline[4096];
 	struct model_proc_event e = { .kind = cap_dec__u8(d) };
 
 	e.ts_ns = cap_dec__uv(d);
@@ -746,7 +747,8 @@ static int read_proc(struct replay *rp, struct cap_dec *d)
 	e.other = (uint32_t)cap_dec__uv(d);
 	e.status = (int32_t)cap_dec__sv(d);
 	e.comm = cap_dec__strcpy(d, comm, sizeof(comm));
-	if (d->bad || e.kind < MODEL_PROC_FORK || e.kind > MODEL_PROC_THREAD)
+	e.cmdline = cap_dec__strcpy(d, cmdline, sizeof(cmdline));
+	if (d->bad || e.kind < MODEL_PROC_FORK || e.kind > MODEL_PROC_NAME)
 		return -EBADMSG;
 	model__proc(rp->model, &e);
 	return 0;

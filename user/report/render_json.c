@@ -187,6 +187,7 @@ static void write_processes(const struct report *r, struct json_writer *w)
 		else
 			jw__null(w, "ppid");
 		jw__string(w, "comm", p->comm);
+		jw__string(w, "cmdline", p->cmdline);
 		jw__uint(w, "start_t_us", us_since(start, p->start_ns));
 		if (p->end_ns)
 			jw__uint(w, "end_t_us", us_since(start, p->end_ns));

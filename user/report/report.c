@@ -178,6 +178,7 @@ static void collect_processes(struct report *r, const struct report_input *in)
 
 		*o = (struct report_process){
 			.pid = (int)p->pid, .ppid = (int)p->ppid, .comm = str(r, p->comm),
+			.cmdline = str(r, p->cmdline),
 			.start_ns = p->start_ns, .end_ns = p->end_ns, .exited = p->exited,
 			.status_known = p->exited, .exit_code = -1,
 			.allocations = h->allocations, .frees = h->frees,

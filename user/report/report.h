@@ -291,6 +291,7 @@ struct report_image {
 struct report_process {
 	int pid, ppid;             /* ppid 0: unknown */
 	const char *comm;
+	const char *cmdline;       /* NULL: not read (gone before it could be) */
 	uint64_t start_ns, end_ns; /* end 0: running when tracing ended */
 	bool exited, status_known;
 	int exit_code, exit_signal; /* status_known: as report_target's */
