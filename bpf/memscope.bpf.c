@@ -53,6 +53,8 @@ const volatile bool follow = false;
 /* -f or -p PID,PID,...: processes besides the target are traced (procs); the probes then carry
  * no pid filter */
 const volatile bool use_procs = false;
+/* --comm: a process that takes this name (exec, fork) joins the traced set; "" without */
+const volatile char comm_name[16] = {};
 /*
  * Bumped by the loader whenever it adds objects' rows: the per-CPU caches
  * of mappings start over, so a mapping cached before its object had rows
@@ -1268,6 +1270,32 @@ static __always_inline void send_proc(__u8 kind, __u32 pid, __u32 ppid, __s32 st
 	bpf_ringbuf_submit(e, 0);
 }
 
+/* --comm: whether task's name is comm_name (both NUL-padded to 16 bytes by the kernel / loader) */
+static __always_inline bool comm_matches(struct task_struct *task)
+{
+	char comm[16];
+
+	if (!comm_name[0])
+		return false;
+	bpf_probe_read_kernel_str(comm, sizeof(comm), task->comm);
+	for (int i = 0; i < 16; i++) {
+		if (comm[i] != comm_name[i])
+			return false;
+		if (!comm[i])
+			return true;
+	}
+	return true;
+}
+
+/* --comm: task's process takes the name: traced from now (its parent named). */
+static __always_inline void join_by_comm(struct task_struct *task, __u32 tgid)
+{
+	__u32 one = 1;
+
+	if (comm_matches(task) && bpf_map_update_elem(&procs, &tgid, &one, BPF_NOEXIST) == 0)
+		send_proc(MS_PROCEV_FORK, tgid, task->real_parent->tgid, 0, task);
+}
+
 /* -f, -p PID,PID: the last thread of a traced process other than the target exits (after its
  * queue went). */
 static __always_inline void note_child_exit(struct task_struct *task)
@@ -1328,8 +1356,14 @@ int vm_child(__u64 *ctx)
 
 	__u32 tgid = child->tgid, one = 1;
 
-	if (child->tgid == parent->tgid || !traced_tgid(parent->tgid))
+	if (child->tgid == parent->tgid)
 		return 0;
+	if (!traced_tgid(parent->tgid)) {
+		/* --comm: a child of an untraced process, under the name (its parent has it too) */
+		if (use_procs && child->mm != parent->mm)
+			join_by_comm(child, tgid);
+		return 0;
+	}
 	if (child->mm && child->mm == parent->mm) {
 		if (parent->tgid == target_tgid)
 			stat_inc(MS_STAT_VM_CHILDREN);
@@ -1337,8 +1371,10 @@ int vm_child(__u64 *ctx)
 	}
 	if (parent->tgid == target_tgid)
 		stat_inc(MS_STAT_CHILDREN);
-	/* -f: traced from its first instruction, before the loader hears of it */
-	if (follow && bpf_map_update_elem(&procs, &tgid, &one, BPF_NOEXIST) == 0)
+	/* -f (or --comm, a child under the name): traced from its first instruction, before the
+	 * loader hears of it */
+	if ((follow || (use_procs && comm_matches(child))) &&
+	    bpf_map_update_elem(&procs, &tgid, &one, BPF_NOEXIST) == 0)
 		send_proc(MS_PROCEV_FORK, tgid, parent->tgid, 0, child);
 	return 0;
 }
@@ -1361,6 +1397,8 @@ int exec_seen(__u64 *ctx)
 	/* another traced process runs a new program: its name and command line change */
 	else if (use_procs && bpf_map_lookup_elem(&procs, &tgid))
 		send_proc(MS_PROCEV_EXEC, tgid, 0, 0, task);
+	else if (use_procs)
+		join_by_comm(task, tgid);
 	return 0;
 }
 

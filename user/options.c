@@ -26,6 +26,9 @@ void options__usage(FILE *f)
 		"                         is the report's target, each other one is summed up as\n"
 		"                         its own process (probes as with -f), and tracing ends\n"
 		"                         with the first\n"
+		"      --comm NAME        trace every process named NAME, now and later (the\n"
+		"                         oldest is the report's target, each other one is\n"
+		"                         summed up as its own process; probes as with -f)\n"
 		"  -f, --follow           trace the processes the target forks too (with -p:\n"
 		"                         those running below it as well), each on its own;\n"
 		"                         the probes then trap in every process using the\n"
@@ -169,11 +172,12 @@ static enum options_result parse_pids(struct ms_options *o, const char *arg)
 enum { OPT_JSON = 256, OPT_HTML, OPT_PPROF, OPT_FOLDED, OPT_FOLDED_TYPE, OPT_TOP, OPT_NO_STACKS, OPT_FREE_STACKS, OPT_RINGBUF,
        OPT_INTERVAL, OPT_MIN_AGE, OPT_SAMPLE_BYTES, OPT_UNWIND, OPT_NO_BATCH,
        OPT_CHECK, OPT_RECORD, OPT_LIVE, OPT_NO_SYMBOLIZE, OPT_NO_SCAN, OPT_SCAN_MAX_MS,
-       OPT_NO_DEBUGINFOD };
+       OPT_NO_DEBUGINFOD, OPT_COMM };
 
 static const struct option long_opts[] = {
 	{ "pid", required_argument, NULL, 'p' },
 	{ "follow", no_argument, NULL, 'f' },
+	{ "comm", required_argument, NULL, OPT_COMM },
 	{ "duration", required_argument, NULL, 'd' },
 	{ "output", required_argument, NULL, 'o' },
 	{ "json", required_argument, NULL, OPT_JSON },
@@ -392,6 +396,14 @@ static enum options_result parse_one(struct ms_options *o, int c, const char *ar
 	case 'f':
 		o->follow = true;
 		break;
+	case OPT_COMM:
+		/* the kernel's comm: at most 15 bytes */
+		if (!*arg || strlen(arg) > 15 || strchr(arg, '/')) {
+			ms_err("invalid --comm '%s' (a process name, 1 to 15 bytes)", arg);
+			return OPTIONS_EXIT_ERROR;
+		}
+		o->comm = arg;
+		break;
 	case 'h':
 		options__usage(stdout);
 		return OPTIONS_EXIT_OK;
@@ -430,7 +442,7 @@ static enum options_result check_report(struct ms_options *o)
 		ms_err("report: give one capture file (memscope-bpf report FILE.msb)");
 		return OPTIONS_EXIT_ERROR;
 	}
-	if (o->pid || o->duration_s || o->check || o->record_path || o->follow) {
+	if (o->pid || o->duration_s || o->check || o->record_path || o->follow || o->comm) {
 		ms_err("report reads a capture: -p, -d, -f, --check and --record do not apply");
 		return OPTIONS_EXIT_ERROR;
 	}
@@ -480,7 +492,7 @@ enum options_result options__parse(struct ms_options *o, int argc, char **argv)
 		return OPTIONS_EXIT_ERROR;
 	}
 	if (o->check) {
-		if (!o->pid && !o->argv)
+		if (!o->pid && !o->argv && !o->comm)
 			return OPTIONS_RUN;
 		ms_err("--check traces nothing: give it no -p and no program");
 		return OPTIONS_EXIT_ERROR;
@@ -489,13 +501,17 @@ enum options_result options__parse(struct ms_options *o, int argc, char **argv)
 		ms_err("-p and a program to launch conflict: give one of them");
 		return OPTIONS_EXIT_ERROR;
 	}
-	/* the fork and exit hooks come with batching */
-	if ((o->follow || o->nmore_pids) && !o->batch) {
-		ms_err("%s and --no-batch conflict: following processes needs batching's hooks",
-		       o->follow ? "-f" : "-p PID,PID");
+	if (o->comm && (o->pid || o->argv)) {
+		ms_err("--comm names the targets: give no -p and no program");
 		return OPTIONS_EXIT_ERROR;
 	}
-	if (!o->pid && !o->argv) {
+	/* the fork and exit hooks come with batching */
+	if ((o->follow || o->nmore_pids || o->comm) && !o->batch) {
+		ms_err("%s and --no-batch conflict: following processes needs batching's hooks",
+		       o->follow ? "-f" : o->comm ? "--comm" : "-p PID,PID");
+		return OPTIONS_EXIT_ERROR;
+	}
+	if (!o->pid && !o->argv && !o->comm) {
 		ms_err("nothing to trace: give -p PID or a program to launch (see --help)");
 		return OPTIONS_EXIT_ERROR;
 	}

@@ -23,6 +23,7 @@ struct ms_options {
 	int pid;               /* -p; 0 when launching */
 	int more_pids[MS_MAX_MORE_PIDS]; /* -p PID,PID,...: the pids after the first */
 	int nmore_pids;
+	const char *comm;      /* --comm NAME: every process named NAME, now and later */
 	char **argv;           /* the program to launch and its arguments */
 	double duration_s;     /* -d; 0 = until the target exits or a signal */
 	const char *json_path; /* --json, or -o FILE.json */

@@ -81,6 +81,8 @@ struct session {
 	bool vm_children_known; /* bpf_stats counts the target's vfork children */
 	uint64_t children_at_attach; /* -p: processes below it when tracing began */
 	struct target_child *existing; /* -p -f: those followed from the start */
+	int more[MS_MAX_MORE_PIDS];    /* -p PID,PID / --comm: the processes after the target */
+	int nmore;
 	size_t nexisting;
 	uint64_t bpf_stats[MS_STAT__COUNT];
 	int nprobes;
@@ -290,16 +292,16 @@ static void count_children(struct session *s)
  */
 static int prepare_more_pids(struct session *s)
 {
-	for (int i = 0; i < s->opts->nmore_pids; i++) {
+	for (int i = 0; i < s->nmore; i++) {
 		struct target t;
 		struct alloc_objects found;
 		int err;
 
 		target__init(&t);
-		err = target__open_pid(&t, s->opts->more_pids[i]);
+		err = target__open_pid(&t, s->more[i]);
 		target__cleanup(&t);
 		if (!err)
-			err = discover__pid(s->opts->more_pids[i], &found);
+			err = discover__pid(s->more[i], &found);
 		if (err)
 			return err;
 		s->objs.v = xrealloc(s->objs.v, (s->objs.n + found.n) * sizeof(*s->objs.v));
@@ -314,12 +316,46 @@ static int prepare_more_pids(struct session *s)
 	return 0;
 }
 
+/*
+ * --comm NAME: the processes named NAME now, the oldest the target (put
+ * last in s->more, which prepare_target() takes it from).  Those that take
+ * the name later are added by BPF (comm_name).
+ */
+static int find_by_comm(struct session *s)
+{
+	int pids[MS_MAX_MORE_PIDS + 1];
+	int n = target__find_comm(s->opts->comm, getpid(), pids, MS_MAX_MORE_PIDS + 1);
+
+	if (n < 0) {
+		ms_err("cannot read /proc: %s", strerror(-n));
+		return n;
+	}
+	if (n == 0) {
+		ms_err("no process named '%s' is running: --comm takes its target from them",
+		       s->opts->comm);
+		return -ESRCH;
+	}
+	/* the oldest (lowest pid, as a rule) is the target: last, taken off first */
+	for (int i = 1; i < n; i++)
+		s->more[s->nmore++] = pids[i];
+	s->more[s->nmore++] = pids[0];
+	return 0;
+}
+
 static int prepare_target(struct session *s)
 {
-	int err;
+	int err, pid = s->opts->pid;
 
-	if (s->opts->pid) {
-		err = target__open_pid(&s->target, s->opts->pid);
+	for (int i = 0; i < s->opts->nmore_pids; i++)
+		s->more[s->nmore++] = s->opts->more_pids[i];
+	if (s->opts->comm) {
+		err = find_by_comm(s);
+		if (err)
+			return err;
+		pid = s->more[--s->nmore];
+	}
+	if (pid) {
+		err = target__open_pid(&s->target, pid);
 		if (!err)
 			err = discover__pid(s->target.pid, &s->objs);
 		if (!err)
@@ -384,9 +420,9 @@ static void follow_existing(struct session *s)
 	if (s->opts->follow && !s->target.launched)
 		n = target__descendants_list(&s->target, &v);
 	/* -p PID,PID,...: the others (their parents are not ours to name) */
-	for (int i = 0; i < s->opts->nmore_pids; i++) {
+	for (int i = 0; i < s->nmore; i++) {
 		v = xrealloc(v, (size_t)(n + 1) * sizeof(*v));
-		v[n++] = (struct target_child){ .pid = s->opts->more_pids[i] };
+		v[n++] = (struct target_child){ .pid = s->more[i] };
 	}
 	for (int i = 0; i < n; i++) {
 		int err = tracer__add_proc(s->tracer, v[i].pid);
@@ -438,7 +474,8 @@ static int attach_probes(struct session *s)
 		.unwind_rows = unwind_capacity(s),
 		.batch = s->opts->batch,
 		.follow = s->opts->follow,
-		.several = s->opts->nmore_pids > 0,
+		.several = s->nmore > 0 || s->opts->comm,
+		.comm = s->opts->comm,
 	};
 	volatile uint64_t *gen;
 	int rows_fd, objs_fd, keys_fd;
@@ -454,13 +491,13 @@ static int attach_probes(struct session *s)
 	s->mode = *tracer__mode(s->tracer);
 	if (s->nprobes < 0)
 		return s->nprobes;
-	if ((s->opts->follow || s->opts->nmore_pids) && !tracer__sees_vm_children(s->tracer)) {
+	if ((s->opts->follow || s->nmore || s->opts->comm) && !tracer__sees_vm_children(s->tracer)) {
 		ms_err("%s needs the fork and exit hooks, which come with batching (not with "
 		       "--no-batch, nor on a kernel without tp_btf)",
-		       s->opts->follow ? "-f" : "-p PID,PID");
+		       s->opts->follow ? "-f" : s->opts->comm ? "--comm" : "-p PID,PID");
 		return -ENOTSUP;
 	}
-	if (s->opts->follow || s->opts->nmore_pids)
+	if (s->opts->follow || s->nmore || s->opts->comm)
 		follow_existing(s);
 	/* the kernel refused the CFI unwinder (or stacks): its tables are not needed */
 	if (s->unwind && (s->mode.unwind_mode == MS_UNWIND_FP ||
@@ -525,7 +562,8 @@ static int start_pipeline(struct session *s)
 	s->statm_fd = open(path, O_RDONLY | O_CLOEXEC);
 	s->sink = (struct event_sink){ .model = s->model, .sym = s->sym, .pid = s->target.pid,
 				       .ordered = tracer__batching(s->tracer),
-				       .follow = s->opts->follow || s->opts->nmore_pids };
+				       .follow = s->opts->follow || s->nmore ||
+						 s->opts->comm };
 	start_recording(s);
 	if (s->rec_fd >= 0 && !s->rec)
 		return -EIO;

@@ -4698,6 +4698,89 @@ static void test_e2e__several_pids_each_traced_as_its_own_process(void **state)
 	run_free(&r);
 }
 
+/* path (a copy of tests/programs/waiter), started; its stdout in *out_fd. */
+static pid_t start_waiter_at(const char *path, int *out_fd)
+{
+	int fds[2];
+	pid_t pid;
+
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		die_with_parent();
+		dup2(fds[1], 1);
+		dup2(null, 2);
+		close(fds[0]);
+		execl(path, path, (char *)NULL);
+		_exit(126);
+	}
+	close(fds[1]);
+	*out_fd = fds[0];
+	return pid;
+}
+
+/*
+ * --comm NAME: the process named NAME when tracing starts is the target
+ * (traced from the attach: its block from before is an unknown free); one
+ * that takes the name later (its exec) is traced from its first
+ * instruction: all 9 of its allocations (5000 bytes before the signal,
+ * stdout's 4096-byte buffer on a pipe, 7 x 300), 1 free, none unknown.  The
+ * name is this test's own: other runs' waiters are not caught.
+ */
+static void test_e2e__comm_catches_a_process_started_after_tracing_began(void **state)
+{
+	char json[256], err[256], name[16], path[256], cmd[600];
+	const cJSON *p;
+	struct run r = { 0 };
+	int fd1, fd2;
+	pid_t w1, w2, ms;
+
+	snprintf(json, sizeof(json), "%s", tmp_path("comm.json"));
+	snprintf(err, sizeof(err), "%s", tmp_path("comm.err"));
+	snprintf(name, sizeof(name), "msw%d", (int)getpid() % 1000000);
+	snprintf(path, sizeof(path), "%s", tmp_path(name));
+	snprintf(cmd, sizeof(cmd), "cp " PROGS "waiter '%s'", path);
+	assert_int_equal(system(cmd), 0);
+	w1 = start_waiter_at(path, &fd1);
+	assert_int_equal(read_ready(fd1), w1);
+	unlink(json);
+	ms = spawn((char *[]){ MEMSCOPE, "-v", "--comm", name, "--json", json, NULL }, err, -1);
+	wait_tracing(err, ms);
+	w2 = start_waiter_at(path, &fd2);
+	assert_int_equal(read_ready(fd2), w2);
+	kill(w2, SIGUSR1);
+	assert_int_equal(wait_code(w2), 0);
+	kill(w1, SIGUSR1);
+	assert_int_equal(wait_code(w1), 0);
+	finish(&r, ms, err, json);
+	close(fd1);
+	close(fd2);
+	assert_ran(&r, 0);
+	assert_int_equal((long)num(cJSON_GetObjectItem(r.json, "target"), "pid"), w1);
+	assert_leak(r.json, "late_leak", "waiter.c", "late_leak", 7, 7 * 300);
+	assert_int_equal((long)num(summary(r.json), "unknown_frees"), 1);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "processes")), 1);
+	p = cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "processes"), 0);
+	assert_int_equal((long)num(p, "pid"), w2);
+	assert_string_equal(str(p, "comm"), name);
+	assert_int_equal((long)num(p, "allocations"), 9);
+	assert_int_equal((long)num(p, "frees"), 1);
+	assert_int_equal((long)num(p, "unknown_frees"), 0);
+	assert_int_equal((long)num(p, "leaked_allocations"), 8);
+	assert_int_equal((long)num(p, "leaked_bytes"), 4096 + 7 * 300);
+	run_free(&r);
+	unlink(path);
+
+	run_memscope(&r, NULL, "--comm", name, NULL);
+	assert_one_line_error(&r, "no process named");
+	run_free(&r);
+	run_memscope(&r, NULL, "--comm", name, "-p", "1", NULL);
+	assert_one_line_error(&r, "--comm names the targets");
+	run_free(&r);
+}
+
 /*
  * A -p target that execs is not followed (no ptrace stop to probe the new
  * image at): the report says its numbers mix the two programs.
@@ -4804,6 +4887,7 @@ int main(void)
 		cmocka_unit_test(test_e2e__exec_of_a_pid_target_is_said_not_followed),
 		cmocka_unit_test(test_e2e__follow_traces_each_forked_worker_on_its_own),
 		cmocka_unit_test(test_e2e__several_pids_each_traced_as_its_own_process),
+		cmocka_unit_test(test_e2e__comm_catches_a_process_started_after_tracing_began),
 	};
 
 	/*

@@ -175,6 +175,8 @@ static struct memscope *open_configured(const struct tracer_opts *opts, bool mul
 	k->rodata->target_tgid = opts->pid;
 	k->rodata->follow = opts->follow;
 	k->rodata->use_procs = opts->follow || opts->several;
+	if (opts->comm)
+		snprintf((char *)k->rodata->comm_name, sizeof(k->rodata->comm_name), "%s", opts->comm);
 	k->rodata->alloc_stacks = opts->alloc_stacks;
 	k->rodata->free_stacks = opts->free_stacks;
 	k->rodata->sample_bytes = opts->sample_bytes;

@@ -36,6 +36,8 @@ struct tracer_opts {
 	bool follow;
 	/* -p PID,PID,...: processes besides the target (tracer__add_proc()), probes as with follow */
 	bool several;
+	/* --comm: processes that take this name later (exec, fork) join the traced set */
+	const char *comm;
 };
 
 struct tracer;

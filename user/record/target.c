@@ -452,6 +452,45 @@ int target__descendants_list(const struct target *t, struct target_child **out)
 	return count;
 }
 
+int target__find_comm(const char *name, int skip, int *pids, int max)
+{
+	struct dirent *de;
+	int n = 0;
+	DIR *d = opendir("/proc");
+
+	if (!d)
+		return -errno;
+	while ((de = readdir(d)) && n < max) {
+		char path[64], comm[32];
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+		FILE *f;
+
+		if (*end || pid <= 0 || pid == skip)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		if (fgets(comm, sizeof(comm), f)) {
+			comm[strcspn(comm, "\n")] = 0;
+			if (!strcmp(comm, name) && ms_proc_kind((int)pid) != MS_PROC_KTHREAD)
+				pids[n++] = (int)pid;
+		}
+		fclose(f);
+	}
+	closedir(d);
+	/* by pid: the oldest first, as a rule */
+	for (int i = 1; i < n; i++)
+		for (int k = i; k > 0 && pids[k - 1] > pids[k]; k--) {
+			int tmp = pids[k];
+
+			pids[k] = pids[k - 1];
+			pids[k - 1] = tmp;
+		}
+	return n;
+}
+
 char *target__exe(const struct target *t)
 {
 	char path[64], buf[PATH_MAX];

@@ -79,6 +79,12 @@ struct target_child {
 };
 /* The same, listed (parents before their children not guaranteed); *out malloc'ed, NULL when none. */
 int target__descendants_list(const struct target *t, struct target_child **out);
+/*
+ * The processes named name (/proc/PID/comm) now, but skip (ourselves) and
+ * kernel threads, by pid, at most max into pids: their number, or negative
+ * errno when /proc cannot be read.
+ */
+int target__find_comm(const char *name, int skip, int *pids, int max);
 /* Its executable's path (malloc'ed), NULL when it cannot be read. */
 char *target__exe(const struct target *t);
 /*
