@@ -76,6 +76,16 @@ struct session {
 	uint64_t start_wall_ns; /* start_ns on CLOCK_REALTIME */
 	/* batching: when the threads were last swept, the sweep before, the next */
 	uint64_t swept_ns, complete_ns, next_sweep_ns;
+	/*
+	 * Sweeps whose records may not all have been read yet: complete_ns
+	 * becomes until once the ring buffer's consumer reaches need (the
+	 * producer's position after the sweep after it), oldest first.
+	 */
+	struct {
+		uint64_t until, need;
+	} held[64];
+	unsigned nheld;
+	bool ring_pos_known; /* the ring buffer's positions can be read */
 	uint64_t sweeps, sweep_ns; /* how many, and their time */
 	bool took_ring; /* a drain of everything has read what the ring buffer held */
 	bool vm_children_known; /* bpf_stats counts the target's vfork children */
@@ -292,6 +302,10 @@ static void count_children(struct session *s)
  */
 static int prepare_more_pids(struct session *s)
 {
+	struct discover_opts dopts = { .symbol_prefix = s->opts->symbol_prefix,
+				       .allocator_libs = s->opts->allocator_libs,
+				       .nallocator_libs = s->opts->nallocator_libs };
+
 	for (int i = 0; i < s->nmore; i++) {
 		struct target t;
 		struct alloc_objects found;
@@ -301,7 +315,7 @@ static int prepare_more_pids(struct session *s)
 		err = target__open_pid(&t, s->more[i]);
 		target__cleanup(&t);
 		if (!err)
-			err = discover__pid(s->more[i], &found);
+			err = discover__pid_opts(s->more[i], &dopts, &found);
 		if (err)
 			return err;
 		s->objs.v = xrealloc(s->objs.v, (s->objs.n + found.n) * sizeof(*s->objs.v));
@@ -344,6 +358,9 @@ static int find_by_comm(struct session *s)
 
 static int prepare_target(struct session *s)
 {
+	struct discover_opts dopts = { .symbol_prefix = s->opts->symbol_prefix,
+				       .allocator_libs = s->opts->allocator_libs,
+				       .nallocator_libs = s->opts->nallocator_libs };
 	int err, pid = s->opts->pid;
 
 	for (int i = 0; i < s->opts->nmore_pids; i++)
@@ -357,7 +374,7 @@ static int prepare_target(struct session *s)
 	if (pid) {
 		err = target__open_pid(&s->target, pid);
 		if (!err)
-			err = discover__pid(s->target.pid, &s->objs);
+			err = discover__pid_opts(s->target.pid, &dopts, &s->objs);
 		if (!err)
 			count_children(s);
 		if (!err)
@@ -368,7 +385,7 @@ static int prepare_target(struct session *s)
 	}
 	err = target__launch(&s->target, s->opts->argv);
 	if (!err)
-		err = discover__program(s->target.exe, &s->objs);
+		err = discover__program_opts(s->target.exe, &dopts, &s->objs);
 	s->cmdline = join_argv(s->opts->argv);
 	return err;
 }
@@ -476,6 +493,7 @@ static int attach_probes(struct session *s)
 		.follow = s->opts->follow,
 		.several = s->nmore > 0 || s->opts->comm,
 		.comm = s->opts->comm,
+		.mappings = s->opts->no_mappings ? TRACER_MAPS_OFF : TRACER_MAPS_BTF,
 	};
 	volatile uint64_t *gen;
 	int rows_fd, objs_fd, keys_fd;
@@ -550,6 +568,7 @@ static int start_pipeline(struct session *s)
 		.start_ns = s->start_ns,
 		.interval_ns = s->opts->interval_ns,
 		.sample_bytes = s->opts->sample_bytes,
+		.mixed_fns = s->objs.mixed_fns,
 		.internal = runtime__internal_release,
 		.internal_ctx = &s->runtime,
 	};
@@ -591,9 +610,13 @@ static int start_pipeline(struct session *s)
  */
 #define SWEEP_COST_SHARE 50
 
+static void consume(struct session *s, bool all);
+
 static void sweep(struct session *s, uint64_t now)
 {
 	uint64_t cost, gap;
+
+	uint64_t consumer, producer;
 
 	tracer__sweep(s->tracer);
 	cost = ms_now_ns() - now;
@@ -606,10 +629,62 @@ static void sweep(struct session *s, uint64_t now)
 	 * A record stamped before the previous sweep started has been sent by
 	 * now, unless its program took longer than the sweeps' gap between
 	 * stamping and queueing it (it is then applied late, and counted).
+	 * Sent is not read: a batch sent by this sweep can sit in the ring
+	 * buffer behind one that a thread's exit hook reserved and has not
+	 * discarded yet (it lost the race for the same records), while an
+	 * earlier batch holding a later release was read.  So the previous
+	 * sweep's time becomes complete_ns only once the consumer has passed
+	 * everything reserved by the end of this sweep (drain()).
 	 */
-	s->complete_ns = s->swept_ns;
+	s->ring_pos_known = tracer__ring_positions(s->tracer, &consumer, &producer);
+	if (!s->ring_pos_known) {
+		s->complete_ns = s->swept_ns;
+	} else {
+		unsigned i = s->nheld < sizeof(s->held) / sizeof(s->held[0]) ? s->nheld++ : s->nheld - 1;
+
+		/* full (a consumer far behind): the newest pair is replaced by a later one */
+		s->held[i].until = s->swept_ns;
+		s->held[i].need = producer;
+	}
 	s->swept_ns = now;
 	s->next_sweep_ns = now + gap;
+}
+
+/* The sweeps whose records have all been read now complete the heap up to their time. */
+static void release_held(struct session *s)
+{
+	uint64_t consumer, producer;
+	unsigned done = 0;
+
+	if (!s->nheld || !tracer__ring_positions(s->tracer, &consumer, &producer))
+		return;
+	while (done < s->nheld && s->held[done].need <= consumer)
+		s->complete_ns = s->held[done++].until;
+	memmove(s->held, s->held + done, (s->nheld - done) * sizeof(s->held[0]));
+	s->nheld -= done;
+}
+
+/*
+ * At the end, what every sweep sent must be read before everything is
+ * applied: the consumer is waited for (a record held back is in the middle
+ * of a BPF program, which takes microseconds once it runs again), for 1 s
+ * at most.
+ */
+static void read_all_sent(struct session *s)
+{
+	uint64_t consumer, producer, sent, deadline = ms_now_ns() + 1000000000ull;
+
+	if (!tracer__ring_positions(s->tracer, &consumer, &sent))
+		return;
+	while (consumer < sent && ms_now_ns() < deadline) {
+		usleep(100);
+		consume(s, true);
+		if (!tracer__ring_positions(s->tracer, &consumer, &producer))
+			return;
+	}
+	if (consumer < sent)
+		ms_info(1, "the ring buffer's last records were not read in 1 s");
+	s->nheld = 0;
 }
 
 /*
@@ -711,6 +786,12 @@ static uint64_t drain(struct session *s, bool all)
 			usleep(1000);
 	}
 	consume(s, all);
+	if (s->sink.ordered && all)
+		read_all_sent(s);
+	else if (s->sink.ordered) {
+		release_held(s);
+		until = s->complete_ns;
+	}
 	events__advance(&s->sink, all ? UINT64_MAX : until);
 	add_new_objects(s);
 	return until;
@@ -845,9 +926,15 @@ static void probe_new_image(struct session *s)
 	struct alloc_objects found, fresh = { 0 };
 	char *exe = target__exe(&s->target);
 	char **env = target__environ(&s->target);
+	struct discover_opts dopts = { .symbol_prefix = s->opts->symbol_prefix,
+				       .allocator_libs = s->opts->allocator_libs,
+				       .nallocator_libs = s->opts->nallocator_libs, .envp = env };
+	dev_t used_dev = 0;
+	ino_t used_ino = 0;
+	bool used = false;
 	int n;
 
-	if (!exe || discover__program_env(exe, env, &found)) {
+	if (!exe || discover__program_opts(exe, &dopts, &found)) {
 		ms_warn("cannot find the allocators of '%d' after its exec: only those probed "
 			"before are traced", s->target.pid);
 		free(exe);
@@ -856,6 +943,13 @@ static void probe_new_image(struct session *s)
 	}
 	free(exe);
 	target__free_environ(env);
+	/* the allocator the new image calls: the report names it */
+	if (found.used >= 0 && (size_t)found.used < found.n) {
+		used = true;
+		used_dev = found.v[found.used].dev;
+		used_ino = found.v[found.used].ino;
+	}
+	s->objs.mixed_fns |= found.mixed_fns;
 	fresh.v = xcalloc(found.n ? found.n : 1, sizeof(*fresh.v));
 	for (size_t i = 0; i < found.n; i++) {
 		if (has_object(&s->objs, found.v[i].dev, found.v[i].ino))
@@ -874,6 +968,10 @@ static void probe_new_image(struct session *s)
 	}
 	for (size_t i = 0; s->unwind && i < found.nothers; i++)
 		unwinder__add_path(s->unwind, found.others[i]);
+	s->objs.used = -1;
+	for (size_t i = 0; used && i < s->objs.n; i++)
+		if (s->objs.v[i].dev == used_dev && s->objs.v[i].ino == used_ino)
+			s->objs.used = (ssize_t)i;
 	free(fresh.v);
 	discover__free(&found);
 }
@@ -1087,8 +1185,11 @@ static void fill_report_input(struct session *s, struct report_input *in, char *
 		.ndegraded = s->mode.ndegraded,
 		.detector = s->model->detector,
 		.timeline = s->model->timeline,
+		.growth = s->model->growth,
 		.thread_names = s->model->names,
 		.annots = s->model->annots,
+		.mappings = s->mode.mappings,
+		.maps = s->mode.mappings ? s->model->maps : NULL,
 		.min_age_ns = s->opts->min_age_ns,
 		.vm_children_known = s->vm_children_known,
 		.children_at_attach = s->children_at_attach,

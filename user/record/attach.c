@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -42,6 +43,7 @@ struct tracer {
 	struct bpf_link *exit;   /* its thread-exit hook */
 	struct bpf_link *vm_child; /* and its count of processes sharing the target's memory */
 	struct bpf_link *exec_seen; /* and its count of the target's execs */
+	struct bpf_link *maps;   /* mmap & co. at sys_exit (opts.mappings) */
 	struct bpf_link **links;
 	size_t nlinks;
 	int *mfds;               /* uprobe_multi links */
@@ -49,6 +51,8 @@ struct tracer {
 	int pid;
 	int probe_pid;           /* the probes' filter: pid, or -1 (none) with -f */
 	struct tracer_mode mode; /* what runs: opts less what the kernel refused */
+	/* the ring buffer's consumer and producer pages, mapped read-only */
+	const volatile uint64_t *ring_pos;
 };
 
 /*
@@ -172,6 +176,8 @@ static struct memscope *open_configured(const struct tracer_opts *opts, bool mul
 	/* the unwinder's keys: only where there are CFI tables to key */
 	if (opts->unwind_mode == MS_UNWIND_FP || (!opts->alloc_stacks && !opts->free_stacks))
 		bpf_program__set_autoload(k->progs.vma_keys, false);
+	bpf_program__set_autoload(k->progs.maps_exit, opts->mappings == TRACER_MAPS_BTF);
+	bpf_program__set_autoload(k->progs.maps_exit_raw, opts->mappings == TRACER_MAPS_RAW);
 	k->rodata->target_tgid = opts->pid;
 	k->rodata->follow = opts->follow;
 	k->rodata->use_procs = opts->follow || opts->several;
@@ -204,7 +210,7 @@ static struct memscope *open_configured(const struct tracer_opts *opts, bool mul
 }
 
 /*
- * MEMSCOPE_REFUSE=multi,batch,dwarf,fp,stacks makes the load refuse what it
+ * MEMSCOPE_REFUSE=multi,batch,dwarf,fp,stacks,tp_btf,raw_tp makes the load refuse what it
  * names, as a kernel without it would: the tests walk the fallback ladder so.
  */
 static bool refused_by_env(const char *what)
@@ -233,6 +239,10 @@ static const char *injected_refusal(const struct tracer_opts *o, bool multi, boo
 		return "alloc_exit";
 	if (stacks && o->unwind_mode == MS_UNWIND_FP && refused_by_env("fp"))
 		return "alloc_exit";
+	if (o->mappings == TRACER_MAPS_BTF && refused_by_env("tp_btf"))
+		return "maps_exit";
+	if (o->mappings == TRACER_MAPS_RAW && refused_by_env("raw_tp"))
+		return "maps_exit_raw";
 	if (refused_by_env("all"))
 		return "alloc_enter";
 	return NULL;
@@ -432,7 +442,13 @@ static bool next_rung(struct tracer *t, bool *multi, bool *batch, int err)
 
 	if (err == -EPERM)
 		return false;
-	if (*batch && refused_prog("thread_exit", "sweep")) {
+	if (o->mappings == TRACER_MAPS_BTF && refused_prog("maps_exit", NULL)) {
+		degrade(t, "mappings by tp_btf", "a raw tracepoint on sys_exit", err);
+		o->mappings = TRACER_MAPS_RAW;
+	} else if (o->mappings == TRACER_MAPS_RAW && refused_prog("maps_exit_raw", NULL)) {
+		degrade(t, "mappings", "the heap alone: mmap, munmap, mremap, brk not traced", err);
+		o->mappings = TRACER_MAPS_OFF;
+	} else if (*batch && refused_prog("thread_exit", "sweep")) {
 		degrade(t, "batching", "one record per call, as with --no-batch", err);
 		*batch = false;
 	} else if (*multi && refused_prog("alloc_enter", NULL)) {
@@ -487,6 +503,7 @@ struct tracer *tracer__new(const struct tracer_opts *opts)
 	t->mode.alloc_stacks = t->opts.alloc_stacks;
 	t->mode.free_stacks = t->opts.free_stacks;
 	t->mode.unwind_mode = t->opts.unwind_mode;
+	t->mode.mappings = t->opts.mappings;
 	return t;
 }
 
@@ -503,9 +520,12 @@ void tracer__free(struct tracer *t)
 	bpf_link__destroy(t->exit);
 	bpf_link__destroy(t->vm_child);
 	bpf_link__destroy(t->exec_seen);
+	bpf_link__destroy(t->maps);
 	for (size_t i = 0; i < t->nlinks; i++)
 		bpf_link__destroy(t->links[i]);
 	free(t->links);
+	if (t->ring_pos)
+		munmap((void *)t->ring_pos, 2 * (size_t)sysconf(_SC_PAGESIZE));
 	for (size_t i = 0; i < t->nmfds; i++)
 		close(t->mfds[i]);
 	free(t->mfds);
@@ -646,6 +666,29 @@ static int attach_batching(struct tracer *t)
 	return 0;
 }
 
+/*
+ * The mappings' program on sys_exit.  A kernel that loads it but will not
+ * attach it costs the mappings alone (a warning), not the trace.
+ */
+static void attach_maps(struct tracer *t)
+{
+	struct bpf_program *p = t->opts.mappings == TRACER_MAPS_BTF ? t->skel->progs.maps_exit :
+				t->skel->progs.maps_exit_raw;
+
+	bpf_link__destroy(t->maps);
+	t->maps = NULL;
+	if (t->opts.mappings == TRACER_MAPS_OFF)
+		return;
+	t->maps = bpf_program__attach(p);
+	if (!t->maps) {
+		int err = -errno;
+
+		refusal.prog[0] = 0;
+		degrade(t, "mappings", "the heap alone: mmap, munmap, mremap, brk not traced", err);
+		t->opts.mappings = t->mode.mappings = TRACER_MAPS_OFF;
+	}
+}
+
 /* Every link made so far goes: the attach starts over. */
 static void drop_links(struct tracer *t)
 {
@@ -653,7 +696,8 @@ static void drop_links(struct tracer *t)
 	bpf_link__destroy(t->exit);
 	bpf_link__destroy(t->vm_child);
 	bpf_link__destroy(t->exec_seen);
-	t->sweep = t->exit = t->vm_child = t->exec_seen = NULL;
+	bpf_link__destroy(t->maps);
+	t->sweep = t->exit = t->vm_child = t->exec_seen = t->maps = NULL;
 	for (size_t i = 0; i < t->nlinks; i++)
 		bpf_link__destroy(t->links[i]);
 	t->nlinks = 0;
@@ -738,6 +782,7 @@ static int attach_all(struct tracer *t, const struct alloc_objects *objs, int *m
 	}
 	if (err)
 		return err;
+	attach_maps(t);
 	return attach_objects(t, objs, multi_err);
 }
 
@@ -823,6 +868,29 @@ int tracer__add_proc(struct tracer *t, int pid)
 int tracer__ringbuf_fd(const struct tracer *t)
 {
 	return bpf_map__fd(t->skel->maps.events);
+}
+
+/*
+ * The kernel keeps the ring buffer's consumer position at the start of its
+ * first page and the producer's at the start of the second; both count
+ * bytes from the start and never wrap.  libbpf 1.1.2 does not tell them, so
+ * the two pages are mapped a second time, read-only (which the kernel allows
+ * for every page of the map).
+ */
+bool tracer__ring_positions(struct tracer *t, uint64_t *consumer, uint64_t *producer)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+	if (!t->ring_pos) {
+		void *m = mmap(NULL, 2 * page, PROT_READ, MAP_SHARED, tracer__ringbuf_fd(t), 0);
+
+		if (m == MAP_FAILED)
+			return false;
+		t->ring_pos = m;
+	}
+	*consumer = __atomic_load_n(&t->ring_pos[0], __ATOMIC_ACQUIRE);
+	*producer = __atomic_load_n(&t->ring_pos[page / sizeof(uint64_t)], __ATOMIC_ACQUIRE);
+	return true;
 }
 
 bool tracer__target_status(const struct tracer *t, int *status)

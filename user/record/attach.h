@@ -18,6 +18,13 @@
 #include "discover.h"
 #include "memscope_events.h"
 
+/* How mmap, munmap, mremap and brk are traced (MS_EV_MAP). */
+enum tracer_maps {
+	TRACER_MAPS_OFF = 0, /* --no-mappings, or the kernel refused both programs */
+	TRACER_MAPS_BTF,     /* tp_btf/sys_exit (Linux 5.5) */
+	TRACER_MAPS_RAW,     /* raw_tp/sys_exit: where tp_btf is refused */
+};
+
 struct tracer_opts {
 	size_t sz;
 	int pid;
@@ -38,6 +45,7 @@ struct tracer_opts {
 	bool several;
 	/* --comm: processes that take this name later (exec, fork) join the traced set */
 	const char *comm;
+	int mappings;           /* enum tracer_maps: how mmap & co. are traced */
 };
 
 struct tracer;
@@ -49,7 +57,7 @@ struct tracer_degraded {
 	char instead[80];
 };
 
-#define TRACER_MAX_DEGRADED 6
+#define TRACER_MAX_DEGRADED 8
 
 /*
  * What a loaded tracer runs with: the options asked for, less what the
@@ -60,6 +68,7 @@ struct tracer_degraded {
 struct tracer_mode {
 	bool multi, batch, alloc_stacks, free_stacks;
 	enum ms_unwind_mode unwind_mode;
+	int mappings; /* enum tracer_maps */
 	struct tracer_degraded degraded[TRACER_MAX_DEGRADED];
 	size_t ndegraded;
 };
@@ -110,6 +119,14 @@ int tracer__attach_more(struct tracer *t, const struct alloc_objects *objs);
  * 0 or negative errno. */
 int tracer__add_proc(struct tracer *t, int pid);
 int tracer__ringbuf_fd(const struct tracer *t);
+/*
+ * The ring buffer's consumer and producer positions (bytes since the start);
+ * false when they cannot be read.  Records reserved before the producer
+ * position was read have all been read once the consumer reaches it: one
+ * still being written (reserved, not yet submitted or discarded) holds back
+ * every record after it.
+ */
+bool tracer__ring_positions(struct tracer *t, uint64_t *consumer, uint64_t *producer);
 /* Whether records come in batches: the kernel may refuse the programs that
  * batching needs, and the tracer then sends each record on its own. */
 bool tracer__batching(const struct tracer *t);

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "heap.h"
+#include "mappings.h"
 #include "memscope_events.h"
 #include "model.h"
 #include "report_input.h"
@@ -47,6 +48,7 @@ void recording__alloc(struct recording *r, const struct alloc_call *c, uint64_t 
 void recording__release(struct recording *r, const struct free_call *c, uint64_t hash,
 		        uint64_t caller, uint16_t flags);
 void recording__annot(struct recording *r, const struct ms_ev_annot *e);
+void recording__map_call(struct recording *r, const struct map_call *c, uint64_t hash);
 void recording__thread(struct recording *r, uint32_t tid, const char *name);
 /* The target execed (model__exec()); the symbolizer is the new image's from now. */
 void recording__exec(struct recording *r, uint64_t ts_ns, const char *comm, const char *cmdline);
