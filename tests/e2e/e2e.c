@@ -5139,6 +5139,8 @@ static void test_e2e__exec_through_env_probes_the_preloaded_allocator(void **sta
 	assert_int_equal((long)num(summary(r.json), "frees"), 51);
 	assert_image(r.json, 0, "env", "exec");
 	assert_image(r.json, 1, "leaks", "end");
+	/* the allocator named is the one the program calls, not env's */
+	assert_allocator(r.json, "jemalloc", "libjemalloc.so.2");
 	run_free(&r);
 }
 
