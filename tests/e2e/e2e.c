@@ -4803,8 +4803,14 @@ static void assert_anon_site(const cJSON *report, const char *function, double l
 	double got_calls;
 	struct site_sum s = anon_site(report, function, line_of("mappings.c", function), &got_calls);
 
-	if (s.groups != 1)
+	if (s.groups != 1) {
+		char *am = cJSON_PrintUnformatted(cJSON_GetObjectItem(report, "anonymous_mappings"));
+
+		/* what was there instead, for a failure seen once under load */
+		fprintf(stderr, "anonymous_mappings: %s\n", am);
+		free(am);
 		fail_msg("%d mapping sites at '%s', expected 1", s.groups, function);
+	}
 	assert_int_equal((long)s.bytes, (long)live_bytes);
 	assert_int_equal((long)s.count, (long)live_count);
 	assert_int_equal((long)s.allocations, (long)mapped_bytes);
