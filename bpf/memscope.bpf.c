@@ -48,6 +48,13 @@ const volatile bool free_stacks = false;
 const volatile __u64 wake_bytes = 1 << 20;
 const volatile __u32 unwind_mode = MS_UNWIND_AUTO; /* enum ms_unwind_mode */
 const volatile bool batch = false; /* queue records per thread (the loader sets it) */
+/* -f: the target's children are traced too (added to procs as they are forked) */
+const volatile bool follow = false;
+/* -f or -p PID,PID,...: processes besides the target are traced (procs); the probes then carry
+ * no pid filter */
+const volatile bool use_procs = false;
+/* --comm: a process that takes this name (exec, fork) joins the traced set; "" without */
+const volatile char comm_name[16] = {};
 /*
  * Bumped by the loader whenever it adds objects' rows: the per-CPU caches
  * of mappings start over, so a mapping cached before its object had rows
@@ -170,10 +177,23 @@ static __always_inline void stat_inc(__u32 which)
 		(*v)++;
 }
 
+/* -f: the traced processes other than the target, by tgid (the loader adds those of a -p -f) */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MS_MAX_PROCS);
+	__type(key, __u32);
+	__type(value, __u32);
+} procs SEC(".maps");
+
+static __always_inline bool traced_tgid(__u32 tgid)
+{
+	return tgid == target_tgid || (use_procs && bpf_map_lookup_elem(&procs, &tgid));
+}
+
 /* id: bpf_get_current_pid_tgid(), which a program calls once (a helper call each costs) */
 static __always_inline bool is_target(__u64 id)
 {
-	return (id >> 32) == target_tgid;
+	return traced_tgid(id >> 32);
 }
 
 static __always_inline __u64 wake_flag(void)
@@ -196,6 +216,8 @@ static __always_inline void announce_thread(struct thread_state *st)
 	st->seen = 1;
 	e->type = MS_EV_THREAD;
 	e->tid = st->tid;
+	e->tgid = (__u32)(bpf_get_current_pid_tgid() >> 32);
+	e->pad2 = 0;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 }
@@ -1244,6 +1266,71 @@ static __always_inline void note_target_exit(struct task_struct *task)
 	target_exit = (1ULL << 32) | (__u32)code;
 }
 
+static __always_inline void send_proc(__u8 kind, __u32 pid, __u32 ppid, __s32 status,
+				     struct task_struct *task)
+{
+	struct ms_ev_proc *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		stat_inc(MS_STAT_LOST_EVENTS);
+		return;
+	}
+	e->type = MS_EV_PROC;
+	e->kind = kind;
+	e->pad = 0;
+	e->pid = pid;
+	e->ppid = ppid;
+	e->status = status;
+	e->ts_ns = bpf_ktime_get_ns();
+	bpf_probe_read_kernel_str(e->comm, sizeof(e->comm), task->comm);
+	bpf_ringbuf_submit(e, 0);
+}
+
+/* --comm: whether task's name is comm_name (both NUL-padded to 16 bytes by the kernel / loader) */
+static __always_inline bool comm_matches(struct task_struct *task)
+{
+	char comm[16];
+
+	if (!comm_name[0])
+		return false;
+	bpf_probe_read_kernel_str(comm, sizeof(comm), task->comm);
+	for (int i = 0; i < 16; i++) {
+		if (comm[i] != comm_name[i])
+			return false;
+		if (!comm[i])
+			return true;
+	}
+	return true;
+}
+
+/* --comm: task's process takes the name: traced from now (its parent named). */
+static __always_inline void join_by_comm(struct task_struct *task, __u32 tgid)
+{
+	__u32 one = 1;
+
+	if (comm_matches(task) && bpf_map_update_elem(&procs, &tgid, &one, BPF_NOEXIST) == 0)
+		send_proc(MS_PROCEV_FORK, tgid, task->real_parent->tgid, 0, task);
+}
+
+/* -f, -p PID,PID: the last thread of a traced process other than the target exits (after its
+ * queue went). */
+static __always_inline void note_child_exit(struct task_struct *task)
+{
+	struct signal_struct *sig = task->signal;
+	__u32 tgid = task->tgid;
+	int code;
+
+	if (tgid == target_tgid || !sig || sig->live.counter != 0 ||
+	    !bpf_map_lookup_elem(&procs, &tgid))
+		return;
+	if (sig->flags & MS_SIGNAL_GROUP_EXIT)
+		code = sig->group_exit_code;
+	else
+		code = task->group_leader->exit_code;
+	bpf_map_delete_elem(&procs, &tgid);
+	send_proc(MS_PROCEV_EXIT, tgid, 0, code, task);
+}
+
 /*
  * A thread exits: what it queued is sent while its state exists.  Only the
  * target's threads have state (thread_state()), so any other exit stops at
@@ -1261,11 +1348,14 @@ int thread_exit(__u64 *ctx)
 	st = bpf_task_storage_get(&tstate, task, 0, 0);
 	if (st)
 		batch_send(st, st->tid);
+	if (use_procs)
+		note_child_exit(task);
 	return 0;
 }
 
 /*
- * The target starts a process that shares its address space: vfork() (as
+ * The target starts a process (not a thread): counted, as it is not traced.
+ * One that shares its address space: vfork() (as
  * dash runs every command), clone(CLONE_VM) without CLONE_THREAD.  Until it
  * execs or exits it allocates and frees in the target's heap, but it is
  * another thread group, which the probes drop (the uprobe_multi link's pid
@@ -1280,9 +1370,51 @@ int vm_child(__u64 *ctx)
 	struct task_struct *parent = (struct task_struct *)ctx[0];
 	struct task_struct *child = (struct task_struct *)ctx[1];
 
-	if (parent->tgid == target_tgid && child->tgid != parent->tgid && child->mm &&
-	    child->mm == parent->mm)
-		stat_inc(MS_STAT_VM_CHILDREN);
+	__u32 tgid = child->tgid, one = 1;
+
+	if (child->tgid == parent->tgid)
+		return 0;
+	if (!traced_tgid(parent->tgid)) {
+		/* --comm: a child of an untraced process, under the name (its parent has it too) */
+		if (use_procs && child->mm != parent->mm)
+			join_by_comm(child, tgid);
+		return 0;
+	}
+	if (child->mm && child->mm == parent->mm) {
+		if (parent->tgid == target_tgid)
+			stat_inc(MS_STAT_VM_CHILDREN);
+		return 0;
+	}
+	if (parent->tgid == target_tgid)
+		stat_inc(MS_STAT_CHILDREN);
+	/* -f (or --comm, a child under the name): traced from its first instruction, before the
+	 * loader hears of it */
+	if ((follow || (use_procs && comm_matches(child))) &&
+	    bpf_map_update_elem(&procs, &tgid, &one, BPF_NOEXIST) == 0)
+		send_proc(MS_PROCEV_FORK, tgid, parent->tgid, 0, child);
+	return 0;
+}
+
+/*
+ * The target execs (the launch's own exec included): counted.  The loader
+ * follows a launched target's execs at their ptrace stop (user/session.c
+ * on_exec()); one it did not follow (a -p target's) is then told by the
+ * count, so the report can say its numbers mix two programs.  Loaded with
+ * thread_exit, like vm_child.
+ */
+SEC("tp_btf/sched_process_exec")
+int exec_seen(__u64 *ctx)
+{
+	struct task_struct *task = (struct task_struct *)ctx[0];
+	__u32 tgid = task->tgid;
+
+	if (tgid == target_tgid)
+		stat_inc(MS_STAT_EXECS);
+	/* another traced process runs a new program: its name and command line change */
+	else if (use_procs && bpf_map_lookup_elem(&procs, &tgid))
+		send_proc(MS_PROCEV_EXEC, tgid, 0, 0, task);
+	else if (use_procs)
+		join_by_comm(task, tgid);
 	return 0;
 }
 

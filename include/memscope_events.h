@@ -91,6 +91,7 @@ enum ms_event_type {
 	MS_EV_ANNOT = 5,
 	MS_EV_BATCH = 6,
 	MS_EV_MAP = 7,
+	MS_EV_PROC = 8,
 };
 
 /* ms_ev_alloc.flags / ms_ev_free.flags */
@@ -329,7 +330,33 @@ struct ms_ev_thread {
 	__u8 pad[3];
 	__u32 tid;
 	char comm[16];
+	__u32 tgid; /* its process: -f traces several */
+	__u32 pad2;
 };
+
+enum ms_proc_event {
+	MS_PROCEV_FORK = 1, /* -f: a traced process forked pid (its parent ppid) */
+	MS_PROCEV_EXIT = 2, /* -f: the last thread of traced process pid exited (status) */
+	MS_PROCEV_EXEC = 3, /* -f: traced process pid (not the target) execed: comm its new name */
+};
+
+/*
+ * -f/--follow: a process joins or leaves the traced set.  Sent at once (not
+ * batched): the loader knows a process before any call of its threads.
+ */
+struct ms_ev_proc {
+	__u8 type; /* MS_EV_PROC */
+	__u8 kind; /* enum ms_proc_event */
+	__u16 pad;
+	__u32 pid;
+	__u32 ppid;
+	__s32 status; /* EXIT: waitpid()'s form */
+	__u64 ts_ns;
+	char comm[16];
+};
+
+/* processes -f traces at once, the target included */
+#define MS_MAX_PROCS 1024
 
 enum ms_annot_kind {
 	MS_ANNOT_TRACK = 1,
@@ -378,6 +405,10 @@ enum ms_stat {
 	/* processes the target started that share its address space (vfork,
 	 * clone(CLONE_VM) without CLONE_THREAD): not traced */
 	MS_STAT_VM_CHILDREN,
+	/* processes the target forked with an address space of their own: not traced */
+	MS_STAT_CHILDREN,
+	/* execs of the target, a launched one's own included (counted with the above) */
+	MS_STAT_EXECS,
 	MS_STAT__COUNT,
 };
 

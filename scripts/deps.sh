@@ -8,7 +8,8 @@
 # gcc's ASan and UBSan runtimes for `make san`; clang's compiler-rt for `make fuzz`
 # (libFuzzer: libclang_rt.fuzzer, a package clang only recommends); a debuginfod
 # server and elfutils' tools for the tests of debug files served over HTTP;
-# jemalloc, tcmalloc and mimalloc, linked into and preloaded under the tests' programs.
+# jemalloc, tcmalloc and mimalloc, linked into and preloaded under the tests' programs
+# (jemalloc also through an exec: the exec tests).
 # libdebuginfod-dev: the client's header (the library itself is dlopen'ed at run time).
 # libzstd-dev, liblzma-dev, libbz2-dev: static archives libdw.a needs (make static).
 # --tests also: debhelper, dpkg-dev and lintian build and check the Debian package

@@ -22,7 +22,17 @@ void options__usage(FILE *f)
 		"Traces every malloc-family call and C++ new/delete of a process with BPF\n"
 		"uprobes, and reports leaks and totals with symbolized stacks.\n"
 		"\n"
-		"  -p, --pid PID          attach to a running process\n"
+		"  -p, --pid PID[,PID...] attach to a running process; with several, the first\n"
+		"                         is the report's target, each other one is summed up as\n"
+		"                         its own process (probes as with -f), and tracing ends\n"
+		"                         with the first\n"
+		"      --comm NAME        trace every process named NAME, now and later (the\n"
+		"                         oldest is the report's target, each other one is\n"
+		"                         summed up as its own process; probes as with -f)\n"
+		"  -f, --follow           trace the processes the target forks too (with -p:\n"
+		"                         those running below it as well), each on its own;\n"
+		"                         the probes then trap in every process using the\n"
+		"                         same allocator files (~1 us a call, dropped in BPF)\n"
 		"  -d, --duration SECS    stop tracing after SECS seconds; a launched program\n"
 		"                         is then stopped (SIGTERM, SIGKILL 3 s later)\n"
 		"  -o, --output FILE      write the report to FILE (FILE.json: JSON,\n"
@@ -128,13 +138,54 @@ static bool same_path(const char *a, const char *b)
 	return a && b && strcmp(a, b) == 0;
 }
 
+/* -p PID or PID,PID,...: the first is the target, the others traced beside it */
+static enum options_result parse_pids(struct ms_options *o, const char *arg)
+{
+	char buf[1024], *save = NULL;
+	unsigned long v;
+
+	if (strlen(arg) >= sizeof(buf) || !*arg || arg[strlen(arg) - 1] == ',') {
+		ms_err("invalid pid list '%s'", arg);
+		return OPTIONS_EXIT_ERROR;
+	}
+	snprintf(buf, sizeof(buf), "%s", arg);
+	o->pid = 0;
+	o->nmore_pids = 0;
+	for (char *p = strtok_r(buf, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+		if (!parse_uint(p, 0x7fffffff, &v) || v == 0) {
+			ms_err("invalid pid '%s'", p);
+			return OPTIONS_EXIT_ERROR;
+		}
+		if ((int)v == o->pid) {
+			ms_err("pid '%lu' given twice", v);
+			return OPTIONS_EXIT_ERROR;
+		}
+		for (int i = 0; i < o->nmore_pids; i++)
+			if (o->more_pids[i] == (int)v) {
+				ms_err("pid '%lu' given twice", v);
+				return OPTIONS_EXIT_ERROR;
+			}
+		if (!o->pid) {
+			o->pid = (int)v;
+		} else if (o->nmore_pids == MS_MAX_MORE_PIDS) {
+			ms_err("too many pids in '%s' (at most %d)", arg, MS_MAX_MORE_PIDS + 1);
+			return OPTIONS_EXIT_ERROR;
+		} else {
+			o->more_pids[o->nmore_pids++] = (int)v;
+		}
+	}
+	return OPTIONS_RUN;
+}
+
 enum { OPT_JSON = 256, OPT_HTML, OPT_PPROF, OPT_FOLDED, OPT_FOLDED_TYPE, OPT_TOP, OPT_NO_STACKS, OPT_FREE_STACKS, OPT_RINGBUF,
        OPT_INTERVAL, OPT_MIN_AGE, OPT_SAMPLE_BYTES, OPT_UNWIND, OPT_NO_BATCH,
        OPT_CHECK, OPT_RECORD, OPT_LIVE, OPT_NO_SYMBOLIZE, OPT_NO_SCAN, OPT_SCAN_MAX_MS,
-       OPT_NO_DEBUGINFOD, OPT_ALLOCATOR_LIB, OPT_SYMBOL_PREFIX, OPT_NO_MAPPINGS };
+       OPT_NO_DEBUGINFOD, OPT_ALLOCATOR_LIB, OPT_SYMBOL_PREFIX, OPT_NO_MAPPINGS, OPT_COMM };
 
 static const struct option long_opts[] = {
 	{ "pid", required_argument, NULL, 'p' },
+	{ "follow", no_argument, NULL, 'f' },
+	{ "comm", required_argument, NULL, OPT_COMM },
 	{ "duration", required_argument, NULL, 'd' },
 	{ "output", required_argument, NULL, 'o' },
 	{ "json", required_argument, NULL, OPT_JSON },
@@ -226,12 +277,7 @@ static enum options_result parse_one(struct ms_options *o, int c, const char *ar
 
 	switch (c) {
 	case 'p':
-		if (!parse_uint(arg, 0x7fffffff, &v) || v == 0) {
-			ms_err("invalid pid '%s'", arg);
-			return OPTIONS_EXIT_ERROR;
-		}
-		o->pid = (int)v;
-		break;
+		return parse_pids(o, arg);
 	case 'd':
 		if (!parse_seconds(arg, 1e9, false, &ns)) {
 			ms_err("invalid duration '%s' (seconds, > 0)", arg);
@@ -377,6 +423,17 @@ static enum options_result parse_one(struct ms_options *o, int c, const char *ar
 	case 'v':
 		o->verbose++;
 		break;
+	case 'f':
+		o->follow = true;
+		break;
+	case OPT_COMM:
+		/* the kernel's comm: at most 15 bytes */
+		if (!*arg || strlen(arg) > 15 || strchr(arg, '/')) {
+			ms_err("invalid --comm '%s' (a process name, 1 to 15 bytes)", arg);
+			return OPTIONS_EXIT_ERROR;
+		}
+		o->comm = arg;
+		break;
 	case 'h':
 		options__usage(stdout);
 		return OPTIONS_EXIT_OK;
@@ -416,8 +473,8 @@ static enum options_result check_report(struct ms_options *o)
 		return OPTIONS_EXIT_ERROR;
 	}
 	if (o->pid || o->duration_s || o->check || o->record_path || o->nallocator_libs ||
-	    o->symbol_prefix || o->no_mappings) {
-		ms_err("report reads a capture: -p, -d, --check, --record, --allocator-lib, "
+	    o->symbol_prefix || o->no_mappings || o->follow || o->comm) {
+		ms_err("report reads a capture: -p, -d, -f, --comm, --check, --record, --allocator-lib, "
 		       "--symbol-prefix and --no-mappings do not apply");
 		return OPTIONS_EXIT_ERROR;
 	}
@@ -452,7 +509,7 @@ enum options_result options__parse(struct ms_options *o, int argc, char **argv)
 	/* '+': stop at the program's name so its own options stay its own
 	 * (report has no program: its options may follow the file) */
 	while ((c = getopt_long(argc, argv,
-				o->command == MS_CMD_REPORT ? "p:d:o:vhV" : "+p:d:o:vhV",
+				o->command == MS_CMD_REPORT ? "p:d:o:fvhV" : "+p:d:o:fvhV",
 				long_opts, NULL)) != -1) {
 		r = parse_one(o, c, optarg);
 		if (r != OPTIONS_RUN)
@@ -467,7 +524,7 @@ enum options_result options__parse(struct ms_options *o, int argc, char **argv)
 		return OPTIONS_EXIT_ERROR;
 	}
 	if (o->check) {
-		if (!o->pid && !o->argv)
+		if (!o->pid && !o->argv && !o->comm)
 			return OPTIONS_RUN;
 		ms_err("--check traces nothing: give it no -p and no program");
 		return OPTIONS_EXIT_ERROR;
@@ -476,7 +533,17 @@ enum options_result options__parse(struct ms_options *o, int argc, char **argv)
 		ms_err("-p and a program to launch conflict: give one of them");
 		return OPTIONS_EXIT_ERROR;
 	}
-	if (!o->pid && !o->argv) {
+	if (o->comm && (o->pid || o->argv)) {
+		ms_err("--comm names the targets: give no -p and no program");
+		return OPTIONS_EXIT_ERROR;
+	}
+	/* the fork and exit hooks come with batching */
+	if ((o->follow || o->nmore_pids || o->comm) && !o->batch) {
+		ms_err("%s and --no-batch conflict: following processes needs batching's hooks",
+		       o->follow ? "-f" : o->comm ? "--comm" : "-p PID,PID");
+		return OPTIONS_EXIT_ERROR;
+	}
+	if (!o->pid && !o->argv && !o->comm) {
 		ms_err("nothing to trace: give -p PID or a program to launch (see --help)");
 		return OPTIONS_EXIT_ERROR;
 	}

@@ -6,6 +6,9 @@
 #define MS_OPTIONS_H
 
 #include <stdbool.h>
+
+/* -p PID,PID,...: pids after the first, at most */
+#define MS_MAX_MORE_PIDS 63
 #include <stdint.h>
 #include <stdio.h>
 
@@ -20,6 +23,9 @@ enum ms_command {
 struct ms_options {
 	enum ms_command command;
 	int pid;               /* -p; 0 when launching */
+	int more_pids[MS_MAX_MORE_PIDS]; /* -p PID,PID,...: the pids after the first */
+	int nmore_pids;
+	const char *comm;      /* --comm NAME: every process named NAME, now and later */
 	char **argv;           /* the program to launch and its arguments */
 	double duration_s;     /* -d; 0 = until the target exits or a signal */
 	const char *json_path; /* --json, or -o FILE.json */
@@ -38,6 +44,7 @@ struct ms_options {
 	uint64_t sample_bytes; /* --sample-bytes; 0: every call */
 	uint32_t ringbuf_bytes;
 	bool batch;            /* records queued per thread in BPF; --no-batch: not */
+	bool follow;           /* -f: the processes the target forks are traced too */
 	int unwind_mode;       /* --unwind: enum ms_unwind_mode */
 	uint64_t interval_ns;  /* --interval: timeline sampling period */
 	uint64_t live_ns;      /* --live: the live view's period; 0: no live view */

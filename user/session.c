@@ -89,12 +89,18 @@ struct session {
 	uint64_t sweeps, sweep_ns; /* how many, and their time */
 	bool took_ring; /* a drain of everything has read what the ring buffer held */
 	bool vm_children_known; /* bpf_stats counts the target's vfork children */
+	uint64_t children_at_attach; /* -p: processes below it when tracing began */
+	struct target_child *existing; /* -p -f: those followed from the start */
+	int more[MS_MAX_MORE_PIDS];    /* -p PID,PID / --comm: the processes after the target */
+	int nmore;
+	size_t nexisting;
 	uint64_t bpf_stats[MS_STAT__COUNT];
 	int nprobes;
 	/* what the BPF side runs with: the options less what the kernel refused */
 	struct tracer_mode mode;
 	struct report_degraded degraded[TRACER_MAX_DEGRADED];
 	char *cmdline;
+	char comm[64]; /* the first image's name (the target's changes at exec) */
 	struct reach_result scan; /* the reachability scan (status SCAN_SKIPPED: none) */
 };
 
@@ -265,17 +271,114 @@ static char *join_argv(char *const argv[])
 	return s;
 }
 
+/* Whether objs has an object of file (dev, ino). */
+static bool has_object(const struct alloc_objects *objs, dev_t dev, ino_t ino)
+{
+	for (size_t i = 0; i < objs->n; i++)
+		if (objs->v[i].dev == dev && objs->v[i].ino == ino)
+			return true;
+	return false;
+}
+
+/* The processes below a -p target now (a service's workers): not traced, and said so. */
+static void count_children(struct session *s)
+{
+	int n = target__descendants(&s->target);
+
+	if (n < 0)
+		ms_info(1, "cannot count the processes below '%d': %s", s->target.pid,
+			strerror(-n));
+	s->children_at_attach = n > 0 ? (uint64_t)n : 0;
+	if (n > 0)
+		ms_info(0, "'%d' has %d process%s below it (children, theirs): %s",
+			s->target.pid, n, n == 1 ? "" : "es",
+			s->opts->follow ? "traced too (-f)" : "not traced (-f traces them)");
+}
+
+/*
+ * -p PID,PID,...: each pid after the first is checked like the first, and
+ * its allocator objects not probed yet are added: it is traced beside the
+ * target from the attach (follow_existing()).
+ */
+static int prepare_more_pids(struct session *s)
+{
+	struct discover_opts dopts = { .symbol_prefix = s->opts->symbol_prefix,
+				       .allocator_libs = s->opts->allocator_libs,
+				       .nallocator_libs = s->opts->nallocator_libs };
+
+	for (int i = 0; i < s->nmore; i++) {
+		struct target t;
+		struct alloc_objects found;
+		int err;
+
+		target__init(&t);
+		err = target__open_pid(&t, s->more[i]);
+		target__cleanup(&t);
+		if (!err)
+			err = discover__pid_opts(s->more[i], &dopts, &found);
+		if (err)
+			return err;
+		s->objs.v = xrealloc(s->objs.v, (s->objs.n + found.n) * sizeof(*s->objs.v));
+		for (size_t k = 0; k < found.n; k++) {
+			if (has_object(&s->objs, found.v[k].dev, found.v[k].ino))
+				continue;
+			s->objs.v[s->objs.n++] = found.v[k];
+			found.v[k] = (struct alloc_object){ 0 };
+		}
+		discover__free(&found);
+	}
+	return 0;
+}
+
+/*
+ * --comm NAME: the processes named NAME now, the oldest the target (put
+ * last in s->more, which prepare_target() takes it from).  Those that take
+ * the name later are added by BPF (comm_name).
+ */
+static int find_by_comm(struct session *s)
+{
+	int pids[MS_MAX_MORE_PIDS + 1];
+	int n = target__find_comm(s->opts->comm, getpid(), pids, MS_MAX_MORE_PIDS + 1);
+
+	if (n < 0) {
+		ms_err("cannot read /proc: %s", strerror(-n));
+		return n;
+	}
+	if (n == 0) {
+		ms_err("no process named '%s' is running: --comm takes its target from them",
+		       s->opts->comm);
+		return -ESRCH;
+	}
+	/* the oldest (lowest pid, as a rule) is the target: last, taken off first */
+	for (int i = 1; i < n; i++)
+		s->more[s->nmore++] = pids[i];
+	s->more[s->nmore++] = pids[0];
+	return 0;
+}
+
 static int prepare_target(struct session *s)
 {
 	struct discover_opts dopts = { .symbol_prefix = s->opts->symbol_prefix,
 				       .allocator_libs = s->opts->allocator_libs,
 				       .nallocator_libs = s->opts->nallocator_libs };
-	int err;
+	int err, pid = s->opts->pid;
 
-	if (s->opts->pid) {
-		err = target__open_pid(&s->target, s->opts->pid);
+	for (int i = 0; i < s->opts->nmore_pids; i++)
+		s->more[s->nmore++] = s->opts->more_pids[i];
+	if (s->opts->comm) {
+		err = find_by_comm(s);
+		if (err)
+			return err;
+		pid = s->more[--s->nmore];
+	}
+	if (pid) {
+		err = target__open_pid(&s->target, pid);
 		if (!err)
 			err = discover__pid_opts(s->target.pid, &dopts, &s->objs);
+		if (!err)
+			count_children(s);
+		if (!err)
+			err = prepare_more_pids(s);
 		if (!err)
 			s->cmdline = read_cmdline(s->target.pid);
 		return err;
@@ -322,6 +425,59 @@ static uint32_t unwind_capacity(const struct session *s)
 	return rows > UNWIND_ROWS_MAX ? UNWIND_ROWS_MAX : (uint32_t)rows;
 }
 
+/*
+ * -f with -p: the processes already running below the target are traced
+ * from now (BPF's set), and join the model when it is made.
+ */
+static void follow_existing(struct session *s)
+{
+	struct target_child *v = NULL;
+	int n = 0;
+
+	if (s->opts->follow && !s->target.launched)
+		n = target__descendants_list(&s->target, &v);
+	/* -p PID,PID,...: the others (their parents are not ours to name) */
+	for (int i = 0; i < s->nmore; i++) {
+		v = xrealloc(v, (size_t)(n + 1) * sizeof(*v));
+		v[n++] = (struct target_child){ .pid = s->more[i] };
+	}
+	for (int i = 0; i < n; i++) {
+		int err = tracer__add_proc(s->tracer, v[i].pid);
+
+		if (err) {
+			ms_warn("cannot follow '%d': %s", v[i].pid, strerror(-err));
+			continue;
+		}
+		s->existing = xrealloc(s->existing, (s->nexisting + 1) * sizeof(*s->existing));
+		s->existing[s->nexisting++] = v[i];
+	}
+	free(v);
+}
+
+/* The processes follow_existing() found, as the model's first process events. */
+static void announce_existing(struct session *s)
+{
+	for (size_t i = 0; i < s->nexisting; i++) {
+		struct model_proc_event e = { .kind = MODEL_PROC_FORK, .ts_ns = s->start_ns,
+					      .pid = (uint32_t)s->existing[i].pid,
+					      .other = (uint32_t)s->existing[i].ppid };
+		char path[64], comm[32] = "";
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/%d/comm", s->existing[i].pid);
+		f = fopen(path, "re");
+		if (f) {
+			if (fgets(comm, sizeof(comm), f))
+				comm[strcspn(comm, "\n")] = 0;
+			fclose(f);
+		}
+		e.comm = comm;
+		e.cmdline = read_cmdline(s->existing[i].pid);
+		events__proc(&s->sink, &e);
+		free((char *)e.cmdline);
+	}
+}
+
 static int attach_probes(struct session *s)
 {
 	struct tracer_opts to = {
@@ -334,6 +490,9 @@ static int attach_probes(struct session *s)
 		.unwind_mode = s->opts->unwind_mode,
 		.unwind_rows = unwind_capacity(s),
 		.batch = s->opts->batch,
+		.follow = s->opts->follow,
+		.several = s->nmore > 0 || s->opts->comm,
+		.comm = s->opts->comm,
 		.mappings = s->opts->no_mappings ? TRACER_MAPS_OFF : TRACER_MAPS_BTF,
 	};
 	volatile uint64_t *gen;
@@ -350,6 +509,14 @@ static int attach_probes(struct session *s)
 	s->mode = *tracer__mode(s->tracer);
 	if (s->nprobes < 0)
 		return s->nprobes;
+	if ((s->opts->follow || s->nmore || s->opts->comm) && !tracer__sees_vm_children(s->tracer)) {
+		ms_err("%s needs the fork and exit hooks, which come with batching (not with "
+		       "--no-batch, nor on a kernel without tp_btf)",
+		       s->opts->follow ? "-f" : s->opts->comm ? "--comm" : "-p PID,PID");
+		return -ENOTSUP;
+	}
+	if (s->opts->follow || s->nmore || s->opts->comm)
+		follow_existing(s);
 	/* the kernel refused the CFI unwinder (or stacks): its tables are not needed */
 	if (s->unwind && (s->mode.unwind_mode == MS_UNWIND_FP ||
 			  (!s->mode.alloc_stacks && !s->mode.free_stacks))) {
@@ -379,12 +546,21 @@ static void start_recording(struct session *s);
 static void fill_report_input(struct session *s, struct report_input *in, char *exit_text,
 			      int len);
 
-static int start_pipeline(struct session *s)
+static struct symbolizer *new_symbolizer(struct session *s)
 {
 	struct symbolizer_opts so = { .sz = sizeof(so), .demangle = true,
 				      .no_symbols = s->opts->no_symbolize,
 				      .no_debuginfod = s->opts->no_debuginfod,
 				      .no_wait_until_report = true };
+	struct symbolizer *sym = symbolizer__new(s->target.pid, &so);
+
+	if (!sym)
+		ms_warn("cannot read the maps of '%d': %s", s->target.pid, strerror(errno));
+	return sym;
+}
+
+static int start_pipeline(struct session *s)
+{
 	struct model_opts mo = {
 		.sz = sizeof(mo),
 		.live_hint = 1024,
@@ -398,19 +574,20 @@ static int start_pipeline(struct session *s)
 	};
 	char path[64];
 
-	s->sym = symbolizer__new(s->target.pid, &so);
-	if (!s->sym)
-		ms_warn("cannot read the maps of '%d': %s", s->target.pid, strerror(errno));
+	s->sym = new_symbolizer(s);
 	s->runtime = (struct runtime_ctx){ .sym = s->sym, .objs = &s->objs };
 	s->model = model__new(&mo);
 	snprintf(path, sizeof(path), "/proc/%d/statm", s->target.pid);
 	s->statm_fd = open(path, O_RDONLY | O_CLOEXEC);
 	s->sink = (struct event_sink){ .model = s->model, .sym = s->sym, .pid = s->target.pid,
-				       .ordered = tracer__batching(s->tracer) };
+				       .ordered = tracer__batching(s->tracer),
+				       .follow = s->opts->follow || s->nmore ||
+						 s->opts->comm };
 	start_recording(s);
 	if (s->rec_fd >= 0 && !s->rec)
 		return -EIO;
 	s->sink.rec = s->rec;
+	announce_existing(s);
 	if (s->opts->live_ns)
 		s->live = live_view__new(&(struct live_view_opts){
 			.sz = sizeof(struct live_view_opts), .fd = STDERR_FILENO,
@@ -737,14 +914,110 @@ static void scan_at_detach(struct session *s)
 	s->scan.ns = ms_now_ns() - t0;
 }
 
+
+/*
+ * The objects of the new image that are not probed yet (an LD_PRELOADed
+ * allocator, another libc), probed; moved into s->objs.  The new image has
+ * mapped its executable and loader only: what the loader will map comes
+ * from `ld.so --list` in the target's own environment.
+ */
+static void probe_new_image(struct session *s)
+{
+	struct alloc_objects found, fresh = { 0 };
+	char *exe = target__exe(&s->target);
+	char **env = target__environ(&s->target);
+	struct discover_opts dopts = { .symbol_prefix = s->opts->symbol_prefix,
+				       .allocator_libs = s->opts->allocator_libs,
+				       .nallocator_libs = s->opts->nallocator_libs, .envp = env };
+	dev_t used_dev = 0;
+	ino_t used_ino = 0;
+	bool used = false;
+	int n;
+
+	if (!exe || discover__program_opts(exe, &dopts, &found)) {
+		ms_warn("cannot find the allocators of '%d' after its exec: only those probed "
+			"before are traced", s->target.pid);
+		free(exe);
+		target__free_environ(env);
+		return;
+	}
+	free(exe);
+	target__free_environ(env);
+	/* the allocator the new image calls: the report names it */
+	if (found.used >= 0 && (size_t)found.used < found.n) {
+		used = true;
+		used_dev = found.v[found.used].dev;
+		used_ino = found.v[found.used].ino;
+	}
+	s->objs.mixed_fns |= found.mixed_fns;
+	fresh.v = xcalloc(found.n ? found.n : 1, sizeof(*fresh.v));
+	for (size_t i = 0; i < found.n; i++) {
+		if (has_object(&s->objs, found.v[i].dev, found.v[i].ino))
+			continue;
+		fresh.v[fresh.n++] = found.v[i];
+		found.v[i] = (struct alloc_object){ 0 };
+	}
+	n = fresh.n ? tracer__attach_more(s->tracer, &fresh) : 0;
+	if (n > 0)
+		s->nprobes += n;
+	s->objs.v = xrealloc(s->objs.v, (s->objs.n + fresh.n) * sizeof(*s->objs.v));
+	for (size_t i = 0; i < fresh.n; i++) {
+		if (s->unwind)
+			unwinder__add_path(s->unwind, fresh.v[i].path);
+		s->objs.v[s->objs.n++] = fresh.v[i];
+	}
+	for (size_t i = 0; s->unwind && i < found.nothers; i++)
+		unwinder__add_path(s->unwind, found.others[i]);
+	s->objs.used = -1;
+	for (size_t i = 0; used && i < s->objs.n; i++)
+		if (s->objs.v[i].dev == used_dev && s->objs.v[i].ino == used_ino)
+			s->objs.used = (ssize_t)i;
+	free(fresh.v);
+	discover__free(&found);
+}
+
+/*
+ * A launched target stopped at an exec: what the old image did is applied,
+ * and closed out in the model (a record, so that `report` sees it too);
+ * the new image gets a symbolizer and its allocators' probes before it runs
+ * its first instruction.
+ */
+static void on_exec(struct session *s)
+{
+	char *cmdline;
+	uint64_t now;
+
+	sample(s, true);
+	now = ms_now_ns();
+	cmdline = read_cmdline(s->target.pid);
+	ms_info(1, "'%d' execs '%s'", s->target.pid, s->target.comm);
+	model__exec(s->model, now, s->target.comm, cmdline);
+	if (s->rec)
+		recording__exec(s->rec, now, s->target.comm, cmdline);
+	free(cmdline);
+	symbolizer__free(s->sym);
+	s->sym = new_symbolizer(s);
+	s->sink.sym = s->sym;
+	s->runtime.sym = s->sym;
+	live_view__exec(s->live, s->model->heap, s->sym, s->target.comm);
+	/* BPF named the thread once, with its old name */
+	events__thread(&s->sink, (uint32_t)s->target.pid, s->target.comm);
+	probe_new_image(s);
+}
+
 /*
  * Services the target: on its exit stop, records what needs its address
- * space and lets it go.  Returns true once it has exited.
+ * space and lets it go; on an exec stop, probes the new image.  Returns
+ * true once it has exited.
  */
 static bool target_gone(struct session *s)
 {
 	switch (target__poll(&s->target)) {
 	case TARGET_RUNNING:
+		return false;
+	case TARGET_EXEC:
+		on_exec(s);
+		target__continue(&s->target);
 		return false;
 	case TARGET_EXITING:
 		record_target_state(s);
@@ -885,7 +1158,7 @@ static void fill_report_input(struct session *s, struct report_input *in, char *
 	target__describe_exit(t, exit_text, len);
 	*in = (struct report_input){
 		.pid = t->pid,
-		.comm = t->comm,
+		.comm = s->comm,
 		.cmdline = s->cmdline,
 		.launched = t->launched,
 		.exited = t->exited,
@@ -919,7 +1192,12 @@ static void fill_report_input(struct session *s, struct report_input *in, char *
 		.maps = s->mode.mappings ? s->model->maps : NULL,
 		.min_age_ns = s->opts->min_age_ns,
 		.vm_children_known = s->vm_children_known,
+		.children_at_attach = s->children_at_attach,
 		.scan = &s->scan,
+		.execs = s->model->execs,
+		.nexecs = s->model->nexecs,
+		.procs = s->model->procs,
+		.nprocs = s->model->nprocs,
 	};
 	memcpy(in->bpf_stats, s->bpf_stats, sizeof(in->bpf_stats));
 	for (size_t i = 0; i < s->mode.ndegraded; i++)
@@ -1032,6 +1310,7 @@ static void session_cleanup(struct session *s)
 	discover__free(&s->objs);
 	reach_result__clear(&s->scan);
 	target__cleanup(&s->target);
+	free(s->existing);
 	free(s->cmdline);
 }
 
@@ -1060,6 +1339,7 @@ int session__run(const struct ms_options *o)
 		ms_err("target '%d' exited during attach", s.target.pid);
 		err = -ESRCH;
 	}
+	snprintf(s.comm, sizeof(s.comm), "%s", s.target.comm);
 	if (!err)
 		err = start_pipeline(&s);
 	if (err)

@@ -4990,6 +4990,531 @@ static void test_e2e__growth_lists_the_steady_site_alone_with_its_slope(void **s
 	run_free(&rep);
 }
 
+/* ---- Process images: a target that execs (issue 17) ---- */
+
+#define JEMALLOC "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
+
+/* tests/programs/leaks' own numbers, as the plain launch reports them */
+static void assert_leaks_program_n(const cJSON *report, long allocations)
+{
+	struct site_sum churn;
+
+	assert_leak(report, "leak_malloc", "leaks.c", "leak_malloc", 3, 300);
+	assert_leak(report, "leak_calloc", "leaks.c", "leak_calloc", 2, 400);
+	assert_leak(report, "leak_realloc", "leaks.c", "leak_realloc", 1, 256);
+	assert_leak(report, "leak_strdup", "leaks.c", "leak_strdup", 1, 6);
+	churn = sum_by_site(report, "sites", "churn");
+	assert_int_equal((long)churn.allocations, 50);
+	assert_int_equal((long)churn.bytes, 50 * 32);
+	assert_int_equal((long)num(summary(report), "allocations"), allocations);
+	assert_int_equal((long)num(summary(report), "unknown_frees"), 0);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(report, "findings")), 0);
+	assert_string_equal(str(cJSON_GetObjectItem(report, "target"), "comm"), "leaks");
+}
+
+/* Image i of the report's "images": its comm, how it ended; its numbers add up. */
+static const cJSON *assert_image(const cJSON *report, int i, const char *comm,
+				 const char *ended_by)
+{
+	const cJSON *im = cJSON_GetArrayItem(cJSON_GetObjectItem(report, "images"), i);
+
+	assert_non_null(im);
+	assert_string_equal(str(im, "comm"), comm);
+	assert_string_equal(str(im, "ended_by"), ended_by);
+	assert_int_equal((long)num(im, "pid"),
+			 (long)num(cJSON_GetObjectItem(report, "target"), "pid"));
+	assert_int_equal((long)num(im, "live_allocations"),
+			 (long)(num(im, "allocations") - num(im, "frees")));
+	assert_true(num(im, "end_t_us") >= num(im, "start_t_us"));
+	return im;
+}
+
+/*
+ * `sh -c 'exec ./leaks'`: the shell's blocks are live at its exec, not the
+ * program's leaks; the report is the plain launch's (58 allocations, the
+ * same leak sites, named 'leaks'), with the shell's image before it; and
+ * `report` on the capture says the same, byte for byte.
+ */
+static void test_e2e__exec_through_sh_reports_what_the_program_alone_does(void **state)
+{
+	char json[256], again[256], cap[256];
+	const cJSON *sh, *prog;
+	char *a, *b;
+	struct run r;
+
+	/* copies: tmp_path()'s buffers are reused after a few calls */
+	snprintf(json, sizeof(json), "%s", tmp_path("exec-sh.json"));
+	snprintf(again, sizeof(again), "%s", tmp_path("exec-sh-report.json"));
+	snprintf(cap, sizeof(cap), "%s", tmp_path("exec-sh.msb"));
+	run_memscope(&r, json, "--json", json, "--record", cap, "--", "/bin/sh", "-c",
+		     "exec " PROGS "leaks", NULL);
+	assert_ran(&r, 0);
+	assert_leaks_program_n(r.json, 58);
+	assert_int_equal((long)num(summary(r.json), "frees"), 51);
+	assert_int_equal((long)num(summary(r.json), "live_allocations"), 7);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "images")), 2);
+	sh = assert_image(r.json, 0, "sh", "exec");
+	assert_string_equal(str(sh, "cmdline"), "/bin/sh -c exec " PROGS "leaks");
+	/* dash allocates as it parses the command and frees nothing before the exec */
+	assert_true(num(sh, "allocations") > 0);
+	prog = assert_image(r.json, 1, "leaks", "end");
+	assert_string_equal(str(prog, "cmdline"), PROGS "leaks");
+	assert_int_equal((long)num(prog, "allocations"), 58);
+	assert_int_equal((long)num(prog, "live_bytes"), 300 + 400 + 256 + 6);
+	assert_int_equal((long)num(prog, "start_t_us"), (long)num(sh, "end_t_us"));
+	assert_int_equal((long)num(cJSON_GetObjectItem(r.json, "tracing"), "execs_not_followed"),
+			 0);
+	if (!strstr(r.err, "   exec          'sh' until +"))
+		fail_msg("no exec line in the summary:\n%s", r.err);
+	run_free(&r);
+
+	run_memscope(&r, again, "report", cap, "--json", again, NULL);
+	assert_ran(&r, 0);
+	run_free(&r);
+	a = slurp(json);
+	b = slurp(again);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+
+	/* named by `report` from the mappings: the new image's, not the shell's at the same addresses */
+	run_memscope(&r, json, "--no-symbolize", "--record", cap, "--json", json, "--", "/bin/sh",
+		     "-c", "exec " PROGS "leaks", NULL);
+	assert_ran(&r, 0);
+	run_free(&r);
+	run_memscope(&r, again, "report", cap, "--json", again, NULL);
+	assert_ran(&r, 0);
+	assert_leaks_program_n(r.json, 58);
+	run_free(&r);
+}
+
+/* A test without Debian's libjemalloc2 fails under CI=true, else says so loudly and skips. */
+static void need_jemalloc(void)
+{
+	if (access(JEMALLOC, R_OK) == 0)
+		return;
+	if (getenv("CI") && !strcmp(getenv("CI"), "true"))
+		fail_msg("no '" JEMALLOC "' (CI=true: a failure; scripts/deps.sh --tests installs "
+			 "libjemalloc2)");
+	fprintf(stderr, "e2e: NOT RUN: exec test: no '" JEMALLOC "' (apt-get install libjemalloc2)\n");
+	skip();
+}
+
+static bool lists_allocator(const cJSON *report, const char *path)
+{
+	const cJSON *a;
+
+	cJSON_ArrayForEach(a, cJSON_GetObjectItem(cJSON_GetObjectItem(report, "tracing"),
+						  "allocators"))
+		if (cJSON_IsString(a) && !strcmp(a->valuestring, path))
+			return true;
+	return false;
+}
+
+/*
+ * `env LD_PRELOAD=jemalloc ./leaks`: env was probed in libc alone; the
+ * exec's new image preloads jemalloc, which is found in the target's own
+ * environment and probed before the program runs.  The report is the one
+ * of ./leaks launched with jemalloc preloaded directly: the same count
+ * (jemalloc's libstdc++ makes one allocation of its own at start).
+ */
+static void test_e2e__exec_through_env_probes_the_preloaded_allocator(void **state)
+{
+	const char *json = tmp_path("exec-env.json");
+	struct run r;
+	long direct;
+
+	need_jemalloc();
+	setenv("LD_PRELOAD", JEMALLOC, 1);
+	run_memscope(&r, json, "--json", json, "--", PROGS "leaks", NULL);
+	unsetenv("LD_PRELOAD");
+	assert_ran(&r, 0);
+	assert_true(lists_allocator(r.json, JEMALLOC));
+	direct = (long)num(summary(r.json), "allocations");
+	assert_leaks_program_n(r.json, direct);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "images")), 0);
+	run_free(&r);
+
+	run_memscope(&r, json, "--json", json, "--", "/usr/bin/env", "LD_PRELOAD=" JEMALLOC,
+		     PROGS "leaks", NULL);
+	assert_ran(&r, 0);
+	assert_true(lists_allocator(r.json, JEMALLOC));
+	assert_leaks_program_n(r.json, direct);
+	assert_int_equal((long)num(summary(r.json), "frees"), 51);
+	assert_image(r.json, 0, "env", "exec");
+	assert_image(r.json, 1, "leaks", "end");
+	/* the allocator named is the one the program calls, not env's */
+	assert_allocator(r.json, "jemalloc", "libjemalloc.so.2");
+	run_free(&r);
+}
+
+/* ---- Processes the target starts or has: not traced, and said so (issue 17) ---- */
+
+/* tests/programs/prefork, started "ready" (then execs exec when not NULL); its stdout in *out_fd. */
+static pid_t start_prefork(int *out_fd, const char *workers, const char *exec)
+{
+	int fds[2];
+	pid_t pid;
+
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		die_with_parent();
+		dup2(fds[1], 1);
+		dup2(null, 2);
+		close(fds[0]);
+		execl(PROGS "prefork", "prefork", workers, "wait", exec, (char *)NULL);
+		_exit(126);
+	}
+	close(fds[1]);
+	*out_fd = fds[0];
+	return pid;
+}
+
+/*
+ * A prefork server launched: the master's one block is the report; the
+ * three workers it forked are counted as not traced (fork, not vfork), in
+ * the JSON and in the summary.  Attached with -p once its two workers run:
+ * they are counted as below it at attach, none forked since.
+ */
+static void test_e2e__children_not_followed_are_counted(void **state)
+{
+	const char *json = tmp_path("prefork.json"), *err = tmp_path("prefork.err");
+	const cJSON *tr;
+	struct run r = { 0 };
+	char pidbuf[16];
+	pid_t master, ms;
+	int fd;
+
+	run_memscope(&r, json, "--json", json, "--", PROGS "prefork", "3", NULL);
+	assert_ran(&r, 0);
+	assert_leak(r.json, "master_table", "prefork.c", "master_table", 1, 1000);
+	assert_int_equal((long)num(summary(r.json), "allocations"), 1);
+	assert_int_equal(sum_by_site(r.json, "sites", "handle").groups, 0);
+	tr = cJSON_GetObjectItem(r.json, "tracing");
+	assert_int_equal((long)num(tr, "children"), 3);
+	assert_int_equal((long)num(tr, "vm_children"), 0);
+	assert_int_equal((long)num(tr, "children_at_attach"), 0);
+	if (!strstr(r.err, "   children      3 processes forked while traced: not traced (-f traces them)"))
+		fail_msg("no children line in the summary:\n%s", r.err);
+	run_free(&r);
+
+	master = start_prefork(&fd, "2", NULL);
+	assert_int_equal(read_ready(fd), master);
+	snprintf(pidbuf, sizeof(pidbuf), "%d", master);
+	unlink(json);
+	ms = spawn((char *[]){ MEMSCOPE, "-v", "-p", pidbuf, "--json", (char *)json, NULL },
+		   err, -1);
+	wait_tracing(err, ms);
+	kill(master, SIGUSR1);
+	assert_int_equal(wait_code(master), 0);
+	finish(&r, ms, err, json);
+	close(fd);
+	assert_ran(&r, 0);
+	assert_leak(r.json, "master_late", "prefork.c", "master_late", 1, 500);
+	assert_int_equal((long)num(summary(r.json), "allocations"), 1);
+	tr = cJSON_GetObjectItem(r.json, "tracing");
+	assert_int_equal((long)num(tr, "children_at_attach"), 2);
+	assert_int_equal((long)num(tr, "children"), 0);
+	if (!strstr(r.err, "   children      2 processes below it at attach: not traced (-f traces them)"))
+		fail_msg("no children line in the summary:\n%s", r.err);
+	run_free(&r);
+}
+
+/* Process i of the report's "processes": tests/programs/prefork's worker w, exited. */
+static void assert_prefork_worker(const cJSON *report, int i, long master, int w)
+{
+	const cJSON *p = cJSON_GetArrayItem(cJSON_GetObjectItem(report, "processes"), i);
+
+	assert_non_null(p);
+	assert_int_equal((long)num(p, "ppid"), master);
+	assert_string_equal(str(p, "comm"), "prefork");
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(p, "exited")));
+	assert_int_equal((long)num(p, "exit_status"), 0);
+	/* 10 requests of a 64-byte request and a 200-byte reply, and its cache */
+	assert_int_equal((long)num(p, "allocations"), 21);
+	assert_int_equal((long)num(p, "frees"), 20);
+	assert_int_equal((long)num(p, "bytes_allocated"), 10 * (64 + 200) + 100 * (w + 1));
+	assert_int_equal((long)num(p, "leaked_allocations"), 1);
+	assert_int_equal((long)num(p, "leaked_bytes"), 100 * (w + 1));
+	assert_int_equal((long)num(p, "unknown_frees"), 0);
+	assert_true(num(p, "end_t_us") >= num(p, "start_t_us"));
+}
+
+/* The worker that leaked bytes (100 * (w + 1)): its index in "processes", -1 when none. */
+static int prefork_worker_index(const cJSON *report, int w)
+{
+	const cJSON *p;
+	int i = 0;
+
+	cJSON_ArrayForEach(p, cJSON_GetObjectItem(report, "processes")) {
+		if ((long)num(p, "leaked_bytes") == 100 * (w + 1))
+			return i;
+		i++;
+	}
+	return -1;
+}
+
+/*
+ * -f: a prefork server's workers are traced too, each on its own heap with
+ * its exact counts (the same addresses in each worker are other blocks);
+ * the master's report is the one without -f.  With -p -f, the workers
+ * already running at attach are followed from there; and `report` on the
+ * capture gives the same processes.
+ */
+static void test_e2e__follow_traces_each_forked_worker_on_its_own(void **state)
+{
+	char json[256], again[256], cap[256], err[256];
+	struct run r = { 0 };
+	char pidbuf[16], *a, *b;
+	pid_t master, ms;
+	long pid;
+	int fd;
+
+	snprintf(json, sizeof(json), "%s", tmp_path("follow.json"));
+	snprintf(again, sizeof(again), "%s", tmp_path("follow-report.json"));
+	snprintf(cap, sizeof(cap), "%s", tmp_path("follow.msb"));
+	snprintf(err, sizeof(err), "%s", tmp_path("follow.err"));
+	run_memscope(&r, json, "-f", "--json", json, "--record", cap, "--", PROGS "prefork", "3",
+		     NULL);
+	assert_ran(&r, 0);
+	pid = (long)num(cJSON_GetObjectItem(r.json, "target"), "pid");
+	assert_leak(r.json, "master_table", "prefork.c", "master_table", 1, 1000);
+	assert_int_equal((long)num(summary(r.json), "allocations"), 1);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "processes")), 3);
+	for (int w = 0; w < 3; w++) {
+		int i = prefork_worker_index(r.json, w);
+
+		assert_true(i >= 0);
+		assert_prefork_worker(r.json, i, pid, w);
+	}
+	if (!strstr(r.err, "   process       pid "))
+		fail_msg("no process lines in the summary:\n%s", r.err);
+	run_free(&r);
+	run_memscope(&r, again, "report", cap, "--json", again, NULL);
+	assert_ran(&r, 0);
+	run_free(&r);
+	a = slurp(json);
+	b = slurp(again);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+
+	master = start_prefork(&fd, "2", NULL);
+	assert_int_equal(read_ready(fd), master);
+	snprintf(pidbuf, sizeof(pidbuf), "%d", master);
+	unlink(json);
+	ms = spawn((char *[]){ MEMSCOPE, "-v", "-f", "-p", pidbuf, "--json", json, NULL }, err, -1);
+	wait_tracing(err, ms);
+	kill(master, SIGUSR1);
+	assert_int_equal(wait_code(master), 0);
+	finish(&r, ms, err, json);
+	close(fd);
+	assert_ran(&r, 0);
+	assert_leak(r.json, "master_late", "prefork.c", "master_late", 1, 500);
+	assert_int_equal((long)num(summary(r.json), "allocations"), 1);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "processes")), 2);
+	for (int w = 0; w < 2; w++) {
+		int i = prefork_worker_index(r.json, w);
+
+		assert_true(i >= 0);
+		assert_prefork_worker(r.json, i, master, w);
+		/* running at attach: its command line was read then */
+		assert_string_equal(str(cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "processes"), i),
+					"cmdline"),
+				    "prefork 2 wait");
+	}
+	run_free(&r);
+
+	/* without -f: no processes, as before */
+	run_memscope(&r, json, "--json", json, "--", PROGS "prefork", "2", NULL);
+	assert_ran(&r, 0);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "processes")), 0);
+	run_free(&r);
+}
+
+/*
+ * -p PID,PID: the first is the report's target, the second traced beside it
+ * on its own heap (tests/programs/waiter: 7 x 300 bytes leaked after
+ * SIGUSR1, one block from before the attach freed); bad lists are one-line
+ * errors.
+ */
+static void test_e2e__several_pids_each_traced_as_its_own_process(void **state)
+{
+	char json[256], err[256], pids[64];
+	const cJSON *p;
+	struct run r = { 0 };
+	int fd1, fd2;
+	pid_t w1 = start_waiter(&fd1, NULL), w2 = start_waiter(&fd2, NULL), ms;
+
+	snprintf(json, sizeof(json), "%s", tmp_path("pids.json"));
+	snprintf(err, sizeof(err), "%s", tmp_path("pids.err"));
+	assert_int_equal(read_ready(fd1), w1);
+	assert_int_equal(read_ready(fd2), w2);
+	snprintf(pids, sizeof(pids), "%d,%d", w1, w2);
+	unlink(json);
+	ms = spawn((char *[]){ MEMSCOPE, "-v", "-p", pids, "--json", json, NULL }, err, -1);
+	wait_tracing(err, ms);
+	/* the second first: tracing ends with the first */
+	kill(w2, SIGUSR1);
+	assert_int_equal(wait_code(w2), 0);
+	kill(w1, SIGUSR1);
+	assert_int_equal(wait_code(w1), 0);
+	finish(&r, ms, err, json);
+	close(fd1);
+	close(fd2);
+	assert_ran(&r, 0);
+	assert_int_equal((long)num(cJSON_GetObjectItem(r.json, "target"), "pid"), w1);
+	assert_leak(r.json, "late_leak", "waiter.c", "late_leak", 7, 7 * 300);
+	assert_int_equal((long)num(summary(r.json), "allocations"), 7);
+	assert_int_equal((long)num(summary(r.json), "unknown_frees"), 1);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "processes")), 1);
+	p = cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "processes"), 0);
+	assert_int_equal((long)num(p, "pid"), w2);
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(p, "ppid")));
+	assert_string_equal(str(p, "comm"), "waiter");
+	assert_string_equal(str(p, "cmdline"), "waiter");
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(p, "exited")));
+	assert_int_equal((long)num(p, "exit_status"), 0);
+	assert_int_equal((long)num(p, "allocations"), 7);
+	assert_int_equal((long)num(p, "leaked_allocations"), 7);
+	assert_int_equal((long)num(p, "leaked_bytes"), 7 * 300);
+	assert_int_equal((long)num(p, "unknown_frees"), 1);
+	run_free(&r);
+
+	run_memscope(&r, NULL, "-p", "1,x", NULL);
+	assert_one_line_error(&r, "invalid pid 'x'");
+	run_free(&r);
+	run_memscope(&r, NULL, "-p", "1,1", NULL);
+	assert_one_line_error(&r, "given twice");
+	run_free(&r);
+	run_memscope(&r, NULL, "-p", "1,", NULL);
+	assert_one_line_error(&r, "invalid pid list");
+	run_free(&r);
+}
+
+/* path (a copy of tests/programs/waiter), started; its stdout in *out_fd. */
+static pid_t start_waiter_at(const char *path, int *out_fd)
+{
+	int fds[2];
+	pid_t pid;
+
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		die_with_parent();
+		dup2(fds[1], 1);
+		dup2(null, 2);
+		close(fds[0]);
+		execl(path, path, (char *)NULL);
+		_exit(126);
+	}
+	close(fds[1]);
+	*out_fd = fds[0];
+	return pid;
+}
+
+/*
+ * --comm NAME: the process named NAME when tracing starts is the target
+ * (traced from the attach: its block from before is an unknown free); one
+ * that takes the name later (its exec) is traced from its first
+ * instruction: all 9 of its allocations (5000 bytes before the signal,
+ * stdout's 4096-byte buffer on a pipe, 7 x 300), 1 free, none unknown.  The
+ * name is this test's own: other runs' waiters are not caught.
+ */
+static void test_e2e__comm_catches_a_process_started_after_tracing_began(void **state)
+{
+	char json[256], err[256], name[16], path[256], cmd[600];
+	const cJSON *p;
+	struct run r = { 0 };
+	int fd1, fd2;
+	pid_t w1, w2, ms;
+
+	snprintf(json, sizeof(json), "%s", tmp_path("comm.json"));
+	snprintf(err, sizeof(err), "%s", tmp_path("comm.err"));
+	snprintf(name, sizeof(name), "msw%d", (int)getpid() % 1000000);
+	snprintf(path, sizeof(path), "%s", tmp_path(name));
+	snprintf(cmd, sizeof(cmd), "cp " PROGS "waiter '%s'", path);
+	assert_int_equal(system(cmd), 0);
+	w1 = start_waiter_at(path, &fd1);
+	assert_int_equal(read_ready(fd1), w1);
+	unlink(json);
+	ms = spawn((char *[]){ MEMSCOPE, "-v", "--comm", name, "--json", json, NULL }, err, -1);
+	wait_tracing(err, ms);
+	w2 = start_waiter_at(path, &fd2);
+	assert_int_equal(read_ready(fd2), w2);
+	kill(w2, SIGUSR1);
+	assert_int_equal(wait_code(w2), 0);
+	kill(w1, SIGUSR1);
+	assert_int_equal(wait_code(w1), 0);
+	finish(&r, ms, err, json);
+	close(fd1);
+	close(fd2);
+	assert_ran(&r, 0);
+	assert_int_equal((long)num(cJSON_GetObjectItem(r.json, "target"), "pid"), w1);
+	assert_leak(r.json, "late_leak", "waiter.c", "late_leak", 7, 7 * 300);
+	assert_int_equal((long)num(summary(r.json), "unknown_frees"), 1);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "processes")), 1);
+	p = cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "processes"), 0);
+	assert_int_equal((long)num(p, "pid"), w2);
+	assert_string_equal(str(p, "comm"), name);
+	assert_int_equal((long)num(p, "allocations"), 9);
+	assert_int_equal((long)num(p, "frees"), 1);
+	assert_int_equal((long)num(p, "unknown_frees"), 0);
+	assert_int_equal((long)num(p, "leaked_allocations"), 8);
+	assert_int_equal((long)num(p, "leaked_bytes"), 4096 + 7 * 300);
+	run_free(&r);
+	unlink(path);
+
+	run_memscope(&r, NULL, "--comm", name, NULL);
+	assert_one_line_error(&r, "no process named");
+	run_free(&r);
+	run_memscope(&r, NULL, "--comm", name, "-p", "1", NULL);
+	assert_one_line_error(&r, "--comm names the targets");
+	run_free(&r);
+}
+
+/*
+ * A -p target that execs is not followed (no ptrace stop to probe the new
+ * image at): the report says its numbers mix the two programs.
+ */
+static void test_e2e__exec_of_a_pid_target_is_said_not_followed(void **state)
+{
+	const char *json = tmp_path("pexec.json"), *err = tmp_path("pexec.err");
+	struct run r = { 0 };
+	char pidbuf[16];
+	pid_t master, ms;
+	int fd;
+
+	master = start_prefork(&fd, "0", PROGS "leaks");
+	assert_int_equal(read_ready(fd), master);
+	snprintf(pidbuf, sizeof(pidbuf), "%d", master);
+	unlink(json);
+	ms = spawn((char *[]){ MEMSCOPE, "-v", "-p", pidbuf, "--json", (char *)json, NULL },
+		   err, -1);
+	wait_tracing(err, ms);
+	kill(master, SIGUSR1);
+	assert_int_equal(wait_code(master), 0);
+	finish(&r, ms, err, json);
+	close(fd);
+	assert_ran(&r, 0);
+	assert_int_equal((long)num(cJSON_GetObjectItem(r.json, "tracing"), "execs_not_followed"),
+			 1);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "images")), 0);
+	if (!strstr(r.err, "warning: the target execed 1 time while traced and was not followed"))
+		fail_msg("no warning for the exec:\n%s", r.err);
+	run_free(&r);
+}
+
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -5066,6 +5591,13 @@ int main(void)
 		cmocka_unit_test(test_e2e__minidebuginfo_names_the_functions_of_a_stripped_program),
 		cmocka_unit_test(test_e2e__capture_unnamed_frames_named_by_report_once_the_debug_file_is_here),
 		cmocka_unit_test(test_e2e__live_view_never_waits_for_a_slow_server_the_report_does),
+		cmocka_unit_test(test_e2e__exec_through_sh_reports_what_the_program_alone_does),
+		cmocka_unit_test(test_e2e__exec_through_env_probes_the_preloaded_allocator),
+		cmocka_unit_test(test_e2e__children_not_followed_are_counted),
+		cmocka_unit_test(test_e2e__exec_of_a_pid_target_is_said_not_followed),
+		cmocka_unit_test(test_e2e__follow_traces_each_forked_worker_on_its_own),
+		cmocka_unit_test(test_e2e__several_pids_each_traced_as_its_own_process),
+		cmocka_unit_test(test_e2e__comm_catches_a_process_started_after_tracing_began),
 	};
 
 	/*

@@ -16,9 +16,14 @@ static void check(const struct ms_options *o)
 	if (o->command == MS_CMD_REPORT) {
 		if (!o->replay_path || o->pid || o->argv || o->record_path)
 			fuzz_fail("report needs its capture and nothing to trace");
-	} else if (!o->check && !o->pid == !o->argv) {
-		fuzz_fail("a run needs exactly one of -p and a program");
+	} else if (!o->check && (!!o->pid + !!o->argv + !!o->comm) != 1) {
+		fuzz_fail("a run needs exactly one of -p, a program and --comm");
 	}
+	if (o->nmore_pids < 0 || o->nmore_pids > MS_MAX_MORE_PIDS || (o->nmore_pids && !o->pid))
+		fuzz_fail("%d more pids", o->nmore_pids);
+	for (int i = 0; i < o->nmore_pids; i++)
+		if (o->more_pids[i] <= 0 || o->more_pids[i] == o->pid)
+			fuzz_fail("more pid %d", o->more_pids[i]);
 	if (o->command == MS_CMD_RECORD && !o->record_path)
 		fuzz_fail("record without its capture file");
 	if (o->pid < 0)
@@ -68,7 +73,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (ra != rb)
 		fuzz_fail("the same command line parsed as %d, then %d", ra, rb);
 	if (ra == OPTIONS_RUN &&
-	    (a.pid != b.pid || !a.argv != !b.argv || a.ringbuf_bytes != b.ringbuf_bytes ||
+	    (a.pid != b.pid || !a.argv != !b.argv || a.nmore_pids != b.nmore_pids ||
+	     a.follow != b.follow || !a.comm != !b.comm || a.ringbuf_bytes != b.ringbuf_bytes ||
 	     a.sample_bytes != b.sample_bytes || a.interval_ns != b.interval_ns ||
 	     a.min_age_ns != b.min_age_ns || a.verbose != b.verbose || a.top != b.top))
 		fuzz_fail("the same command line parsed to other options");

@@ -19,6 +19,8 @@ printf -- '--sample-bytes\00064k\0--ringbuf-size\00016\0--interval\00010\0--\0./
 printf -- '-vv\0--min-age\0000.5\0--top\00020\0--unwind\0dwarf\0--no-batch\0-o\0r.html\0ls' \
 	> $c/options/flags
 printf -- '--check' > $c/options/check
+printf -- '-f\0-p\00012,34,56' > $c/options/follow
+printf -- '--comm\0nginx\0-d\0003' > $c/options/comm
 printf -- 'report\0t.msb\0--json\0a.json' > $c/options/report
 printf -- 'record\0-o\0t.msb\0--\0prog' > $c/options/record
 

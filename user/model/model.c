@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,11 +11,11 @@ static void growth_sampled(void *ctx, size_t idx)
 	growth__sample(ctx, idx);
 }
 
-struct model *model__new(const struct model_opts *opts)
+/* The parts one process image has: its heap, what it did wrong, its annotations. */
+static void new_image(struct model *m)
 {
-	struct model *m = xcalloc(1, sizeof(*m));
+	const struct model_opts *opts = &m->opts;
 
-	m->stacks = stack_table__new();
 	m->heap = heap__new(opts->live_hint ? opts->live_hint : 1024);
 	heap__set_window_origin(m->heap, opts->start_ns, opts->interval_ns);
 	heap__set_sample_bytes(m->heap, opts->sample_bytes);
@@ -23,6 +24,22 @@ struct model *model__new(const struct model_opts *opts)
 	if (opts->internal)
 		detector__set_internal_filter(m->detector, opts->internal, opts->internal_ctx);
 	m->annots = annotations__new(m->heap, m->detector);
+}
+
+static void free_image(struct model *m)
+{
+	annotations__free(m->annots);
+	detector__free(m->detector);
+	heap__free(m->heap);
+}
+
+struct model *model__new(const struct model_opts *opts)
+{
+	struct model *m = xcalloc(1, sizeof(*m));
+
+	m->opts = *opts;
+	m->stacks = stack_table__new();
+	new_image(m);
 	m->timeline = timeline__new(opts->start_ns, opts->interval_ns);
 	m->growth = growth__new(m->heap);
 	timeline__set_observer(m->timeline, growth_sampled, m->growth);
@@ -36,14 +53,23 @@ void model__free(struct model *m)
 {
 	if (!m)
 		return;
-	annotations__free(m->annots);
-	detector__free(m->detector);
+	free_image(m);
 	timeline__free(m->timeline);
 	growth__free(m->growth);
 	thread_names__free(m->names);
 	mappings__free(m->maps);
-	heap__free(m->heap);
 	stack_table__free(m->stacks);
+	for (size_t i = 0; i < m->nexecs; i++) {
+		free(m->execs[i].comm);
+		free(m->execs[i].cmdline);
+	}
+	free(m->execs);
+	for (size_t i = 0; i < m->nprocs; i++) {
+		heap__free(m->procs[i].heap);
+		free(m->procs[i].cmdline);
+	}
+	free(m->procs);
+	free(m->tids);
 	free(m);
 }
 
@@ -151,10 +177,104 @@ void model__flush(struct model *m)
 		apply_oldest(m);
 }
 
+/* -f: the process (other than the target) thread tid belongs to, or NULL. */
+static struct model_proc *proc_of(struct model *m, uint32_t tid)
+{
+	for (size_t i = 0; i < m->ntids; i++)
+		if (m->tids[i].tid == tid)
+			return &m->procs[m->tids[i].proc - 1];
+	return NULL;
+}
+
+static struct model_proc *find_proc(struct model *m, uint32_t pid)
+{
+	for (size_t i = 0; i < m->nprocs; i++)
+		if (m->procs[i].pid == pid)
+			return &m->procs[i];
+	return NULL;
+}
+
+static void set_thread(struct model *m, uint32_t tid, uint32_t pid)
+{
+	struct model_proc *p = find_proc(m, pid);
+	size_t i;
+
+	for (i = 0; i < m->ntids && m->tids[i].tid != tid; i++)
+		;
+	if (!p) {
+		/* the target's (a tid reused): its calls go to the target's heap */
+		if (i < m->ntids)
+			m->tids[i] = m->tids[--m->ntids];
+		return;
+	}
+	if (i == m->ntids)
+		m->tids = xrealloc(m->tids, (++m->ntids) * sizeof(*m->tids));
+	m->tids[i].tid = tid;
+	m->tids[i].proc = (uint32_t)(p - m->procs) + 1;
+}
+
+void model__proc(struct model *m, const struct model_proc_event *e)
+{
+	struct model_proc *p;
+
+	model__flush(m);
+	switch (e->kind) {
+	case MODEL_PROC_FORK:
+		if (find_proc(m, e->pid))
+			return;
+		m->procs = xrealloc(m->procs, (m->nprocs + 1) * sizeof(*m->procs));
+		p = &m->procs[m->nprocs++];
+		*p = (struct model_proc){ .pid = e->pid, .ppid = e->other, .start_ns = e->ts_ns,
+					  .heap = heap__new(64) };
+		snprintf(p->comm, sizeof(p->comm), "%s", e->comm ? e->comm : "");
+		p->cmdline = e->cmdline ? xstrdup(e->cmdline) : NULL;
+		heap__set_window_origin(p->heap, m->opts.start_ns, m->opts.interval_ns);
+		heap__set_sample_bytes(p->heap, m->opts.sample_bytes);
+		/* its main thread is itself */
+		set_thread(m, e->pid, e->pid);
+		break;
+	case MODEL_PROC_EXIT:
+		p = find_proc(m, e->pid);
+		if (!p)
+			return;
+		p->exited = true;
+		p->status = e->status;
+		p->end_ns = e->ts_ns;
+		/* its name at its exit: the program it execed, if it did */
+		if (e->comm && *e->comm)
+			snprintf(p->comm, sizeof(p->comm), "%s", e->comm);
+		break;
+	case MODEL_PROC_THREAD:
+		set_thread(m, e->other, e->pid);
+		break;
+	case MODEL_PROC_NAME:
+		p = find_proc(m, e->pid);
+		if (!p)
+			return;
+		if (e->comm && *e->comm)
+			snprintf(p->comm, sizeof(p->comm), "%s", e->comm);
+		/* the old one is the program's it left: unknown unless read anew */
+		free(p->cmdline);
+		p->cmdline = e->cmdline ? xstrdup(e->cmdline) : NULL;
+		break;
+	}
+}
+
 void model__alloc(struct model *m, const struct alloc_call *c, uint64_t hash, uint64_t caller,
 		  uint16_t flags)
 {
-	struct model_slot *q = enqueue(m);
+	struct model_slot *q;
+	struct model_proc *p = m->ntids ? proc_of(m, c->tid) : NULL;
+
+	if (p) {
+		struct alloc_call a = *c;
+
+		a.stack = event_stack(m, hash, caller, flags);
+		heap__alloc(p->heap, &a);
+		m->events++;
+		return;
+	}
+	q = enqueue(m);
 
 	q->is_free = false;
 	q->a = *c;
@@ -164,7 +284,18 @@ void model__alloc(struct model *m, const struct alloc_call *c, uint64_t hash, ui
 void model__free_call(struct model *m, const struct free_call *c, uint64_t hash,
 		      uint64_t caller, uint16_t flags)
 {
-	struct model_slot *q = enqueue(m);
+	struct model_slot *q;
+	struct model_proc *p = m->ntids ? proc_of(m, c->tid) : NULL;
+
+	if (p) {
+		struct free_call f = *c;
+
+		f.stack = event_stack(m, hash, caller, flags);
+		heap__release(p->heap, &f);
+		m->events++;
+		return;
+	}
+	q = enqueue(m);
 
 	q->is_free = true;
 	q->f = *c;
@@ -190,6 +321,29 @@ void model__thread(struct model *m, uint32_t tid, const char *name)
 {
 	model__flush(m);
 	thread_names__set(m->names, tid, name);
+}
+
+void model__exec(struct model *m, uint64_t ts_ns, const char *comm, const char *cmdline)
+{
+	struct model_exec *x;
+	size_t nthreads;
+
+	model__flush(m);
+	m->execs = xrealloc(m->execs, (m->nexecs + 1) * sizeof(*m->execs));
+	x = &m->execs[m->nexecs++];
+	heap__threads(m->heap, &nthreads);
+	*x = (struct model_exec){ .ts_ns = ts_ns, .comm = xstrdup(comm ? comm : ""),
+				  .cmdline = xstrdup(cmdline ? cmdline : ""),
+				  .closed = *heap__totals(m->heap), .threads = nthreads };
+	free_image(m);
+	new_image(m);
+	/* the sites that grew, and the anonymous mappings, were the old image's too */
+	growth__free(m->growth);
+	m->growth = growth__new(m->heap);
+	timeline__set_observer(m->timeline, growth_sampled, m->growth);
+	mappings__free(m->maps);
+	m->maps = mappings__new();
+	timeline__set_mapped(m->timeline, &mappings__program(m->maps)->bytes);
 }
 
 void model__rss(struct model *m, uint64_t now_ns, uint64_t rss_bytes)

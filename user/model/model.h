@@ -59,6 +59,53 @@ struct model_opts {
 	void *internal_ctx;
 };
 
+/*
+ * The target execed: the image before it is closed out, its totals kept
+ * (its blocks still live are "live at exec", not leaks of the new image),
+ * and the heap, detector and annotations start afresh for the new one.
+ * Stacks, thread names and the timeline span the whole run.
+ */
+struct model_exec {
+	uint64_t ts_ns;
+	char *comm;                /* the new image's name */
+	char *cmdline;
+	struct heap_totals closed; /* the image that ended here, at its end */
+	uint64_t threads;          /* threads of the closed image that called */
+};
+
+/*
+ * -f: another process traced beside the target (a child it forked, or one
+ * running below a -p target), with a heap of its own: the same address is
+ * another block in each process.  Its threads' calls go to its heap
+ * (model__proc(), MODEL_PROC_THREAD).  Stacks are shared with the target's.
+ */
+struct model_proc {
+	uint32_t pid, ppid;    /* ppid 0: found running below a -p target at attach */
+	char comm[16];
+	char *cmdline;         /* NULL: not read (it had exited, or was not readable) */
+	uint64_t start_ns, end_ns; /* end 0: still running when tracing ended */
+	bool exited;
+	int status;            /* exited: waitpid()'s form */
+	struct heap *heap;
+};
+
+enum model_proc_kind {
+	MODEL_PROC_FORK = 1,   /* pid starts (forked by ppid, or found at attach) */
+	MODEL_PROC_EXIT = 2,   /* pid's last thread exited with status */
+	MODEL_PROC_THREAD = 3, /* thread tid (in ppid's place) belongs to process pid */
+	MODEL_PROC_NAME = 4,   /* pid execed: its comm and cmdline (NULL: not read) */
+};
+
+struct model_proc_event {
+	uint8_t kind;          /* enum model_proc_kind */
+	uint64_t ts_ns;
+	uint32_t pid;
+	uint32_t other;        /* FORK: the parent; THREAD: the thread; EXIT: 0 */
+	int32_t status;        /* EXIT */
+	const char *comm;      /* FORK, NAME: its name; EXIT: its name then; may be NULL */
+	const char *cmdline;   /* FORK, NAME: its command line, when read; else NULL */
+};
+
 /* The parts are the model's; read them, feed them only through model__*(). */
 struct model {
 	struct stack_table *stacks;
@@ -72,6 +119,13 @@ struct model {
 	bool maps_traced;        /* a mapping record came (or the run said it traces them) */
 	uint64_t stack_lost; /* events whose stack could not be sent */
 	uint64_t events;     /* alloc and free records applied */
+	struct model_exec *execs; /* in order; nexecs of them */
+	size_t nexecs;
+	struct model_opts opts;   /* a new image's heap is made as the first */
+	struct model_proc *procs; /* -f: in order of appearance; nprocs of them */
+	size_t nprocs;
+	struct { uint32_t tid, proc; } *tids; /* threads of procs: proc is an index + 1 */
+	size_t ntids;
 	/* read ahead, not applied yet */
 	struct model_slot queue[MODEL_READ_AHEAD];
 	unsigned qhead, qlen;
@@ -100,6 +154,10 @@ void model__map_call(struct model *m, const struct map_call *c, uint64_t hash);
 /* An annotation, its strings already read (name_addr & co. are not used). */
 void model__annot(struct model *m, const struct ms_ev_annot *e);
 void model__thread(struct model *m, uint32_t tid, const char *name);
+/* -f: a process joins, leaves, or names a thread of its own (struct model_proc). */
+void model__proc(struct model *m, const struct model_proc_event *e);
+/* The target execed at ts_ns into comm (cmdline): see struct model_exec. */
+void model__exec(struct model *m, uint64_t ts_ns, const char *comm, const char *cmdline);
 /* The target's resident set at now_ns (TIMELINE_NO_RSS: unknown, gone). */
 void model__rss(struct model *m, uint64_t now_ns, uint64_t rss_bytes);
 /* The records up to now_ns are in: the timeline's grid points up to it

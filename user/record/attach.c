@@ -42,12 +42,14 @@ struct tracer {
 	struct bpf_link *sweep;  /* the iter/task link of a batching tracer */
 	struct bpf_link *exit;   /* its thread-exit hook */
 	struct bpf_link *vm_child; /* and its count of processes sharing the target's memory */
+	struct bpf_link *exec_seen; /* and its count of the target's execs */
 	struct bpf_link *maps;   /* mmap & co. at sys_exit (opts.mappings) */
 	struct bpf_link **links;
 	size_t nlinks;
 	int *mfds;               /* uprobe_multi links */
 	size_t nmfds;
 	int pid;
+	int probe_pid;           /* the probes' filter: pid, or -1 (none) with -f */
 	struct tracer_mode mode; /* what runs: opts less what the kernel refused */
 	/* the ring buffer's consumer and producer pages, mapped read-only */
 	const volatile uint64_t *ring_pos;
@@ -168,6 +170,7 @@ static struct memscope *open_configured(const struct tracer_opts *opts, bool mul
 	if (!batch) {
 		bpf_program__set_autoload(k->progs.thread_exit, false);
 		bpf_program__set_autoload(k->progs.vm_child, false);
+		bpf_program__set_autoload(k->progs.exec_seen, false);
 		bpf_program__set_autoload(k->progs.sweep, false);
 	}
 	/* the unwinder's keys: only where there are CFI tables to key */
@@ -176,6 +179,10 @@ static struct memscope *open_configured(const struct tracer_opts *opts, bool mul
 	bpf_program__set_autoload(k->progs.maps_exit, opts->mappings == TRACER_MAPS_BTF);
 	bpf_program__set_autoload(k->progs.maps_exit_raw, opts->mappings == TRACER_MAPS_RAW);
 	k->rodata->target_tgid = opts->pid;
+	k->rodata->follow = opts->follow;
+	k->rodata->use_procs = opts->follow || opts->several;
+	if (opts->comm)
+		snprintf((char *)k->rodata->comm_name, sizeof(k->rodata->comm_name), "%s", opts->comm);
 	k->rodata->alloc_stacks = opts->alloc_stacks;
 	k->rodata->free_stacks = opts->free_stacks;
 	k->rodata->sample_bytes = opts->sample_bytes;
@@ -475,6 +482,8 @@ struct tracer *tracer__new(const struct tracer_opts *opts)
 
 	libbpf_set_print(libbpf_print);
 	t->pid = opts->pid;
+	/* -f: a child is traced from its first call, before we could attach to it; BPF filters */
+	t->probe_pid = opts->follow || opts->several ? -1 : opts->pid;
 	t->opts = *opts;
 	/* a kernel before 6.6 has no uprobe_multi links: perf events, no warning */
 	multi = !no_multi && tracer__has_uprobe_multi();
@@ -510,6 +519,7 @@ void tracer__free(struct tracer *t)
 	bpf_link__destroy(t->sweep);
 	bpf_link__destroy(t->exit);
 	bpf_link__destroy(t->vm_child);
+	bpf_link__destroy(t->exec_seen);
 	bpf_link__destroy(t->maps);
 	for (size_t i = 0; i < t->nlinks; i++)
 		bpf_link__destroy(t->links[i]);
@@ -535,7 +545,7 @@ static int attach_one(struct tracer *t, struct bpf_program *prog, const char *pa
 	LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = ret, .bpf_cookie = cookie);
 	struct bpf_link *link;
 
-	link = bpf_program__attach_uprobe_opts(prog, t->pid, path, offset, &uo);
+	link = bpf_program__attach_uprobe_opts(prog, t->probe_pid, path, offset, &uo);
 	if (!link)
 		return -errno;
 	add_link(t, link);
@@ -579,7 +589,7 @@ static int attach_multi(struct tracer *t, struct bpf_program *prog, const struct
 		a.offsets = (uint64_t)(uintptr_t)offsets;
 		a.cookies = (uint64_t)(uintptr_t)cookies;
 		a.multi_flags = ret ? MS_UPROBE_MULTI_RETURN : 0;
-		a.pid = (uint32_t)t->pid;
+		a.pid = t->probe_pid > 0 ? (uint32_t)t->probe_pid : 0;
 		fd = (int)syscall(SYS_bpf, BPF_LINK_CREATE, &a, sizeof(a));
 		if (fd < 0) {
 			err = -errno;
@@ -620,7 +630,8 @@ static int attach_batching(struct tracer *t)
 	bpf_link__destroy(t->sweep);
 	bpf_link__destroy(t->exit);
 	bpf_link__destroy(t->vm_child);
-	t->sweep = t->exit = t->vm_child = NULL;
+	bpf_link__destroy(t->exec_seen);
+	t->sweep = t->exit = t->vm_child = t->exec_seen = NULL;
 	if (!t->batch)
 		return 0;
 	link = bpf_program__attach(t->skel->progs.thread_exit);
@@ -635,7 +646,12 @@ static int attach_batching(struct tracer *t)
 	t->vm_child = bpf_program__attach(t->skel->progs.vm_child);
 	if (!t->vm_child)
 		ms_info(1, "cannot attach the vfork hook: %s", strerror(errno));
-	info.task.pid = (uint32_t)t->pid;
+	/* without it, an exec that was not followed goes unsaid */
+	t->exec_seen = bpf_program__attach(t->skel->progs.exec_seen);
+	if (!t->exec_seen)
+		ms_info(1, "cannot attach the exec hook: %s", strerror(errno));
+	/* -f: every task (those of no traced process stop at the storage lookup) */
+	info.task.pid = t->opts.follow || t->opts.several ? 0 : (uint32_t)t->pid;
 	io.link_info = &info;
 	io.link_info_len = sizeof(info);
 	t->sweep = bpf_program__attach_iter(t->skel->progs.sweep, &io);
@@ -679,8 +695,9 @@ static void drop_links(struct tracer *t)
 	bpf_link__destroy(t->sweep);
 	bpf_link__destroy(t->exit);
 	bpf_link__destroy(t->vm_child);
+	bpf_link__destroy(t->exec_seen);
 	bpf_link__destroy(t->maps);
-	t->sweep = t->exit = t->vm_child = t->maps = NULL;
+	t->sweep = t->exit = t->vm_child = t->exec_seen = t->maps = NULL;
 	for (size_t i = 0; i < t->nlinks; i++)
 		bpf_link__destroy(t->links[i]);
 	t->nlinks = 0;
@@ -700,7 +717,7 @@ static int attach_annotations(struct tracer *t, const struct alloc_object *o)
 	for (size_t i = 0; i < 3; i++) {
 		struct bpf_link *link;
 
-		link = bpf_program__attach_usdt(progs[i], t->pid, o->attach_path, "memscope",
+		link = bpf_program__attach_usdt(progs[i], t->probe_pid, o->attach_path, "memscope",
 						names[i], NULL);
 		if (link) {
 			add_link(t, link);
@@ -752,10 +769,11 @@ static int attach_object(struct tracer *t, const struct alloc_object *o, int *mu
 	return 0;
 }
 
+static int attach_objects(struct tracer *t, const struct alloc_objects *objs, int *multi_err);
+
 /* Attaches every object's probes: their number, or a negative errno (see attach_object()). */
 static int attach_all(struct tracer *t, const struct alloc_objects *objs, int *multi_err)
 {
-	size_t nprobes = 0;
 	int err = attach_batching(t);
 
 	if (err == -ESRCH) {
@@ -765,6 +783,22 @@ static int attach_all(struct tracer *t, const struct alloc_objects *objs, int *m
 	if (err)
 		return err;
 	attach_maps(t);
+	return attach_objects(t, objs, multi_err);
+}
+
+int tracer__attach_more(struct tracer *t, const struct alloc_objects *objs)
+{
+	int multi_err = 0, n = attach_objects(t, objs, &multi_err);
+
+	if (n > 0)
+		ms_info(1, "attached %d more probes", n);
+	return n;
+}
+
+/* Attaches the objects' probes: their number, or a negative errno (see attach_object()). */
+static int attach_objects(struct tracer *t, const struct alloc_objects *objs, int *multi_err)
+{
+	size_t nprobes = 0;
 
 	for (size_t i = 0; i < objs->n; i++) {
 		const struct alloc_object *o = &objs->v[i];
@@ -820,6 +854,15 @@ int tracer__attach(struct tracer *t, const struct alloc_objects *objs)
 	if (n > 0)
 		ms_info(1, "attached %d probes%s", n, t->multi ? " (uprobe_multi links)" : "");
 	return n;
+}
+
+int tracer__add_proc(struct tracer *t, int pid)
+{
+	uint32_t key = (uint32_t)pid, one = 1;
+
+	if (bpf_map__update_elem(t->skel->maps.procs, &key, sizeof(key), &one, sizeof(one), BPF_ANY))
+		return -errno;
+	return 0;
 }
 
 int tracer__ringbuf_fd(const struct tracer *t)

@@ -35,6 +35,16 @@ struct tracer_opts {
 	enum ms_unwind_mode unwind_mode;
 	uint32_t unwind_rows;   /* capacity of the rows' map (auto, dwarf) */
 	bool batch;             /* queue records per thread in BPF (MS_EV_BATCH) */
+	/*
+	 * -f: the processes the target forks are traced too (BPF adds them to
+	 * its set as they are forked); the probes then carry no pid filter:
+	 * every process mapping a probed file traps, BPF drops the others.
+	 */
+	bool follow;
+	/* -p PID,PID,...: processes besides the target (tracer__add_proc()), probes as with follow */
+	bool several;
+	/* --comm: processes that take this name later (exec, fork) join the traced set */
+	const char *comm;
 	int mappings;           /* enum tracer_maps: how mmap & co. are traced */
 };
 
@@ -98,7 +108,16 @@ void tracer__free(struct tracer *t);
 /* Attaches to every entry point of every object.  Returns the number of
  * probes attached (> 0) or a negative errno (message printed). */
 int tracer__attach(struct tracer *t, const struct alloc_objects *objs);
+/*
+ * Attaches the probes of objects added later (the image a traced process
+ * execs), in the mode tracer__attach() settled on.  The number attached
+ * (0 when objs has none), or a negative errno (message printed).
+ */
+int tracer__attach_more(struct tracer *t, const struct alloc_objects *objs);
 
+/* -f, several: traces process pid too (one running below a -p target, or another -p pid).
+ * 0 or negative errno. */
+int tracer__add_proc(struct tracer *t, int pid);
 int tracer__ringbuf_fd(const struct tracer *t);
 /*
  * The ring buffer's consumer and producer positions (bytes since the start);

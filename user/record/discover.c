@@ -335,8 +335,8 @@ static int script_interp(const char *exe, char *buf, size_t len)
 	return 0;
 }
 
-/* Runs `interp --list exe` and returns its output (malloc'ed) or NULL. */
-static char *run_ldso_list(const char *interp, const char *exe)
+/* Runs `interp --list exe` (in envp, when not NULL) and returns its output (malloc'ed) or NULL. */
+static char *run_ldso_list(const char *interp, const char *exe, char *const envp[])
 {
 	int fds[2], st;
 	size_t len = 0, cap = 4096;
@@ -357,7 +357,10 @@ static char *run_ldso_list(const char *interp, const char *exe)
 		dup2(fds[1], 1);
 		if (null >= 0)
 			dup2(null, 0), dup2(null, 2);
-		execl(interp, interp, "--list", exe, (char *)NULL);
+		if (envp)
+			execle(interp, interp, "--list", exe, (char *)NULL, envp);
+		else
+			execl(interp, interp, "--list", exe, (char *)NULL);
 		_exit(127);
 	}
 	close(fds[1]);
@@ -392,9 +395,10 @@ static void add_path(struct alloc_objects *objs, const char *path)
 	close(fd);
 }
 
-static void add_loader_list(struct alloc_objects *objs, const char *interp, const char *exe)
+static void add_loader_list(struct alloc_objects *objs, const char *interp, const char *exe,
+			    char *const envp[])
 {
-	char *text = run_ldso_list(interp, exe), **paths = NULL;
+	char *text = run_ldso_list(interp, exe, envp), **paths = NULL;
 	size_t n = 0, i;
 
 	if (!text) {
@@ -471,7 +475,7 @@ int discover__program_opts(const char *exe, const struct discover_opts *opts,
 	symbol_prefix = opts ? opts->symbol_prefix : NULL;
 	add_path(out, exe);
 	if (interp[0])
-		add_loader_list(out, interp, exe);
+		add_loader_list(out, interp, exe, opts ? opts->envp : NULL);
 	err = add_allocator_libs(out, opts);
 	drop_empty(out);
 	return err;

@@ -52,6 +52,12 @@ struct discover_opts {
 	const char *symbol_prefix;   /* --symbol-prefix: also PREFIXmalloc, PREFIXfree, ... */
 	char *const *allocator_libs; /* --allocator-lib: probed whether mapped or not yet */
 	size_t nallocator_libs;
+	/*
+	 * A program only: the environment it runs in (NULL: ours), whose
+	 * LD_PRELOAD and LD_LIBRARY_PATH its loader honours (a traced process
+	 * that execs, `env LD_PRELOAD=... prog`).
+	 */
+	char *const *envp;
 };
 
 /* 0 or negative errno (message printed).  Objects with neither allocator

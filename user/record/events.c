@@ -204,6 +204,69 @@ static void take_annot(struct event_sink *s, const struct ms_ev_annot *e)
 	model__annot(s->model, &r);
 }
 
+void events__proc(struct event_sink *s, const struct model_proc_event *e)
+{
+	if (s->rec)
+		recording__proc(s->rec, e);
+	model__proc(s->model, e);
+}
+
+/*
+ * A process's command line now, arguments joined by spaces and cut at 4095
+ * bytes; NULL when it cannot be read or is empty (gone: a zombie has none).
+ * Read when the record arrives, a few ms after the fact: a short-lived
+ * process may have none by then.
+ */
+static char *read_cmdline(uint32_t pid)
+{
+	char path[64], *buf = malloc(4096);
+	size_t n = 0;
+	FILE *f;
+
+	if (!buf)
+		return NULL;
+	snprintf(path, sizeof(path), "/proc/%u/cmdline", pid);
+	f = fopen(path, "re");
+	if (f) {
+		n = fread(buf, 1, 4095, f);
+		fclose(f);
+	}
+	if (!n) {
+		free(buf);
+		return NULL;
+	}
+	for (size_t i = 0; i + 1 < n; i++)
+		if (!buf[i])
+			buf[i] = ' ';
+	buf[n] = 0;
+	return buf;
+}
+
+static void on_proc(struct event_sink *s, const struct ms_ev_proc *e)
+{
+	char comm[sizeof(e->comm) + 1], *cmdline = NULL;
+	struct model_proc_event pe = { .ts_ns = e->ts_ns, .pid = e->pid, .status = e->status,
+				       .comm = comm };
+
+	memcpy(comm, e->comm, sizeof(e->comm));
+	comm[sizeof(e->comm)] = 0;
+	if (e->kind == MS_PROCEV_FORK) {
+		pe.kind = MODEL_PROC_FORK;
+		pe.other = e->ppid;
+		pe.cmdline = cmdline = read_cmdline(e->pid);
+	} else if (e->kind == MS_PROCEV_EXIT) {
+		pe.kind = MODEL_PROC_EXIT;
+	} else if (e->kind == MS_PROCEV_EXEC) {
+		pe.kind = MODEL_PROC_NAME;
+		pe.cmdline = cmdline = read_cmdline(e->pid);
+	} else {
+		s->malformed++;
+		return;
+	}
+	events__proc(s, &pe);
+	free(cmdline);
+}
+
 void events__thread(struct event_sink *s, uint32_t tid, const char *name)
 {
 	if (s->rec)
@@ -615,9 +678,20 @@ static int take_record(struct event_sink *s, void *data, size_t size)
 			break;
 		memcpy(name, e->comm, sizeof(e->comm));
 		name[sizeof(e->comm)] = 0;
+		if (s->follow && e->tgid && e->tgid != (uint32_t)s->pid) {
+			struct model_proc_event pe = { .kind = MODEL_PROC_THREAD, .pid = e->tgid,
+						       .other = e->tid };
+
+			events__proc(s, &pe);
+		}
 		events__thread(s, e->tid, name);
 		return 0;
 	}
+	case MS_EV_PROC:
+		if (size < sizeof(struct ms_ev_proc))
+			break;
+		on_proc(s, data);
+		return 0;
 	}
 	s->malformed++;
 	return 0;

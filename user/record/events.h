@@ -20,6 +20,7 @@
 #include "heap.h" /* struct alloc_call, struct free_call */
 #include "mappings.h" /* struct map_call */
 #include "memscope_events.h"
+#include "model.h"
 
 struct model;
 struct recording;
@@ -65,6 +66,7 @@ struct event_sink {
 	 * that thread's earlier records).  Set before the first record.
 	 */
 	bool ordered;
+	bool follow;            /* -f: threads are routed to their process (MODEL_PROC_THREAD) */
 	uint64_t late;          /* records applied after a later one (came too late) */
 	/*
 	 * When not 0: handle_event() returns -EAGAIN, which ends
@@ -88,6 +90,8 @@ void events__decode_map(const struct ms_ev_map *e, struct map_call *c, uint64_t 
  * past stop_at_ns or stop_pending (the record is taken).  The last records may stay
  * queued in the model: model__flush() before reading its state. */
 int handle_event(void *ctx, void *data, size_t size);
+/* -f: a process event (from BPF, or the session's at attach), to the model and the capture. */
+void events__proc(struct event_sink *s, const struct model_proc_event *e);
 /* A thread's name, read by the session from /proc (a record like BPF's). */
 void events__thread(struct event_sink *s, uint32_t tid, const char *name);
 /* Applies, in time order, the batched records older than until_ns

@@ -27,6 +27,8 @@ enum rec_type {
 	REC_SCAN,       /* minor 2: the reachability scan's outcome */
 	REC_SCAN_MARKS, /* minor 2: classified blocks, after SCAN */
 	REC_MAPCALL,    /* minor 3: an mmap, munmap, mremap or brk */
+	REC_EXEC,       /* minor 4: the target execed (model__exec()) */
+	REC_PROC,       /* minor 4: -f: a process event (model__proc()) */
 };
 
 /* classified blocks a SCAN_MARKS record holds at most (~2-12 bytes each) */
@@ -250,6 +252,32 @@ void recording__thread(struct recording *r, uint32_t tid, const char *name)
 	put(r, REC_THREAD);
 }
 
+void recording__exec(struct recording *r, uint64_t ts_ns, const char *comm, const char *cmdline)
+{
+	cap_enc__uv(&r->e, ts_ns);
+	cap_enc__str(&r->e, comm);
+	cap_enc__str(&r->e, cmdline);
+	put(r, REC_EXEC);
+	/* a new image's symbolizer: its mappings are all written after this
+	 * record, those the old one had as well (a reader forgets the old ones) */
+	r->maps_looked = false;
+	free(r->maps_seen);
+	r->maps_seen = NULL;
+	r->nmaps_seen = r->cap_maps_seen = 0;
+}
+
+void recording__proc(struct recording *r, const struct model_proc_event *e)
+{
+	cap_enc__u8(&r->e, e->kind);
+	cap_enc__uv(&r->e, e->ts_ns);
+	cap_enc__uv(&r->e, e->pid);
+	cap_enc__uv(&r->e, e->other);
+	cap_enc__sv(&r->e, e->status);
+	cap_enc__str(&r->e, e->comm);
+	cap_enc__str(&r->e, e->cmdline);
+	put(r, REC_PROC);
+}
+
 void recording__rss(struct recording *r, uint64_t now_ns, uint64_t rss_bytes)
 {
 	cap_enc__uv(&r->e, now_ns);
@@ -384,6 +412,8 @@ static void put_end(struct recording *r, const struct report_input *in)
 	cap_enc__uv(e, double_bits(u->build_ms));
 	/* minor 1: whether the vfork children were counted (MS_STAT_VM_CHILDREN) */
 	cap_enc__u8(e, in->vm_children_known);
+	/* minor 4: the processes below a -p target at attach */
+	cap_enc__uv(e, in->children_at_attach);
 	put(r, REC_END);
 }
 
@@ -583,6 +613,7 @@ static int read_end(struct replay *rp, struct cap_dec *d)
 	u->build_ms = bits_double(cap_dec__uv(d));
 	/* minor 0 files end here: the count unknown */
 	in->vm_children_known = !cap_dec__done(d) && cap_dec__u8(d);
+	in->children_at_attach = cap_dec__done(d) ? 0 : cap_dec__uv(d);
 	return d->bad ? -EBADMSG : 0;
 }
 
@@ -768,6 +799,36 @@ static int read_thread(struct replay *rp, struct cap_dec *d)
 	return 0;
 }
 
+static int read_proc(struct replay *rp, struct cap_dec *d)
+{
+	char comm[64], cmdline[4096];
+	struct model_proc_event e = { .kind = cap_dec__u8(d) };
+
+	e.ts_ns = cap_dec__uv(d);
+	e.pid = (uint32_t)cap_dec__uv(d);
+	e.other = (uint32_t)cap_dec__uv(d);
+	e.status = (int32_t)cap_dec__sv(d);
+	e.comm = cap_dec__strcpy(d, comm, sizeof(comm));
+	e.cmdline = cap_dec__strcpy(d, cmdline, sizeof(cmdline));
+	if (d->bad || e.kind < MODEL_PROC_FORK || e.kind > MODEL_PROC_NAME)
+		return -EBADMSG;
+	model__proc(rp->model, &e);
+	return 0;
+}
+
+static int read_exec(struct replay *rp, struct cap_dec *d)
+{
+	char comm[64], cmdline[4096];
+	uint64_t ts = cap_dec__uv(d);
+
+	cap_dec__strcpy(d, comm, sizeof(comm));
+	cap_dec__strcpy(d, cmdline, sizeof(cmdline));
+	if (d->bad)
+		return -EBADMSG;
+	model__exec(rp->model, ts, comm, cmdline);
+	return 0;
+}
+
 /* The model, made from META. */
 static void make_model(struct replay *rp)
 {
@@ -816,6 +877,10 @@ static int feed(struct replay *rp, uint8_t type, struct cap_dec *d)
 		return read_annot(rp, d);
 	case REC_THREAD:
 		return read_thread(rp, d);
+	case REC_EXEC:
+		return read_exec(rp, d);
+	case REC_PROC:
+		return read_proc(rp, d);
 	case REC_RSS:
 		now = cap_dec__uv(d);
 		model__rss(rp->model, now, cap_dec__uv(d));
@@ -887,6 +952,9 @@ static int scan(struct replay *rp, uint8_t type, struct cap_dec *d)
 		return read_frames(rp, d);
 	if (type == REC_MAP)
 		return read_map(rp, d);
+	/* the mappings before it were the old image's */
+	if (type == REC_EXEC)
+		symbolizer__forget_maps(rp->sym);
 	if (type == REC_SCAN)
 		return read_scan(rp, d);
 	if (type == REC_SCAN_MARKS)
@@ -962,6 +1030,10 @@ struct replay *replay__open(const char *path)
 	rp->in.timeline = rp->model->timeline;
 	rp->in.growth = rp->model->growth;
 	rp->in.thread_names = rp->model->names;
+	rp->in.execs = rp->model->execs;
+	rp->in.nexecs = rp->model->nexecs;
+	rp->in.procs = rp->model->procs;
+	rp->in.nprocs = rp->model->nprocs;
 	rp->in.annots = rp->model->annots;
 	rp->in.maps = rp->in.mappings ? rp->model->maps : NULL;
 	/* a capture before minor 2, or cut before the end: no scan */

@@ -24,6 +24,7 @@
 #include "heap.h"
 #include "mappings.h"
 #include "memscope_events.h"
+#include "model.h"
 #include "report_input.h"
 
 struct recording;
@@ -49,6 +50,10 @@ void recording__release(struct recording *r, const struct free_call *c, uint64_t
 void recording__annot(struct recording *r, const struct ms_ev_annot *e);
 void recording__map_call(struct recording *r, const struct map_call *c, uint64_t hash);
 void recording__thread(struct recording *r, uint32_t tid, const char *name);
+/* The target execed (model__exec()); the symbolizer is the new image's from now. */
+void recording__exec(struct recording *r, uint64_t ts_ns, const char *comm, const char *cmdline);
+/* -f: a process event (model__proc()). */
+void recording__proc(struct recording *r, const struct model_proc_event *e);
 void recording__rss(struct recording *r, uint64_t now_ns, uint64_t rss_bytes);
 void recording__tick(struct recording *r, uint64_t now_ns, bool force);
 

@@ -1420,6 +1420,13 @@ void symbolizer__add_map(struct symbolizer *s, const struct sym_mapping *mp)
 	s->nmaps++;
 }
 
+void symbolizer__forget_maps(struct symbolizer *s)
+{
+	/* the objects stay open: a later mapping of the same file finds its object */
+	s->nmaps = 0;
+	s->maps_gen++;
+}
+
 uint64_t symbolizer__maps_gen(const struct symbolizer *s)
 {
 	return s ? s->maps_gen : 0;

@@ -104,6 +104,13 @@ void symbolizer__preload(struct symbolizer *s, const struct sym_frame *frames, s
  */
 void symbolizer__add_map(struct symbolizer *s, const struct sym_mapping *m);
 
+/*
+ * An offline symbolizer's mappings so far are dropped (a capture's target
+ * execed: the old image's addresses mean nothing in the new one); the
+ * frames given to symbolizer__preload() stay.
+ */
+void symbolizer__forget_maps(struct symbolizer *s);
+
 typedef void (*symbolizer_map_fn)(void *ctx, const struct sym_mapping *m);
 /* Calls fn for each executable file mapping known now, by address. */
 void symbolizer__each_map(const struct symbolizer *s, symbolizer_map_fn fn, void *ctx);

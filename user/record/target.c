@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -155,7 +156,8 @@ int target__launch(struct target *t, char *const argv[])
 	t->exec_fd = report[0];
 	t->pidfd = open_pidfd(pid);
 	/* without the exit stop a short program is gone before its maps are read */
-	if (ptrace(PTRACE_SEIZE, pid, 0, PTRACE_O_TRACEEXIT) == 0)
+	/* and its exec stops: a new image must be probed before it runs */
+	if (ptrace(PTRACE_SEIZE, pid, 0, PTRACE_O_TRACEEXIT | PTRACE_O_TRACEEXEC) == 0)
 		t->traced = true;
 	else
 		ms_warn("cannot seize '%d' (%s): a short-lived program may lose its symbols",
@@ -296,6 +298,12 @@ static enum target_state poll_child(struct target *t)
 		}
 		if (WIFSTOPPED(st) && ((unsigned)st >> 16) == PTRACE_EVENT_EXIT)
 			return TARGET_EXITING;
+		/* the first is the launch's own exec: its probes are in place */
+		if (WIFSTOPPED(st) && ((unsigned)st >> 16) == PTRACE_EVENT_EXEC &&
+		    ++t->execs > 1) {
+			read_comm(t);
+			return TARGET_EXEC;
+		}
 		if (WIFSTOPPED(st))
 			pass_stop(t, st);
 	}
@@ -360,6 +368,195 @@ void target__resume(struct target *t)
 		t->traced = false;
 }
 
+/* The parent of pid from /proc/PID/stat (field 4), or -1. */
+static int read_ppid(int pid)
+{
+	char path[64], buf[512], *p;
+	int ppid = -1;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	/* the name may hold spaces and parentheses: the last ')' ends it */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %*c %d", &ppid) != 1)
+		return -1;
+	return ppid;
+}
+
+int target__descendants(const struct target *t)
+{
+	return target__descendants_list(t, NULL);
+}
+
+int target__descendants_list(const struct target *t, struct target_child **out)
+{
+	struct target_child *v = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	bool *in;
+	int count = 0;
+	DIR *d = opendir("/proc");
+
+	if (out)
+		*out = NULL;
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+
+		if (*end || pid <= 0)
+			continue;
+		if (n == cap)
+			v = xrealloc(v, (cap = cap ? cap * 2 : 256) * sizeof(*v));
+		v[n].pid = (int)pid;
+		v[n].ppid = read_ppid((int)pid);
+		n++;
+	}
+	closedir(d);
+	/* below the target: marked until nothing changes (parents may come after children) */
+	in = xcalloc(n ? n : 1, sizeof(*in));
+	for (bool more = true; more;) {
+		more = false;
+		for (size_t i = 0; i < n; i++) {
+			if (in[i] || v[i].ppid <= 0)
+				continue;
+			if (v[i].ppid == t->pid) {
+				in[i] = more = true;
+				continue;
+			}
+			for (size_t k = 0; k < n; k++)
+				if (in[k] && v[k].pid == v[i].ppid) {
+					in[i] = more = true;
+					break;
+				}
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		if (in[i])
+			v[count++] = v[i];
+	free(in);
+	if (out)
+		*out = v;
+	else
+		free(v);
+	return count;
+}
+
+int target__find_comm(const char *name, int skip, int *pids, int max)
+{
+	struct dirent *de;
+	int n = 0;
+	DIR *d = opendir("/proc");
+
+	if (!d)
+		return -errno;
+	while ((de = readdir(d)) && n < max) {
+		char path[64], comm[32];
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+		FILE *f;
+
+		if (*end || pid <= 0 || pid == skip)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		if (fgets(comm, sizeof(comm), f)) {
+			comm[strcspn(comm, "\n")] = 0;
+			if (!strcmp(comm, name) && ms_proc_kind((int)pid) != MS_PROC_KTHREAD)
+				pids[n++] = (int)pid;
+		}
+		fclose(f);
+	}
+	closedir(d);
+	/* by pid: the oldest first, as a rule */
+	for (int i = 1; i < n; i++)
+		for (int k = i; k > 0 && pids[k - 1] > pids[k]; k--) {
+			int tmp = pids[k];
+
+			pids[k] = pids[k - 1];
+			pids[k - 1] = tmp;
+		}
+	return n;
+}
+
+char *target__exe(const struct target *t)
+{
+	char path[64], buf[PATH_MAX];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", t->pid);
+	n = readlink(path, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return NULL;
+	buf[n] = 0;
+	return xstrdup(buf);
+}
+
+char **target__environ(const struct target *t)
+{
+	char path[64], *buf = NULL, **env;
+	size_t len = 0, cap = 0, n = 0, k = 0;
+	ssize_t r;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/environ", t->pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	do {
+		if (cap - len < 4096)
+			buf = xrealloc(buf, cap = cap ? cap * 2 : 65536);
+		r = read(fd, buf + len, cap - len - 1);
+		if (r > 0)
+			len += (size_t)r;
+	} while (r > 0 || (r < 0 && errno == EINTR));
+	close(fd);
+	if (r < 0) {
+		free(buf);
+		return NULL;
+	}
+	buf[len] = 0;
+	for (size_t i = 0; i < len; i++)
+		n += !buf[i];
+	/* the strings stay in buf, which env[n + 1] keeps for target__free_environ() */
+	env = xcalloc(n + 3, sizeof(*env));
+	for (size_t i = 0; i < len; i += strlen(buf + i) + 1)
+		if (buf[i])
+			env[k++] = buf + i;
+	env[k + 1] = buf;
+	return env;
+}
+
+void target__free_environ(char **env)
+{
+	size_t k = 0;
+
+	if (!env)
+		return;
+	while (env[k])
+		k++;
+	free(env[k + 1]);
+	free(env);
+}
+
+void target__continue(struct target *t)
+{
+	if (t->traced)
+		ptrace(PTRACE_CONT, t->pid, 0, 0);
+}
+
 void target__release(struct target *t)
 {
 	int st;
@@ -386,6 +583,9 @@ bool target__poll_exit(struct target *t)
 {
 	enum target_state s = target__poll(t);
 
+	/* nobody probes the new image here: it runs on */
+	if (s == TARGET_EXEC)
+		target__continue(t);
 	if (s == TARGET_EXITING) {
 		target__resume(t);
 		s = target__poll(t);

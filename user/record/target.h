@@ -29,6 +29,7 @@ struct target {
 	int go_fd;        /* launch: write end the child waits on */
 	int exec_fd;      /* launch: read end, EOF when exec succeeded */
 	char *exe;        /* launch: the program's resolved path */
+	unsigned execs;   /* launched: exec stops seen, the launch's own included */
 	char comm[64];
 };
 
@@ -52,6 +53,13 @@ int target__open_pid(struct target *t, int pid);
 enum target_state {
 	TARGET_RUNNING,
 	TARGET_EXITING, /* stopped at its exit: mappings still readable */
+	/*
+	 * Stopped at an exec after the launch's own (`sh -c 'exec ./prog'`):
+	 * the new image is mapped (its executable and loader, no library yet)
+	 * and has run no instruction; comm is its name.  The caller probes it,
+	 * then target__continue().
+	 */
+	TARGET_EXEC,
 	TARGET_EXITED,
 };
 
@@ -61,6 +69,32 @@ enum target_state {
  */
 enum target_state target__poll(struct target *t);
 void target__resume(struct target *t);
+/*
+ * How many processes run below it now (children, theirs, ...), from
+ * /proc/PID/stat's parents; negative errno when /proc cannot be read.
+ */
+int target__descendants(const struct target *t);
+struct target_child {
+	int pid, ppid;
+};
+/* The same, listed (parents before their children not guaranteed); *out malloc'ed, NULL when none. */
+int target__descendants_list(const struct target *t, struct target_child **out);
+/*
+ * The processes named name (/proc/PID/comm) now, but skip (ourselves) and
+ * kernel threads, by pid, at most max into pids: their number, or negative
+ * errno when /proc cannot be read.
+ */
+int target__find_comm(const char *name, int skip, int *pids, int max);
+/* Its executable's path (malloc'ed), NULL when it cannot be read. */
+char *target__exe(const struct target *t);
+/*
+ * Its environment (a NULL-terminated array for execve), NULL when it cannot
+ * be read; free with target__free_environ().
+ */
+char **target__environ(const struct target *t);
+void target__free_environ(char **env);
+/* Lets a target stopped at TARGET_EXEC run on. */
+void target__continue(struct target *t);
 /* Stops ptrace-servicing a launched child that goes on running (tracing
  * ended first): interrupts it, then detaches, passing on any signal. */
 void target__release(struct target *t);

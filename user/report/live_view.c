@@ -88,6 +88,22 @@ struct live_view *live_view__new(const struct live_view_opts *opts)
 	return v;
 }
 
+void live_view__exec(struct live_view *v, const struct heap *heap, struct symbolizer *sym,
+		     const char *comm)
+{
+	if (!v)
+		return;
+	v->o.heap = heap;
+	v->o.sym = sym;
+	v->o.comm = comm;
+	v->in.sym = sym;
+	report_frames__free(v->frames);
+	v->frames = report_frames__new(&v->in);
+	/* the new image's growth starts from nothing */
+	memset(&v->prev_totals, 0, sizeof(v->prev_totals));
+	v->nprev = 0;
+}
+
 static void write_all(int fd, const char *p, size_t n)
 {
 	while (n) {

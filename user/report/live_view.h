@@ -47,6 +47,9 @@ struct live_view;
 struct live_view *live_view__new(const struct live_view_opts *opts);
 /* Puts the terminal back as it found it (line wrap).  NULL is fine. */
 void live_view__free(struct live_view *v);
+/* The target execed: its new image's heap and symbolizer (the old ones may be freed). */
+void live_view__exec(struct live_view *v, const struct heap *heap, struct symbolizer *sym,
+		     const char *comm);
 /* Whether a view is due at now_ns: a period has passed, or the window was resized. */
 bool live_view__due(const struct live_view *v, uint64_t now_ns);
 /*

@@ -102,6 +102,15 @@ static void write_tracing(const struct report *r, struct json_writer *w)
 		jw__uint(w, "vm_children", t->vm_children);
 	else
 		jw__null(w, "vm_children");
+	/* processes it forked while traced (own address space): not traced */
+	if (t->vm_children_known)
+		jw__uint(w, "children", t->children);
+	else
+		jw__null(w, "children");
+	/* -p: processes running below it when tracing began: not traced */
+	jw__uint(w, "children_at_attach", t->children_at_attach);
+	/* execs of the target that were not followed (-p): the numbers mix programs */
+	jw__uint(w, "execs_not_followed", t->execs_not_followed);
 	/* what the kernel refused, and what ran instead: empty when nothing was */
 	jw__begin_array(w, "degraded");
 	for (size_t i = 0; i < t->ndegraded; i++) {
@@ -141,6 +150,80 @@ static void write_tracing(const struct report *r, struct json_writer *w)
 	}
 	jw__end_array(w);
 	jw__end_object(w);
+}
+
+/* The process images the target execed through; empty when it did not exec. */
+static void write_images(const struct report *r, struct json_writer *w)
+{
+	uint64_t start = r->tracing.start_ns;
+
+	jw__begin_array(w, "images");
+	for (size_t i = 0; i < r->nimages; i++) {
+		const struct report_image *im = &r->images[i];
+
+		jw__begin_object(w, NULL);
+		jw__int(w, "pid", im->pid);
+		jw__string(w, "comm", im->comm);
+		jw__string(w, "cmdline", im->cmdline);
+		jw__uint(w, "start_t_us", us_since(start, im->start_ns));
+		jw__uint(w, "end_t_us", us_since(start, im->end_ns));
+		jw__string(w, "ended_by", im->execed ? "exec" : "end");
+		jw__uint(w, "allocations", im->allocations);
+		jw__uint(w, "frees", im->frees);
+		jw__uint(w, "bytes_allocated", im->bytes_allocated);
+		jw__uint(w, "bytes_freed", im->bytes_freed);
+		jw__uint(w, "live_allocations", im->live_allocations);
+		jw__uint(w, "live_bytes", im->live_bytes);
+		jw__uint(w, "threads", im->threads);
+		jw__end_object(w);
+	}
+	jw__end_array(w);
+}
+
+/* -f: the other processes traced; empty without -f. */
+static void write_processes(const struct report *r, struct json_writer *w)
+{
+	uint64_t start = r->tracing.start_ns;
+
+	jw__begin_array(w, "processes");
+	for (size_t i = 0; i < r->nprocesses; i++) {
+		const struct report_process *p = &r->processes[i];
+
+		jw__begin_object(w, NULL);
+		jw__int(w, "pid", p->pid);
+		if (p->ppid)
+			jw__int(w, "ppid", p->ppid);
+		else
+			jw__null(w, "ppid");
+		jw__string(w, "comm", p->comm);
+		jw__string(w, "cmdline", p->cmdline);
+		jw__uint(w, "start_t_us", us_since(start, p->start_ns));
+		if (p->end_ns)
+			jw__uint(w, "end_t_us", us_since(start, p->end_ns));
+		else
+			jw__null(w, "end_t_us");
+		jw__bool(w, "exited", p->exited);
+		if (p->status_known && p->exit_code >= 0)
+			jw__int(w, "exit_status", p->exit_code);
+		else
+			jw__null(w, "exit_status");
+		if (p->status_known && p->exit_signal)
+			jw__int(w, "exit_signal", p->exit_signal);
+		else
+			jw__null(w, "exit_signal");
+		jw__uint(w, "allocations", p->allocations);
+		jw__uint(w, "frees", p->frees);
+		jw__uint(w, "bytes_allocated", p->bytes_allocated);
+		jw__uint(w, "bytes_freed", p->bytes_freed);
+		jw__uint(w, "peak_bytes", p->peak_bytes);
+		jw__uint(w, "live_allocations", p->live_allocations);
+		jw__uint(w, "live_bytes", p->live_bytes);
+		jw__uint(w, "leaked_allocations", p->leaked_count);
+		jw__uint(w, "leaked_bytes", p->leaked_bytes);
+		jw__uint(w, "unknown_frees", p->unknown_frees);
+		jw__end_object(w);
+	}
+	jw__end_array(w);
 }
 
 static void write_summary(const struct report *r, struct json_writer *w)
@@ -565,6 +648,8 @@ int report__write_json(const struct report *r, FILE *f)
 	jw__string(&w, "schema", REPORT_SCHEMA);
 	jw__string(&w, "version", MEMSCOPE_VERSION);
 	write_target(r, &w);
+	write_images(r, &w);
+	write_processes(r, &w);
 	write_tracing(r, &w);
 	write_summary(r, &w);
 	write_stacks(r, &w);

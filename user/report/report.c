@@ -6,6 +6,7 @@
  */
 #include <inttypes.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <string.h>
 
 #include "alloc_syms.h"
@@ -157,6 +158,76 @@ static void fill_target(struct report *r, const struct report_input *in)
 		.exit_signal = in->exit_signal,
 		.exit_text = str(r, in->exit_text),
 	};
+	if (in->nexecs) {
+		r->target.comm = str(r, in->execs[in->nexecs - 1].comm);
+		r->target.cmdline = str(r, in->execs[in->nexecs - 1].cmdline);
+	}
+}
+
+/* -f: the other processes, each its heap's totals. */
+static void collect_processes(struct report *r, const struct report_input *in)
+{
+	if (!in->nprocs)
+		return;
+	r->nprocesses = in->nprocs;
+	r->processes = xcalloc(in->nprocs, sizeof(*r->processes));
+	for (size_t i = 0; i < in->nprocs; i++) {
+		const struct model_proc *p = &in->procs[i];
+		const struct heap_totals *h = heap__totals(p->heap);
+		struct report_process *o = &r->processes[i];
+
+		*o = (struct report_process){
+			.pid = (int)p->pid, .ppid = (int)p->ppid, .comm = str(r, p->comm),
+			.cmdline = str(r, p->cmdline),
+			.start_ns = p->start_ns, .end_ns = p->end_ns, .exited = p->exited,
+			.status_known = p->exited, .exit_code = -1,
+			.allocations = h->allocations, .frees = h->frees,
+			.bytes_allocated = h->bytes_allocated, .bytes_freed = h->bytes_freed,
+			.peak_bytes = h->peak_bytes, .live_allocations = h->live_allocations,
+			.live_bytes = h->live_bytes, .unknown_frees = h->unknown_frees,
+		};
+		if (p->exited) {
+			if (WIFSIGNALED(p->status))
+				o->exit_signal = WTERMSIG(p->status);
+			else
+				o->exit_code = WEXITSTATUS(p->status);
+			o->leaked_count = h->live_allocations;
+			o->leaked_bytes = h->live_bytes;
+		}
+	}
+}
+
+/* The images the target execed through: before each exec, and the last. */
+static void collect_images(struct report *r, const struct report_input *in)
+{
+	const struct heap_totals *h;
+	size_t nthreads;
+
+	if (!in->nexecs)
+		return;
+	r->nimages = in->nexecs + 1;
+	r->images = xcalloc(r->nimages, sizeof(*r->images));
+	for (size_t i = 0; i < r->nimages; i++) {
+		struct report_image *im = &r->images[i];
+		bool last = i == in->nexecs;
+
+		im->pid = in->pid;
+		im->comm = i ? str(r, in->execs[i - 1].comm) : str(r, in->comm);
+		im->cmdline = i ? str(r, in->execs[i - 1].cmdline) : str(r, in->cmdline);
+		im->start_ns = i ? in->execs[i - 1].ts_ns : in->start_ns;
+		im->end_ns = last ? in->end_ns : in->execs[i].ts_ns;
+		im->execed = !last;
+		h = last ? heap__totals(in->heap) : &in->execs[i].closed;
+		im->allocations = h->allocations;
+		im->frees = h->frees;
+		im->bytes_allocated = h->bytes_allocated;
+		im->bytes_freed = h->bytes_freed;
+		im->live_allocations = h->live_allocations;
+		im->live_bytes = h->live_bytes;
+		if (last)
+			heap__threads(in->heap, &nthreads);
+		im->threads = last ? nthreads : in->execs[i].threads;
+	}
 }
 
 /* How stacks were walked: "dwarf" (by CFI, frame pointers where there is none), "fp", "none". */
@@ -191,6 +262,7 @@ static void fill_tracing(struct report *r, const struct report_input *in)
 	struct report_tracing *t = &r->tracing;
 	struct report_degraded *d = xcalloc(in->ndegraded ? in->ndegraded : 1, sizeof(*d));
 	const char **objs = xcalloc(in->objs && in->objs->n ? in->objs->n : 1, sizeof(*objs));
+	uint64_t expected;
 	char rule[96];
 
 	t->stacks = stacks_method(in, in->alloc_stacks);
@@ -204,6 +276,12 @@ static void fill_tracing(struct report *r, const struct report_input *in)
 	t->late_records = in->late_records;
 	t->vm_children_known = in->vm_children_known;
 	t->vm_children = in->bpf_stats[MS_STAT_VM_CHILDREN];
+	t->children = in->bpf_stats[MS_STAT_CHILDREN];
+	t->children_at_attach = in->children_at_attach;
+	/* BPF counts every exec, a launched target's own; the loader followed nexecs */
+	expected = (in->launched ? 1 : 0) + in->nexecs;
+	if (in->bpf_stats[MS_STAT_EXECS] > expected)
+		t->execs_not_followed = in->bpf_stats[MS_STAT_EXECS] - expected;
 	for (size_t i = 0; i < in->ndegraded; i++)
 		d[i] = (struct report_degraded){ .feature = str(r, in->degraded[i].feature),
 						 .reason = str(r, in->degraded[i].reason),
@@ -1021,6 +1099,8 @@ struct report *report__build(const struct report_input *in)
 	r->nstacks = stack_table__count(in->stacks);
 	r->stacks = xcalloc(r->nstacks ? r->nstacks : 1, sizeof(*r->stacks));
 	fill_target(r, in);
+	collect_images(r, in);
+	collect_processes(r, in);
 	fill_tracing(r, in);
 	fill_totals(r, in);
 	collect_sites(r, in);
@@ -1053,6 +1133,8 @@ void report__free(struct report *r)
 	free((void *)r->tracing.degraded);
 	free(r->tracing.allocators);
 	free(r->tracing.unnamed);
+	free(r->images);
+	free(r->processes);
 	free(r->frames);
 	free(r->frame_refs);
 	free(r->stacks);

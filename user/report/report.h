@@ -73,6 +73,10 @@ struct report_tracing {
 	uint64_t late_records; /* batched records applied out of time order */
 	bool vm_children_known;
 	uint64_t vm_children;  /* processes sharing the target's address space it started */
+	uint64_t children;     /* processes it forked while traced (vm_children_known) */
+	uint64_t children_at_attach; /* -p: processes below it at attach */
+	/* execs of the target not followed (a -p target's): its numbers mix programs */
+	uint64_t execs_not_followed;
 	const struct report_degraded *degraded;
 	size_t ndegraded;
 	const char **allocators; /* the objects probed, paths */
@@ -293,6 +297,36 @@ struct report_mapping {
 	bool has_functions, has_files, has_lines;
 };
 
+/*
+ * One process image the target ran, when it execed (none otherwise): the
+ * images before the last were closed out at their exec, their blocks still
+ * live then "live at exec" (not leaks: the exec released them all).  The
+ * last is the one the rest of the report is about.
+ */
+struct report_image {
+	int pid;
+	const char *comm, *cmdline;
+	uint64_t start_ns, end_ns; /* CLOCK_MONOTONIC; end: its exec, or tracing's end */
+	bool execed;               /* ended by an exec (all but the last) */
+	uint64_t allocations, frees, bytes_allocated, bytes_freed;
+	uint64_t live_allocations, live_bytes; /* at its exec (the last: at the end) */
+	uint64_t threads;          /* threads that called */
+};
+
+/* -f: another process traced beside the target, summed up. */
+struct report_process {
+	int pid, ppid;             /* ppid 0: unknown */
+	const char *comm;
+	const char *cmdline;       /* NULL: not read (gone before it could be) */
+	uint64_t start_ns, end_ns; /* end 0: running when tracing ended */
+	bool exited, status_known;
+	int exit_code, exit_signal; /* status_known: as report_target's */
+	uint64_t allocations, frees, bytes_allocated, bytes_freed, peak_bytes;
+	uint64_t live_allocations, live_bytes;
+	uint64_t leaked_count, leaked_bytes; /* live at its exit; 0 while it runs */
+	uint64_t unknown_frees;    /* its parent's blocks it inherited at the fork, mostly */
+};
+
 /* What one owner of anonymous mappings holds (docs/findings.md "Mappings"). */
 struct report_anon_totals {
 	uint64_t bytes, count;   /* live at the end */
@@ -323,6 +357,10 @@ struct report_anon {
 
 struct report {
 	struct report_target target;
+	struct report_process *processes; /* -f: in order of appearance */
+	size_t nprocesses;
+	struct report_image *images; /* in order; nimages (0, or 2 and more) */
+	size_t nimages;
 	struct report_tracing tracing;
 	struct report_totals totals;
 	struct report_frame *frames;   /* each address's frames once */

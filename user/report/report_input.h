@@ -24,6 +24,7 @@
 #include "mappings.h"
 #include "memscope_events.h"
 #include "reach.h"
+#include "model.h"
 #include "report.h"
 #include "stacks.h"
 #include "symbolize.h"
@@ -84,8 +85,17 @@ struct report_input {
 	/* bpf_stats[MS_STAT_VM_CHILDREN] counts the processes sharing the
 	 * target's address space it started (else the count is unknown) */
 	bool vm_children_known;
+	/* (the same hook counts bpf_stats[MS_STAT_CHILDREN], the processes it forked) */
+	/* -p: the processes running below the target when tracing began: not traced */
+	uint64_t children_at_attach;
 	/* the reachability scan at exit or detach; NULL: none was made (an old capture) */
 	const struct reach_result *scan;
+	/* the execs of the target (model.h), in order; the heap is the last image's */
+	const struct model_exec *execs;
+	size_t nexecs;
+	/* -f: the other processes traced (model.h), in order of appearance */
+	const struct model_proc *procs;
+	size_t nprocs;
 };
 
 /*

@@ -97,6 +97,67 @@ static void reach_lines(const struct report *r, FILE *f)
 			report__fmt_bytes(t->by_reach[c].bytes, a, sizeof(a)));
 }
 
+/* -f: a line per other process traced. */
+static void processes(const struct report *r, FILE *f)
+{
+	char a[32], b[32];
+
+	for (size_t i = 0; i < r->nprocesses; i++) {
+		const struct report_process *p = &r->processes[i];
+
+		fprintf(f, "   process       pid %d '", p->pid);
+		put_untrusted(f, p->comm ? p->comm : "?");
+		fprintf(f, "'");
+		if (p->ppid)
+			fprintf(f, " (parent %d)", p->ppid);
+		fprintf(f, ": %" PRIu64 " allocations (%s), %" PRIu64 " frees; ", p->allocations,
+			report__fmt_bytes(p->bytes_allocated, a, sizeof(a)), p->frees);
+		if (p->exited)
+			fprintf(f, "leaked %" PRIu64 " block%s, %s (live at its exit)\n",
+				p->leaked_count, p->leaked_count == 1 ? "" : "s",
+				report__fmt_bytes(p->leaked_bytes, b, sizeof(b)));
+		else
+			fprintf(f, "%" PRIu64 " block%s, %s live, still running\n",
+				p->live_allocations, p->live_allocations == 1 ? "" : "s",
+				report__fmt_bytes(p->live_bytes, b, sizeof(b)));
+	}
+}
+
+/* The processes the target started or had that were not traced. */
+static void children_line(const struct report_tracing *tr, FILE *f)
+{
+	uint64_t forked = tr->vm_children_known ? tr->children : 0;
+
+	fprintf(f, "   children      ");
+	if (forked)
+		fprintf(f, "%" PRIu64 " process%s forked while traced", forked,
+			forked == 1 ? "" : "es");
+	if (forked && tr->children_at_attach)
+		fprintf(f, "; ");
+	if (tr->children_at_attach)
+		fprintf(f, "%" PRIu64 " process%s below it at attach", tr->children_at_attach,
+			tr->children_at_attach == 1 ? "" : "es");
+	fprintf(f, ": not traced (-f traces them), their allocations are not in this report\n");
+}
+
+/* The images before the last exec, one line each (the report is about the last). */
+static void images(const struct report *r, FILE *f)
+{
+	char a[32], b[32];
+
+	for (size_t i = 0; i + 1 < r->nimages; i++) {
+		const struct report_image *im = &r->images[i];
+
+		fprintf(f, "   exec          '");
+		put_untrusted(f, im->comm ? im->comm : "?");
+		fprintf(f, "' until +%.3f s: %" PRIu64 " allocations (%s), %" PRIu64
+			" block%s, %s live at exec (not leaks)\n", rel(r, im->end_ns),
+			im->allocations, report__fmt_bytes(im->bytes_allocated, a, sizeof(a)),
+			im->live_allocations, im->live_allocations == 1 ? "" : "s",
+			report__fmt_bytes(im->live_bytes, b, sizeof(b)));
+	}
+}
+
 /*
  * Beside the heap, the anonymous memory mapped: the program's own, and the
  * allocator's (the heap's backing, which holds the blocks counted above).
@@ -154,6 +215,11 @@ static void header(const struct report *r, FILE *f)
 			"traced; %" PRIu64 " free%s of %s blocks\n",
 			tr->vm_children, tr->vm_children == 1 ? "" : "es", t->vm_frees,
 			t->vm_frees == 1 ? "" : "s", tr->vm_children == 1 ? "its" : "their");
+	if (r->nprocesses)
+		processes(r, f);
+	else if ((tr->vm_children_known && tr->children) || tr->children_at_attach)
+		children_line(tr, f);
+	images(r, f);
 	for (size_t i = 0; i < tr->ndegraded; i++)
 		fprintf(f, "   degraded      %s lost (%s): %s\n", tr->degraded[i].feature,
 			tr->degraded[i].reason, tr->degraded[i].instead);
@@ -172,6 +238,10 @@ static void header(const struct report *r, FILE *f)
 			tr->sample_bytes ? "a larger --sample-bytes sends fewer events" :
 			"a larger --ringbuf-size absorbs a burst, --sample-bytes (e.g. 64k) a "
 			"sustained rate");
+	if (tr->execs_not_followed)
+		fprintf(f, "   warning: the target execed %" PRIu64 " time%s while traced and was not "
+			"followed (-p): the numbers mix the programs before and after\n",
+			tr->execs_not_followed, tr->execs_not_followed == 1 ? "" : "s");
 	if (t->lost_stacks)
 		fprintf(f, "   warning: %" PRIu64 " events have only their caller's address "
 			"(stack record lost)\n", t->lost_stacks);

@@ -320,6 +320,9 @@
 		if (S.lost_stacks)
 			bad.push(plural(S.lost_stacks, 'allocation', 'allocations') + ' lost their stack record; they are ' +
 				'grouped under their direct caller only.');
+		if (TR.execs_not_followed)
+			bad.push('The target execed ' + plural(TR.execs_not_followed, 'time', 'times') + ' while traced and ' +
+				'was not followed (an attached process): the numbers below mix the programs before and after.');
 		(TR.degraded || []).forEach(function (d) {
 			bad.push('This kernel refused ' + d.feature + ' (' + d.reason + '), so the trace ran with ' +
 				d.instead + '.');
@@ -337,6 +340,35 @@
 			info.push((S.vm_child_frees === 1 ? '1 release of a block' : fmtInt(S.vm_child_frees) + ' releases of blocks') +
 				' allocated by ' + plural(TR.vm_children, 'process', 'processes') + ' sharing the address space ' +
 				'(vfork children, not traced); counted apart from unknown frees.');
+		(R.processes || []).forEach(function (p) {
+			info.push('Also traced (-f): pid ' + p.pid + ' \u2018' + (p.comm || '?') + '\u2019' +
+				(p.ppid ? ', forked by ' + p.ppid : '') + ': ' +
+				plural(p.allocations, 'allocation', 'allocations') + ', ' + plural(p.frees, 'free', 'frees') + ', ' +
+				(p.exited ? plural(p.leaked_allocations, 'block', 'blocks') + ' (' + fmtBytes(p.leaked_bytes) +
+					') leaked (live at its exit).' :
+					plural(p.live_allocations, 'block', 'blocks') + ' (' + fmtBytes(p.live_bytes) +
+					') live, still running.') +
+				' The rest of the page is about the target alone.');
+		});
+		if (!(R.processes || []).length && (TR.children || TR.children_at_attach)) {
+			var kids = [];
+			if (TR.children)
+				kids.push(plural(TR.children, 'process', 'processes') + ' forked while traced');
+			if (TR.children_at_attach)
+				kids.push(plural(TR.children_at_attach, 'process', 'processes') + ' running below it at attach');
+			info.push('The target had children: ' + kids.join('; ') + '. They were not traced: ' +
+				'their allocations are not on this page.');
+		}
+		(R.images || []).forEach(function (im) {
+			if (im.ended_by !== 'exec')
+				return;
+			info.push('Before its exec at ' + fmtDuration(im.end_t_us) + ', pid ' + im.pid + ' ran \u2018' +
+				(im.comm || '?') + '\u2019 (' + (im.cmdline || '') + '): ' +
+				plural(im.allocations, 'allocation', 'allocations') + ', ' +
+				plural(im.live_allocations, 'block', 'blocks') + ' (' + fmtBytes(im.live_bytes) +
+				') live at the exec. The exec released them: they are not this program\u2019s leaks, ' +
+				'and the rest of the page is about the program it became.');
+		});
 		if (S.unmatched_annotations)
 			info.push(plural(S.unmatched_annotations, 'annotation', 'annotations') + ' named an address in no block ' +
 				'memscope-bpf knew of (unmatched annotations); they are not in the variables table.');

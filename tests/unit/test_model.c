@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The model across an exec (model__exec()): the old image closed out with
+ * its totals and blocks live at the exec, the new image's heap afresh (an
+ * old address is nothing there), stacks kept; and the report snapshot's
+ * images and target name from it.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "model.h"
+#include "report_input.h"
+
+static void do_malloc(struct model *m, uint64_t ts, uint64_t ptr, uint64_t size)
+{
+	struct alloc_call c = { .fn = MS_FN_MALLOC, .tid = 7, .ts_ns = ts, .ptr = ptr, .size = size };
+
+	model__alloc(m, &c, 0x11, 0x401000, 0);
+}
+
+static void do_free(struct model *m, uint64_t ts, uint64_t ptr)
+{
+	struct free_call c = { .fn = MS_FN_FREE, .tid = 7, .ts_ns = ts, .ptr = ptr };
+
+	model__free_call(m, &c, 0, 0x401000, 0);
+}
+
+static struct model *new_model(void)
+{
+	struct model_opts mo = { .sz = sizeof(mo), .live_hint = 16, .freed_capacity = 64,
+				 .start_ns = 1000, .interval_ns = 100000000 };
+	uint64_t ip = 0x401000;
+	struct model *m = model__new(&mo);
+
+	model__stack(m, 0x11, &ip, 1, 0);
+	return m;
+}
+
+static void test_model__exec_closes_the_image_and_starts_a_fresh_heap(void **state)
+{
+	struct model *m = new_model();
+	const struct heap_totals *t;
+	uint32_t nstacks;
+
+	do_malloc(m, 2000, 0x1000, 100);
+	do_malloc(m, 2100, 0x2000, 200);
+	do_malloc(m, 2200, 0x3000, 300);
+	do_free(m, 2300, 0x2000);
+	model__flush(m);
+	nstacks = stack_table__count(m->stacks);
+	model__exec(m, 3000, "prog", "./prog --x");
+	/* stacks span the images */
+	assert_int_equal(stack_table__count(m->stacks), nstacks);
+	assert_int_equal(m->nexecs, 1);
+	assert_int_equal(m->execs[0].ts_ns, 3000);
+	assert_string_equal(m->execs[0].comm, "prog");
+	assert_string_equal(m->execs[0].cmdline, "./prog --x");
+	assert_int_equal(m->execs[0].closed.allocations, 3);
+	assert_int_equal(m->execs[0].closed.frees, 1);
+	assert_int_equal(m->execs[0].closed.live_allocations, 2);
+	assert_int_equal(m->execs[0].closed.live_bytes, 400);
+	assert_int_equal(m->execs[0].threads, 1);
+	t = heap__totals(m->heap);
+	assert_int_equal(t->allocations, 0);
+	assert_int_equal(t->live_allocations, 0);
+	/* the old image's address means nothing now: an unknown free, not a release */
+	do_free(m, 3100, 0x1000);
+	do_malloc(m, 3200, 0x1000, 50);
+	model__flush(m);
+	t = heap__totals(m->heap);
+	assert_int_equal(t->unknown_frees, 1);
+	assert_int_equal(t->frees, 0);
+	assert_int_equal(t->allocations, 1);
+	assert_int_equal(t->live_bytes, 50);
+	model__free(m);
+}
+
+static void test_report__images_name_the_target_by_its_last_exec(void **state)
+{
+	struct model *m = new_model();
+	struct report_input in = { .pid = 42, .comm = "sh", .cmdline = "sh -c exec ./prog",
+				   .exit_text = "exited", .exited = true, .launched = true,
+				   .alloc_stacks = true, .start_ns = 1000, .end_ns = 9000 };
+	struct report *r;
+
+	do_malloc(m, 2000, 0x1000, 100);
+	model__exec(m, 3000, "prog", "./prog");
+	do_malloc(m, 4000, 0x5000, 10);
+	do_malloc(m, 4100, 0x6000, 20);
+	model__flush(m);
+	in.heap = m->heap;
+	in.stacks = m->stacks;
+	in.execs = m->execs;
+	in.nexecs = m->nexecs;
+	r = report__build(&in);
+	assert_string_equal(r->target.comm, "prog");
+	assert_string_equal(r->target.cmdline, "./prog");
+	assert_int_equal(r->totals.allocations, 2);
+	assert_int_equal(r->totals.leaked_bytes, 30);
+	assert_int_equal(r->nimages, 2);
+	assert_string_equal(r->images[0].comm, "sh");
+	assert_true(r->images[0].execed);
+	assert_int_equal(r->images[0].start_ns, 1000);
+	assert_int_equal(r->images[0].end_ns, 3000);
+	assert_int_equal(r->images[0].live_allocations, 1);
+	assert_int_equal(r->images[0].live_bytes, 100);
+	assert_string_equal(r->images[1].comm, "prog");
+	assert_false(r->images[1].execed);
+	assert_int_equal(r->images[1].start_ns, 3000);
+	assert_int_equal(r->images[1].end_ns, 9000);
+	assert_int_equal(r->images[1].allocations, 2);
+	report__free(r);
+	/* no exec: no images, the report as before */
+	in.nexecs = 0;
+	r = report__build(&in);
+	assert_int_equal(r->nimages, 0);
+	assert_string_equal(r->target.comm, "sh");
+	report__free(r);
+	model__free(m);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_model__exec_closes_the_image_and_starts_a_fresh_heap),
+		cmocka_unit_test(test_report__images_name_the_target_by_its_last_exec),
+	};
+
+	return cmocka_run_group_tests_name("model", tests, NULL, NULL);
+}
