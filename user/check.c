@@ -38,6 +38,14 @@ static const struct check_config configs[] = {
 	CFG("--unwind=fp, perf-event uprobes", false, true, false, MS_UNWIND_FP, 0, true),
 	CFG("--free-stacks, perf-event", false, true, true, MS_UNWIND_AUTO, 0, true),
 	CFG("--no-batch, perf-event uprobes", false, true, false, MS_UNWIND_AUTO, 0, false),
+	{ .name = "--check-overflow", .multi = true,
+	  .opts = { .sz = sizeof(struct tracer_opts), .alloc_stacks = true,
+		    .unwind_mode = MS_UNWIND_AUTO, .batch = true, .unwind_rows = CHECK_ROWS,
+		    .check_overflow = true } },
+	{ .name = "--check-overflow, --no-batch, perf", .multi = false,
+	  .opts = { .sz = sizeof(struct tracer_opts), .alloc_stacks = true, .free_stacks = true,
+		    .unwind_mode = MS_UNWIND_AUTO, .batch = false, .unwind_rows = CHECK_ROWS,
+		    .check_overflow = true } },
 };
 
 const struct check_config *check__configs(size_t *n)

@@ -58,6 +58,11 @@ void options__usage(FILE *f)
 		"      --sample-bytes N   sample: a record and a stack on average every N bytes\n"
 		"                         allocated (suffix k, m, g: KiB, MiB, GiB); reports\n"
 		"                         show estimates; the probes still fire on every call\n"
+		"      --check-overflow   find writes past the end of blocks: their slack\n"
+		"                         (glibc's malloc_usable_size() less the request) is\n"
+		"                         read as each is handed out, at its release and at\n"
+		"                         the end; a change is a heap_overflow finding.  Only\n"
+		"                         reads the target; not with --sample-bytes\n"
 		"      --ringbuf-size MB  BPF ring buffer size in MiB (power of two, default 8)\n"
 		"      --no-batch         send each call to the loader on its own instead of\n"
 		"                         %d at a time per thread (costs the target more)\n"
@@ -116,7 +121,7 @@ static bool same_path(const char *a, const char *b)
 enum { OPT_JSON = 256, OPT_HTML, OPT_PPROF, OPT_FOLDED, OPT_FOLDED_TYPE, OPT_TOP, OPT_NO_STACKS, OPT_FREE_STACKS, OPT_RINGBUF,
        OPT_INTERVAL, OPT_MIN_AGE, OPT_SAMPLE_BYTES, OPT_UNWIND, OPT_NO_BATCH,
        OPT_CHECK, OPT_RECORD, OPT_LIVE, OPT_NO_SYMBOLIZE, OPT_NO_SCAN, OPT_SCAN_MAX_MS,
-       OPT_NO_DEBUGINFOD };
+       OPT_NO_DEBUGINFOD, OPT_CHECK_OVERFLOW };
 
 static const struct option long_opts[] = {
 	{ "pid", required_argument, NULL, 'p' },
@@ -143,6 +148,7 @@ static const struct option long_opts[] = {
 	{ "min-age", required_argument, NULL, OPT_MIN_AGE },
 	{ "no-scan", no_argument, NULL, OPT_NO_SCAN },
 	{ "scan-max-ms", required_argument, NULL, OPT_SCAN_MAX_MS },
+	{ "check-overflow", no_argument, NULL, OPT_CHECK_OVERFLOW },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -312,6 +318,9 @@ static enum options_result parse_one(struct ms_options *o, int c, const char *ar
 	case OPT_CHECK:
 		o->check = true;
 		break;
+	case OPT_CHECK_OVERFLOW:
+		o->check_overflow = true;
+		break;
 	case OPT_UNWIND:
 		if (!strcmp(arg, "auto")) {
 			o->unwind_mode = MS_UNWIND_AUTO;
@@ -378,8 +387,9 @@ static enum options_result check_report(struct ms_options *o)
 		ms_err("report: give one capture file (memscope-bpf report FILE.msb)");
 		return OPTIONS_EXIT_ERROR;
 	}
-	if (o->pid || o->duration_s || o->check || o->record_path) {
-		ms_err("report reads a capture: -p, -d, --check and --record do not apply");
+	if (o->pid || o->duration_s || o->check || o->record_path || o->check_overflow) {
+		ms_err("report reads a capture: -p, -d, --check, --check-overflow and --record "
+		       "do not apply");
 		return OPTIONS_EXIT_ERROR;
 	}
 	o->replay_path = o->argv[0];
@@ -431,6 +441,10 @@ enum options_result options__parse(struct ms_options *o, int argc, char **argv)
 		if (!o->pid && !o->argv)
 			return OPTIONS_RUN;
 		ms_err("--check traces nothing: give it no -p and no program");
+		return OPTIONS_EXIT_ERROR;
+	}
+	if (o->check_overflow && o->sample_bytes) {
+		ms_err("--check-overflow reads every block: it does not go with --sample-bytes");
 		return OPTIONS_EXIT_ERROR;
 	}
 	if (o->pid && o->argv) {

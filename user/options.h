@@ -44,6 +44,7 @@ struct ms_options {
 	uint64_t scan_max_ns;  /* --scan-max-ms: the scan stops past it */
 	int verbose;
 	bool check;            /* --check: report what this kernel can do, trace nothing */
+	bool check_overflow;   /* --check-overflow: read blocks' slack (model/overflow.h) */
 	bool stderr_closed;    /* set by main: the text summary has nowhere to go */
 };
 

@@ -309,6 +309,23 @@ static uint32_t unwind_capacity(const struct session *s)
 	return rows > UNWIND_ROWS_MAX ? UNWIND_ROWS_MAX : (uint32_t)rows;
 }
 
+/*
+ * --check-overflow reads glibc's chunk headers: only when every object that
+ * defines malloc is glibc's libc (not jemalloc, tcmalloc, a static malloc).
+ */
+static bool malloc_is_glibc(const struct alloc_objects *objs)
+{
+	for (size_t i = 0; i < objs->n; i++) {
+		const char *base = strrchr(objs->v[i].path, '/');
+
+		base = base ? base + 1 : objs->v[i].path;
+		for (size_t k = 0; k < objs->v[i].nsyms; k++)
+			if (objs->v[i].syms[k].fn == MS_FN_MALLOC && strncmp(base, "libc.so", 7))
+				return false;
+	}
+	return true;
+}
+
 static int attach_probes(struct session *s)
 {
 	struct tracer_opts to = {
@@ -321,6 +338,7 @@ static int attach_probes(struct session *s)
 		.unwind_mode = s->opts->unwind_mode,
 		.unwind_rows = unwind_capacity(s),
 		.batch = s->opts->batch,
+		.check_overflow = s->opts->check_overflow && malloc_is_glibc(&s->objs),
 	};
 	volatile uint64_t *gen;
 	int rows_fd, objs_fd, keys_fd;
@@ -388,6 +406,9 @@ static int start_pipeline(struct session *s)
 		ms_warn("cannot read the maps of '%d': %s", s->target.pid, strerror(errno));
 	s->runtime = (struct runtime_ctx){ .sym = s->sym, .objs = &s->objs };
 	s->model = model__new(&mo);
+	if (s->opts->check_overflow)
+		model__check_overflow(s->model, malloc_is_glibc(&s->objs) ? OVERFLOW_READ :
+					       OVERFLOW_NOT_GLIBC);
 	snprintf(path, sizeof(path), "/proc/%d/statm", s->target.pid);
 	s->statm_fd = open(path, O_RDONLY | O_CLOEXEC);
 	s->sink = (struct event_sink){ .model = s->model, .sym = s->sym, .pid = s->target.pid,
@@ -588,6 +609,7 @@ static void record_target_state(struct session *s)
 	refresh_thread_names(s);
 	if (s->sym)
 		symbolizer__refresh(s->sym);
+	events__final_slack(&s->sink, ms_now_ns());
 }
 
 /* The scan of the target, its threads t held still; the time from t0. */
@@ -834,6 +856,7 @@ static void fill_report_input(struct session *s, struct report_input *in, char *
 		.degraded = s->degraded,
 		.ndegraded = s->mode.ndegraded,
 		.detector = s->model->detector,
+		.overflow = s->model->overflow,
 		.timeline = s->model->timeline,
 		.thread_names = s->model->names,
 		.annots = s->model->annots,
@@ -878,6 +901,8 @@ static void start_recording(struct session *s)
 	s->rec = recording__new(s->rec_fd, &in, FREED_CAPACITY);
 	if (!s->rec)
 		ms_err("cannot write '%s': %s", s->opts->record_path, strerror(errno));
+	else if (s->model->overflow)
+		recording__check_overflow(s->rec, overflow__way(s->model->overflow));
 }
 
 static int write_reports(struct session *s)

@@ -27,6 +27,7 @@ void model__free(struct model *m)
 	if (!m)
 		return;
 	annotations__free(m->annots);
+	overflow__free(m->overflow);
 	detector__free(m->detector);
 	timeline__free(m->timeline);
 	thread_names__free(m->names);
@@ -178,6 +179,20 @@ void model__thread(struct model *m, uint32_t tid, const char *name)
 {
 	model__flush(m);
 	thread_names__set(m->names, tid, name);
+}
+
+void model__check_overflow(struct model *m, enum overflow_way way)
+{
+	if (!m->overflow)
+		m->overflow = overflow__new(m->heap, m->detector, way);
+}
+
+void model__slack(struct model *m, const struct ms_ev_slack *e)
+{
+	/* it speaks of a block the queued calls add or release */
+	model__flush(m);
+	if (m->overflow)
+		overflow__observe(m->overflow, e);
 }
 
 void model__rss(struct model *m, uint64_t now_ns, uint64_t rss_bytes)

@@ -26,6 +26,7 @@
 #include "detect.h"
 #include "heap.h"
 #include "memscope_events.h"
+#include "overflow.h"
 #include "stacks.h"
 #include "thread_names.h"
 #include "timeline.h"
@@ -64,6 +65,7 @@ struct model {
 	struct annotations *annots;
 	struct timeline *timeline;
 	struct thread_names *names;
+	struct overflow_check *overflow; /* NULL without --check-overflow */
 	uint64_t stack_lost; /* events whose stack could not be sent */
 	uint64_t events;     /* alloc and free records applied */
 	/* read ahead, not applied yet */
@@ -89,6 +91,10 @@ void model__stack(struct model *m, uint64_t hash, const uint64_t *ips, uint32_t 
 /* An annotation, its strings already read (name_addr & co. are not used). */
 void model__annot(struct model *m, const struct ms_ev_annot *e);
 void model__thread(struct model *m, uint32_t tid, const char *name);
+/* --check-overflow: slack readings will come (model.overflow); before any call. */
+void model__check_overflow(struct model *m, enum overflow_way way);
+/* --check-overflow: a reading of a block's end (ignored without the check). */
+void model__slack(struct model *m, const struct ms_ev_slack *e);
 /* The target's resident set at now_ns (TIMELINE_NO_RSS: unknown, gone). */
 void model__rss(struct model *m, uint64_t now_ns, uint64_t rss_bytes);
 /* The records up to now_ns are in: the timeline's grid points up to it

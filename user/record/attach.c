@@ -173,6 +173,7 @@ static struct memscope *open_configured(const struct tracer_opts *opts, bool mul
 	k->rodata->alloc_stacks = opts->alloc_stacks;
 	k->rodata->free_stacks = opts->free_stacks;
 	k->rodata->sample_bytes = opts->sample_bytes;
+	k->rodata->check_overflow = opts->check_overflow && !opts->sample_bytes;
 	k->rodata->unwind_mode = opts->unwind_mode;
 	if (opts->unwind_rows)
 		bpf_map__set_max_entries(k->maps.unwind_rows, opts->unwind_rows);

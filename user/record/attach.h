@@ -28,6 +28,7 @@ struct tracer_opts {
 	enum ms_unwind_mode unwind_mode;
 	uint32_t unwind_rows;   /* capacity of the rows' map (auto, dwarf) */
 	bool batch;             /* queue records per thread in BPF (MS_EV_BATCH) */
+	bool check_overflow;    /* MS_EV_SLACK records (glibc's malloc; never with sampling) */
 };
 
 struct tracer;

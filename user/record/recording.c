@@ -26,6 +26,8 @@ enum rec_type {
 	REC_MAP,
 	REC_SCAN,       /* minor 2: the reachability scan's outcome */
 	REC_SCAN_MARKS, /* minor 2: classified blocks, after SCAN */
+	REC_OVERFLOW,   /* minor 3: --check-overflow is on, before any call */
+	REC_SLACK,      /* minor 3: a reading of a block's end */
 };
 
 /* classified blocks a SCAN_MARKS record holds at most (~2-12 bytes each) */
@@ -239,6 +241,26 @@ void recording__tick(struct recording *r, uint64_t now_ns, bool force)
 	cap_enc__uv(&r->e, now_ns);
 	cap_enc__u8(&r->e, force);
 	put(r, REC_TICK);
+}
+
+void recording__check_overflow(struct recording *r, enum overflow_way way)
+{
+	cap_enc__u8(&r->e, (uint8_t)way);
+	put(r, REC_OVERFLOW);
+}
+
+void recording__slack(struct recording *r, const struct ms_ev_slack *s)
+{
+	struct cap_enc *e = &r->e;
+	size_t len = s->len > MS_SLACK_WINDOW ? MS_SLACK_WINDOW : s->len;
+
+	cap_enc__u8(e, s->kind);
+	cap_enc__uv(e, s->tid);
+	put_ts(r, s->ts_ns);
+	cap_enc__uv(e, s->ptr);
+	cap_enc__uv(e, s->usable);
+	cap_enc__bytes(e, s->bytes, len);
+	put(r, REC_SLACK);
 }
 
 static uint64_t map_key(const struct sym_mapping *m)
@@ -694,6 +716,27 @@ static int read_annot(struct replay *rp, struct cap_dec *d)
 	return 0;
 }
 
+static int read_slack(struct replay *rp, struct cap_dec *d)
+{
+	struct ms_ev_slack s = { .type = MS_EV_SLACK };
+	const void *p;
+	size_t len = 0;
+
+	s.kind = cap_dec__u8(d);
+	s.tid = (uint32_t)cap_dec__uv(d);
+	s.ts_ns = get_ts(rp, d);
+	s.ptr = cap_dec__uv(d);
+	s.usable = cap_dec__uv(d);
+	p = cap_dec__bytes(d, &len);
+	if (d->bad || len > MS_SLACK_WINDOW || s.kind < MS_SLACK_ALLOC || s.kind > MS_SLACK_FINAL)
+		return -EBADMSG;
+	if (p)
+		memcpy(s.bytes, p, len);
+	s.len = (uint16_t)len;
+	model__slack(rp->model, &s);
+	return 0;
+}
+
 static int read_thread(struct replay *rp, struct cap_dec *d)
 {
 	char name[64];
@@ -751,6 +794,16 @@ static int feed(struct replay *rp, uint8_t type, struct cap_dec *d)
 		return read_annot(rp, d);
 	case REC_THREAD:
 		return read_thread(rp, d);
+	case REC_OVERFLOW: {
+		uint8_t way = cap_dec__u8(d);
+
+		if (d->bad || (way != OVERFLOW_READ && way != OVERFLOW_NOT_GLIBC))
+			return -EBADMSG;
+		model__check_overflow(rp->model, (enum overflow_way)way);
+		return 0;
+	}
+	case REC_SLACK:
+		return read_slack(rp, d);
 	case REC_RSS:
 		now = cap_dec__uv(d);
 		model__rss(rp->model, now, cap_dec__uv(d));
@@ -894,6 +947,7 @@ struct replay *replay__open(const char *path)
 	rp->in.sym = rp->sym;
 	rp->in.stack_lost = rp->model->stack_lost;
 	rp->in.detector = rp->model->detector;
+	rp->in.overflow = rp->model->overflow;
 	rp->in.timeline = rp->model->timeline;
 	rp->in.thread_names = rp->model->names;
 	rp->in.annots = rp->model->annots;

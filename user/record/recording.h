@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "heap.h"
+#include "overflow.h"
 #include "memscope_events.h"
 #include "report_input.h"
 
@@ -49,6 +50,9 @@ void recording__annot(struct recording *r, const struct ms_ev_annot *e);
 void recording__thread(struct recording *r, uint32_t tid, const char *name);
 void recording__rss(struct recording *r, uint64_t now_ns, uint64_t rss_bytes);
 void recording__tick(struct recording *r, uint64_t now_ns, bool force);
+/* --check-overflow is on (right after recording__new()), and a slack reading. */
+void recording__check_overflow(struct recording *r, enum overflow_way way);
+void recording__slack(struct recording *r, const struct ms_ev_slack *e);
 
 /* The symbolizer's executable mappings not written yet (cheap when none changed). */
 void recording__maps(struct recording *r, const struct symbolizer *sym);

@@ -261,9 +261,38 @@ static void write_findings(const struct report *r, struct json_writer *w)
 		jw__string(w, "alloc_function", f[i].alloc_function);
 		jw__string(w, "free_function", f[i].free_function);
 		jw__string(w, "message", f[i].message);
+		if (f[i].overflow_changed) {
+			jw__uint(w, "block_size", f[i].block_size);
+			jw__uint(w, "overflow_bytes", f[i].overflow_changed);
+			jw__uint(w, "overflow_reach", f[i].overflow_reach);
+		}
 		jw__end_object(w);
 	}
 	jw__end_array(w);
+}
+
+/* --check-overflow's coverage; null when it was not asked for. */
+static void write_overflow(const struct report *r, struct json_writer *w)
+{
+	const struct report_overflow *o = &r->overflow;
+
+	if (!o->way) {
+		jw__null(w, "overflow_check");
+		return;
+	}
+	jw__begin_object(w, "overflow_check");
+	jw__string(w, "way", o->way);
+	jw__string(w, "misses", o->misses);
+	jw__uint(w, "blocks", o->blocks);
+	jw__uint(w, "checked", o->checked);
+	jw__uint(w, "overflowed", o->overflowed);
+	jw__uint(w, "partial", o->partial);
+	jw__uint(w, "no_slack", o->no_slack);
+	jw__uint(w, "unreadable", o->unreadable);
+	jw__uint(w, "not_compared", o->not_compared);
+	jw__uint(w, "not_seen", o->not_seen);
+	jw__uint(w, "header_changed", o->header_changed);
+	jw__end_object(w);
 }
 
 static void write_sites(const struct report *r, struct json_writer *w)
@@ -471,6 +500,7 @@ int report__write_json(const struct report *r, FILE *f)
 	write_stacks(r, &w);
 	write_leaks(r, &w);
 	write_findings(r, &w);
+	write_overflow(r, &w);
 	write_sites(r, &w);
 	write_threads(r, &w);
 	write_thread_sites(r, &w);

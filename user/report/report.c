@@ -102,6 +102,13 @@ static void finding_message(const struct finding *f, char *buf, size_t len)
 	case FINDING_REALLOC_OF_FREED:
 		snprintf(buf, len, "%s of 0x%" PRIx64 ", already released by %s", fn, f->ptr, ffn);
 		break;
+	case FINDING_HEAP_OVERFLOW:
+		snprintf(buf, len, "%" PRIu32 " byte%s past the end of the %" PRIu64
+			 "-byte block 0x%" PRIx64 " from %s changed (up to %" PRIu32 " past it), "
+			 "found %s%s", f->overflow.changed, f->overflow.changed == 1 ? "" : "s",
+			 f->block_size, f->ptr, afn, f->overflow.reach,
+			 f->fn ? "at its release by " : "live at the end", f->fn ? fn : "");
+		break;
 	default:
 		snprintf(buf, len, "finding at 0x%" PRIx64, f->ptr);
 	}
@@ -567,8 +574,42 @@ static void collect_findings(struct report *r, const struct report_input *in)
 			.free_function = f[i].free_fn ? str(r, alloc_syms__fn_name(f[i].free_fn)) : NULL,
 			.message = str(r, msg),
 		};
+		if (f[i].kind == FINDING_HEAP_OVERFLOW) {
+			r->findings[i].block_size = f[i].block_size;
+			r->findings[i].overflow_changed = f[i].overflow.changed;
+			r->findings[i].overflow_reach = f[i].overflow.reach;
+		}
 	}
 	r->nfindings = n;
+}
+
+static void collect_overflow(struct report *r, const struct report_input *in)
+{
+	struct overflow_stats st;
+	struct report_overflow *o = &r->overflow;
+
+	if (!in->overflow)
+		return;
+	overflow__stats(in->overflow, &st);
+	if (overflow__way(in->overflow) == OVERFLOW_READ) {
+		o->way = "read";
+		o->misses = "a write of the bytes already there; a write past the slack (into the "
+			    "allocator's next chunk header); a write undone before the release; "
+			    "blocks with no slack or whose end could not be read";
+	} else {
+		o->way = "none";
+		o->misses = "every block: the target's malloc is not glibc's, whose chunk header "
+			    "gives the usable size";
+	}
+	o->blocks = st.blocks;
+	o->checked = st.checked;
+	o->overflowed = st.overflowed;
+	o->no_slack = st.no_slack;
+	o->unreadable = st.unreadable;
+	o->not_compared = st.not_compared;
+	o->not_seen = st.not_seen;
+	o->partial = st.partial;
+	o->header_changed = st.header_changed;
 }
 
 static void collect_timeline(struct report *r, const struct report_input *in)
@@ -919,6 +960,7 @@ struct report *report__build(const struct report_input *in)
 	collect_variables(r, in);
 	collect_scopes(r, in);
 	collect_findings(r, in);
+	collect_overflow(r, in);
 	collect_timeline(r, in);
 	r->sizes = hist_buckets(heap__size_hist(in->heap), &n);
 	r->nsizes = n;

@@ -204,6 +204,21 @@ struct report_finding {
 	/* the offending call's, the allocation's, the earlier release's; NULL when none */
 	const char *function, *alloc_function, *free_function;
 	const char *message;   /* one line */
+	/* heap_overflow: the block's size, how many slack bytes changed and how
+	 * far past its end the farthest one is (1: the first byte past it) */
+	uint64_t block_size;
+	uint32_t overflow_changed, overflow_reach;
+};
+
+/*
+ * --check-overflow (docs/findings.md "Heap overflows"): how blocks were
+ * checked and how many could be.  way NULL: the check was not asked for.
+ */
+struct report_overflow {
+	const char *way;    /* "read": slack read and compared; "none": malloc is not glibc's */
+	const char *misses; /* what this way cannot see, in words */
+	uint64_t blocks, checked, overflowed, no_slack, unreadable, not_compared, not_seen,
+		partial, header_changed;
 };
 
 struct report_thread {
@@ -290,6 +305,7 @@ struct report {
 	size_t nthread_sites;
 	struct report_finding *findings;
 	size_t nfindings;
+	struct report_overflow overflow;
 	struct report_variable *variables;
 	size_t nvariables;
 	uint32_t *live_vars;           /* live variables' indexes, by allocation stack */

@@ -20,6 +20,7 @@
 #include "detect.h"
 #include "discover.h"
 #include "heap.h"
+#include "overflow.h"
 #include "memscope_events.h"
 #include "reach.h"
 #include "report.h"
@@ -65,6 +66,7 @@ struct report_input {
 	size_t nunnamed;
 	size_t ndegraded;
 	const struct detector *detector;         /* may be NULL */
+	const struct overflow_check *overflow;   /* NULL: no --check-overflow */
 	const struct timeline *timeline;         /* may be NULL */
 	const struct thread_names *thread_names; /* may be NULL */
 	const struct annotations *annots;        /* may be NULL */

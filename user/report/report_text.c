@@ -172,8 +172,10 @@ static void findings(const struct report *r, FILE *f)
 		fprintf(f, "\n   [%s] ", v[i].kind);
 		put_untrusted(f, v[i].message);
 		fputc('\n', f);
-		if (v[i].stack == REPORT_NO_STACK && !r->tracing.alloc_stacks_taken &&
-		    !r->tracing.free_stacks_taken)
+		if (v[i].stack == REPORT_NO_STACK && v[i].overflow_changed)
+			fprintf(f, "      (found while the block was live, at the end)\n");
+		else if (v[i].stack == REPORT_NO_STACK && !r->tracing.alloc_stacks_taken &&
+			 !r->tracing.free_stacks_taken)
 			fprintf(f, "         (no call site: releases have none with --no-stacks)\n");
 		else
 			print_stack(r, f, v[i].stack, TEXT_FINDING_FRAMES, "      ");
@@ -186,6 +188,23 @@ static void findings(const struct report *r, FILE *f)
 			print_stack(r, f, v[i].alloc_stack, TEXT_FINDING_FRAMES, "      ");
 		}
 	}
+}
+
+/* --check-overflow: how many blocks could be checked, and what the way used misses. */
+static void overflow(const struct report *r, FILE *f)
+{
+	const struct report_overflow *o = &r->overflow;
+	uint64_t unchecked = o->no_slack + o->unreadable + o->not_compared + o->not_seen +
+			     o->header_changed;
+
+	if (!o->way)
+		return;
+	fprintf(f, "\n   overflow check (%s): %" PRIu64 " of %" PRIu64 " blocks checked, %" PRIu64
+		" changed; %" PRIu64 " not checked (%" PRIu64 " without slack, %" PRIu64
+		" unreadable, %" PRIu64 " not read at the end, %" PRIu64 " not seen, %" PRIu64
+		" header changed)\n", o->way, o->checked, o->blocks, o->overflowed, unchecked,
+		o->no_slack, o->unreadable, o->not_compared, o->not_seen, o->header_changed);
+	fprintf(f, "   it misses: %s\n", o->misses);
 }
 
 static void print_vars(const struct report *r, FILE *f, const struct report_site *s)
@@ -292,6 +311,7 @@ int report__write_text(const struct report *r, FILE *f, unsigned top)
 {
 	header(r, f);
 	findings(r, f);
+	overflow(r, f);
 	leaks(r, f, top);
 	hotspots(r, f);
 	scopes(r, f);
