@@ -23,27 +23,27 @@ static void __attribute__((noinline)) poke(char *p, size_t at, size_t n)
 
 static char *__attribute__((noinline)) block_1(void)
 {
-	return malloc(20);
+	return malloc(20); /* @ov_alloc1 */
 }
 
 static char *__attribute__((noinline)) block_3(void)
 {
-	return malloc(25);
+	return malloc(25); /* @ov_alloc3 */
 }
 
 static char *__attribute__((noinline)) block_8(void)
 {
-	return malloc(4990);
+	return malloc(4990); /* @ov_alloc8 */
 }
 
 static char *__attribute__((noinline)) block_live(void)
 {
-	return malloc(99990);
+	return malloc(99990); /* @ov_alloc_live */
 }
 
 static char *__attribute__((noinline)) block_realloc(void)
 {
-	return malloc(20);
+	return malloc(20); /* @ov_alloc_realloc */
 }
 
 static char *__attribute__((noinline)) block_clean(size_t n)
@@ -92,10 +92,10 @@ int main(int argc, char **argv)
 		poke(keep, 99990, 1);
 		poke(g, 20, 2);
 	}
-	free(a);
-	free(b);
-	free(c);
-	g = realloc(g, 2000);
+	free(a); /* @ov_free1 */
+	free(b); /* @ov_free3 */
+	free(c); /* @ov_free8 */
+	g = realloc(g, 2000); /* @ov_realloc */
 	free(g);
 	free(e);
 	free(f);
