@@ -23,6 +23,7 @@
 #include "recording.h"
 #include "report_input.h"
 #include "runtime.h"
+#include "procmaps.h"
 #include "scan.h"
 #include "session.h"
 #include "symbolize.h"
@@ -70,6 +71,8 @@ struct session {
 	struct recording *rec; /* --record: the capture written as we go */
 	int rec_fd;
 	int statm_fd;          /* the target's /proc/PID/statm, -1 once gone */
+	struct procmaps *maps; /* the target's maps, for the allocator's footprint; may be NULL */
+	uint64_t footprint_ns; /* when the footprint was last read */
 	struct ring_buffer *rb;
 	struct report_outputs outs;
 	uint64_t start_ns, end_ns;
@@ -411,6 +414,7 @@ static int start_pipeline(struct session *s)
 					       OVERFLOW_NOT_GLIBC);
 	snprintf(path, sizeof(path), "/proc/%d/statm", s->target.pid);
 	s->statm_fd = open(path, O_RDONLY | O_CLOEXEC);
+	s->maps = procmaps__new(s->target.pid);
 	s->sink = (struct event_sink){ .model = s->model, .sym = s->sym, .pid = s->target.pid,
 				       .ordered = tracer__batching(s->tracer) };
 	start_recording(s);
@@ -565,10 +569,47 @@ static uint64_t drain(struct session *s, bool all)
 }
 
 /* Drains, then samples: the heap state is then current to the sample. */
+/*
+ * The allocator's candidate mappings (model/footprint.h), once an interval
+ * and on a forced sample, after the drain: the live blocks are those of the
+ * records applied so far.  Nothing is sent when the maps cannot be read
+ * (the target gone).
+ */
+static void note_footprint(struct session *s, bool force)
+{
+	uint64_t now = ms_now_ns();
+	struct footprint_range *v;
+	struct procmap *m;
+	ssize_t n;
+	size_t k = 0;
+
+	if (!s->maps || (!force && now - s->footprint_ns < s->opts->interval_ns))
+		return;
+	s->footprint_ns = now;
+	n = procmaps__read_all(s->maps, &m);
+	if (n <= 0)
+		return;
+	v = xcalloc((size_t)n, sizeof(*v));
+	for (ssize_t i = 0; i < n; i++) {
+		bool brk = !strcmp(m[i].path, "[heap]");
+
+		if (!brk && (m[i].path[0] || strcmp(m[i].perms, "rw-p")))
+			continue;
+		v[k++] = (struct footprint_range){ .start = m[i].start, .end = m[i].end,
+						   .kind = brk ? FOOTPRINT_BRK : FOOTPRINT_ANON };
+	}
+	if (s->rec)
+		recording__footprint(s->rec, now, v, k);
+	model__footprint(s->model, now, v, k);
+	free(v);
+	free(m);
+}
+
 static void sample(struct session *s, bool force)
 {
 	uint64_t until = drain(s, force);
 
+	note_footprint(s, force);
 	if (s->rec) {
 		recording__tick(s->rec, until, force);
 		recording__maps(s->rec, s->sym);
@@ -857,6 +898,7 @@ static void fill_report_input(struct session *s, struct report_input *in, char *
 		.ndegraded = s->mode.ndegraded,
 		.detector = s->model->detector,
 		.overflow = s->model->overflow,
+		.footprint = s->model->footprint,
 		.timeline = s->model->timeline,
 		.thread_names = s->model->names,
 		.annots = s->model->annots,
@@ -973,6 +1015,7 @@ static void session_cleanup(struct session *s)
 		close(s->rec_fd);
 	if (s->statm_fd >= 0)
 		close(s->statm_fd);
+	procmaps__free(s->maps);
 	unwinder__free(s->unwind);
 	discover__free(&s->objs);
 	reach_result__clear(&s->scan);

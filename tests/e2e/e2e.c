@@ -4467,6 +4467,59 @@ static void test_e2e__overflow_none_in_a_clean_program_nor_without_the_option(vo
 	run_free(&r);
 }
 
+/* ------------------------------------------------------------------ fragmentation
+ * The allocator's footprint against the live bytes (docs/findings.md
+ * "Fragmentation"), on tests/programs/frag: 20,000 blocks of 1,000 bytes in
+ * the [heap], every other one freed.
+ */
+static void test_e2e__fragmentation_of_every_other_block_freed_is_near_half(void **state)
+{
+	char live[256], again[256], cap[256];
+	const cJSON *fr, *end, *s, *last = NULL;
+	double frac;
+	struct run r, rep;
+
+	snprintf(cap, sizeof(cap), "%s", tmp_path("frag.msb"));
+	snprintf(live, sizeof(live), "%s", tmp_path("frag.json"));
+	snprintf(again, sizeof(again), "%s", tmp_path("frag-again.json"));
+	run_memscope(&r, live, "--record", cap, "--json", live, "--", PROGS "frag", NULL);
+	assert_ran(&r, 0);
+	fr = cJSON_GetObjectItem(r.json, "fragmentation");
+	end = cJSON_GetObjectItem(fr, "at_end");
+	assert_non_null(end);
+	/* read at the exit stop: every record in, the heap as the program left it */
+	assert_int_equal((long)num(end, "live_bytes"), 10000 * 1000);
+	/* all of it the main arena's: no thread, no block past the mmap threshold */
+	assert_int_equal((long)num(end, "footprint_bytes"), (long)num(end, "heap_bytes"));
+	assert_int_equal((long)num(end, "arena_bytes") + num(end, "mmapped_bytes"), 0);
+	/*
+	 * 20,000 chunks of 1,008 bytes (20.16 MB) and what the heap held before
+	 * and past them (under 256 KiB): 10 MB live, 0.504 to 0.509 neither
+	 * live nor returned
+	 */
+	frac = num(end, "fragmentation");
+	if (frac < 0.50 || frac > 0.52)
+		fail_msg("fragmentation %.4f, expected 0.50 to 0.52", frac);
+	assert_true(num(end, "footprint_bytes") >= 20000 * 1008.0);
+	assert_true(num(end, "footprint_bytes") <= 20000 * 1008.0 + 256 * 1024);
+	/* the footprint at its peak is no smaller; the last timeline point has it */
+	assert_true(num(cJSON_GetObjectItem(fr, "at_peak"), "footprint_bytes") >=
+		    num(end, "footprint_bytes"));
+	cJSON_ArrayForEach(s, cJSON_GetObjectItem(r.json, "timeline"))
+		last = s;
+	assert_non_null(last);
+	assert_int_equal((long)num(last, "footprint_bytes"), (long)num(end, "footprint_bytes"));
+	if (!strstr(r.err, "% of it neither live nor returned"))
+		fail_msg("the text summary has no footprint line:\n%s", r.err);
+
+	/* the mappings came as records: the capture's report is the same */
+	run_memscope(&rep, again, "report", cap, "--json", again, NULL);
+	assert_ran(&rep, 0);
+	assert_same_file(live, again);
+	run_free(&rep);
+	run_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -4521,6 +4574,7 @@ int main(void)
 		cmocka_unit_test(test_e2e__reach_classes_at_exit_are_memchecks),
 		cmocka_unit_test(test_e2e__overflow_past_blocks_found_with_sites_as_valgrind),
 		cmocka_unit_test(test_e2e__overflow_none_in_a_clean_program_nor_without_the_option),
+		cmocka_unit_test(test_e2e__fragmentation_of_every_other_block_freed_is_near_half),
 		cmocka_unit_test(test_e2e__reach_scan_over_its_cap_stops_with_a_message),
 		cmocka_unit_test(test_e2e__reach_no_scan_when_only_the_main_thread_exits),
 		cmocka_unit_test(test_e2e__reach_scan_of_a_running_target_freezes_and_lets_it_go),

@@ -19,6 +19,7 @@ struct model *model__new(const struct model_opts *opts)
 	m->annots = annotations__new(m->heap, m->detector);
 	m->timeline = timeline__new(opts->start_ns, opts->interval_ns);
 	m->names = thread_names__new();
+	m->footprint = footprint__new(m->heap);
 	return m;
 }
 
@@ -28,6 +29,7 @@ void model__free(struct model *m)
 		return;
 	annotations__free(m->annots);
 	overflow__free(m->overflow);
+	footprint__free(m->footprint);
 	detector__free(m->detector);
 	timeline__free(m->timeline);
 	thread_names__free(m->names);
@@ -198,6 +200,14 @@ void model__slack(struct model *m, const struct ms_ev_slack *e)
 void model__rss(struct model *m, uint64_t now_ns, uint64_t rss_bytes)
 {
 	timeline__rss(m->timeline, now_ns, rss_bytes);
+}
+
+void model__footprint(struct model *m, uint64_t now_ns, const struct footprint_range *v,
+		      size_t n)
+{
+	/* the live blocks as of the records so far */
+	model__flush(m);
+	timeline__footprint(m->timeline, now_ns, footprint__reading(m->footprint, now_ns, v, n));
 }
 
 void model__tick(struct model *m, uint64_t now_ns, bool force)

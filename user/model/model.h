@@ -26,6 +26,7 @@
 #include "detect.h"
 #include "heap.h"
 #include "memscope_events.h"
+#include "footprint.h"
 #include "overflow.h"
 #include "stacks.h"
 #include "thread_names.h"
@@ -66,6 +67,7 @@ struct model {
 	struct timeline *timeline;
 	struct thread_names *names;
 	struct overflow_check *overflow; /* NULL without --check-overflow */
+	struct footprint *footprint;
 	uint64_t stack_lost; /* events whose stack could not be sent */
 	uint64_t events;     /* alloc and free records applied */
 	/* read ahead, not applied yet */
@@ -97,6 +99,9 @@ void model__check_overflow(struct model *m, enum overflow_way way);
 void model__slack(struct model *m, const struct ms_ev_slack *e);
 /* The target's resident set at now_ns (TIMELINE_NO_RSS: unknown, gone). */
 void model__rss(struct model *m, uint64_t now_ns, uint64_t rss_bytes);
+/* The allocator's candidate mappings read at now_ns (model/footprint.h). */
+void model__footprint(struct model *m, uint64_t now_ns, const struct footprint_range *v,
+		      size_t n);
 /* The records up to now_ns are in: the timeline's grid points up to it
  * are sampled (with force, now_ns too). */
 void model__tick(struct model *m, uint64_t now_ns, bool force);

@@ -31,6 +31,8 @@ struct timeline_sample {
 	uint64_t allocations; /* since the previous sample */
 	uint64_t frees;       /* since the previous sample */
 	uint64_t rss_bytes;   /* TIMELINE_NO_RSS when it could not be read */
+	/* the allocator's footprint (model/footprint.h); TIMELINE_NO_RSS when not read */
+	uint64_t footprint_bytes;
 };
 
 struct timeline;
@@ -49,6 +51,9 @@ void timeline__tick(struct timeline *tl, const struct heap_totals *t, uint64_t n
 		    bool force);
 /* The target's resident set read at now_ns; TIMELINE_NO_RSS once it is gone. */
 void timeline__rss(struct timeline *tl, uint64_t now_ns, uint64_t rss_bytes);
+
+/* The allocator's footprint read at now_ns (as timeline__rss()). */
+void timeline__footprint(struct timeline *tl, uint64_t now_ns, uint64_t bytes);
 
 const struct timeline_sample *timeline__samples(const struct timeline *tl, size_t *n);
 uint64_t timeline__interval_ns(const struct timeline *tl);

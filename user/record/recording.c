@@ -28,7 +28,11 @@ enum rec_type {
 	REC_SCAN_MARKS, /* minor 2: classified blocks, after SCAN */
 	REC_OVERFLOW,   /* minor 3: --check-overflow is on, before any call */
 	REC_SLACK,      /* minor 3: a reading of a block's end */
+	REC_FOOTPRINT,  /* minor 3: the allocator's candidate mappings */
 };
+
+/* candidate mappings a FOOTPRINT record holds at most */
+#define FOOTPRINT_MAX 65536
 
 /* classified blocks a SCAN_MARKS record holds at most (~2-12 bytes each) */
 #define SCAN_MARKS_MAX 16384
@@ -261,6 +265,25 @@ void recording__slack(struct recording *r, const struct ms_ev_slack *s)
 	cap_enc__uv(e, s->usable);
 	cap_enc__bytes(e, s->bytes, len);
 	put(r, REC_SLACK);
+}
+
+void recording__footprint(struct recording *r, uint64_t now_ns,
+			  const struct footprint_range *v, size_t n)
+{
+	uint64_t prev = 0;
+
+	if (n > FOOTPRINT_MAX)
+		n = FOOTPRINT_MAX;
+	cap_enc__uv(&r->e, now_ns);
+	cap_enc__uv(&r->e, n);
+	/* in address order: starts as differences are short */
+	for (size_t i = 0; i < n; i++) {
+		cap_enc__sv(&r->e, (int64_t)(v[i].start - prev));
+		cap_enc__uv(&r->e, v[i].end - v[i].start);
+		cap_enc__u8(&r->e, v[i].kind);
+		prev = v[i].start;
+	}
+	put(r, REC_FOOTPRINT);
 }
 
 static uint64_t map_key(const struct sym_mapping *m)
@@ -737,6 +760,27 @@ static int read_slack(struct replay *rp, struct cap_dec *d)
 	return 0;
 }
 
+static int read_footprint(struct replay *rp, struct cap_dec *d)
+{
+	uint64_t now = cap_dec__uv(d), n = cap_dec__uv(d), prev = 0;
+	struct footprint_range *v;
+
+	if (d->bad || n > FOOTPRINT_MAX)
+		return -EBADMSG;
+	v = xcalloc(n ? n : 1, sizeof(*v));
+	for (uint64_t i = 0; i < n && !d->bad; i++) {
+		v[i].start = prev += (uint64_t)cap_dec__sv(d);
+		v[i].end = v[i].start + cap_dec__uv(d);
+		v[i].kind = cap_dec__u8(d);
+		if (v[i].kind != FOOTPRINT_BRK && v[i].kind != FOOTPRINT_ANON)
+			d->bad = true;
+	}
+	if (!d->bad)
+		model__footprint(rp->model, now, v, n);
+	free(v);
+	return d->bad ? -EBADMSG : 0;
+}
+
 static int read_thread(struct replay *rp, struct cap_dec *d)
 {
 	char name[64];
@@ -804,6 +848,8 @@ static int feed(struct replay *rp, uint8_t type, struct cap_dec *d)
 	}
 	case REC_SLACK:
 		return read_slack(rp, d);
+	case REC_FOOTPRINT:
+		return read_footprint(rp, d);
 	case REC_RSS:
 		now = cap_dec__uv(d);
 		model__rss(rp->model, now, cap_dec__uv(d));
@@ -948,6 +994,7 @@ struct replay *replay__open(const char *path)
 	rp->in.stack_lost = rp->model->stack_lost;
 	rp->in.detector = rp->model->detector;
 	rp->in.overflow = rp->model->overflow;
+	rp->in.footprint = rp->model->footprint;
 	rp->in.timeline = rp->model->timeline;
 	rp->in.thread_names = rp->model->names;
 	rp->in.annots = rp->model->annots;

@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "footprint.h"
 #include "heap.h"
 #include "overflow.h"
 #include "memscope_events.h"
@@ -53,6 +54,9 @@ void recording__tick(struct recording *r, uint64_t now_ns, bool force);
 /* --check-overflow is on (right after recording__new()), and a slack reading. */
 void recording__check_overflow(struct recording *r, enum overflow_way way);
 void recording__slack(struct recording *r, const struct ms_ev_slack *e);
+/* The allocator's candidate mappings at now_ns (model/footprint.h). */
+void recording__footprint(struct recording *r, uint64_t now_ns,
+			  const struct footprint_range *v, size_t n);
 
 /* The symbolizer's executable mappings not written yet (cheap when none changed). */
 void recording__maps(struct recording *r, const struct symbolizer *sym);

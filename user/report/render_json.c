@@ -271,6 +271,39 @@ static void write_findings(const struct report *r, struct json_writer *w)
 	jw__end_array(w);
 }
 
+static void write_footprint(const struct report *r, struct json_writer *w, const char *key,
+			    const struct report_footprint *f)
+{
+	jw__begin_object(w, key);
+	jw__uint(w, "t_us", us_since(r->tracing.start_ns, f->t_ns));
+	jw__uint(w, "footprint_bytes", f->footprint);
+	jw__uint(w, "live_bytes", f->live_bytes);
+	jw__double(w, "fragmentation", f->fragmentation);
+	jw__uint(w, "heap_bytes", f->brk);
+	jw__uint(w, "arena_bytes", f->arenas);
+	jw__uint(w, "arenas", f->narenas);
+	jw__uint(w, "mmapped_bytes", f->mmapped);
+	jw__uint(w, "mmapped_blocks", f->nmmapped);
+	jw__uint(w, "mmapped_live_bytes", f->mmapped_live);
+	jw__end_object(w);
+}
+
+/* The allocator's footprint against the live bytes; null when never read. */
+static void write_fragmentation(const struct report *r, struct json_writer *w)
+{
+	const struct report_fragmentation *f = &r->fragmentation;
+
+	if (!f->known) {
+		jw__null(w, "fragmentation");
+		return;
+	}
+	jw__begin_object(w, "fragmentation");
+	jw__string(w, "rule", f->rule);
+	write_footprint(r, w, "at_end", &f->end);
+	write_footprint(r, w, "at_peak", &f->peak);
+	jw__end_object(w);
+}
+
 /* --check-overflow's coverage; null when it was not asked for. */
 static void write_overflow(const struct report *r, struct json_writer *w)
 {
@@ -375,6 +408,10 @@ static void write_timeline(const struct report *r, struct json_writer *w)
 			jw__null(w, "rss_bytes");
 		else
 			jw__uint(w, "rss_bytes", s[i].rss_bytes);
+		if (!s[i].has_footprint)
+			jw__null(w, "footprint_bytes");
+		else
+			jw__uint(w, "footprint_bytes", s[i].footprint_bytes);
 		jw__end_object(w);
 	}
 	jw__end_array(w);
@@ -501,6 +538,7 @@ int report__write_json(const struct report *r, FILE *f)
 	write_leaks(r, &w);
 	write_findings(r, &w);
 	write_overflow(r, &w);
+	write_fragmentation(r, &w);
 	write_sites(r, &w);
 	write_threads(r, &w);
 	write_thread_sites(r, &w);

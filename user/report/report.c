@@ -626,8 +626,38 @@ static void collect_timeline(struct report *r, const struct report_input *in)
 			.allocations = s[i].allocations, .frees = s[i].frees,
 			.has_rss = s[i].rss_bytes != TIMELINE_NO_RSS,
 			.rss_bytes = s[i].rss_bytes != TIMELINE_NO_RSS ? s[i].rss_bytes : 0,
+			.has_footprint = s[i].footprint_bytes != TIMELINE_NO_RSS,
+			.footprint_bytes = s[i].footprint_bytes != TIMELINE_NO_RSS ?
+				s[i].footprint_bytes : 0,
 		};
 	r->ntimeline = n;
+}
+
+static void footprint_of(struct report_footprint *out, const struct footprint_reading *fr)
+{
+	*out = (struct report_footprint){
+		.t_ns = fr->t_ns, .footprint = fr->total, .brk = fr->brk, .arenas = fr->arenas,
+		.mmapped = fr->mmapped, .narenas = fr->narenas, .nmmapped = fr->nmmapped,
+		.live_bytes = fr->live_bytes, .mmapped_live = fr->mmapped_live,
+	};
+	if (fr->total > fr->live_bytes)
+		out->fragmentation = (double)(fr->total - fr->live_bytes) / (double)fr->total;
+}
+
+static void collect_fragmentation(struct report *r, const struct report_input *in)
+{
+	struct report_fragmentation *f = &r->fragmentation;
+	struct footprint_reading fr;
+
+	if (!in->footprint || !footprint__last(in->footprint, &fr))
+		return;
+	f->known = true;
+	f->rule = "glibc's: the [heap], anonymous mappings aligned to 64 MiB (arena heaps) "
+		  "and anonymous mappings holding a live block at their start + 16 (mmapped "
+		  "blocks)";
+	footprint_of(&f->end, &fr);
+	footprint__peak(in->footprint, &fr);
+	footprint_of(&f->peak, &fr);
 }
 
 static struct report_bucket *hist_buckets(const struct heap_hist *h, size_t *n)
@@ -961,6 +991,7 @@ struct report *report__build(const struct report_input *in)
 	collect_scopes(r, in);
 	collect_findings(r, in);
 	collect_overflow(r, in);
+	collect_fragmentation(r, in);
 	collect_timeline(r, in);
 	r->sizes = hist_buckets(heap__size_hist(in->heap), &n);
 	r->nsizes = n;

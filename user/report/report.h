@@ -238,6 +238,30 @@ struct report_sample {
 	uint64_t live_bytes, allocations, frees;
 	bool has_rss;
 	uint64_t rss_bytes;
+	bool has_footprint;
+	uint64_t footprint_bytes; /* the allocator's (report_fragmentation) */
+};
+
+/* One reading of the allocator's footprint against the live bytes. */
+struct report_footprint {
+	uint64_t t_ns;
+	uint64_t footprint;       /* brk + arenas + mmapped */
+	uint64_t brk, arenas, mmapped;
+	uint64_t narenas, nmmapped;
+	uint64_t live_bytes, mmapped_live;
+	/* (footprint - live) / footprint, 0 when live exceeds it; in [0, 1] */
+	double fragmentation;
+};
+
+/*
+ * Fragmentation (docs/findings.md "Fragmentation"): known false when the
+ * target's mappings were never read (a capture from before it existed).
+ */
+struct report_fragmentation {
+	bool known;
+	const char *rule;             /* which mappings count, in words */
+	struct report_footprint end;  /* the last reading */
+	struct report_footprint peak; /* the reading with the largest footprint */
 };
 
 /* A non-empty histogram bucket: count values up to max. */
@@ -306,6 +330,7 @@ struct report {
 	struct report_finding *findings;
 	size_t nfindings;
 	struct report_overflow overflow;
+	struct report_fragmentation fragmentation;
 	struct report_variable *variables;
 	size_t nvariables;
 	uint32_t *live_vars;           /* live variables' indexes, by allocation stack */

@@ -19,6 +19,7 @@
 #include "annotations.h"
 #include "detect.h"
 #include "discover.h"
+#include "footprint.h"
 #include "heap.h"
 #include "overflow.h"
 #include "memscope_events.h"
@@ -67,6 +68,7 @@ struct report_input {
 	size_t ndegraded;
 	const struct detector *detector;         /* may be NULL */
 	const struct overflow_check *overflow;   /* NULL: no --check-overflow */
+	const struct footprint *footprint;       /* may be NULL */
 	const struct timeline *timeline;         /* may be NULL */
 	const struct thread_names *thread_names; /* may be NULL */
 	const struct annotations *annots;        /* may be NULL */

@@ -97,6 +97,22 @@ static void reach_lines(const struct report *r, FILE *f)
 			report__fmt_bytes(t->by_reach[c].bytes, a, sizeof(a)));
 }
 
+/* The allocator's footprint at the end and at its peak, and the share neither live nor returned. */
+static void fragmentation(const struct report *r, FILE *f)
+{
+	const struct report_fragmentation *fr = &r->fragmentation;
+	char a[32], b[32];
+
+	if (!fr->known)
+		return;
+	fprintf(f, "   footprint     %s held by malloc at the end, %.1f%% of it neither live nor "
+		"returned\n", report__fmt_bytes(fr->end.footprint, a, sizeof(a)),
+		100.0 * fr->end.fragmentation);
+	fprintf(f, "                 at its peak %s (+%.3f s): %s live, %.1f%% fragmented\n",
+		report__fmt_bytes(fr->peak.footprint, a, sizeof(a)), rel(r, fr->peak.t_ns),
+		report__fmt_bytes(fr->peak.live_bytes, b, sizeof(b)), 100.0 * fr->peak.fragmentation);
+}
+
 static void header(const struct report *r, FILE *f)
 {
 	const struct report_tracing *tr = &r->tracing;
@@ -114,6 +130,7 @@ static void header(const struct report *r, FILE *f)
 		t->peak_bytes ? rel(r, t->peak_ts_ns) : 0.0);
 	fprintf(f, "   live at end   %" PRIu64 " blocks, %s\n", t->live_allocations,
 		report__fmt_bytes(t->live_bytes, a, sizeof(a)));
+	fragmentation(r, f);
 	fprintf(f, "   leaked        %" PRIu64 " blocks, %s (%s)\n", t->leaked_count,
 		report__fmt_bytes(t->leaked_bytes, a, sizeof(a)), tr->leak_rule);
 	if (t->runtime_count)

@@ -1224,13 +1224,15 @@
 				plural(tl.length, 'sample', 'samples') + ', one every ' + fmtDuration(TR.interval_us) + ').'));
 			return;
 		}
-		var xs = [], heap = [], rss = [], allocs = [], frees = [], prev = 0, hasRss = false;
+		var xs = [], heap = [], rss = [], foot = [], allocs = [], frees = [], prev = 0, hasRss = false;
+		var hasFoot = false;
 
 		/* a launched target starts with nothing allocated */
 		if (T.launched && tl[0].t_us > 0) {
 			xs.push(0);
 			heap.push(0);
 			rss.push(null);
+			foot.push(null);
 			allocs.push(null);
 			frees.push(null);
 		}
@@ -1242,6 +1244,8 @@
 			heap.push(s.live_bytes);
 			rss.push(s.rss_bytes === null || s.rss_bytes === undefined ? null : s.rss_bytes);
 			hasRss = hasRss || rss[rss.length - 1] !== null;
+			foot.push(s.footprint_bytes === null || s.footprint_bytes === undefined ? null : s.footprint_bytes);
+			hasFoot = hasFoot || foot[foot.length - 1] !== null;
 			allocs.push(dt > 0 ? s.allocations / dt : null);
 			frees.push(dt > 0 ? s.frees / dt : null);
 			prev = s.t_us;
@@ -1308,7 +1312,10 @@
 				{ label: 'RSS (right axis)', scale: 'rss', stroke: '#8a5cc2', width: 1.5, dash: [6, 4], show: hasRss,
 				  /* RSS is read only at recent grid points: join across the others */
 				  spanGaps: true,
-				  value: function (u, v) { return fmtBytes(v); } }]
+				  value: function (u, v) { return fmtBytes(v); } },
+				/* what malloc holds from the system: above heap in use by its fragmentation */
+				{ label: 'Malloc footprint (left axis)', scale: 'heap', stroke: '#c2410c', width: 1.5, dash: [2, 3],
+				  show: hasFoot, spanGaps: true, value: function (u, v) { return fmtBytes(v); } }]
 		};
 		var rate = {
 			width: width, height: 130, cursor: cursor, hooks: hooks,
@@ -1327,7 +1334,7 @@
 
 		box.appendChild(a);
 		box.appendChild(b);
-		plots.push(new uPlot(memory, [xs, heap, rss], a));
+		plots.push(new uPlot(memory, [xs, heap, rss, foot], a));
 		plots.push(new uPlot(rate, [xs, allocs, frees], b));
 	}
 
