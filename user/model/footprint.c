@@ -41,15 +41,16 @@ uint64_t footprint__reading(struct footprint *fp, uint64_t now_ns,
 
 		if (v[i].end <= v[i].start)
 			continue;
+		/* a block's own mapping first: it may be 64 MiB-aligned by chance */
 		if (v[i].kind == FOOTPRINT_BRK) {
 			r.brk += len;
-		} else if (v[i].start % ARENA_ALIGN == 0) {
-			r.arenas += len;
-			r.narenas++;
 		} else if ((b = live_table__get(live, v[i].start + MMAP_BLOCK_OFFSET))) {
 			r.mmapped += len;
 			r.mmapped_live += b->size;
 			r.nmmapped++;
+		} else if (v[i].start % ARENA_ALIGN == 0) {
+			r.arenas += len;
+			r.narenas++;
 		}
 	}
 	r.total = r.brk + r.arenas + r.mmapped;

@@ -9,11 +9,11 @@
  * here, by glibc's rules, from the mappings and the live blocks alone:
  *
  *   [heap]             the main arena (brk): always
- *   arena heaps        an anonymous mapping starting at a multiple of 64 MiB
- *                      (glibc's HEAP_MAX_SIZE: the heaps of the other arenas
- *                      are aligned to it; only their read-write part counts)
  *   mmapped blocks     an anonymous mapping with a live block 16 bytes past
  *                      its start (glibc's chunk header of an mmap()ed chunk)
+ *   arena heaps        any other anonymous mapping starting at a multiple of
+ *                      64 MiB (glibc's HEAP_MAX_SIZE: the heaps of the other
+ *                      arenas are aligned to it; only their read-write part)
  *
  * Everything else (thread stacks, the program's own mmap()s) is not the
  * allocator's.  Missed: an arena heap with no live block is still counted
