@@ -77,6 +77,14 @@ const volatile __u64 sample_gaps[MS_SAMPLE_GAPS] = {};
  * the default programs are unchanged.
  */
 const volatile bool check_overflow = false;
+/*
+ * --check-overflow where the kernel lets uprobe programs write user memory
+ * (Debian's 6.1 does; 6.18 here refuses bpf_probe_write_user): the slack is
+ * first filled with a pattern (write_canary()), so that the reading that
+ * follows, and the comparison at release, see a write of any byte but the
+ * pattern's own.  The loader falls back to the read way when it is refused.
+ */
+const volatile bool overflow_canary = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -982,6 +990,41 @@ static __always_inline void send_slack(struct thread_state *st, __u32 tid, __u8 
 }
 
 /* Bytes asked for, as events__decode_alloc() (user/record/events.c) reads them. */
+static __always_inline __u64 call_size(__u32 fn, __u64 a0, __u64 a1, __u64 a2);
+
+/*
+ * The canary: the slack of the block just handed out, past the size asked
+ * for, up to MS_SLACK_WINDOW bytes of it, set to a pattern.  The slack is
+ * the program's own memory (malloc_usable_size()) that it did not ask
+ * for: what it reads inside its block (calloc's zeros, realloc's copy) and
+ * the allocator's headers are untouched.  A page not present is not
+ * written (the write takes no fault).
+ */
+static __always_inline void write_canary(struct thread_state *st, __u64 ptr)
+{
+	__u8 pat[MS_SLACK_WINDOW];
+	__u64 hdr = 0, chunk, usable, size, n, i;
+
+	if (bpf_probe_read_user(&hdr, sizeof(hdr), (void *)(ptr - 8)))
+		return;
+	chunk = hdr & ~7ULL;
+	if (chunk <= 16 || chunk >= (1ULL << 47))
+		return;
+	usable = chunk - ((hdr & 2) ? 16 : 8);
+	size = call_size(st->fn, st->args[0], st->args[1], st->args[2]);
+	if (size >= usable)
+		return;
+	n = usable - size;
+	if (n > MS_SLACK_WINDOW)
+		n = MS_SLACK_WINDOW;
+	for (i = 0; i < MS_SLACK_WINDOW; i++)
+		pat[i] = (__u8)(0x5c ^ ((ptr + size + i) * 0x9d));
+	n &= 2 * MS_SLACK_WINDOW - 1;
+	if (n >= 1 && n <= MS_SLACK_WINDOW)
+		bpf_probe_write_user((void *)(ptr + size), pat, n);
+}
+
+/* Bytes asked for, as events__decode_alloc() (user/record/events.c) reads them. */
 static __always_inline __u64 call_size(__u32 fn, __u64 a0, __u64 a1, __u64 a2)
 {
 	switch (fn) {
@@ -1155,8 +1198,11 @@ int alloc_exit(struct pt_regs *ctx)
 	e->stack = stack;
 	ts = e->ts_ns;
 	record_end(st, tid, e);
-	if (check_overflow && ptr)
+	if (check_overflow && ptr) {
+		if (overflow_canary)
+			write_canary(st, ptr);
 		send_slack(st, tid, MS_SLACK_ALLOC, ptr, ts);
+	}
 	return 0;
 }
 

@@ -342,6 +342,8 @@ static int attach_probes(struct session *s)
 		.unwind_rows = unwind_capacity(s),
 		.batch = s->opts->batch,
 		.check_overflow = s->opts->check_overflow && malloc_is_glibc(&s->objs),
+		/* where the kernel allows it; else the ladder's first rung gives it up */
+		.overflow_canary = !getenv("MEMSCOPE_NO_CANARY"),
 	};
 	volatile uint64_t *gen;
 	int rows_fd, objs_fd, keys_fd;
@@ -410,8 +412,9 @@ static int start_pipeline(struct session *s)
 	s->runtime = (struct runtime_ctx){ .sym = s->sym, .objs = &s->objs };
 	s->model = model__new(&mo);
 	if (s->opts->check_overflow)
-		model__check_overflow(s->model, malloc_is_glibc(&s->objs) ? OVERFLOW_READ :
-					       OVERFLOW_NOT_GLIBC);
+		model__check_overflow(s->model, !malloc_is_glibc(&s->objs) ? OVERFLOW_NOT_GLIBC :
+					       s->mode.overflow_canary ? OVERFLOW_CANARY :
+					       OVERFLOW_READ);
 	snprintf(path, sizeof(path), "/proc/%d/statm", s->target.pid);
 	s->statm_fd = open(path, O_RDONLY | O_CLOEXEC);
 	s->maps = procmaps__new(s->target.pid);

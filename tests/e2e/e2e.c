@@ -4460,6 +4460,35 @@ static void test_e2e__overflow_none_in_a_clean_program_nor_without_the_option(vo
 	assert_true(cJSON_IsNull(cJSON_GetObjectItem(r.json, "overflow_check")));
 	run_free(&r);
 
+	/*
+	 * A 0 written one past a fresh block, where a 0 was: the canary way
+	 * (a kernel that lets uprobes write user memory: Debian's 6.1) finds
+	 * it, the read way (6.18 here refuses the write) cannot, and says so
+	 */
+	run_memscope(&r, json, "--check-overflow", "--json", json, "--", PROGS "overflow", "nul",
+		     NULL);
+	assert_ran(&r, 0);
+	ov = cJSON_GetObjectItem(r.json, "overflow_check");
+	assert_int_equal((long)num(ov, "checked"), 1);
+	if (!strcmp(str(ov, "way"), "canary")) {
+		const cJSON *f = finding(r.json, "heap_overflow");
+
+		assert_stack_site(r.json, cJSON_GetObjectItem(f, "alloc_stack"), "nul_past_end",
+				  "overflow.c", "ov_alloc_nul");
+		assert_stack_site(r.json, cJSON_GetObjectItem(f, "stack"), "nul_past_end",
+				  "overflow.c", "ov_free_nul");
+		assert_int_equal((long)num(f, "overflow_bytes"), 1);
+		assert_int_equal((long)num(f, "overflow_reach"), 1);
+	} else {
+		assert_string_equal(str(ov, "way"), "read");
+		assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "findings")), 0);
+		assert_non_null(strstr(str(ov, "misses"), "a write of the bytes already there"));
+		if (!strstr(r.err, "the overflow canary lost"))
+			fail_msg("the read way without the canary's refusal said:\n%s", r.err);
+	}
+	fprintf(stderr, "e2e: --check-overflow ran the %s way\n", str(ov, "way"));
+	run_free(&r);
+
 	/* every block is read: no sampling with it */
 	run_memscope(&r, json, "--check-overflow", "--sample-bytes", "4k", "--json", json, "--",
 		     PROGS "overflow", NULL);

@@ -8,17 +8,32 @@
  * realloc then grows.  A 100-byte block and a 200-byte one (no slack) are
  * freed untouched; a calloc'd block and a realloc'd one are checked by the
  * program itself: it exits 1 if what it reads is not what it wrote.
- * With "clean" as its argument it overflows nothing.
+ * With "clean" as its argument it overflows nothing; with "nul" it only
+ * writes a 0 one past the end of a fresh 20-byte block, where a 0 was: the
+ * read way cannot see it, the canary way does.
  */
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* the write past the end, kept from the compiler's sight */
+/* the write past the end, kept from the compiler's sight: each byte changed */
 static void __attribute__((noinline)) poke(char *p, size_t at, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		p[at + i] = (char)(0xa5 + i);
+		p[at + i] = (char)~p[at + i];
+}
+
+/* a string's terminator one past its end, on fresh memory: a 0 where a 0 was */
+static int __attribute__((noinline)) nul_past_end(void)
+{
+	char *s = malloc(20); /* @ov_alloc_nul */
+
+	if (!s)
+		return 1;
+	memset(s, 'x', 20);
+	s[20] = 0;
+	free(s); /* @ov_free_nul */
+	return 0;
 }
 
 static char *__attribute__((noinline)) block_1(void)
@@ -77,8 +92,16 @@ static char *keep;
 int main(int argc, char **argv)
 {
 	int clean = argc > 1 && !strcmp(argv[1], "clean");
-	char *a = block_1(), *b = block_3(), *c = block_8(), *g = block_realloc();
-	char *e = block_clean(100), *f = block_clean(200);
+	char *a, *b, *c, *g, *e, *f;
+
+	if (argc > 1 && !strcmp(argv[1], "nul"))
+		return nul_past_end();
+	a = block_1();
+	b = block_3();
+	c = block_8();
+	g = block_realloc();
+	e = block_clean(100);
+	f = block_clean(200);
 
 	keep = block_live();
 	if (!a || !b || !c || !g || !e || !f || !keep)

@@ -48,6 +48,8 @@ enum overflow_way {
 	/* the target's malloc is not glibc's: nothing is read, every block
 	 * is counted as not seen */
 	OVERFLOW_NOT_GLIBC = 2,
+	/* the slack filled with a pattern first, then read and compared */
+	OVERFLOW_CANARY = 3,
 };
 
 struct overflow_check;

@@ -174,6 +174,7 @@ static struct memscope *open_configured(const struct tracer_opts *opts, bool mul
 	k->rodata->free_stacks = opts->free_stacks;
 	k->rodata->sample_bytes = opts->sample_bytes;
 	k->rodata->check_overflow = opts->check_overflow && !opts->sample_bytes;
+	k->rodata->overflow_canary = k->rodata->check_overflow && opts->overflow_canary;
 	k->rodata->unwind_mode = opts->unwind_mode;
 	if (opts->unwind_rows)
 		bpf_map__set_max_entries(k->maps.unwind_rows, opts->unwind_rows);
@@ -219,6 +220,8 @@ static const char *injected_refusal(const struct tracer_opts *o, bool multi, boo
 {
 	bool stacks = o->alloc_stacks || o->free_stacks;
 
+	if (o->check_overflow && o->overflow_canary && refused_by_env("canary"))
+		return "alloc_exit";
 	if (multi && refused_by_env("multi"))
 		return "alloc_enter";
 	if (batch && refused_by_env("batch"))
@@ -426,7 +429,11 @@ static bool next_rung(struct tracer *t, bool *multi, bool *batch, int err)
 
 	if (err == -EPERM)
 		return false;
-	if (*batch && refused_prog("thread_exit", "sweep")) {
+	if (o->check_overflow && o->overflow_canary && refused_prog("alloc_exit", NULL) &&
+	    (strstr(refusal.why, "bpf_probe_write_user") || strstr(refusal.why, "MEMSCOPE_REFUSE"))) {
+		degrade(t, "the overflow canary", "slack read, not written (the read way)", err);
+		o->overflow_canary = false;
+	} else if (*batch && refused_prog("thread_exit", "sweep")) {
 		degrade(t, "batching", "one record per call, as with --no-batch", err);
 		*batch = false;
 	} else if (*multi && refused_prog("alloc_enter", NULL)) {
@@ -479,6 +486,7 @@ struct tracer *tracer__new(const struct tracer_opts *opts)
 	t->mode.alloc_stacks = t->opts.alloc_stacks;
 	t->mode.free_stacks = t->opts.free_stacks;
 	t->mode.unwind_mode = t->opts.unwind_mode;
+	t->mode.overflow_canary = t->opts.check_overflow && t->opts.overflow_canary;
 	return t;
 }
 

@@ -29,6 +29,7 @@ struct tracer_opts {
 	uint32_t unwind_rows;   /* capacity of the rows' map (auto, dwarf) */
 	bool batch;             /* queue records per thread in BPF (MS_EV_BATCH) */
 	bool check_overflow;    /* MS_EV_SLACK records (glibc's malloc; never with sampling) */
+	bool overflow_canary;   /* with it: fill the slack first (bpf_probe_write_user) */
 };
 
 struct tracer;
@@ -50,6 +51,7 @@ struct tracer_degraded {
  */
 struct tracer_mode {
 	bool multi, batch, alloc_stacks, free_stacks;
+	bool overflow_canary; /* the slack is filled (else only read, when checked) */
 	enum ms_unwind_mode unwind_mode;
 	struct tracer_degraded degraded[TRACER_MAX_DEGRADED];
 	size_t ndegraded;

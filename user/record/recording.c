@@ -841,7 +841,8 @@ static int feed(struct replay *rp, uint8_t type, struct cap_dec *d)
 	case REC_OVERFLOW: {
 		uint8_t way = cap_dec__u8(d);
 
-		if (d->bad || (way != OVERFLOW_READ && way != OVERFLOW_NOT_GLIBC))
+		if (d->bad || (way != OVERFLOW_READ && way != OVERFLOW_NOT_GLIBC &&
+				way != OVERFLOW_CANARY))
 			return -EBADMSG;
 		model__check_overflow(rp->model, (enum overflow_way)way);
 		return 0;
