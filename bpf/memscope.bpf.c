@@ -994,7 +994,7 @@ static __always_inline __u64 call_size(__u32 fn, __u64 a0, __u64 a1, __u64 a2);
 
 /*
  * The canary: the slack of the block just handed out, past the size asked
- * for, up to MS_SLACK_WINDOW bytes of it, set to a pattern.  The slack is
+ * for, up to MS_SLACK_WINDOW bytes of it, set to MS_CANARY.  The slack is
  * the program's own memory (malloc_usable_size()) that it did not ask
  * for: what it reads inside its block (calloc's zeros, realloc's copy) and
  * the allocator's headers are untouched.  A page not present is not
@@ -1002,8 +1002,13 @@ static __always_inline __u64 call_size(__u32 fn, __u64 a0, __u64 a1, __u64 a2);
  */
 static __always_inline void write_canary(struct thread_state *st, __u64 ptr)
 {
-	__u8 pat[MS_SLACK_WINDOW];
-	__u64 hdr = 0, chunk, usable, size, n, i;
+	static const __u8 pat[MS_SLACK_WINDOW] = {
+		MS_CANARY, MS_CANARY, MS_CANARY, MS_CANARY, MS_CANARY, MS_CANARY, MS_CANARY, MS_CANARY,
+		MS_CANARY, MS_CANARY, MS_CANARY, MS_CANARY, MS_CANARY, MS_CANARY, MS_CANARY, MS_CANARY,
+		MS_CANARY, MS_CANARY, MS_CANARY, MS_CANARY, MS_CANARY, MS_CANARY, MS_CANARY, MS_CANARY,
+		MS_CANARY, MS_CANARY, MS_CANARY, MS_CANARY, MS_CANARY, MS_CANARY, MS_CANARY, MS_CANARY,
+	};
+	__u64 hdr = 0, chunk, usable, size, n, at;
 
 	if (bpf_probe_read_user(&hdr, sizeof(hdr), (void *)(ptr - 8)))
 		return;
@@ -1017,11 +1022,34 @@ static __always_inline void write_canary(struct thread_state *st, __u64 ptr)
 	n = usable - size;
 	if (n > MS_SLACK_WINDOW)
 		n = MS_SLACK_WINDOW;
-	for (i = 0; i < MS_SLACK_WINDOW; i++)
-		pat[i] = (__u8)(0x5c ^ ((ptr + size + i) * 0x9d));
-	n &= 2 * MS_SLACK_WINDOW - 1;
-	if (n >= 1 && n <= MS_SLACK_WINDOW)
-		bpf_probe_write_user((void *)(ptr + size), pat, n);
+	/*
+	 * In pieces of constant size (32, 16, 8, 4, 2, 1: n's bits): a length
+	 * the verifier must bound was refused on 6.1 ("invalid zero-sized
+	 * read") however it was masked.
+	 */
+	at = ptr + size;
+	if (n & 32) {
+		bpf_probe_write_user((void *)at, pat, 32);
+		return;
+	}
+	if (n & 16) {
+		bpf_probe_write_user((void *)at, pat, 16);
+		at += 16;
+	}
+	if (n & 8) {
+		bpf_probe_write_user((void *)at, pat, 8);
+		at += 8;
+	}
+	if (n & 4) {
+		bpf_probe_write_user((void *)at, pat, 4);
+		at += 4;
+	}
+	if (n & 2) {
+		bpf_probe_write_user((void *)at, pat, 2);
+		at += 2;
+	}
+	if (n & 1)
+		bpf_probe_write_user((void *)at, pat, 1);
 }
 
 /* Bytes asked for, as events__decode_alloc() (user/record/events.c) reads them. */

@@ -179,6 +179,8 @@ struct ms_ev_free {
  * or makes no sense; len 0: the bytes could not be read.
  */
 #define MS_SLACK_WINDOW 32
+/* the canary way's byte, written over the slack (bpf/memscope.bpf.c write_canary()) */
+#define MS_CANARY 0x5c
 
 enum ms_slack_kind {
 	MS_SLACK_ALLOC = 1,   /* as the block was handed out */

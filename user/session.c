@@ -571,7 +571,6 @@ static uint64_t drain(struct session *s, bool all)
 	return until;
 }
 
-/* Drains, then samples: the heap state is then current to the sample. */
 /*
  * The allocator's candidate mappings (model/footprint.h), once an interval
  * and on a forced sample, after the drain: the live blocks are those of the
@@ -608,6 +607,7 @@ static void note_footprint(struct session *s, bool force)
 	free(m);
 }
 
+/* Drains, then samples: the heap state is then current to the sample. */
 static void sample(struct session *s, bool force)
 {
 	uint64_t until = drain(s, force);

@@ -4516,7 +4516,7 @@ static void test_e2e__fragmentation_of_every_other_block_freed_is_near_half(void
 	fr = cJSON_GetObjectItem(r.json, "fragmentation");
 	end = cJSON_GetObjectItem(fr, "at_end");
 	assert_non_null(end);
-	/* read at the exit stop: every record in, the heap as the program left it */
+	/* the program waits after its frees: the last readings see the heap as it left it */
 	assert_int_equal((long)num(end, "live_bytes"), 10000 * 1000);
 	/* all of it the main arena's: no thread, no block past the mmap threshold */
 	assert_int_equal((long)num(end, "footprint_bytes"), (long)num(end, "heap_bytes"));

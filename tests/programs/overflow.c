@@ -12,7 +12,6 @@
  * writes a 0 one past the end of a fresh 20-byte block, where a 0 was: the
  * read way cannot see it, the canary way does.
  */
-#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,7 +74,8 @@ static int __attribute__((noinline)) contents_kept(void)
 
 	if (!z || !r)
 		return 1;
-	for (size_t i = 0; i < malloc_usable_size(z); i++)
+	/* what it asked for: its slack may hold the canary way's pattern */
+	for (size_t i = 0; i < 50; i++)
 		bad |= z[i];
 	for (int i = 0; i < 30; i++)
 		r[i] = (char)i;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * --check-overflow, the read way (docs/findings.md "Heap overflows"): a
+ * --check-overflow (docs/findings.md "Heap overflows"): a
  * block's slack, the bytes between its requested size and the end of what
  * glibc's malloc really gave (malloc_usable_size()), is the program's own
  * memory but no correct program writes it.  BPF reads the end of the usable
@@ -8,10 +8,13 @@
  * records); the loader reads it once more for blocks still live at the end.
  * A byte past the requested size that differs is a heap_overflow finding
  * (detector__heap_overflow()), reported with the release that found it.
+ * The canary way differs only in BPF, which fills the slack with a pattern
+ * before its first reading: the rules here are the same.
  *
- * An overflow that writes the bytes already there, one past the slack (into
- * the next chunk's header: glibc's own checks may abort the program first),
- * or one undone before the release, is missed.  Blocks whose request fills
+ * Missed: a write of the bytes already there (the read way; the canary way
+ * misses one of the pattern's own byte), one past the slack (into the next
+ * chunk's header: glibc's own checks may abort the program first), one
+ * undone before the release.  Blocks whose request fills
  * the usable size have no slack and cannot be checked; blocks whose end
  * could not be read (a page not present when BPF looked) neither: both are
  * counted (struct overflow_stats).

@@ -598,7 +598,7 @@ static void collect_overflow(struct report *r, const struct report_input *in)
 			    "blocks with no slack or whose end could not be read";
 	} else if (overflow__way(in->overflow) == OVERFLOW_CANARY) {
 		o->way = "canary";
-		o->misses = "a write of the pattern's own byte; a write past the slack (into the "
+		o->misses = "a write of the pattern's own byte (0x5c); a write past the slack (into the "
 			    "allocator's next chunk header) or past its first 32 bytes; a write undone "
 			    "before the release; blocks with no slack or whose end could not be read";
 	} else {
