@@ -4356,7 +4356,7 @@ static void test_e2e__overflow_past_blocks_found_with_sites_as_valgrind(void **s
 		{ "block_live", "ov_alloc_live", NULL, NULL, 99990, 1 },
 	};
 	const size_t nwant = sizeof(want) / sizeof(want[0]);
-	char cap[256], live[256], again[256], keys[8][96], vg[8][96];
+	char cap[256], live[256], again[256], keys[8][96], vg[8][96], line[96];
 	const cJSON *f, *ov;
 	size_t n = 0;
 	struct run r, rep;
@@ -4400,15 +4400,19 @@ static void test_e2e__overflow_past_blocks_found_with_sites_as_valgrind(void **s
 	}
 	assert_int_equal((long)n, (long)nwant);
 	/* 11 blocks: the 200-byte one and realloc's 3000 fill their usable size */
+	/* canary where the kernel lets uprobes write user memory (6.1), else read (6.18) */
 	ov = cJSON_GetObjectItem(r.json, "overflow_check");
-	assert_string_equal(str(ov, "way"), "read");
+	if (strcmp(str(ov, "way"), "read") && strcmp(str(ov, "way"), "canary"))
+		fail_msg("overflow_check.way '%s'", str(ov, "way"));
 	assert_int_equal((long)num(ov, "blocks"), 11);
 	assert_int_equal((long)num(ov, "checked"), 9);
 	assert_int_equal((long)num(ov, "overflowed"), 5);
 	assert_int_equal((long)num(ov, "no_slack"), 2);
 	assert_int_equal((long)num(ov, "unreadable") + num(ov, "not_compared") +
 			 num(ov, "not_seen") + num(ov, "header_changed"), 0);
-	if (!strstr(r.err, "overflow check (read): 9 of 11 blocks checked, 5 changed"))
+	snprintf(line, sizeof(line), "overflow check (%s): 9 of 11 blocks checked, 5 changed",
+		 str(ov, "way"));
+	if (!strstr(r.err, line))
 		fail_msg("the text summary has no overflow check line:\n%s", r.err);
 
 	/* the capture gives the same report */
