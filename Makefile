@@ -6,8 +6,9 @@ CC      ?= cc
 CLANG   ?= clang
 CXX     ?= c++
 BPFTOOL ?= bpftool
-# SAN=1: the loader and its tests built with ASan and UBSan, in their own folder
-BUILD   ?= $(if $(filter 1,$(SAN)),build-san,build)
+# SAN=1: the loader and its tests built with ASan and UBSan, in their own folder;
+# STATIC=1 (make static): the loader linked statically, in build-static
+BUILD   ?= $(if $(filter 1,$(SAN)),build-san,$(if $(filter 1,$(STATIC)),build-static,build))
 ARCH    ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
@@ -47,6 +48,15 @@ TEST_ENV := MEMSCOPE_BIN=$(MEMSCOPE_BIN) MEMSCOPE_SAN_LOGS=$(abspath $(BUILD))/s
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp):print_suppressions=0
 endif
+# One self-contained binary (make static): libbpf, libdw, libelf, zlib and the
+# compressors libdw reads with, from Debian's static archives; no debuginfod
+# client (it is a shared library loaded at run time: user/record/debuginfo.c).
+ifeq ($(STATIC),1)
+MEMSCOPE_BIN := $(BUILD)/memscope-bpf
+override CPPFLAGS += -DMEMSCOPE_STATIC
+override LDFLAGS  += -static -Wl,--wrap=dlopen
+LDLIBS   += -lzstd -llzma -lbz2 -lpthread
+endif
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Iinclude \
 	-I/usr/include/$(shell uname -m)-linux-gnu -Wall -Werror
@@ -84,7 +94,8 @@ PROGS     := $(PROG_C:tests/programs/%.c=$(PROG_DIR)/%) \
 	     $(PROG_DIR)/libplugin-nofp.so $(PROG_DIR)/leaks-nocfi
 
 .PHONY: all deps test-deps demo test unit verifier verifier-report e2e kernel-matrix html \
-	reliability bench-build clean san fuzz
+	reliability bench-build clean san fuzz static static-test install uninstall man \
+	check-man check-version install-test deb deb-test
 all: $(MEMSCOPE_BIN)
 
 deps:
@@ -300,6 +311,7 @@ fuzz: $(FUZZ_BINS)
 test: deps test-deps
 	$(Q)$(MAKE) --no-print-directory all bench-build
 	$(Q)$(MAKE) --no-print-directory unit verifier e2e reliability kernel-matrix html
+	$(Q)$(MAKE) --no-print-directory check-man check-version install-test static-test deb-test
 	$(Q)$(MAKE) --no-print-directory san
 	$(Q)$(MAKE) --no-print-directory fuzz
 
@@ -325,9 +337,94 @@ $(BUILD)/bench/live_view_scale: bench/live_view_scale.c $(LIB_OBJS) | $(BUILD)/b
 $(BUILD)/bench:
 	$(Q)mkdir -p $@
 
+# ---- shipping: man page, install, the static binary, the Debian package ----
+
+# The man page, its version from VERSION (man/memscope-bpf.8.in).
+MANPAGE := $(BUILD)/memscope-bpf.8
+man: $(MANPAGE)
+$(MANPAGE): man/memscope-bpf.8.in VERSION | $(BUILD)
+	$(call msg,GEN,$@)
+	$(Q)sed 's/@VERSION@/$(VERSION)/g' $< > $@
+
+# make install [PREFIX=/usr/local] [DESTDIR=...]; make uninstall with the same.
+# tests/ship/test-install.sh holds the list of files this lays out.
+PREFIX      ?= /usr/local
+SBINDIR     ?= $(PREFIX)/sbin
+INCLUDEDIR  ?= $(PREFIX)/include
+MANDIR      ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+DOCDIR      ?= $(PREFIX)/share/doc/memscope-bpf
+INSTALL     ?= install
+DOCS        := README.md $(wildcard docs/*.md)
+
+install: $(MEMSCOPE_BIN) $(MANPAGE)
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(DOCDIR)/docs
+	$(Q)$(INSTALL) -m 755 $(MEMSCOPE_BIN) $(DESTDIR)$(SBINDIR)/memscope-bpf
+	$(Q)$(INSTALL) -m 644 include/memscope.h $(DESTDIR)$(INCLUDEDIR)/memscope.h
+	$(Q)$(INSTALL) -m 644 $(MANPAGE) $(DESTDIR)$(MANDIR)/man8/memscope-bpf.8
+	$(Q)$(INSTALL) -m 644 completions/memscope-bpf $(DESTDIR)$(BASHCOMPDIR)/memscope-bpf
+	$(Q)$(INSTALL) -m 644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	$(Q)$(INSTALL) -m 644 $(wildcard docs/*.md) $(DESTDIR)$(DOCDIR)/docs/
+
+uninstall:
+	$(call msg,UNINSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)rm -f $(DESTDIR)$(SBINDIR)/memscope-bpf $(DESTDIR)$(INCLUDEDIR)/memscope.h \
+		$(DESTDIR)$(MANDIR)/man8/memscope-bpf.8 $(DESTDIR)$(BASHCOMPDIR)/memscope-bpf \
+		$(addprefix $(DESTDIR)$(DOCDIR)/,$(DOCS))
+	$(Q)rmdir $(DESTDIR)$(DOCDIR)/docs $(DESTDIR)$(DOCDIR) 2>/dev/null || true
+
+# --help, the man page and the option parser name the same options.
+check-man: $(MEMSCOPE_BIN) $(MANPAGE)
+	$(Q)tests/ship/check-manpage.sh $(abspath $(MEMSCOPE_BIN)) $(MANPAGE)
+
+# A shipping test that could not run exits 77 after saying so loudly: a skip,
+# or with CI=true a failure (the scripts exit 1 then).
+skip77 = rc=0; $(1) || rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 77 ]
+
+# VERSION is the one version: --version, the man page, debian/changelog, the reports.
+check-version: $(MEMSCOPE_BIN) $(MANPAGE) $(PROG_DIR)/leaks
+	$(Q)$(call skip77,tests/ship/check-version.sh $(abspath $(MEMSCOPE_BIN)) $(MANPAGE) $(PROG_DIR)/leaks)
+
+# install and uninstall into a scratch DESTDIR lay out and remove the list.
+install-test: $(MEMSCOPE_BIN) $(MANPAGE)
+	$(Q)tests/ship/test-install.sh
+
+# One self-contained memscope-bpf (STATIC=1 in build-static/): README "Install".
+static:
+	$(Q)$(MAKE) --no-print-directory STATIC=1 build-static/memscope-bpf
+	@ls -l build-static/memscope-bpf
+
+# The static binary traces a static program in Debian 12's 6.1 kernel booted
+# in QEMU, from an initramfs holding busybox, the binary and the program
+# alone: no shared library, no host filesystem (scripts/static-vm-test.sh).
+$(PROG_DIR)/leaks-static: tests/programs/leaks.c | $(PROG_DIR)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(PROG_FLAGS) -static -o $@ $<
+$(BUILD)/tests/ship/check_leaks: tests/ship/check_leaks.c | $(BUILD)/tests/ship
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(DEPFLAGS) -o $@ $< -lcjson
+$(BUILD)/tests/ship:
+	$(Q)mkdir -p $@
+static-test: static $(PROG_DIR)/leaks-static $(BUILD)/tests/ship/check_leaks
+	$(Q)$(call skip77,BUILD='$(BUILD)' scripts/static-vm-test.sh build-static/memscope-bpf \
+		$(PROG_DIR)/leaks-static $(BUILD)/tests/ship/check_leaks)
+
+# The Debian package (debian/), built by dpkg-buildpackage from a copy of the
+# tree in $(BUILD)/deb, so the build leaves this tree as it was; the .deb
+# files land in $(BUILD)/deb.
+deb:
+	$(Q)scripts/build-deb.sh $(BUILD)/deb
+
+# Builds the package, installs it with apt, traces a program with the
+# installed tool, removes the package (root; tests/ship/test-deb.sh).
+deb-test: deb $(PROG_DIR)/leaks $(BUILD)/tests/ship/check_leaks
+	$(Q)$(call skip77,tests/ship/test-deb.sh $(BUILD)/deb $(PROG_DIR)/leaks $(BUILD)/tests/ship/check_leaks)
+
 clean:
-	$(Q)rm -rf $(BUILD) memscope-bpf build-san $(FUZZ_BUILD)
+	$(Q)rm -rf $(BUILD) memscope-bpf build-san build-static $(FUZZ_BUILD)
 
 -include $(USER_OBJS:.o=.d) $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.bpf.d) \
 	$(UNIT_BINS:=.d) $(E2E_BIN).d $(HTML_TEST).d $(VERIFIER_TEST).d $(RELIABILITY_TEST).d \
-	$(FUZZ_OBJS:.o=.d) $(FUZZ_BINS:=.d)
+	$(FUZZ_OBJS:.o=.d) $(FUZZ_BINS:=.d) $(BUILD)/tests/ship/check_leaks.d

@@ -9,14 +9,17 @@
 # (libFuzzer: libclang_rt.fuzzer, a package clang only recommends); a debuginfod
 # server and elfutils' tools for the tests of debug files served over HTTP.
 # libdebuginfod-dev: the client's header (the library itself is dlopen'ed at run time).
+# libzstd-dev, liblzma-dev, libbz2-dev: static archives libdw.a needs (make static).
+# --tests also: debhelper, dpkg-dev and lintian build and check the Debian package
+# (make deb-test); man-db and bash-completion for make install-test.
 set -eu
 pkgs="clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libdw-dev libcjson-dev
 libcmocka-dev systemtap-sdt-dev libc6-dbg libdebuginfod-dev pkg-config make gcc g++
-${MEMSCOPE_DEPS_EXTRA:-}"
+libzstd-dev liblzma-dev libbz2-dev ${MEMSCOPE_DEPS_EXTRA:-}"
 target=deps
 if [ "${1:-}" = --tests ]; then
 	pkgs="chromium golang-go valgrind qemu-system-x86 busybox-static xz-utils libasan8 libubsan1 libclang-rt-dev
-debuginfod elfutils ${MEMSCOPE_DEPS_EXTRA:-}"
+debuginfod elfutils debhelper dpkg-dev lintian man-db bash-completion ${MEMSCOPE_DEPS_EXTRA:-}"
 	target=test-deps
 fi
 missing=

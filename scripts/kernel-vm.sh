@@ -13,6 +13,8 @@
 #   --mem      guest memory (default 2G)
 #   --rw       share / read-write (default read-only; the guest always has
 #              its own tmpfs on /tmp and /run)
+#   --fetch-only  fetch the kernel, print the folder it is kept in and exit
+#              (scripts/static-vm-test.sh boots it with an initramfs of its own)
 #
 # CMD runs as root, chrooted into the shared /, in the current directory, with
 # PATH, HOME, LANG, LC_ALL and CI passed on: use `env NAME=VALUE CMD` for more.
@@ -33,6 +35,7 @@ kernel=6.1
 limit=1200
 mem=2G
 readonly_share=on
+fetch_only=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--kernel) [ $# -ge 2 ] || die "'--kernel' needs a value"; kernel=$2; shift 2 ;;
@@ -42,11 +45,12 @@ while [ $# -gt 0 ]; do
 	--mem) [ $# -ge 2 ] || die "'--mem' needs a value"; mem=$2; shift 2 ;;
 	--mem=*) mem=${1#*=}; shift ;;
 	--rw) readonly_share=off; shift ;;
+	--fetch-only) fetch_only=1; shift ;;
 	--) shift; break ;;
 	*) die "unknown argument '$1' (usage: kernel-vm.sh [--kernel K] [--timeout S] -- CMD...)" ;;
 	esac
 done
-[ $# -gt 0 ] || die "no command given (usage: kernel-vm.sh [--kernel K] -- CMD...)"
+[ $# -gt 0 ] || [ -n "$fetch_only" ] || die "no command given (usage: kernel-vm.sh [--kernel K] -- CMD...)"
 case $limit in
 '' | *[!0-9]*) die "'--timeout $limit' is not a number of seconds" ;;
 esac
@@ -231,6 +235,10 @@ exec 9> "$build/kernels/.lock"
 flock 9 || die "cannot lock '$build/kernels/.lock'"
 if [ ! -f "$cache/vmlinuz" ] || [ ! -f "$cache/modules/order" ]; then
 	fetch_kernel
+fi
+if [ -n "$fetch_only" ]; then
+	echo "$cache"
+	exit 0
 fi
 # built again whenever this script (its /init) changes
 init_stamp=$(sha256sum "$0" | cut -c1-12)

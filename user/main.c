@@ -30,6 +30,24 @@ static bool stderr_was_closed(void)
 	return true;
 }
 
+/*
+ * The static build has no debuginfod client (it is a shared library): a
+ * DEBUGINFOD_URLS the user set is said to be ignored, and dropped so that
+ * libdw does not try to load the client either.
+ */
+static void no_client_in_static_build(void)
+{
+#ifdef MEMSCOPE_STATIC
+	const char *urls = getenv("DEBUGINFOD_URLS");
+
+	if (urls && *urls) {
+		ms_warn("debuginfod is unavailable in the static build: DEBUGINFOD_URLS is ignored "
+			"(the Debian package or a build from source has it)");
+		unsetenv("DEBUGINFOD_URLS");
+	}
+#endif
+}
+
 int main(int argc, char **argv)
 {
 	bool no_stderr = stderr_was_closed();
@@ -48,6 +66,7 @@ int main(int argc, char **argv)
 	/* no library of ours may reach for the network, libdw's nor libdebuginfod's */
 	if (o.no_debuginfod)
 		unsetenv("DEBUGINFOD_URLS");
+	no_client_in_static_build();
 	if (o.check)
 		return check__run(o.verbose > 0);
 	if (o.command == MS_CMD_REPORT)

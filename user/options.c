@@ -97,6 +97,13 @@ void options__usage(FILE *f)
 		MS_BATCH);
 }
 
+/* what --version adds to the number: what this build lacks */
+#ifdef MEMSCOPE_STATIC
+#define MEMSCOPE_BUILD_NOTE " (static build: debuginfod unavailable)"
+#else
+#define MEMSCOPE_BUILD_NOTE ""
+#endif
+
 static bool parse_uint(const char *s, unsigned long max, unsigned long *out)
 {
 	char *end;
@@ -355,7 +362,7 @@ static enum options_result parse_one(struct ms_options *o, int c, const char *ar
 		options__usage(stdout);
 		return OPTIONS_EXIT_OK;
 	case 'V':
-		printf("memscope-bpf %s\n", MEMSCOPE_VERSION);
+		printf("memscope-bpf %s%s\n", MEMSCOPE_VERSION, MEMSCOPE_BUILD_NOTE);
 		return OPTIONS_EXIT_OK;
 	default:
 		options__usage(stderr);

@@ -79,6 +79,16 @@ struct session {
 	uint64_t start_wall_ns; /* start_ns on CLOCK_REALTIME */
 	/* batching: when the threads were last swept, the sweep before, the next */
 	uint64_t swept_ns, complete_ns, next_sweep_ns;
+	/*
+	 * Sweeps whose records may not all have been read yet: complete_ns
+	 * becomes until once the ring buffer's consumer reaches need (the
+	 * producer's position after the sweep after it), oldest first.
+	 */
+	struct {
+		uint64_t until, need;
+	} held[64];
+	unsigned nheld;
+	bool ring_pos_known; /* the ring buffer's positions can be read */
 	uint64_t sweeps, sweep_ns; /* how many, and their time */
 	bool took_ring; /* a drain of everything has read what the ring buffer held */
 	bool vm_children_known; /* bpf_stats counts the target's vfork children */
@@ -446,9 +456,13 @@ static int start_pipeline(struct session *s)
  */
 #define SWEEP_COST_SHARE 50
 
+static void consume(struct session *s, bool all);
+
 static void sweep(struct session *s, uint64_t now)
 {
 	uint64_t cost, gap;
+
+	uint64_t consumer, producer;
 
 	tracer__sweep(s->tracer);
 	cost = ms_now_ns() - now;
@@ -461,10 +475,62 @@ static void sweep(struct session *s, uint64_t now)
 	 * A record stamped before the previous sweep started has been sent by
 	 * now, unless its program took longer than the sweeps' gap between
 	 * stamping and queueing it (it is then applied late, and counted).
+	 * Sent is not read: a batch sent by this sweep can sit in the ring
+	 * buffer behind one that a thread's exit hook reserved and has not
+	 * discarded yet (it lost the race for the same records), while an
+	 * earlier batch holding a later release was read.  So the previous
+	 * sweep's time becomes complete_ns only once the consumer has passed
+	 * everything reserved by the end of this sweep (drain()).
 	 */
-	s->complete_ns = s->swept_ns;
+	s->ring_pos_known = tracer__ring_positions(s->tracer, &consumer, &producer);
+	if (!s->ring_pos_known) {
+		s->complete_ns = s->swept_ns;
+	} else {
+		unsigned i = s->nheld < sizeof(s->held) / sizeof(s->held[0]) ? s->nheld++ : s->nheld - 1;
+
+		/* full (a consumer far behind): the newest pair is replaced by a later one */
+		s->held[i].until = s->swept_ns;
+		s->held[i].need = producer;
+	}
 	s->swept_ns = now;
 	s->next_sweep_ns = now + gap;
+}
+
+/* The sweeps whose records have all been read now complete the heap up to their time. */
+static void release_held(struct session *s)
+{
+	uint64_t consumer, producer;
+	unsigned done = 0;
+
+	if (!s->nheld || !tracer__ring_positions(s->tracer, &consumer, &producer))
+		return;
+	while (done < s->nheld && s->held[done].need <= consumer)
+		s->complete_ns = s->held[done++].until;
+	memmove(s->held, s->held + done, (s->nheld - done) * sizeof(s->held[0]));
+	s->nheld -= done;
+}
+
+/*
+ * At the end, what every sweep sent must be read before everything is
+ * applied: the consumer is waited for (a record held back is in the middle
+ * of a BPF program, which takes microseconds once it runs again), for 1 s
+ * at most.
+ */
+static void read_all_sent(struct session *s)
+{
+	uint64_t consumer, producer, sent, deadline = ms_now_ns() + 1000000000ull;
+
+	if (!tracer__ring_positions(s->tracer, &consumer, &sent))
+		return;
+	while (consumer < sent && ms_now_ns() < deadline) {
+		usleep(100);
+		consume(s, true);
+		if (!tracer__ring_positions(s->tracer, &consumer, &producer))
+			return;
+	}
+	if (consumer < sent)
+		ms_info(1, "the ring buffer's last records were not read in 1 s");
+	s->nheld = 0;
 }
 
 /*
@@ -566,6 +632,12 @@ static uint64_t drain(struct session *s, bool all)
 			usleep(1000);
 	}
 	consume(s, all);
+	if (s->sink.ordered && all)
+		read_all_sent(s);
+	else if (s->sink.ordered) {
+		release_held(s);
+		until = s->complete_ns;
+	}
 	events__advance(&s->sink, all ? UINT64_MAX : until);
 	add_new_objects(s);
 	return until;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -47,6 +48,8 @@ struct tracer {
 	size_t nmfds;
 	int pid;
 	struct tracer_mode mode; /* what runs: opts less what the kernel refused */
+	/* the ring buffer's consumer and producer pages, mapped read-only */
+	const volatile uint64_t *ring_pos;
 };
 
 /*
@@ -505,6 +508,8 @@ void tracer__free(struct tracer *t)
 	for (size_t i = 0; i < t->nlinks; i++)
 		bpf_link__destroy(t->links[i]);
 	free(t->links);
+	if (t->ring_pos)
+		munmap((void *)t->ring_pos, 2 * (size_t)sysconf(_SC_PAGESIZE));
 	for (size_t i = 0; i < t->nmfds; i++)
 		close(t->mfds[i]);
 	free(t->mfds);
@@ -789,6 +794,29 @@ int tracer__attach(struct tracer *t, const struct alloc_objects *objs)
 int tracer__ringbuf_fd(const struct tracer *t)
 {
 	return bpf_map__fd(t->skel->maps.events);
+}
+
+/*
+ * The kernel keeps the ring buffer's consumer position at the start of its
+ * first page and the producer's at the start of the second; both count
+ * bytes from the start and never wrap.  libbpf 1.1.2 does not tell them, so
+ * the two pages are mapped a second time, read-only (which the kernel allows
+ * for every page of the map).
+ */
+bool tracer__ring_positions(struct tracer *t, uint64_t *consumer, uint64_t *producer)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+	if (!t->ring_pos) {
+		void *m = mmap(NULL, 2 * page, PROT_READ, MAP_SHARED, tracer__ringbuf_fd(t), 0);
+
+		if (m == MAP_FAILED)
+			return false;
+		t->ring_pos = m;
+	}
+	*consumer = __atomic_load_n(&t->ring_pos[0], __ATOMIC_ACQUIRE);
+	*producer = __atomic_load_n(&t->ring_pos[page / sizeof(uint64_t)], __ATOMIC_ACQUIRE);
+	return true;
 }
 
 bool tracer__target_status(const struct tracer *t, int *status)

@@ -94,6 +94,14 @@ void tracer__free(struct tracer *t);
 int tracer__attach(struct tracer *t, const struct alloc_objects *objs);
 
 int tracer__ringbuf_fd(const struct tracer *t);
+/*
+ * The ring buffer's consumer and producer positions (bytes since the start);
+ * false when they cannot be read.  Records reserved before the producer
+ * position was read have all been read once the consumer reaches it: one
+ * still being written (reserved, not yet submitted or discarded) holds back
+ * every record after it.
+ */
+bool tracer__ring_positions(struct tracer *t, uint64_t *consumer, uint64_t *producer);
 /* Whether records come in batches: the kernel may refuse the programs that
  * batching needs, and the tracer then sends each record on its own. */
 bool tracer__batching(const struct tracer *t);

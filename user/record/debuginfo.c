@@ -301,6 +301,29 @@ int debuginfo__find_local(struct debuginfo *d, const struct debuginfo_query *q, 
 static struct client_lib lib;
 static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
 
+/*
+ * The static build loads nothing: a shared library in a static binary would
+ * bring a second C library of whatever version the host has (main() drops
+ * DEBUGINFOD_URLS there, saying so, and nothing gets here).
+ */
+#ifdef MEMSCOPE_STATIC
+static void lib_load_once(void)
+{
+}
+
+/*
+ * libdw asks for its own debuginfod client when an object's file is not
+ * found locally (dwfl_build_id_find_elf): the static build is linked with
+ * --wrap=dlopen (Makefile), and this refuses, so no dlopen is linked in.
+ */
+void *__wrap_dlopen(const char *file, int mode);
+void *__wrap_dlopen(const char *file, int mode)
+{
+	(void)file;
+	(void)mode;
+	return NULL;
+}
+#else
 static void lib_load_once(void)
 {
 	void *so = dlopen(DEBUGINFOD_SONAME, RTLD_NOW | RTLD_LOCAL);
@@ -319,6 +342,7 @@ static void lib_load_once(void)
 	else
 		dlclose(so);
 }
+#endif
 
 static bool lib_load(struct debuginfo *d)
 {

@@ -119,7 +119,7 @@ static void header(const struct report *r, FILE *f)
 	const struct report_totals *t = &r->totals;
 	char a[32], b[32];
 
-	fprintf(f, "\n== memscope-bpf: pid %d '", r->target.pid);
+	fprintf(f, "\n== memscope-bpf " MEMSCOPE_VERSION ": pid %d '", r->target.pid);
 	put_untrusted(f, r->target.comm ? r->target.comm : "?");
 	fprintf(f, "', traced for %.2f s; %s\n", secs(tr->end_ns - tr->start_ns), r->target.exit_text);
 	fprintf(f, "   allocations   %" PRIu64 " (%s), %" PRIu64 " temporary\n", t->allocations,
