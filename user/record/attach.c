@@ -202,7 +202,7 @@ static struct memscope *open_configured(const struct tracer_opts *opts, bool mul
 }
 
 /*
- * MEMSCOPE_REFUSE=multi,batch,dwarf,fp,stacks makes the load refuse what it
+ * MEMSCOPE_REFUSE=canary,multi,batch,dwarf,fp,stacks makes the load refuse what it
  * names, as a kernel without it would: the tests walk the fallback ladder so.
  */
 static bool refused_by_env(const char *what)
