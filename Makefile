@@ -88,10 +88,18 @@ PROG_CXX  := $(wildcard tests/programs/*.cc)
 # programs also built optimized without frame pointers (NAME-nofp): unwinding by CFI
 NOFP_C    := leaks qsort_cb
 NOFP_CXX  := cxx_throw
+# leaks.c linked with each of Debian's other allocators (test-deps installs them):
+# leaks-jemalloc, leaks-tcmalloc, leaks-mimalloc
+CUSTOM_ALLOCATORS := jemalloc tcmalloc mimalloc
+ALLOC_LIBDIR      := /usr/lib/$(shell uname -m)-linux-gnu
+ALLOC_LIB_jemalloc := $(ALLOC_LIBDIR)/libjemalloc.so.2
+ALLOC_LIB_tcmalloc := $(ALLOC_LIBDIR)/libtcmalloc_minimal.so.4
+ALLOC_LIB_mimalloc := $(ALLOC_LIBDIR)/libmimalloc.so.2
 PROGS     := $(PROG_C:tests/programs/%.c=$(PROG_DIR)/%) \
 	     $(PROG_CXX:tests/programs/%.cc=$(PROG_DIR)/%) \
 	     $(addprefix $(PROG_DIR)/,$(addsuffix -nofp,$(NOFP_C) $(NOFP_CXX))) \
-	     $(PROG_DIR)/libplugin-nofp.so $(PROG_DIR)/leaks-nocfi
+	     $(PROG_DIR)/libplugin-nofp.so $(PROG_DIR)/leaks-nocfi \
+	     $(foreach a,$(CUSTOM_ALLOCATORS),$(PROG_DIR)/leaks-$(a)) $(PROG_DIR)/libarena.so
 
 .PHONY: all deps test-deps demo test unit verifier verifier-report e2e kernel-matrix html \
 	reliability bench-build clean san fuzz static static-test install uninstall man \
@@ -151,6 +159,15 @@ $(PROG_DIR)/%-nocfi: tests/programs/%.c | $(PROG_DIR)
 $(PROG_DIR)/static_stdio: tests/programs/static_stdio.c | $(PROG_DIR)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(PROG_FLAGS) -static -o $@ $<
+# linked with another allocator: its malloc is the program's (by the library's full
+# name, so no -dev package is needed)
+$(CUSTOM_ALLOCATORS:%=$(PROG_DIR)/leaks-%): $(PROG_DIR)/leaks-%: tests/programs/leaks.c | $(PROG_DIR)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(PROG_FLAGS) -o $@ $< $(ALLOC_LIB_$*)
+# the prefixed allocator of tests/programs/prefixed.c as a library it can dlopen
+$(PROG_DIR)/libarena.so: tests/programs/lib/arena.c | $(PROG_DIR)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(PROG_FLAGS) -shared -fPIC -o $@ $<
 # CFI only in .debug_frame: a fixture of tests/unit/test_unwind_table.c
 $(PROG_DIR)/lib%-debugframe.so: tests/programs/lib/%.c | $(PROG_DIR)
 	$(call msg,CC,$@)
@@ -245,7 +262,8 @@ KERNEL_TESTS   ?= test_e2e__plain_leaks_* test_e2e__threads_each_seen_* test_e2e
 		  test_e2e__attach_to_running_* test_e2e__omit_frame_pointer_* test_e2e__annotations_* \
 		  test_e2e__fallback_ladder_* test_e2e__uprobe_multi_refused_* \
 		  test_e2e__frame_pointer_garbage_* test_e2e__zombie_target_* \
-		  test_e2e__vfork_childs_* test_e2e__pid_target_reaped_*
+		  test_e2e__vfork_childs_* test_e2e__pid_target_reaped_* \
+		  test_e2e__anonymous_mappings_*
 KERNEL_TIMEOUT ?= 1500
 comma := ,
 space := $(subst ,, )

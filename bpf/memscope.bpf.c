@@ -857,9 +857,9 @@ static long unwind_step(__u32 i, void *unused)
 
 /*
  * Fills ips from the frame whose return address is pc (its call at pc - 1)
- * with rsp sp and the registers' rbp.  The number of frames (0: no scratch).
+ * with rsp sp and rbp bp (the user's registers).  The number of frames (0: no scratch).
  */
-static __always_inline long unwind_user_stack(struct pt_regs *ctx, __u64 pc, __u64 sp,
+static __always_inline long unwind_user_stack(__u64 bp, __u64 pc, __u64 sp,
 					      struct ms_ev_stack *s)
 {
 	__u32 zero = 0;
@@ -870,7 +870,7 @@ static __always_inline long unwind_user_stack(struct pt_regs *ctx, __u64 pc, __u
 	s->ips[0] = pc;
 	u->pc = pc;
 	u->sp = sp;
-	u->bp = PT_REGS_FP(ctx);
+	u->bp = bp;
 	u->n = 1;
 	u->pending = 0;
 	u->end = MS_STK_COMPLETE;
@@ -896,7 +896,7 @@ static __always_inline long unwind_user_stack(struct pt_regs *ctx, __u64 pc, __u
  * set up yet, the return address at [sp] and sp + 8; at an annotation, the
  * site + 1 and its stack pointer.
  */
-static __always_inline __u64 take_stack(struct pt_regs *ctx, __u64 pc, __u64 sp, __u16 *flags)
+static __always_inline __u64 take_stack(__u64 bp, __u64 pc, __u64 sp, __u16 *flags)
 {
 	__u32 zero = 0;
 	struct ms_ev_stack *s = bpf_map_lookup_elem(&stack_scratch, &zero);
@@ -906,7 +906,7 @@ static __always_inline __u64 take_stack(struct pt_regs *ctx, __u64 pc, __u64 sp,
 
 	if (!s)
 		return 0;
-	n = unwind_user_stack(ctx, pc, sp, s);
+	n = unwind_user_stack(bp, pc, sp, s);
 	if (n <= 0) {
 		stat_inc(MS_STAT_STACK_ERRORS);
 		*flags |= MS_EVF_STACK_LOST;
@@ -1208,7 +1208,7 @@ int alloc_exit(struct pt_regs *ctx)
 			return 0;
 	}
 	if (alloc_stacks && ptr && !(flags & MS_EVF_UNTRACKED))
-		stack = take_stack(ctx, ip, sp, &flags);
+		stack = take_stack(PT_REGS_FP(ctx), ip, sp, &flags);
 
 	e = record_begin(st, tid, sizeof(*e));
 	if (!e)
@@ -1254,6 +1254,21 @@ static __always_inline bool release_folded(struct thread_state *st, __u64 ptr, _
 	return false;
 }
 
+/*
+ * A realloc that releases its old block through the exported free: mimalloc's
+ * realloc calls mi_free, which is free itself (one address), so the free's
+ * probe fires inside the realloc, from a deeper frame, with the realloc's old
+ * pointer.  The realloc's own record says the old block went; the free is
+ * its inner working.  (glibc, jemalloc and tcmalloc free internally.)  Under
+ * sampling the free is sent and the realloc's old pointer dropped instead,
+ * which the model applies the same.
+ */
+static __always_inline bool realloc_inner_free(struct thread_state *st, __u64 ptr, __u64 sp)
+{
+	return st->active && sp < st->sp && ptr == st->args[0] &&
+	       (st->fn == MS_FN_REALLOC || st->fn == MS_FN_REALLOCARRAY);
+}
+
 /* A release function's entry; fn is its MS_FN_* (as for enter_fn()). */
 static __always_inline int release_fn(struct pt_regs *ctx, __u32 fn)
 {
@@ -1280,7 +1295,8 @@ static __always_inline int release_fn(struct pt_regs *ctx, __u32 fn)
 	st = thread_state(true);
 	if (!st)
 		return 0;
-	if (!sample_bytes && release_folded(st, ptr, sp, MS_FN_RELEASE_LEVEL(fn)))
+	if (!sample_bytes && (realloc_inner_free(st, ptr, sp) ||
+			      release_folded(st, ptr, sp, MS_FN_RELEASE_LEVEL(fn))))
 		return 0;
 	tid = st->tid;
 	if (st->exiting)
@@ -1298,7 +1314,7 @@ static __always_inline int release_fn(struct pt_regs *ctx, __u32 fn)
 	if (alloc_stacks || free_stacks)
 		bpf_probe_read_user(&caller, sizeof(caller), (void *)sp);
 	if (free_stacks)
-		stack = take_stack(ctx, caller, sp + 8, &flags);
+		stack = take_stack(PT_REGS_FP(ctx), caller, sp + 8, &flags);
 
 	ts = bpf_ktime_get_ns();
 	/* before the release: the loader still has the block */
@@ -1405,6 +1421,145 @@ int vm_child(__u64 *ctx)
 	return 0;
 }
 
+/*
+ * Address-space calls: anonymous mmap, munmap, mremap, brk, taken at the
+ * system call's exit (the registers hold the arguments still, rax the
+ * result).  A program on sys_exit runs for every system call of every
+ * process once attached, so the number is checked first (a load), then the
+ * process (a helper call), and only the target's calls go further.  A call
+ * made inside one of the thread's allocation calls (st->active) is the
+ * allocator's: it takes no stack, and the model counts its memory as the
+ * heap's, not again.  maps_exit is the tp_btf program (the registers read
+ * directly); maps_exit_raw the raw tracepoint for a kernel that refuses it.
+ */
+#define MS_NR_MMAP 9
+#define MS_NR_MUNMAP 11
+#define MS_NR_BRK 12
+#define MS_NR_MREMAP 25
+#define MS_MAP_ANONYMOUS 0x20
+
+/* the heap's size at the last brk sent: brk(0) and sbrk(0) ask without changing it */
+volatile __u64 last_brk = 0;
+
+struct sys_regs {
+	__u64 di, si, dx, r10, ip, sp, bp;
+};
+
+static __always_inline bool map_call(__u64 nr)
+{
+	return nr == MS_NR_MMAP || nr == MS_NR_MUNMAP || nr == MS_NR_MREMAP || nr == MS_NR_BRK;
+}
+
+static __always_inline int map_exit(__u64 nr, const struct sys_regs *r, long ret)
+{
+	__u64 stack = 0, addr = 0, len = 0, old_addr = 0, old_len = 0;
+	__u32 prot = 0, mflags = 0, tid;
+	struct thread_state *st;
+	struct ms_ev_map *e;
+	__u16 flags = 0, sflags = 0;
+	__u8 op;
+
+	if (!is_target(bpf_get_current_pid_tgid()) || (ret < 0 && ret > -4096))
+		return 0;
+	if (nr == MS_NR_MMAP) {
+		if (!(r->r10 & MS_MAP_ANONYMOUS))
+			return 0;
+		op = MS_MAP_MMAP;
+		addr = ret;
+		len = r->si;
+		prot = r->dx;
+		mflags = r->r10;
+	} else if (nr == MS_NR_MUNMAP) {
+		op = MS_MAP_MUNMAP;
+		addr = r->di;
+		len = r->si;
+	} else if (nr == MS_NR_MREMAP) {
+		op = MS_MAP_MREMAP;
+		old_addr = r->di;
+		old_len = r->si;
+		len = r->dx;
+		mflags = r->r10;
+		addr = ret;
+	} else {
+		struct mm_struct *mm = bpf_get_current_task_btf()->mm;
+
+		if (!mm)
+			return 0;
+		op = MS_MAP_BRK;
+		addr = BPF_CORE_READ(mm, start_brk);
+		len = BPF_CORE_READ(mm, brk) - addr;
+		if (len == last_brk)
+			return 0;
+		last_brk = len;
+	}
+	st = thread_state(true);
+	if (!st)
+		return 0;
+	tid = st->tid;
+	if (st->active)
+		flags |= MS_MAPF_ALLOCATOR;
+	else if (alloc_stacks && (op == MS_MAP_MMAP || op == MS_MAP_MREMAP))
+		stack = take_stack(r->bp, r->ip, r->sp, &sflags);
+	if (sflags & MS_EVF_STACK_LOST)
+		flags |= MS_MAPF_STACK_LOST;
+
+	e = record_begin(st, tid, sizeof(*e));
+	if (!e)
+		return 0;
+	e->type = MS_EV_MAP;
+	e->op = op;
+	e->flags = flags;
+	e->tid = tid;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->addr = addr;
+	e->len = len;
+	e->old_addr = old_addr;
+	e->old_len = old_len;
+	e->prot = prot;
+	e->mflags = mflags;
+	e->stack = stack;
+	record_end(st, tid, e);
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int maps_exit(__u64 *ctx)
+{
+	struct pt_regs *regs = (struct pt_regs *)ctx[0];
+	__u64 nr = regs->orig_ax;
+	struct sys_regs r;
+
+	if (!map_call(nr))
+		return 0;
+	r.di = regs->di;
+	r.si = regs->si;
+	r.dx = regs->dx;
+	r.r10 = regs->r10;
+	r.ip = regs->ip;
+	r.sp = regs->sp;
+	r.bp = regs->bp;
+	return map_exit(nr, &r, (long)ctx[1]);
+}
+
+SEC("raw_tp/sys_exit")
+int maps_exit_raw(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+	__u64 nr = BPF_CORE_READ(regs, orig_ax);
+	struct sys_regs r;
+
+	if (!map_call(nr))
+		return 0;
+	r.di = BPF_CORE_READ(regs, di);
+	r.si = BPF_CORE_READ(regs, si);
+	r.dx = BPF_CORE_READ(regs, dx);
+	r.r10 = BPF_CORE_READ(regs, r10);
+	r.ip = BPF_CORE_READ(regs, ip);
+	r.sp = BPF_CORE_READ(regs, sp);
+	r.bp = BPF_CORE_READ(regs, bp);
+	return map_exit(nr, &r, (long)ctx->args[1]);
+}
+
 /* The loader's sweep (an iterator over the target's threads): each sends what it queued. */
 SEC("iter/task")
 int sweep(struct bpf_iter__task *ctx)
@@ -1470,7 +1625,7 @@ int BPF_USDT(annot_track, void *ptr, const char *name, const char *tname, const 
 
 	/* the stack first: take_stack may send a record of its own */
 	if (alloc_stacks && is_target(bpf_get_current_pid_tgid()))
-		stack = take_stack(ctx, PT_REGS_IP(ctx) + 1, PT_REGS_SP(ctx), &flags);
+		stack = take_stack(PT_REGS_FP(ctx), PT_REGS_IP(ctx) + 1, PT_REGS_SP(ctx), &flags);
 	e = annot_begin(MS_ANNOT_TRACK);
 	if (!e)
 		return 0;

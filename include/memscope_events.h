@@ -90,7 +90,8 @@ enum ms_event_type {
 	MS_EV_THREAD = 4,
 	MS_EV_ANNOT = 5,
 	MS_EV_BATCH = 6,
-	MS_EV_SLACK = 7,
+	MS_EV_MAP = 7,
+	MS_EV_SLACK = 8,
 };
 
 /* ms_ev_alloc.flags / ms_ev_free.flags */
@@ -156,6 +157,45 @@ struct ms_ev_free {
 };
 
 /*
+ * An address-space call of the target that returned successfully: mmap of
+ * anonymous memory, munmap, mremap, brk (taken at the system call's exit,
+ * where the registers still hold its arguments).  Raw: the loader rounds
+ * lengths to pages (user/record/events.c).
+ *   MS_MAP_MMAP    addr: the mapping, len: its length, prot and mflags as given
+ *   MS_MAP_MUNMAP  addr, len as given
+ *   MS_MAP_MREMAP  old_addr, old_len -> addr (the result), len; mflags: MREMAP_*
+ *   MS_MAP_BRK     addr: the heap's start (mm->start_brk), len: its size now
+ */
+enum ms_map_op {
+	MS_MAP_MMAP = 1,
+	MS_MAP_MUNMAP = 2,
+	MS_MAP_MREMAP = 3,
+	MS_MAP_BRK = 4,
+};
+
+/* ms_ev_map.flags */
+enum ms_map_flags {
+	/* made by the allocator: during one of the thread's allocation calls */
+	MS_MAPF_ALLOCATOR = 1 << 0,
+	MS_MAPF_STACK_LOST = 1 << 1, /* a stack was wanted but could not be sent */
+};
+
+struct ms_ev_map {
+	__u8 type; /* MS_EV_MAP */
+	__u8 op;   /* enum ms_map_op */
+	__u16 flags;
+	__u32 tid;
+	__u64 ts_ns;
+	__u64 addr;
+	__u64 len;
+	__u64 old_addr;
+	__u64 old_len;
+	__u32 prot;
+	__u32 mflags;
+	__u64 stack; /* stack hash, 0 when none (the allocator's, or no stacks) */
+};
+
+/*
  * Batching: each thread queues its allocation and release records in its
  * own state in BPF (a ring of MS_BATCH slots) and sends them MS_BATCH at a
  * time in one MS_EV_BATCH record, which costs a thread much less than a
@@ -204,6 +244,7 @@ union ms_batch_slot {
 	struct ms_ev_alloc a;
 	struct ms_ev_free f;
 	struct ms_ev_slack s;
+	struct ms_ev_map m;
 };
 
 /* Always sent whole; only the first n slots hold records. */

@@ -7,7 +7,8 @@
 # QEMU, a static busybox and xz for the kernel matrix, scripts/kernel-vm.sh;
 # gcc's ASan and UBSan runtimes for `make san`; clang's compiler-rt for `make fuzz`
 # (libFuzzer: libclang_rt.fuzzer, a package clang only recommends); a debuginfod
-# server and elfutils' tools for the tests of debug files served over HTTP.
+# server and elfutils' tools for the tests of debug files served over HTTP;
+# jemalloc, tcmalloc and mimalloc, linked into and preloaded under the tests' programs.
 # libdebuginfod-dev: the client's header (the library itself is dlopen'ed at run time).
 # libzstd-dev, liblzma-dev, libbz2-dev: static archives libdw.a needs (make static).
 # --tests also: debhelper, dpkg-dev and lintian build and check the Debian package
@@ -19,7 +20,8 @@ libzstd-dev liblzma-dev libbz2-dev ${MEMSCOPE_DEPS_EXTRA:-}"
 target=deps
 if [ "${1:-}" = --tests ]; then
 	pkgs="chromium golang-go valgrind qemu-system-x86 busybox-static xz-utils libasan8 libubsan1 libclang-rt-dev
-debuginfod elfutils debhelper dpkg-dev lintian man-db bash-completion ${MEMSCOPE_DEPS_EXTRA:-}"
+debuginfod elfutils debhelper dpkg-dev lintian man-db bash-completion libjemalloc2 libtcmalloc-minimal4
+libmimalloc2.0 ${MEMSCOPE_DEPS_EXTRA:-}"
 	target=test-deps
 fi
 missing=

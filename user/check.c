@@ -19,12 +19,13 @@
 /* rows enough for a large program and its libraries: the map's size barely moves the verifier */
 #define CHECK_ROWS (1u << 18)
 
-/* name, uprobe_multi, alloc stacks, free stacks, unwind mode, sample bytes, batch */
-#define CFG(nm, mu, st, fr, uw, sa, ba)                                                  \
+/* name, uprobe_multi, alloc stacks, free stacks, unwind mode, sample bytes, batch, mappings */
+#define CFGM(nm, mu, st, fr, uw, sa, ba, mp)                                             \
 	{ .name = nm, .multi = mu,                                                       \
 	  .opts = { .sz = sizeof(struct tracer_opts), .alloc_stacks = st, .free_stacks = fr, \
 		    .unwind_mode = uw, .sample_bytes = sa, .batch = ba,                \
-		    .unwind_rows = CHECK_ROWS } }
+		    .unwind_rows = CHECK_ROWS, .mappings = mp } }
+#define CFG(nm, mu, st, fr, uw, sa, ba) CFGM(nm, mu, st, fr, uw, sa, ba, TRACER_MAPS_BTF)
 
 static const struct check_config configs[] = {
 	CFG("default", true, true, false, MS_UNWIND_AUTO, 0, true),
@@ -46,6 +47,12 @@ static const struct check_config configs[] = {
 	  .opts = { .sz = sizeof(struct tracer_opts), .alloc_stacks = true, .free_stacks = true,
 		    .unwind_mode = MS_UNWIND_AUTO, .batch = false, .unwind_rows = CHECK_ROWS,
 		    .check_overflow = true } },
+	/* the mappings' fallback: a raw tracepoint where tp_btf is refused */
+	CFGM("mappings by raw_tp", true, true, false, MS_UNWIND_AUTO, 0, true, TRACER_MAPS_RAW),
+	CFGM("--unwind=fp, mappings by raw_tp", true, true, false, MS_UNWIND_FP, 0, true,
+	     TRACER_MAPS_RAW),
+	CFGM("--no-batch, mappings by raw_tp", true, true, false, MS_UNWIND_AUTO, 0, false,
+	     TRACER_MAPS_RAW),
 };
 
 const struct check_config *check__configs(size_t *n)
@@ -185,10 +192,13 @@ static bool check_mode(void)
 	if (!t)
 		return false;
 	m = tracer__mode(t);
-	printf("\nmode: a trace with no flags runs with %s stacks, %s, %s\n",
+	printf("\nmode: a trace with no flags runs with %s stacks, %s, %s, %s\n",
 	       !m->alloc_stacks ? "no" : m->unwind_mode == MS_UNWIND_FP ? "frame-pointer" : "DWARF",
 	       m->batch ? "records batched per thread" : "one record per call",
-	       m->multi ? "uprobe_multi links" : "perf-event uprobes");
+	       m->multi ? "uprobe_multi links" : "perf-event uprobes",
+	       m->mappings == TRACER_MAPS_BTF ? "mappings by tp_btf on sys_exit" :
+	       m->mappings == TRACER_MAPS_RAW ? "mappings by a raw tracepoint on sys_exit" :
+	       "no mappings");
 	for (size_t i = 0; i < m->ndegraded; i++)
 		printf("  degraded: %s lost (%s): %s\n", m->degraded[i].feature,
 		       m->degraded[i].reason, m->degraded[i].instead);

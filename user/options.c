@@ -79,6 +79,14 @@ void options__usage(FILE *f)
 		"                         detach to tell lost blocks from reachable ones\n"
 		"      --scan-max-ms MS   stop the scan after MS milliseconds (default 2000):\n"
 		"                         leaks then keep the rule above, unclassified\n"
+		"      --allocator-lib PATH  also probe the allocator in the ELF object PATH\n"
+		"                         (repeatable): one the target loads later (dlopen)\n"
+		"                         or that discovery does not find\n"
+		"      --symbol-prefix P  also probe P + each C allocator name (P malloc,\n"
+		"                         P free, ...): a jemalloc built with a prefix (je_),\n"
+		"                         mimalloc's own API (mi_)\n"
+		"      --no-mappings      do not trace mmap, munmap, mremap and brk (the\n"
+		"                         anonymous mappings beside the heap)\n"
 		"      --check            say whether tracing works on this kernel, and how:\n"
 		"                         kernel features, the verifier's use of each BPF\n"
 		"                         program, then exit (0: tracing is possible)\n"
@@ -130,7 +138,8 @@ static bool same_path(const char *a, const char *b)
 enum { OPT_JSON = 256, OPT_HTML, OPT_PPROF, OPT_FOLDED, OPT_FOLDED_TYPE, OPT_TOP, OPT_NO_STACKS, OPT_FREE_STACKS, OPT_RINGBUF,
        OPT_INTERVAL, OPT_MIN_AGE, OPT_SAMPLE_BYTES, OPT_UNWIND, OPT_NO_BATCH,
        OPT_CHECK, OPT_RECORD, OPT_LIVE, OPT_NO_SYMBOLIZE, OPT_NO_SCAN, OPT_SCAN_MAX_MS,
-       OPT_NO_DEBUGINFOD, OPT_CHECK_OVERFLOW };
+       OPT_NO_DEBUGINFOD, OPT_ALLOCATOR_LIB, OPT_SYMBOL_PREFIX, OPT_NO_MAPPINGS,
+       OPT_CHECK_OVERFLOW };
 
 static const struct option long_opts[] = {
 	{ "pid", required_argument, NULL, 'p' },
@@ -158,6 +167,9 @@ static const struct option long_opts[] = {
 	{ "no-scan", no_argument, NULL, OPT_NO_SCAN },
 	{ "scan-max-ms", required_argument, NULL, OPT_SCAN_MAX_MS },
 	{ "check-overflow", no_argument, NULL, OPT_CHECK_OVERFLOW },
+	{ "allocator-lib", required_argument, NULL, OPT_ALLOCATOR_LIB },
+	{ "symbol-prefix", required_argument, NULL, OPT_SYMBOL_PREFIX },
+	{ "no-mappings", no_argument, NULL, OPT_NO_MAPPINGS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -280,6 +292,25 @@ static enum options_result parse_one(struct ms_options *o, int c, const char *ar
 	case OPT_NO_DEBUGINFOD:
 		o->no_debuginfod = true;
 		break;
+	case OPT_ALLOCATOR_LIB:
+		if (!*arg || o->nallocator_libs == MS_MAX_ALLOCATOR_LIBS) {
+			ms_err(*arg ? "too many --allocator-lib (at most %d)" :
+			       "invalid --allocator-lib '' (a path)", MS_MAX_ALLOCATOR_LIBS);
+			return OPTIONS_EXIT_ERROR;
+		}
+		o->allocator_libs[o->nallocator_libs++] = (char *)arg;
+		break;
+	case OPT_SYMBOL_PREFIX:
+		if (!*arg || strlen(arg) > 64 || strspn(arg, "abcdefghijklmnopqrstuvwxyz"
+			    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.$") != strlen(arg)) {
+			ms_err("invalid --symbol-prefix '%s' (letters, digits, '_', '.', '$', at most 64)", arg);
+			return OPTIONS_EXIT_ERROR;
+		}
+		o->symbol_prefix = arg;
+		break;
+	case OPT_NO_MAPPINGS:
+		o->no_mappings = true;
+		break;
 	case 'o':
 		if (o->command == MS_CMD_RECORD)
 			o->record_path = arg;
@@ -396,9 +427,10 @@ static enum options_result check_report(struct ms_options *o)
 		ms_err("report: give one capture file (memscope-bpf report FILE.msb)");
 		return OPTIONS_EXIT_ERROR;
 	}
-	if (o->pid || o->duration_s || o->check || o->record_path || o->check_overflow) {
-		ms_err("report reads a capture: -p, -d, --check, --check-overflow and --record "
-		       "do not apply");
+	if (o->pid || o->duration_s || o->check || o->record_path || o->nallocator_libs ||
+	    o->symbol_prefix || o->no_mappings || o->check_overflow) {
+		ms_err("report reads a capture: -p, -d, --check, --record, --allocator-lib, "
+		       "--symbol-prefix, --no-mappings and --check-overflow do not apply");
 		return OPTIONS_EXIT_ERROR;
 	}
 	o->replay_path = o->argv[0];

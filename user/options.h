@@ -15,6 +15,8 @@ enum ms_command {
 	MS_CMD_REPORT, /* report FILE.msb */
 };
 
+#define MS_MAX_ALLOCATOR_LIBS 16
+
 struct ms_options {
 	enum ms_command command;
 	int pid;               /* -p; 0 when launching */
@@ -45,6 +47,11 @@ struct ms_options {
 	int verbose;
 	bool check;            /* --check: report what this kernel can do, trace nothing */
 	bool check_overflow;   /* --check-overflow: read blocks' slack (model/overflow.h) */
+	const char *symbol_prefix; /* --symbol-prefix: also PREFIXmalloc, PREFIXfree, ... */
+	/* --allocator-lib, each given: objects probed whether the target maps them yet */
+	char *allocator_libs[MS_MAX_ALLOCATOR_LIBS];
+	size_t nallocator_libs;
+	bool no_mappings;      /* --no-mappings: mmap, munmap, mremap, brk not traced */
 	bool stderr_closed;    /* set by main: the text summary has nowhere to go */
 };
 

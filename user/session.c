@@ -270,19 +270,22 @@ static char *join_argv(char *const argv[])
 
 static int prepare_target(struct session *s)
 {
+	struct discover_opts dopts = { .symbol_prefix = s->opts->symbol_prefix,
+				       .allocator_libs = s->opts->allocator_libs,
+				       .nallocator_libs = s->opts->nallocator_libs };
 	int err;
 
 	if (s->opts->pid) {
 		err = target__open_pid(&s->target, s->opts->pid);
 		if (!err)
-			err = discover__pid(s->target.pid, &s->objs);
+			err = discover__pid_opts(s->target.pid, &dopts, &s->objs);
 		if (!err)
 			s->cmdline = read_cmdline(s->target.pid);
 		return err;
 	}
 	err = target__launch(&s->target, s->opts->argv);
 	if (!err)
-		err = discover__program(s->target.exe, &s->objs);
+		err = discover__program_opts(s->target.exe, &dopts, &s->objs);
 	s->cmdline = join_argv(s->opts->argv);
 	return err;
 }
@@ -354,6 +357,7 @@ static int attach_probes(struct session *s)
 		.check_overflow = s->opts->check_overflow && malloc_is_glibc(&s->objs),
 		/* where the kernel allows it; else the ladder's first rung gives it up */
 		.overflow_canary = !getenv("MEMSCOPE_NO_CANARY"),
+		.mappings = s->opts->no_mappings ? TRACER_MAPS_OFF : TRACER_MAPS_BTF,
 	};
 	volatile uint64_t *gen;
 	int rows_fd, objs_fd, keys_fd;
@@ -411,6 +415,7 @@ static int start_pipeline(struct session *s)
 		.start_ns = s->start_ns,
 		.interval_ns = s->opts->interval_ns,
 		.sample_bytes = s->opts->sample_bytes,
+		.mixed_fns = s->objs.mixed_fns,
 		.internal = runtime__internal_release,
 		.internal_ctx = &s->runtime,
 	};
@@ -975,8 +980,11 @@ static void fill_report_input(struct session *s, struct report_input *in, char *
 		.overflow = s->model->overflow,
 		.footprint = s->model->footprint,
 		.timeline = s->model->timeline,
+		.growth = s->model->growth,
 		.thread_names = s->model->names,
 		.annots = s->model->annots,
+		.mappings = s->mode.mappings,
+		.maps = s->mode.mappings ? s->model->maps : NULL,
 		.min_age_ns = s->opts->min_age_ns,
 		.vm_children_known = s->vm_children_known,
 		.scan = &s->scan,

@@ -424,6 +424,10 @@ static void assert_cards_match_json(const char *dom, const cJSON *report)
 	assert_card(dom, "leaked", json_num(s, "leaked_bytes"));
 	assert_card(dom, "temporary", json_num(s, "temporary_allocations"));
 	assert_card(dom, "lost", json_num(s, "lost_events"));
+	/* beside the heap: the program's anonymous mappings, when traced */
+	s = cJSON_GetObjectItem(report, "anonymous_mappings");
+	if (cJSON_IsObject(s))
+		assert_card(dom, "mapped", json_num(cJSON_GetObjectItem(s, "program"), "live_bytes"));
 }
 
 /* The flame graph drew a frame named name */
@@ -998,6 +1002,70 @@ static bool can_run(void)
 	return true;
 }
 
+/* ---- growing sites (docs/findings.md "Growth") ---- */
+
+/* How many rows table id has. */
+static int table_rows(const char *dom, const char *id)
+{
+	char *table = table_of(dom, id), *tr = table;
+	int n = 0;
+
+	while ((tr = strstr(tr, "<tr data-"))) {
+		n++;
+		tr++;
+	}
+	free(table);
+	return n;
+}
+
+/*
+ * tests/programs/grow.c: its steady site alone in the growing table, with
+ * the JSON's slope and bytes, and its curve drawn (a uPlot canvas, its
+ * legend naming the site); a short trace says that none grew and why.
+ */
+static void test_html__growing_sites_show_the_steady_site_and_its_curve(void **state)
+{
+	char *html = tmp_path("grow.html");
+	cJSON *report = trace("grow", html, NULL);
+	struct page p = load(html, NULL);
+	const cJSON *growing = cJSON_GetObjectItem(report, "growing"), *g;
+	const char *chart;
+	struct row_sum s;
+
+	assert_rendered(&p, "grow");
+	assert_int_equal(cJSON_GetArraySize(growing), 1);
+	g = cJSON_GetArrayItem(growing, 0);
+	assert_string_equal(site_function(report, (long)json_num(g, "stack")), "grow_steady");
+	if (!strstr(p.dom, "<section id=\"growth-section\" class=\"panel\">") ||
+	    !strstr(p.dom, "id=\"growth-count\" class=\"count\">1<"))
+		fail_msg("the growing sites' section is hidden or does not count 1");
+	assert_int_equal(table_rows(p.dom, "growing"), 1);
+	s = rows_named(p.dom, "growing", "grow_steady");
+	assert_int_equal(s.rows, 1);
+	/* columns: growth, fit, over, in use first, in use at end */
+	assert_true(s.v[0] == json_num(g, "bytes_per_s"));
+	assert_true(s.v[1] == json_num(g, "r2"));
+	assert_int_equal((long)s.v[2], (long)json_num(g, "span_us"));
+	assert_int_equal((long)s.v[4], 80 * 2048);
+	chart = strstr(p.dom, "<div id=\"growth-curves\"");
+	if (!chart || !strstr(chart, "<canvas") || !strstr(chart, "grow_steady +"))
+		fail_msg("no growth curve for grow_steady");
+	screenshot(html, "grow", NULL);
+	page_free(&p);
+	cJSON_Delete(report);
+
+	report = trace("leaks", html, NULL);
+	p = load(html, NULL);
+	assert_rendered(&p, "leaks, growth");
+	if (!strstr(p.dom, "id=\"growth-count\" class=\"count none\">0<") ||
+	    !strstr(p.dom, "No site grew steadily (the trace lasted less than the 2 s the rule needs)."))
+		fail_msg("a short trace's page does not say that no site grew, and why");
+	assert_null(strstr(p.dom, "id=\"growth-curves\""));
+	page_free(&p);
+	cJSON_Delete(report);
+	free(html);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1012,9 +1080,13 @@ int main(void)
 		cmocka_unit_test(test_html__truncated_stacks_are_counted_in_the_header),
 		cmocka_unit_test(test_html__hostile_names_from_a_traced_program_show_as_text),
 		cmocka_unit_test(test_html__stdio_buffer_leak_is_shown_as_the_c_librarys),
+		cmocka_unit_test(test_html__growing_sites_show_the_steady_site_and_its_curve),
 	};
 
 	if (!can_run())
 		return 77;
+	/* HTML_FILTER: one glob of test names (cmocka 1.1 takes one), to run a subset */
+	if (getenv("HTML_FILTER") && *getenv("HTML_FILTER"))
+		cmocka_set_test_filter(getenv("HTML_FILTER"));
 	return cmocka_run_group_tests_name("html", tests, setup, teardown);
 }

@@ -13,7 +13,10 @@
  * With "wait" it first prints "ready PID" and waits for SIGUSR1 (a tracer
  * attaches meanwhile), then builds them, also one block held only in a
  * register of a spinning thread (600 B, still reachable: 5 blocks, 1820 B),
- * prints "built" and waits to be killed.  With "big" it also maps 256 MiB
+ * prints "built" and waits to be killed.  With "exit-register" it exits
+ * (returns from main) while that spinning thread holds the block: 5 blocks,
+ * 1820 B still reachable, as in valgrind, which reads every thread's
+ * registers at exit.  With "big" it also maps 256 MiB
  * of writable memory, touched, for the scan's cost and its cap.  With
  * "leader-exits" its main thread ends first (pthread_exit) and another
  * thread exits the process 0.2 s later.
@@ -40,6 +43,8 @@ void **volatile global_root;
 __thread void *volatile tls_root;
 
 static sem_t started;
+/* set by register_holder() once its block is in r12 alone */
+volatile int held;
 static int never[2];
 static volatile sig_atomic_t go;
 
@@ -119,6 +124,7 @@ static void *register_holder(void *arg)
 			 "xor %%eax, %%eax\n\t"
 			 "mov $512, %%ecx\n\t"
 			 "rep stosq\n\t"
+			 "movl $1, held(%%rip)\n\t"
 			 "1: pause\n\t"
 			 "jmp 1b"
 			 :
@@ -199,8 +205,11 @@ int main(int argc, char **argv)
 	keep_global();
 	keep_tls();
 	start(stack_holder);
-	if (wait)
+	if (wait || (argc > 1 && !strcmp(argv[1], "exit-register"))) {
 		start(register_holder);
+		while (!held)
+			;
+	}
 	lose_last();
 	scrub_stack();
 	if (argc > 1 && !strcmp(argv[1], "leader-exits")) {

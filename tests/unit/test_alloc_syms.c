@@ -635,6 +635,95 @@ static void test_alloc_syms__corrupted_fixture_never_crashes(void **state)
 	free(orig);
 }
 
+/* --- other allocators (test-deps installs them) --- */
+
+static int open_lib(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		cannot_run("an allocator library is missing (make test-deps)");
+	return fd;
+}
+
+static void test_alloc_syms__other_allocators_named_by_what_only_they_define(void **state)
+{
+	static const struct {
+		const char *path, *kind;
+	} libs[] = {
+		{ "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2", "jemalloc" },
+		{ "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4", "tcmalloc" },
+		{ "/usr/lib/x86_64-linux-gnu/libmimalloc.so.2", "mimalloc" },
+		{ "/lib/x86_64-linux-gnu/libc.so.6", "glibc" },
+	};
+
+	for (size_t i = 0; i < sizeof(libs) / sizeof(libs[0]); i++) {
+		int fd = open_lib(libs[i].path);
+
+		assert_string_equal(alloc_syms__kind(fd), libs[i].kind);
+		close(fd);
+	}
+	assert_null(alloc_syms__kind(-1));
+}
+
+/* tcmalloc's free is operator delete and delete[]: one probe, the families mixed */
+static void test_alloc_syms__free_shared_with_delete_mixes_families(void **state)
+{
+	int fd = open_lib("/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4");
+	const struct alloc_sym *f;
+	struct alloc_sym *syms;
+	uint64_t mixed;
+	size_t n;
+
+	assert_int_equal(alloc_syms__scan(fd, &syms, &n), 0);
+	close(fd);
+	f = find_fn(syms, n, MS_FN_FREE);
+	assert_non_null(f);
+	assert_true(f->aliases & (1ull << MS_FN_DELETE));
+	assert_true(f->aliases & (1ull << MS_FN_DELETE_ARRAY));
+	assert_null(find_fn(syms, n, MS_FN_DELETE));
+	mixed = alloc_syms__mixed_families(syms, n);
+	assert_true(mixed & (1ull << MS_FN_FREE));
+	assert_true(mixed & (1ull << MS_FN_DELETE));
+	/* malloc has an address of its own: not mixed */
+	assert_false(mixed & (1ull << MS_FN_MALLOC));
+	free(syms);
+
+	/* glibc: nothing shared across families (aligned_alloc and memalign are one family) */
+	fd = open_lib("/lib/x86_64-linux-gnu/libc.so.6");
+	assert_int_equal(alloc_syms__scan(fd, &syms, &n), 0);
+	close(fd);
+	assert_int_equal(alloc_syms__mixed_families(syms, n), 0);
+	free(syms);
+}
+
+/* A prefix adds prefix + each C function's name; the C++ operators keep their names. */
+static void test_alloc_syms__prefix_adds_the_c_functions_under_it(void **state)
+{
+	int fd = open_lib("/usr/lib/x86_64-linux-gnu/libmimalloc.so.2");
+	struct alloc_sym *plain, *pre;
+	size_t np, npre;
+
+	assert_int_equal(alloc_syms__scan(fd, &plain, &np), 0);
+	/*
+	 * mi_malloc, mi_calloc, mi_realloc, mi_free are malloc ... free (one
+	 * address each): nothing new; mimalloc's posix_memalign, memalign,
+	 * valloc, pvalloc, aligned_alloc and reallocarray wrap mi_* functions
+	 * of their own: six more entry points
+	 */
+	assert_int_equal(alloc_syms__scan_prefixed(fd, "mi_", &pre, &npre), 0);
+	assert_int_equal(npre, np + 6);
+	for (size_t i = np; i < npre; i++)
+		assert_true(pre[i].fn >= MS_FN_REALLOCARRAY && pre[i].fn <= MS_FN_PVALLOC);
+	free(pre);
+	/* a prefix nothing has */
+	assert_int_equal(alloc_syms__scan_prefixed(fd, "zz_", &pre, &npre), 0);
+	assert_int_equal(npre, np);
+	free(pre);
+	free(plain);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -648,6 +737,9 @@ int main(void)
 		cmocka_unit_test(test_alloc_syms__fixture_follows_the_symbol_rules),
 		cmocka_unit_test(test_alloc_syms__other_machines_get_entry_probes),
 		cmocka_unit_test(test_alloc_syms__corrupted_fixture_never_crashes),
+		cmocka_unit_test(test_alloc_syms__other_allocators_named_by_what_only_they_define),
+		cmocka_unit_test(test_alloc_syms__free_shared_with_delete_mixes_families),
+		cmocka_unit_test(test_alloc_syms__prefix_adds_the_c_functions_under_it),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -53,6 +53,7 @@ struct region {
 
 struct detector {
 	struct heap *heap;
+	uint64_t mixed; /* bit per MS_FN: its probe serves several families */
 
 	size_t freed_cap;   /* ring length; 0: nothing remembered */
 	struct freed *ring; /* release seq is at ring[seq % freed_cap] */
@@ -412,6 +413,8 @@ static void on_removed(void *ctx, const struct live_block *b, const struct free_
 	if (!fc && !(rc->is_realloc && rc->old_ptr == b->ptr))
 		return;
 	want = fc ? release_family(fc->fn) : FAM_MALLOC;
+	if ((fc && (d->mixed >> fc->fn & 1)) || (d->mixed >> b->fn & 1))
+		want = FAM_NONE;
 	if (want != FAM_NONE && alloc_family(b->fn) != FAM_NONE && want != alloc_family(b->fn)) {
 		struct finding f = {
 			.kind = FINDING_MISMATCHED_FREE,
@@ -522,6 +525,11 @@ static bool on_unknown(void *ctx, uint64_t ptr, const struct free_call *fc,
  * the heap then: free it after the heap's last call, before or after the
  * heap itself.
  */
+void detector__set_mixed_families(struct detector *d, uint64_t fns)
+{
+	d->mixed = fns;
+}
+
 struct detector *detector__new(struct heap *h, size_t freed_capacity)
 {
 	struct detector *d = xcalloc(1, sizeof(*d));

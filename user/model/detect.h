@@ -82,6 +82,12 @@ struct detector;
 /* Installs its hooks on h. */
 struct detector *detector__new(struct heap *h, size_t freed_capacity);
 void detector__free(struct detector *d);
+/*
+ * fns: a bit per MS_FN whose probe also serves another family's name (an
+ * allocator whose free is operator delete): no release of or by them is
+ * called mismatched (alloc_syms__mixed_families()).
+ */
+void detector__set_mixed_families(struct detector *d, uint64_t fns);
 
 /* In order of first occurrence. */
 const struct finding *detector__findings(const struct detector *d, size_t *n);

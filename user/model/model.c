@@ -5,6 +5,11 @@
 #include "model.h"
 #include "util.h"
 
+static void growth_sampled(void *ctx, size_t idx)
+{
+	growth__sample(ctx, idx);
+}
+
 struct model *model__new(const struct model_opts *opts)
 {
 	struct model *m = xcalloc(1, sizeof(*m));
@@ -14,12 +19,17 @@ struct model *model__new(const struct model_opts *opts)
 	heap__set_window_origin(m->heap, opts->start_ns, opts->interval_ns);
 	heap__set_sample_bytes(m->heap, opts->sample_bytes);
 	m->detector = detector__new(m->heap, opts->freed_capacity);
+	detector__set_mixed_families(m->detector, opts->mixed_fns);
 	if (opts->internal)
 		detector__set_internal_filter(m->detector, opts->internal, opts->internal_ctx);
 	m->annots = annotations__new(m->heap, m->detector);
 	m->timeline = timeline__new(opts->start_ns, opts->interval_ns);
+	m->growth = growth__new(m->heap);
+	timeline__set_observer(m->timeline, growth_sampled, m->growth);
 	m->names = thread_names__new();
 	m->footprint = footprint__new(m->heap);
+	m->maps = mappings__new();
+	timeline__set_mapped(m->timeline, &mappings__program(m->maps)->bytes);
 	return m;
 }
 
@@ -32,7 +42,9 @@ void model__free(struct model *m)
 	footprint__free(m->footprint);
 	detector__free(m->detector);
 	timeline__free(m->timeline);
+	growth__free(m->growth);
 	thread_names__free(m->names);
+	mappings__free(m->maps);
 	heap__free(m->heap);
 	stack_table__free(m->stacks);
 	free(m);
@@ -214,4 +226,18 @@ void model__tick(struct model *m, uint64_t now_ns, bool force)
 {
 	model__flush(m);
 	timeline__tick(m->timeline, heap__totals(m->heap), now_ns, force);
+}
+
+void model__map_call(struct model *m, const struct map_call *c, uint64_t hash)
+{
+	struct map_call mc = *c;
+
+	model__flush(m);
+	if (c->stack_lost)
+		m->stack_lost++;
+	mc.stack = hash ? stack_table__find(m->stacks, hash) : STACK_NONE;
+	m->maps_traced = true;
+	/* the grid points before it see the mappings before it */
+	timeline__event(m->timeline, c->ts_ns, heap__totals(m->heap));
+	mappings__apply(m->maps, &mc);
 }

@@ -24,7 +24,9 @@
 
 #include "annotations.h"
 #include "detect.h"
+#include "growth.h"
 #include "heap.h"
+#include "mappings.h"
 #include "memscope_events.h"
 #include "footprint.h"
 #include "overflow.h"
@@ -53,6 +55,7 @@ struct model_opts {
 	uint64_t start_ns;      /* tracing started: the timeline's and windows' origin */
 	uint64_t interval_ns;   /* --interval */
 	uint64_t sample_bytes;  /* --sample-bytes; 0: every call */
+	uint64_t mixed_fns;     /* detector__set_mixed_families() */
 	/* asked about releases of addresses not live (detect.h); may be NULL */
 	detector_internal_fn internal;
 	void *internal_ctx;
@@ -65,9 +68,12 @@ struct model {
 	struct detector *detector;
 	struct annotations *annots;
 	struct timeline *timeline;
+	struct growth *growth;   /* per-site bytes in use on the timeline's samples */
 	struct thread_names *names;
 	struct overflow_check *overflow; /* NULL without --check-overflow */
 	struct footprint *footprint;
+	struct mappings *maps;   /* anonymous mappings and the break heap */
+	bool maps_traced;        /* a mapping record came (or the run said it traces them) */
 	uint64_t stack_lost; /* events whose stack could not be sent */
 	uint64_t events;     /* alloc and free records applied */
 	/* read ahead, not applied yet */
@@ -90,6 +96,11 @@ void model__free_call(struct model *m, const struct free_call *c, uint64_t hash,
 /* A stack's frames (idempotent for a known hash); truncated: enum ms_stack_end. */
 void model__stack(struct model *m, uint64_t hash, const uint64_t *ips, uint32_t nframes,
 		  uint8_t truncated);
+/*
+ * An mmap, munmap, mremap or brk, decoded (c->stack not set), with its
+ * record's stack hash: applied after every call before it.
+ */
+void model__map_call(struct model *m, const struct map_call *c, uint64_t hash);
 /* An annotation, its strings already read (name_addr & co. are not used). */
 void model__annot(struct model *m, const struct ms_ev_annot *e);
 void model__thread(struct model *m, uint32_t tid, const char *name);

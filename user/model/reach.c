@@ -91,9 +91,15 @@ struct reach *reach__new(const struct reach_block *blocks, size_t n)
 	struct reach *r = xcalloc(1, sizeof(*r));
 
 	r->v = xmalloc((n ? n : 1) * sizeof(*r->v));
+	size_t k = 1;
+
 	if (n)
 		memcpy(r->v, blocks, n * sizeof(*r->v));
-	qsort(r->v, n, sizeof(*r->v), by_ptr);
+	/* the scan hands them sorted already (record/scan.c: chunk_links()) */
+	while (k < n && r->v[k - 1].ptr <= r->v[k].ptr)
+		k++;
+	if (k < n)
+		qsort(r->v, n, sizeof(*r->v), by_ptr);
 	r->state = xcalloc(n ? n : 1, 1);
 	r->n = n;
 	r->lo = n ? r->v[0].ptr : 1;

@@ -13,8 +13,11 @@ struct timeline {
 	uint64_t fp_bytes;    /* the allocator's footprint, TIMELINE_NO_RSS when none */
 	uint64_t last_allocs;
 	uint64_t last_frees;
+	const uint64_t *mapped; /* the program's mapped bytes, read at each sample */
 	struct timeline_sample *v;
 	size_t n, cap;
+	timeline_observer observer;
+	void *observer_ctx;
 };
 
 struct timeline *timeline__new(uint64_t start_ns, uint64_t interval_ns)
@@ -34,6 +37,11 @@ void timeline__free(struct timeline *tl)
 		return;
 	free(tl->v);
 	free(tl);
+}
+
+void timeline__set_mapped(struct timeline *tl, const uint64_t *bytes)
+{
+	tl->mapped = bytes;
 }
 
 void timeline__rss(struct timeline *tl, uint64_t now_ns, uint64_t rss_bytes)
@@ -73,10 +81,13 @@ static void push(struct timeline *tl, uint64_t t_ns, const struct heap_totals *t
 	if (tl->n && t_ns < tl->v[tl->n - 1].t_ns + 1000) {
 		s = &tl->v[tl->n - 1];
 		s->live_bytes = t->live_bytes;
+		s->mapped_bytes = tl->mapped ? *tl->mapped : 0;
 		s->allocations += t->allocations - tl->last_allocs;
 		s->frees += frees - tl->last_frees;
 		tl->last_allocs = t->allocations;
 		tl->last_frees = frees;
+		if (tl->observer)
+			tl->observer(tl->observer_ctx, tl->n - 1);
 		return;
 	}
 	if (tl->n == tl->cap) {
@@ -90,8 +101,17 @@ static void push(struct timeline *tl, uint64_t t_ns, const struct heap_totals *t
 	s->frees = frees - tl->last_frees;
 	s->rss_bytes = reading_at(tl, tl->rss_ns, tl->rss_bytes, t_ns);
 	s->footprint_bytes = reading_at(tl, tl->fp_ns, tl->fp_bytes, t_ns);
+	s->mapped_bytes = tl->mapped ? *tl->mapped : 0;
 	tl->last_allocs = t->allocations;
 	tl->last_frees = frees;
+	if (tl->observer)
+		tl->observer(tl->observer_ctx, tl->n - 1);
+}
+
+void timeline__set_observer(struct timeline *tl, timeline_observer fn, void *ctx)
+{
+	tl->observer = fn;
+	tl->observer_ctx = ctx;
 }
 
 /*

@@ -33,6 +33,7 @@ struct timeline_sample {
 	uint64_t rss_bytes;   /* TIMELINE_NO_RSS when it could not be read */
 	/* the allocator's footprint (model/footprint.h); TIMELINE_NO_RSS when not read */
 	uint64_t footprint_bytes;
+	uint64_t mapped_bytes; /* the program's anonymous mappings (timeline__set_mapped()) */
 };
 
 struct timeline;
@@ -49,11 +50,18 @@ void timeline__event(struct timeline *tl, uint64_t ts_ns, const struct heap_tota
  * now_ns itself (the first and the last sample). */
 void timeline__tick(struct timeline *tl, const struct heap_totals *t, uint64_t now_ns,
 		    bool force);
+/* Where the program's mapped bytes are kept (model/mappings.c's totals): each
+ * sample reads it.  NULL (the default): 0. */
+void timeline__set_mapped(struct timeline *tl, const uint64_t *bytes);
 /* The target's resident set read at now_ns; TIMELINE_NO_RSS once it is gone. */
 void timeline__rss(struct timeline *tl, uint64_t now_ns, uint64_t rss_bytes);
 
 /* The allocator's footprint read at now_ns (as timeline__rss()). */
 void timeline__footprint(struct timeline *tl, uint64_t now_ns, uint64_t bytes);
+/* fn(ctx, i) after sample i was taken or updated, before the heap changes
+ * again (growth.h's per-site series); NULL: none. */
+typedef void (*timeline_observer)(void *ctx, size_t idx);
+void timeline__set_observer(struct timeline *tl, timeline_observer fn, void *ctx);
 
 const struct timeline_sample *timeline__samples(const struct timeline *tl, size_t *n);
 uint64_t timeline__interval_ns(const struct timeline *tl);

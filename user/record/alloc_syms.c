@@ -125,13 +125,29 @@ struct elf_view {
 	Elf_Scn *dynsym, *symtab, *versym;
 };
 
-static int table_index(const char *name)
+/* The C functions (not the C++ operators): what a symbol prefix renames. */
+static bool prefixable(enum ms_fn fn)
 {
-	size_t i;
+	return (fn >= MS_FN_MALLOC && fn <= MS_FN_PVALLOC) || fn == MS_FN_FREE;
+}
+
+/*
+ * The candidate slot of name: the table's index, or TABLE_LEN + the index
+ * for prefix + a C function's name (a second entry point of that function,
+ * probed as well); -1 when it is none of them.
+ */
+static int table_index(const char *name, const char *prefix)
+{
+	size_t i, plen = prefix ? strlen(prefix) : 0;
 
 	for (i = 0; i < TABLE_LEN; i++)
 		if (!strcmp(name, alloc_syms__table[i].name))
 			return (int)i;
+	if (!plen || strncmp(name, prefix, plen))
+		return -1;
+	for (i = 0; i < TABLE_LEN; i++)
+		if (prefixable(alloc_syms__table[i].fn) && !strcmp(name + plen, alloc_syms__table[i].name))
+			return (int)(TABLE_LEN + i);
 	return -1;
 }
 
@@ -151,7 +167,8 @@ static void consider(struct candidate *c, int symtab, bool hidden, const GElf_Sy
 }
 
 /* Reads one symbol table into cand; -ENOEXEC when the table itself is unreadable. */
-static int scan_table(const struct elf_view *v, Elf_Scn *scn, int symtab, struct candidate *cand)
+static int scan_table(const struct elf_view *v, Elf_Scn *scn, int symtab, struct candidate *cand,
+		      const char *prefix)
 {
 	Elf_Data *data, *versym = NULL;
 	GElf_Shdr sh, vsh;
@@ -183,7 +200,7 @@ static int scan_table(const struct elf_view *v, Elf_Scn *scn, int symtab, struct
 		    (bind != STB_GLOBAL && bind != STB_WEAK))
 			continue;
 		name = elf_strptr(v->elf, sh.sh_link, sym.st_name);
-		if (!name || (k = table_index(name)) < 0)
+		if (!name || (k = table_index(name, prefix)) < 0)
 			continue;
 		hidden = versym && gelf_getversym(versym, (int)i, &ver) && (ver & VERSYM_HIDDEN);
 		consider(&cand[k], symtab, hidden, &sym);
@@ -329,21 +346,27 @@ static int open_view(int fd, struct elf_view *v)
 	return 0;
 }
 
-static bool same_address_seen(const struct alloc_sym *syms, size_t n, uint64_t vaddr)
+/* The entry already made for vaddr, or NULL. */
+static struct alloc_sym *same_address_seen(struct alloc_sym *syms, size_t n, uint64_t vaddr)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++)
 		if (syms[i].vaddr == vaddr)
-			return true;
-	return false;
+			return &syms[i];
+	return NULL;
 }
 
 int alloc_syms__scan(int fd, struct alloc_sym **out, size_t *n)
 {
-	struct candidate cand[TABLE_LEN] = { 0 };
+	return alloc_syms__scan_prefixed(fd, NULL, out, n);
+}
+
+int alloc_syms__scan_prefixed(int fd, const char *prefix, struct alloc_sym **out, size_t *n)
+{
+	struct candidate cand[2 * TABLE_LEN] = { 0 };
 	struct elf_view v = { 0 };
-	struct alloc_sym *syms = NULL;
+	struct alloc_sym *syms = NULL, *first;
 	size_t k, cnt = 0;
 	int err;
 
@@ -353,21 +376,25 @@ int alloc_syms__scan(int fd, struct alloc_sym **out, size_t *n)
 	if (err)
 		goto cleanup;
 	/* .dynsym first: it carries the versions; .symtab adds what only it has */
-	if (v.dynsym && (err = scan_table(&v, v.dynsym, 0, cand)))
+	if (v.dynsym && (err = scan_table(&v, v.dynsym, 0, cand, prefix)))
 		goto cleanup;
-	if (v.symtab && (err = scan_table(&v, v.symtab, 1, cand)))
+	if (v.symtab && (err = scan_table(&v, v.symtab, 1, cand, prefix)))
 		goto cleanup;
 
-	syms = xcalloc(TABLE_LEN, sizeof(*syms));
-	for (k = 0; k < TABLE_LEN; k++) {
+	syms = xcalloc(2 * TABLE_LEN, sizeof(*syms));
+	for (k = 0; k < 2 * TABLE_LEN; k++) {
+		size_t t = k % TABLE_LEN; /* the table's entry (prefixed ones after the others) */
+
 		if (!cand[k].found)
 			continue;
-		if (same_address_seen(syms, cnt, cand[k].vaddr)) {
-			ms_info(2, "'%s' shares its address with an earlier name, one probe for both",
-				alloc_syms__table[k].name);
+		if ((first = same_address_seen(syms, cnt, cand[k].vaddr))) {
+			ms_info(2, "'%s%s' shares its address with '%s', one probe for both",
+				k >= TABLE_LEN ? prefix : "", alloc_syms__table[t].name, first->name);
+			if (first->fn != alloc_syms__table[t].fn)
+				first->aliases |= 1ull << alloc_syms__table[t].fn;
 			continue;
 		}
-		err = resolve(&v, fd, k, &cand[k], &syms[cnt]);
+		err = resolve(&v, fd, t, &cand[k], &syms[cnt]);
 		if (err < 0)
 			goto cleanup;
 		cnt += (size_t)err;
@@ -381,4 +408,100 @@ cleanup:
 	if (v.elf)
 		elf_end(v.elf);
 	return err;
+}
+
+/* A function's family for matching releases to allocations (as the detector sees them). */
+static int family(unsigned fn)
+{
+	if (fn >= MS_FN_MALLOC && fn <= MS_FN_PVALLOC)
+		return 1;
+	if (fn >= MS_FN_NEW && fn <= MS_FN_NEW_ALIGNED_NOTHROW)
+		return 2;
+	if (fn >= MS_FN_NEW_ARRAY && fn <= MS_FN_NEW_ARRAY_ALIGNED_NOTHROW)
+		return 3;
+	if (fn == MS_FN_FREE)
+		return 1;
+	if (fn >= MS_FN_DELETE && fn <= MS_FN_DELETE_ALIGNED_NOTHROW)
+		return 2;
+	if (fn >= MS_FN_DELETE_ARRAY && fn <= MS_FN_DELETE_ARRAY_ALIGNED_NOTHROW)
+		return 3;
+	return 0;
+}
+
+uint64_t alloc_syms__mixed_families(const struct alloc_sym *syms, size_t n)
+{
+	uint64_t mixed = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t all = syms[i].aliases | 1ull << syms[i].fn;
+		bool mixes = false;
+
+		for (unsigned f = 0; f < MS_FN__COUNT; f++)
+			if ((all >> f & 1) && family(f) != family(syms[i].fn))
+				mixes = true;
+		if (mixes)
+			mixed |= all;
+	}
+	return mixed;
+}
+
+/*
+ * Names only one allocator defines, and the allocator they name; glibc's
+ * last: tcmalloc and mimalloc define __libc_malloc too, as glibc's
+ * stand-ins.
+ */
+static const struct {
+	const char *sym, *kind;
+} kind_marks[] = {
+	{ "mallctl", "jemalloc" },
+	{ "je_mallctl", "jemalloc" },
+	{ "tc_malloc", "tcmalloc" },
+	{ "mi_malloc", "mimalloc" },
+	{ "__libc_malloc", "glibc" },
+};
+
+#define KIND_MARKS (sizeof(kind_marks) / sizeof(kind_marks[0]))
+
+/* The first of kind_marks a symbol table defines (an index), or KIND_MARKS. */
+static size_t table_kind(const struct elf_view *v, Elf_Scn *scn)
+{
+	size_t best = KIND_MARKS;
+	Elf_Data *data;
+	GElf_Shdr sh;
+	size_t i, count, entsize = gelf_fsize(v->elf, ELF_T_SYM, 1, EV_CURRENT);
+
+	if (!entsize || !gelf_getshdr(scn, &sh) || !(data = elf_getdata(scn, NULL)))
+		return best;
+	count = data->d_size / entsize;
+	if (count > INT_MAX)
+		count = INT_MAX;
+	for (i = 1; i < count; i++) {
+		GElf_Sym sym;
+		const char *name;
+
+		if (!gelf_getsym(data, (int)i, &sym) || sym.st_shndx == SHN_UNDEF ||
+		    GELF_ST_TYPE(sym.st_info) != STT_FUNC)
+			continue;
+		name = elf_strptr(v->elf, sh.sh_link, sym.st_name);
+		for (size_t k = 0; name && k < best; k++)
+			if (!strcmp(name, kind_marks[k].sym))
+				best = k;
+	}
+	return best;
+}
+
+const char *alloc_syms__kind(int fd)
+{
+	struct elf_view v = { 0 };
+	size_t k = KIND_MARKS, t;
+
+	if (!open_view(fd, &v)) {
+		if (v.dynsym)
+			k = table_kind(&v, v.dynsym);
+		if (v.symtab && (t = table_kind(&v, v.symtab)) < k)
+			k = t;
+	}
+	if (v.elf)
+		elf_end(v.elf);
+	return k < KIND_MARKS ? kind_marks[k].kind : NULL;
 }

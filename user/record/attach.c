@@ -42,6 +42,7 @@ struct tracer {
 	struct bpf_link *sweep;  /* the iter/task link of a batching tracer */
 	struct bpf_link *exit;   /* its thread-exit hook */
 	struct bpf_link *vm_child; /* and its count of processes sharing the target's memory */
+	struct bpf_link *maps;   /* mmap & co. at sys_exit (opts.mappings) */
 	struct bpf_link **links;
 	size_t nlinks;
 	int *mfds;               /* uprobe_multi links */
@@ -172,6 +173,8 @@ static struct memscope *open_configured(const struct tracer_opts *opts, bool mul
 	/* the unwinder's keys: only where there are CFI tables to key */
 	if (opts->unwind_mode == MS_UNWIND_FP || (!opts->alloc_stacks && !opts->free_stacks))
 		bpf_program__set_autoload(k->progs.vma_keys, false);
+	bpf_program__set_autoload(k->progs.maps_exit, opts->mappings == TRACER_MAPS_BTF);
+	bpf_program__set_autoload(k->progs.maps_exit_raw, opts->mappings == TRACER_MAPS_RAW);
 	k->rodata->target_tgid = opts->pid;
 	k->rodata->alloc_stacks = opts->alloc_stacks;
 	k->rodata->free_stacks = opts->free_stacks;
@@ -202,7 +205,7 @@ static struct memscope *open_configured(const struct tracer_opts *opts, bool mul
 }
 
 /*
- * MEMSCOPE_REFUSE=canary,multi,batch,dwarf,fp,stacks makes the load refuse what it
+ * MEMSCOPE_REFUSE=canary,multi,batch,dwarf,fp,stacks,tp_btf,raw_tp makes the load refuse what it
  * names, as a kernel without it would: the tests walk the fallback ladder so.
  */
 static bool refused_by_env(const char *what)
@@ -233,6 +236,10 @@ static const char *injected_refusal(const struct tracer_opts *o, bool multi, boo
 		return "alloc_exit";
 	if (stacks && o->unwind_mode == MS_UNWIND_FP && refused_by_env("fp"))
 		return "alloc_exit";
+	if (o->mappings == TRACER_MAPS_BTF && refused_by_env("tp_btf"))
+		return "maps_exit";
+	if (o->mappings == TRACER_MAPS_RAW && refused_by_env("raw_tp"))
+		return "maps_exit_raw";
 	if (refused_by_env("all"))
 		return "alloc_enter";
 	return NULL;
@@ -436,6 +443,12 @@ static bool next_rung(struct tracer *t, bool *multi, bool *batch, int err)
 	if (o->check_overflow && o->overflow_canary && refused_prog("alloc_exit", NULL)) {
 		degrade(t, "the overflow canary", "slack read, not written (the read way)", err);
 		o->overflow_canary = false;
+	} else if (o->mappings == TRACER_MAPS_BTF && refused_prog("maps_exit", NULL)) {
+		degrade(t, "mappings by tp_btf", "a raw tracepoint on sys_exit", err);
+		o->mappings = TRACER_MAPS_RAW;
+	} else if (o->mappings == TRACER_MAPS_RAW && refused_prog("maps_exit_raw", NULL)) {
+		degrade(t, "mappings", "the heap alone: mmap, munmap, mremap, brk not traced", err);
+		o->mappings = TRACER_MAPS_OFF;
 	} else if (*batch && refused_prog("thread_exit", "sweep")) {
 		degrade(t, "batching", "one record per call, as with --no-batch", err);
 		*batch = false;
@@ -490,6 +503,7 @@ struct tracer *tracer__new(const struct tracer_opts *opts)
 	t->mode.free_stacks = t->opts.free_stacks;
 	t->mode.unwind_mode = t->opts.unwind_mode;
 	t->mode.overflow_canary = t->opts.check_overflow && t->opts.overflow_canary;
+	t->mode.mappings = t->opts.mappings;
 	return t;
 }
 
@@ -505,6 +519,7 @@ void tracer__free(struct tracer *t)
 	bpf_link__destroy(t->sweep);
 	bpf_link__destroy(t->exit);
 	bpf_link__destroy(t->vm_child);
+	bpf_link__destroy(t->maps);
 	for (size_t i = 0; i < t->nlinks; i++)
 		bpf_link__destroy(t->links[i]);
 	free(t->links);
@@ -644,13 +659,37 @@ static int attach_batching(struct tracer *t)
 	return 0;
 }
 
+/*
+ * The mappings' program on sys_exit.  A kernel that loads it but will not
+ * attach it costs the mappings alone (a warning), not the trace.
+ */
+static void attach_maps(struct tracer *t)
+{
+	struct bpf_program *p = t->opts.mappings == TRACER_MAPS_BTF ? t->skel->progs.maps_exit :
+				t->skel->progs.maps_exit_raw;
+
+	bpf_link__destroy(t->maps);
+	t->maps = NULL;
+	if (t->opts.mappings == TRACER_MAPS_OFF)
+		return;
+	t->maps = bpf_program__attach(p);
+	if (!t->maps) {
+		int err = -errno;
+
+		refusal.prog[0] = 0;
+		degrade(t, "mappings", "the heap alone: mmap, munmap, mremap, brk not traced", err);
+		t->opts.mappings = t->mode.mappings = TRACER_MAPS_OFF;
+	}
+}
+
 /* Every link made so far goes: the attach starts over. */
 static void drop_links(struct tracer *t)
 {
 	bpf_link__destroy(t->sweep);
 	bpf_link__destroy(t->exit);
 	bpf_link__destroy(t->vm_child);
-	t->sweep = t->exit = t->vm_child = NULL;
+	bpf_link__destroy(t->maps);
+	t->sweep = t->exit = t->vm_child = t->maps = NULL;
 	for (size_t i = 0; i < t->nlinks; i++)
 		bpf_link__destroy(t->links[i]);
 	t->nlinks = 0;
@@ -734,6 +773,7 @@ static int attach_all(struct tracer *t, const struct alloc_objects *objs, int *m
 	}
 	if (err)
 		return err;
+	attach_maps(t);
 
 	for (size_t i = 0; i < objs->n; i++) {
 		const struct alloc_object *o = &objs->v[i];

@@ -18,6 +18,13 @@
 #include "discover.h"
 #include "memscope_events.h"
 
+/* How mmap, munmap, mremap and brk are traced (MS_EV_MAP). */
+enum tracer_maps {
+	TRACER_MAPS_OFF = 0, /* --no-mappings, or the kernel refused both programs */
+	TRACER_MAPS_BTF,     /* tp_btf/sys_exit (Linux 5.5) */
+	TRACER_MAPS_RAW,     /* raw_tp/sys_exit: where tp_btf is refused */
+};
+
 struct tracer_opts {
 	size_t sz;
 	int pid;
@@ -30,6 +37,7 @@ struct tracer_opts {
 	bool batch;             /* queue records per thread in BPF (MS_EV_BATCH) */
 	bool check_overflow;    /* MS_EV_SLACK records (glibc's malloc; never with sampling) */
 	bool overflow_canary;   /* with it: fill the slack first (bpf_probe_write_user) */
+	int mappings;           /* enum tracer_maps: how mmap & co. are traced */
 };
 
 struct tracer;
@@ -41,7 +49,7 @@ struct tracer_degraded {
 	char instead[80];
 };
 
-#define TRACER_MAX_DEGRADED 6
+#define TRACER_MAX_DEGRADED 8
 
 /*
  * What a loaded tracer runs with: the options asked for, less what the
@@ -53,6 +61,7 @@ struct tracer_mode {
 	bool multi, batch, alloc_stacks, free_stacks;
 	bool overflow_canary; /* the slack is filled (else only read, when checked) */
 	enum ms_unwind_mode unwind_mode;
+	int mappings; /* enum tracer_maps */
 	struct tracer_degraded degraded[TRACER_MAX_DEGRADED];
 	size_t ndegraded;
 };

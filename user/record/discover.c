@@ -40,6 +40,9 @@ static bool known(const struct alloc_objects *objs, dev_t dev, ino_t ino)
 	return false;
 }
 
+/* --symbol-prefix, for the scans of this discovery (one at a time) */
+static const char *symbol_prefix;
+
 /* Scans the object open at fd; keeps it when it defines allocator symbols. */
 static int add_object(struct alloc_objects *objs, int fd, const char *path,
 		      const char *attach_path)
@@ -50,12 +53,14 @@ static int add_object(struct alloc_objects *objs, int fd, const char *path,
 
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || known(objs, st.st_dev, st.st_ino))
 		return 0;
-	err = alloc_syms__scan(fd, &o.syms, &o.nsyms);
+	err = alloc_syms__scan_prefixed(fd, symbol_prefix, &o.syms, &o.nsyms);
 	if (err) {
 		ms_info(2, "skipping '%s': %s", path, strerror(-err));
 		return 0;
 	}
 	o.nannotations = discover__count_usdt(fd, "memscope");
+	if (o.nsyms)
+		o.kind = alloc_syms__kind(fd);
 	o.dev = st.st_dev;
 	o.ino = st.st_ino;
 	if (!o.nsyms) {
@@ -70,6 +75,39 @@ static int add_object(struct alloc_objects *objs, int fd, const char *path,
 	ms_info(2, "'%s': %zu allocator entry points, %zu annotation sites", path, o.nsyms,
 		o.nannotations);
 	return 0;
+}
+
+static bool defines_malloc(const struct alloc_object *o)
+{
+	for (size_t i = 0; i < o->nsyms; i++)
+		if (o->syms[i].fn == MS_FN_MALLOC)
+			return true;
+	return false;
+}
+
+/* objs->used and objs->mixed_fns, once the objects are known. */
+static void find_used(struct alloc_objects *objs)
+{
+	objs->used = -1;
+	objs->mixed_fns = 0;
+	for (size_t i = 0; i < objs->n; i++) {
+		const struct alloc_object *o = &objs->v[i];
+
+		objs->mixed_fns |= alloc_syms__mixed_families(o->syms, o->nsyms);
+		if (!defines_malloc(o))
+			continue;
+		if (objs->used < 0 ||
+		    (objs->v[objs->used].kind && !strcmp(objs->v[objs->used].kind, "glibc") &&
+		     !(o->kind && !strcmp(o->kind, "glibc"))))
+			objs->used = (ssize_t)i;
+	}
+}
+
+const char *discover__allocator(const struct alloc_objects *objs)
+{
+	if (objs->used < 0 || (size_t)objs->used >= objs->n)
+		return NULL;
+	return objs->v[objs->used].kind ? objs->v[objs->used].kind : "unknown";
 }
 
 static void drop_empty(struct alloc_objects *objs)
@@ -87,6 +125,7 @@ static void drop_empty(struct alloc_objects *objs)
 		}
 	}
 	objs->n = j;
+	find_used(objs);
 }
 
 /* Counts the notes of one SHT_NOTE section owned by "stapsdt" for provider. */
@@ -174,7 +213,14 @@ static void scan_mapping(struct alloc_objects *objs, const struct procmaps *pm,
 	close(fd);
 }
 
+static int add_allocator_libs(struct alloc_objects *objs, const struct discover_opts *opts);
+
 int discover__pid(int pid, struct alloc_objects *out)
+{
+	return discover__pid_opts(pid, NULL, out);
+}
+
+int discover__pid_opts(int pid, const struct discover_opts *opts, struct alloc_objects *out)
 {
 	struct procmap *maps = NULL;
 	struct procmaps *pm;
@@ -193,8 +239,10 @@ int discover__pid(int pid, struct alloc_objects *out)
 			ms_err("cannot read '/proc/%d/maps': %s", pid, strerror(-err));
 		goto cleanup;
 	}
+	symbol_prefix = opts ? opts->symbol_prefix : NULL;
 	for (ssize_t i = 0; i < n; i++)
 		scan_mapping(out, pm, &maps[i]);
+	err = add_allocator_libs(out, opts);
 	drop_empty(out);
 cleanup:
 	free(maps);
@@ -364,7 +412,46 @@ static void add_loader_list(struct alloc_objects *objs, const char *interp, cons
 	free(text);
 }
 
+/*
+ * --allocator-lib: each path probed as the target's (by its inode: the
+ * kernel places the breakpoints when the target maps it, dlopen too).
+ */
+static int add_allocator_libs(struct alloc_objects *objs, const struct discover_opts *opts)
+{
+	for (size_t i = 0; opts && i < opts->nallocator_libs; i++) {
+		const char *path = opts->allocator_libs[i];
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		size_t before = objs->n;
+		struct stat st;
+
+		if (fd < 0) {
+			ms_err("cannot open '%s' (--allocator-lib): %s", path, strerror(errno));
+			return -errno;
+		}
+		if (fstat(fd, &st) == 0 && known(objs, st.st_dev, st.st_ino)) {
+			close(fd);
+			continue;
+		}
+		add_object(objs, fd, path, path);
+		close(fd);
+		if (objs->n == before || !objs->v[before].nsyms) {
+			ms_err("'%s' (--allocator-lib) defines no allocator function%s%s%s", path,
+			       opts->symbol_prefix ? " (with the prefix '" : "",
+			       opts->symbol_prefix ? opts->symbol_prefix : "",
+			       opts->symbol_prefix ? "')" : "");
+			return -ENOENT;
+		}
+	}
+	return 0;
+}
+
 int discover__program(const char *exe, struct alloc_objects *out)
+{
+	return discover__program_opts(exe, NULL, out);
+}
+
+int discover__program_opts(const char *exe, const struct discover_opts *opts,
+			   struct alloc_objects *out)
 {
 	char interp[PATH_MAX], script[PATH_MAX];
 	int err;
@@ -381,9 +468,11 @@ int discover__program(const char *exe, struct alloc_objects *out)
 		       strerror(-err));
 		return err;
 	}
+	symbol_prefix = opts ? opts->symbol_prefix : NULL;
 	add_path(out, exe);
 	if (interp[0])
 		add_loader_list(out, interp, exe);
+	err = add_allocator_libs(out, opts);
 	drop_empty(out);
-	return 0;
+	return err;
 }

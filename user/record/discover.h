@@ -27,6 +27,7 @@ struct alloc_object {
 	struct alloc_sym *syms;
 	size_t nsyms;
 	size_t nannotations; /* memscope USDT sites (include/memscope.h) */
+	const char *kind;    /* alloc_syms__kind(): "glibc", "jemalloc", ...; NULL: none known */
 };
 
 struct alloc_objects {
@@ -35,12 +36,34 @@ struct alloc_objects {
 	/* the paths of the other objects found: unwinding needs their tables too */
 	char **others;
 	size_t nothers;
+	/*
+	 * The object whose malloc the process calls (index into v), -1 when
+	 * none defines one: the first that defines malloc, in the order the
+	 * dynamic loader searches (the executable, LD_PRELOAD, the libraries),
+	 * glibc's last (an allocator that replaces malloc comes before it).
+	 */
+	ssize_t used;
+	/* alloc_syms__mixed_families() over every object */
+	uint64_t mixed_fns;
+};
+
+/* What discovery looks for beyond the standard names. */
+struct discover_opts {
+	const char *symbol_prefix;   /* --symbol-prefix: also PREFIXmalloc, PREFIXfree, ... */
+	char *const *allocator_libs; /* --allocator-lib: probed whether mapped or not yet */
+	size_t nallocator_libs;
 };
 
 /* 0 or negative errno (message printed).  Objects with neither allocator
  * symbols nor memscope annotations are left out. */
 int discover__pid(int pid, struct alloc_objects *out);
 int discover__program(const char *exe, struct alloc_objects *out);
+/* The same with opts (NULL: none); an --allocator-lib that cannot be read is an error. */
+int discover__pid_opts(int pid, const struct discover_opts *opts, struct alloc_objects *out);
+int discover__program_opts(const char *exe, const struct discover_opts *opts,
+			   struct alloc_objects *out);
+/* The name of the allocator objs->used holds ("jemalloc", ...; "unknown"), NULL when none. */
+const char *discover__allocator(const struct alloc_objects *objs);
 void discover__free(struct alloc_objects *objs);
 
 /* Number of USDT notes of provider in the ELF object open at fd. */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include "events.h"
 #include "model.h"
@@ -76,6 +77,27 @@ void events__decode_free(const struct ms_ev_free *e, struct free_call *c)
 	c->flags = e->flags;
 }
 
+void events__decode_map(const struct ms_ev_map *e, struct map_call *c, uint64_t page)
+{
+	memset(c, 0, sizeof(*c));
+	c->op = e->op;
+	c->allocator = e->flags & MS_MAPF_ALLOCATOR;
+	c->stack_lost = e->flags & MS_MAPF_STACK_LOST;
+	c->tid = e->tid;
+	c->ts_ns = e->ts_ns;
+	c->addr = e->addr;
+	c->old_addr = e->old_addr;
+	c->mflags = e->mflags;
+	/* the kernel maps and unmaps whole pages; brk's size is the heap's, as it is */
+	if (e->op == MS_MAP_BRK) {
+		c->len = e->len;
+	} else {
+		c->len = e->len > UINT64_MAX - page ? 0 : (e->len + page - 1) / page * page;
+		c->old_len = e->old_len > UINT64_MAX - page ? 0 :
+			     (e->old_len + page - 1) / page * page;
+	}
+}
+
 /* Each decoded record goes to the model and, when recording, to the capture. */
 static void out_stack(struct event_sink *s, uint64_t hash, const uint64_t *ips, uint32_t n,
 		      uint8_t truncated)
@@ -116,6 +138,26 @@ static void take_alloc(struct event_sink *s, const struct ms_ev_alloc *e)
 	if (s->rec)
 		recording__alloc(s->rec, &c, e->stack, e->caller, e->flags);
 	model__alloc(s->model, &c, e->stack, e->caller, e->flags);
+}
+
+static void take_map(struct event_sink *s, const struct ms_ev_map *e)
+{
+	static uint64_t page;
+	struct map_call c;
+
+	if (!page) {
+		long p = sysconf(_SC_PAGESIZE);
+
+		page = p > 0 ? (uint64_t)p : 4096;
+	}
+	if (e->op < MS_MAP_MMAP || e->op > MS_MAP_BRK) {
+		s->malformed++;
+		return;
+	}
+	events__decode_map(e, &c, page);
+	if (s->rec)
+		recording__map_call(s->rec, &c, e->stack);
+	model__map_call(s->model, &c, e->stack);
 }
 
 static void take_free(struct event_sink *s, const struct ms_ev_free *e)
@@ -460,6 +502,9 @@ static void apply_pending(struct event_sink *s, union ms_batch_slot *p)
 	case MS_EV_SLACK:
 		events__slack(s, &p->s);
 		break;
+	case MS_EV_MAP:
+		take_map(s, &p->m);
+		break;
 	case MS_EV_ANNOT: {
 		struct pending_annot *a = (struct pending_annot *)p;
 
@@ -607,6 +652,11 @@ static int take_record(struct event_sink *s, void *data, size_t size)
 		if (size < sizeof(struct ms_ev_slack))
 			break;
 		events__slack(s, data);
+		return 0;
+	case MS_EV_MAP:
+		if (size < sizeof(struct ms_ev_map))
+			break;
+		take_map(s, data);
 		return 0;
 	case MS_EV_BATCH: {
 		const struct ms_ev_batch *b = data;

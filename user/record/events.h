@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "heap.h" /* struct alloc_call, struct free_call */
+#include "mappings.h" /* struct map_call */
 #include "memscope_events.h"
 
 struct model;
@@ -80,6 +81,8 @@ struct event_sink {
 /* Fills c from e, except c->stack (the caller maps e->stack). */
 void events__decode_alloc(const struct ms_ev_alloc *e, struct alloc_call *c);
 void events__decode_free(const struct ms_ev_free *e, struct free_call *c);
+/* Fills c from e (c->stack not set), lengths rounded up to page bytes. */
+void events__decode_map(const struct ms_ev_map *e, struct map_call *c, uint64_t page);
 
 /* libbpf ring_buffer callback: ctx is a struct event_sink.  0, or -EAGAIN
  * past stop_at_ns or stop_pending (the record is taken).  The last records may stay

@@ -26,9 +26,10 @@ enum rec_type {
 	REC_MAP,
 	REC_SCAN,       /* minor 2: the reachability scan's outcome */
 	REC_SCAN_MARKS, /* minor 2: classified blocks, after SCAN */
-	REC_OVERFLOW,   /* minor 3: --check-overflow is on, before any call */
-	REC_SLACK,      /* minor 3: a reading of a block's end */
-	REC_FOOTPRINT,  /* minor 3: the allocator's candidate mappings */
+	REC_MAPCALL,    /* minor 3: an mmap, munmap, mremap or brk */
+	REC_OVERFLOW,   /* minor 4: --check-overflow is on, before any call */
+	REC_SLACK,      /* minor 4: a reading of a block's end */
+	REC_FOOTPRINT,  /* minor 4: the allocator's candidate mappings */
 };
 
 /* candidate mappings a FOOTPRINT record holds at most */
@@ -123,6 +124,11 @@ static void put_meta(struct recording *r, const struct report_input *in, size_t 
 		cap_enc__uv(e, o->nsyms);
 		cap_enc__uv(e, o->nannotations);
 	}
+	/* minor 3: the allocator in use (discover.h), its kind, the mixed families */
+	cap_enc__uv(e, in->objs ? (uint64_t)(in->objs->used + 1) : 0);
+	cap_enc__str(e, in->objs && in->objs->used >= 0 ? in->objs->v[in->objs->used].kind : NULL);
+	cap_enc__uv(e, in->objs ? in->objs->mixed_fns : 0);
+	cap_enc__uv(e, (uint64_t)in->mappings);
 	put(r, REC_META);
 }
 
@@ -207,6 +213,23 @@ void recording__release(struct recording *r, const struct free_call *c, uint64_t
 	cap_enc__uv(e, hash);
 	cap_enc__uv(e, caller);
 	put(r, REC_FREE);
+}
+
+void recording__map_call(struct recording *r, const struct map_call *c, uint64_t hash)
+{
+	struct cap_enc *e = &r->e;
+
+	cap_enc__u8(e, c->op);
+	cap_enc__u8(e, (uint8_t)(c->allocator | c->stack_lost << 1));
+	cap_enc__uv(e, c->tid);
+	put_ts(r, c->ts_ns);
+	cap_enc__uv(e, c->addr);
+	cap_enc__uv(e, c->len);
+	cap_enc__uv(e, c->old_addr);
+	cap_enc__uv(e, c->old_len);
+	cap_enc__uv(e, c->mflags);
+	cap_enc__uv(e, hash);
+	put(r, REC_MAPCALL);
 }
 
 void recording__annot(struct recording *r, const struct ms_ev_annot *a)
@@ -557,6 +580,21 @@ static int read_meta(struct replay *rp, struct cap_dec *d)
 		o->nannotations = cap_dec__uv(d);
 	}
 	in->objs = &rp->objs;
+	rp->objs.used = -1;
+	if (!d->bad && !cap_dec__done(d)) {
+		uint64_t used = cap_dec__uv(d);
+		const char *kind = keep_str(rp, d);
+
+		if (used > rp->objs.n)
+			return -EBADMSG;
+		rp->objs.used = (ssize_t)used - 1;
+		if (used)
+			rp->objs.v[used - 1].kind = kind;
+		rp->objs.mixed_fns = cap_dec__uv(d);
+		in->mappings = (int)cap_dec__uv(d);
+		if (in->mappings < 0 || in->mappings > 2)
+			return -EBADMSG;
+	}
 	return d->bad ? -EBADMSG : 0;
 }
 
@@ -709,6 +747,30 @@ static int read_free(struct replay *rp, struct cap_dec *d)
 	return 0;
 }
 
+static int read_map_call(struct replay *rp, struct cap_dec *d)
+{
+	struct map_call c = { 0 };
+	uint8_t bits;
+	uint64_t hash;
+
+	c.op = cap_dec__u8(d);
+	bits = cap_dec__u8(d);
+	c.allocator = bits & 1;
+	c.stack_lost = bits & 2;
+	c.tid = (uint32_t)cap_dec__uv(d);
+	c.ts_ns = get_ts(rp, d);
+	c.addr = cap_dec__uv(d);
+	c.len = cap_dec__uv(d);
+	c.old_addr = cap_dec__uv(d);
+	c.old_len = cap_dec__uv(d);
+	c.mflags = (uint32_t)cap_dec__uv(d);
+	hash = cap_dec__uv(d);
+	if (d->bad || c.op < MS_MAP_MMAP || c.op > MS_MAP_BRK)
+		return -EBADMSG;
+	model__map_call(rp->model, &c, hash);
+	return 0;
+}
+
 static void get_chars(struct cap_dec *d, char *dst, size_t size)
 {
 	size_t len;
@@ -803,6 +865,7 @@ static void make_model(struct replay *rp)
 		.start_ns = rp->in.start_ns,
 		.interval_ns = rp->interval_ns,
 		.sample_bytes = rp->in.sample_bytes,
+		.mixed_fns = rp->objs.mixed_fns,
 		.internal = runtime__internal_release,
 		.internal_ctx = &rp->runtime,
 	};
@@ -834,6 +897,8 @@ static int feed(struct replay *rp, uint8_t type, struct cap_dec *d)
 		return read_alloc(rp, d);
 	case REC_FREE:
 		return read_free(rp, d);
+	case REC_MAPCALL:
+		return read_map_call(rp, d);
 	case REC_ANNOT:
 		return read_annot(rp, d);
 	case REC_THREAD:
@@ -997,8 +1062,10 @@ struct replay *replay__open(const char *path)
 	rp->in.overflow = rp->model->overflow;
 	rp->in.footprint = rp->model->footprint;
 	rp->in.timeline = rp->model->timeline;
+	rp->in.growth = rp->model->growth;
 	rp->in.thread_names = rp->model->names;
 	rp->in.annots = rp->model->annots;
+	rp->in.maps = rp->in.mappings ? rp->model->maps : NULL;
 	/* a capture before minor 2, or cut before the end: no scan */
 	if (rp->have_scan && rp->have_end) {
 		if (rp->scan.nmarks != rp->scan_declared)

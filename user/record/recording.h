@@ -24,6 +24,7 @@
 #include "footprint.h"
 #include "heap.h"
 #include "overflow.h"
+#include "mappings.h"
 #include "memscope_events.h"
 #include "report_input.h"
 
@@ -48,6 +49,7 @@ void recording__alloc(struct recording *r, const struct alloc_call *c, uint64_t 
 void recording__release(struct recording *r, const struct free_call *c, uint64_t hash,
 		        uint64_t caller, uint16_t flags);
 void recording__annot(struct recording *r, const struct ms_ev_annot *e);
+void recording__map_call(struct recording *r, const struct map_call *c, uint64_t hash);
 void recording__thread(struct recording *r, uint32_t tid, const char *name);
 void recording__rss(struct recording *r, uint64_t now_ns, uint64_t rss_bytes);
 void recording__tick(struct recording *r, uint64_t now_ns, bool force);

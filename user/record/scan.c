@@ -484,34 +484,77 @@ static void scan_registers(const struct scan_threads *t, struct reach *r, uint64
 	}
 }
 
+/* Size words are read in spans of the heap, not a range per block. */
+#define LINK_SPAN_BYTES (1u << 20)
+#define LINK_GAP_BYTES (64u << 10)
+
+static int by_block_ptr(const void *a, const void *b)
+{
+	const struct reach_block *x = a, *y = b;
+
+	return x->ptr < y->ptr ? -1 : x->ptr > y->ptr;
+}
+
+/* Block b's link from its chunk's size word (see chunk_links()). */
+static void set_link(struct reach_block *b, uint64_t size_word)
+{
+	uint64_t chunk = size_word & ~7ull, next = b->ptr - 16 + chunk;
+
+	if (!(b->ptr & 15) && chunk >= b->size + 8 && chunk <= b->size + 8 + 32 &&
+	    next >= b->ptr && next < b->ptr + b->size)
+		b->link = next;
+}
+
 /*
  * glibc's link into each block: the next chunk's header, at the block's
  * start - 16 + its chunk size (the word before the block, less its flag
  * bits), when that lies inside the block (docs/findings.md "Reachability").
  * A size word that is no glibc chunk's (another allocator) is left alone.
+ * v is sorted by address here, and the words before the blocks are read
+ * in spans of up to LINK_SPAN_BYTES over blocks less than LINK_GAP_BYTES
+ * apart, a few spans a call.  Measured on this 2-vCPU VM under load
+ * (300 k blocks of 100 bytes): one 8-byte range per block, 1024 a call,
+ * 175-185 ms; the same 32 MiB of heap in 1 MiB spans into one buffer, 33 ms.
  */
 static int chunk_links(struct scanner *s, struct reach_block *v, size_t n)
 {
-	struct reach_read rd[IOV_BATCH];
-	uint64_t size[IOV_BATCH];
+	struct reach_read rd[ROOT_BATCH_RANGES];
+	size_t first[ROOT_BATCH_RANGES + 1];
+	uint64_t *buf = xmalloc(ROOT_BATCH_BYTES);
+	size_t i = 0;
 	int err = 0;
 
-	for (size_t i = 0; !err && i < n; i += IOV_BATCH) {
-		size_t m = n - i < IOV_BATCH ? n - i : IOV_BATCH;
+	qsort(v, n, sizeof(*v), by_block_ptr);
+	while (!err && i < n) {
+		size_t nr = 0, used = 0;
 
-		for (size_t k = 0; k < m; k++)
-			rd[k] = (struct reach_read){ .addr = v[i + k].ptr - 8, .buf = &size[k],
-						     .len = 8 };
-		err = read_ranges(s, rd, m);
-		for (size_t k = 0; !err && k < m; k++) {
-			struct reach_block *b = &v[i + k];
-			uint64_t chunk = size[k] & ~7ull, next = b->ptr - 16 + chunk;
+		/* spans of blocks, [ptr - 8 of the first, ptr of the last) */
+		while (i < n && nr < ROOT_BATCH_RANGES && used + LINK_SPAN_BYTES <= ROOT_BATCH_BYTES) {
+			uint64_t start = (v[i].ptr - 8) & ~7ull, end = start + 8;
+			size_t k = i + 1;
 
-			if (!(b->ptr & 15) && chunk >= b->size + 8 && chunk <= b->size + 8 + 32 &&
-			    next >= b->ptr && next < b->ptr + b->size)
-				b->link = next;
+			while (k < n && v[k].ptr - v[k - 1].ptr <= LINK_GAP_BYTES &&
+			       v[k].ptr - start <= LINK_SPAN_BYTES)
+				k++;
+			end = (v[k - 1].ptr & ~7ull) > end ? (v[k - 1].ptr & ~7ull) : end;
+			rd[nr] = (struct reach_read){ .addr = start, .buf = (char *)buf + used,
+						      .len = end - start };
+			first[nr++] = i;
+			used += end - start;
+			i = k;
 		}
+		first[nr] = i;
+		err = read_ranges(s, rd, nr);
+		for (size_t r = 0; !err && r < nr; r++)
+			for (size_t k = first[r]; k < first[r + 1]; k++) {
+				uint64_t at = (v[k].ptr - 8) & ~7ull;
+
+				if (at >= rd[r].addr && at + 8 <= rd[r].addr + rd[r].len)
+					set_link(&v[k], *(uint64_t *)((char *)rd[r].buf +
+								     (at - rd[r].addr)));
+			}
 	}
+	free(buf);
 	return err;
 }
 

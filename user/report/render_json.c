@@ -116,6 +116,15 @@ static void write_tracing(const struct report *r, struct json_writer *w)
 	for (size_t i = 0; i < t->nallocators; i++)
 		jw__string(w, NULL, t->allocators[i]);
 	jw__end_array(w);
+	/* the allocator whose malloc the process calls, and the object holding it */
+	if (t->allocator) {
+		jw__begin_object(w, "allocator");
+		jw__string(w, "name", t->allocator);
+		jw__string(w, "path", t->allocator_path);
+		jw__end_object(w);
+	} else {
+		jw__null(w, "allocator");
+	}
 	jw__uint(w, "interval_us", t->interval_ns / 1000);
 	jw__string(w, "leak_rule", t->leak_rule);
 	jw__uint(w, "min_age_us", t->leaks_at_exit ? 0 : t->min_age_ns / 1000);
@@ -348,6 +357,56 @@ static void write_sites(const struct report *r, struct json_writer *w)
 	jw__end_array(w);
 }
 
+static void write_anon_totals(struct json_writer *w, const char *key,
+			      const struct report_anon_totals *t, const struct report *r)
+{
+	jw__begin_object(w, key);
+	jw__uint(w, "live_bytes", t->bytes);
+	jw__uint(w, "live_count", t->count);
+	jw__uint(w, "peak_bytes", t->peak_bytes);
+	jw__uint(w, "peak_us", t->peak_bytes && t->peak_ts_ns > r->tracing.start_ns ?
+			       (t->peak_ts_ns - r->tracing.start_ns) / 1000 : 0);
+	jw__uint(w, "mapped_bytes", t->mapped_bytes);
+	jw__uint(w, "unmapped_bytes", t->unmapped_bytes);
+	jw__end_object(w);
+}
+
+/* Anonymous mappings beside the heap (docs/report-format.md); null when not traced. */
+static void write_anon(const struct report *r, struct json_writer *w)
+{
+	const struct report_anon *a = &r->anon;
+
+	if (!a->traced) {
+		jw__null(w, "anonymous_mappings");
+		return;
+	}
+	jw__begin_object(w, "anonymous_mappings");
+	jw__string(w, "traced", a->traced);
+	write_anon_totals(w, "program", &a->program, r);
+	write_anon_totals(w, "allocator", &a->allocator, r);
+	write_anon_totals(w, "brk", &a->brk, r);
+	jw__begin_object(w, "calls");
+	jw__uint(w, "mmap", a->mmaps);
+	jw__uint(w, "munmap", a->munmaps);
+	jw__uint(w, "mremap", a->mremaps);
+	jw__uint(w, "brk", a->brks);
+	jw__end_object(w);
+	jw__begin_array(w, "sites");
+	for (size_t i = 0; i < a->nsites; i++) {
+		const struct report_anon_site *s = &a->sites[i];
+
+		jw__begin_object(w, NULL);
+		jw__uint(w, "stack", s->stack);
+		jw__uint(w, "live_bytes", s->bytes);
+		jw__uint(w, "live_count", s->count);
+		jw__uint(w, "mapped_bytes", s->mapped_bytes);
+		jw__uint(w, "calls", s->calls);
+		jw__end_object(w);
+	}
+	jw__end_array(w);
+	jw__end_object(w);
+}
+
 static void write_threads(const struct report *r, struct json_writer *w)
 {
 	const struct report_thread *t = r->threads;
@@ -412,6 +471,46 @@ static void write_timeline(const struct report *r, struct json_writer *w)
 			jw__null(w, "footprint_bytes");
 		else
 			jw__uint(w, "footprint_bytes", s[i].footprint_bytes);
+		if (!s[i].has_mapped)
+			jw__null(w, "mapped_bytes");
+		else
+			jw__uint(w, "mapped_bytes", s[i].mapped_bytes);
+		jw__end_object(w);
+	}
+	jw__end_array(w);
+}
+
+/* The growing sites (docs/report-format.md "growing"), each with its curve. */
+static void write_growing(const struct report *r, struct json_writer *w)
+{
+	uint64_t start = r->tracing.start_ns;
+
+	jw__begin_array(w, "growing");
+	for (size_t i = 0; i < r->ngrowing; i++) {
+		const struct report_growth *g = &r->growing[i];
+
+		jw__begin_object(w, NULL);
+		jw__uint(w, "stack", g->stack);
+		jw__double(w, "bytes_per_s", g->slope);
+		jw__double(w, "r2", g->r2);
+		jw__uint(w, "since_us", us_since(start, g->first_ns));
+		jw__uint(w, "span_us", us_since(g->first_ns, g->end_ns));
+		jw__uint(w, "first_bytes", g->first_bytes);
+		jw__uint(w, "last_bytes", g->last_bytes);
+		jw__uint(w, "changes", g->changes);
+		/* [t_us, bytes] pairs on one line: a curve is data, not a document */
+		jw__begin_array(w, "points");
+		w->pretty = false;
+		for (uint32_t k = 0; k < g->npoints; k++) {
+			const struct report_point *p = &r->growth_points[g->first + k];
+
+			jw__begin_array(w, NULL);
+			jw__uint(w, NULL, us_since(start, p->t_ns));
+			jw__uint(w, NULL, p->bytes);
+			jw__end_array(w);
+		}
+		w->pretty = true;
+		jw__end_array(w);
 		jw__end_object(w);
 	}
 	jw__end_array(w);
@@ -540,9 +639,11 @@ int report__write_json(const struct report *r, FILE *f)
 	write_overflow(r, &w);
 	write_fragmentation(r, &w);
 	write_sites(r, &w);
+	write_anon(r, &w);
 	write_threads(r, &w);
 	write_thread_sites(r, &w);
 	write_timeline(r, &w);
+	write_growing(r, &w);
 	write_peak(r, &w);
 	write_histograms(r, &w);
 	write_windows(r, &w);

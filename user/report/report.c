@@ -220,6 +220,12 @@ static void fill_tracing(struct report *r, const struct report_input *in)
 	for (size_t i = 0; in->objs && i < in->objs->n; i++)
 		objs[t->nallocators++] = str(r, in->objs->v[i].path);
 	t->allocators = objs;
+	if (in->objs && in->objs->used >= 0 && (size_t)in->objs->used < in->objs->n) {
+		const struct alloc_object *u = &in->objs->v[in->objs->used];
+
+		t->allocator = str(r, u->kind ? u->kind : "unknown");
+		t->allocator_path = str(r, u->path);
+	}
 	t->unnamed = xcalloc(in->nunnamed ? in->nunnamed : 1, sizeof(*t->unnamed));
 	for (size_t i = 0; i < in->nunnamed; i++)
 		t->unnamed[i] = (struct report_unnamed){ .module = str(r, in->unnamed[i].module),
@@ -634,6 +640,8 @@ static void collect_timeline(struct report *r, const struct report_input *in)
 			.has_footprint = s[i].footprint_bytes != TIMELINE_NO_RSS,
 			.footprint_bytes = s[i].footprint_bytes != TIMELINE_NO_RSS ?
 				s[i].footprint_bytes : 0,
+			.has_mapped = in->maps != NULL,
+			.mapped_bytes = in->maps ? s[i].mapped_bytes : 0,
 		};
 	r->ntimeline = n;
 }
@@ -663,6 +671,63 @@ static void collect_fragmentation(struct report *r, const struct report_input *i
 	footprint_of(&f->end, &fr);
 	footprint__peak(in->footprint, &fr);
 	footprint_of(&f->peak, &fr);
+}
+
+static int by_slope_desc(const void *a, const void *b)
+{
+	const struct report_growth *x = a, *y = b;
+
+	if (x->slope != y->slope)
+		return x->slope < y->slope ? 1 : -1;
+	return x->stack < y->stack ? -1 : x->stack > y->stack;
+}
+
+/* The growing sites (growth.h's rule), steepest first, each with its curve. */
+static void collect_growth(struct report *r, const struct report_input *in)
+{
+	const struct timeline_sample *ts = NULL;
+	const struct growth_series *gs = NULL;
+	size_t nts = 0, ns = 0, npoints = 0, cap = 0;
+
+	if (in->growth && in->timeline) {
+		gs = growth__series(in->growth, &ns);
+		ts = timeline__samples(in->timeline, &nts);
+	}
+	r->growing = xcalloc(1, sizeof(*r->growing));
+	r->growth_points = xcalloc(1, sizeof(*r->growth_points));
+	for (size_t i = 0, cap_g = 1; i < ns && i < r->nstacks; i++) {
+		struct growth_fit fit;
+		struct report_growth *g;
+
+		if (!growth__fit(&gs[i], ts, nts, &fit) || !fit.growing)
+			continue;
+		if (r->ngrowing == cap_g) {
+			cap_g *= 2;
+			r->growing = xrealloc(r->growing, cap_g * sizeof(*r->growing));
+		}
+		g = &r->growing[r->ngrowing++];
+		*g = (struct report_growth){
+			.stack = (uint32_t)i, .slope = fit.slope, .r2 = fit.r2,
+			.first_ns = fit.first_ns, .end_ns = fit.end_ns,
+			.first_bytes = fit.first_bytes, .last_bytes = fit.last_bytes,
+			.changes = fit.changes, .first = (uint32_t)npoints,
+		};
+		/* its points within the timeline, then its value at the end */
+		if (npoints + gs[i].n + 1 > cap) {
+			cap = (npoints + gs[i].n + 1) * 2;
+			r->growth_points = xrealloc(r->growth_points, cap * sizeof(*r->growth_points));
+		}
+		for (uint32_t k = 0; k < gs[i].n && gs[i].idx[k] < nts; k++)
+			r->growth_points[npoints + g->npoints++] = (struct report_point){
+				.t_ns = ts[gs[i].idx[k]].t_ns, .bytes = gs[i].bytes[k],
+			};
+		if (!g->npoints || r->growth_points[npoints + g->npoints - 1].t_ns < fit.end_ns)
+			r->growth_points[npoints + g->npoints++] = (struct report_point){
+				.t_ns = fit.end_ns, .bytes = fit.last_bytes,
+			};
+		npoints += g->npoints;
+	}
+	qsort(r->growing, r->ngrowing, sizeof(*r->growing), by_slope_desc);
 }
 
 static struct report_bucket *hist_buckets(const struct heap_hist *h, size_t *n)
@@ -748,6 +813,50 @@ static void mark(struct builder *b, uint32_t stack, bool listed)
 	b->r->stacks[stack].resolved = true; /* for now: wanted */
 }
 
+static void anon_totals(struct report_anon_totals *o, const struct mapping_totals *t)
+{
+	*o = (struct report_anon_totals){ .bytes = t->bytes, .count = t->count,
+					  .peak_bytes = t->peak_bytes, .peak_ts_ns = t->peak_ts_ns,
+					  .mapped_bytes = t->mapped_bytes,
+					  .unmapped_bytes = t->unmapped_bytes };
+}
+
+static int by_anon_bytes(const void *a, const void *b)
+{
+	const struct report_anon_site *x = a, *y = b;
+
+	if (x->bytes != y->bytes)
+		return x->bytes < y->bytes ? 1 : -1;
+	if (x->mapped_bytes != y->mapped_bytes)
+		return x->mapped_bytes < y->mapped_bytes ? 1 : -1;
+	return x->stack < y->stack ? -1 : x->stack > y->stack;
+}
+
+static void collect_anon(struct report *r, const struct report_input *in)
+{
+	struct report_anon *a = &r->anon;
+	const struct mapping_site *s;
+	size_t n;
+
+	if (!in->maps || !in->mappings)
+		return;
+	a->traced = in->mappings == 2 ? "raw_tp" : "tp_btf";
+	anon_totals(&a->program, mappings__program(in->maps));
+	anon_totals(&a->allocator, mappings__allocator(in->maps));
+	anon_totals(&a->brk, mappings__brk(in->maps));
+	a->mmaps = mappings__calls(in->maps, MS_MAP_MMAP);
+	a->munmaps = mappings__calls(in->maps, MS_MAP_MUNMAP);
+	a->mremaps = mappings__calls(in->maps, MS_MAP_MREMAP);
+	a->brks = mappings__calls(in->maps, MS_MAP_BRK);
+	s = mappings__sites(in->maps, &n);
+	a->sites = xcalloc(n ? n : 1, sizeof(*a->sites));
+	for (size_t i = 0; i < n; i++)
+		a->sites[a->nsites++] = (struct report_anon_site){
+			.stack = s[i].stack, .bytes = s[i].bytes, .count = s[i].count,
+			.mapped_bytes = s[i].mapped_bytes, .calls = s[i].calls };
+	qsort(a->sites, a->nsites, sizeof(*a->sites), by_anon_bytes);
+}
+
 /* The stacks the report names; listed: those its "stacks" show. */
 static void mark_stacks(struct builder *b)
 {
@@ -771,6 +880,9 @@ static void mark_stacks(struct builder *b)
 		mark(b, r->leaks[i].stack, false);
 	for (i = 0; i < r->npeak; i++)
 		mark(b, r->peak[i].stack, false);
+	for (i = 0; i < r->anon.nsites; i++)
+		if (r->anon.sites[i].stack != STACK_NONE)
+			mark(b, r->anon.sites[i].stack, true);
 }
 
 static const char *frame_label(struct report *r, const struct sym_frame *f)
@@ -998,11 +1110,13 @@ struct report *report__build(const struct report_input *in)
 	collect_overflow(r, in);
 	collect_fragmentation(r, in);
 	collect_timeline(r, in);
+	collect_growth(r, in);
 	r->sizes = hist_buckets(heap__size_hist(in->heap), &n);
 	r->nsizes = n;
 	r->lifetimes_us = hist_buckets(heap__lifetime_hist(in->heap), &n);
 	r->nlifetimes_us = n;
 	collect_windows(r, in);
+	collect_anon(r, in);
 	mark_stacks(&b);
 	resolve_stacks(&b);
 	collect_mappings(r);
@@ -1031,10 +1145,13 @@ void report__free(struct report *r)
 	free(r->live_vars);
 	free(r->scopes);
 	free(r->timeline);
+	free(r->growing);
+	free(r->growth_points);
 	free(r->sizes);
 	free(r->lifetimes_us);
 	free(r->windows);
 	free(r->mappings);
+	free(r->anon.sites);
 	strings_free(r->strings);
 	free(r);
 }

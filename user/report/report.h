@@ -77,6 +77,9 @@ struct report_tracing {
 	size_t ndegraded;
 	const char **allocators; /* the objects probed, paths */
 	size_t nallocators;
+	/* the allocator whose malloc the process calls: "glibc", "jemalloc",
+	 * "tcmalloc", "mimalloc", "unknown", and its object; NULL: none known */
+	const char *allocator, *allocator_path;
 	struct report_unnamed *unnamed; /* by path; nunnamed of them */
 	size_t nunnamed;
 	uint64_t interval_ns;    /* the timeline's, 0 when none */
@@ -240,6 +243,8 @@ struct report_sample {
 	uint64_t rss_bytes;
 	bool has_footprint;
 	uint64_t footprint_bytes; /* the allocator's (report_fragmentation) */
+	bool has_mapped;       /* mappings were traced */
+	uint64_t mapped_bytes; /* the program's anonymous mappings */
 };
 
 /* One reading of the allocator's footprint against the live bytes. */
@@ -262,6 +267,27 @@ struct report_fragmentation {
 	const char *rule;             /* which mappings count, in words */
 	struct report_footprint end;  /* the last reading */
 	struct report_footprint peak; /* the reading with the largest footprint */
+};
+
+/* A point of a growing site's curve: its bytes in use from t_ns on. */
+struct report_point {
+	uint64_t t_ns, bytes;
+};
+
+/*
+ * A site whose bytes in use grow steadily (docs/findings.md "Growth"): the
+ * least-squares slope over its span (its first change to the timeline's
+ * end), the fit's r^2, and its curve, points[first .. first + npoints) of
+ * report.growth_points (the last point at end_ns).
+ */
+struct report_growth {
+	uint32_t stack;
+	double slope;         /* bytes per second */
+	double r2;
+	uint64_t first_ns, end_ns;
+	uint64_t first_bytes, last_bytes;
+	uint32_t changes;     /* samples at which its bytes changed */
+	uint32_t first, npoints;
 };
 
 /* A non-empty histogram bucket: count values up to max. */
@@ -306,6 +332,34 @@ struct report_mapping {
 	bool has_functions, has_files, has_lines;
 };
 
+/* What one owner of anonymous mappings holds (docs/findings.md "Mappings"). */
+struct report_anon_totals {
+	uint64_t bytes, count;   /* live at the end */
+	uint64_t peak_bytes, peak_ts_ns;
+	uint64_t mapped_bytes, unmapped_bytes;
+};
+
+/* The program's anonymous mappings made at one stack. */
+struct report_anon_site {
+	uint32_t stack;
+	uint64_t bytes, count;        /* live at the end */
+	uint64_t mapped_bytes, calls; /* every mmap and mremap made there */
+};
+
+/*
+ * Anonymous mappings beside the heap: the program's own (by site), the
+ * allocator's (its heap's backing: big blocks glibc maps, jemalloc's
+ * extents; their bytes are the heap's, not added again) and the break heap.
+ * traced NULL: mmap & co. were not traced (the rest is zero).
+ */
+struct report_anon {
+	const char *traced; /* "tp_btf", "raw_tp" */
+	struct report_anon_totals program, allocator, brk;
+	uint64_t mmaps, munmaps, mremaps, brks;
+	struct report_anon_site *sites; /* live bytes desc, then mapped bytes desc */
+	size_t nsites;
+};
+
 struct report {
 	struct report_target target;
 	struct report_tracing tracing;
@@ -338,6 +392,9 @@ struct report {
 	size_t nscopes;
 	struct report_sample *timeline;
 	size_t ntimeline;
+	struct report_growth *growing; /* steepest first */
+	size_t ngrowing;
+	struct report_point *growth_points;
 	struct report_bucket *sizes, *lifetimes_us; /* histograms, non-empty buckets */
 	size_t nsizes, nlifetimes_us;
 	uint64_t window_ns, window_origin_ns;
@@ -345,6 +402,7 @@ struct report {
 	size_t nwindows;
 	struct report_mapping *mappings; /* of the sites' frames, by start address */
 	size_t nmappings;
+	struct report_anon anon;         /* anonymous mappings: mmap, munmap, mremap, brk */
 	struct report_strings *strings;  /* owns the strings above */
 };
 

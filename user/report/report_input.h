@@ -22,6 +22,9 @@
 #include "footprint.h"
 #include "heap.h"
 #include "overflow.h"
+#include "growth.h"
+#include "heap.h"
+#include "mappings.h"
 #include "memscope_events.h"
 #include "reach.h"
 #include "report.h"
@@ -70,8 +73,13 @@ struct report_input {
 	const struct overflow_check *overflow;   /* NULL: no --check-overflow */
 	const struct footprint *footprint;       /* may be NULL */
 	const struct timeline *timeline;         /* may be NULL */
+	const struct growth *growth;             /* the sites' series on it; may be NULL */
 	const struct thread_names *thread_names; /* may be NULL */
 	const struct annotations *annots;        /* may be NULL */
+	/* mmap & co.: how they were traced (enum tracer_maps in attach.h: 0 not
+	 * at all), and what they left (NULL: not traced) */
+	int mappings;
+	const struct mappings *maps;
 	/*
 	 * Leak rule: when the target exited while traced, every block live at
 	 * its exit leaked; otherwise only blocks older than min_age_ns at detach

@@ -113,6 +113,26 @@ static void fragmentation(const struct report *r, FILE *f)
 		report__fmt_bytes(fr->peak.live_bytes, b, sizeof(b)), 100.0 * fr->peak.fragmentation);
 }
 
+/*
+ * Beside the heap, the anonymous memory mapped: the program's own, and the
+ * allocator's (the heap's backing, which holds the blocks counted above).
+ */
+static void anon_line(const struct report *r, FILE *f)
+{
+	const struct report_anon *an = &r->anon;
+	char a[32], b[32], c[32], d[32];
+
+	if (!an->traced)
+		return;
+	fprintf(f, "   mapped        %s in %" PRIu64 " anonymous mapping%s by the program (peak %s); "
+		"heap's backing: %s mapped by the allocator, %s break\n",
+		report__fmt_bytes(an->program.bytes, a, sizeof(a)), an->program.count,
+		an->program.count == 1 ? "" : "s",
+		report__fmt_bytes(an->program.peak_bytes, b, sizeof(b)),
+		report__fmt_bytes(an->allocator.bytes, c, sizeof(c)),
+		report__fmt_bytes(an->brk.bytes, d, sizeof(d)));
+}
+
 static void header(const struct report *r, FILE *f)
 {
 	const struct report_tracing *tr = &r->tracing;
@@ -122,6 +142,11 @@ static void header(const struct report *r, FILE *f)
 	fprintf(f, "\n== memscope-bpf " MEMSCOPE_VERSION ": pid %d '", r->target.pid);
 	put_untrusted(f, r->target.comm ? r->target.comm : "?");
 	fprintf(f, "', traced for %.2f s; %s\n", secs(tr->end_ns - tr->start_ns), r->target.exit_text);
+	if (tr->allocator) {
+		fprintf(f, "   allocator     %s (", tr->allocator);
+		put_untrusted(f, tr->allocator_path);
+		fputs(")\n", f);
+	}
 	fprintf(f, "   allocations   %" PRIu64 " (%s), %" PRIu64 " temporary\n", t->allocations,
 		report__fmt_bytes(t->bytes_allocated, a, sizeof(a)), t->temporary_allocations);
 	fprintf(f, "   frees         %" PRIu64 " (%s)\n", t->frees,
@@ -138,6 +163,7 @@ static void header(const struct report *r, FILE *f)
 			"(stdio buffers, thread-local storage, ...)\n", t->runtime_count,
 			t->runtime_count == 1 ? "" : "s", report__fmt_bytes(t->runtime_bytes, a, sizeof(a)));
 	reach_lines(r, f);
+	anon_line(r, f);
 	fprintf(f, "   lost events   %" PRIu64 "   unknown frees %" PRIu64 "   failed allocations %" PRIu64 "\n",
 		t->lost_events, t->unknown_frees, t->failed_allocations);
 	if (tr->vm_children_known && tr->vm_children)
@@ -281,6 +307,32 @@ static void site_line(const struct report *r, FILE *f, const struct report_site 
 	fputc('\n', f);
 }
 
+/* The sites growing steadily (docs/findings.md "Growth"), steepest first. */
+static void growing(const struct report *r, FILE *f, unsigned top)
+{
+	size_t n = r->ngrowing < top ? r->ngrowing : top;
+	char what[96], a[32], b[32];
+
+	if (!r->ngrowing)
+		return;
+	fprintf(f, "\n   growing: %zu site%s whose bytes in use rise steadily (slope of a least-squares"
+		" line):\n", r->ngrowing, r->ngrowing == 1 ? "" : "s");
+	for (size_t i = 0; i < n; i++) {
+		const struct report_growth *g = &r->growing[i];
+		const struct report_frame *fr = report__site_frame(r, g->stack);
+		char buf[2 * REPORT_NAME_MAX] = "(no stack)";
+
+		snprintf(what, sizeof(what), "+%s/s for %.1f s, now %s",
+			 report__fmt_bytes((uint64_t)(g->slope + 0.5), a, sizeof(a)),
+			 secs(g->end_ns - g->first_ns), report__fmt_bytes(g->last_bytes, b, sizeof(b)));
+		if (fr)
+			snprintf(buf, sizeof(buf), "%s", fr->label);
+		fprintf(f, "      %-40s ", what);
+		put_untrusted(f, buf);
+		fputc('\n', f);
+	}
+}
+
 static void scopes(const struct report *r, FILE *f)
 {
 	const struct report_scope *s = r->scopes;
@@ -324,13 +376,36 @@ static void hotspots(const struct report *r, FILE *f)
 	}
 }
 
+/* The program's anonymous mappings still there at the end, biggest first. */
+static void anon_sites(const struct report *r, FILE *f)
+{
+	const struct report_anon *an = &r->anon;
+	char what[64], a[32];
+	size_t shown = 0;
+
+	for (size_t i = 0; i < an->nsites && shown < TEXT_TOP_HOTSPOTS; i++) {
+		const struct report_anon_site *s = &an->sites[i];
+		struct report_site rs = { .stack = s->stack };
+
+		if (!s->bytes)
+			break;
+		if (!shown++)
+			fprintf(f, "\n   mapped by the program (mmap, live at the end):\n");
+		snprintf(what, sizeof(what), "%s in %" PRIu64, report__fmt_bytes(s->bytes, a, sizeof(a)),
+			 s->count);
+		site_line(r, f, &rs, what);
+	}
+}
+
 int report__write_text(const struct report *r, FILE *f, unsigned top)
 {
 	header(r, f);
 	findings(r, f);
 	overflow(r, f);
 	leaks(r, f, top);
+	growing(r, f, top);
 	hotspots(r, f);
+	anon_sites(r, f);
 	scopes(r, f);
 	fputc('\n', f);
 	return ferror(f) ? -EIO : 0;

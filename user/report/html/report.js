@@ -391,6 +391,17 @@
 			S.peak_bytes ? 'at ' + fmtAt(S.peak_t_us) : 'nothing allocated'));
 		box.appendChild(card('live', 'In use at end', fmtBytes(S.live_bytes), S.live_bytes,
 			plural(S.live_allocations || 0, 'block', 'blocks')));
+		if (R.anonymous_mappings) {
+			var AM = R.anonymous_mappings;
+
+			/* beside the heap: what the program mapped itself; the allocator's is the heap's backing */
+			box.appendChild(card('mapped', 'Mapped by the program', fmtBytes(AM.program.live_bytes),
+				AM.program.live_bytes, plural(AM.program.live_count || 0, 'anonymous mapping', 'anonymous mappings') +
+				' · peak ' + fmtBytes(AM.program.peak_bytes)));
+			box.appendChild(card('backing', 'Heap\u2019s backing', fmtBytes(AM.allocator.live_bytes + AM.brk.live_bytes),
+				AM.allocator.live_bytes + AM.brk.live_bytes, fmtBytes(AM.allocator.live_bytes) +
+				' mapped by the allocator · ' + fmtBytes(AM.brk.live_bytes) + ' break'));
+		}
 		box.appendChild(card('leaked', 'Leaked', fmtBytes(leaked), leaked,
 			plural(leakedN || 0, 'block', 'blocks') + ' · ' + (TR.leak_rule || 'live at exit') +
 			(S.leak_classes ? ' · ' + fmtBytes(S.leak_classes.definitely_lost.bytes + S.leak_classes.indirectly_lost.bytes) + ' definitely or indirectly lost' : '') +
@@ -1224,14 +1235,15 @@
 				plural(tl.length, 'sample', 'samples') + ', one every ' + fmtDuration(TR.interval_us) + ').'));
 			return;
 		}
-		var xs = [], heap = [], rss = [], foot = [], allocs = [], frees = [], prev = 0, hasRss = false;
-		var hasFoot = false;
+		var xs = [], heap = [], rss = [], heapMapped = [], foot = [], allocs = [], frees = [], prev = 0, hasRss = false;
+		var hasMapped = !!R.anonymous_mappings, hasFoot = false;
 
 		/* a launched target starts with nothing allocated */
 		if (T.launched && tl[0].t_us > 0) {
 			xs.push(0);
 			heap.push(0);
 			rss.push(null);
+			heapMapped.push(hasMapped ? 0 : null);
 			foot.push(null);
 			allocs.push(null);
 			frees.push(null);
@@ -1244,6 +1256,8 @@
 			heap.push(s.live_bytes);
 			rss.push(s.rss_bytes === null || s.rss_bytes === undefined ? null : s.rss_bytes);
 			hasRss = hasRss || rss[rss.length - 1] !== null;
+			/* on RSS's axis: what the trace explains of it, the heap and what the program mapped */
+			heapMapped.push(hasMapped ? s.live_bytes + (s.mapped_bytes || 0) : null);
 			foot.push(s.footprint_bytes === null || s.footprint_bytes === undefined ? null : s.footprint_bytes);
 			hasFoot = hasFoot || foot[foot.length - 1] !== null;
 			allocs.push(dt > 0 ? s.allocations / dt : null);
@@ -1313,6 +1327,8 @@
 				  /* RSS is read only at recent grid points: join across the others */
 				  spanGaps: true,
 				  value: function (u, v) { return fmtBytes(v); } },
+				{ label: 'Heap + mapped by the program (right axis)', scale: 'rss', stroke: '#1f9e89', width: 1.5,
+				  show: hasMapped, value: function (u, v) { return v === null ? '–' : fmtBytes(v); } },
 				/* what malloc holds from the system: above heap in use by its fragmentation */
 				{ label: 'Malloc footprint (left axis)', scale: 'heap', stroke: '#c2410c', width: 1.5, dash: [2, 3],
 				  show: hasFoot, spanGaps: true, value: function (u, v) { return fmtBytes(v); } }]
@@ -1334,8 +1350,99 @@
 
 		box.appendChild(a);
 		box.appendChild(b);
-		plots.push(new uPlot(memory, [xs, heap, rss, foot], a));
+		plots.push(new uPlot(memory, [xs, heap, rss, heapMapped, foot], a));
 		plots.push(new uPlot(rate, [xs, allocs, frees], b));
+	}
+
+	/* ---------- growing sites ---------- */
+
+	/* curves drawn: the steepest sites, one colour each */
+	var GROWTH_CURVES = 5;
+	var GROWTH_COLOURS = ['#d64545', '#2563c9', '#e08a1e', '#2e7d4f', '#8a5cc2'];
+
+	function fmtSlope(v) {
+		return (v >= 0 ? '+' : '−') + fmtBytes(Math.round(Math.abs(v))) + '/s';
+	}
+
+	/*
+	 * R.growing (docs/report-format.md "growing"): a table of every growing
+	 * site, and each of the steepest's bytes in use as a step curve (a value
+	 * holds until the next point), on the timeline's time axis.
+	 */
+	function renderGrowth() {
+		var list = Array.isArray(R.growing) ? R.growing.filter(function (g) {
+			return g && typeof g === 'object' && typeof g.stack === 'number';
+		}) : null;
+
+		if (!list)
+			return; /* a report from before growth was measured */
+		$('growth-section').hidden = false;
+		$('growth-count').textContent = String(list.length);
+		$('growth-count').classList.toggle('none', !list.length);
+		var table = new Table({
+			id: 'growing', sort: 'slope', placeholder: 'Filter by function or file',
+			empty: 'No site grew steadily' + ((S.duration_us || 0) < 2e6 ? ' (the trace lasted less than the 2 s the rule needs).' : '.'),
+			rowAttrs: stackRowAttrs,
+			columns: siteCols.concat([
+				{ key: 'slope', label: 'Growth', num: true, value: function (r) { return r.bytes_per_s; },
+				  text: function (r) { return fmtSlope(r.bytes_per_s); },
+				  help: 'bytes in use gained per second (the slope of a least-squares line)' },
+				{ key: 'r2', label: 'Fit (r²)', num: true, value: function (r) { return r.r2; },
+				  text: function (r) { return typeof r.r2 === 'number' ? r.r2.toFixed(3) : '–'; },
+				  help: 'how well the line fits: 1 is a straight line' },
+				{ key: 'span', label: 'Over', num: true, value: function (r) { return r.span_us; },
+				  text: function (r) { return fmtDuration(r.span_us); },
+				  help: 'from the first allocation at the site to the end of the trace' },
+				bytesCol('first_bytes', 'In use first', function (r) { return r.first_bytes; }),
+				bytesCol('last_bytes', 'In use at end', function (r) { return r.last_bytes; })
+			]),
+			onClick: function (r) { showStacks('Growing: ' + siteName(r.stack), [['allocated here', r.stack]]); }
+		});
+
+		$('growth-table').appendChild(table.root);
+		table.setRows(list);
+		if (list.length)
+			growthChart(list.slice(0, GROWTH_CURVES));
+	}
+
+	function growthChart(top) {
+		var times = new Set(), xs, data, series;
+
+		top.forEach(function (g) {
+			(g.points || []).forEach(function (p) { times.add(p[0]); });
+		});
+		xs = Array.from(times).sort(function (a, b) { return a - b; });
+		data = [xs.map(function (t) { return t / 1e6; })];
+		series = [{ label: 'time', value: function (u, v) { return v === null ? '–' : fmtClock(v * 1e6); } }];
+		top.forEach(function (g, i) {
+			var pts = g.points || [], k = -1;
+
+			data.push(xs.map(function (t) {
+				while (k + 1 < pts.length && pts[k + 1][0] <= t)
+					k++;
+				return k < 0 ? null : pts[k][1];
+			}));
+			series.push({ label: siteName(g.stack) + ' ' + fmtSlope(g.bytes_per_s), stroke: GROWTH_COLOURS[i % GROWTH_COLOURS.length],
+				width: 2, paths: uPlot.paths && uPlot.paths.stepped ? uPlot.paths.stepped({ align: 1 }) : undefined,
+				value: function (u, v) { return v === null ? '–' : fmtBytes(v); } });
+		});
+		var byteIncrs = [];
+
+		for (var k = 0; k < 60; k++)
+			byteIncrs.push(Math.pow(2, k));
+		var endX = Math.max(xs.length ? xs[xs.length - 1] / 1e6 : 0, (S.duration_us || 0) / 1e6);
+		var box = $('growth-chart'), div = el('div', { id: 'growth-curves' });
+
+		box.appendChild(div);
+		plots.push(new uPlot({
+			width: Math.max(400, box.clientWidth || 1200), height: 220,
+			cursor: { drag: { x: false, y: false } },
+			scales: { x: { time: false, range: function () { return [0, endX]; } },
+				  y: { range: function (u, min, max) { return [0, max > 0 ? max * 1.08 : 1]; } } },
+			axes: [{ size: 30, space: 70, values: timeTicks },
+				{ size: 80, incrs: byteIncrs, values: function (u, v) { return v.map(fmtBytes); } }],
+			series: series
+		}, data, div));
 	}
 
 	/* ---------- histograms ---------- */
@@ -1487,7 +1594,9 @@
 		var f = $('footer');
 
 		f.appendChild(el('div', null, 'Schema ' + (R.schema || '?') + ' · ' + plural(TR.probes || 0, 'probe', 'probes') +
-			' on ' + ((TR.allocators || []).map(basename).join(', ') || 'no allocator') + ' · allocation stacks: ' +
+			' on ' + ((TR.allocators || []).map(basename).join(', ') || 'no allocator') +
+			(TR.allocator ? ' · allocator: ' + TR.allocator.name + ' (' + basename(TR.allocator.path) + ')' : '') +
+			' · allocation stacks: ' +
 			(TR.stacks || '?') + ', release stacks: ' + (TR.free_stacks || '?') + ' · timeline every ' +
 			fmtDuration(TR.interval_us) + '.'));
 		f.appendChild(el('div', null, 'Drawn with d3, d3-flame-graph and uPlot, embedded in this file (licences: ' +
@@ -1547,6 +1656,7 @@
 		state.metric = defaultMetric();
 		refreshControls();
 		renderTimeline();
+		renderGrowth();
 		renderFlame();
 		refreshTables();
 		renderHistograms();
