@@ -77,6 +77,21 @@ volatile __u64 target_exit = 0;
  */
 const volatile __u64 sample_bytes = 0;
 const volatile __u64 sample_gaps[MS_SAMPLE_GAPS] = {};
+/*
+ * --check-overflow (glibc's malloc only; the loader never sets it with
+ * sampling): each block's slack is read as it is handed out and as it is
+ * released (send_slack()).  Off, the verifier prunes every branch on it:
+ * the default programs are unchanged.
+ */
+const volatile bool check_overflow = false;
+/*
+ * --check-overflow where the kernel lets uprobe programs write user memory
+ * (Debian's 6.1 does; 6.18 here refuses bpf_probe_write_user): the slack is
+ * first filled with a pattern (write_canary()), so that the reading that
+ * follows, and the comparison at release, see a write of any byte but the
+ * pattern's own.  The loader falls back to the read way when it is refused.
+ */
+const volatile bool overflow_canary = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -952,6 +967,113 @@ static __always_inline __u64 take_stack(__u64 bp, __u64 pc, __u64 sp, __u16 *fla
 	return h;
 }
 
+/*
+ * --check-overflow: queues an MS_EV_SLACK record of the end of ptr's usable
+ * area, located by glibc's chunk header (memscope_events.h).  The reads
+ * take no fault: a page not present leaves usable or len 0, which the
+ * loader counts as a block it could not check.  Only reads: nothing in the
+ * target changes.
+ */
+static __always_inline void send_slack(struct thread_state *st, __u32 tid, __u8 kind, __u64 ptr,
+				       __u64 ts)
+{
+	__u64 hdr = 0, chunk, usable = 0, len = 0;
+	struct ms_ev_slack *e;
+
+	e = record_begin(st, tid, sizeof(*e));
+	if (!e)
+		return;
+	if (!bpf_probe_read_user(&hdr, sizeof(hdr), (void *)(ptr - 8))) {
+		chunk = hdr & ~7ULL;
+		/* bit 1: IS_MMAPPED, whose chunk has a 16-byte overhead */
+		usable = chunk - ((hdr & 2) ? 16 : 8);
+		if (chunk <= 16 || chunk >= (1ULL << 47))
+			usable = 0;
+	}
+	if (usable >= MS_SLACK_WINDOW) {
+		len = MS_SLACK_WINDOW;
+		if (bpf_probe_read_user(e->bytes, MS_SLACK_WINDOW,
+					(void *)(ptr + usable - MS_SLACK_WINDOW)))
+			len = 0;
+	} else if (usable) {
+		/* a 32-byte chunk: 24 usable */
+		len = usable & (MS_SLACK_WINDOW - 1);
+		if (!len || bpf_probe_read_user(e->bytes, len, (void *)ptr))
+			len = 0;
+	}
+	e->type = MS_EV_SLACK;
+	e->kind = kind;
+	e->len = len;
+	e->tid = tid;
+	e->ts_ns = ts;
+	e->ptr = ptr;
+	e->usable = usable;
+	record_end(st, tid, e);
+}
+
+/* Bytes asked for, as events__decode_alloc() (user/record/events.c) reads them. */
+static __always_inline __u64 call_size(__u32 fn, __u64 a0, __u64 a1, __u64 a2);
+
+/*
+ * The canary: the slack of the block just handed out, past the size asked
+ * for, up to MS_SLACK_WINDOW bytes of it, set to MS_CANARY.  The slack is
+ * the program's own memory (malloc_usable_size()) that it did not ask
+ * for: what it reads inside its block (calloc's zeros, realloc's copy) and
+ * the allocator's headers are untouched.  A page not present is not
+ * written (the write takes no fault).
+ */
+static __always_inline void write_canary(struct thread_state *st, __u64 ptr)
+{
+	static const __u8 pat[MS_SLACK_WINDOW] = {
+		MS_CANARY, MS_CANARY, MS_CANARY, MS_CANARY, MS_CANARY, MS_CANARY, MS_CANARY, MS_CANARY,
+		MS_CANARY, MS_CANARY, MS_CANARY, MS_CANARY, MS_CANARY, MS_CANARY, MS_CANARY, MS_CANARY,
+		MS_CANARY, MS_CANARY, MS_CANARY, MS_CANARY, MS_CANARY, MS_CANARY, MS_CANARY, MS_CANARY,
+		MS_CANARY, MS_CANARY, MS_CANARY, MS_CANARY, MS_CANARY, MS_CANARY, MS_CANARY, MS_CANARY,
+	};
+	__u64 hdr = 0, chunk, usable, size, n, at;
+
+	if (bpf_probe_read_user(&hdr, sizeof(hdr), (void *)(ptr - 8)))
+		return;
+	chunk = hdr & ~7ULL;
+	if (chunk <= 16 || chunk >= (1ULL << 47))
+		return;
+	usable = chunk - ((hdr & 2) ? 16 : 8);
+	size = call_size(st->fn, st->args[0], st->args[1], st->args[2]);
+	if (size >= usable)
+		return;
+	n = usable - size;
+	if (n > MS_SLACK_WINDOW)
+		n = MS_SLACK_WINDOW;
+	/*
+	 * In pieces of constant size (32, 16, 8, 4, 2, 1: n's bits): a length
+	 * the verifier must bound was refused on 6.1 ("invalid zero-sized
+	 * read") however it was masked.
+	 */
+	at = ptr + size;
+	if (n & 32) {
+		bpf_probe_write_user((void *)at, pat, 32);
+		return;
+	}
+	if (n & 16) {
+		bpf_probe_write_user((void *)at, pat, 16);
+		at += 16;
+	}
+	if (n & 8) {
+		bpf_probe_write_user((void *)at, pat, 8);
+		at += 8;
+	}
+	if (n & 4) {
+		bpf_probe_write_user((void *)at, pat, 4);
+		at += 4;
+	}
+	if (n & 2) {
+		bpf_probe_write_user((void *)at, pat, 2);
+		at += 2;
+	}
+	if (n & 1)
+		bpf_probe_write_user((void *)at, pat, 1);
+}
+
 /* Bytes asked for, as events__decode_alloc() (user/record/events.c) reads them. */
 static __always_inline __u64 call_size(__u32 fn, __u64 a0, __u64 a1, __u64 a2)
 {
@@ -1055,6 +1177,9 @@ static __always_inline int enter_fn(struct pt_regs *ctx, __u32 fn)
 	st->args[0] = a0;
 	st->args[1] = a1;
 	st->args[2] = a2;
+	/* realloc's old block is released inside it: its slack is read now */
+	if (check_overflow && a0 && (fn == MS_FN_REALLOC || fn == MS_FN_REALLOCARRAY))
+		send_slack(st, st->tid, MS_SLACK_RELEASE, a0, bpf_ktime_get_ns());
 	if (sample_bytes) {
 		st->size = call_size(st->fn, a0, a1, a2);
 		st->sampled = sample_block(st, st->size);
@@ -1080,7 +1205,7 @@ int alloc_exit(struct pt_regs *ctx)
 	__u64 rc = PT_REGS_RC(ctx), sp = PT_REGS_SP(ctx), ip = PT_REGS_IP(ctx);
 	struct thread_state *st;
 	struct ms_ev_alloc *e;
-	__u64 stack = 0, ptr, old;
+	__u64 stack = 0, ptr, old, ts;
 	__u16 flags = 0;
 	__u32 tid;
 
@@ -1121,7 +1246,13 @@ int alloc_exit(struct pt_regs *ctx)
 	e->args[2] = st->args[2];
 	e->caller = ip;
 	e->stack = stack;
+	ts = e->ts_ns;
 	record_end(st, tid, e);
+	if (check_overflow && ptr) {
+		if (overflow_canary)
+			write_canary(st, ptr);
+		send_slack(st, tid, MS_SLACK_ALLOC, ptr, ts);
+	}
 	return 0;
 }
 
@@ -1166,7 +1297,7 @@ static __always_inline int release_fn(struct pt_regs *ctx, __u32 fn)
 	__u64 ptr = PT_REGS_PARM1(ctx), sp = PT_REGS_SP(ctx);
 	struct thread_state *st;
 	struct ms_ev_free *e;
-	__u64 caller = 0, stack = 0;
+	__u64 caller = 0, stack = 0, ts;
 	__u16 flags = 0;
 	__u32 tid;
 
@@ -1207,6 +1338,10 @@ static __always_inline int release_fn(struct pt_regs *ctx, __u32 fn)
 	if (free_stacks)
 		stack = take_stack(PT_REGS_FP(ctx), caller, sp + 8, &flags);
 
+	ts = bpf_ktime_get_ns();
+	/* before the release: the loader still has the block */
+	if (check_overflow)
+		send_slack(st, tid, MS_SLACK_RELEASE, ptr, ts);
 	e = record_begin(st, tid, sizeof(*e));
 	if (!e)
 		return 0;
@@ -1214,7 +1349,7 @@ static __always_inline int release_fn(struct pt_regs *ctx, __u32 fn)
 	e->fn = fn;
 	e->flags = flags;
 	e->tid = tid;
-	e->ts_ns = bpf_ktime_get_ns();
+	e->ts_ns = ts;
 	e->ptr = ptr;
 	e->caller = caller;
 	e->stack = stack;

@@ -92,6 +92,7 @@ enum ms_event_type {
 	MS_EV_BATCH = 6,
 	MS_EV_MAP = 7,
 	MS_EV_PROC = 8,
+	MS_EV_SLACK = 9,
 };
 
 /* ms_ev_alloc.flags / ms_ev_free.flags */
@@ -206,10 +207,44 @@ struct ms_ev_map {
  */
 #define MS_BATCH 32
 
+/*
+ * --check-overflow: the end of a block's usable area as glibc's chunk
+ * header gives it, read at the block's allocation (after its MS_EV_ALLOC)
+ * and at its release (before its MS_EV_FREE; for realloc at its entry).
+ * The header is the 8 bytes before the block: the chunk's size with flags
+ * in its 3 low bits, bit 1 set for a chunk of its own mmap().  The usable
+ * size (malloc_usable_size()) is the size less 8, or less 16 for an
+ * mmapped chunk.  bytes holds the last len bytes of the usable area
+ * (len < MS_SLACK_WINDOW only when usable is smaller); the loader compares
+ * those past the requested size.  usable 0: the header could not be read
+ * or makes no sense; len 0: the bytes could not be read.
+ */
+#define MS_SLACK_WINDOW 32
+/* the canary way's byte, written over the slack (bpf/memscope.bpf.c write_canary()) */
+#define MS_CANARY 0x5c
+
+enum ms_slack_kind {
+	MS_SLACK_ALLOC = 1,   /* as the block was handed out */
+	MS_SLACK_RELEASE = 2, /* as the program gives it back */
+	MS_SLACK_FINAL = 3,   /* live at the end: read by the loader (not BPF) */
+};
+
+struct ms_ev_slack {
+	__u8 type; /* MS_EV_SLACK */
+	__u8 kind; /* enum ms_slack_kind */
+	__u16 len;
+	__u32 tid;
+	__u64 ts_ns;
+	__u64 ptr;
+	__u64 usable;
+	__u8 bytes[MS_SLACK_WINDOW];
+};
+
 union ms_batch_slot {
-	__u8 type; /* MS_EV_ALLOC or MS_EV_FREE */
+	__u8 type; /* MS_EV_ALLOC, MS_EV_FREE or MS_EV_SLACK */
 	struct ms_ev_alloc a;
 	struct ms_ev_free f;
+	struct ms_ev_slack s;
 	struct ms_ev_map m;
 };
 

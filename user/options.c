@@ -68,6 +68,13 @@ void options__usage(FILE *f)
 		"      --sample-bytes N   sample: a record and a stack on average every N bytes\n"
 		"                         allocated (suffix k, m, g: KiB, MiB, GiB); reports\n"
 		"                         show estimates; the probes still fire on every call\n"
+		"      --check-overflow   find writes past the end of blocks: their slack\n"
+		"                         (glibc's malloc_usable_size() less the request) is\n"
+		"                         filled with a pattern where the kernel lets BPF\n"
+		"                         write user memory (this writes into the target),\n"
+		"                         read as each is handed out, at its release and at\n"
+		"                         the end; a change is a heap_overflow finding.  Not\n"
+		"                         with --sample-bytes\n"
 		"      --ringbuf-size MB  BPF ring buffer size in MiB (power of two, default 8)\n"
 		"      --no-batch         send each call to the loader on its own instead of\n"
 		"                         %d at a time per thread (costs the target more)\n"
@@ -180,7 +187,8 @@ static enum options_result parse_pids(struct ms_options *o, const char *arg)
 enum { OPT_JSON = 256, OPT_HTML, OPT_PPROF, OPT_FOLDED, OPT_FOLDED_TYPE, OPT_TOP, OPT_NO_STACKS, OPT_FREE_STACKS, OPT_RINGBUF,
        OPT_INTERVAL, OPT_MIN_AGE, OPT_SAMPLE_BYTES, OPT_UNWIND, OPT_NO_BATCH,
        OPT_CHECK, OPT_RECORD, OPT_LIVE, OPT_NO_SYMBOLIZE, OPT_NO_SCAN, OPT_SCAN_MAX_MS,
-       OPT_NO_DEBUGINFOD, OPT_ALLOCATOR_LIB, OPT_SYMBOL_PREFIX, OPT_NO_MAPPINGS, OPT_COMM };
+       OPT_NO_DEBUGINFOD, OPT_ALLOCATOR_LIB, OPT_SYMBOL_PREFIX, OPT_NO_MAPPINGS, OPT_COMM,
+       OPT_CHECK_OVERFLOW };
 
 static const struct option long_opts[] = {
 	{ "pid", required_argument, NULL, 'p' },
@@ -209,6 +217,7 @@ static const struct option long_opts[] = {
 	{ "min-age", required_argument, NULL, OPT_MIN_AGE },
 	{ "no-scan", no_argument, NULL, OPT_NO_SCAN },
 	{ "scan-max-ms", required_argument, NULL, OPT_SCAN_MAX_MS },
+	{ "check-overflow", no_argument, NULL, OPT_CHECK_OVERFLOW },
 	{ "allocator-lib", required_argument, NULL, OPT_ALLOCATOR_LIB },
 	{ "symbol-prefix", required_argument, NULL, OPT_SYMBOL_PREFIX },
 	{ "no-mappings", no_argument, NULL, OPT_NO_MAPPINGS },
@@ -395,6 +404,9 @@ static enum options_result parse_one(struct ms_options *o, int c, const char *ar
 	case OPT_CHECK:
 		o->check = true;
 		break;
+	case OPT_CHECK_OVERFLOW:
+		o->check_overflow = true;
+		break;
 	case OPT_UNWIND:
 		if (!strcmp(arg, "auto")) {
 			o->unwind_mode = MS_UNWIND_AUTO;
@@ -473,9 +485,9 @@ static enum options_result check_report(struct ms_options *o)
 		return OPTIONS_EXIT_ERROR;
 	}
 	if (o->pid || o->duration_s || o->check || o->record_path || o->nallocator_libs ||
-	    o->symbol_prefix || o->no_mappings || o->follow || o->comm) {
+	    o->symbol_prefix || o->no_mappings || o->follow || o->comm || o->check_overflow) {
 		ms_err("report reads a capture: -p, -d, -f, --comm, --check, --record, --allocator-lib, "
-		       "--symbol-prefix and --no-mappings do not apply");
+		       "--symbol-prefix, --no-mappings and --check-overflow do not apply");
 		return OPTIONS_EXIT_ERROR;
 	}
 	o->replay_path = o->argv[0];
@@ -527,6 +539,10 @@ enum options_result options__parse(struct ms_options *o, int argc, char **argv)
 		if (!o->pid && !o->argv && !o->comm)
 			return OPTIONS_RUN;
 		ms_err("--check traces nothing: give it no -p and no program");
+		return OPTIONS_EXIT_ERROR;
+	}
+	if (o->check_overflow && o->sample_bytes) {
+		ms_err("--check-overflow reads every block: it does not go with --sample-bytes");
 		return OPTIONS_EXIT_ERROR;
 	}
 	if (o->pid && o->argv) {

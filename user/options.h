@@ -53,6 +53,7 @@ struct ms_options {
 	uint64_t scan_max_ns;  /* --scan-max-ms: the scan stops past it */
 	int verbose;
 	bool check;            /* --check: report what this kernel can do, trace nothing */
+	bool check_overflow;   /* --check-overflow: read blocks' slack (model/overflow.h) */
 	const char *symbol_prefix; /* --symbol-prefix: also PREFIXmalloc, PREFIXfree, ... */
 	/* --allocator-lib, each given: objects probed whether the target maps them yet */
 	char *allocator_libs[MS_MAX_ALLOCATOR_LIBS];

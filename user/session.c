@@ -23,6 +23,7 @@
 #include "recording.h"
 #include "report_input.h"
 #include "runtime.h"
+#include "procmaps.h"
 #include "scan.h"
 #include "session.h"
 #include "symbolize.h"
@@ -70,6 +71,8 @@ struct session {
 	struct recording *rec; /* --record: the capture written as we go */
 	int rec_fd;
 	int statm_fd;          /* the target's /proc/PID/statm, -1 once gone */
+	struct procmaps *maps; /* the target's maps, for the allocator's footprint; may be NULL */
+	uint64_t footprint_ns; /* when the footprint was last read */
 	struct ring_buffer *rb;
 	struct report_outputs outs;
 	uint64_t start_ns, end_ns;
@@ -478,6 +481,23 @@ static void announce_existing(struct session *s)
 	}
 }
 
+/*
+ * --check-overflow reads glibc's chunk headers: only when every object that
+ * defines malloc is glibc's libc (not jemalloc, tcmalloc, a static malloc).
+ */
+static bool malloc_is_glibc(const struct alloc_objects *objs)
+{
+	for (size_t i = 0; i < objs->n; i++) {
+		const char *base = strrchr(objs->v[i].path, '/');
+
+		base = base ? base + 1 : objs->v[i].path;
+		for (size_t k = 0; k < objs->v[i].nsyms; k++)
+			if (objs->v[i].syms[k].fn == MS_FN_MALLOC && strncmp(base, "libc.so", 7))
+				return false;
+	}
+	return true;
+}
+
 static int attach_probes(struct session *s)
 {
 	struct tracer_opts to = {
@@ -493,6 +513,9 @@ static int attach_probes(struct session *s)
 		.follow = s->opts->follow,
 		.several = s->nmore > 0 || s->opts->comm,
 		.comm = s->opts->comm,
+		.check_overflow = s->opts->check_overflow && malloc_is_glibc(&s->objs),
+		/* where the kernel allows it; else the ladder's first rung gives it up */
+		.overflow_canary = !getenv("MEMSCOPE_NO_CANARY"),
 		.mappings = s->opts->no_mappings ? TRACER_MAPS_OFF : TRACER_MAPS_BTF,
 	};
 	volatile uint64_t *gen;
@@ -577,8 +600,13 @@ static int start_pipeline(struct session *s)
 	s->sym = new_symbolizer(s);
 	s->runtime = (struct runtime_ctx){ .sym = s->sym, .objs = &s->objs };
 	s->model = model__new(&mo);
+	if (s->opts->check_overflow)
+		model__check_overflow(s->model, !malloc_is_glibc(&s->objs) ? OVERFLOW_NOT_GLIBC :
+					       s->mode.overflow_canary ? OVERFLOW_CANARY :
+					       OVERFLOW_READ);
 	snprintf(path, sizeof(path), "/proc/%d/statm", s->target.pid);
 	s->statm_fd = open(path, O_RDONLY | O_CLOEXEC);
+	s->maps = procmaps__new(s->target.pid);
 	s->sink = (struct event_sink){ .model = s->model, .sym = s->sym, .pid = s->target.pid,
 				       .ordered = tracer__batching(s->tracer),
 				       .follow = s->opts->follow || s->nmore ||
@@ -797,11 +825,48 @@ static uint64_t drain(struct session *s, bool all)
 	return until;
 }
 
+/*
+ * The allocator's candidate mappings (model/footprint.h), once an interval
+ * and on a forced sample, after the drain: the live blocks are those of the
+ * records applied so far.  Nothing is sent when the maps cannot be read
+ * (the target gone).
+ */
+static void note_footprint(struct session *s, bool force)
+{
+	uint64_t now = ms_now_ns();
+	struct footprint_range *v;
+	struct procmap *m;
+	ssize_t n;
+	size_t k = 0;
+
+	if (!s->maps || (!force && now - s->footprint_ns < s->opts->interval_ns))
+		return;
+	s->footprint_ns = now;
+	n = procmaps__read_all(s->maps, &m);
+	if (n <= 0)
+		return;
+	v = xcalloc((size_t)n, sizeof(*v));
+	for (ssize_t i = 0; i < n; i++) {
+		bool brk = !strcmp(m[i].path, "[heap]");
+
+		if (!brk && (m[i].path[0] || strcmp(m[i].perms, "rw-p")))
+			continue;
+		v[k++] = (struct footprint_range){ .start = m[i].start, .end = m[i].end,
+						   .kind = brk ? FOOTPRINT_BRK : FOOTPRINT_ANON };
+	}
+	if (s->rec)
+		recording__footprint(s->rec, now, v, k);
+	model__footprint(s->model, now, v, k);
+	free(v);
+	free(m);
+}
+
 /* Drains, then samples: the heap state is then current to the sample. */
 static void sample(struct session *s, bool force)
 {
 	uint64_t until = drain(s, force);
 
+	note_footprint(s, force);
 	if (s->rec) {
 		recording__tick(s->rec, until, force);
 		recording__maps(s->rec, s->sym);
@@ -842,6 +907,7 @@ static void record_target_state(struct session *s)
 	refresh_thread_names(s);
 	if (s->sym)
 		symbolizer__refresh(s->sym);
+	events__final_slack(&s->sink, ms_now_ns());
 }
 
 /* The scan of the target, its threads t held still; the time from t0. */
@@ -1184,6 +1250,8 @@ static void fill_report_input(struct session *s, struct report_input *in, char *
 		.degraded = s->degraded,
 		.ndegraded = s->mode.ndegraded,
 		.detector = s->model->detector,
+		.overflow = s->model->overflow,
+		.footprint = s->model->footprint,
 		.timeline = s->model->timeline,
 		.growth = s->model->growth,
 		.thread_names = s->model->names,
@@ -1236,6 +1304,8 @@ static void start_recording(struct session *s)
 	s->rec = recording__new(s->rec_fd, &in, FREED_CAPACITY);
 	if (!s->rec)
 		ms_err("cannot write '%s': %s", s->opts->record_path, strerror(errno));
+	else if (s->model->overflow)
+		recording__check_overflow(s->rec, overflow__way(s->model->overflow));
 }
 
 static int write_reports(struct session *s)
@@ -1306,6 +1376,7 @@ static void session_cleanup(struct session *s)
 		close(s->rec_fd);
 	if (s->statm_fd >= 0)
 		close(s->statm_fd);
+	procmaps__free(s->maps);
 	unwinder__free(s->unwind);
 	discover__free(&s->objs);
 	reach_result__clear(&s->scan);

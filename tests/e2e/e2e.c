@@ -4514,6 +4514,270 @@ static void test_e2e__foreign_corrupt_or_cut_captures_are_told_apart(void **stat
 	run_free(&r);
 }
 
+/* ------------------------------------------------------------------ heap overflows
+ * --check-overflow, the read way (docs/findings.md "Heap overflows"), on
+ * tests/programs/overflow.c: which blocks are reported, where they were
+ * allocated and released, how many bytes past their end changed.
+ */
+
+/* "SIZE@function:line" of a heap_overflow finding's block and allocation site. */
+static void overflow_key(const cJSON *report, const cJSON *f, char *buf, size_t len)
+{
+	const cJSON *site = site_frame(report, cJSON_GetObjectItem(f, "alloc_stack")->valueint);
+
+	assert_non_null(site);
+	snprintf(buf, len, "%ld@%s:%d", (long)num(f, "block_size"), str(site, "function"),
+		 (int)num(site, "line"));
+}
+
+static int cmp_row(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/*
+ * valgrind's invalid writes, each as "SIZE@function:line" of the block it
+ * is past and the frame that called malloc, sorted, in out (n at most max).
+ */
+static size_t valgrind_overflows(const char *text, char out[][96], size_t max)
+{
+	const char *p = text;
+	size_t n = 0;
+
+	while (n < max && (p = strstr(p, "Invalid write of size "))) {
+		const char *blk = strstr(p, "after a block of size "), *by, *open, *colon;
+		char digits[32];
+		size_t k = 0;
+
+		assert_non_null(blk);
+		for (blk += strlen("after a block of size "); *blk && *blk != ' '; blk++)
+			if (*blk != ',' && k < sizeof(digits) - 1)
+				digits[k++] = *blk;
+		digits[k] = 0;
+		/* the allocator's frame, then its caller: the site */
+		by = strstr(blk, "   by 0x");
+		assert_non_null(by);
+		by = strstr(by, ": ") + 2;
+		open = strstr(by, " (");
+		colon = strstr(open, ".c:");
+		assert_non_null(colon);
+		snprintf(out[n++], 96, "%s@%.*s:%d", digits, (int)(open - by), by, atoi(colon + 3));
+		p = blk;
+	}
+	qsort(out, n, sizeof(out[0]), cmp_row);
+	return n;
+}
+
+static void test_e2e__overflow_past_blocks_found_with_sites_as_valgrind(void **state)
+{
+	static const struct {
+		const char *alloc_fn, *alloc_tag, *release_fn, *release_tag;
+		long size, changed;
+	} want[] = {
+		{ "block_1", "ov_alloc1", "free", "ov_free1", 20, 1 },
+		{ "block_3", "ov_alloc3", "free", "ov_free3", 25, 3 },
+		{ "block_8", "ov_alloc8", "free", "ov_free8", 4990, 8 },
+		{ "block_realloc", "ov_alloc_realloc", "realloc", "ov_realloc", 20, 2 },
+		{ "block_live", "ov_alloc_live", NULL, NULL, 99990, 1 },
+	};
+	const size_t nwant = sizeof(want) / sizeof(want[0]);
+	char cap[256], live[256], again[256], keys[8][96], vg[8][96], line[96];
+	const cJSON *f, *ov;
+	size_t n = 0;
+	struct run r, rep;
+
+	snprintf(cap, sizeof(cap), "%s", tmp_path("overflow.msb"));
+	snprintf(live, sizeof(live), "%s", tmp_path("overflow.json"));
+	snprintf(again, sizeof(again), "%s", tmp_path("overflow-again.json"));
+	run_memscope(&r, live, "--check-overflow", "--record", cap, "--json", live, "--",
+		     PROGS "overflow", NULL);
+	/* 0: calloc's zeros and realloc's contents were as the program left them */
+	assert_ran(&r, 0);
+	cJSON_ArrayForEach(f, cJSON_GetObjectItem(r.json, "findings")) {
+		size_t i;
+
+		assert_string_equal(str(f, "kind"), "heap_overflow");
+		assert_true(n < nwant);
+		for (i = 0; i < nwant; i++)
+			if (site_frame(r.json, cJSON_GetObjectItem(f, "alloc_stack")->valueint) &&
+			    same_function(str(site_frame(r.json, cJSON_GetObjectItem(f,
+					"alloc_stack")->valueint), "function"), want[i].alloc_fn))
+				break;
+		if (i == nwant)
+			fail_msg("a heap_overflow nobody made: %s", str(f, "message"));
+		assert_stack_site(r.json, cJSON_GetObjectItem(f, "alloc_stack"), want[i].alloc_fn,
+				  "overflow.c", want[i].alloc_tag);
+		assert_int_equal((long)num(f, "block_size"), want[i].size);
+		assert_int_equal((long)num(f, "overflow_bytes"), want[i].changed);
+		assert_int_equal((long)num(f, "overflow_reach"), want[i].changed);
+		assert_int_equal((long)num(f, "occurrences"), 1);
+		if (want[i].release_fn) {
+			assert_string_equal(str(f, "function"), want[i].release_fn);
+			assert_stack_site(r.json, cJSON_GetObjectItem(f, "stack"), "main",
+					  "overflow.c", want[i].release_tag);
+		} else {
+			/* still live at the exit: read by the loader then */
+			assert_true(cJSON_IsNull(cJSON_GetObjectItem(f, "stack")));
+			assert_true(cJSON_IsNull(cJSON_GetObjectItem(f, "function")));
+		}
+		overflow_key(r.json, f, keys[n], sizeof(keys[n]));
+		n++;
+	}
+	assert_int_equal((long)n, (long)nwant);
+	/* 11 blocks: the 200-byte one and realloc's 3000 fill their usable size */
+	/* canary where the kernel lets uprobes write user memory (6.1), else read (6.18) */
+	ov = cJSON_GetObjectItem(r.json, "overflow_check");
+	if (strcmp(str(ov, "way"), "read") && strcmp(str(ov, "way"), "canary"))
+		fail_msg("overflow_check.way '%s'", str(ov, "way"));
+	assert_int_equal((long)num(ov, "blocks"), 11);
+	assert_int_equal((long)num(ov, "checked"), 9);
+	assert_int_equal((long)num(ov, "overflowed"), 5);
+	assert_int_equal((long)num(ov, "no_slack"), 2);
+	assert_int_equal((long)num(ov, "unreadable") + num(ov, "not_compared") +
+			 num(ov, "not_seen") + num(ov, "header_changed"), 0);
+	snprintf(line, sizeof(line), "overflow check (%s): 9 of 11 blocks checked, 5 changed",
+		 str(ov, "way"));
+	if (!strstr(r.err, line))
+		fail_msg("the text summary has no overflow check line:\n%s", r.err);
+
+	/* the capture gives the same report */
+	run_memscope(&rep, again, "report", cap, "--json", again, NULL);
+	assert_ran(&rep, 0);
+	assert_same_file(live, again);
+	run_free(&rep);
+	run_free(&r);
+
+	if (have_valgrind()) {
+		char cmd[512], *text;
+		size_t nvg;
+
+		snprintf(cmd, sizeof(cmd), "valgrind --log-file='%s' " PROGS "overflow",
+			 tmp_path("overflow.vg"));
+		assert_int_equal(system(cmd), 0);
+		text = slurp(tmp_path("overflow.vg"));
+		assert_non_null(text);
+		nvg = valgrind_overflows(text, vg, 8);
+		free(text);
+		qsort(keys, n, sizeof(keys[0]), cmp_row);
+		assert_int_equal((long)nvg, (long)n);
+		for (size_t i = 0; i < n; i++)
+			if (strcmp(keys[i], vg[i]))
+				fail_msg("memscope-bpf found %s where valgrind found %s", keys[i],
+					 vg[i]);
+	}
+}
+
+static void test_e2e__overflow_none_in_a_clean_program_nor_without_the_option(void **state)
+{
+	const char *json = tmp_path("overflow-clean.json");
+	const cJSON *ov;
+	struct run r;
+
+	run_memscope(&r, json, "--check-overflow", "--json", json, "--", PROGS "overflow",
+		     "clean", NULL);
+	assert_ran(&r, 0);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "findings")), 0);
+	ov = cJSON_GetObjectItem(r.json, "overflow_check");
+	assert_int_equal((long)num(ov, "checked"), 9);
+	assert_int_equal((long)num(ov, "overflowed"), 0);
+	run_free(&r);
+
+	/* off by default: the overflows go unseen, and the JSON says it was not asked */
+	run_memscope(&r, json, "--json", json, "--", PROGS "overflow", NULL);
+	assert_ran(&r, 0);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "findings")), 0);
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(r.json, "overflow_check")));
+	run_free(&r);
+
+	/*
+	 * A 0 written one past a fresh block, where a 0 was: the canary way
+	 * (a kernel that lets uprobes write user memory: Debian's 6.1) finds
+	 * it, the read way (6.18 here refuses the write) cannot, and says so
+	 */
+	run_memscope(&r, json, "--check-overflow", "--json", json, "--", PROGS "overflow", "nul",
+		     NULL);
+	assert_ran(&r, 0);
+	ov = cJSON_GetObjectItem(r.json, "overflow_check");
+	assert_int_equal((long)num(ov, "checked"), 1);
+	if (!strcmp(str(ov, "way"), "canary")) {
+		const cJSON *f = finding(r.json, "heap_overflow");
+
+		assert_stack_site(r.json, cJSON_GetObjectItem(f, "alloc_stack"), "nul_past_end",
+				  "overflow.c", "ov_alloc_nul");
+		assert_stack_site(r.json, cJSON_GetObjectItem(f, "stack"), "nul_past_end",
+				  "overflow.c", "ov_free_nul");
+		assert_int_equal((long)num(f, "overflow_bytes"), 1);
+		assert_int_equal((long)num(f, "overflow_reach"), 1);
+	} else {
+		assert_string_equal(str(ov, "way"), "read");
+		assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "findings")), 0);
+		assert_non_null(strstr(str(ov, "misses"), "a write of the bytes already there"));
+		if (!strstr(r.err, "the overflow canary lost"))
+			fail_msg("the read way without the canary's refusal said:\n%s", r.err);
+	}
+	fprintf(stderr, "e2e: --check-overflow ran the %s way\n", str(ov, "way"));
+	run_free(&r);
+
+	/* every block is read: no sampling with it */
+	run_memscope(&r, json, "--check-overflow", "--sample-bytes", "4k", "--json", json, "--",
+		     PROGS "overflow", NULL);
+	assert_one_line_error(&r, "--check-overflow reads every block");
+	run_free(&r);
+}
+
+/* ------------------------------------------------------------------ fragmentation
+ * The allocator's footprint against the live bytes (docs/findings.md
+ * "Fragmentation"), on tests/programs/frag: 20,000 blocks of 1,000 bytes in
+ * the [heap], every other one freed.
+ */
+static void test_e2e__fragmentation_of_every_other_block_freed_is_near_half(void **state)
+{
+	char live[256], again[256], cap[256];
+	const cJSON *fr, *end, *s, *last = NULL;
+	double frac;
+	struct run r, rep;
+
+	snprintf(cap, sizeof(cap), "%s", tmp_path("frag.msb"));
+	snprintf(live, sizeof(live), "%s", tmp_path("frag.json"));
+	snprintf(again, sizeof(again), "%s", tmp_path("frag-again.json"));
+	run_memscope(&r, live, "--record", cap, "--json", live, "--", PROGS "frag", NULL);
+	assert_ran(&r, 0);
+	fr = cJSON_GetObjectItem(r.json, "fragmentation");
+	end = cJSON_GetObjectItem(fr, "at_end");
+	assert_non_null(end);
+	/* the program waits after its frees: the last readings see the heap as it left it */
+	assert_int_equal((long)num(end, "live_bytes"), 10000 * 1000);
+	/* all of it the main arena's: no thread, no block past the mmap threshold */
+	assert_int_equal((long)num(end, "footprint_bytes"), (long)num(end, "heap_bytes"));
+	assert_int_equal((long)num(end, "arena_bytes") + num(end, "mmapped_bytes"), 0);
+	/*
+	 * 20,000 chunks of 1,008 bytes (20.16 MB) and what the heap held before
+	 * and past them (under 256 KiB): 10 MB live, 0.504 to 0.509 neither
+	 * live nor returned
+	 */
+	frac = num(end, "fragmentation");
+	if (frac < 0.50 || frac > 0.52)
+		fail_msg("fragmentation %.4f, expected 0.50 to 0.52", frac);
+	assert_true(num(end, "footprint_bytes") >= 20000 * 1008.0);
+	assert_true(num(end, "footprint_bytes") <= 20000 * 1008.0 + 256 * 1024);
+	/* the footprint at its peak is no smaller; the last timeline point has it */
+	assert_true(num(cJSON_GetObjectItem(fr, "at_peak"), "footprint_bytes") >=
+		    num(end, "footprint_bytes"));
+	cJSON_ArrayForEach(s, cJSON_GetObjectItem(r.json, "timeline"))
+		last = s;
+	assert_non_null(last);
+	assert_int_equal((long)num(last, "footprint_bytes"), (long)num(end, "footprint_bytes"));
+	if (!strstr(r.err, "% of it neither live nor returned"))
+		fail_msg("the text summary has no footprint line:\n%s", r.err);
+
+	/* the mappings came as records: the capture's report is the same */
+	run_memscope(&rep, again, "report", cap, "--json", again, NULL);
+	assert_ran(&rep, 0);
+	assert_same_file(live, again);
+	run_free(&rep);
+	run_free(&r);
+}
+
 /* ---- other allocators: jemalloc, tcmalloc, mimalloc, prefixed names ---- */
 
 /* The allocator the report names (JSON tracing.allocator). */
@@ -5573,6 +5837,9 @@ int main(void)
 		cmocka_unit_test(test_e2e__folded_stacks_count_what_the_json_counts),
 		cmocka_unit_test(test_e2e__hostile_names_come_out_safe_in_folded_stacks_and_pprof),
 		cmocka_unit_test(test_e2e__reach_classes_at_exit_are_memchecks),
+		cmocka_unit_test(test_e2e__overflow_past_blocks_found_with_sites_as_valgrind),
+		cmocka_unit_test(test_e2e__overflow_none_in_a_clean_program_nor_without_the_option),
+		cmocka_unit_test(test_e2e__fragmentation_of_every_other_block_freed_is_near_half),
 		cmocka_unit_test(test_e2e__reach_scan_over_its_cap_stops_with_a_message),
 		cmocka_unit_test(test_e2e__reach_no_scan_when_only_the_main_thread_exits),
 		cmocka_unit_test(test_e2e__reach_scan_of_a_running_target_freezes_and_lets_it_go),

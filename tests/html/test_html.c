@@ -578,6 +578,37 @@ static void test_html__cxx_report_shows_new_and_new_array_leaks(void **state)
 	free(html);
 }
 
+/*
+ * Fragmentation: the memory timeline draws malloc's footprint next to heap
+ * in use, shown (not turned off in its legend), for tests/programs/frag,
+ * which holds about twice what it has live at its end.
+ */
+static void test_html__timeline_draws_the_malloc_footprint(void **state)
+{
+	char *html = tmp_path("frag.html");
+	cJSON *report = trace("frag", html, NULL);
+	const cJSON *end = cJSON_GetObjectItem(cJSON_GetObjectItem(report, "fragmentation"), "at_end");
+	struct page p = load(html, NULL);
+	const char *label, *row;
+
+	assert_rendered(&p, "frag");
+	assert_non_null(end);
+	assert_true(cJSON_GetObjectItem(end, "footprint_bytes")->valuedouble >
+		    1.9 * cJSON_GetObjectItem(end, "live_bytes")->valuedouble);
+	label = strstr(p.dom, "Malloc footprint (left axis)");
+	assert_non_null(label);
+	/* its legend row: uPlot marks a series not shown u-off */
+	for (row = label; row > p.dom && strncmp(row, "<tr", 3); row--)
+		;
+	assert_true(row > p.dom);
+	if (memmem(row, (size_t)(label - row), "u-off", 5))
+		fail_msg("the footprint line is hidden");
+	screenshot(html, "frag", NULL);
+	page_free(&p);
+	cJSON_Delete(report);
+	free(html);
+}
+
 static void test_html__analysis_report_shows_peak_temporaries_threads_and_window(void **state)
 {
 	char *html = tmp_path("analysis.html");
@@ -1043,6 +1074,7 @@ int main(void)
 		cmocka_unit_test(test_html__output_option_with_html_suffix_writes_the_page),
 		cmocka_unit_test(test_html__cxx_report_shows_new_and_new_array_leaks),
 		cmocka_unit_test(test_html__analysis_report_shows_peak_temporaries_threads_and_window),
+		cmocka_unit_test(test_html__timeline_draws_the_malloc_footprint),
 		cmocka_unit_test(test_html__thread_filter_shows_one_threads_sites_and_numbers),
 		cmocka_unit_test(test_html__double_free_report_shows_the_finding_with_its_stacks),
 		cmocka_unit_test(test_html__truncated_stacks_are_counted_in_the_header),

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "detect.h"
+#include "stacks.h"
 #include "memscope_events.h"
 #include "util.h"
 
@@ -585,6 +586,8 @@ const char *finding_kind__name(enum finding_kind k)
 		return "realloc_of_freed";
 	case FINDING_USE_AFTER_FREE:
 		return "use_after_free";
+	case FINDING_HEAP_OVERFLOW:
+		return "heap_overflow";
 	default:
 		return "unknown";
 	}
@@ -622,6 +625,31 @@ bool detector__use_after_free(struct detector *d, uint64_t addr, uint32_t stack,
 	f.free_tid = rec->free_tid;
 	report(d, &f);
 	return true;
+}
+
+void detector__heap_overflow(struct detector *d, const struct live_block *b,
+			     const struct free_call *fc, const struct alloc_call *rc,
+			     uint64_t ts_ns, uint32_t changed, uint32_t reach)
+{
+	struct finding f = { 0 };
+
+	if (fc || rc) {
+		offender(&f, b->ptr, fc, rc);
+	} else {
+		f.ptr = b->ptr;
+		f.ts_ns = ts_ns;
+		f.tid = b->tid;
+		f.stack = STACK_NONE;
+		f.fn = MS_FN_NONE;
+	}
+	f.kind = FINDING_HEAP_OVERFLOW;
+	f.overflow.changed = changed;
+	f.overflow.reach = reach;
+	f.block_size = b->size;
+	f.alloc_stack = b->stack;
+	f.alloc_fn = b->fn;
+	f.free_stack = STACK_NONE;
+	report(d, &f);
 }
 
 void detector__set_internal_filter(struct detector *d, detector_internal_fn fn, void *ctx)

@@ -11,6 +11,9 @@
  *  realloc_of_freed  realloc of a block already released
  *  use_after_free    an annotation (include/memscope.h) naming a released
  *                    block: reported through detector__use_after_free()
+ *  heap_overflow     --check-overflow: bytes past a block's requested size
+ *                    (in its slack) changed while it was live: reported
+ *                    through detector__heap_overflow() (model/overflow.c)
  *
  * The detector observes the heap model through its hooks.  It remembers
  * recently released blocks (a bounded FIFO of freed_capacity addresses;
@@ -40,6 +43,7 @@ enum finding_kind {
 	FINDING_MISMATCHED_FREE,
 	FINDING_REALLOC_OF_FREED,
 	FINDING_USE_AFTER_FREE,
+	FINDING_HEAP_OVERFLOW,
 	FINDING__COUNT,
 };
 
@@ -48,8 +52,17 @@ struct finding {
 	/* the first occurrence */
 	uint64_t ptr;
 	uint64_t ts_ns;
-	uint64_t block;       /* invalid free: the live block's start and size */
-	uint64_t block_size;
+	union {
+		uint64_t block; /* invalid free: the live block's start (and block_size) */
+		/* heap overflow: of the slack's bytes, how many changed, and how
+		 * far past the block's end the last changed one is (1: its first
+		 * byte past the end) */
+		struct {
+			uint32_t changed;
+			uint32_t reach;
+		} overflow;
+	};
+	uint64_t block_size;  /* invalid free, heap overflow: the block's size */
 	uint32_t tid;
 	uint32_t stack;       /* the offending release / realloc */
 	uint32_t alloc_stack; /* STACK_NONE when unknown */
@@ -101,5 +114,14 @@ const struct live_block *detector__find_block(const struct detector *d, uint64_t
  * use_after_free finding and returns true when addr is a released block. */
 bool detector__use_after_free(struct detector *d, uint64_t addr, uint32_t stack, uint32_t tid,
 			      uint64_t ts_ns);
+
+/*
+ * Bytes in block b's slack changed while it was live, found at its release
+ * (the call fc, or realloc rc) or, both NULL, when it was checked live at
+ * the end (the offending stack is then STACK_NONE).
+ */
+void detector__heap_overflow(struct detector *d, const struct live_block *b,
+			     const struct free_call *fc, const struct alloc_call *rc,
+			     uint64_t ts_ns, uint32_t changed, uint32_t reach);
 
 #endif

@@ -24,11 +24,18 @@ static void new_image(struct model *m)
 	if (opts->internal)
 		detector__set_internal_filter(m->detector, opts->internal, opts->internal_ctx);
 	m->annots = annotations__new(m->heap, m->detector);
+	m->footprint = footprint__new(m->heap);
+	/* --check-overflow goes on in a new image (model__check_overflow()) */
+	if (m->overflow_way)
+		m->overflow = overflow__new(m->heap, m->detector, m->overflow_way);
 }
 
 static void free_image(struct model *m)
 {
 	annotations__free(m->annots);
+	overflow__free(m->overflow);
+	m->overflow = NULL;
+	footprint__free(m->footprint);
 	detector__free(m->detector);
 	heap__free(m->heap);
 }
@@ -346,9 +353,32 @@ void model__exec(struct model *m, uint64_t ts_ns, const char *comm, const char *
 	timeline__set_mapped(m->timeline, &mappings__program(m->maps)->bytes);
 }
 
+void model__check_overflow(struct model *m, enum overflow_way way)
+{
+	m->overflow_way = way;
+	if (!m->overflow)
+		m->overflow = overflow__new(m->heap, m->detector, way);
+}
+
+void model__slack(struct model *m, const struct ms_ev_slack *e)
+{
+	/* it speaks of a block the queued calls add or release */
+	model__flush(m);
+	if (m->overflow)
+		overflow__observe(m->overflow, e);
+}
+
 void model__rss(struct model *m, uint64_t now_ns, uint64_t rss_bytes)
 {
 	timeline__rss(m->timeline, now_ns, rss_bytes);
+}
+
+void model__footprint(struct model *m, uint64_t now_ns, const struct footprint_range *v,
+		      size_t n)
+{
+	/* the live blocks as of the records so far */
+	model__flush(m);
+	timeline__footprint(m->timeline, now_ns, footprint__reading(m->footprint, now_ns, v, n));
 }
 
 void model__tick(struct model *m, uint64_t now_ns, bool force)

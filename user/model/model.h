@@ -28,6 +28,8 @@
 #include "heap.h"
 #include "mappings.h"
 #include "memscope_events.h"
+#include "footprint.h"
+#include "overflow.h"
 #include "stacks.h"
 #include "thread_names.h"
 #include "timeline.h"
@@ -115,6 +117,9 @@ struct model {
 	struct timeline *timeline;
 	struct growth *growth;   /* per-site bytes in use on the timeline's samples */
 	struct thread_names *names;
+	struct overflow_check *overflow; /* NULL without --check-overflow */
+	enum overflow_way overflow_way;  /* 0 without --check-overflow */
+	struct footprint *footprint;
 	struct mappings *maps;   /* anonymous mappings and the break heap */
 	bool maps_traced;        /* a mapping record came (or the run said it traces them) */
 	uint64_t stack_lost; /* events whose stack could not be sent */
@@ -158,8 +163,15 @@ void model__thread(struct model *m, uint32_t tid, const char *name);
 void model__proc(struct model *m, const struct model_proc_event *e);
 /* The target execed at ts_ns into comm (cmdline): see struct model_exec. */
 void model__exec(struct model *m, uint64_t ts_ns, const char *comm, const char *cmdline);
+/* --check-overflow: slack readings will come (model.overflow); before any call. */
+void model__check_overflow(struct model *m, enum overflow_way way);
+/* --check-overflow: a reading of a block's end (ignored without the check). */
+void model__slack(struct model *m, const struct ms_ev_slack *e);
 /* The target's resident set at now_ns (TIMELINE_NO_RSS: unknown, gone). */
 void model__rss(struct model *m, uint64_t now_ns, uint64_t rss_bytes);
+/* The allocator's candidate mappings read at now_ns (model/footprint.h). */
+void model__footprint(struct model *m, uint64_t now_ns, const struct footprint_range *v,
+		      size_t n);
 /* The records up to now_ns are in: the timeline's grid points up to it
  * are sampled (with force, now_ns too). */
 void model__tick(struct model *m, uint64_t now_ns, bool force);

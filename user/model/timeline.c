@@ -9,6 +9,8 @@ struct timeline {
 	uint64_t next_ns;     /* the next grid point to sample */
 	uint64_t rss_ns;      /* when rss_bytes was read */
 	uint64_t rss_bytes;   /* the last reading, TIMELINE_NO_RSS when none */
+	uint64_t fp_ns;       /* when fp_bytes was read */
+	uint64_t fp_bytes;    /* the allocator's footprint, TIMELINE_NO_RSS when none */
 	uint64_t last_allocs;
 	uint64_t last_frees;
 	const uint64_t *mapped; /* the program's mapped bytes, read at each sample */
@@ -25,6 +27,7 @@ struct timeline *timeline__new(uint64_t start_ns, uint64_t interval_ns)
 	tl->interval_ns = interval_ns ? interval_ns : 1;
 	tl->next_ns = start_ns + tl->interval_ns;
 	tl->rss_bytes = TIMELINE_NO_RSS;
+	tl->fp_bytes = TIMELINE_NO_RSS;
 	return tl;
 }
 
@@ -47,12 +50,21 @@ void timeline__rss(struct timeline *tl, uint64_t now_ns, uint64_t rss_bytes)
 	tl->rss_bytes = rss_bytes;
 }
 
-/* RSS is only true of when it was read: a point older than two intervals gets none. */
-static uint64_t rss_at(const struct timeline *tl, uint64_t t_ns)
+void timeline__footprint(struct timeline *tl, uint64_t now_ns, uint64_t bytes)
 {
-	if (tl->rss_ns > t_ns && tl->rss_ns - t_ns > 2 * tl->interval_ns)
+	tl->fp_ns = now_ns;
+	tl->fp_bytes = bytes;
+}
+
+/*
+ * A reading (RSS, footprint) is only true of when it was taken: a point
+ * older than two intervals gets none.
+ */
+static uint64_t reading_at(const struct timeline *tl, uint64_t read_ns, uint64_t v, uint64_t t_ns)
+{
+	if (read_ns > t_ns && read_ns - t_ns > 2 * tl->interval_ns)
 		return TIMELINE_NO_RSS;
-	return tl->rss_bytes;
+	return v;
 }
 
 static void push(struct timeline *tl, uint64_t t_ns, const struct heap_totals *t)
@@ -87,7 +99,8 @@ static void push(struct timeline *tl, uint64_t t_ns, const struct heap_totals *t
 	s->live_bytes = t->live_bytes;
 	s->allocations = t->allocations - tl->last_allocs;
 	s->frees = frees - tl->last_frees;
-	s->rss_bytes = rss_at(tl, t_ns);
+	s->rss_bytes = reading_at(tl, tl->rss_ns, tl->rss_bytes, t_ns);
+	s->footprint_bytes = reading_at(tl, tl->fp_ns, tl->fp_bytes, t_ns);
 	s->mapped_bytes = tl->mapped ? *tl->mapped : 0;
 	tl->last_allocs = t->allocations;
 	tl->last_frees = frees;

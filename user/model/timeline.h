@@ -31,6 +31,8 @@ struct timeline_sample {
 	uint64_t allocations; /* since the previous sample */
 	uint64_t frees;       /* since the previous sample */
 	uint64_t rss_bytes;   /* TIMELINE_NO_RSS when it could not be read */
+	/* the allocator's footprint (model/footprint.h); TIMELINE_NO_RSS when not read */
+	uint64_t footprint_bytes;
 	uint64_t mapped_bytes; /* the program's anonymous mappings (timeline__set_mapped()) */
 };
 
@@ -54,6 +56,8 @@ void timeline__set_mapped(struct timeline *tl, const uint64_t *bytes);
 /* The target's resident set read at now_ns; TIMELINE_NO_RSS once it is gone. */
 void timeline__rss(struct timeline *tl, uint64_t now_ns, uint64_t rss_bytes);
 
+/* The allocator's footprint read at now_ns (as timeline__rss()). */
+void timeline__footprint(struct timeline *tl, uint64_t now_ns, uint64_t bytes);
 /* fn(ctx, i) after sample i was taken or updated, before the heap changes
  * again (growth.h's per-site series); NULL: none. */
 typedef void (*timeline_observer)(void *ctx, size_t idx);

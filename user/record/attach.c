@@ -186,6 +186,8 @@ static struct memscope *open_configured(const struct tracer_opts *opts, bool mul
 	k->rodata->alloc_stacks = opts->alloc_stacks;
 	k->rodata->free_stacks = opts->free_stacks;
 	k->rodata->sample_bytes = opts->sample_bytes;
+	k->rodata->check_overflow = opts->check_overflow && !opts->sample_bytes;
+	k->rodata->overflow_canary = k->rodata->check_overflow && opts->overflow_canary;
 	k->rodata->unwind_mode = opts->unwind_mode;
 	if (opts->unwind_rows)
 		bpf_map__set_max_entries(k->maps.unwind_rows, opts->unwind_rows);
@@ -210,7 +212,7 @@ static struct memscope *open_configured(const struct tracer_opts *opts, bool mul
 }
 
 /*
- * MEMSCOPE_REFUSE=multi,batch,dwarf,fp,stacks,tp_btf,raw_tp makes the load refuse what it
+ * MEMSCOPE_REFUSE=canary,multi,batch,dwarf,fp,stacks,tp_btf,raw_tp makes the load refuse what it
  * names, as a kernel without it would: the tests walk the fallback ladder so.
  */
 static bool refused_by_env(const char *what)
@@ -231,6 +233,8 @@ static const char *injected_refusal(const struct tracer_opts *o, bool multi, boo
 {
 	bool stacks = o->alloc_stacks || o->free_stacks;
 
+	if (o->check_overflow && o->overflow_canary && refused_by_env("canary"))
+		return "alloc_exit";
 	if (multi && refused_by_env("multi"))
 		return "alloc_enter";
 	if (batch && refused_by_env("batch"))
@@ -442,7 +446,11 @@ static bool next_rung(struct tracer *t, bool *multi, bool *batch, int err)
 
 	if (err == -EPERM)
 		return false;
-	if (o->mappings == TRACER_MAPS_BTF && refused_prog("maps_exit", NULL)) {
+	/* the newest and least needed part: given up first whatever alloc_exit's refusal */
+	if (o->check_overflow && o->overflow_canary && refused_prog("alloc_exit", NULL)) {
+		degrade(t, "the overflow canary", "slack read, not written (the read way)", err);
+		o->overflow_canary = false;
+	} else if (o->mappings == TRACER_MAPS_BTF && refused_prog("maps_exit", NULL)) {
 		degrade(t, "mappings by tp_btf", "a raw tracepoint on sys_exit", err);
 		o->mappings = TRACER_MAPS_RAW;
 	} else if (o->mappings == TRACER_MAPS_RAW && refused_prog("maps_exit_raw", NULL)) {
@@ -503,6 +511,7 @@ struct tracer *tracer__new(const struct tracer_opts *opts)
 	t->mode.alloc_stacks = t->opts.alloc_stacks;
 	t->mode.free_stacks = t->opts.free_stacks;
 	t->mode.unwind_mode = t->opts.unwind_mode;
+	t->mode.overflow_canary = t->opts.check_overflow && t->opts.overflow_canary;
 	t->mode.mappings = t->opts.mappings;
 	return t;
 }

@@ -45,6 +45,8 @@ struct tracer_opts {
 	bool several;
 	/* --comm: processes that take this name later (exec, fork) join the traced set */
 	const char *comm;
+	bool check_overflow;    /* MS_EV_SLACK records (glibc's malloc; never with sampling) */
+	bool overflow_canary;   /* with it: fill the slack first (bpf_probe_write_user) */
 	int mappings;           /* enum tracer_maps: how mmap & co. are traced */
 };
 
@@ -67,6 +69,7 @@ struct tracer_degraded {
  */
 struct tracer_mode {
 	bool multi, batch, alloc_stacks, free_stacks;
+	bool overflow_canary; /* the slack is filled (else only read, when checked) */
 	enum ms_unwind_mode unwind_mode;
 	int mappings; /* enum tracer_maps */
 	struct tracer_degraded degraded[TRACER_MAX_DEGRADED];

@@ -171,6 +171,70 @@ static void take_free(struct event_sink *s, const struct ms_ev_free *e)
 	model__free_call(s->model, &c, e->stack, e->caller, e->flags);
 }
 
+void events__slack(struct event_sink *s, const struct ms_ev_slack *e)
+{
+	if (e->len > MS_SLACK_WINDOW) {
+		s->malformed++;
+		return;
+	}
+	if (s->rec)
+		recording__slack(s->rec, e);
+	model__slack(s->model, e);
+}
+
+/* process_vm_readv's IOV_MAX */
+#define SLACK_BATCH 1024
+
+/* Reads n blocks' ends into v (len 0 where unreadable): whole batches, one by one after a fault. */
+static void read_slacks(const struct event_sink *s, struct ms_ev_slack *v, size_t n)
+{
+	struct iovec local[SLACK_BATCH], remote[SLACK_BATCH];
+	ssize_t got;
+	size_t i;
+
+	if (!n)
+		return;
+	for (i = 0; i < n; i++) {
+		local[i].iov_base = v[i].bytes;
+		local[i].iov_len = v[i].len;
+		remote[i].iov_base = (void *)(uintptr_t)(v[i].ptr + v[i].usable - v[i].len);
+		remote[i].iov_len = v[i].len;
+	}
+	got = process_vm_readv(s->pid, local, n, remote, n, 0);
+	for (i = 0; i < n; i++) {
+		if (got >= (ssize_t)v[i].len) {
+			got -= v[i].len;
+			continue;
+		}
+		/* from the first one short: each on its own */
+		got = 0;
+		if (process_vm_readv(s->pid, &local[i], 1, &remote[i], 1, 0) != v[i].len)
+			v[i].len = 0;
+	}
+}
+
+void events__final_slack(struct event_sink *s, uint64_t now_ns)
+{
+	static struct ms_ev_slack v[SLACK_BATCH];
+	uint64_t ptr, usable;
+	size_t it = 0, n;
+
+	if (!s->model->overflow || s->pid <= 0)
+		return;
+	model__flush(s->model);
+	do {
+		for (n = 0; n < SLACK_BATCH &&
+			    overflow__next_unchecked(s->model->overflow, &it, &ptr, &usable); n++)
+			v[n] = (struct ms_ev_slack){
+				.type = MS_EV_SLACK, .kind = MS_SLACK_FINAL, .ts_ns = now_ns,
+				.ptr = ptr, .usable = usable,
+				.len = usable < MS_SLACK_WINDOW ? usable : MS_SLACK_WINDOW };
+		read_slacks(s, v, n);
+		for (size_t i = 0; i < n; i++)
+			events__slack(s, &v[i]);
+	} while (n == SLACK_BATCH);
+}
+
 /*
  * A string BPF sent, or, when BPF could not read it (its page was not
  * resident), read from the target's memory at addr, cut to size.
@@ -498,6 +562,9 @@ static void apply_pending(struct event_sink *s, union ms_batch_slot *p)
 	case MS_EV_FREE:
 		take_free(s, &p->f);
 		break;
+	case MS_EV_SLACK:
+		events__slack(s, &p->s);
+		break;
 	case MS_EV_MAP:
 		take_map(s, &p->m);
 		break;
@@ -643,6 +710,11 @@ static int take_record(struct event_sink *s, void *data, size_t size)
 		if (size < sizeof(struct ms_ev_free))
 			break;
 		take_free(s, data);
+		return 0;
+	case MS_EV_SLACK:
+		if (size < sizeof(struct ms_ev_slack))
+			break;
+		events__slack(s, data);
 		return 0;
 	case MS_EV_MAP:
 		if (size < sizeof(struct ms_ev_map))

@@ -94,6 +94,14 @@ int handle_event(void *ctx, void *data, size_t size);
 void events__proc(struct event_sink *s, const struct model_proc_event *e);
 /* A thread's name, read by the session from /proc (a record like BPF's). */
 void events__thread(struct event_sink *s, uint32_t tid, const char *name);
+/* A slack reading the session made itself (MS_SLACK_FINAL), a record like BPF's. */
+void events__slack(struct event_sink *s, const struct ms_ev_slack *e);
+/*
+ * --check-overflow: the blocks still live whose slack was not compared yet,
+ * read from the target's memory now (its address space must exist) and
+ * given as MS_SLACK_FINAL readings at now_ns.
+ */
+void events__final_slack(struct event_sink *s, uint64_t now_ns);
 /* Applies, in time order, the batched records older than until_ns
  * (UINT64_MAX: all of them), then what is read ahead. */
 void events__advance(struct event_sink *s, uint64_t until_ns);

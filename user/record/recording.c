@@ -29,7 +29,13 @@ enum rec_type {
 	REC_MAPCALL,    /* minor 3: an mmap, munmap, mremap or brk */
 	REC_EXEC,       /* minor 4: the target execed (model__exec()) */
 	REC_PROC,       /* minor 4: -f: a process event (model__proc()) */
+	REC_OVERFLOW,   /* minor 5: --check-overflow is on, before any call */
+	REC_SLACK,      /* minor 5: a reading of a block's end */
+	REC_FOOTPRINT,  /* minor 5: the allocator's candidate mappings */
 };
+
+/* candidate mappings a FOOTPRINT record holds at most */
+#define FOOTPRINT_MAX 65536
 
 /* classified blocks a SCAN_MARKS record holds at most (~2-12 bytes each) */
 #define SCAN_MARKS_MAX 16384
@@ -290,6 +296,45 @@ void recording__tick(struct recording *r, uint64_t now_ns, bool force)
 	cap_enc__uv(&r->e, now_ns);
 	cap_enc__u8(&r->e, force);
 	put(r, REC_TICK);
+}
+
+void recording__check_overflow(struct recording *r, enum overflow_way way)
+{
+	cap_enc__u8(&r->e, (uint8_t)way);
+	put(r, REC_OVERFLOW);
+}
+
+void recording__slack(struct recording *r, const struct ms_ev_slack *s)
+{
+	struct cap_enc *e = &r->e;
+	size_t len = s->len > MS_SLACK_WINDOW ? MS_SLACK_WINDOW : s->len;
+
+	cap_enc__u8(e, s->kind);
+	cap_enc__uv(e, s->tid);
+	put_ts(r, s->ts_ns);
+	cap_enc__uv(e, s->ptr);
+	cap_enc__uv(e, s->usable);
+	cap_enc__bytes(e, s->bytes, len);
+	put(r, REC_SLACK);
+}
+
+void recording__footprint(struct recording *r, uint64_t now_ns,
+			  const struct footprint_range *v, size_t n)
+{
+	uint64_t prev = 0;
+
+	if (n > FOOTPRINT_MAX)
+		n = FOOTPRINT_MAX;
+	cap_enc__uv(&r->e, now_ns);
+	cap_enc__uv(&r->e, n);
+	/* in address order: starts as differences are short */
+	for (size_t i = 0; i < n; i++) {
+		cap_enc__sv(&r->e, (int64_t)(v[i].start - prev));
+		cap_enc__uv(&r->e, v[i].end - v[i].start);
+		cap_enc__u8(&r->e, v[i].kind);
+		prev = v[i].start;
+	}
+	put(r, REC_FOOTPRINT);
 }
 
 static uint64_t map_key(const struct sym_mapping *m)
@@ -787,6 +832,48 @@ static int read_annot(struct replay *rp, struct cap_dec *d)
 	return 0;
 }
 
+static int read_slack(struct replay *rp, struct cap_dec *d)
+{
+	struct ms_ev_slack s = { .type = MS_EV_SLACK };
+	const void *p;
+	size_t len = 0;
+
+	s.kind = cap_dec__u8(d);
+	s.tid = (uint32_t)cap_dec__uv(d);
+	s.ts_ns = get_ts(rp, d);
+	s.ptr = cap_dec__uv(d);
+	s.usable = cap_dec__uv(d);
+	p = cap_dec__bytes(d, &len);
+	if (d->bad || len > MS_SLACK_WINDOW || s.kind < MS_SLACK_ALLOC || s.kind > MS_SLACK_FINAL)
+		return -EBADMSG;
+	if (p)
+		memcpy(s.bytes, p, len);
+	s.len = (uint16_t)len;
+	model__slack(rp->model, &s);
+	return 0;
+}
+
+static int read_footprint(struct replay *rp, struct cap_dec *d)
+{
+	uint64_t now = cap_dec__uv(d), n = cap_dec__uv(d), prev = 0;
+	struct footprint_range *v;
+
+	if (d->bad || n > FOOTPRINT_MAX)
+		return -EBADMSG;
+	v = xcalloc(n ? n : 1, sizeof(*v));
+	for (uint64_t i = 0; i < n && !d->bad; i++) {
+		v[i].start = prev += (uint64_t)cap_dec__sv(d);
+		v[i].end = v[i].start + cap_dec__uv(d);
+		v[i].kind = cap_dec__u8(d);
+		if (v[i].kind != FOOTPRINT_BRK && v[i].kind != FOOTPRINT_ANON)
+			d->bad = true;
+	}
+	if (!d->bad)
+		model__footprint(rp->model, now, v, n);
+	free(v);
+	return d->bad ? -EBADMSG : 0;
+}
+
 static int read_thread(struct replay *rp, struct cap_dec *d)
 {
 	char name[64];
@@ -881,6 +968,19 @@ static int feed(struct replay *rp, uint8_t type, struct cap_dec *d)
 		return read_exec(rp, d);
 	case REC_PROC:
 		return read_proc(rp, d);
+	case REC_OVERFLOW: {
+		uint8_t way = cap_dec__u8(d);
+
+		if (d->bad || (way != OVERFLOW_READ && way != OVERFLOW_NOT_GLIBC &&
+				way != OVERFLOW_CANARY))
+			return -EBADMSG;
+		model__check_overflow(rp->model, (enum overflow_way)way);
+		return 0;
+	}
+	case REC_SLACK:
+		return read_slack(rp, d);
+	case REC_FOOTPRINT:
+		return read_footprint(rp, d);
 	case REC_RSS:
 		now = cap_dec__uv(d);
 		model__rss(rp->model, now, cap_dec__uv(d));
@@ -1027,6 +1127,8 @@ struct replay *replay__open(const char *path)
 	rp->in.sym = rp->sym;
 	rp->in.stack_lost = rp->model->stack_lost;
 	rp->in.detector = rp->model->detector;
+	rp->in.overflow = rp->model->overflow;
+	rp->in.footprint = rp->model->footprint;
 	rp->in.timeline = rp->model->timeline;
 	rp->in.growth = rp->model->growth;
 	rp->in.thread_names = rp->model->names;

@@ -21,7 +21,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "footprint.h"
 #include "heap.h"
+#include "overflow.h"
 #include "mappings.h"
 #include "memscope_events.h"
 #include "model.h"
@@ -56,6 +58,12 @@ void recording__exec(struct recording *r, uint64_t ts_ns, const char *comm, cons
 void recording__proc(struct recording *r, const struct model_proc_event *e);
 void recording__rss(struct recording *r, uint64_t now_ns, uint64_t rss_bytes);
 void recording__tick(struct recording *r, uint64_t now_ns, bool force);
+/* --check-overflow is on (right after recording__new()), and a slack reading. */
+void recording__check_overflow(struct recording *r, enum overflow_way way);
+void recording__slack(struct recording *r, const struct ms_ev_slack *e);
+/* The allocator's candidate mappings at now_ns (model/footprint.h). */
+void recording__footprint(struct recording *r, uint64_t now_ns,
+			  const struct footprint_range *v, size_t n);
 
 /* The symbolizer's executable mappings not written yet (cheap when none changed). */
 void recording__maps(struct recording *r, const struct symbolizer *sym);

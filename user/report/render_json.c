@@ -353,9 +353,71 @@ static void write_findings(const struct report *r, struct json_writer *w)
 		jw__string(w, "alloc_function", f[i].alloc_function);
 		jw__string(w, "free_function", f[i].free_function);
 		jw__string(w, "message", f[i].message);
+		if (f[i].overflow_changed) {
+			jw__uint(w, "block_size", f[i].block_size);
+			jw__uint(w, "overflow_bytes", f[i].overflow_changed);
+			jw__uint(w, "overflow_reach", f[i].overflow_reach);
+		}
 		jw__end_object(w);
 	}
 	jw__end_array(w);
+}
+
+static void write_footprint(const struct report *r, struct json_writer *w, const char *key,
+			    const struct report_footprint *f)
+{
+	jw__begin_object(w, key);
+	jw__uint(w, "t_us", us_since(r->tracing.start_ns, f->t_ns));
+	jw__uint(w, "footprint_bytes", f->footprint);
+	jw__uint(w, "live_bytes", f->live_bytes);
+	jw__double(w, "fragmentation", f->fragmentation);
+	jw__uint(w, "heap_bytes", f->brk);
+	jw__uint(w, "arena_bytes", f->arenas);
+	jw__uint(w, "arenas", f->narenas);
+	jw__uint(w, "mmapped_bytes", f->mmapped);
+	jw__uint(w, "mmapped_blocks", f->nmmapped);
+	jw__uint(w, "mmapped_live_bytes", f->mmapped_live);
+	jw__end_object(w);
+}
+
+/* The allocator's footprint against the live bytes; null when never read. */
+static void write_fragmentation(const struct report *r, struct json_writer *w)
+{
+	const struct report_fragmentation *f = &r->fragmentation;
+
+	if (!f->known) {
+		jw__null(w, "fragmentation");
+		return;
+	}
+	jw__begin_object(w, "fragmentation");
+	jw__string(w, "rule", f->rule);
+	write_footprint(r, w, "at_end", &f->end);
+	write_footprint(r, w, "at_peak", &f->peak);
+	jw__end_object(w);
+}
+
+/* --check-overflow's coverage; null when it was not asked for. */
+static void write_overflow(const struct report *r, struct json_writer *w)
+{
+	const struct report_overflow *o = &r->overflow;
+
+	if (!o->way) {
+		jw__null(w, "overflow_check");
+		return;
+	}
+	jw__begin_object(w, "overflow_check");
+	jw__string(w, "way", o->way);
+	jw__string(w, "misses", o->misses);
+	jw__uint(w, "blocks", o->blocks);
+	jw__uint(w, "checked", o->checked);
+	jw__uint(w, "overflowed", o->overflowed);
+	jw__uint(w, "partial", o->partial);
+	jw__uint(w, "no_slack", o->no_slack);
+	jw__uint(w, "unreadable", o->unreadable);
+	jw__uint(w, "not_compared", o->not_compared);
+	jw__uint(w, "not_seen", o->not_seen);
+	jw__uint(w, "header_changed", o->header_changed);
+	jw__end_object(w);
 }
 
 static void write_sites(const struct report *r, struct json_writer *w)
@@ -488,6 +550,10 @@ static void write_timeline(const struct report *r, struct json_writer *w)
 			jw__null(w, "rss_bytes");
 		else
 			jw__uint(w, "rss_bytes", s[i].rss_bytes);
+		if (!s[i].has_footprint)
+			jw__null(w, "footprint_bytes");
+		else
+			jw__uint(w, "footprint_bytes", s[i].footprint_bytes);
 		if (!s[i].has_mapped)
 			jw__null(w, "mapped_bytes");
 		else
@@ -655,6 +721,8 @@ int report__write_json(const struct report *r, FILE *f)
 	write_stacks(r, &w);
 	write_leaks(r, &w);
 	write_findings(r, &w);
+	write_overflow(r, &w);
+	write_fragmentation(r, &w);
 	write_sites(r, &w);
 	write_anon(r, &w);
 	write_threads(r, &w);

@@ -103,6 +103,13 @@ static void finding_message(const struct finding *f, char *buf, size_t len)
 	case FINDING_REALLOC_OF_FREED:
 		snprintf(buf, len, "%s of 0x%" PRIx64 ", already released by %s", fn, f->ptr, ffn);
 		break;
+	case FINDING_HEAP_OVERFLOW:
+		snprintf(buf, len, "%" PRIu32 " byte%s past the end of the %" PRIu64
+			 "-byte block 0x%" PRIx64 " from %s changed (up to %" PRIu32 " past it), "
+			 "found %s%s", f->overflow.changed, f->overflow.changed == 1 ? "" : "s",
+			 f->block_size, f->ptr, afn, f->overflow.reach,
+			 f->fn ? "at its release by " : "live at the end", f->fn ? fn : "");
+		break;
 	default:
 		snprintf(buf, len, "finding at 0x%" PRIx64, f->ptr);
 	}
@@ -651,8 +658,47 @@ static void collect_findings(struct report *r, const struct report_input *in)
 			.free_function = f[i].free_fn ? str(r, alloc_syms__fn_name(f[i].free_fn)) : NULL,
 			.message = str(r, msg),
 		};
+		if (f[i].kind == FINDING_HEAP_OVERFLOW) {
+			r->findings[i].block_size = f[i].block_size;
+			r->findings[i].overflow_changed = f[i].overflow.changed;
+			r->findings[i].overflow_reach = f[i].overflow.reach;
+		}
 	}
 	r->nfindings = n;
+}
+
+static void collect_overflow(struct report *r, const struct report_input *in)
+{
+	struct overflow_stats st;
+	struct report_overflow *o = &r->overflow;
+
+	if (!in->overflow)
+		return;
+	overflow__stats(in->overflow, &st);
+	if (overflow__way(in->overflow) == OVERFLOW_READ) {
+		o->way = "read";
+		o->misses = "a write of the bytes already there; a write past the slack (into the "
+			    "allocator's next chunk header); a write undone before the release; "
+			    "blocks with no slack or whose end could not be read";
+	} else if (overflow__way(in->overflow) == OVERFLOW_CANARY) {
+		o->way = "canary";
+		o->misses = "a write of the pattern's own byte (0x5c); a write past the slack (into the "
+			    "allocator's next chunk header) or past its first 32 bytes; a write undone "
+			    "before the release; blocks with no slack or whose end could not be read";
+	} else {
+		o->way = "none";
+		o->misses = "every block: the target's malloc is not glibc's, whose chunk header "
+			    "gives the usable size";
+	}
+	o->blocks = st.blocks;
+	o->checked = st.checked;
+	o->overflowed = st.overflowed;
+	o->no_slack = st.no_slack;
+	o->unreadable = st.unreadable;
+	o->not_compared = st.not_compared;
+	o->not_seen = st.not_seen;
+	o->partial = st.partial;
+	o->header_changed = st.header_changed;
 }
 
 static void collect_timeline(struct report *r, const struct report_input *in)
@@ -669,10 +715,40 @@ static void collect_timeline(struct report *r, const struct report_input *in)
 			.allocations = s[i].allocations, .frees = s[i].frees,
 			.has_rss = s[i].rss_bytes != TIMELINE_NO_RSS,
 			.rss_bytes = s[i].rss_bytes != TIMELINE_NO_RSS ? s[i].rss_bytes : 0,
+			.has_footprint = s[i].footprint_bytes != TIMELINE_NO_RSS,
+			.footprint_bytes = s[i].footprint_bytes != TIMELINE_NO_RSS ?
+				s[i].footprint_bytes : 0,
 			.has_mapped = in->maps != NULL,
 			.mapped_bytes = in->maps ? s[i].mapped_bytes : 0,
 		};
 	r->ntimeline = n;
+}
+
+static void footprint_of(struct report_footprint *out, const struct footprint_reading *fr)
+{
+	*out = (struct report_footprint){
+		.t_ns = fr->t_ns, .footprint = fr->total, .brk = fr->brk, .arenas = fr->arenas,
+		.mmapped = fr->mmapped, .narenas = fr->narenas, .nmmapped = fr->nmmapped,
+		.live_bytes = fr->live_bytes, .mmapped_live = fr->mmapped_live,
+	};
+	if (fr->total > fr->live_bytes)
+		out->fragmentation = (double)(fr->total - fr->live_bytes) / (double)fr->total;
+}
+
+static void collect_fragmentation(struct report *r, const struct report_input *in)
+{
+	struct report_fragmentation *f = &r->fragmentation;
+	struct footprint_reading fr;
+
+	if (!in->footprint || !footprint__last(in->footprint, &fr))
+		return;
+	f->known = true;
+	f->rule = "glibc's: the [heap], anonymous mappings aligned to 64 MiB (arena heaps) "
+		  "and anonymous mappings holding a live block at their start + 16 (mmapped "
+		  "blocks)";
+	footprint_of(&f->end, &fr);
+	footprint__peak(in->footprint, &fr);
+	footprint_of(&f->peak, &fr);
 }
 
 static int by_slope_desc(const void *a, const void *b)
@@ -1111,6 +1187,8 @@ struct report *report__build(const struct report_input *in)
 	collect_variables(r, in);
 	collect_scopes(r, in);
 	collect_findings(r, in);
+	collect_overflow(r, in);
+	collect_fragmentation(r, in);
 	collect_timeline(r, in);
 	collect_growth(r, in);
 	r->sizes = hist_buckets(heap__size_hist(in->heap), &n);

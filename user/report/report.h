@@ -211,6 +211,21 @@ struct report_finding {
 	/* the offending call's, the allocation's, the earlier release's; NULL when none */
 	const char *function, *alloc_function, *free_function;
 	const char *message;   /* one line */
+	/* heap_overflow: the block's size, how many slack bytes changed and how
+	 * far past its end the farthest one is (1: the first byte past it) */
+	uint64_t block_size;
+	uint32_t overflow_changed, overflow_reach;
+};
+
+/*
+ * --check-overflow (docs/findings.md "Heap overflows"): how blocks were
+ * checked and how many could be.  way NULL: the check was not asked for.
+ */
+struct report_overflow {
+	const char *way;    /* "read": slack read and compared; "none": malloc is not glibc's */
+	const char *misses; /* what this way cannot see, in words */
+	uint64_t blocks, checked, overflowed, no_slack, unreadable, not_compared, not_seen,
+		partial, header_changed;
 };
 
 struct report_thread {
@@ -230,8 +245,32 @@ struct report_sample {
 	uint64_t live_bytes, allocations, frees;
 	bool has_rss;
 	uint64_t rss_bytes;
+	bool has_footprint;
+	uint64_t footprint_bytes; /* the allocator's (report_fragmentation) */
 	bool has_mapped;       /* mappings were traced */
 	uint64_t mapped_bytes; /* the program's anonymous mappings */
+};
+
+/* One reading of the allocator's footprint against the live bytes. */
+struct report_footprint {
+	uint64_t t_ns;
+	uint64_t footprint;       /* brk + arenas + mmapped */
+	uint64_t brk, arenas, mmapped;
+	uint64_t narenas, nmmapped;
+	uint64_t live_bytes, mmapped_live;
+	/* (footprint - live) / footprint, 0 when live exceeds it; in [0, 1] */
+	double fragmentation;
+};
+
+/*
+ * Fragmentation (docs/findings.md "Fragmentation"): known false when the
+ * target's mappings were never read (a capture from before it existed).
+ */
+struct report_fragmentation {
+	bool known;
+	const char *rule;             /* which mappings count, in words */
+	struct report_footprint end;  /* the last reading */
+	struct report_footprint peak; /* the reading with the largest footprint */
 };
 
 /* A point of a growing site's curve: its bytes in use from t_ns on. */
@@ -382,6 +421,8 @@ struct report {
 	size_t nthread_sites;
 	struct report_finding *findings;
 	size_t nfindings;
+	struct report_overflow overflow;
+	struct report_fragmentation fragmentation;
 	struct report_variable *variables;
 	size_t nvariables;
 	uint32_t *live_vars;           /* live variables' indexes, by allocation stack */

@@ -19,6 +19,9 @@
 #include "annotations.h"
 #include "detect.h"
 #include "discover.h"
+#include "footprint.h"
+#include "heap.h"
+#include "overflow.h"
 #include "growth.h"
 #include "heap.h"
 #include "mappings.h"
@@ -68,6 +71,8 @@ struct report_input {
 	size_t nunnamed;
 	size_t ndegraded;
 	const struct detector *detector;         /* may be NULL */
+	const struct overflow_check *overflow;   /* NULL: no --check-overflow */
+	const struct footprint *footprint;       /* may be NULL */
 	const struct timeline *timeline;         /* may be NULL */
 	const struct growth *growth;             /* the sites' series on it; may be NULL */
 	const struct thread_names *thread_names; /* may be NULL */

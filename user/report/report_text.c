@@ -158,6 +158,22 @@ static void images(const struct report *r, FILE *f)
 	}
 }
 
+/* The allocator's footprint at the end and at its peak, and the share neither live nor returned. */
+static void fragmentation(const struct report *r, FILE *f)
+{
+	const struct report_fragmentation *fr = &r->fragmentation;
+	char a[32], b[32];
+
+	if (!fr->known)
+		return;
+	fprintf(f, "   footprint     %s held by malloc at the end, %.1f%% of it neither live nor "
+		"returned\n", report__fmt_bytes(fr->end.footprint, a, sizeof(a)),
+		100.0 * fr->end.fragmentation);
+	fprintf(f, "                 at its peak %s (+%.3f s): %s live, %.1f%% fragmented\n",
+		report__fmt_bytes(fr->peak.footprint, a, sizeof(a)), rel(r, fr->peak.t_ns),
+		report__fmt_bytes(fr->peak.live_bytes, b, sizeof(b)), 100.0 * fr->peak.fragmentation);
+}
+
 /*
  * Beside the heap, the anonymous memory mapped: the program's own, and the
  * allocator's (the heap's backing, which holds the blocks counted above).
@@ -200,6 +216,7 @@ static void header(const struct report *r, FILE *f)
 		t->peak_bytes ? rel(r, t->peak_ts_ns) : 0.0);
 	fprintf(f, "   live at end   %" PRIu64 " blocks, %s\n", t->live_allocations,
 		report__fmt_bytes(t->live_bytes, a, sizeof(a)));
+	fragmentation(r, f);
 	fprintf(f, "   leaked        %" PRIu64 " blocks, %s (%s)\n", t->leaked_count,
 		report__fmt_bytes(t->leaked_bytes, a, sizeof(a)), tr->leak_rule);
 	if (t->runtime_count)
@@ -271,8 +288,10 @@ static void findings(const struct report *r, FILE *f)
 		fprintf(f, "\n   [%s] ", v[i].kind);
 		put_untrusted(f, v[i].message);
 		fputc('\n', f);
-		if (v[i].stack == REPORT_NO_STACK && !r->tracing.alloc_stacks_taken &&
-		    !r->tracing.free_stacks_taken)
+		if (v[i].stack == REPORT_NO_STACK && v[i].overflow_changed)
+			fprintf(f, "      (found while the block was live, at the end)\n");
+		else if (v[i].stack == REPORT_NO_STACK && !r->tracing.alloc_stacks_taken &&
+			 !r->tracing.free_stacks_taken)
 			fprintf(f, "         (no call site: releases have none with --no-stacks)\n");
 		else
 			print_stack(r, f, v[i].stack, TEXT_FINDING_FRAMES, "      ");
@@ -285,6 +304,23 @@ static void findings(const struct report *r, FILE *f)
 			print_stack(r, f, v[i].alloc_stack, TEXT_FINDING_FRAMES, "      ");
 		}
 	}
+}
+
+/* --check-overflow: how many blocks could be checked, and what the way used misses. */
+static void overflow(const struct report *r, FILE *f)
+{
+	const struct report_overflow *o = &r->overflow;
+	uint64_t unchecked = o->no_slack + o->unreadable + o->not_compared + o->not_seen +
+			     o->header_changed;
+
+	if (!o->way)
+		return;
+	fprintf(f, "\n   overflow check (%s): %" PRIu64 " of %" PRIu64 " blocks checked, %" PRIu64
+		" changed; %" PRIu64 " not checked (%" PRIu64 " without slack, %" PRIu64
+		" unreadable, %" PRIu64 " not read at the end, %" PRIu64 " not seen, %" PRIu64
+		" header changed)\n", o->way, o->checked, o->blocks, o->overflowed, unchecked,
+		o->no_slack, o->unreadable, o->not_compared, o->not_seen, o->header_changed);
+	fprintf(f, "   it misses: %s\n", o->misses);
 }
 
 static void print_vars(const struct report *r, FILE *f, const struct report_site *s)
@@ -438,6 +474,7 @@ int report__write_text(const struct report *r, FILE *f, unsigned top)
 {
 	header(r, f);
 	findings(r, f);
+	overflow(r, f);
 	leaks(r, f, top);
 	growing(r, f, top);
 	hotspots(r, f);

@@ -1267,8 +1267,8 @@
 				plural(tl.length, 'sample', 'samples') + ', one every ' + fmtDuration(TR.interval_us) + ').'));
 			return;
 		}
-		var xs = [], heap = [], rss = [], heapMapped = [], allocs = [], frees = [], prev = 0, hasRss = false;
-		var hasMapped = !!R.anonymous_mappings;
+		var xs = [], heap = [], rss = [], heapMapped = [], foot = [], allocs = [], frees = [], prev = 0, hasRss = false;
+		var hasMapped = !!R.anonymous_mappings, hasFoot = false;
 
 		/* a launched target starts with nothing allocated */
 		if (T.launched && tl[0].t_us > 0) {
@@ -1276,6 +1276,7 @@
 			heap.push(0);
 			rss.push(null);
 			heapMapped.push(hasMapped ? 0 : null);
+			foot.push(null);
 			allocs.push(null);
 			frees.push(null);
 		}
@@ -1289,6 +1290,8 @@
 			hasRss = hasRss || rss[rss.length - 1] !== null;
 			/* on RSS's axis: what the trace explains of it, the heap and what the program mapped */
 			heapMapped.push(hasMapped ? s.live_bytes + (s.mapped_bytes || 0) : null);
+			foot.push(s.footprint_bytes === null || s.footprint_bytes === undefined ? null : s.footprint_bytes);
+			hasFoot = hasFoot || foot[foot.length - 1] !== null;
 			allocs.push(dt > 0 ? s.allocations / dt : null);
 			frees.push(dt > 0 ? s.frees / dt : null);
 			prev = s.t_us;
@@ -1357,7 +1360,10 @@
 				  spanGaps: true,
 				  value: function (u, v) { return fmtBytes(v); } },
 				{ label: 'Heap + mapped by the program (right axis)', scale: 'rss', stroke: '#1f9e89', width: 1.5,
-				  show: hasMapped, value: function (u, v) { return v === null ? '–' : fmtBytes(v); } }]
+				  show: hasMapped, value: function (u, v) { return v === null ? '–' : fmtBytes(v); } },
+				/* what malloc holds from the system: above heap in use by its fragmentation */
+				{ label: 'Malloc footprint (left axis)', scale: 'heap', stroke: '#c2410c', width: 1.5, dash: [2, 3],
+				  show: hasFoot, spanGaps: true, value: function (u, v) { return fmtBytes(v); } }]
 		};
 		var rate = {
 			width: width, height: 130, cursor: cursor, hooks: hooks,
@@ -1376,7 +1382,7 @@
 
 		box.appendChild(a);
 		box.appendChild(b);
-		plots.push(new uPlot(memory, [xs, heap, rss, heapMapped], a));
+		plots.push(new uPlot(memory, [xs, heap, rss, heapMapped, foot], a));
 		plots.push(new uPlot(rate, [xs, allocs, frees], b));
 	}
 
