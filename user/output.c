@@ -289,6 +289,11 @@ int output__open(struct output *o, const char *path)
 	return err;
 }
 
+int output__write_error(const struct output *o)
+{
+	return o->werr ? -o->werr : 0;
+}
+
 int output__commit(struct output *o)
 {
 	int err = 0;

@@ -54,6 +54,8 @@ int output__open(struct output *o, const char *path);
  * link, device, FIFO or socket while the report was written: it is left
  * alone and the report stays in the temporary file the message names.
  */
+/* The first write error the output met (-errno), 0 when none: what a renderer's -EIO was. */
+int output__write_error(const struct output *o);
 int output__commit(struct output *o);
 /*
  * For a file written as it grows (a capture: what was written must survive

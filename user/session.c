@@ -191,6 +191,9 @@ static int write_report(const struct ms_options *o, struct report *r, enum out_k
 static int commit(struct output *o, int written)
 {
 	if (written) {
+		/* a renderer says -EIO for any error of its stream: the write's own is better */
+		if (output__write_error(o))
+			written = output__write_error(o);
 		ms_err("cannot write '%s': %s", o->path, strerror(-written));
 		output__abort(o);
 		return written;
