@@ -88,7 +88,6 @@ struct session {
 		uint64_t until, need;
 	} held[64];
 	unsigned nheld;
-	bool ring_pos_known; /* the ring buffer's positions can be read */
 	uint64_t sweeps, sweep_ns; /* how many, and their time */
 	bool took_ring; /* a drain of everything has read what the ring buffer held */
 	bool vm_children_known; /* bpf_stats counts the target's vfork children */
@@ -667,8 +666,7 @@ static void sweep(struct session *s, uint64_t now)
 	 * sweep's time becomes complete_ns only once the consumer has passed
 	 * everything reserved by the end of this sweep (drain()).
 	 */
-	s->ring_pos_known = tracer__ring_positions(s->tracer, &consumer, &producer);
-	if (!s->ring_pos_known) {
+	if (!tracer__ring_positions(s->tracer, &consumer, &producer)) {
 		s->complete_ns = s->swept_ns;
 	} else {
 		unsigned i = s->nheld < sizeof(s->held) / sizeof(s->held[0]) ? s->nheld++ : s->nheld - 1;
