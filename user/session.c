@@ -594,6 +594,7 @@ static int start_pipeline(struct session *s)
 		.interval_ns = s->opts->interval_ns,
 		.sample_bytes = s->opts->sample_bytes,
 		.mixed_fns = s->objs.mixed_fns,
+		.pid = (uint32_t)s->target.pid,
 		.internal = runtime__internal_release,
 		.internal_ctx = &s->runtime,
 	};

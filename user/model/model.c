@@ -45,6 +45,7 @@ struct model *model__new(const struct model_opts *opts)
 	struct model *m = xcalloc(1, sizeof(*m));
 
 	m->opts = *opts;
+	m->target_side = (struct model_inherit){ .m = m, .pid = opts->pid };
 	m->stacks = stack_table__new();
 	new_image(m);
 	m->timeline = timeline__new(opts->start_ns, opts->interval_ns);
@@ -72,8 +73,12 @@ void model__free(struct model *m)
 	}
 	free(m->execs);
 	for (size_t i = 0; i < m->nprocs; i++) {
+		detector__free(m->procs[i].detector);
 		heap__free(m->procs[i].heap);
 		free(m->procs[i].cmdline);
+		live_table__free(m->procs[i].inherit->copy);
+		live_table__free(m->procs[i].inherit->claimed);
+		free(m->procs[i].inherit);
 	}
 	free(m->procs);
 	free(m->tids);
@@ -220,6 +225,164 @@ static void set_thread(struct model *m, uint32_t tid, uint32_t pid)
 	m->tids[i].proc = (uint32_t)(p - m->procs) + 1;
 }
 
+/* The heap of process pid (the target's, or another traced one's); NULL: not traced. */
+static const struct heap *heap_of_pid(struct model *m, uint32_t pid)
+{
+	struct model_proc *p;
+
+	if (pid && pid == m->opts.pid)
+		return m->heap;
+	p = find_proc(m, pid);
+	return p ? p->heap : NULL;
+}
+
+static struct model_inherit *inherit_of_pid(struct model *m, uint32_t pid)
+{
+	struct model_proc *p;
+
+	if (pid && pid == m->opts.pid)
+		return &m->target_side;
+	p = find_proc(m, pid);
+	return p ? p->inherit : NULL;
+}
+
+/* Depth of a chain of forks looked through (a child's child's ...). */
+#define INHERIT_MAX_DEPTH 8
+
+/*
+ * Whether process in held a copy of block ptr at t (the fork of one of its
+ * children): a block of its own allocated before t and live, or one it
+ * inherited itself and had not released.
+ */
+static bool held_at(struct model *m, const struct model_inherit *in, uint64_t ptr, uint64_t t,
+		    int depth)
+{
+	const struct heap *h = heap_of_pid(m, in->pid);
+	const struct live_block *b = h ? live_table__get(heap__live(h), ptr) : NULL;
+	const struct model_inherit *parent;
+
+	if (b)
+		return b->ts_ns < t;
+	if (!in->fork_ns || depth >= INHERIT_MAX_DEPTH || (in->exec_ns && in->exec_ns <= t))
+		return false;
+	if (in->claimed && live_table__get(in->claimed, ptr))
+		return false;
+	if (in->copy && live_table__get(in->copy, ptr))
+		return true;
+	parent = inherit_of_pid(m, in->ppid);
+	return parent && held_at(m, parent, ptr, in->fork_ns, depth + 1);
+}
+
+/*
+ * The child's heap asks about an address it never saw allocated: a block of
+ * its parent's that it holds a copy of (struct model_inherit) is released.
+ */
+static bool inherited_release(void *ctx, uint64_t ptr, const struct free_call *fc,
+			      const struct alloc_call *rc)
+{
+	struct model_inherit *in = ctx;
+	uint64_t ts = fc ? fc->ts_ns : rc->ts_ns;
+	const struct model_inherit *parent;
+	struct live_block b = { .ptr = ptr, .ts_ns = ts };
+
+	if (!in->fork_ns || ts < in->fork_ns || (in->exec_ns && ts >= in->exec_ns))
+		return false;
+	if (in->claimed && live_table__get(in->claimed, ptr))
+		return false;
+	if (!(in->copy && live_table__take(in->copy, ptr, NULL))) {
+		parent = inherit_of_pid(in->m, in->ppid);
+		if (!parent || !held_at(in->m, parent, ptr, in->fork_ns, 0))
+			return false;
+	}
+	if (!in->claimed)
+		in->claimed = live_table__new(16);
+	live_table__put(in->claimed, &b, NULL);
+	in->frees++;
+	/* its own children held a copy as long as it did */
+	for (size_t i = 0; i < in->m->nprocs; i++) {
+		struct model_inherit *c = in->m->procs[i].inherit;
+
+		if (c->ppid == in->pid && c->fork_ns && c->fork_ns <= ts &&
+		    (!c->end_ns || c->end_ns >= ts) && (!c->exec_ns || c->exec_ns >= ts)) {
+			if (!c->copy)
+				c->copy = live_table__new(16);
+			b.ts_ns = 0;
+			live_table__put(c->copy, &b, NULL);
+		}
+	}
+	return true;
+}
+
+/*
+ * The parent released a block: each child forked after the block was
+ * allocated and before this release, and still holding its copies then,
+ * keeps its copy.
+ */
+static void parent_removed(void *ctx, const struct live_block *b, const struct free_call *fc,
+			   const struct alloc_call *rc)
+{
+	struct model_inherit *in = ctx;
+	uint64_t ts = fc ? fc->ts_ns : rc->ts_ns;
+
+	for (size_t i = 0; i < in->m->nprocs; i++) {
+		struct model_inherit *c = in->m->procs[i].inherit;
+
+		if (c->ppid != in->pid || !c->fork_ns || b->ts_ns >= c->fork_ns ||
+		    c->fork_ns > ts || (c->end_ns && c->end_ns < ts) ||
+		    (c->exec_ns && c->exec_ns < ts))
+			continue;
+		if (!c->copy)
+			c->copy = live_table__new(16);
+		live_table__put(c->copy, b, NULL);
+	}
+}
+
+/* Process in's heap (h) tells its children of its releases from now on. */
+static void hook_parent(struct model_inherit *in, struct heap *h)
+{
+	struct heap_hooks hooks = { .ctx = in, .removed = parent_removed };
+
+	if (in->parent_hooked)
+		return;
+	heap__add_hooks(h, &hooks);
+	in->parent_hooked = true;
+}
+
+/* A child's detector remembers this share of the target's releases (many workers). */
+#define PROC_FREED_SHARE 64
+
+static struct model_proc *add_proc(struct model *m, const struct model_proc_event *e)
+{
+	struct model_proc *p;
+	struct heap_hooks hooks = { .unknown = inherited_release };
+	struct model_inherit *parent = e->other ? inherit_of_pid(m, e->other) : NULL;
+
+	if (parent) {
+		struct model_proc *pp = find_proc(m, e->other);
+
+		hook_parent(parent, pp ? pp->heap : m->heap);
+	}
+	m->procs = xrealloc(m->procs, (m->nprocs + 1) * sizeof(*m->procs));
+	p = &m->procs[m->nprocs++];
+	*p = (struct model_proc){ .pid = e->pid, .ppid = e->other, .start_ns = e->ts_ns,
+				  .heap = heap__new(64) };
+	snprintf(p->comm, sizeof(p->comm), "%s", e->comm ? e->comm : "");
+	p->cmdline = e->cmdline ? xstrdup(e->cmdline) : NULL;
+	heap__set_window_origin(p->heap, m->opts.start_ns, m->opts.interval_ns);
+	heap__set_sample_bytes(p->heap, m->opts.sample_bytes);
+	/* inherited blocks first: a release of one is no double free */
+	p->inherit = xcalloc(1, sizeof(*p->inherit));
+	*p->inherit = (struct model_inherit){ .m = m, .pid = p->pid, .ppid = p->ppid,
+					      .fork_ns = parent ? e->ts_ns : 0 };
+	hooks.ctx = p->inherit;
+	heap__add_hooks(p->heap, &hooks);
+	p->detector = detector__new(p->heap, m->opts.freed_capacity / PROC_FREED_SHARE);
+	detector__set_mixed_families(p->detector, m->opts.mixed_fns);
+	if (m->opts.internal)
+		detector__set_internal_filter(p->detector, m->opts.internal, m->opts.internal_ctx);
+	return p;
+}
+
 void model__proc(struct model *m, const struct model_proc_event *e)
 {
 	struct model_proc *p;
@@ -229,14 +392,7 @@ void model__proc(struct model *m, const struct model_proc_event *e)
 	case MODEL_PROC_FORK:
 		if (find_proc(m, e->pid))
 			return;
-		m->procs = xrealloc(m->procs, (m->nprocs + 1) * sizeof(*m->procs));
-		p = &m->procs[m->nprocs++];
-		*p = (struct model_proc){ .pid = e->pid, .ppid = e->other, .start_ns = e->ts_ns,
-					  .heap = heap__new(64) };
-		snprintf(p->comm, sizeof(p->comm), "%s", e->comm ? e->comm : "");
-		p->cmdline = e->cmdline ? xstrdup(e->cmdline) : NULL;
-		heap__set_window_origin(p->heap, m->opts.start_ns, m->opts.interval_ns);
-		heap__set_sample_bytes(p->heap, m->opts.sample_bytes);
+		add_proc(m, e);
 		/* its main thread is itself */
 		set_thread(m, e->pid, e->pid);
 		break;
@@ -250,6 +406,8 @@ void model__proc(struct model *m, const struct model_proc_event *e)
 		/* its name at its exit: the program it execed, if it did */
 		if (e->comm && *e->comm)
 			snprintf(p->comm, sizeof(p->comm), "%s", e->comm);
+		/* its records may come later than this: its copies are kept */
+		p->inherit->end_ns = e->ts_ns;
 		break;
 	case MODEL_PROC_THREAD:
 		set_thread(m, e->other, e->pid);
@@ -263,6 +421,8 @@ void model__proc(struct model *m, const struct model_proc_event *e)
 		/* the old one is the program's it left: unknown unless read anew */
 		free(p->cmdline);
 		p->cmdline = e->cmdline ? xstrdup(e->cmdline) : NULL;
+		/* the exec released the copies of the parent's blocks */
+		p->inherit->exec_ns = e->ts_ns;
 		break;
 	}
 }
@@ -276,6 +436,8 @@ void model__alloc(struct model *m, const struct alloc_call *c, uint64_t hash, ui
 	if (p) {
 		struct alloc_call a = *c;
 
+		/* in stream order with the target's calls read ahead (its blocks it inherits) */
+		model__flush(m);
 		a.stack = event_stack(m, hash, caller, flags);
 		heap__alloc(p->heap, &a);
 		m->events++;
@@ -297,6 +459,7 @@ void model__free_call(struct model *m, const struct free_call *c, uint64_t hash,
 	if (p) {
 		struct free_call f = *c;
 
+		model__flush(m);
 		f.stack = event_stack(m, hash, caller, flags);
 		heap__release(p->heap, &f);
 		m->events++;
@@ -344,6 +507,8 @@ void model__exec(struct model *m, uint64_t ts_ns, const char *comm, const char *
 				  .closed = *heap__totals(m->heap), .threads = nthreads };
 	free_image(m);
 	new_image(m);
+	/* its children are told of the new heap's releases once one forks */
+	m->target_side.parent_hooked = false;
 	/* the sites that grew, and the anonymous mappings, were the old image's too */
 	growth__free(m->growth);
 	m->growth = growth__new(m->heap);
@@ -391,6 +556,9 @@ void model__map_call(struct model *m, const struct map_call *c, uint64_t hash)
 {
 	struct map_call mc = *c;
 
+	/* the anonymous mappings are the target's: another process's are not counted */
+	if (m->ntids && proc_of(m, c->tid))
+		return;
 	model__flush(m);
 	if (c->stack_lost)
 		m->stack_lost++;

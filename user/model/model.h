@@ -56,6 +56,7 @@ struct model_opts {
 	uint64_t interval_ns;   /* --interval */
 	uint64_t sample_bytes;  /* --sample-bytes; 0: every call */
 	uint64_t mixed_fns;     /* detector__set_mixed_families() */
+	uint32_t pid;           /* the target's: a fork by it hands its blocks to the child */
 	/* asked about releases of addresses not live (detect.h); may be NULL */
 	detector_internal_fn internal;
 	void *internal_ctx;
@@ -76,10 +77,34 @@ struct model_exec {
 };
 
 /*
+ * What a forked child holds of its parent's heap: copy-on-fork.  The
+ * parent's blocks live at the fork are the child's too (a copy of each), but
+ * not its allocations: they are neither its live blocks nor its leaks, and
+ * its release of one (before it execs) is an inherited free, not an unknown
+ * one.  Records arrive late (batches), so nothing is copied at the fork:
+ * a release is looked up in the parent's table (a block older than the
+ * fork), and the parent's own releases after the fork of blocks older
+ * than it are copied to the child then (copy).  A grandchild asks its
+ * parent's the same way.
+ */
+struct model_inherit {
+	struct model *m;
+	uint32_t pid, ppid;
+	uint64_t fork_ns;           /* 0: nothing inherited (found at attach, untraced parent) */
+	uint64_t exec_ns;           /* its exec: later releases are the new program's */
+	uint64_t end_ns;            /* its exit, 0 while it runs */
+	bool parent_hooked;         /* its heap tells its children of its releases */
+	struct live_table *copy;    /* the parent's blocks it released after the fork */
+	struct live_table *claimed; /* inherited blocks released already */
+	uint64_t frees;             /* releases of inherited blocks */
+};
+
+/*
  * -f: another process traced beside the target (a child it forked, or one
  * running below a -p target), with a heap of its own: the same address is
  * another block in each process.  Its threads' calls go to its heap
- * (model__proc(), MODEL_PROC_THREAD).  Stacks are shared with the target's.
+ * (model__proc(), MODEL_PROC_THREAD), watched by a detector of its own.
+ * Stacks are shared with the target's.
  */
 struct model_proc {
 	uint32_t pid, ppid;    /* ppid 0: found running below a -p target at attach */
@@ -89,6 +114,8 @@ struct model_proc {
 	bool exited;
 	int status;            /* exited: waitpid()'s form */
 	struct heap *heap;
+	struct detector *detector;
+	struct model_inherit *inherit;
 };
 
 enum model_proc_kind {
@@ -124,6 +151,7 @@ struct model {
 	bool maps_traced;        /* a mapping record came (or the run said it traces them) */
 	uint64_t stack_lost; /* events whose stack could not be sent */
 	uint64_t events;     /* alloc and free records applied */
+	struct model_inherit target_side; /* the target as a parent (copy-on-fork) */
 	struct model_exec *execs; /* in order; nexecs of them */
 	size_t nexecs;
 	struct model_opts opts;   /* a new image's heap is made as the first */
