@@ -5789,6 +5789,179 @@ static void test_e2e__exec_of_a_pid_target_is_said_not_followed(void **state)
 }
 
 
+/* ---- -f: each process's own leak sites, findings and inherited blocks (issue 17) ---- */
+
+/*
+ * Sums the entries of key ("leaks", "sites") of process pid whose site frame
+ * is in function; fails when an entry there belongs to another process.
+ */
+static struct site_sum proc_sum(const cJSON *report, const char *key, long pid,
+				const char *function)
+{
+	struct site_sum s = { 0 };
+	const cJSON *e;
+
+	cJSON_ArrayForEach(e, cJSON_GetObjectItem(report, key)) {
+		const cJSON *f = site_frame(report, (int)num(e, "stack"));
+
+		if (!f || !same_function(str(f, "function"), function))
+			continue;
+		if ((long)num(e, "pid") != pid)
+			fail_msg("%s at '%s' of pid %ld, expected %ld", key, function,
+				 (long)num(e, "pid"), pid);
+		s.groups++;
+		s.count += num(e, !strcmp(key, "leaks") ? "count" : "live_count");
+		if (strcmp(key, "leaks"))
+			s.allocations += num(e, "allocations");
+		s.bytes += num(e, "bytes");
+		if (s.line && s.line != (int)num(f, "line"))
+			fail_msg("'%s' at two lines: %d and %d", function, s.line, (int)num(f, "line"));
+		s.line = (int)num(f, "line");
+		s.file = str(f, "file");
+	}
+	return s;
+}
+
+/* Process pid's leak groups at function: count blocks, bytes, at forkleaks.c's @tag. */
+static void assert_proc_leak(const cJSON *report, long pid, const char *function,
+			     double count, double bytes)
+{
+	struct site_sum s = proc_sum(report, "leaks", pid, function);
+
+	if (s.groups < 1)
+		fail_msg("no leak group of pid %ld at '%s'", pid, function);
+	assert_int_equal((long)s.count, (long)count);
+	assert_int_equal((long)s.bytes, (long)bytes);
+	assert_int_equal(s.line, line_of("forkleaks.c", function));
+	if (!ends_with(s.file, "forkleaks.c"))
+		fail_msg("leak at '%s' is in file '%s'", function, s.file);
+}
+
+/* The entry of "processes" that leaked bytes; fails when none. */
+static const cJSON *proc_leaking(const cJSON *report, long bytes)
+{
+	const cJSON *p;
+
+	cJSON_ArrayForEach(p, cJSON_GetObjectItem(report, "processes"))
+		if ((long)num(p, "leaked_bytes") == bytes)
+			return p;
+	fail_msg("no process leaked %ld bytes", bytes);
+	return NULL;
+}
+
+/*
+ * tests/programs/forkleaks under -f: the parent leaks 2 x 300 at parent_leak,
+ * child A 3 x 700 at child_a_leak and 400 at child_a_realloc (the realloc of
+ * a block it inherited), child B 5000 at child_b_leak and frees a block twice
+ * (a double_free finding of its own; glibc aborts it).  Each leak group, site
+ * and finding carries its process's pid; child A's releases of the 4 blocks
+ * it inherited at the fork are inherited frees, none unknown.  The capture
+ * reports the same, byte for byte; without -f every entry is the target's.
+ */
+static void test_e2e__follow_gives_each_process_its_own_leak_sites(void **state)
+{
+	char json[256], again[256], cap[256], line[160];
+	struct run r = { 0 };
+	const cJSON *a, *b, *f, *fs;
+	long pid, apid, bpid;
+	struct site_sum s;
+	char *x, *y;
+
+	(void)state;
+	snprintf(json, sizeof(json), "%s", tmp_path("pproc.json"));
+	snprintf(again, sizeof(again), "%s", tmp_path("pproc-report.json"));
+	snprintf(cap, sizeof(cap), "%s", tmp_path("pproc.msb"));
+	run_memscope(&r, json, "-f", "--json", json, "--record", cap, "--", PROGS "forkleaks", NULL);
+	assert_ran(&r, 0);
+	pid = (long)num(cJSON_GetObjectItem(r.json, "target"), "pid");
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "processes")), 2);
+
+	/* the parent: its own leaks and its 4 shared blocks, all freed */
+	assert_proc_leak(r.json, pid, "parent_leak", 2, 600);
+	s = proc_sum(r.json, "sites", pid, "shared_block");
+	assert_int_equal((long)s.allocations, 4);
+	assert_int_equal((long)s.bytes, 160);
+	assert_int_equal((long)s.count, 0);
+	assert_int_equal((long)num(summary(r.json), "allocations"), 6);
+	assert_int_equal((long)num(summary(r.json), "frees"), 4);
+	assert_int_equal((long)num(summary(r.json), "unknown_frees"), 0);
+	assert_int_equal((long)num(summary(r.json), "leaked_bytes"), 600);
+
+	/* child A: its leaks, and the parent's blocks it released */
+	a = proc_leaking(r.json, 3 * 700 + 400);
+	apid = (long)num(a, "pid");
+	assert_int_equal((long)num(a, "ppid"), pid);
+	assert_int_equal((long)num(a, "exit_status"), 3);
+	assert_int_equal((long)num(a, "allocations"), 4);
+	assert_int_equal((long)num(a, "frees"), 0);
+	assert_int_equal((long)num(a, "unknown_frees"), 0);
+	assert_int_equal((long)num(a, "inherited_frees"), 4);
+	assert_int_equal((long)num(a, "leaked_allocations"), 4);
+	assert_proc_leak(r.json, apid, "child_a_leak", 3, 2100);
+	assert_proc_leak(r.json, apid, "child_a_realloc", 1, 400);
+
+	/* child B: its leak and its double free */
+	b = proc_leaking(r.json, 5000);
+	bpid = (long)num(b, "pid");
+	assert_true(bpid != apid && bpid != pid);
+	assert_int_equal((long)num(b, "ppid"), pid);
+	assert_int_equal((long)num(b, "exit_signal"), SIGABRT);
+	assert_int_equal((long)num(b, "allocations"), 2);
+	assert_int_equal((long)num(b, "frees"), 1);
+	assert_int_equal((long)num(b, "unknown_frees"), 0);
+	assert_int_equal((long)num(b, "inherited_frees"), 0);
+	assert_int_equal((long)num(b, "leaked_allocations"), 1);
+	assert_proc_leak(r.json, bpid, "child_b_leak", 1, 5000);
+	s = proc_sum(r.json, "sites", bpid, "child_b_twice");
+	assert_int_equal((long)s.allocations, 1);
+	assert_int_equal((long)s.bytes, 24);
+	fs = cJSON_GetObjectItem(r.json, "findings");
+	assert_int_equal(cJSON_GetArraySize(fs), 1);
+	f = cJSON_GetArrayItem(fs, 0);
+	assert_string_equal(str(f, "kind"), "double_free");
+	assert_int_equal((long)num(f, "pid"), bpid);
+	assert_string_equal(str(site_frame(r.json, (int)num(f, "stack")), "function"),
+			    "child_b_free_again");
+	assert_int_equal((int)num(site_frame(r.json, (int)num(f, "stack")), "line"),
+			 line_of("forkleaks.c", "child_b_free_again"));
+	assert_string_equal(str(site_frame(r.json, (int)num(f, "alloc_stack")), "function"),
+			    "child_b_twice");
+	assert_string_equal(str(site_frame(r.json, (int)num(f, "free_stack")), "function"),
+			    "child_b_free");
+
+	/* the text: a section per process, its leaks under it */
+	snprintf(line, sizeof(line), "== process %ld 'forkleaks' (parent %ld): leaked 4 blocks, 2.4 KiB "
+		 "(live at its exit); 4 releases of its parent's blocks", apid, pid);
+	if (!strstr(r.err, line))
+		fail_msg("no line '%s' in:\n%s", line, r.err);
+	snprintf(line, sizeof(line), "== process %ld 'forkleaks' (parent %ld): leaked 1 block, 4.9 KiB",
+		 bpid, pid);
+	if (!strstr(r.err, line) || strstr(r.err, line) > strstr(r.err, "child_b_leak (tests/programs/"))
+		fail_msg("child B's leak is not in its section:\n%s", r.err);
+	run_free(&r);
+
+	run_memscope(&r, again, "report", cap, "--json", again, NULL);
+	assert_ran(&r, 0);
+	run_free(&r);
+	x = slurp(json);
+	y = slurp(again);
+	assert_non_null(x);
+	assert_non_null(y);
+	assert_string_equal(x, y);
+	free(x);
+	free(y);
+
+	/* without -f: the target's alone, each entry with its pid */
+	run_memscope(&r, json, "--json", json, "--", PROGS "forkleaks", NULL);
+	assert_ran(&r, 0);
+	pid = (long)num(cJSON_GetObjectItem(r.json, "target"), "pid");
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "processes")), 0);
+	assert_proc_leak(r.json, pid, "parent_leak", 2, 600);
+	assert_int_equal(sum_by_site(r.json, "leaks", "child_a_leak").groups, 0);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "findings")), 0);
+	run_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -5875,6 +6048,7 @@ int main(void)
 		cmocka_unit_test(test_e2e__follow_traces_each_forked_worker_on_its_own),
 		cmocka_unit_test(test_e2e__several_pids_each_traced_as_its_own_process),
 		cmocka_unit_test(test_e2e__comm_catches_a_process_started_after_tracing_began),
+		cmocka_unit_test(test_e2e__follow_gives_each_process_its_own_leak_sites),
 	};
 
 	/*
