@@ -3,7 +3,8 @@
  * The model across an exec (model__exec()): the old image closed out with
  * its totals and blocks live at the exec, the new image's heap afresh (an
  * old address is nothing there), stacks kept; and the report snapshot's
- * images and target name from it.
+ * images and target name from it.  With -f: copy-on-fork, a child's
+ * releases of blocks it inherited (model_inherit).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -82,6 +83,73 @@ static void test_model__exec_closes_the_image_and_starts_a_fresh_heap(void **sta
 	model__free(m);
 }
 
+static void call_as(struct model *m, uint32_t tid, uint64_t ts, uint64_t ptr, uint64_t size)
+{
+	struct alloc_call c = { .fn = MS_FN_MALLOC, .tid = tid, .ts_ns = ts, .ptr = ptr,
+				.size = size };
+	struct free_call f = { .fn = MS_FN_FREE, .tid = tid, .ts_ns = ts, .ptr = ptr };
+
+	if (size)
+		model__alloc(m, &c, 0x11, 0x401000, 0);
+	else
+		model__free_call(m, &f, 0, 0x401000, 0);
+}
+
+static void proc_event(struct model *m, uint8_t kind, uint64_t ts, uint32_t pid, uint32_t other)
+{
+	struct model_proc_event e = { .kind = kind, .ts_ns = ts, .pid = pid, .other = other,
+				      .comm = "c" };
+
+	model__proc(m, &e);
+}
+
+/*
+ * The target (pid 7) allocates A, B, C, forks child 50, then allocates D and
+ * frees B.  The child's releases of A and B (its copies) are inherited, of D
+ * (the parent's after the fork) and of A again unknown; its own child 60
+ * releases C, which it held from the target; after its exec the child's
+ * release of C is the new program's: unknown.
+ */
+static void test_model__a_forked_child_releases_its_copies_of_the_parents_blocks(void **state)
+{
+	struct model_opts mo = { .sz = sizeof(mo), .live_hint = 16, .freed_capacity = 64 * 64,
+				 .start_ns = 1000, .interval_ns = 100000000, .pid = 7 };
+	uint64_t ip = 0x401000;
+	struct model *m = model__new(&mo);
+	const struct heap_totals *t;
+
+	(void)state;
+	model__stack(m, 0x11, &ip, 1, 0);
+	call_as(m, 7, 2000, 0xa000, 10);
+	call_as(m, 7, 2100, 0xb000, 20);
+	call_as(m, 7, 2200, 0xc000, 30);
+	proc_event(m, MODEL_PROC_FORK, 2500, 50, 7);
+	call_as(m, 7, 2600, 0xd000, 40);
+	call_as(m, 7, 2700, 0xb000, 0);
+	call_as(m, 50, 3000, 0xa000, 0);
+	call_as(m, 50, 3100, 0xb000, 0);
+	call_as(m, 50, 3200, 0xd000, 0);
+	call_as(m, 50, 3300, 0xa000, 0);
+	proc_event(m, MODEL_PROC_FORK, 3400, 60, 50);
+	call_as(m, 60, 3500, 0xc000, 0);
+	proc_event(m, MODEL_PROC_NAME, 3600, 50, 0);
+	call_as(m, 50, 3700, 0xc000, 0);
+	model__flush(m);
+	assert_int_equal(m->nprocs, 2);
+	assert_int_equal(m->procs[0].inherit->frees, 2);
+	t = heap__totals(m->procs[0].heap);
+	assert_int_equal(t->unknown_frees, 3);
+	assert_int_equal(t->live_allocations, 0);
+	assert_int_equal(m->procs[1].inherit->frees, 1);
+	assert_int_equal(heap__totals(m->procs[1].heap)->unknown_frees, 0);
+	/* the target's own heap: its blocks, its release of B */
+	t = heap__totals(m->heap);
+	assert_int_equal(t->allocations, 4);
+	assert_int_equal(t->frees, 1);
+	assert_int_equal(t->unknown_frees, 0);
+	model__free(m);
+}
+
 static void test_report__images_name_the_target_by_its_last_exec(void **state)
 {
 	struct model *m = new_model();
@@ -131,6 +199,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_model__exec_closes_the_image_and_starts_a_fresh_heap),
 		cmocka_unit_test(test_report__images_name_the_target_by_its_last_exec),
+		cmocka_unit_test(test_model__a_forked_child_releases_its_copies_of_the_parents_blocks),
 	};
 
 	return cmocka_run_group_tests_name("model", tests, NULL, NULL);
