@@ -1067,6 +1067,9 @@ static void on_exec(struct session *s)
 	s->sym = new_symbolizer(s);
 	s->sink.sym = s->sym;
 	s->runtime.sym = s->sym;
+	/* -f: the children that execed still run their programs */
+	for (size_t i = 0; s->sym && i < s->sink.nexeced; i++)
+		symbolizer__add_process(s->sym, (int)s->sink.execed[i]);
 	live_view__exec(s->live, s->model->heap, s->sym, s->target.comm);
 	/* BPF named the thread once, with its old name */
 	events__thread(&s->sink, (uint32_t)s->target.pid, s->target.comm);

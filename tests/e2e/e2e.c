@@ -5962,6 +5962,58 @@ static void test_e2e__follow_gives_each_process_its_own_leak_sites(void **state)
 	run_free(&r);
 }
 
+/*
+ * A child that execs runs another program at other addresses: under -f,
+ * `bash -c 'forkleaks; true'` forks a child that execs forkleaks, whose
+ * stacks (and its own children's, which share its image) are named from
+ * its maps: parent_leak, child_a_leak at their lines with their pids.  The
+ * blocks bash's child had before the exec are not its leaks.
+ */
+static void test_e2e__follow_names_an_execed_childs_stacks_from_its_own_maps(void **state)
+{
+	char json[256], again[256], cap[256], cmd[512];
+	struct run r = { 0 };
+	const cJSON *p, *fl = NULL, *a;
+	long pid;
+	char *x, *y;
+
+	(void)state;
+	snprintf(json, sizeof(json), "%s", tmp_path("pproc-exec.json"));
+	snprintf(again, sizeof(again), "%s", tmp_path("pproc-exec-report.json"));
+	snprintf(cap, sizeof(cap), "%s", tmp_path("pproc-exec.msb"));
+	snprintf(cmd, sizeof(cmd), "%s; true", PROGS "forkleaks");
+	run_memscope(&r, json, "-f", "--json", json, "--record", cap, "--", "/bin/bash", "-c", cmd,
+		     NULL);
+	assert_ran(&r, 0);
+	pid = (long)num(cJSON_GetObjectItem(r.json, "target"), "pid");
+	cJSON_ArrayForEach(p, cJSON_GetObjectItem(r.json, "processes"))
+		if ((long)num(p, "ppid") == pid && !strcmp(str(p, "comm"), "forkleaks"))
+			fl = p;
+	if (!fl)
+		fail_msg("no process 'forkleaks' forked by bash (%ld):\n%s", pid, r.err);
+	assert_proc_leak(r.json, (long)num(fl, "pid"), "parent_leak", 2, 600);
+	assert_int_equal((long)num(fl, "leaked_allocations"), 2);
+	assert_int_equal((long)num(fl, "leaked_bytes"), 600);
+	a = proc_leaking(r.json, 3 * 700 + 400);
+	assert_int_equal((long)num(a, "ppid"), (long)num(fl, "pid"));
+	assert_proc_leak(r.json, (long)num(a, "pid"), "child_a_leak", 3, 2100);
+	assert_proc_leak(r.json, (long)num(a, "pid"), "child_a_realloc", 1, 400);
+	assert_int_equal((long)num(a, "inherited_frees"), 4);
+	assert_int_equal((long)num(a, "unknown_frees"), 0);
+	run_free(&r);
+
+	run_memscope(&r, again, "report", cap, "--json", again, NULL);
+	assert_ran(&r, 0);
+	run_free(&r);
+	x = slurp(json);
+	y = slurp(again);
+	assert_non_null(x);
+	assert_non_null(y);
+	assert_string_equal(x, y);
+	free(x);
+	free(y);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -6049,6 +6101,7 @@ int main(void)
 		cmocka_unit_test(test_e2e__several_pids_each_traced_as_its_own_process),
 		cmocka_unit_test(test_e2e__comm_catches_a_process_started_after_tracing_began),
 		cmocka_unit_test(test_e2e__follow_gives_each_process_its_own_leak_sites),
+		cmocka_unit_test(test_e2e__follow_names_an_execed_childs_stacks_from_its_own_maps),
 	};
 
 	/*

@@ -323,6 +323,12 @@ static void on_proc(struct event_sink *s, const struct ms_ev_proc *e)
 	} else if (e->kind == MS_PROCEV_EXEC) {
 		pe.kind = MODEL_PROC_NAME;
 		pe.cmdline = cmdline = read_cmdline(e->pid);
+		/* another program now, at other addresses: its stacks are named from its maps */
+		if (s->sym) {
+			symbolizer__add_process(s->sym, (int)e->pid);
+			s->execed = xrealloc(s->execed, (s->nexeced + 1) * sizeof(*s->execed));
+			s->execed[s->nexeced++] = e->pid;
+		}
 	} else {
 		s->malformed++;
 		return;
@@ -672,6 +678,9 @@ void events__free(struct event_sink *s)
 	free(m->tab);
 	free(m->spare);
 	memset(m, 0, sizeof(*m));
+	free(s->execed);
+	s->execed = NULL;
+	s->nexeced = 0;
 }
 
 /* A batch's records join their thread's queue as they are (apply_pending() checks their types). */

@@ -67,6 +67,10 @@ struct event_sink {
 	 */
 	bool ordered;
 	bool follow;            /* -f: threads are routed to their process (MODEL_PROC_THREAD) */
+	/* -f: the traced children that execed, whose maps the symbolizer reads too
+	 * (symbolizer__add_process()); nexeced of them */
+	uint32_t *execed;
+	size_t nexeced;
 	uint64_t late;          /* records applied after a later one (came too late) */
 	/*
 	 * When not 0: handle_event() returns -EAGAIN, which ends

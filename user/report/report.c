@@ -214,6 +214,7 @@ struct part {
 	bool at_exit;      /* its blocks live at its exit all leaked */
 	uint64_t end_ns;   /* else: live at end_ns and at least min_age_ns old */
 	uint64_t min_age_ns;
+	uint64_t exec_ns;  /* its exec (-f): blocks from before were released by it, not leaked */
 	struct report_range *leaks, *sites, *findings, *threads;
 	struct report_process *proc; /* NULL: the target */
 };
@@ -239,7 +240,8 @@ static void part_of(struct report *r, const struct report_input *in, size_t i, s
 
 	*p = (struct part){ .pid = o->pid, .heap = mp->heap, .detector = mp->detector,
 			    .at_exit = mp->exited, .end_ns = mp->exited ? mp->end_ns : in->end_ns,
-			    .min_age_ns = in->min_age_ns, .leaks = &o->leaks, .sites = &o->sites,
+			    .min_age_ns = in->min_age_ns, .exec_ns = mp->inherit ? mp->inherit->exec_ns : 0,
+			    .leaks = &o->leaks, .sites = &o->sites,
 			    .findings = &o->findings, .threads = &o->threads, .proc = o };
 }
 
@@ -587,7 +589,7 @@ static void collect_part_leaks(struct report *r, const struct report_input *in,
 		enum reach_class c = reach_result__class(scan, b->ptr);
 		struct report_site *s;
 
-		if (b->stack >= r->nstacks || age < min_age)
+		if (b->stack >= r->nstacks || age < min_age || b->ts_ns < p->exec_ns)
 			continue;
 		s = &by_group[(size_t)b->stack * REACH__COUNT + c];
 		if (!s->count)
