@@ -5860,7 +5860,7 @@ static const cJSON *proc_leaking(const cJSON *report, long bytes)
  */
 static void test_e2e__follow_gives_each_process_its_own_leak_sites(void **state)
 {
-	char json[256], again[256], cap[256], line[160];
+	char json[256], again[256], cap[256], pb[256], line[160], *top;
 	struct run r = { 0 };
 	const cJSON *a, *b, *f, *fs;
 	long pid, apid, bpid;
@@ -5871,7 +5871,9 @@ static void test_e2e__follow_gives_each_process_its_own_leak_sites(void **state)
 	snprintf(json, sizeof(json), "%s", tmp_path("pproc.json"));
 	snprintf(again, sizeof(again), "%s", tmp_path("pproc-report.json"));
 	snprintf(cap, sizeof(cap), "%s", tmp_path("pproc.msb"));
-	run_memscope(&r, json, "-f", "--json", json, "--record", cap, "--", PROGS "forkleaks", NULL);
+	snprintf(pb, sizeof(pb), "%s", tmp_path("pproc.pb.gz"));
+	run_memscope(&r, json, "-f", "--json", json, "--record", cap, "--pprof", pb, "--",
+		     PROGS "forkleaks", NULL);
 	assert_ran(&r, 0);
 	pid = (long)num(cJSON_GetObjectItem(r.json, "target"), "pid");
 	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "processes")), 2);
@@ -5938,6 +5940,14 @@ static void test_e2e__follow_gives_each_process_its_own_leak_sites(void **state)
 		 bpid, pid);
 	if (!strstr(r.err, line) || strstr(r.err, line) > strstr(r.err, "child_b_leak (tests/programs/"))
 		fail_msg("child B's leak is not in its section:\n%s", r.err);
+
+	/* pprof: each sample labelled with its pid, child A's alone under -tagfocus */
+	snprintf(line, sizeof(line), "-top -sample_index=alloc_space -tagfocus=pid=%ld", apid);
+	top = go_pprof(line, pb);
+	if (!strstr(top, "Showing nodes accounting for 2500B") || !strstr(top, "child_a_leak") ||
+	    strstr(top, "parent_leak") || strstr(top, "child_b_leak"))
+		fail_msg("go tool pprof %s: not child A's 2500 bytes alone:\n%s", line, top);
+	free(top);
 	run_free(&r);
 
 	run_memscope(&r, again, "report", cap, "--json", again, NULL);
