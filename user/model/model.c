@@ -62,6 +62,7 @@ void model__free(struct model *m)
 	if (!m)
 		return;
 	free_image(m);
+	free(m->target_side.kids);
 	timeline__free(m->timeline);
 	growth__free(m->growth);
 	thread_names__free(m->names);
@@ -78,6 +79,7 @@ void model__free(struct model *m)
 		free(m->procs[i].cmdline);
 		live_table__free(m->procs[i].inherit->copy);
 		live_table__free(m->procs[i].inherit->claimed);
+		free(m->procs[i].inherit->kids);
 		free(m->procs[i].inherit);
 	}
 	free(m->procs);
@@ -273,6 +275,8 @@ static bool held_at(struct model *m, const struct model_inherit *in, uint64_t pt
 	return parent && held_at(m, parent, ptr, in->fork_ns, depth + 1);
 }
 
+static void copy_to_kids(struct model_inherit *in, const struct live_block *b, uint64_t ts);
+
 /*
  * The child's heap asks about an address it never saw allocated: a block of
  * its parent's that it holds a copy of (struct model_inherit) is released.
@@ -299,42 +303,45 @@ static bool inherited_release(void *ctx, uint64_t ptr, const struct free_call *f
 	live_table__put(in->claimed, &b, NULL);
 	in->frees++;
 	/* its own children held a copy as long as it did */
-	for (size_t i = 0; i < in->m->nprocs; i++) {
-		struct model_inherit *c = in->m->procs[i].inherit;
-
-		if (c->ppid == in->pid && c->fork_ns && c->fork_ns <= ts &&
-		    (!c->end_ns || c->end_ns >= ts) && (!c->exec_ns || c->exec_ns >= ts)) {
-			if (!c->copy)
-				c->copy = live_table__new(16);
-			b.ts_ns = 0;
-			live_table__put(c->copy, &b, NULL);
-		}
-	}
+	b.ts_ns = 0;
+	copy_to_kids(in, &b, ts);
 	return true;
 }
 
+/* A child is let go this long after its exit or exec: records come late by less. */
+#define KID_GRACE_NS (1000ull * 1000 * 1000)
+
 /*
- * The parent released a block: each child forked after the block was
- * allocated and before this release, and still holding its copies then,
- * keeps its copy.
+ * Process in released block b at ts: each child forked after b was
+ * allocated and before ts, and still holding its copies then (not exited,
+ * not execed), keeps its copy.  Children gone for long are let go.
  */
-static void parent_removed(void *ctx, const struct live_block *b, const struct free_call *fc,
-			   const struct alloc_call *rc)
+static void copy_to_kids(struct model_inherit *in, const struct live_block *b, uint64_t ts)
 {
-	struct model_inherit *in = ctx;
-	uint64_t ts = fc ? fc->ts_ns : rc->ts_ns;
+	size_t k = 0;
 
-	for (size_t i = 0; i < in->m->nprocs; i++) {
-		struct model_inherit *c = in->m->procs[i].inherit;
+	for (size_t i = 0; i < in->nkids; i++) {
+		struct model_inherit *c = in->m->procs[in->kids[i] - 1].inherit;
+		uint64_t gone = c->end_ns ? c->end_ns : c->exec_ns;
 
-		if (c->ppid != in->pid || !c->fork_ns || b->ts_ns >= c->fork_ns ||
-		    c->fork_ns > ts || (c->end_ns && c->end_ns < ts) ||
-		    (c->exec_ns && c->exec_ns < ts))
+		if (c->exec_ns && c->exec_ns < gone)
+			gone = c->exec_ns;
+		if (gone && gone + KID_GRACE_NS < ts)
+			continue;
+		in->kids[k++] = in->kids[i];
+		if (b->ts_ns >= c->fork_ns || c->fork_ns > ts || (gone && gone < ts))
 			continue;
 		if (!c->copy)
 			c->copy = live_table__new(16);
 		live_table__put(c->copy, b, NULL);
 	}
+	in->nkids = k;
+}
+
+static void parent_removed(void *ctx, const struct live_block *b, const struct free_call *fc,
+			   const struct alloc_call *rc)
+{
+	copy_to_kids(ctx, b, fc ? fc->ts_ns : rc->ts_ns);
 }
 
 /* Process in's heap (h) tells its children of its releases from now on. */
@@ -361,6 +368,8 @@ static struct model_proc *add_proc(struct model *m, const struct model_proc_even
 		struct model_proc *pp = find_proc(m, e->other);
 
 		hook_parent(parent, pp ? pp->heap : m->heap);
+		parent->kids = xrealloc(parent->kids, (parent->nkids + 1) * sizeof(*parent->kids));
+		parent->kids[parent->nkids++] = (uint32_t)m->nprocs + 1;
 	}
 	m->procs = xrealloc(m->procs, (m->nprocs + 1) * sizeof(*m->procs));
 	p = &m->procs[m->nprocs++];

@@ -94,6 +94,8 @@ struct model_inherit {
 	uint64_t exec_ns;           /* its exec: later releases are the new program's */
 	uint64_t end_ns;            /* its exit, 0 while it runs */
 	bool parent_hooked;         /* its heap tells its children of its releases */
+	uint32_t *kids;             /* its children that may hold copies (procs index + 1) */
+	size_t nkids;
 	struct live_table *copy;    /* the parent's blocks it released after the fork */
 	struct live_table *claimed; /* inherited blocks released already */
 	uint64_t frees;             /* releases of inherited blocks */
