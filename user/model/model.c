@@ -77,10 +77,12 @@ void model__free(struct model *m)
 		detector__free(m->procs[i].detector);
 		heap__free(m->procs[i].heap);
 		free(m->procs[i].cmdline);
-		live_table__free(m->procs[i].inherit->copy);
-		live_table__free(m->procs[i].inherit->claimed);
-		free(m->procs[i].inherit->kids);
-		free(m->procs[i].inherit);
+		if (m->procs[i].inherit) {
+			live_table__free(m->procs[i].inherit->copy);
+			live_table__free(m->procs[i].inherit->claimed);
+			free(m->procs[i].inherit->kids);
+			free(m->procs[i].inherit);
+		}
 	}
 	free(m->procs);
 	free(m->tids);
