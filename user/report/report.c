@@ -577,28 +577,43 @@ static void collect_part_leaks(struct report *r, const struct report_input *in,
 	const struct live_table *live = heap__live(p->heap);
 	uint64_t end = p->end_ns, min_age = p->at_exit ? 0 : p->min_age_ns;
 	size_t ngroups = (size_t)(r->nstacks ? r->nstacks : 1) * REACH__COUNT;
-	struct report_site *by_group = xcalloc(ngroups, sizeof(*by_group));
+	size_t nlive = live_table__count(live), cap = 16, found = 0;
 	const struct reach_result *scan = p->proc ? NULL : in->scan;
 	uint64_t count = 0, bytes = 0;
 	const struct live_block *b;
+	struct report_site *tab;
 	struct sample_weight w;
+	uint8_t *used;
 	size_t it = 0;
 
+	/* groups by (stack, class), as many as blocks or stacks at most: many
+	 * processes' parts each cost their own blocks, not the stack table */
+	while (cap < 2 * (nlive < ngroups ? nlive : ngroups))
+		cap <<= 1;
+	tab = xcalloc(cap, sizeof(*tab));
+	used = xcalloc(cap, 1);
 	while ((b = live_table__next(live, &it))) {
 		uint64_t age = end > b->ts_ns ? end - b->ts_ns : 0;
 		enum reach_class c = reach_result__class(scan, b->ptr);
+		uint64_t key;
 		struct report_site *s;
+		size_t i;
 
 		if (b->stack >= r->nstacks || age < min_age || b->ts_ns < p->exec_ns)
 			continue;
-		s = &by_group[(size_t)b->stack * REACH__COUNT + c];
-		if (!s->count)
-			s->oldest_ts_ns = b->ts_ns;
+		key = (uint64_t)b->stack * REACH__COUNT + c;
+		for (i = ms_hash64(key) & (cap - 1);
+		     used[i] && (tab[i].stack != b->stack || tab[i].reach != c); i = (i + 1) & (cap - 1))
+			;
+		s = &tab[i];
+		if (!used[i]) {
+			used[i] = 1;
+			found++;
+			*s = (struct report_site){ .pid = p->pid, .stack = b->stack, .reach = (uint8_t)c,
+						   .oldest_ts_ns = b->ts_ns };
+		}
 		/* under sampling, the blocks and bytes this one stands for */
 		sample__weigh(in->sample_bytes, b->size, b->ptr, b->ts_ns, &w);
-		s->pid = p->pid;
-		s->stack = b->stack;
-		s->reach = (uint8_t)c;
 		s->count += w.count;
 		s->bytes += w.bytes;
 		if (b->ts_ns < s->oldest_ts_ns)
@@ -618,13 +633,13 @@ static void collect_part_leaks(struct report *r, const struct report_input *in,
 		r->totals.leaked_bytes = bytes;
 	}
 	p->leaks->first = r->nleaks;
-	for (size_t i = 0; i < ngroups; i++)
-		if (by_group[i].count) {
-			r->leaks = xrealloc(r->leaks, (r->nleaks + 1) * sizeof(*r->leaks));
-			r->leaks[r->nleaks++] = by_group[i];
-		}
+	r->leaks = xrealloc(r->leaks, (r->nleaks + found + 1) * sizeof(*r->leaks));
+	for (size_t i = 0; i < cap; i++)
+		if (used[i] && tab[i].count)
+			r->leaks[r->nleaks++] = tab[i];
 	p->leaks->n = r->nleaks - p->leaks->first;
-	free(by_group);
+	free(tab);
+	free(used);
 	qsort(r->leaks + p->leaks->first, p->leaks->n, sizeof(*r->leaks), by_reach_then_bytes);
 }
 
