@@ -948,6 +948,11 @@ static const char hostile_json[] =
 	"{\"schema\":\"memscope-bpf/report/1\",\"version\":\"<b>v</b>\","
 	"\"target\":{\"pid\":1,\"comm\":\"<b>comm</b>\",\"cmdline\":\"</script><b>cmd</b>\","
 	"\"launched\":true,\"exited\":true,\"exit_status\":0,\"exit_signal\":null,\"exit\":\"<b>exit</b>\"},"
+	"\"processes\":[{\"pid\":2,\"ppid\":1,\"comm\":\"<b>proc</b>\",\"cmdline\":\"<b>pc</b>\","
+	"\"start_t_us\":1,\"end_t_us\":2,\"exited\":true,\"exit_status\":0,\"exit_signal\":null,"
+	"\"allocations\":1,\"frees\":0,\"bytes_allocated\":10,\"bytes_freed\":0,\"peak_bytes\":10,"
+	"\"live_allocations\":1,\"live_bytes\":10,\"leaked_allocations\":1,\"leaked_bytes\":10,"
+	"\"unknown_frees\":0,\"inherited_frees\":0}],"
 	"\"tracing\":{\"stacks\":\"frame-pointer\",\"free_stacks\":\"caller-only\",\"probes\":1,"
 	"\"allocators\":[\"<b>lib</b>.so\"],\"interval_us\":1000,\"leak_rule\":\"<b>rule</b>\",\"min_age_us\":0},"
 	"\"summary\":{\"allocations\":3,\"frees\":1,\"bytes_allocated\":300,\"bytes_freed\":100,"
@@ -1026,6 +1031,7 @@ static void test_html__hostile_strings_in_every_field_show_as_text(void **state)
 	assert_text(p.dom, "<td class=\"fn\">&lt;/script&gt;&lt;b&gt;fn&lt;/b&gt;</td>", "function");
 	assert_text(p.dom, "&lt;b&gt;file&lt;/b&gt;.c:7", "file");
 	assert_text(p.dom, "<td class=\"fn\">&lt;b&gt;thr&lt;/b&gt;</td>", "thread name");
+	assert_text(p.dom, "<option value=\"2\">2 (&lt;b&gt;proc&lt;/b&gt;)</option>", "process name");
 	assert_text(p.dom, "&lt;b&gt;message&lt;/b&gt;", "finding message");
 	assert_text(p.dom, "&lt;b&gt;var&lt;/b&gt;", "variable of a leak");
 	assert_text(p.dom, "<td class=\"fn\">&lt;b&gt;named&lt;/b&gt;</td>", "variable name");
