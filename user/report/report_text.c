@@ -374,17 +374,26 @@ static void leaks(const struct report *r, FILE *f, unsigned top)
 }
 
 /*
- * -f: each other process's section: its leak groups (under its rule: live
- * at its exit, or at the end and old enough while it runs) and findings.
+ * -f: a section for each other process with leaks or findings (under its
+ * rule: live at its exit, or at the end and old enough while it runs), its
+ * findings and top leaks; at most top of them (the JSON and the page have
+ * every one), in order of appearance.
  */
 static void process_sections(const struct report *r, FILE *f, unsigned top)
 {
+	size_t shown = 0, more = 0;
 	char a[32];
 
 	for (size_t i = 0; i < r->nprocesses; i++) {
 		const struct report_process *p = &r->processes[i];
 		bool runtime_last = false;
 
+		if (!p->leaks.n && !p->findings.n)
+			continue;
+		if (shown++ >= top) {
+			more++;
+			continue;
+		}
 		for (size_t k = 0; k < p->leaks.n; k++)
 			runtime_last |= r->leaks[p->leaks.first + k].runtime != NULL;
 		fprintf(f, "\n   == process %d '", p->pid);
@@ -403,6 +412,9 @@ static void process_sections(const struct report *r, FILE *f, unsigned top)
 		findings_in(r, f, &p->findings);
 		leaks_in(r, f, top, &p->leaks, false, runtime_last);
 	}
+	if (more)
+		fprintf(f, "\n   %zu more process%s with leaks or findings: see the JSON or HTML report\n",
+			more, more == 1 ? "" : "es");
 }
 
 /* One line per site: its allocation-site frame only. */
