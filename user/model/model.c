@@ -295,6 +295,9 @@ static bool inherited_release(void *ctx, uint64_t ptr, const struct free_call *f
 		return false;
 	if (in->claimed && live_table__get(in->claimed, ptr))
 		return false;
+	/* the target's calls read ahead come first in the stream: a block it allocated, or
+	 * released after the fork (copied then), is in its table or the copy once applied */
+	model__flush(in->m);
 	if (!(in->copy && live_table__take(in->copy, ptr, NULL))) {
 		parent = inherit_of_pid(in->m, in->ppid);
 		if (!parent || !held_at(in->m, parent, ptr, in->fork_ns, 0))
@@ -447,8 +450,6 @@ void model__alloc(struct model *m, const struct alloc_call *c, uint64_t hash, ui
 	if (p) {
 		struct alloc_call a = *c;
 
-		/* in stream order with the target's calls read ahead (its blocks it inherits) */
-		model__flush(m);
 		a.stack = event_stack(m, hash, caller, flags);
 		heap__alloc(p->heap, &a);
 		m->events++;
@@ -470,7 +471,6 @@ void model__free_call(struct model *m, const struct free_call *c, uint64_t hash,
 	if (p) {
 		struct free_call f = *c;
 
-		model__flush(m);
 		f.stack = event_stack(m, hash, caller, flags);
 		heap__release(p->heap, &f);
 		m->events++;
