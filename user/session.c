@@ -478,6 +478,8 @@ static void announce_existing(struct session *s)
 		}
 		e.comm = comm;
 		e.cmdline = read_cmdline(s->existing[i].pid);
+		/* another -p pid, or a descendant that may have execed: its own maps count */
+		events__own_maps(&s->sink, (uint32_t)s->existing[i].pid);
 		events__proc(&s->sink, &e);
 		free((char *)e.cmdline);
 	}
@@ -868,6 +870,8 @@ static void sample(struct session *s, bool force)
 {
 	uint64_t until = drain(s, force);
 
+	/* addresses missed within a re-read's rate limit, while their process lives */
+	symbolizer__settle(s->sym);
 	note_footprint(s, force);
 	if (s->rec) {
 		recording__tick(s->rec, until, force);

@@ -280,6 +280,26 @@ static void assert_leak(const cJSON *report, const char *function, const char *s
 		fail_msg("leak at '%s' is in file '%s', expected '%s'", function, s.file, src);
 }
 
+/* assert_leak() of process pid's leak groups alone (-f, -p PID,PID, --comm: each its pid). */
+static void assert_pid_leak(const cJSON *report, long pid, const char *function, const char *src,
+			    const char *tag, double count, double bytes)
+{
+	cJSON *mine = cJSON_CreateObject(), *leaks = cJSON_AddArrayToObject(mine, "leaks");
+	const cJSON *e;
+
+	cJSON_ArrayForEach(e, cJSON_GetObjectItem(report, "leaks"))
+		if ((long)num(e, "pid") == pid)
+			cJSON_AddItemToArray(leaks, cJSON_Duplicate(e, true));
+	cJSON_AddItemReferenceToObject(mine, "stacks", cJSON_GetObjectItem(report, "stacks"));
+	if (sum_by_site(mine, "leaks", function).groups < 1) {
+		char *all = cJSON_PrintUnformatted(cJSON_GetObjectItem(report, "leaks"));
+
+		fail_msg("no leak group of pid %ld at '%s'; leaks: %.2000s", pid, function, all);
+	}
+	assert_leak(mine, function, src, tag, count, bytes);
+	cJSON_Delete(mine);
+}
+
 static void assert_strdup_leak(const cJSON *report)
 {
 	const cJSON *e, *frame0;
@@ -5645,7 +5665,9 @@ static void test_e2e__several_pids_each_traced_as_its_own_process(void **state)
 	close(fd2);
 	assert_ran(&r, 0);
 	assert_int_equal((long)num(cJSON_GetObjectItem(r.json, "target"), "pid"), w1);
-	assert_leak(r.json, "late_leak", "waiter.c", "late_leak", 7, 7 * 300);
+	assert_pid_leak(r.json, w1, "late_leak", "waiter.c", "late_leak", 7, 7 * 300);
+	/* the other one's, named from its own maps */
+	assert_pid_leak(r.json, w2, "late_leak", "waiter.c", "late_leak", 7, 7 * 300);
 	assert_int_equal((long)num(summary(r.json), "allocations"), 7);
 	assert_int_equal((long)num(summary(r.json), "unknown_frees"), 1);
 	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "processes")), 1);
@@ -5734,7 +5756,9 @@ static void test_e2e__comm_catches_a_process_started_after_tracing_began(void **
 	close(fd2);
 	assert_ran(&r, 0);
 	assert_int_equal((long)num(cJSON_GetObjectItem(r.json, "target"), "pid"), w1);
-	assert_leak(r.json, "late_leak", "waiter.c", "late_leak", 7, 7 * 300);
+	assert_pid_leak(r.json, w1, "late_leak", "waiter.c", "late_leak", 7, 7 * 300);
+	/* the one caught at its exec: named from its own maps */
+	assert_pid_leak(r.json, w2, "late_leak", "waiter.c", "late_leak", 7, 7 * 300);
 	assert_int_equal((long)num(summary(r.json), "unknown_frees"), 1);
 	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "processes")), 1);
 	p = cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "processes"), 0);

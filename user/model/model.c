@@ -397,6 +397,16 @@ static struct model_proc *add_proc(struct model *m, const struct model_proc_even
 	return p;
 }
 
+bool model__traces(const struct model *m, uint32_t pid)
+{
+	if (pid && pid == m->opts.pid)
+		return true;
+	for (size_t i = m->nprocs; i-- > 0;)
+		if (m->procs[i].pid == pid)
+			return !m->procs[i].exited;
+	return false;
+}
+
 void model__proc(struct model *m, const struct model_proc_event *e)
 {
 	struct model_proc *p;

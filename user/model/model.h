@@ -191,6 +191,8 @@ void model__annot(struct model *m, const struct ms_ev_annot *e);
 void model__thread(struct model *m, uint32_t tid, const char *name);
 /* -f: a process joins, leaves, or names a thread of its own (struct model_proc). */
 void model__proc(struct model *m, const struct model_proc_event *e);
+/* Whether pid is the target or another process traced (its fork applied, not its exit). */
+bool model__traces(const struct model *m, uint32_t pid);
 /* The target execed at ts_ns into comm (cmdline): see struct model_exec. */
 void model__exec(struct model *m, uint64_t ts_ns, const char *comm, const char *cmdline);
 /* --check-overflow: slack readings will come (model.overflow); before any call. */

@@ -306,6 +306,15 @@ static char *read_cmdline(uint32_t pid)
 	return buf;
 }
 
+void events__own_maps(struct event_sink *s, uint32_t pid)
+{
+	if (!s->sym)
+		return;
+	symbolizer__add_process(s->sym, (int)pid);
+	s->execed = xrealloc(s->execed, (s->nexeced + 1) * sizeof(*s->execed));
+	s->execed[s->nexeced++] = pid;
+}
+
 static void on_proc(struct event_sink *s, const struct ms_ev_proc *e)
 {
 	char comm[sizeof(e->comm) + 1], *cmdline = NULL;
@@ -317,6 +326,9 @@ static void on_proc(struct event_sink *s, const struct ms_ev_proc *e)
 	if (e->kind == MS_PROCEV_FORK) {
 		pe.kind = MODEL_PROC_FORK;
 		pe.other = e->ppid;
+		/* --comm: a process of that name whose parent is not traced runs its own image */
+		if (!model__traces(s->model, e->ppid))
+			events__own_maps(s, e->pid);
 		pe.cmdline = cmdline = read_cmdline(e->pid);
 	} else if (e->kind == MS_PROCEV_EXIT) {
 		pe.kind = MODEL_PROC_EXIT;
@@ -324,11 +336,7 @@ static void on_proc(struct event_sink *s, const struct ms_ev_proc *e)
 		pe.kind = MODEL_PROC_NAME;
 		pe.cmdline = cmdline = read_cmdline(e->pid);
 		/* another program now, at other addresses: its stacks are named from its maps */
-		if (s->sym) {
-			symbolizer__add_process(s->sym, (int)e->pid);
-			s->execed = xrealloc(s->execed, (s->nexeced + 1) * sizeof(*s->execed));
-			s->execed[s->nexeced++] = e->pid;
-		}
+		events__own_maps(s, e->pid);
 	} else {
 		s->malformed++;
 		return;

@@ -848,13 +848,14 @@ int symbolizer__refresh(struct symbolizer *s)
 
 	if (!s)
 		return -EINVAL;
+	/* the other processes' first: they may outlive the target */
+	for (size_t i = 0; i < s->nspaces; i++)
+		space_refresh(s, &s->spaces[i]);
 	if (s->gone) {
 		err = -ESRCH;
 		goto cleanup;
 	}
 	s->last_read_ns = ms_now_ns();
-	for (size_t i = 0; i < s->nspaces; i++)
-		space_refresh(s, &s->spaces[i]);
 	err = maps_read(s, s->procmaps, s->pid, &maps, &n);
 	if (err == -ESRCH)
 		s->gone = true;
@@ -880,7 +881,7 @@ cleanup:
 static int entry_locate(struct symbolizer *s, struct sym_entry *e)
 {
 	const struct sym_map *m;
-	bool reread = false;
+	bool reread = false, limited = false;
 
 	if (e->state == ENT_MAPPED)
 		return 0;
@@ -896,8 +897,12 @@ static int entry_locate(struct symbolizer *s, struct sym_entry *e)
 	for (size_t i = 0; !m && i < s->nspaces; i++) {
 		struct sym_space *sp = &s->spaces[i];
 
-		if (sp->gone || ms_now_ns() - sp->last_read_ns < MISS_REREAD_NS)
+		if (sp->gone)
 			continue;
+		if (ms_now_ns() - sp->last_read_ns < MISS_REREAD_NS) {
+			limited = true;
+			continue;
+		}
 		if (space_refresh(s, sp) == 0)
 			m = code_map_find(s, e->ip - 1);
 	}
@@ -906,13 +911,20 @@ static int entry_locate(struct symbolizer *s, struct sym_entry *e)
 		entry_mapped(s, e, m);
 		return 0;
 	}
-	if (reread || s->gone) {
+	/* unknown once every process's maps were read after it came (else retried) */
+	if ((reread || s->gone) && !limited) {
 		e->state = ENT_UNKNOWN;
 	} else if (e->state == ENT_NEW) {
 		e->state = ENT_QUEUED;
 		queue_push(s, e->ip);
 	}
 	return -ENOENT;
+}
+
+void symbolizer__settle(struct symbolizer *s)
+{
+	if (s && s->nqueued && ms_now_ns() - s->last_read_ns >= MISS_REREAD_NS)
+		symbolizer__refresh(s);
 }
 
 int symbolizer__track(struct symbolizer *s, uint64_t ip)

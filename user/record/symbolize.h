@@ -132,6 +132,13 @@ int symbolizer__track(struct symbolizer *s, uint64_t ip);
 int symbolizer__refresh(struct symbolizer *s);
 
 /*
+ * Addresses missed while re-reads were rate-limited are looked for again,
+ * when the limit allows (a re-read): call it now and then while tracing,
+ * so a short-lived process's objects are found while it lives.
+ */
+void symbolizer__settle(struct symbolizer *s);
+
+/*
  * -f: process pid's executable mappings count too (a traced child that
  * execed: another program at other addresses), read now and again on a
  * miss, kept when it is gone.  An address mapped in both is the target's.
