@@ -834,6 +834,17 @@ static void test_html__process_filter_shows_one_processs_sites_and_numbers(void 
 		fail_msg("child B's double free is not in the findings table");
 	page_free(&p);
 
+	/* a thread of child A chosen under the target: child A is chosen with it */
+	snprintf(fragment, sizeof(fragment), "process=%ld&thread=%ld", target, a);
+	p = load(html, fragment);
+	assert_rendered(&p, "forkleaks, child A's thread under the target");
+	assert_int_equal(table_rows(p.dom, "leaks"), 2);
+	assert_leak_row(p.dom, "child_a_leak", 3, 3 * 700, "forkleaks.c", "child_a_leak");
+	snprintf(want, sizeof(want), "Process %ld (forkleaks), forked by %ld:", a, target);
+	if (!strstr(p.dom, want))
+		fail_msg("child A is not the process chosen with its thread");
+	page_free(&p);
+
 	/* the target: its leak sites alone */
 	snprintf(fragment, sizeof(fragment), "process=%ld", target);
 	p = load(html, fragment);

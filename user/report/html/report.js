@@ -1638,7 +1638,12 @@
 	}
 
 	function setThread(tid) {
+		var t = tid === null ? null : threadsByTid.get(tid);
+
 		state.thread = tid;
+		/* a thread of another process than the one chosen: its process is chosen */
+		if (t && state.process !== null && pidOf(t) !== state.process)
+			state.process = pidOf(t);
 		state.metric = defaultMetric();
 		refreshControls();
 		renderFlame();
