@@ -187,25 +187,35 @@ void model__flush(struct model *m)
 /* -f: the process (other than the target) thread tid belongs to, or NULL. */
 static struct model_proc *proc_of(struct model *m, uint32_t tid)
 {
-	for (size_t i = 0; i < m->ntids; i++)
-		if (m->tids[i].tid == tid)
+	/* a batch holds one thread's calls: the last answer is asked again (--all: many tids) */
+	if (m->last_tid_proc && m->last_tid == tid)
+		return &m->procs[m->last_tid_proc - 1];
+	for (size_t i = 0; i < m->ntids; i++) {
+		if (m->tids[i].tid == tid) {
+			m->last_tid = tid;
+			m->last_tid_proc = m->tids[i].proc;
 			return &m->procs[m->tids[i].proc - 1];
+		}
+	}
 	return NULL;
 }
 
+/* The latest process with pid (--all over a long run: a pid is reused). */
 static struct model_proc *find_proc(struct model *m, uint32_t pid)
 {
-	for (size_t i = 0; i < m->nprocs; i++)
+	for (size_t i = m->nprocs; i-- > 0;)
 		if (m->procs[i].pid == pid)
 			return &m->procs[i];
 	return NULL;
 }
+
 
 static void set_thread(struct model *m, uint32_t tid, uint32_t pid)
 {
 	struct model_proc *p = find_proc(m, pid);
 	size_t i;
 
+	m->last_tid_proc = 0;
 	for (i = 0; i < m->ntids && m->tids[i].tid != tid; i++)
 		;
 	if (!p) {
@@ -227,7 +237,8 @@ void model__proc(struct model *m, const struct model_proc_event *e)
 	model__flush(m);
 	switch (e->kind) {
 	case MODEL_PROC_FORK:
-		if (find_proc(m, e->pid))
+		p = find_proc(m, e->pid);
+		if (p && !p->exited)
 			return;
 		m->procs = xrealloc(m->procs, (m->nprocs + 1) * sizeof(*m->procs));
 		p = &m->procs[m->nprocs++];

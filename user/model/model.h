@@ -131,6 +131,7 @@ struct model {
 	size_t nprocs;
 	struct { uint32_t tid, proc; } *tids; /* threads of procs: proc is an index + 1 */
 	size_t ntids;
+	uint32_t last_tid, last_tid_proc; /* proc_of()'s last answer (proc 0: none) */
 	/* read ahead, not applied yet */
 	struct model_slot queue[MODEL_READ_AHEAD];
 	unsigned qhead, qlen;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <dirent.h>
 #include <unistd.h>
 
 #include "discover.h"
@@ -42,6 +43,8 @@ static bool known(const struct alloc_objects *objs, dev_t dev, ino_t ino)
 
 /* --symbol-prefix, for the scans of this discovery (one at a time) */
 static const char *symbol_prefix;
+/* discover_opts.skip, likewise */
+static const struct alloc_objects *skip_objs;
 
 /* Scans the object open at fd; keeps it when it defines allocator symbols. */
 static int add_object(struct alloc_objects *objs, int fd, const char *path,
@@ -51,7 +54,8 @@ static int add_object(struct alloc_objects *objs, int fd, const char *path,
 	struct stat st;
 	int err;
 
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || known(objs, st.st_dev, st.st_ino))
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || known(objs, st.st_dev, st.st_ino) ||
+	    (skip_objs && known(skip_objs, st.st_dev, st.st_ino)))
 		return 0;
 	err = alloc_syms__scan_prefixed(fd, symbol_prefix, &o.syms, &o.nsyms);
 	if (err) {
@@ -233,15 +237,19 @@ int discover__pid_opts(int pid, const struct discover_opts *opts, struct alloc_o
 	if (n < 0) {
 		err = (int)n;
 		/* gone between the pid check and here: the race the session names so */
-		if (err == -ESRCH)
+		if (opts && opts->quiet)
+			;
+		else if (err == -ESRCH)
 			ms_err("target '%d' exited during attach", pid);
 		else
 			ms_err("cannot read '/proc/%d/maps': %s", pid, strerror(-err));
 		goto cleanup;
 	}
 	symbol_prefix = opts ? opts->symbol_prefix : NULL;
+	skip_objs = opts ? opts->skip : NULL;
 	for (ssize_t i = 0; i < n; i++)
 		scan_mapping(out, pm, &maps[i]);
+	skip_objs = NULL;
 	err = add_allocator_libs(out, opts);
 	drop_empty(out);
 cleanup:
@@ -476,6 +484,46 @@ int discover__program_opts(const char *exe, const struct discover_opts *opts,
 	add_path(out, exe);
 	if (interp[0])
 		add_loader_list(out, interp, exe, opts ? opts->envp : NULL);
+	err = add_allocator_libs(out, opts);
+	drop_empty(out);
+	return err;
+}
+
+int discover__all(int skip_pid, const struct discover_opts *opts, struct alloc_objects *out,
+		  size_t *nprocs)
+{
+	struct dirent *de;
+	DIR *d = opendir("/proc");
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	*nprocs = 0;
+	if (!d) {
+		err = -errno;
+		ms_err("cannot read '/proc': %s", strerror(-err));
+		return err;
+	}
+	symbol_prefix = opts ? opts->symbol_prefix : NULL;
+	while ((de = readdir(d))) {
+		struct procmap *maps = NULL;
+		struct procmaps *pm;
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+		ssize_t n;
+
+		if (*end || pid <= 0 || pid == skip_pid)
+			continue;
+		/* kernel threads have no maps; a process gone meanwhile has none either */
+		pm = procmaps__new((int)pid);
+		n = pm ? procmaps__read(pm, &maps) : -1;
+		if (n > 0)
+			(*nprocs)++;
+		for (ssize_t i = 0; i < n; i++)
+			scan_mapping(out, pm, &maps[i]);
+		free(maps);
+		procmaps__free(pm);
+	}
+	closedir(d);
 	err = add_allocator_libs(out, opts);
 	drop_empty(out);
 	return err;

@@ -14,6 +14,7 @@
 #ifndef MS_DISCOVER_H
 #define MS_DISCOVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -58,6 +59,9 @@ struct discover_opts {
 	 * that execs, `env LD_PRELOAD=... prog`).
 	 */
 	char *const *envp;
+	/* objects known already (by dev and inode): not scanned again, not returned; may be NULL */
+	const struct alloc_objects *skip;
+	bool quiet; /* a process gone or unreadable: no message (the caller expects it) */
 };
 
 /* 0 or negative errno (message printed).  Objects with neither allocator
@@ -68,6 +72,13 @@ int discover__program(const char *exe, struct alloc_objects *out);
 int discover__pid_opts(int pid, const struct discover_opts *opts, struct alloc_objects *out);
 int discover__program_opts(const char *exe, const struct discover_opts *opts,
 			   struct alloc_objects *out);
+/*
+ * --all: the objects of every process running now but skip_pid (one pass
+ * over /proc/PID/maps; each file scanned once), in *nprocs processes read.
+ * A process gone or unreadable meanwhile is passed over.
+ */
+int discover__all(int skip_pid, const struct discover_opts *opts, struct alloc_objects *out,
+		  size_t *nprocs);
 /* The name of the allocator objs->used holds ("jemalloc", ...; "unknown"), NULL when none. */
 const char *discover__allocator(const struct alloc_objects *objs);
 void discover__free(struct alloc_objects *objs);

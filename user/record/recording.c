@@ -131,6 +131,9 @@ static void put_meta(struct recording *r, const struct report_input *in, size_t 
 	cap_enc__str(e, in->objs && in->objs->used >= 0 ? in->objs->v[in->objs->used].kind : NULL);
 	cap_enc__uv(e, in->objs ? in->objs->mixed_fns : 0);
 	cap_enc__uv(e, (uint64_t)in->mappings);
+	/* minor 6: --all, and its --cgroup */
+	cap_enc__u8(e, in->system_wide);
+	cap_enc__str(e, in->cgroup);
 	put(r, REC_META);
 }
 
@@ -624,6 +627,10 @@ static int read_meta(struct replay *rp, struct cap_dec *d)
 		in->mappings = (int)cap_dec__uv(d);
 		if (in->mappings < 0 || in->mappings > 2)
 			return -EBADMSG;
+	}
+	if (!d->bad && !cap_dec__done(d)) {
+		in->system_wide = cap_dec__u8(d);
+		in->cgroup = keep_str(rp, d);
 	}
 	return d->bad ? -EBADMSG : 0;
 }
