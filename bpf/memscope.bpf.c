@@ -1585,9 +1585,17 @@ int exec_seen(__u64 *ctx)
 	struct task_struct *task = (struct task_struct *)ctx[0];
 	__u32 tgid = task->tgid;
 
-	/* --all: the loader looks at the new image for an allocator not probed yet */
-	if (trace_all && all_wants(task, tgid))
-		send_proc(MS_PROCEV_IMAGE, tgid, 0, 0, task);
+	/*
+	 * --all: the loader looks at the new image for an allocator not probed
+	 * yet; a traced process's old image is closed out (status 1)
+	 */
+	if (trace_all) {
+		bool traced = bpf_map_lookup_elem(&procs, &tgid) != NULL;
+
+		if (traced || all_wants(task, tgid))
+			send_proc(MS_PROCEV_IMAGE, tgid, 0, traced, task);
+		return 0;
+	}
 	if (tgid == target_tgid)
 		stat_inc(MS_STAT_EXECS);
 	/* another traced process runs a new program: its name and command line change */

@@ -373,7 +373,9 @@ enum ms_proc_event {
 	MS_PROCEV_FORK = 1, /* -f: a traced process forked pid (its parent ppid) */
 	MS_PROCEV_EXIT = 2, /* -f: the last thread of traced process pid exited (status) */
 	MS_PROCEV_EXEC = 3, /* -f: traced process pid (not the target) execed: comm its new name */
-	MS_PROCEV_IMAGE = 4, /* --all: process pid execed (traced or not): for the loader alone */
+	/* --all: process pid execed (traced: status 1): the loader probes the new image, the
+	 * model closes the old one out */
+	MS_PROCEV_IMAGE = 4,
 };
 
 /*

@@ -265,6 +265,31 @@ void model__proc(struct model *m, const struct model_proc_event *e)
 	case MODEL_PROC_THREAD:
 		set_thread(m, e->other, e->pid);
 		break;
+	case MODEL_PROC_IMAGE: {
+		struct model_proc *old = find_proc(m, e->pid);
+		uint32_t oi;
+
+		if (!old || old->exited || old->execed)
+			return;
+		oi = (uint32_t)(old - m->procs) + 1;
+		m->procs = xrealloc(m->procs, (m->nprocs + 1) * sizeof(*m->procs));
+		old = &m->procs[oi - 1];
+		old->execed = true;
+		old->end_ns = e->ts_ns;
+		p = &m->procs[m->nprocs++];
+		*p = (struct model_proc){ .pid = e->pid, .ppid = old->ppid, .start_ns = e->ts_ns,
+					  .prev = oi, .heap = heap__new(64) };
+		snprintf(p->comm, sizeof(p->comm), "%s", e->comm ? e->comm : "");
+		p->cmdline = e->cmdline ? xstrdup(e->cmdline) : NULL;
+		heap__set_window_origin(p->heap, m->opts.start_ns, m->opts.interval_ns);
+		heap__set_sample_bytes(p->heap, m->opts.sample_bytes);
+		/* its threads (the one that execed: the others ended) are the new image's */
+		for (size_t i = 0; i < m->ntids; i++)
+			if (m->tids[i].proc == oi)
+				m->tids[i].proc = (uint32_t)m->nprocs;
+		m->last_tid_proc = 0;
+		break;
+	}
 	case MODEL_PROC_NAME:
 		p = find_proc(m, e->pid);
 		if (!p)
@@ -284,6 +309,9 @@ void model__alloc(struct model *m, const struct alloc_call *c, uint64_t hash, ui
 	struct model_slot *q;
 	struct model_proc *p = m->ntids ? proc_of(m, c->tid) : NULL;
 
+	/* --all: a call made before the exec that began p (its record came after) */
+	while (p && p->prev && c->ts_ns < p->start_ns)
+		p = &m->procs[p->prev - 1];
 	if (p) {
 		struct alloc_call a = *c;
 
@@ -305,6 +333,8 @@ void model__free_call(struct model *m, const struct free_call *c, uint64_t hash,
 	struct model_slot *q;
 	struct model_proc *p = m->ntids ? proc_of(m, c->tid) : NULL;
 
+	while (p && p->prev && c->ts_ns < p->start_ns)
+		p = &m->procs[p->prev - 1];
 	if (p) {
 		struct free_call f = *c;
 

@@ -88,6 +88,9 @@ struct model_proc {
 	uint64_t start_ns, end_ns; /* end 0: still running when tracing ended */
 	bool exited;
 	int status;            /* exited: waitpid()'s form */
+	/* --all: this image ended at end_ns by an exec (its blocks were released then) */
+	bool execed;
+	uint32_t prev;         /* --all: the image before its exec (an index + 1; 0: none) */
 	struct heap *heap;
 };
 
@@ -96,6 +99,9 @@ enum model_proc_kind {
 	MODEL_PROC_EXIT = 2,   /* pid's last thread exited with status */
 	MODEL_PROC_THREAD = 3, /* thread tid (in ppid's place) belongs to process pid */
 	MODEL_PROC_NAME = 4,   /* pid execed: its comm and cmdline (NULL: not read) */
+	/* --all: pid execed: its image so far is closed out, a new one (comm, cmdline) begins;
+	 * calls stamped before ts_ns still go to the old one */
+	MODEL_PROC_IMAGE = 5,
 };
 
 struct model_proc_event {

@@ -324,13 +324,16 @@ static void on_proc(struct event_sink *s, const struct ms_ev_proc *e)
 		pe.kind = MODEL_PROC_NAME;
 		pe.cmdline = cmdline = read_cmdline(e->pid);
 	} else if (e->kind == MS_PROCEV_IMAGE) {
-		/* the session's (new allocators to probe), not the model's */
+		/* the session's (new allocators to probe); a traced process's also the model's */
 		if (s->nimages == s->cap_images) {
 			s->cap_images = s->cap_images ? s->cap_images * 2 : 16;
 			s->images = xrealloc(s->images, s->cap_images * sizeof(*s->images));
 		}
 		s->images[s->nimages++] = e->pid;
-		return;
+		if (!e->status)
+			return;
+		pe.kind = MODEL_PROC_IMAGE;
+		pe.cmdline = cmdline = read_cmdline(e->pid);
 	} else {
 		s->malformed++;
 		return;

@@ -904,7 +904,7 @@ static int read_proc(struct replay *rp, struct cap_dec *d)
 	e.status = (int32_t)cap_dec__sv(d);
 	e.comm = cap_dec__strcpy(d, comm, sizeof(comm));
 	e.cmdline = cap_dec__strcpy(d, cmdline, sizeof(cmdline));
-	if (d->bad || e.kind < MODEL_PROC_FORK || e.kind > MODEL_PROC_NAME)
+	if (d->bad || e.kind < MODEL_PROC_FORK || e.kind > MODEL_PROC_IMAGE)
 		return -EBADMSG;
 	model__proc(rp->model, &e);
 	return 0;

@@ -203,6 +203,8 @@ static void write_processes(const struct report *r, struct json_writer *w)
 		else
 			jw__null(w, "end_t_us");
 		jw__bool(w, "exited", p->exited);
+		/* --all: the image ended by an exec at end_t_us (the one after it follows) */
+		jw__bool(w, "execed", p->execed);
 		if (p->status_known && p->exit_code >= 0)
 			jw__int(w, "exit_status", p->exit_code);
 		else

@@ -187,6 +187,7 @@ static void collect_processes(struct report *r, const struct report_input *in)
 			.pid = (int)p->pid, .ppid = (int)p->ppid, .comm = str(r, p->comm),
 			.cmdline = str(r, p->cmdline),
 			.start_ns = p->start_ns, .end_ns = p->end_ns, .exited = p->exited,
+			.execed = p->execed,
 			.status_known = p->exited, .exit_code = -1,
 			.allocations = h->allocations, .frees = h->frees,
 			.bytes_allocated = h->bytes_allocated, .bytes_freed = h->bytes_freed,
@@ -242,7 +243,7 @@ static void rank_system(struct report *r, const struct report_input *in)
 			sy->by_leaked[sy->nby_leaked++] = (uint32_t)i;
 			sy->leaked_count += p->leaked_count;
 			sy->leaked_bytes += p->leaked_bytes;
-		} else if (!p->exited && p->live_allocations) {
+		} else if (!p->exited && !p->execed && p->live_allocations) {
 			sy->by_in_use[sy->nby_in_use++] = (uint32_t)i;
 			sy->in_use_count += p->live_allocations;
 			sy->in_use_bytes += p->live_bytes;

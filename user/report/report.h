@@ -359,6 +359,7 @@ struct report_process {
 	const char *cmdline;       /* NULL: not read (gone before it could be) */
 	uint64_t start_ns, end_ns; /* end 0: running when tracing ended */
 	bool exited, status_known;
+	bool execed;               /* --all: this image ended by an exec at end_ns */
 	int exit_code, exit_signal; /* status_known: as report_target's */
 	uint64_t allocations, frees, bytes_allocated, bytes_freed, peak_bytes;
 	uint64_t live_allocations, live_bytes;

@@ -112,7 +112,11 @@ static void processes(const struct report *r, FILE *f)
 			fprintf(f, " (parent %d)", p->ppid);
 		fprintf(f, ": %" PRIu64 " allocations (%s), %" PRIu64 " frees; ", p->allocations,
 			report__fmt_bytes(p->bytes_allocated, a, sizeof(a)), p->frees);
-		if (p->exited)
+		if (p->execed)
+			fprintf(f, "%" PRIu64 " block%s, %s live at its exec\n",
+				p->live_allocations, p->live_allocations == 1 ? "" : "s",
+				report__fmt_bytes(p->live_bytes, b, sizeof(b)));
+		else if (p->exited)
 			fprintf(f, "leaked %" PRIu64 " block%s, %s (live at its exit)\n",
 				p->leaked_count, p->leaked_count == 1 ? "" : "s",
 				report__fmt_bytes(p->leaked_bytes, b, sizeof(b)));
@@ -515,8 +519,8 @@ static void system_report(const struct report *r, FILE *f, unsigned top)
 		fputs("'", f);
 	}
 	fprintf(f, ", traced for %.2f s\n", secs(tr->end_ns - tr->start_ns));
-	fprintf(f, "   processes     %zu traced, %zu of them exited while traced\n",
-		r->nprocesses, sy->exited);
+	fprintf(f, "   processes     %zu traced (a program a process execed counts apart), %zu of "
+		"them exited while traced\n", r->nprocesses, sy->exited);
 	fprintf(f, "   allocations   %" PRIu64 " (%s)\n", sy->allocations,
 		report__fmt_bytes(sy->bytes_allocated, a, sizeof(a)));
 	fprintf(f, "   frees         %" PRIu64 " (%s)\n", sy->frees,
