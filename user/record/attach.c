@@ -767,7 +767,8 @@ static int attach_object(struct tracer *t, const struct alloc_object *o, int *mu
 
 	if (t->multi) {
 		err = attach_object_multi(t, o);
-		if (!err || target_gone(t, err))
+		/* --all: a file whose process went with it is not a kernel's refusal */
+		if (!err || target_gone(t, err) || (t->opts.all && err == -ENOENT))
 			return err;
 		*multi_err = err;
 		return -EPROTONOSUPPORT;
@@ -776,7 +777,7 @@ static int attach_object(struct tracer *t, const struct alloc_object *o, int *mu
 		const struct alloc_sym *s = &o->syms[j];
 
 		err = attach_sym(t, o, s);
-		if (err && !target_gone(t, err))
+		if (err && !target_gone(t, err) && !(t->opts.all && err == -ENOENT))
 			ms_err("cannot attach to '%s' in '%s' at 0x%llx: %s", s->name, o->path,
 			       (unsigned long long)(s->file_offset + s->probe_offset),
 			       strerror(-err));
@@ -824,6 +825,10 @@ static int attach_objects(struct tracer *t, const struct alloc_objects *objs, in
 		if (target_gone(t, err)) {
 			ms_err("target '%d' exited during attach", t->pid);
 			return -ESRCH;
+		}
+		if (err == -ENOENT && t->opts.all) {
+			ms_warn("'%s' is gone (its process exited): not probed", o->path);
+			continue;
 		}
 		if (err)
 			return err;

@@ -489,6 +489,37 @@ int discover__program_opts(const char *exe, const struct discover_opts *opts,
 	return err;
 }
 
+/*
+ * --all: each object is attached through the path of the first process
+ * found mapping it (/proc/PID/root/...), which is gone with that process.
+ * Our own path to the same file is used where there is one; an object
+ * that can no longer be reached is dropped (its process exited meanwhile).
+ */
+static void stable_attach_paths(struct alloc_objects *objs)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < objs->n; i++) {
+		struct alloc_object *o = &objs->v[i];
+		struct stat st;
+
+		if (stat(o->path, &st) == 0 && st.st_dev == o->dev && st.st_ino == o->ino) {
+			free(o->attach_path);
+			o->attach_path = xstrdup(o->path);
+		} else if (stat(o->attach_path, &st) < 0 || st.st_dev != o->dev ||
+			   st.st_ino != o->ino) {
+			ms_info(1, "'%s': its process is gone, not probed", o->path);
+			free(o->path);
+			free(o->attach_path);
+			free(o->syms);
+			continue;
+		}
+		objs->v[j++] = *o;
+	}
+	objs->n = j;
+	find_used(objs);
+}
+
 int discover__all(int skip_pid, const struct discover_opts *opts, struct alloc_objects *out,
 		  size_t *nprocs)
 {
@@ -526,5 +557,6 @@ int discover__all(int skip_pid, const struct discover_opts *opts, struct alloc_o
 	closedir(d);
 	err = add_allocator_libs(out, opts);
 	drop_empty(out);
+	stable_attach_paths(out);
 	return err;
 }
