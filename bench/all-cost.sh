@@ -11,9 +11,13 @@
 # The workloads: build/bench/workload_loop PAIRS (nothing but malloc/free:
 # the worst case), `sort` of a generated 40 MB file, `xz -T1 -3` of a
 # generated 24 MB file.  RUNS rounds (default 3), modes interleaved in
-# each; prints per workload and mode the median wall-clock seconds and its
-# ratio to the untraced median.  The ratios hold on this host alone (trap
-# costs move 5-10x between hosts: shared/FACTS.md).
+# each; prints per workload and mode the median CPU seconds the workload
+# used (user + system: its traps are system time) and the median
+# wall-clock seconds, each with its ratio to the untraced median.  CPU time
+# is the workload's own cost; wall-clock time also holds what every other
+# process's traps and the loader take from a busy machine.  The ratios hold
+# on this host alone (trap costs move 5-10x between hosts:
+# shared/FACTS.md).
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 MS=$TOP/memscope-bpf
@@ -86,26 +90,34 @@ stop() {
 for r in $(seq "$RUNS"); do
 	for mode in $MODES; do
 		start "$mode"
-		for w in loop sort xz; do
-			s=$(date +%s.%N)
-			${WL[$w]} >/dev/null 2>&1
-			e=$(date +%s.%N)
-			echo "$e - $s" | bc >>"$TMP/$w.$mode"
+		# the loop times itself (its untraced run is too short for time(1))
+		out=$(${WL[loop]} 2>/dev/null)
+		echo "$out" | sed -nE 's/.* wall_s=([0-9.]+) .*/\1/p' >>"$TMP/loop.$mode.wall"
+		echo "$out" | sed -nE 's/.* cpu_s=([0-9.]+) .*/\1/p' >>"$TMP/loop.$mode.cpu"
+		for w in sort xz; do
+			/usr/bin/time -f "%e %U %S" -o "$TMP/t" ${WL[$w]} >/dev/null 2>&1
+			read -r wall user sys <"$TMP/t"
+			echo "$wall" >>"$TMP/$w.$mode.wall"
+			echo "$user + $sys" | bc >>"$TMP/$w.$mode.cpu"
 		done
 		stop "$mode"
 	done
 done
 
 median() { sort -g "$1" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-printf "%-6s %-18s %10s %8s\n" workload mode seconds ratio
+printf "%-6s %-18s %9s %8s %9s %8s\n" workload mode "cpu s" ratio "wall s" ratio
 for w in loop sort xz; do
-	base=$(median "$TMP/$w.none")
+	cbase=$(median "$TMP/$w.none.cpu")
+	wbase=$(median "$TMP/$w.none.wall")
 	for mode in $MODES; do
-		m=$(median "$TMP/$w.$mode")
-		printf "%-6s %-18s %10.3f %7.2fx\n" "$w" "$mode" "$m" "$(echo "$m / $base" | bc -l)"
+		c=$(median "$TMP/$w.$mode.cpu")
+		m=$(median "$TMP/$w.$mode.wall")
+		printf "%-6s %-18s %9.3f %7.1fx %9.3f %7.1fx\n" "$w" "$mode" "$c" \
+			"$(echo "$c / $cbase" | bc -l)" "$m" "$(echo "$m / $wbase" | bc -l)"
 	done
 done
 for mode in $MODES; do
 	[ -f "$TMP/lost.$mode" ] && { echo "$mode:"; sort -u "$TMP/lost.$mode"; }
 done
+echo "loop: $PAIRS malloc/free pairs a run; untraced $(echo "$(median "$TMP/loop.none.cpu") * 1000000000 / $PAIRS" | bc) ns a pair"
 echo "host: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), $(uname -r)"
