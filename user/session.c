@@ -105,10 +105,9 @@ struct session {
 	struct report_degraded degraded[TRACER_MAX_DEGRADED];
 	char *cmdline;
 	char comm[64]; /* the first image's name (the target's changes at exec) */
-	/* --all: the cgroup's id and level (0: the whole machine), the executables looked at */
+	/* --all --cgroup: the cgroup's id and level (id 0: the whole machine) */
 	uint64_t cgroup_id;
 	uint32_t cgroup_level;
-
 	struct reach_result scan; /* the reachability scan (status SCAN_SKIPPED: none) */
 };
 
@@ -370,7 +369,7 @@ static int find_by_comm(struct session *s)
 /*
  * --all: no target.  The allocator objects of every process running now
  * (one pass over /proc); those of programs started later are looked for as
- * they exec (probe_images()).
+ * they exec (probe_image()).
  */
 static int prepare_all(struct session *s)
 {
@@ -391,6 +390,8 @@ static int prepare_all(struct session *s)
 	if (err)
 		return err;
 	ms_info(1, "--all: %zu allocator objects in %zu processes", s->objs.n, nprocs);
+	/* no process is the report's: none of them names "the" allocator */
+	s->objs.used = -1;
 	snprintf(s->target.comm, sizeof(s->target.comm), "all");
 	return 0;
 }
@@ -565,8 +566,10 @@ static int attach_probes(struct session *s)
 	volatile uint64_t *gen;
 	int rows_fd, objs_fd, keys_fd;
 
-	if (s->opts->all)
-		to.alloc_stacks = to.free_stacks = false, to.mappings = TRACER_MAPS_OFF;
+	if (s->opts->all) {
+		to.alloc_stacks = to.free_stacks = false;
+		to.mappings = TRACER_MAPS_OFF;
+	}
 	if (!s->objs.n) {
 		if (s->opts->all)
 			ms_err("no allocator found in any process");
