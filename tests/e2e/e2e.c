@@ -5858,7 +5858,9 @@ static void test_e2e__all_traces_two_processes_started_after_tracing_began(void 
 		 path2);
 	assert_int_equal(system(cmd), 0);
 	unlink(json);
-	ms = spawn((char *[]){ MEMSCOPE, "record", "-v", "--all", "-o", msb, "--json", json, NULL },
+	/* a large ring buffer: every other process on the machine sends its calls too */
+	ms = spawn((char *[]){ MEMSCOPE, "record", "-v", "--all", "--ringbuf-size", "64", "-o", msb,
+			       "--json", json, NULL },
 		   err, -1);
 	wait_tracing(err, ms);
 	w1 = start_waiter_at(path1, &fd1);
