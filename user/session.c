@@ -108,6 +108,7 @@ struct session {
 	/* --all --cgroup: the cgroup's id and level (id 0: the whole machine) */
 	uint64_t cgroup_id;
 	uint32_t cgroup_level;
+	struct discover_seen seen; /* --all: the files execs brought, scanned once */
 	struct reach_result scan; /* the reachability scan (status SCAN_SKIPPED: none) */
 };
 
@@ -617,7 +618,7 @@ static int attach_probes(struct session *s)
 static void probe_image(struct session *s, uint32_t pid)
 {
 	struct discover_opts dopts = { .symbol_prefix = s->opts->symbol_prefix,
-				       .skip = &s->objs, .quiet = true };
+				       .skip = &s->objs, .seen = &s->seen, .quiet = true };
 	struct alloc_objects fresh;
 	int n;
 
@@ -686,6 +687,7 @@ static int start_pipeline(struct session *s)
 		.interval_ns = s->opts->interval_ns,
 		.sample_bytes = s->opts->sample_bytes,
 		.mixed_fns = s->objs.mixed_fns,
+		.procs_without_sites = s->opts->all,
 		.internal = runtime__internal_release,
 		.internal_ctx = &s->runtime,
 	};
@@ -1480,6 +1482,7 @@ static void session_cleanup(struct session *s)
 	procmaps__free(s->maps);
 	unwinder__free(s->unwind);
 	discover__free(&s->objs);
+	discover__free_seen(&s->seen);
 	reach_result__clear(&s->scan);
 	target__cleanup(&s->target);
 	free(s->existing);

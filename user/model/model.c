@@ -315,7 +315,7 @@ void model__alloc(struct model *m, const struct alloc_call *c, uint64_t hash, ui
 	if (p) {
 		struct alloc_call a = *c;
 
-		a.stack = event_stack(m, hash, caller, flags);
+		a.stack = m->opts.procs_without_sites ? 0 : event_stack(m, hash, caller, flags);
 		heap__alloc(p->heap, &a);
 		m->events++;
 		return;
@@ -338,7 +338,7 @@ void model__free_call(struct model *m, const struct free_call *c, uint64_t hash,
 	if (p) {
 		struct free_call f = *c;
 
-		f.stack = event_stack(m, hash, caller, flags);
+		f.stack = m->opts.procs_without_sites ? 0 : event_stack(m, hash, caller, flags);
 		heap__release(p->heap, &f);
 		m->events++;
 		return;

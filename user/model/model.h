@@ -56,6 +56,14 @@ struct model_opts {
 	uint64_t interval_ns;   /* --interval */
 	uint64_t sample_bytes;  /* --sample-bytes; 0: every call */
 	uint64_t mixed_fns;     /* detector__set_mixed_families() */
+	/*
+	 * --all: the processes' calls keep no site (stack 0).  Their callers'
+	 * addresses differ in each process (ASLR), so sites would grow with
+	 * every process, and each heap's site array with them (~300 KB a
+	 * process seen); nothing symbolizes them without a symbolizer per
+	 * process.  Their heaps keep totals and blocks.
+	 */
+	bool procs_without_sites;
 	/* asked about releases of addresses not live (detect.h); may be NULL */
 	detector_internal_fn internal;
 	void *internal_ctx;

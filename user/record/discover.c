@@ -43,8 +43,30 @@ static bool known(const struct alloc_objects *objs, dev_t dev, ino_t ino)
 
 /* --symbol-prefix, for the scans of this discovery (one at a time) */
 static const char *symbol_prefix;
-/* discover_opts.skip, likewise */
+/* discover_opts.skip and .seen, likewise */
 static const struct alloc_objects *skip_objs;
+static struct discover_seen *seen_files;
+
+void discover__free_seen(struct discover_seen *seen)
+{
+	free(seen->v);
+	*seen = (struct discover_seen){ 0 };
+}
+
+/* Whether (dev, ino) was scanned before; if not, it is now noted as scanned. */
+static bool seen_before(struct discover_seen *seen, dev_t dev, ino_t ino)
+{
+	for (size_t i = 0; i < seen->n; i++)
+		if (seen->v[i].dev == dev && seen->v[i].ino == ino)
+			return true;
+	if (seen->n == seen->cap) {
+		seen->cap = seen->cap ? seen->cap * 2 : 64;
+		seen->v = xrealloc(seen->v, seen->cap * sizeof(*seen->v));
+	}
+	seen->v[seen->n].dev = dev;
+	seen->v[seen->n++].ino = ino;
+	return false;
+}
 
 /* Scans the object open at fd; keeps it when it defines allocator symbols. */
 static int add_object(struct alloc_objects *objs, int fd, const char *path,
@@ -55,7 +77,8 @@ static int add_object(struct alloc_objects *objs, int fd, const char *path,
 	int err;
 
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || known(objs, st.st_dev, st.st_ino) ||
-	    (skip_objs && known(skip_objs, st.st_dev, st.st_ino)))
+	    (skip_objs && known(skip_objs, st.st_dev, st.st_ino)) ||
+	    (seen_files && seen_before(seen_files, st.st_dev, st.st_ino)))
 		return 0;
 	err = alloc_syms__scan_prefixed(fd, symbol_prefix, &o.syms, &o.nsyms);
 	if (err) {
@@ -247,9 +270,11 @@ int discover__pid_opts(int pid, const struct discover_opts *opts, struct alloc_o
 	}
 	symbol_prefix = opts ? opts->symbol_prefix : NULL;
 	skip_objs = opts ? opts->skip : NULL;
+	seen_files = opts ? opts->seen : NULL;
 	for (ssize_t i = 0; i < n; i++)
 		scan_mapping(out, pm, &maps[i]);
 	skip_objs = NULL;
+	seen_files = NULL;
 	err = add_allocator_libs(out, opts);
 	drop_empty(out);
 cleanup:

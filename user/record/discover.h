@@ -48,6 +48,14 @@ struct alloc_objects {
 	uint64_t mixed_fns;
 };
 
+/* Files discovery has scanned, by device and inode (discover_opts.seen). */
+struct discover_seen {
+	struct { dev_t dev; ino_t ino; } *v;
+	size_t n, cap;
+};
+
+void discover__free_seen(struct discover_seen *seen);
+
 /* What discovery looks for beyond the standard names. */
 struct discover_opts {
 	const char *symbol_prefix;   /* --symbol-prefix: also PREFIXmalloc, PREFIXfree, ... */
@@ -61,6 +69,12 @@ struct discover_opts {
 	char *const *envp;
 	/* objects known already (by dev and inode): not scanned again, not returned; may be NULL */
 	const struct alloc_objects *skip;
+	/*
+	 * A running process only: every file scanned before (allocator or not),
+	 * not scanned again; those scanned now are added.  May be NULL.  Free
+	 * with discover__free_seen().
+	 */
+	struct discover_seen *seen;
 	bool quiet; /* a process gone or unreadable: no message (the caller expects it) */
 };
 
