@@ -6021,6 +6021,7 @@ static void test_e2e__all_cgroup_includes_one_process_and_excludes_another(void 
 	sw = cJSON_GetObjectItem(r.json, "system_wide");
 	assert_string_equal(str(sw, "cgroup"), dir);
 	assert_int_equal((long)num(sw, "leaked_bytes"), 4096 + 7 * 300);
+	assert_int_equal((long)num(sw, "untraced_threads"), 0);
 	run_free(&r);
 
 	run_memscope(&r, NULL, "--cgroup", "/proc", NULL);

@@ -728,6 +728,7 @@ static void write_system(const struct report *r, struct json_writer *w)
 	jw__uint(w, "leaked_bytes", sy->leaked_bytes);
 	jw__uint(w, "in_use_allocations", sy->in_use_count);
 	jw__uint(w, "in_use_bytes", sy->in_use_bytes);
+	jw__uint(w, "untraced_threads", sy->untraced_threads);
 	jw__begin_array(w, "by_leaked_bytes");
 	for (size_t i = 0; i < sy->nby_leaked; i++)
 		jw__uint(w, NULL, sy->by_leaked[i]);

@@ -229,6 +229,7 @@ static void rank_system(struct report *r, const struct report_input *in)
 		return;
 	sy->on = true;
 	sy->cgroup = str(r, in->cgroup);
+	sy->untraced_threads = in->bpf_stats[MS_STAT_STATE_ERRORS];
 	sy->by_leaked = xcalloc(r->nprocesses + 1, sizeof(*sy->by_leaked));
 	sy->by_in_use = xcalloc(r->nprocesses + 1, sizeof(*sy->by_in_use));
 	for (size_t i = 0; i < r->nprocesses; i++) {

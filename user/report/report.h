@@ -409,6 +409,8 @@ struct report_system {
 	size_t exited;         /* processes that exited while traced */
 	uint64_t allocations, frees, bytes_allocated, bytes_freed; /* over every process */
 	uint64_t leaked_count, leaked_bytes, in_use_count, in_use_bytes;
+	/* threads whose calls were dropped: no per-thread state (the set of processes full) */
+	uint64_t untraced_threads;
 };
 
 struct report {

@@ -542,6 +542,10 @@ static void system_report(const struct report *r, FILE *f, unsigned top)
 			tr->sample_bytes ? "a larger --sample-bytes sends fewer events" :
 			"a larger --ringbuf-size absorbs a burst, --sample-bytes (e.g. 64k) a "
 			"sustained rate");
+	if (sy->untraced_threads)
+		fprintf(f, "   warning: %" PRIu64 " thread%s not traced: no per-thread state (more "
+			"processes at once than BPF's set holds, or the kernel's storage failed)\n",
+			sy->untraced_threads, sy->untraced_threads == 1 ? " was" : "s were");
 	system_ranking(r, f, "processes by leaked bytes (blocks live at their exit)",
 		       sy->by_leaked, sy->nby_leaked, top);
 	system_ranking(r, f, "processes still running, by bytes in use", sy->by_in_use,
