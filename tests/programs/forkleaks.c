@@ -10,9 +10,13 @@
  *   child B: child_b_leak: 1 x 5000 bytes never freed; child_b_twice: a 24-byte
  *            block freed twice (child_b_free, child_b_free_again): glibc
  *            aborts it (SIGABRT).
+ * `forkleaks linger`: the parent then waits 0.5 s before it exits (run
+ * through an exec, the tracer reads its maps while it lives).
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -85,7 +89,7 @@ static void reap(pid_t pid)
 		;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	void *shared[4];
 	pid_t a, b;
@@ -108,5 +112,7 @@ int main(void)
 	parent_leak(1);
 	for (int i = 0; i < 4; i++)
 		free(shared[i]);
+	if (argc > 1 && !strcmp(argv[1], "linger"))
+		nanosleep(&(struct timespec){ .tv_nsec = 500 * 1000 * 1000 }, NULL);
 	return 0;
 }

@@ -4,7 +4,8 @@
  * its totals and blocks live at the exec, the new image's heap afresh (an
  * old address is nothing there), stacks kept; and the report snapshot's
  * images and target name from it.  With -f: copy-on-fork, a child's
- * releases of blocks it inherited (model_inherit).
+ * releases of blocks it inherited (model_inherit), and each process's
+ * parts of the report.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -83,73 +84,6 @@ static void test_model__exec_closes_the_image_and_starts_a_fresh_heap(void **sta
 	model__free(m);
 }
 
-static void call_as(struct model *m, uint32_t tid, uint64_t ts, uint64_t ptr, uint64_t size)
-{
-	struct alloc_call c = { .fn = MS_FN_MALLOC, .tid = tid, .ts_ns = ts, .ptr = ptr,
-				.size = size };
-	struct free_call f = { .fn = MS_FN_FREE, .tid = tid, .ts_ns = ts, .ptr = ptr };
-
-	if (size)
-		model__alloc(m, &c, 0x11, 0x401000, 0);
-	else
-		model__free_call(m, &f, 0, 0x401000, 0);
-}
-
-static void proc_event(struct model *m, uint8_t kind, uint64_t ts, uint32_t pid, uint32_t other)
-{
-	struct model_proc_event e = { .kind = kind, .ts_ns = ts, .pid = pid, .other = other,
-				      .comm = "c" };
-
-	model__proc(m, &e);
-}
-
-/*
- * The target (pid 7) allocates A, B, C, forks child 50, then allocates D and
- * frees B.  The child's releases of A and B (its copies) are inherited, of D
- * (the parent's after the fork) and of A again unknown; its own child 60
- * releases C, which it held from the target; after its exec the child's
- * release of C is the new program's: unknown.
- */
-static void test_model__a_forked_child_releases_its_copies_of_the_parents_blocks(void **state)
-{
-	struct model_opts mo = { .sz = sizeof(mo), .live_hint = 16, .freed_capacity = 64 * 64,
-				 .start_ns = 1000, .interval_ns = 100000000, .pid = 7 };
-	uint64_t ip = 0x401000;
-	struct model *m = model__new(&mo);
-	const struct heap_totals *t;
-
-	(void)state;
-	model__stack(m, 0x11, &ip, 1, 0);
-	call_as(m, 7, 2000, 0xa000, 10);
-	call_as(m, 7, 2100, 0xb000, 20);
-	call_as(m, 7, 2200, 0xc000, 30);
-	proc_event(m, MODEL_PROC_FORK, 2500, 50, 7);
-	call_as(m, 7, 2600, 0xd000, 40);
-	call_as(m, 7, 2700, 0xb000, 0);
-	call_as(m, 50, 3000, 0xa000, 0);
-	call_as(m, 50, 3100, 0xb000, 0);
-	call_as(m, 50, 3200, 0xd000, 0);
-	call_as(m, 50, 3300, 0xa000, 0);
-	proc_event(m, MODEL_PROC_FORK, 3400, 60, 50);
-	call_as(m, 60, 3500, 0xc000, 0);
-	proc_event(m, MODEL_PROC_NAME, 3600, 50, 0);
-	call_as(m, 50, 3700, 0xc000, 0);
-	model__flush(m);
-	assert_int_equal(m->nprocs, 2);
-	assert_int_equal(m->procs[0].inherit->frees, 2);
-	t = heap__totals(m->procs[0].heap);
-	assert_int_equal(t->unknown_frees, 3);
-	assert_int_equal(t->live_allocations, 0);
-	assert_int_equal(m->procs[1].inherit->frees, 1);
-	assert_int_equal(heap__totals(m->procs[1].heap)->unknown_frees, 0);
-	/* the target's own heap: its blocks, its release of B */
-	t = heap__totals(m->heap);
-	assert_int_equal(t->allocations, 4);
-	assert_int_equal(t->frees, 1);
-	assert_int_equal(t->unknown_frees, 0);
-	model__free(m);
-}
-
 static void test_report__images_name_the_target_by_its_last_exec(void **state)
 {
 	struct model *m = new_model();
@@ -194,6 +128,147 @@ static void test_report__images_name_the_target_by_its_last_exec(void **state)
 	model__free(m);
 }
 
+/* A call of thread tid in process pid's heap (model__proc() routes it). */
+static void proc_malloc(struct model *m, uint32_t tid, uint64_t ts, uint64_t ptr, uint64_t size)
+{
+	struct alloc_call c = { .fn = MS_FN_MALLOC, .tid = tid, .ts_ns = ts, .ptr = ptr, .size = size };
+
+	model__alloc(m, &c, 0x11, 0x401000, 0);
+}
+
+static void proc_event(struct model *m, uint8_t kind, uint64_t ts, uint32_t pid, uint32_t other,
+		       const char *comm)
+{
+	struct model_proc_event e = { .kind = kind, .ts_ns = ts, .pid = pid, .other = other,
+				      .comm = comm };
+
+	model__proc(m, &e);
+}
+
+/*
+ * --all: an exec closes the process's image out (MODEL_PROC_IMAGE): a new
+ * entry with the same pid takes the calls stamped from the exec on, one
+ * stamped before it that came late still goes to the old image, and the
+ * old image's blocks are live at its exec, not leaks; a pid reused after an
+ * exit is a new process too.
+ */
+static void test_model__all_exec_and_pid_reuse_start_new_processes(void **state)
+{
+	struct model *m = new_model();
+	struct report_input in = { .exit_text = "", .start_ns = 1000, .end_ns = 9000,
+				   .system_wide = true };
+	struct report *r;
+
+	proc_event(m, MODEL_PROC_FORK, 1500, 50, 1, "bash");
+	proc_malloc(m, 50, 2000, 0x1000, 100);
+	proc_event(m, MODEL_PROC_IMAGE, 3000, 50, 0, "cat");
+	proc_malloc(m, 50, 2500, 0x2000, 10);  /* before the exec, read after it */
+	proc_malloc(m, 50, 3500, 0x3000, 300);
+	proc_event(m, MODEL_PROC_EXIT, 4000, 50, 0, "cat");
+	proc_event(m, MODEL_PROC_FORK, 5000, 50, 1, "sleep");
+	proc_malloc(m, 50, 5100, 0x1000, 7);
+	model__flush(m);
+	assert_int_equal(m->nprocs, 3);
+	assert_true(m->procs[0].execed);
+	assert_false(m->procs[0].exited);
+	assert_int_equal(m->procs[0].end_ns, 3000);
+	assert_int_equal(heap__totals(m->procs[0].heap)->live_bytes, 110);
+	assert_string_equal(m->procs[1].comm, "cat");
+	assert_int_equal(m->procs[1].prev, 1);
+	assert_true(m->procs[1].exited);
+	assert_int_equal(heap__totals(m->procs[1].heap)->allocations, 1);
+	assert_string_equal(m->procs[2].comm, "sleep");
+	assert_int_equal(heap__totals(m->procs[2].heap)->live_bytes, 7);
+	/* the target (pid 0) saw nothing */
+	assert_int_equal(heap__totals(m->heap)->allocations, 0);
+
+	in.heap = m->heap;
+	in.stacks = m->stacks;
+	in.procs = m->procs;
+	in.nprocs = m->nprocs;
+	r = report__build(&in);
+	assert_true(r->system.on);
+	assert_true(r->processes[0].execed);
+	assert_int_equal(r->processes[0].leaked_bytes, 0);
+	/* leaked: cat's 300 bytes; in use: sleep's 7, the execed image in neither */
+	assert_int_equal(r->system.nby_leaked, 1);
+	assert_int_equal(r->system.by_leaked[0], 1);
+	assert_int_equal(r->system.leaked_bytes, 300);
+	assert_int_equal(r->system.nby_in_use, 1);
+	assert_int_equal(r->system.by_in_use[0], 2);
+	assert_int_equal(r->system.in_use_bytes, 7);
+	assert_int_equal(r->system.allocations, 4);
+	report__free(r);
+	model__free(m);
+}
+
+static void call_as(struct model *m, uint32_t tid, uint64_t ts, uint64_t ptr, uint64_t size)
+{
+	struct alloc_call c = { .fn = MS_FN_MALLOC, .tid = tid, .ts_ns = ts, .ptr = ptr,
+				.size = size };
+	struct free_call f = { .fn = MS_FN_FREE, .tid = tid, .ts_ns = ts, .ptr = ptr };
+
+	if (size)
+		model__alloc(m, &c, 0x11, 0x401000, 0);
+	else
+		model__free_call(m, &f, 0, 0x401000, 0);
+}
+
+static void fork_event(struct model *m, uint8_t kind, uint64_t ts, uint32_t pid, uint32_t other)
+{
+	struct model_proc_event e = { .kind = kind, .ts_ns = ts, .pid = pid, .other = other,
+				      .comm = "c" };
+
+	model__proc(m, &e);
+}
+
+/*
+ * The target (pid 7) allocates A, B, C, forks child 50, then allocates D and
+ * frees B.  The child's releases of A and B (its copies) are inherited, of D
+ * (the parent's after the fork) and of A again unknown; its own child 60
+ * releases C, which it held from the target; after its exec the child's
+ * release of C is the new program's: unknown.
+ */
+static void test_model__a_forked_child_releases_its_copies_of_the_parents_blocks(void **state)
+{
+	struct model_opts mo = { .sz = sizeof(mo), .live_hint = 16, .freed_capacity = 64 * 64,
+				 .start_ns = 1000, .interval_ns = 100000000, .pid = 7 };
+	uint64_t ip = 0x401000;
+	struct model *m = model__new(&mo);
+	const struct heap_totals *t;
+
+	(void)state;
+	model__stack(m, 0x11, &ip, 1, 0);
+	call_as(m, 7, 2000, 0xa000, 10);
+	call_as(m, 7, 2100, 0xb000, 20);
+	call_as(m, 7, 2200, 0xc000, 30);
+	fork_event(m, MODEL_PROC_FORK, 2500, 50, 7);
+	call_as(m, 7, 2600, 0xd000, 40);
+	call_as(m, 7, 2700, 0xb000, 0);
+	call_as(m, 50, 3000, 0xa000, 0);
+	call_as(m, 50, 3100, 0xb000, 0);
+	call_as(m, 50, 3200, 0xd000, 0);
+	call_as(m, 50, 3300, 0xa000, 0);
+	fork_event(m, MODEL_PROC_FORK, 3400, 60, 50);
+	call_as(m, 60, 3500, 0xc000, 0);
+	fork_event(m, MODEL_PROC_NAME, 3600, 50, 0);
+	call_as(m, 50, 3700, 0xc000, 0);
+	model__flush(m);
+	assert_int_equal(m->nprocs, 2);
+	assert_int_equal(m->procs[0].inherit->frees, 2);
+	t = heap__totals(m->procs[0].heap);
+	assert_int_equal(t->unknown_frees, 3);
+	assert_int_equal(t->live_allocations, 0);
+	assert_int_equal(m->procs[1].inherit->frees, 1);
+	assert_int_equal(heap__totals(m->procs[1].heap)->unknown_frees, 0);
+	/* the target's own heap: its blocks, its release of B */
+	t = heap__totals(m->heap);
+	assert_int_equal(t->allocations, 4);
+	assert_int_equal(t->frees, 1);
+	assert_int_equal(t->unknown_frees, 0);
+	model__free(m);
+}
+
 /*
  * -f in the report: the target (pid 7) leaks 100 bytes; child 50 leaks 30
  * (its 40 freed) and exits; child 60 still runs at the end, one block old
@@ -216,13 +291,13 @@ static void test_report__each_process_has_its_own_leaks_and_sites(void **state)
 	(void)state;
 	model__stack(m, 0x11, &ip, 1, 0);
 	call_as(m, 7, 2000, 0xa000, 100);
-	proc_event(m, MODEL_PROC_FORK, 2500, 50, 7);
-	proc_event(m, MODEL_PROC_FORK, 2600, 60, 7);
+	fork_event(m, MODEL_PROC_FORK, 2500, 50, 7);
+	fork_event(m, MODEL_PROC_FORK, 2600, 60, 7);
 	call_as(m, 60, 2700, 0xf000, 60);
 	call_as(m, 50, 3000, 0xc000, 30);
 	call_as(m, 50, 3100, 0xd000, 40);
 	call_as(m, 50, 3200, 0xd000, 0);
-	proc_event(m, MODEL_PROC_EXIT, 3300, 50, 0);
+	fork_event(m, MODEL_PROC_EXIT, 3300, 50, 0);
 	call_as(m, 60, 4500, 0xe000, 50);
 	model__flush(m);
 	in.heap = m->heap;
@@ -270,6 +345,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_model__exec_closes_the_image_and_starts_a_fresh_heap),
+		cmocka_unit_test(test_model__all_exec_and_pid_reuse_start_new_processes),
 		cmocka_unit_test(test_report__images_name_the_target_by_its_last_exec),
 		cmocka_unit_test(test_model__a_forked_child_releases_its_copies_of_the_parents_blocks),
 		cmocka_unit_test(test_report__each_process_has_its_own_leaks_and_sites),

@@ -196,25 +196,35 @@ void model__flush(struct model *m)
 /* -f: the process (other than the target) thread tid belongs to, or NULL. */
 static struct model_proc *proc_of(struct model *m, uint32_t tid)
 {
-	for (size_t i = 0; i < m->ntids; i++)
-		if (m->tids[i].tid == tid)
+	/* a batch holds one thread's calls: the last answer is asked again (--all: many tids) */
+	if (m->last_tid_proc && m->last_tid == tid)
+		return &m->procs[m->last_tid_proc - 1];
+	for (size_t i = 0; i < m->ntids; i++) {
+		if (m->tids[i].tid == tid) {
+			m->last_tid = tid;
+			m->last_tid_proc = m->tids[i].proc;
 			return &m->procs[m->tids[i].proc - 1];
+		}
+	}
 	return NULL;
 }
 
+/* The latest process with pid (--all over a long run: a pid is reused). */
 static struct model_proc *find_proc(struct model *m, uint32_t pid)
 {
-	for (size_t i = 0; i < m->nprocs; i++)
+	for (size_t i = m->nprocs; i-- > 0;)
 		if (m->procs[i].pid == pid)
 			return &m->procs[i];
 	return NULL;
 }
+
 
 static void set_thread(struct model *m, uint32_t tid, uint32_t pid)
 {
 	struct model_proc *p = find_proc(m, pid);
 	size_t i;
 
+	m->last_tid_proc = 0;
 	for (i = 0; i < m->ntids && m->tids[i].tid != tid; i++)
 		;
 	if (!p) {
@@ -363,11 +373,17 @@ static void hook_parent(struct model_inherit *in, struct heap *h)
 /* A child's detector remembers this share of the target's releases (many workers). */
 #define PROC_FREED_SHARE 64
 
-static struct model_proc *add_proc(struct model *m, const struct model_proc_event *e)
+/*
+ * A process (or, forked false, a new image of one: --all's exec) with its
+ * heap, its detector (not with --all, whose processes keep no sites) and
+ * its copy-on-fork state: forked by a traced parent, it holds copies of
+ * the parent's blocks.
+ */
+static struct model_proc *add_proc(struct model *m, const struct model_proc_event *e, bool forked)
 {
 	struct model_proc *p;
 	struct heap_hooks hooks = { .unknown = inherited_release };
-	struct model_inherit *parent = e->other ? inherit_of_pid(m, e->other) : NULL;
+	struct model_inherit *parent = forked && e->other ? inherit_of_pid(m, e->other) : NULL;
 
 	if (parent) {
 		struct model_proc *pp = find_proc(m, e->other);
@@ -390,6 +406,8 @@ static struct model_proc *add_proc(struct model *m, const struct model_proc_even
 					      .fork_ns = parent ? e->ts_ns : 0 };
 	hooks.ctx = p->inherit;
 	heap__add_hooks(p->heap, &hooks);
+	if (m->opts.procs_without_sites)
+		return p;
 	p->detector = detector__new(p->heap, m->opts.freed_capacity / PROC_FREED_SHARE);
 	detector__set_mixed_families(p->detector, m->opts.mixed_fns);
 	if (m->opts.internal)
@@ -414,9 +432,10 @@ void model__proc(struct model *m, const struct model_proc_event *e)
 	model__flush(m);
 	switch (e->kind) {
 	case MODEL_PROC_FORK:
-		if (find_proc(m, e->pid))
+		p = find_proc(m, e->pid);
+		if (p && !p->exited)
 			return;
-		add_proc(m, e);
+		add_proc(m, e, true);
 		/* its main thread is itself */
 		set_thread(m, e->pid, e->pid);
 		break;
@@ -431,11 +450,36 @@ void model__proc(struct model *m, const struct model_proc_event *e)
 		if (e->comm && *e->comm)
 			snprintf(p->comm, sizeof(p->comm), "%s", e->comm);
 		/* its records may come later than this: its copies are kept */
-		p->inherit->end_ns = e->ts_ns;
+		if (p->inherit)
+			p->inherit->end_ns = e->ts_ns;
 		break;
 	case MODEL_PROC_THREAD:
 		set_thread(m, e->other, e->pid);
 		break;
+	case MODEL_PROC_IMAGE: {
+		struct model_proc *old = find_proc(m, e->pid);
+		struct model_proc_event img = *e;
+		uint32_t oi;
+
+		if (!old || old->exited || old->execed)
+			return;
+		oi = (uint32_t)(old - m->procs) + 1;
+		img.other = old->ppid;
+		/* no copies of anyone's blocks: the exec released them */
+		p = add_proc(m, &img, false);
+		p->prev = oi;
+		old = &m->procs[oi - 1];
+		old->execed = true;
+		old->end_ns = e->ts_ns;
+		if (old->inherit)
+			old->inherit->exec_ns = e->ts_ns;
+		/* its threads (the one that execed: the others ended) are the new image's */
+		for (size_t i = 0; i < m->ntids; i++)
+			if (m->tids[i].proc == oi)
+				m->tids[i].proc = (uint32_t)m->nprocs;
+		m->last_tid_proc = 0;
+		break;
+	}
 	case MODEL_PROC_NAME:
 		p = find_proc(m, e->pid);
 		if (!p)
@@ -446,7 +490,8 @@ void model__proc(struct model *m, const struct model_proc_event *e)
 		free(p->cmdline);
 		p->cmdline = e->cmdline ? xstrdup(e->cmdline) : NULL;
 		/* the exec released the copies of the parent's blocks */
-		p->inherit->exec_ns = e->ts_ns;
+		if (p->inherit)
+			p->inherit->exec_ns = e->ts_ns;
 		break;
 	}
 }
@@ -457,10 +502,13 @@ void model__alloc(struct model *m, const struct alloc_call *c, uint64_t hash, ui
 	struct model_slot *q;
 	struct model_proc *p = m->ntids ? proc_of(m, c->tid) : NULL;
 
+	/* --all: a call made before the exec that began p (its record came after) */
+	while (p && p->prev && c->ts_ns < p->start_ns)
+		p = &m->procs[p->prev - 1];
 	if (p) {
 		struct alloc_call a = *c;
 
-		a.stack = event_stack(m, hash, caller, flags);
+		a.stack = m->opts.procs_without_sites ? 0 : event_stack(m, hash, caller, flags);
 		heap__alloc(p->heap, &a);
 		m->events++;
 		return;
@@ -478,10 +526,12 @@ void model__free_call(struct model *m, const struct free_call *c, uint64_t hash,
 	struct model_slot *q;
 	struct model_proc *p = m->ntids ? proc_of(m, c->tid) : NULL;
 
+	while (p && p->prev && c->ts_ns < p->start_ns)
+		p = &m->procs[p->prev - 1];
 	if (p) {
 		struct free_call f = *c;
 
-		f.stack = event_stack(m, hash, caller, flags);
+		f.stack = m->opts.procs_without_sites ? 0 : event_stack(m, hash, caller, flags);
 		heap__release(p->heap, &f);
 		m->events++;
 		return;

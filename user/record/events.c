@@ -308,7 +308,8 @@ static char *read_cmdline(uint32_t pid)
 
 void events__own_maps(struct event_sink *s, uint32_t pid)
 {
-	if (!s->sym)
+	/* --all's processes keep no sites: nothing of theirs is symbolized */
+	if (!s->sym || s->model->opts.procs_without_sites)
 		return;
 	symbolizer__add_process(s->sym, (int)pid);
 	s->execed = xrealloc(s->execed, (s->nexeced + 1) * sizeof(*s->execed));
@@ -337,6 +338,17 @@ static void on_proc(struct event_sink *s, const struct ms_ev_proc *e)
 		pe.cmdline = cmdline = read_cmdline(e->pid);
 		/* another program now, at other addresses: its stacks are named from its maps */
 		events__own_maps(s, e->pid);
+	} else if (e->kind == MS_PROCEV_IMAGE) {
+		/* the session's (new allocators to probe); a traced process's also the model's */
+		if (s->nimages == s->cap_images) {
+			s->cap_images = s->cap_images ? s->cap_images * 2 : 16;
+			s->images = xrealloc(s->images, s->cap_images * sizeof(*s->images));
+		}
+		s->images[s->nimages++] = e->pid;
+		if (!e->status)
+			return;
+		pe.kind = MODEL_PROC_IMAGE;
+		pe.cmdline = cmdline = read_cmdline(e->pid);
 	} else {
 		s->malformed++;
 		return;
@@ -665,6 +677,10 @@ uint64_t events__pending(const struct event_sink *s)
 void events__free(struct event_sink *s)
 {
 	struct ev_merge *m = &s->merge;
+
+	free(s->images);
+	s->images = NULL;
+	s->nimages = s->cap_images = 0;
 
 	for (size_t i = 0; i < m->nheap; i++) {
 		struct ev_queue *q = m->heap[i];

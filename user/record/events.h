@@ -71,6 +71,9 @@ struct event_sink {
 	 * reads too (events__own_maps()); nexeced of them */
 	uint32_t *execed;
 	size_t nexeced;
+	/* --all: processes that execed since the session last took them (MS_PROCEV_IMAGE) */
+	uint32_t *images;
+	size_t nimages, cap_images;
 	uint64_t late;          /* records applied after a later one (came too late) */
 	/*
 	 * When not 0: handle_event() returns -EAGAIN, which ends

@@ -187,6 +187,7 @@ static void collect_processes(struct report *r, const struct report_input *in)
 			.pid = (int)p->pid, .ppid = (int)p->ppid, .comm = str(r, p->comm),
 			.cmdline = str(r, p->cmdline),
 			.start_ns = p->start_ns, .end_ns = p->end_ns, .exited = p->exited,
+			.execed = p->execed,
 			.status_known = p->exited, .exit_code = -1,
 			.allocations = h->allocations, .frees = h->frees,
 			.bytes_allocated = h->bytes_allocated, .bytes_freed = h->bytes_freed,
@@ -215,6 +216,8 @@ struct part {
 	uint64_t end_ns;   /* else: live at end_ns and at least min_age_ns old */
 	uint64_t min_age_ns;
 	uint64_t exec_ns;  /* its exec (-f): blocks from before were released by it, not leaked */
+	bool execed;       /* --all: an image ended by an exec, which released its blocks */
+	bool bare;         /* --all: totals and blocks only (no sites: model_opts.procs_without_sites) */
 	struct report_range *leaks, *sites, *findings, *threads;
 	struct report_process *proc; /* NULL: the target */
 };
@@ -241,8 +244,60 @@ static void part_of(struct report *r, const struct report_input *in, size_t i, s
 	*p = (struct part){ .pid = o->pid, .heap = mp->heap, .detector = mp->detector,
 			    .at_exit = mp->exited, .end_ns = mp->exited ? mp->end_ns : in->end_ns,
 			    .min_age_ns = in->min_age_ns, .exec_ns = mp->inherit ? mp->inherit->exec_ns : 0,
+			    .execed = mp->execed, .bare = in->system_wide,
 			    .leaks = &o->leaks, .sites = &o->sites,
 			    .findings = &o->findings, .threads = &o->threads, .proc = o };
+}
+
+static const struct report_process *rank_procs;
+
+/* Descending by leaked bytes (in use for running ones: the other is 0), then by index. */
+static int proc_bytes_desc(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	const struct report_process *p = &rank_procs[x], *q = &rank_procs[y];
+	uint64_t u = p->exited ? p->leaked_bytes : p->live_bytes;
+	uint64_t v = q->exited ? q->leaked_bytes : q->live_bytes;
+
+	if (u != v)
+		return u < v ? 1 : -1;
+	return x < y ? -1 : x > y;
+}
+
+/* --all: the processes' sums and their two rankings. */
+static void rank_system(struct report *r, const struct report_input *in)
+{
+	struct report_system *sy = &r->system;
+
+	if (!in->system_wide)
+		return;
+	sy->on = true;
+	sy->cgroup = str(r, in->cgroup);
+	sy->untraced_threads = in->bpf_stats[MS_STAT_STATE_ERRORS];
+	sy->by_leaked = xcalloc(r->nprocesses + 1, sizeof(*sy->by_leaked));
+	sy->by_in_use = xcalloc(r->nprocesses + 1, sizeof(*sy->by_in_use));
+	for (size_t i = 0; i < r->nprocesses; i++) {
+		const struct report_process *p = &r->processes[i];
+
+		sy->allocations += p->allocations;
+		sy->frees += p->frees;
+		sy->bytes_allocated += p->bytes_allocated;
+		sy->bytes_freed += p->bytes_freed;
+		sy->exited += p->exited;
+		if (p->exited && p->leaked_count) {
+			sy->by_leaked[sy->nby_leaked++] = (uint32_t)i;
+			sy->leaked_count += p->leaked_count;
+			sy->leaked_bytes += p->leaked_bytes;
+		} else if (!p->exited && !p->execed && p->live_allocations) {
+			sy->by_in_use[sy->nby_in_use++] = (uint32_t)i;
+			sy->in_use_count += p->live_allocations;
+			sy->in_use_bytes += p->live_bytes;
+		}
+	}
+	rank_procs = r->processes;
+	qsort(sy->by_leaked, sy->nby_leaked, sizeof(*sy->by_leaked), proc_bytes_desc);
+	qsort(sy->by_in_use, sy->nby_in_use, sizeof(*sy->by_in_use), proc_bytes_desc);
+	rank_procs = NULL;
 }
 
 /* The images the target execed through: before each exec, and the last. */
@@ -412,6 +467,8 @@ static void collect_part_sites(struct report *r, const struct part *p)
 
 	hs = heap__sites(p->heap, &n);
 	p->sites->first = r->nsites;
+	if (p->bare)
+		n = 0;
 	for (i = 0; i < n; i++) {
 		struct report_site s = {
 			.pid = p->pid,
@@ -488,6 +545,8 @@ static void collect_thread_sites(struct report *r, const struct report_input *in
 		const struct heap_thread_site *ts;
 
 		part_of(r, in, i, &p);
+		if (p.bare)
+			continue;
 		ts = heap__thread_sites(p.heap, &n);
 		if (!ts) {
 			free(v);
@@ -526,6 +585,8 @@ static void collect_threads(struct report *r, const struct report_input *in)
 
 		part_of(r, in, i, &p);
 		t = heap__threads(p.heap, &n);
+		if (p.bare)
+			n = 0;
 		p.threads->first = r->nthreads;
 		p.threads->n = n;
 		for (size_t k = 0; k < n; k++)
@@ -599,7 +660,7 @@ static void collect_part_leaks(struct report *r, const struct report_input *in,
 		struct report_site *s;
 		size_t i;
 
-		if (b->stack >= r->nstacks || age < min_age || b->ts_ns < p->exec_ns)
+		if (b->stack >= r->nstacks || age < min_age || b->ts_ns < p->exec_ns || p->execed)
 			continue;
 		key = (uint64_t)b->stack * REACH__COUNT + c;
 		for (i = ms_hash64(key) & (cap - 1);
@@ -634,7 +695,7 @@ static void collect_part_leaks(struct report *r, const struct report_input *in,
 	}
 	p->leaks->first = r->nleaks;
 	r->leaks = xrealloc(r->leaks, (r->nleaks + found + 1) * sizeof(*r->leaks));
-	for (size_t i = 0; i < cap; i++)
+	for (size_t i = 0; i < cap && !p->bare; i++)
 		if (used[i] && tab[i].count)
 			r->leaks[r->nleaks++] = tab[i];
 	p->leaks->n = r->nleaks - p->leaks->first;
@@ -1336,6 +1397,8 @@ struct report *report__build(const struct report_input *in)
 	collect_thread_sites(r, in);
 	collect_threads(r, in);
 	collect_leaks(r, in);
+	/* by the processes' leaked bytes */
+	rank_system(r, in);
 	mark_runtime_leaks(&b);
 	collect_variables(r, in);
 	collect_scopes(r, in);
@@ -1366,6 +1429,8 @@ void report__free(struct report *r)
 	free(r->tracing.unnamed);
 	free(r->images);
 	free(r->processes);
+	free(r->system.by_leaked);
+	free(r->system.by_in_use);
 	free(r->frames);
 	free(r->frame_refs);
 	free(r->stacks);
