@@ -151,8 +151,11 @@
 	(R.threads || []).forEach(function (t) {
 		threadsByTid.set(t.tid, t);
 	});
-	/* -f: the other processes traced; every leak, site, finding and thread names its pid */
-	var procs = R.processes || [];
+	/*
+	 * -f: the other processes traced; every leak, site, finding and thread names its pid.
+	 * --all's keep no sites (their table is their view): no process filter then.
+	 */
+	var procs = R.system_wide ? [] : R.processes || [];
 	var procsByPid = new Map();
 
 	procs.forEach(function (p) {
