@@ -929,23 +929,37 @@ static void scan_held(struct session *s, const struct scan_threads *t, uint64_t 
 		ms_warn("cannot scan '%d': %s", s->target.pid, strerror(-err));
 }
 
-/* A launched target at its exit stop: its memory is intact, its leader stopped. */
-static void scan_at_exit(struct session *s)
+/*
+ * A launched target at its leader's exit stop: when the whole process exits,
+ * its other threads are held at their own exit stops first (target.c), so
+ * their queued records are swept by the drain and their registers are
+ * roots; then what needs the address space is recorded and it is scanned,
+ * its memory intact.  The hold counts from the first wait for a thread.
+ */
+static void on_exit_stop(struct session *s)
 {
-	int tid = s->target.pid;
-	struct scan_threads t = { .pid = s->target.pid, .tids = &tid, .n = 1 };
 	uint64_t t0 = ms_now_ns();
+	int *tids = NULL, n;
 
-	if (s->opts->no_scan || !s->model)
+	n = target__exit_threads(&s->target, t0 + s->opts->scan_max_ns, &tids);
+	if (n >= 0)
+		ms_info(2, "'%d' exits: %d of its %zu threads held at their exit stops", s->target.pid,
+			n, s->target.nthreads + 1);
+	record_target_state(s);
+	if (s->opts->no_scan || !s->model) {
+		free(tids);
 		return;
-	if (!scan__group_exiting(s->target.pid)) {
+	}
+	if (n < 0) {
 		ms_info(1, "not scanning '%d': its main thread exits, other threads run on",
 			s->target.pid);
 		return;
 	}
 	scan_interrupted = 0;
-	scan_held(s, &t, t0);
+	scan_held(s, &(struct scan_threads){ .pid = s->target.pid, .tids = tids, .n = (size_t)n },
+		  t0);
 	s->scan.ns = ms_now_ns() - t0;
+	free(tids);
 }
 
 /*
@@ -1087,8 +1101,7 @@ static bool target_gone(struct session *s)
 		target__continue(&s->target);
 		return false;
 	case TARGET_EXITING:
-		record_target_state(s);
-		scan_at_exit(s);
+		on_exit_stop(s);
 		target__resume(&s->target);
 		return target__poll(&s->target) == TARGET_EXITED;
 	case TARGET_EXITED:

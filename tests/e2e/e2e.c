@@ -3967,6 +3967,52 @@ static void test_e2e__reach_classes_at_exit_are_memchecks(void **state)
 	run_free(&r);
 }
 
+/* valgrind's classes for `reach ARG` (all of them, the C library's included) into vg. */
+static void valgrind_reach(const char *arg, struct class_sum vg[4])
+{
+	char cmd[512], *text;
+
+	snprintf(cmd, sizeof(cmd), "valgrind --leak-check=full --show-leak-kinds=all "
+		 "--log-file='%s' " PROGS "reach %s", tmp_path("reach-arg.vg"), arg);
+	assert_int_equal(system(cmd), 0);
+	text = slurp(tmp_path("reach-arg.vg"));
+	assert_non_null(text);
+	valgrind_classes(text, vg);
+	free(text);
+}
+
+/*
+ * A launched program that exits while another thread holds a block in a
+ * register alone: every thread stops at its own exit and is held there, so
+ * that register is a root (still reachable, as in valgrind), and the
+ * thread's last records are swept before the scan (the block is counted).
+ */
+static void test_e2e__reach_other_threads_registers_at_exit_are_roots(void **state)
+{
+	const char *json = tmp_path("reach-exitreg.json");
+	static const long want[4][2] = { { 3, 279 }, { 3, 144 }, { 1, 200 }, { 5, 1820 } };
+	struct class_sum got[4], all[4], vg[4];
+	struct run r;
+
+	run_memscope(&r, json, "-vv", "--json", json, "--", PROGS "reach", "exit-register", NULL);
+	assert_ran(&r, 0);
+	assert_string_equal(str(scan_of(r.json), "result"), "done");
+	if (!strstr(r.err, "exits: 3 of its 3 threads held at their exit stops"))
+		fail_msg("not every thread held at its exit stop:\n%s", r.err);
+	program_classes(r.json, got);
+	assert_classes(got, want, "memscope-bpf, the program's blocks at its exit");
+	leak_classes(r.json, all);
+	if (have_valgrind()) {
+		valgrind_reach("exit-register", vg);
+		for (int c = 0; c < 4; c++)
+			if (vg[c].count != all[c].count || vg[c].bytes != all[c].bytes)
+				fail_msg("%s: memscope-bpf %ld blocks, %ld bytes; valgrind %ld, %ld",
+					 reach_classes[c], all[c].count, all[c].bytes, vg[c].count,
+					 vg[c].bytes);
+	}
+	run_free(&r);
+}
+
 /* A main thread that ends while another runs on is no exit of the process: no scan. */
 static void test_e2e__reach_no_scan_when_only_the_main_thread_exits(void **state)
 {
@@ -5852,6 +5898,7 @@ int main(void)
 		cmocka_unit_test(test_e2e__fragmentation_of_every_other_block_freed_is_near_half),
 		cmocka_unit_test(test_e2e__reach_scan_over_its_cap_stops_with_a_message),
 		cmocka_unit_test(test_e2e__reach_no_scan_when_only_the_main_thread_exits),
+		cmocka_unit_test(test_e2e__reach_other_threads_registers_at_exit_are_roots),
 		cmocka_unit_test(test_e2e__reach_scan_of_a_running_target_freezes_and_lets_it_go),
 		cmocka_unit_test(test_e2e__reach_kv_service_attached_stored_reachable_dropped_lost),
 		cmocka_unit_test(test_e2e__report_from_a_capture_is_the_live_report),

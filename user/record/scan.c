@@ -169,52 +169,6 @@ void scan__thaw(struct scan_threads *t)
 	memset(t, 0, sizeof(*t));
 }
 
-/* Whether thread tid of pid is on its way out: gone, a zombie, or SIGKILL pending. */
-static bool thread_exiting(int pid, int tid)
-{
-	char path[64], buf[4096], *p;
-	unsigned long long pending;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", pid, tid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return true;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return true;
-	buf[n] = 0;
-	p = strstr(buf, "\nState:\t");
-	if (p && (p[8] == 'Z' || p[8] == 'X'))
-		return true;
-	/* exit_group() sends each other thread SIGKILL (its own pending set) */
-	p = strstr(buf, "\nSigPnd:\t");
-	return p && sscanf(p + 9, "%llx", &pending) == 1 && (pending & (1ull << (SIGKILL - 1)));
-}
-
-bool scan__group_exiting(int pid)
-{
-	char path[64];
-	struct dirent *d;
-	bool all = true;
-	DIR *dir;
-
-	snprintf(path, sizeof(path), "/proc/%d/task", pid);
-	dir = opendir(path);
-	if (!dir)
-		return true;
-	while (all && (d = readdir(dir))) {
-		int tid = atoi(d->d_name);
-
-		if (tid > 0 && tid != pid)
-			all = thread_exiting(pid, tid);
-	}
-	closedir(dir);
-	return all;
-}
-
 /* ---- reading the target ---- */
 
 struct scanner {
