@@ -90,6 +90,7 @@ struct session {
 	unsigned nheld;
 	uint64_t sweeps, sweep_ns; /* how many, and their time */
 	bool took_ring; /* a drain of everything has read what the ring buffer held */
+	uint64_t hold_until_ns; /* a drain while the target is frozen for its scan ends by then */
 	bool vm_children_known; /* bpf_stats counts the target's vfork children */
 	uint64_t children_at_attach; /* -p: processes below it when tracing began */
 	struct target_child *existing; /* -p -f: those followed from the start */
@@ -703,6 +704,8 @@ static void read_all_sent(struct session *s)
 {
 	uint64_t consumer, producer, sent, deadline = ms_now_ns() + 1000000000ull;
 
+	if (s->hold_until_ns && s->hold_until_ns < deadline)
+		deadline = s->hold_until_ns;
 	if (!tracer__ring_positions(s->tracer, &consumer, &sent))
 		return;
 	while (consumer < sent && ms_now_ns() < deadline) {
@@ -743,6 +746,8 @@ static void consume(struct session *s, bool all)
 	s->took_ring |= all;
 	do {
 		s->sink.stop_at_ns = ms_now_ns() + DRAIN_BUDGET_MS * 1000000ull;
+		if (s->hold_until_ns && s->hold_until_ns < s->sink.stop_at_ns)
+			s->sink.stop_at_ns = s->hold_until_ns;
 		n = ring_buffer__consume(s->rb);
 	} while (n == -EAGAIN && all && s->target.exited);
 	s->sink.stop_at_ns = 0;
@@ -911,22 +916,29 @@ static void record_target_state(struct session *s)
 	events__final_slack(&s->sink, ms_now_ns());
 }
 
-/* The scan of the target, its threads t held still; the time from t0. */
-static void scan_held(struct session *s, const struct scan_threads *t, uint64_t t0)
+/* How a scan that did not finish ended, in one line; the hold is s->scan.ns. */
+static void say_scan_end(const struct session *s, int err)
 {
-	struct scan_opts so = { .sz = sizeof(so), .deadline_ns = t0 + s->opts->scan_max_ns,
-				.stop = &scan_interrupted };
-	int err = scan__run(t, heap__live(s->model->heap), &so, &s->scan);
+	double held_ms = (double)s->scan.ns / 1e6;
 
-	if (err == -ETIME)
-		ms_warn("scan of '%d' stopped after %llu ms (--scan-max-ms): leaks are not "
-			"classified", s->target.pid,
-			(unsigned long long)(s->opts->scan_max_ns / 1000000));
+	if (err == -ETIME || err == -ETIMEDOUT)
+		ms_warn("scan of '%d' stopped after %llu ms (--scan-max-ms): the target was held "
+			"%.1f ms; leaks are not classified", s->target.pid,
+			(unsigned long long)(s->opts->scan_max_ns / 1000000), held_ms);
 	else if (err == -EINTR)
 		ms_warn("scan of '%d' stopped by a signal: leaks are not classified",
 			s->target.pid);
 	else if (err)
 		ms_warn("cannot scan '%d': %s", s->target.pid, strerror(-err));
+}
+
+/* The scan of the target, its threads t held still, until deadline_ns. */
+static int scan_held(struct session *s, const struct scan_threads *t, uint64_t deadline_ns)
+{
+	struct scan_opts so = { .sz = sizeof(so), .deadline_ns = deadline_ns,
+				.stop = &scan_interrupted };
+
+	return scan__run(t, heap__live(s->model->heap), &so, &s->scan);
 }
 
 /*
@@ -938,13 +950,15 @@ static void scan_held(struct session *s, const struct scan_threads *t, uint64_t 
  */
 static void on_exit_stop(struct session *s)
 {
-	uint64_t t0 = ms_now_ns();
-	int *tids = NULL, n;
+	uint64_t t0 = ms_now_ns(), held, t1;
+	int *tids = NULL, n, err;
 
 	n = target__exit_threads(&s->target, t0 + s->opts->scan_max_ns, &tids);
+	held = ms_now_ns() - t0;
 	if (n >= 0)
 		ms_info(2, "'%d' exits: %d of its %zu threads held at their exit stops", s->target.pid,
 			n, s->target.nthreads + 1);
+	/* the exit stop's own work, with or without a scan: not the scan's hold */
 	record_target_state(s);
 	if (s->opts->no_scan || !s->model) {
 		free(tids);
@@ -956,9 +970,12 @@ static void on_exit_stop(struct session *s)
 		return;
 	}
 	scan_interrupted = 0;
-	scan_held(s, &(struct scan_threads){ .pid = s->target.pid, .tids = tids, .n = (size_t)n },
-		  t0);
-	s->scan.ns = ms_now_ns() - t0;
+	t1 = ms_now_ns();
+	err = scan_held(s, &(struct scan_threads){ .pid = s->target.pid, .tids = tids,
+						   .n = (size_t)n },
+			t1 - held + s->opts->scan_max_ns);
+	s->scan.ns = ms_now_ns() - t1 + held;
+	say_scan_end(s, err);
 	free(tids);
 }
 
@@ -970,7 +987,7 @@ static void on_exit_stop(struct session *s)
 static void scan_at_detach(struct session *s)
 {
 	struct scan_threads t;
-	uint64_t t0;
+	uint64_t t0, deadline;
 	int err;
 
 	/* the backlog first: draining it frozen held a busy target for seconds */
@@ -979,20 +996,30 @@ static void scan_at_detach(struct session *s)
 		return;
 	scan_interrupted = 0;
 	t0 = ms_now_ns();
-	err = scan__freeze(s->target.pid, t0 + s->opts->scan_max_ns, &t);
-	if (!err)
+	deadline = t0 + s->opts->scan_max_ns;
+	err = scan__freeze(s->target.pid, deadline, &t);
+	if (!err) {
+		/* what came since, within the cap: records left are read after the thaw */
+		s->hold_until_ns = deadline;
 		drain(s, true);
-	if (err) {
-		s->scan.status = err == -ETIMEDOUT ? SCAN_STOPPED : SCAN_FAILED;
-		if (err == -ETIMEDOUT)
-			ms_warn("scan of '%d' stopped: a thread did not stop within %llu ms "
-				"(--scan-max-ms)", s->target.pid,
-				(unsigned long long)(s->opts->scan_max_ns / 1000000));
-	} else {
-		scan_held(s, &t, t0);
+		s->hold_until_ns = 0;
+		if (ms_now_ns() >= deadline)
+			err = -ETIME;
+		else
+			err = scan_held(s, &t, deadline);
+		if (err == -ETIME)
+			s->scan.status = SCAN_STOPPED;
 		scan__thaw(&t);
+	} else {
+		s->scan.status = err == -ETIMEDOUT ? SCAN_STOPPED : SCAN_FAILED;
 	}
 	s->scan.ns = ms_now_ns() - t0;
+	if (err == -ETIMEDOUT)
+		ms_warn("scan of '%d' stopped: a thread did not stop within %llu ms "
+			"(--scan-max-ms)", s->target.pid,
+			(unsigned long long)(s->opts->scan_max_ns / 1000000));
+	else
+		say_scan_end(s, err);
 }
 
 
