@@ -265,13 +265,17 @@ KERNEL_TESTS   ?= test_e2e__plain_leaks_* test_e2e__threads_each_seen_* test_e2e
 		  test_e2e__vfork_childs_* test_e2e__pid_target_reaped_* \
 		  test_e2e__anonymous_mappings_*
 KERNEL_TIMEOUT ?= 1500
+# attach/detach cycles under syscall load in each kernel (scripts/attach-stress.sh)
+KERNEL_STRESS_RUNS ?= 15
 comma := ,
 space := $(subst ,, )
-kernel-matrix: memscope-bpf $(PROGS) $(E2E_BIN) $(VERIFIER_TEST)
+kernel-matrix: memscope-bpf $(PROGS) $(E2E_BIN) $(VERIFIER_TEST) $(BUILD)/tests/ship/check_leaks
 	$(Q)failed=; for k in $(KERNELS); do \
 		BUILD='$(BUILD)' scripts/kernel-vm.sh --kernel "$$k" --timeout $(KERNEL_TIMEOUT) -- \
 			scripts/kernel-tests.sh "$$k" $(VERIFIER_TEST) $(E2E_BIN) \
-			'$(subst $(space),$(comma),$(strip $(KERNEL_TESTS)))' || \
+			'$(subst $(space),$(comma),$(strip $(KERNEL_TESTS)))' \
+			./memscope-bpf $(PROG_DIR)/leaks $(BUILD)/tests/ship/check_leaks \
+			$(VERSION) $(KERNEL_STRESS_RUNS) || \
 			failed="$$failed $$k"; \
 	done; \
 	if [ -n "$$failed" ]; then echo "kernel-matrix: failed on:$$failed"; exit 1; fi
