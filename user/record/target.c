@@ -299,50 +299,41 @@ static bool is_thread_of(int pid, int tid)
 	return access(path, F_OK) == 0;
 }
 
-/* A thread's state letter from /proc/PID/task/TID/status ('?' unknown) and whether SIGKILL is pending. */
-static char thread_state(int pid, int tid, bool *killed)
-{
-	char path[64], buf[4096], *p;
-	unsigned long long pending;
-	ssize_t n;
-	int fd;
-
-	*killed = false;
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", pid, tid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 'X';
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 'X';
-	buf[n] = 0;
-	/* exit_group() sends each other thread SIGKILL (its own pending set) */
-	p = strstr(buf, "\nSigPnd:\t");
-	*killed = p && sscanf(p + 9, "%llx", &pending) == 1 &&
-		  (pending & (1ull << (SIGKILL - 1)));
-	p = strstr(buf, "\nState:\t");
-	return p ? p[8] : '?';
-}
+/* include/linux/sched.h: the task was killed by a fatal signal, set as it takes it */
+#define PF_SIGNALED 0x00000400
 
 /*
- * Whether thread tid is on its way out: gone, a zombie, SIGKILL pending, or
- * (stopped: 't') at a stop we have not collected yet, when stop_counts.  A
- * thread that has just taken its SIGKILL runs ('R') for microseconds before
- * its exit stop: asked again a few times before it counts as running on.
+ * Whether thread tid is on its way out: gone, a zombie, SIGKILL pending (as
+ * exit_group() leaves it in each other thread), or taken (PF_SIGNALED: set
+ * as it dequeues it, before its exit stop), or, when stop_counts, stopped
+ * at a ptrace stop not collected yet ('t').  One read of
+ * /proc/PID/task/TID/stat: its state (field 3), flags (9) and own pending
+ * signals (31).
  */
 static bool thread_leaving(int pid, int tid, bool stop_counts)
 {
-	for (int k = 0;; k++) {
-		bool killed;
-		char c = thread_state(pid, tid, &killed);
+	unsigned long long flags, pending;
+	char path[64], buf[1024], *p, state;
+	ssize_t n;
+	int fd;
 
-		if (c == 'Z' || c == 'X' || killed || (stop_counts && c == 't'))
-			return true;
-		if (c != 'R' || k == 20)
-			return false;
-		usleep(50);
-	}
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", pid, tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return true;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return true;
+	buf[n] = 0;
+	/* the name may hold spaces and parentheses: the last ')' ends it */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %c %*d %*d %*d %*d %*d %llu %*u %*u %*u %*u %*u %*u %*d %*d "
+			 "%*d %*d %*d %*d %*u %*u %*d %*u %*u %*u %*u %*u %*u %llu",
+			 &state, &flags, &pending) != 3)
+		return false;
+	return state == 'Z' || state == 'X' || (stop_counts && state == 't') ||
+	       (flags & PF_SIGNALED) || (pending & (1ull << (SIGKILL - 1)));
 }
 
 /* Lets every thread held at its exit stop die. */
