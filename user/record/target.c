@@ -303,37 +303,49 @@ static bool is_thread_of(int pid, int tid)
 #define PF_SIGNALED 0x00000400
 
 /*
- * Whether thread tid is on its way out: gone, a zombie, SIGKILL pending (as
- * exit_group() leaves it in each other thread), or taken (PF_SIGNALED: set
- * as it dequeues it, before its exit stop), or, when stop_counts, stopped
- * at a ptrace stop not collected yet ('t').  One read of
- * /proc/PID/task/TID/stat: its state (field 3), flags (9) and own pending
- * signals (31).
+ * Thread tid's state letter ('X': gone) from /proc/PID/task/TID/stat (field
+ * 3), and whether it is killed: SIGKILL pending in its own set (31), as
+ * exit_group() leaves it in each other thread, or taken already
+ * (PF_SIGNALED in its flags (9), set as it dequeues a fatal signal, before
+ * its exit stop).
  */
-static bool thread_leaving(int pid, int tid, bool stop_counts)
+static char thread_stat(int pid, int tid, bool *killed)
 {
 	unsigned long long flags, pending;
 	char path[64], buf[1024], *p, state;
 	ssize_t n;
 	int fd;
 
+	*killed = false;
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", pid, tid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return true;
+		return 'X';
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n <= 0)
-		return true;
+		return 'X';
 	buf[n] = 0;
 	/* the name may hold spaces and parentheses: the last ')' ends it */
 	p = strrchr(buf, ')');
 	if (!p || sscanf(p + 1, " %c %*d %*d %*d %*d %*d %llu %*u %*u %*u %*u %*u %*u %*d %*d "
 			 "%*d %*d %*d %*d %*u %*u %*d %*u %*u %*u %*u %*u %*u %llu",
 			 &state, &flags, &pending) != 3)
-		return false;
-	return state == 'Z' || state == 'X' || (stop_counts && state == 't') ||
-	       (flags & PF_SIGNALED) || (pending & (1ull << (SIGKILL - 1)));
+		return '?';
+	*killed = (flags & PF_SIGNALED) || (pending & (1ull << (SIGKILL - 1)));
+	return state;
+}
+
+/*
+ * Whether thread tid is on its way out: gone, a zombie, killed, or, when
+ * stop_counts, stopped at a ptrace stop not collected yet ('t').
+ */
+static bool thread_leaving(int pid, int tid, bool stop_counts)
+{
+	bool killed;
+	char c = thread_stat(pid, tid, &killed);
+
+	return c == 'Z' || c == 'X' || killed || (stop_counts && c == 't');
 }
 
 /* Lets every thread held at its exit stop die. */
@@ -352,14 +364,18 @@ static void release_held(struct target *t)
  * will come, and target__resume() lets it go), else let die at once (it
  * ends alone, or the leader's exit has been dealt with).  A leader stopped
  * ('t') counts as leaving: if its stop is another one, release_held() lets
- * the thread go when it is collected.
+ * the thread go when it is collected.  Under target__exit_threads() every
+ * one is held.
  */
 static void thread_at_exit(struct target *t, int tid)
 {
 	struct target_thread *th = find_thread(t, tid);
 
-	if (th && (t->gathering ||
-		   (!t->leader_exiting && thread_leaving(t->pid, t->pid, true)))) {
+	bool killed = false;
+	char leader = t->gathering || t->leader_exiting ? 0 : thread_stat(t->pid, t->pid, &killed);
+
+	/* a leader gone already (no exit stop of its own to come) holds nothing */
+	if (th && (t->gathering || (leader != 'Z' && leader != 'X' && (killed || leader == 't')))) {
 		th->at_exit = true;
 		return;
 	}
