@@ -922,9 +922,10 @@ static void say_scan_end(const struct session *s, int err)
 	double held_ms = (double)s->scan.ns / 1e6;
 
 	if (err == -ETIME || err == -ETIMEDOUT)
-		ms_warn("scan of '%d' stopped after %llu ms (--scan-max-ms): the target was held "
+		ms_warn("scan of '%d' stopped after %llu ms (--scan-max-ms)%s: the target was held "
 			"%.1f ms; leaks are not classified", s->target.pid,
-			(unsigned long long)(s->opts->scan_max_ns / 1000000), held_ms);
+			(unsigned long long)(s->opts->scan_max_ns / 1000000),
+			err == -ETIMEDOUT ? ", a thread not stopped by then" : "", held_ms);
 	else if (err == -EINTR)
 		ms_warn("scan of '%d' stopped by a signal: leaks are not classified",
 			s->target.pid);
@@ -1014,12 +1015,7 @@ static void scan_at_detach(struct session *s)
 		s->scan.status = err == -ETIMEDOUT ? SCAN_STOPPED : SCAN_FAILED;
 	}
 	s->scan.ns = ms_now_ns() - t0;
-	if (err == -ETIMEDOUT)
-		ms_warn("scan of '%d' stopped: a thread did not stop within %llu ms "
-			"(--scan-max-ms)", s->target.pid,
-			(unsigned long long)(s->opts->scan_max_ns / 1000000));
-	else
-		say_scan_end(s, err);
+	say_scan_end(s, err);
 }
 
 
