@@ -56,6 +56,16 @@ const volatile bool use_procs = false;
 /* --comm: a process that takes this name (exec, fork) joins the traced set; "" without */
 const volatile char comm_name[16] = {};
 /*
+ * --all: every process joins the traced set at its first call (join_all()),
+ * but the loader's own (self_tgid) and those it starts.  With --cgroup,
+ * only a process whose cgroup v2 ancestor at cgroup_level is cgroup_id.
+ * Off, the verifier prunes every branch on it.
+ */
+const volatile bool trace_all = false;
+const volatile __u32 self_tgid = 0;
+const volatile __u64 cgroup_id = 0;
+const volatile __u32 cgroup_level = 0;
+/*
  * Bumped by the loader whenever it adds objects' rows: the per-CPU caches
  * of mappings start over, so a mapping cached before its object had rows
  * is looked up again.
@@ -211,6 +221,38 @@ static __always_inline bool is_target(__u64 id)
 	return traced_tgid(id >> 32);
 }
 
+static __always_inline void send_proc(__u8 kind, __u32 pid, __u32 ppid, __s32 status,
+				     struct task_struct *task);
+
+/* --all: whether task's process may be traced (not the loader's, in the cgroup) */
+static __always_inline bool all_wants(struct task_struct *task, __u32 tgid)
+{
+	if (tgid == self_tgid || task->real_parent->tgid == self_tgid)
+		return false;
+	return !cgroup_id || bpf_get_current_ancestor_cgroup_id(cgroup_level) == cgroup_id;
+}
+
+/*
+ * --all: the calling thread's process, not traced yet, joins the set and
+ * is announced (before any record of its threads), once.  false when it is
+ * not wanted, or the set is full (counted as a thread without state).
+ */
+static __always_inline bool join_all(__u32 tgid)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u32 one = 1;
+	long err;
+
+	if (!all_wants(task, tgid))
+		return false;
+	err = bpf_map_update_elem(&procs, &tgid, &one, BPF_NOEXIST);
+	if (err == 0)
+		send_proc(MS_PROCEV_FORK, tgid, task->real_parent->tgid, 0, task);
+	else if (err != -17 /* EEXIST: another of its threads was first */)
+		return false;
+	return true;
+}
+
 static __always_inline __u64 wake_flag(void)
 {
 	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wake_bytes)
@@ -258,7 +300,7 @@ static __always_inline struct thread_state *thread_state(bool create)
 		if (!create)
 			return NULL;
 		id = bpf_get_current_pid_tgid();
-		if (!is_target(id))
+		if (!is_target(id) && !(trace_all && join_all(id >> 32)))
 			return NULL;
 		st = bpf_task_storage_get(&tstate, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 		if (!st) {
@@ -1543,6 +1585,17 @@ int exec_seen(__u64 *ctx)
 	struct task_struct *task = (struct task_struct *)ctx[0];
 	__u32 tgid = task->tgid;
 
+	/*
+	 * --all: the loader looks at the new image for an allocator not probed
+	 * yet; a traced process's old image is closed out (status 1)
+	 */
+	if (trace_all) {
+		bool traced = bpf_map_lookup_elem(&procs, &tgid) != NULL;
+
+		if (traced || all_wants(task, tgid))
+			send_proc(MS_PROCEV_IMAGE, tgid, 0, traced, task);
+		return 0;
+	}
 	if (tgid == target_tgid)
 		stat_inc(MS_STAT_EXECS);
 	/* another traced process runs a new program: its name and command line change */

@@ -373,6 +373,9 @@ enum ms_proc_event {
 	MS_PROCEV_FORK = 1, /* -f: a traced process forked pid (its parent ppid) */
 	MS_PROCEV_EXIT = 2, /* -f: the last thread of traced process pid exited (status) */
 	MS_PROCEV_EXEC = 3, /* -f: traced process pid (not the target) execed: comm its new name */
+	/* --all: process pid execed (traced: status 1): the loader probes the new image, the
+	 * model closes the old one out */
+	MS_PROCEV_IMAGE = 4,
 };
 
 /*
@@ -392,6 +395,8 @@ struct ms_ev_proc {
 
 /* processes -f traces at once, the target included */
 #define MS_MAX_PROCS 1024
+/* processes --all traces at once (the procs map is made this large then) */
+#define MS_MAX_PROCS_ALL 32768
 
 enum ms_annot_kind {
 	MS_ANNOT_TRACK = 1,

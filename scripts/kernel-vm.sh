@@ -214,6 +214,8 @@ case "$workdir" in
 esac
 busybox mount -t tmpfs run /newroot/run || fail "cannot mount tmpfs on /run"
 busybox mount -t bpf bpf /newroot/sys/fs/bpf 2> /dev/null
+# cgroup v2, as a systemd host has it (--cgroup's tests make a cgroup there)
+busybox mount -t cgroup2 cgroup2 /newroot/sys/fs/cgroup 2> /dev/null
 busybox mount -t debugfs debugfs /newroot/sys/kernel/debug 2> /dev/null
 busybox mount -t tracefs tracefs /newroot/sys/kernel/tracing 2> /dev/null
 busybox cp /cmd.sh /newroot/tmp/kernel-vm-cmd.sh

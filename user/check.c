@@ -53,6 +53,19 @@ static const struct check_config configs[] = {
 	     TRACER_MAPS_RAW),
 	CFGM("--no-batch, mappings by raw_tp", true, true, false, MS_UNWIND_AUTO, 0, false,
 	     TRACER_MAPS_RAW),
+	/* --all (no stacks, no mappings), with --cgroup's check, and sampled; perf events too */
+	{ .name = "--all --cgroup", .multi = true,
+	  .opts = { .sz = sizeof(struct tracer_opts), .unwind_mode = MS_UNWIND_AUTO, .batch = true,
+		    .unwind_rows = CHECK_ROWS, .all = true, .self_pid = 1, .cgroup_id = 1,
+		    .cgroup_level = 1 } },
+	{ .name = "--all --sample-bytes", .multi = true,
+	  .opts = { .sz = sizeof(struct tracer_opts), .unwind_mode = MS_UNWIND_AUTO, .batch = true,
+		    .unwind_rows = CHECK_ROWS, .all = true, .self_pid = 1,
+		    .sample_bytes = 512 << 10 } },
+	{ .name = "--all --cgroup, perf-event uprobes", .multi = false,
+	  .opts = { .sz = sizeof(struct tracer_opts), .unwind_mode = MS_UNWIND_AUTO, .batch = true,
+		    .unwind_rows = CHECK_ROWS, .all = true, .self_pid = 1, .cgroup_id = 1,
+		    .cgroup_level = 1 } },
 };
 
 const struct check_config *check__configs(size_t *n)

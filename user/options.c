@@ -16,7 +16,8 @@ void options__usage(FILE *f)
 	fprintf(f,
 		"usage: memscope-bpf [options] -p PID\n"
 		"       memscope-bpf [options] [--] PROGRAM [ARGS...]\n"
-		"       memscope-bpf record [options] -o FILE.msb (-p PID | [--] PROGRAM...)\n"
+		"       memscope-bpf [options] --all [--cgroup PATH]\n"
+		"       memscope-bpf record [options] -o FILE.msb (-p PID | --all | [--] PROGRAM...)\n"
 		"       memscope-bpf report [--json F] [--html F] [-o F] [--top N] FILE.msb\n"
 		"\n"
 		"Traces every malloc-family call and C++ new/delete of a process with BPF\n"
@@ -29,6 +30,14 @@ void options__usage(FILE *f)
 		"      --comm NAME        trace every process named NAME, now and later (the\n"
 		"                         oldest is the report's target, each other one is\n"
 		"                         summed up as its own process; probes as with -f)\n"
+		"      --all              trace every process on the machine that calls a\n"
+		"                         probed allocator, now and later (not memscope-bpf\n"
+		"                         itself), each summed up as its own process, ranked\n"
+		"                         by leaked and by in-use bytes; no stacks, no\n"
+		"                         mappings; every process mapping a probed file traps\n"
+		"                         (docs/system-wide.md: the cost)\n"
+		"      --cgroup PATH      with --all (implied): only the processes in the\n"
+		"                         cgroup v2 directory PATH and below it\n"
 		"  -f, --follow           trace the processes the target forks too (with -p:\n"
 		"                         those running below it as well), each on its own;\n"
 		"                         the probes then trap in every process using the\n"
@@ -188,12 +197,14 @@ enum { OPT_JSON = 256, OPT_HTML, OPT_PPROF, OPT_FOLDED, OPT_FOLDED_TYPE, OPT_TOP
        OPT_INTERVAL, OPT_MIN_AGE, OPT_SAMPLE_BYTES, OPT_UNWIND, OPT_NO_BATCH,
        OPT_CHECK, OPT_RECORD, OPT_LIVE, OPT_NO_SYMBOLIZE, OPT_NO_SCAN, OPT_SCAN_MAX_MS,
        OPT_NO_DEBUGINFOD, OPT_ALLOCATOR_LIB, OPT_SYMBOL_PREFIX, OPT_NO_MAPPINGS, OPT_COMM,
-       OPT_CHECK_OVERFLOW };
+       OPT_CHECK_OVERFLOW, OPT_ALL, OPT_CGROUP };
 
 static const struct option long_opts[] = {
 	{ "pid", required_argument, NULL, 'p' },
 	{ "follow", no_argument, NULL, 'f' },
 	{ "comm", required_argument, NULL, OPT_COMM },
+	{ "all", no_argument, NULL, OPT_ALL },
+	{ "cgroup", required_argument, NULL, OPT_CGROUP },
 	{ "duration", required_argument, NULL, 'd' },
 	{ "output", required_argument, NULL, 'o' },
 	{ "json", required_argument, NULL, OPT_JSON },
@@ -446,6 +457,17 @@ static enum options_result parse_one(struct ms_options *o, int c, const char *ar
 		}
 		o->comm = arg;
 		break;
+	case OPT_ALL:
+		o->all = true;
+		break;
+	case OPT_CGROUP:
+		if (!*arg) {
+			ms_err("invalid --cgroup '' (a cgroup v2 directory)");
+			return OPTIONS_EXIT_ERROR;
+		}
+		o->cgroup = arg;
+		o->all = true;
+		break;
 	case 'h':
 		options__usage(stdout);
 		return OPTIONS_EXIT_OK;
@@ -485,14 +507,37 @@ static enum options_result check_report(struct ms_options *o)
 		return OPTIONS_EXIT_ERROR;
 	}
 	if (o->pid || o->duration_s || o->check || o->record_path || o->nallocator_libs ||
-	    o->symbol_prefix || o->no_mappings || o->follow || o->comm || o->check_overflow) {
-		ms_err("report reads a capture: -p, -d, -f, --comm, --check, --record, --allocator-lib, "
+	    o->symbol_prefix || o->no_mappings || o->follow || o->comm || o->check_overflow ||
+	    o->all) {
+		ms_err("report reads a capture: -p, -d, -f, --comm, --all, --cgroup, --check, --record, "
+		       "--allocator-lib, "
 		       "--symbol-prefix, --no-mappings and --check-overflow do not apply");
 		return OPTIONS_EXIT_ERROR;
 	}
 	o->replay_path = o->argv[0];
 	o->argv = NULL;
 	return check_outputs(o);
+}
+
+/* --all (--cgroup): no target of its own, and only what makes sense across processes. */
+static enum options_result check_all(const struct ms_options *o)
+{
+	const char *what = o->pid ? "-p" : o->argv ? "a program to launch" : o->comm ? "--comm" :
+			   o->follow ? "-f" : o->check ? "--check" : NULL;
+
+	if (what) {
+		ms_err("--all traces every process: %s does not go with it", what);
+		return OPTIONS_EXIT_ERROR;
+	}
+	what = !o->batch ? "--no-batch" : o->check_overflow ? "--check-overflow" :
+	       o->live_ns ? "--live" : NULL;
+	if (what) {
+		ms_err("%s does not go with --all (%s)", what,
+		       !o->batch ? "following processes needs batching's hooks" :
+		       "it reads one process's heap");
+		return OPTIONS_EXIT_ERROR;
+	}
+	return OPTIONS_RUN;
 }
 
 enum options_result options__parse(struct ms_options *o, int argc, char **argv)
@@ -535,6 +580,12 @@ enum options_result options__parse(struct ms_options *o, int argc, char **argv)
 		ms_err("record: give the capture file with -o FILE.msb");
 		return OPTIONS_EXIT_ERROR;
 	}
+	if (o->all) {
+		enum options_result r2 = check_all(o);
+
+		if (r2 != OPTIONS_RUN)
+			return r2;
+	}
 	if (o->check) {
 		if (!o->pid && !o->argv && !o->comm)
 			return OPTIONS_RUN;
@@ -559,7 +610,7 @@ enum options_result options__parse(struct ms_options *o, int argc, char **argv)
 		       o->follow ? "-f" : o->comm ? "--comm" : "-p PID,PID");
 		return OPTIONS_EXIT_ERROR;
 	}
-	if (!o->pid && !o->argv && !o->comm) {
+	if (!o->pid && !o->argv && !o->comm && !o->all) {
 		ms_err("nothing to trace: give -p PID or a program to launch (see --help)");
 		return OPTIONS_EXIT_ERROR;
 	}

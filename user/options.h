@@ -26,6 +26,8 @@ struct ms_options {
 	int more_pids[MS_MAX_MORE_PIDS]; /* -p PID,PID,...: the pids after the first */
 	int nmore_pids;
 	const char *comm;      /* --comm NAME: every process named NAME, now and later */
+	bool all;              /* --all: every process using a probed allocator, now and later */
+	const char *cgroup;    /* --cgroup PATH: --all within that cgroup v2 directory */
 	char **argv;           /* the program to launch and its arguments */
 	double duration_s;     /* -d; 0 = until the target exits or a signal */
 	const char *json_path; /* --json, or -o FILE.json */

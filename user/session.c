@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -15,6 +16,7 @@
 #include <bpf/libbpf.h>
 
 #include "attach.h"
+#include "cgroup.h"
 #include "discover.h"
 #include "events.h"
 #include "live_view.h"
@@ -104,6 +106,10 @@ struct session {
 	struct report_degraded degraded[TRACER_MAX_DEGRADED];
 	char *cmdline;
 	char comm[64]; /* the first image's name (the target's changes at exec) */
+	/* --all --cgroup: the cgroup's id and level (id 0: the whole machine) */
+	uint64_t cgroup_id;
+	uint32_t cgroup_level;
+	struct discover_seen seen; /* --all: the files execs brought, scanned once */
 	struct reach_result scan; /* the reachability scan (status SCAN_SKIPPED: none) */
 };
 
@@ -362,6 +368,36 @@ static int find_by_comm(struct session *s)
 	return 0;
 }
 
+/*
+ * --all: no target.  The allocator objects of every process running now
+ * (one pass over /proc); those of programs started later are looked for as
+ * they exec (probe_image()).
+ */
+static int prepare_all(struct session *s)
+{
+	struct discover_opts dopts = { .symbol_prefix = s->opts->symbol_prefix,
+				       .allocator_libs = s->opts->allocator_libs,
+				       .nallocator_libs = s->opts->nallocator_libs };
+	size_t nprocs;
+	int err;
+
+	if (s->opts->cgroup) {
+		err = cgroup__resolve(s->opts->cgroup, &s->cgroup_id, &s->cgroup_level);
+		if (err)
+			return err;
+		ms_info(1, "cgroup '%s': id %llu, level %u", s->opts->cgroup,
+			(unsigned long long)s->cgroup_id, s->cgroup_level);
+	}
+	err = discover__all(getpid(), &dopts, &s->objs, &nprocs);
+	if (err)
+		return err;
+	ms_info(1, "--all: %zu allocator objects in %zu processes", s->objs.n, nprocs);
+	/* no process is the report's: none of them names "the" allocator */
+	s->objs.used = -1;
+	snprintf(s->target.comm, sizeof(s->target.comm), "all");
+	return 0;
+}
+
 static int prepare_target(struct session *s)
 {
 	struct discover_opts dopts = { .symbol_prefix = s->opts->symbol_prefix,
@@ -369,6 +405,8 @@ static int prepare_target(struct session *s)
 				       .nallocator_libs = s->opts->nallocator_libs };
 	int err, pid = s->opts->pid;
 
+	if (s->opts->all)
+		return prepare_all(s);
 	for (int i = 0; i < s->opts->nmore_pids; i++)
 		s->more[s->nmore++] = s->opts->more_pids[i];
 	if (s->opts->comm) {
@@ -408,7 +446,7 @@ static void prepare_unwind(struct session *s)
 				    .mode = s->opts->unwind_mode };
 
 	if ((!s->opts->alloc_stacks && !s->opts->free_stacks) ||
-	    s->opts->unwind_mode == MS_UNWIND_FP)
+	    s->opts->unwind_mode == MS_UNWIND_FP || s->opts->all)
 		return;
 	s->unwind = unwinder__new(&uo);
 	if (!s->target.launched) {
@@ -516,6 +554,12 @@ static int attach_probes(struct session *s)
 		.follow = s->opts->follow,
 		.several = s->nmore > 0 || s->opts->comm,
 		.comm = s->opts->comm,
+		/* --all: per-process totals; stacks and mappings would need a symbolizer and a
+		 * mappings model per process (docs/system-wide.md) */
+		.all = s->opts->all,
+		.self_pid = getpid(),
+		.cgroup_id = s->cgroup_id,
+		.cgroup_level = s->cgroup_level,
 		.check_overflow = s->opts->check_overflow && malloc_is_glibc(&s->objs),
 		/* where the kernel allows it; else the ladder's first rung gives it up */
 		.overflow_canary = !getenv("MEMSCOPE_NO_CANARY"),
@@ -524,8 +568,15 @@ static int attach_probes(struct session *s)
 	volatile uint64_t *gen;
 	int rows_fd, objs_fd, keys_fd;
 
+	if (s->opts->all) {
+		to.alloc_stacks = to.free_stacks = false;
+		to.mappings = TRACER_MAPS_OFF;
+	}
 	if (!s->objs.n) {
-		ms_err("no allocator found in target '%d'", s->target.pid);
+		if (s->opts->all)
+			ms_err("no allocator found in any process");
+		else
+			ms_err("no allocator found in target '%d'", s->target.pid);
 		return -ENOENT;
 	}
 	s->tracer = tracer__new(&to);
@@ -535,10 +586,12 @@ static int attach_probes(struct session *s)
 	s->mode = *tracer__mode(s->tracer);
 	if (s->nprobes < 0)
 		return s->nprobes;
-	if ((s->opts->follow || s->nmore || s->opts->comm) && !tracer__sees_vm_children(s->tracer)) {
+	if ((s->opts->follow || s->nmore || s->opts->comm || s->opts->all) &&
+	    !tracer__sees_vm_children(s->tracer)) {
 		ms_err("%s needs the fork and exit hooks, which come with batching (not with "
 		       "--no-batch, nor on a kernel without tp_btf)",
-		       s->opts->follow ? "-f" : s->opts->comm ? "--comm" : "-p PID,PID");
+		       s->opts->follow ? "-f" : s->opts->comm ? "--comm" :
+		       s->opts->all ? "--all" : "-p PID,PID");
 		return -ENOTSUP;
 	}
 	if (s->opts->follow || s->nmore || s->opts->comm)
@@ -554,6 +607,46 @@ static int attach_probes(struct session *s)
 	/* after attach: a fallback there loads the programs and their maps again */
 	tracer__unwind_maps(s->tracer, &rows_fd, &objs_fd, &keys_fd, &gen);
 	return unwinder__bind(s->unwind, rows_fd, objs_fd, keys_fd, to.unwind_rows, gen);
+}
+
+/*
+ * --all: a process execed: the allocator objects it maps now (its loader
+ * has mapped its libraries by the time the record is read, as a rule) that
+ * are not probed yet (a static malloc, a jemalloc it links or preloads) are
+ * probed.  What it calls before then, or a library it maps later (dlopen),
+ * is not seen (docs/system-wide.md).
+ */
+static void probe_image(struct session *s, uint32_t pid)
+{
+	struct discover_opts dopts = { .symbol_prefix = s->opts->symbol_prefix,
+				       .skip = &s->objs, .seen = &s->seen, .quiet = true };
+	struct alloc_objects fresh;
+	int n;
+
+	n = discover__pid_opts((int)pid, &dopts, &fresh);
+	/* gone already (a short program), or a kernel thread */
+	if (n || !fresh.n) {
+		discover__free(&fresh);
+		return;
+	}
+	n = tracer__attach_more(s->tracer, &fresh);
+	if (n > 0) {
+		s->nprobes += n;
+		ms_info(1, "pid %u execed: %d more probes in %zu objects", pid, n, fresh.n);
+	}
+	s->objs.v = xrealloc(s->objs.v, (s->objs.n + fresh.n) * sizeof(*s->objs.v));
+	for (size_t i = 0; i < fresh.n; i++) {
+		s->objs.v[s->objs.n++] = fresh.v[i];
+		fresh.v[i] = (struct alloc_object){ 0 };
+	}
+	discover__free(&fresh);
+}
+
+static void probe_images(struct session *s)
+{
+	for (size_t i = 0; i < s->sink.nimages; i++)
+		probe_image(s, s->sink.images[i]);
+	s->sink.nimages = 0;
 }
 
 /* When BPF met frames in files without rows (dlopen), their rows are added. */
@@ -595,25 +688,29 @@ static int start_pipeline(struct session *s)
 		.interval_ns = s->opts->interval_ns,
 		.sample_bytes = s->opts->sample_bytes,
 		.mixed_fns = s->objs.mixed_fns,
+		.procs_without_sites = s->opts->all,
 		.internal = runtime__internal_release,
 		.internal_ctx = &s->runtime,
 	};
 	char path[64];
 
-	s->sym = new_symbolizer(s);
+	/* --all: no symbolizer (no stacks; one would be needed per process) */
+	s->sym = s->opts->all ? NULL : new_symbolizer(s);
 	s->runtime = (struct runtime_ctx){ .sym = s->sym, .objs = &s->objs };
 	s->model = model__new(&mo);
 	if (s->opts->check_overflow)
 		model__check_overflow(s->model, !malloc_is_glibc(&s->objs) ? OVERFLOW_NOT_GLIBC :
 					       s->mode.overflow_canary ? OVERFLOW_CANARY :
 					       OVERFLOW_READ);
-	snprintf(path, sizeof(path), "/proc/%d/statm", s->target.pid);
-	s->statm_fd = open(path, O_RDONLY | O_CLOEXEC);
-	s->maps = procmaps__new(s->target.pid);
+	if (!s->opts->all) {
+		snprintf(path, sizeof(path), "/proc/%d/statm", s->target.pid);
+		s->statm_fd = open(path, O_RDONLY | O_CLOEXEC);
+		s->maps = procmaps__new(s->target.pid);
+	}
 	s->sink = (struct event_sink){ .model = s->model, .sym = s->sym, .pid = s->target.pid,
 				       .ordered = tracer__batching(s->tracer),
 				       .follow = s->opts->follow || s->nmore ||
-						 s->opts->comm };
+						 s->opts->comm || s->opts->all };
 	start_recording(s);
 	if (s->rec_fd >= 0 && !s->rec)
 		return -EIO;
@@ -828,6 +925,8 @@ static uint64_t drain(struct session *s, bool all)
 	}
 	events__advance(&s->sink, all ? UINT64_MAX : until);
 	add_new_objects(s);
+	if (s->sink.nimages && s->tracer)
+		probe_images(s);
 	return until;
 }
 
@@ -1209,16 +1308,17 @@ static void trace_loop(struct session *s)
 			ms_info(1, "stopping on signal %d", (int)stop_signal);
 			if (s->target.launched)
 				forward_stop(s, stop_signal);
-			else
+			else if (!s->opts->all)
 				scan_at_detach(s);
 			break;
 		}
-		if (target_gone(s))
+		/* --all has no target to end with */
+		if (!s->opts->all && target_gone(s))
 			break;
 		if (deadline && ms_now_ns() >= deadline) {
 			if (s->target.launched)
 				forward_stop(s, SIGTERM);
-			else
+			else if (!s->opts->all)
 				scan_at_detach(s);
 			break;
 		}
@@ -1313,6 +1413,8 @@ static void fill_report_input(struct session *s, struct report_input *in, char *
 		.nexecs = s->model->nexecs,
 		.procs = s->model->procs,
 		.nprocs = s->model->nprocs,
+		.system_wide = s->opts->all,
+		.cgroup = s->opts->cgroup,
 	};
 	memcpy(in->bpf_stats, s->bpf_stats, sizeof(in->bpf_stats));
 	for (size_t i = 0; i < s->mode.ndegraded; i++)
@@ -1426,6 +1528,7 @@ static void session_cleanup(struct session *s)
 	procmaps__free(s->maps);
 	unwinder__free(s->unwind);
 	discover__free(&s->objs);
+	discover__free_seen(&s->seen);
 	reach_result__clear(&s->scan);
 	target__cleanup(&s->target);
 	free(s->existing);
@@ -1453,7 +1556,7 @@ int session__run(const struct ms_options *o)
 	if (!err && s.target.launched)
 		err = target__start(&s.target);
 	/* a launched target is polled only by the loop, which handles its exit stop */
-	if (!err && !s.target.launched && target__poll_exit(&s.target)) {
+	if (!err && !s.target.launched && !o->all && target__poll_exit(&s.target)) {
 		ms_err("target '%d' exited during attach", s.target.pid);
 		err = -ESRCH;
 	}

@@ -5915,6 +5915,250 @@ static void test_e2e__exec_of_a_pid_target_is_said_not_followed(void **state)
 }
 
 
+/* ---- --all and --cgroup: every process on the machine (issue 17) ---- */
+
+/* The entry of processes with pid (the latest: pids are reused), or NULL. */
+static const cJSON *all_process(const cJSON *json, pid_t pid)
+{
+	const cJSON *procs = cJSON_GetObjectItem(json, "processes"), *p, *found = NULL;
+
+	cJSON_ArrayForEach(p, procs)
+		if ((pid_t)num(p, "pid") == pid)
+			found = p;
+	return found;
+}
+
+/* A waiter (tests/programs/waiter.c) started after tracing began, as the comm test counts it. */
+static void assert_all_waiter(const cJSON *json, pid_t pid, const char *name)
+{
+	const cJSON *p = all_process(json, pid);
+
+	if (!p)
+		fail_msg("pid %d is not among the processes (lost events: %ld)", (int)pid,
+			 (long)num(summary(json), "lost_events"));
+	assert_string_equal(str(p, "comm"), name);
+	assert_int_equal((long)num(p, "allocations"), 9);
+	assert_int_equal((long)num(p, "frees"), 1);
+	assert_int_equal((long)num(p, "unknown_frees"), 0);
+	assert_int_equal((long)num(p, "leaked_allocations"), 8);
+	assert_int_equal((long)num(p, "leaked_bytes"), 4096 + 7 * 300);
+}
+
+/* Whether index i of processes is in the ranking v (an array of indexes). */
+static bool ranked(const cJSON *v, int i)
+{
+	const cJSON *e;
+
+	cJSON_ArrayForEach(e, v)
+		if ((int)e->valuedouble == i)
+			return true;
+	return false;
+}
+
+/*
+ * --all: two independent processes started after tracing began are each
+ * traced from their first call (9 allocations, 1 free, 8 blocks of 6196
+ * bytes live at their exit), ranked among the leakers; memscope-bpf itself
+ * is not traced; the capture's report is byte for byte the live one.
+ */
+static void test_e2e__all_traces_two_processes_started_after_tracing_began(void **state)
+{
+	char json[256], json2[256], err[256], msb[256], name1[16], name2[16], path1[256],
+		path2[256], cmd[600];
+	const cJSON *sw, *procs;
+	struct run r = { 0 };
+	char *a, *b;
+	pid_t w1, w2, ms;
+	int fd1, fd2, i1 = -1, i2 = -1, i = 0;
+	const cJSON *p;
+
+	snprintf(json, sizeof(json), "%s", tmp_path("all.json"));
+	snprintf(json2, sizeof(json2), "%s", tmp_path("all2.json"));
+	snprintf(err, sizeof(err), "%s", tmp_path("all.err"));
+	snprintf(msb, sizeof(msb), "%s", tmp_path("all.msb"));
+	snprintf(name1, sizeof(name1), "msa%d", (int)getpid() % 1000000);
+	snprintf(name2, sizeof(name2), "msb%d", (int)getpid() % 1000000);
+	snprintf(path1, sizeof(path1), "%s", tmp_path(name1));
+	snprintf(path2, sizeof(path2), "%s", tmp_path(name2));
+	snprintf(cmd, sizeof(cmd), "cp " PROGS "waiter '%s' && cp " PROGS "waiter '%s'", path1,
+		 path2);
+	assert_int_equal(system(cmd), 0);
+	unlink(json);
+	/* a large ring buffer: every other process on the machine sends its calls too */
+	ms = spawn((char *[]){ MEMSCOPE, "record", "-v", "--all", "--ringbuf-size", "64", "-o", msb,
+			       "--json", json, NULL },
+		   err, -1);
+	wait_tracing(err, ms);
+	w1 = start_waiter_at(path1, &fd1);
+	w2 = start_waiter_at(path2, &fd2);
+	assert_int_equal(read_ready(fd1), w1);
+	assert_int_equal(read_ready(fd2), w2);
+	kill(w1, SIGUSR1);
+	kill(w2, SIGUSR1);
+	assert_int_equal(wait_code(w1), 0);
+	assert_int_equal(wait_code(w2), 0);
+	/* their exits' records are read within a drain or two */
+	usleep(200000);
+	kill(ms, SIGINT);
+	finish(&r, ms, err, json);
+	close(fd1);
+	close(fd2);
+	assert_ran(&r, 0);
+	assert_int_equal((long)num(cJSON_GetObjectItem(r.json, "target"), "pid"), 0);
+	assert_all_waiter(r.json, w1, name1);
+	assert_all_waiter(r.json, w2, name2);
+	assert_null(all_process(r.json, ms));
+	procs = cJSON_GetObjectItem(r.json, "processes");
+	cJSON_ArrayForEach(p, procs) {
+		if ((pid_t)num(p, "pid") == w1)
+			i1 = i;
+		if ((pid_t)num(p, "pid") == w2)
+			i2 = i;
+		i++;
+	}
+	sw = cJSON_GetObjectItem(r.json, "system_wide");
+	assert_non_null(sw);
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(sw, "cgroup")));
+	assert_int_equal((long)num(sw, "processes"), cJSON_GetArraySize(procs));
+	assert_true(ranked(cJSON_GetObjectItem(sw, "by_leaked_bytes"), i1));
+	assert_true(ranked(cJSON_GetObjectItem(sw, "by_leaked_bytes"), i2));
+	if (!strstr(r.err, "processes by leaked bytes"))
+		fail_msg("no ranking in the text summary:\n%s", r.err);
+	run_free(&r);
+
+	/* the capture's report: the same JSON */
+	unlink(json2);
+	run_memscope(&r, NULL, "report", "--json", json2, msb, NULL);
+	assert_int_equal(r.status, 0);
+	run_free(&r);
+	a = slurp(json);
+	b = slurp(json2);
+	assert_non_null(a);
+	assert_non_null(b);
+	if (strcmp(a, b))
+		fail_msg("the capture's JSON differs from the live one ('%s', '%s')", json, json2);
+	free(a);
+	free(b);
+	unlink(path1);
+	unlink(path2);
+	unlink(msb);
+
+	run_memscope(&r, NULL, "--all", "-p", "1", NULL);
+	assert_one_line_error(&r, "--all traces every process: -p does not go with it");
+	run_free(&r);
+}
+
+/* Where cgroup v2 is mounted (/sys/fs/cgroup, or its unified/ in a hybrid layout); "" if nowhere. */
+static void cgroup2_root(char *buf, size_t len)
+{
+	char dev[256], dir[256], type[64];
+	FILE *f = fopen("/proc/self/mounts", "re");
+
+	buf[0] = 0;
+	while (f && fscanf(f, "%255s %255s %63s %*[^\n]", dev, dir, type) == 3)
+		if (!strcmp(type, "cgroup2")) {
+			snprintf(buf, len, "%s", dir);
+			break;
+		}
+	if (f)
+		fclose(f);
+}
+
+/* Like start_waiter_at(), the child moved into cgroup dir first (no call to malloc before its exec). */
+static pid_t start_waiter_in(const char *path, const char *dir, int *out_fd)
+{
+	char procs[600];
+	int fds[2];
+	pid_t pid;
+
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", dir);
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY), cg = open(procs, O_WRONLY);
+
+		die_with_parent();
+		if (cg < 0 || write(cg, "0", 1) != 1)
+			_exit(125);
+		close(cg);
+		dup2(fds[1], 1);
+		dup2(null, 2);
+		close(fds[0]);
+		execl(path, path, (char *)NULL);
+		_exit(126);
+	}
+	close(fds[1]);
+	*out_fd = fds[0];
+	return pid;
+}
+
+/*
+ * --cgroup DIR (a cgroup made here): of two processes started after
+ * tracing began, the one moved into DIR is traced exactly, the other not at
+ * all, nor anything else on the machine.  A path that is no cgroup v2
+ * directory is one line and a non-zero exit.
+ */
+static void test_e2e__all_cgroup_includes_one_process_and_excludes_another(void **state)
+{
+	char json[256], err[256], name[16], path[256], cmd[600], root[256], dir[512];
+	const cJSON *sw;
+	struct run r = { 0 };
+	pid_t w1, w2, ms;
+	int fd1, fd2;
+
+	cgroup2_root(root, sizeof(root));
+	if (!root[0]) {
+		if (getenv("CI"))
+			fail_msg("no cgroup v2 hierarchy is mounted");
+		fprintf(stderr, "SKIPPED: no cgroup v2 hierarchy is mounted\n");
+		skip();
+	}
+	snprintf(dir, sizeof(dir), "%s/memscope-e2e-%d", root, (int)getpid());
+	rmdir(dir);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	snprintf(json, sizeof(json), "%s", tmp_path("cgroup.json"));
+	snprintf(err, sizeof(err), "%s", tmp_path("cgroup.err"));
+	snprintf(name, sizeof(name), "msc%d", (int)getpid() % 1000000);
+	snprintf(path, sizeof(path), "%s", tmp_path(name));
+	snprintf(cmd, sizeof(cmd), "cp " PROGS "waiter '%s'", path);
+	assert_int_equal(system(cmd), 0);
+	unlink(json);
+	ms = spawn((char *[]){ MEMSCOPE, "-v", "--cgroup", dir, "--json", json, NULL }, err, -1);
+	wait_tracing(err, ms);
+	w1 = start_waiter_in(path, dir, &fd1);
+	w2 = start_waiter_at(path, &fd2);
+	assert_int_equal(read_ready(fd1), w1);
+	assert_int_equal(read_ready(fd2), w2);
+	kill(w1, SIGUSR1);
+	kill(w2, SIGUSR1);
+	assert_int_equal(wait_code(w1), 0);
+	assert_int_equal(wait_code(w2), 0);
+	usleep(200000);
+	kill(ms, SIGINT);
+	finish(&r, ms, err, json);
+	close(fd1);
+	close(fd2);
+	rmdir(dir);
+	unlink(path);
+	assert_ran(&r, 0);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "processes")), 1);
+	assert_all_waiter(r.json, w1, name);
+	assert_null(all_process(r.json, w2));
+	sw = cJSON_GetObjectItem(r.json, "system_wide");
+	assert_string_equal(str(sw, "cgroup"), dir);
+	assert_int_equal((long)num(sw, "leaked_bytes"), 4096 + 7 * 300);
+	assert_int_equal((long)num(sw, "untraced_threads"), 0);
+	run_free(&r);
+
+	run_memscope(&r, NULL, "--cgroup", "/proc", NULL);
+	assert_one_line_error(&r, "cannot use --cgroup '/proc': not a cgroup v2 directory");
+	run_free(&r);
+	run_memscope(&r, NULL, "--cgroup", "/nonexistent-cgroup", NULL);
+	assert_one_line_error(&r, "cannot use --cgroup '/nonexistent-cgroup'");
+	run_free(&r);
+}
+
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -6003,6 +6247,8 @@ int main(void)
 		cmocka_unit_test(test_e2e__follow_traces_each_forked_worker_on_its_own),
 		cmocka_unit_test(test_e2e__several_pids_each_traced_as_its_own_process),
 		cmocka_unit_test(test_e2e__comm_catches_a_process_started_after_tracing_began),
+		cmocka_unit_test(test_e2e__all_traces_two_processes_started_after_tracing_began),
+		cmocka_unit_test(test_e2e__all_cgroup_includes_one_process_and_excludes_another),
 	};
 
 	/*

@@ -16,9 +16,13 @@ static void check(const struct ms_options *o)
 	if (o->command == MS_CMD_REPORT) {
 		if (!o->replay_path || o->pid || o->argv || o->record_path)
 			fuzz_fail("report needs its capture and nothing to trace");
-	} else if (!o->check && (!!o->pid + !!o->argv + !!o->comm) != 1) {
-		fuzz_fail("a run needs exactly one of -p, a program and --comm");
+	} else if (!o->check && (!!o->pid + !!o->argv + !!o->comm + !!o->all) != 1) {
+		fuzz_fail("a run needs exactly one of -p, a program, --comm and --all");
 	}
+	if (o->cgroup && !o->all)
+		fuzz_fail("--cgroup without --all");
+	if (o->all && (o->follow || !o->batch || o->check_overflow || o->live_ns || o->check))
+		fuzz_fail("--all with an option that reads one process");
 	if (o->nmore_pids < 0 || o->nmore_pids > MS_MAX_MORE_PIDS || (o->nmore_pids && !o->pid))
 		fuzz_fail("%d more pids", o->nmore_pids);
 	for (int i = 0; i < o->nmore_pids; i++)

@@ -21,6 +21,8 @@ printf -- '-vv\0--min-age\0000.5\0--top\00020\0--unwind\0dwarf\0--no-batch\0-o\0
 printf -- '--check' > $c/options/check
 printf -- '-f\0-p\00012,34,56' > $c/options/follow
 printf -- '--comm\0nginx\0-d\0003' > $c/options/comm
+printf -- '--all\0--sample-bytes\00064k\0-d\0002' > $c/options/all
+printf -- 'record\0-o\0t.msb\0--cgroup\0/sys/fs/cgroup/a.slice' > $c/options/cgroup
 printf -- 'report\0t.msb\0--json\0a.json' > $c/options/report
 printf -- 'record\0-o\0t.msb\0--\0prog' > $c/options/record
 

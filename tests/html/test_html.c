@@ -1066,6 +1066,75 @@ static void test_html__growing_sites_show_the_steady_site_and_its_curve(void **s
 	free(html);
 }
 
+/* ---- --all: the processes' table (docs/system-wide.md) ---- */
+
+/*
+ * memscope-bpf --all for 4 s while tests/programs/leaks runs once, 1.5 s
+ * in: the processes' section is shown, counts the JSON's processes, and
+ * has a row with leaks' pid and name; the target's notes are not repeated
+ * once per process.
+ */
+static void test_html__all_shows_every_process_in_one_table(void **state)
+{
+	char *html = tmp_path("all.html"), *json = tmp_path("all.json");
+	char *out = tmp_path("all.out"), *err = tmp_path("all.err");
+	char *argv[] = { MEMSCOPE, "--all", "-d", "4", "--html", html, "--json", json, NULL };
+	char count[64], cell[64], *text, *table;
+	const cJSON *procs, *p;
+	cJSON *report;
+	struct page pg;
+	bool found = false;
+	pid_t child;
+	int code, st;
+
+	unlink(html);
+	unlink(json);
+	child = fork();
+	if (child == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		dup2(null, 1);
+		dup2(null, 2);
+		usleep(1500000);
+		execl(PROGS "leaks", PROGS "leaks", (char *)NULL);
+		_exit(126);
+	}
+	code = run(argv, out, err, 60);
+	waitpid(child, &st, 0);
+	if (code != 0) {
+		text = slurp(err);
+		fail_msg("memscope-bpf --all exited %d:\n%s", code, text ? text : "");
+	}
+	text = slurp(json);
+	assert_non_null(text);
+	report = cJSON_Parse(text);
+	free(text);
+	assert_non_null(report);
+	assert_true(cJSON_IsObject(cJSON_GetObjectItem(report, "system_wide")));
+	procs = cJSON_GetObjectItem(report, "processes");
+	cJSON_ArrayForEach(p, procs)
+		if ((pid_t)json_num(p, "pid") == child && !strcmp(cJSON_GetObjectItem(p, "comm")->valuestring, "leaks"))
+			found = true;
+	if (!found)
+		fail_msg("leaks (pid %d) is not among the JSON's processes", (int)child);
+	pg = load(html, NULL);
+	assert_rendered(&pg, "all");
+	snprintf(count, sizeof(count), "id=\"system-count\" class=\"count\">%d<", cJSON_GetArraySize(procs));
+	if (!strstr(pg.dom, "<section id=\"system-section\" class=\"panel\">") || !strstr(pg.dom, count))
+		fail_msg("the processes' section is hidden or does not count %d", cJSON_GetArraySize(procs));
+	table = table_of(pg.dom, "system");
+	snprintf(cell, sizeof(cell), ">%d</td>", (int)child);
+	if (!strstr(table, cell) || !strstr(table, ">leaks</td>"))
+		fail_msg("no row for leaks (pid %d) in the processes' table", (int)child);
+	/* (the page's own script names the note too: a drawn one has a pid) */
+	for (const char *n = pg.dom; (n = strstr(n, "Also traced (-f): pid ")); n++)
+		if (n[22] >= '0' && n[22] <= '9')
+			fail_msg("a note per process under --all");
+	free(table);
+	page_free(&pg);
+	cJSON_Delete(report);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1081,6 +1150,7 @@ int main(void)
 		cmocka_unit_test(test_html__hostile_names_from_a_traced_program_show_as_text),
 		cmocka_unit_test(test_html__stdio_buffer_leak_is_shown_as_the_c_librarys),
 		cmocka_unit_test(test_html__growing_sites_show_the_steady_site_and_its_curve),
+		cmocka_unit_test(test_html__all_shows_every_process_in_one_table),
 	};
 
 	if (!can_run())

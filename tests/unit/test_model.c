@@ -126,10 +126,85 @@ static void test_report__images_name_the_target_by_its_last_exec(void **state)
 	model__free(m);
 }
 
+/* A call of thread tid in process pid's heap (model__proc() routes it). */
+static void proc_malloc(struct model *m, uint32_t tid, uint64_t ts, uint64_t ptr, uint64_t size)
+{
+	struct alloc_call c = { .fn = MS_FN_MALLOC, .tid = tid, .ts_ns = ts, .ptr = ptr, .size = size };
+
+	model__alloc(m, &c, 0x11, 0x401000, 0);
+}
+
+static void proc_event(struct model *m, uint8_t kind, uint64_t ts, uint32_t pid, uint32_t other,
+		       const char *comm)
+{
+	struct model_proc_event e = { .kind = kind, .ts_ns = ts, .pid = pid, .other = other,
+				      .comm = comm };
+
+	model__proc(m, &e);
+}
+
+/*
+ * --all: an exec closes the process's image out (MODEL_PROC_IMAGE): a new
+ * entry with the same pid takes the calls stamped from the exec on, one
+ * stamped before it that came late still goes to the old image, and the
+ * old image's blocks are live at its exec, not leaks; a pid reused after an
+ * exit is a new process too.
+ */
+static void test_model__all_exec_and_pid_reuse_start_new_processes(void **state)
+{
+	struct model *m = new_model();
+	struct report_input in = { .exit_text = "", .start_ns = 1000, .end_ns = 9000,
+				   .system_wide = true };
+	struct report *r;
+
+	proc_event(m, MODEL_PROC_FORK, 1500, 50, 1, "bash");
+	proc_malloc(m, 50, 2000, 0x1000, 100);
+	proc_event(m, MODEL_PROC_IMAGE, 3000, 50, 0, "cat");
+	proc_malloc(m, 50, 2500, 0x2000, 10);  /* before the exec, read after it */
+	proc_malloc(m, 50, 3500, 0x3000, 300);
+	proc_event(m, MODEL_PROC_EXIT, 4000, 50, 0, "cat");
+	proc_event(m, MODEL_PROC_FORK, 5000, 50, 1, "sleep");
+	proc_malloc(m, 50, 5100, 0x1000, 7);
+	model__flush(m);
+	assert_int_equal(m->nprocs, 3);
+	assert_true(m->procs[0].execed);
+	assert_false(m->procs[0].exited);
+	assert_int_equal(m->procs[0].end_ns, 3000);
+	assert_int_equal(heap__totals(m->procs[0].heap)->live_bytes, 110);
+	assert_string_equal(m->procs[1].comm, "cat");
+	assert_int_equal(m->procs[1].prev, 1);
+	assert_true(m->procs[1].exited);
+	assert_int_equal(heap__totals(m->procs[1].heap)->allocations, 1);
+	assert_string_equal(m->procs[2].comm, "sleep");
+	assert_int_equal(heap__totals(m->procs[2].heap)->live_bytes, 7);
+	/* the target (pid 0) saw nothing */
+	assert_int_equal(heap__totals(m->heap)->allocations, 0);
+
+	in.heap = m->heap;
+	in.stacks = m->stacks;
+	in.procs = m->procs;
+	in.nprocs = m->nprocs;
+	r = report__build(&in);
+	assert_true(r->system.on);
+	assert_true(r->processes[0].execed);
+	assert_int_equal(r->processes[0].leaked_bytes, 0);
+	/* leaked: cat's 300 bytes; in use: sleep's 7, the execed image in neither */
+	assert_int_equal(r->system.nby_leaked, 1);
+	assert_int_equal(r->system.by_leaked[0], 1);
+	assert_int_equal(r->system.leaked_bytes, 300);
+	assert_int_equal(r->system.nby_in_use, 1);
+	assert_int_equal(r->system.by_in_use[0], 2);
+	assert_int_equal(r->system.in_use_bytes, 7);
+	assert_int_equal(r->system.allocations, 4);
+	report__free(r);
+	model__free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_model__exec_closes_the_image_and_starts_a_fresh_heap),
+		cmocka_unit_test(test_model__all_exec_and_pid_reuse_start_new_processes),
 		cmocka_unit_test(test_report__images_name_the_target_by_its_last_exec),
 	};
 

@@ -243,10 +243,34 @@ static void test_footprint__heap_arenas_and_mmapped_blocks_by_glibcs_rules(void 
 	footprint__free(fp);
 }
 
+/* The kernel merges neighbouring anonymous mappings: two mmapped chunks and
+ * two pages of the program's own show as one range. */
+static void test_footprint__mmapped_chunks_inside_a_merged_mapping(void **state)
+{
+	struct fixture *f = *state;
+	struct footprint *fp = footprint__new(f->h);
+	struct footprint_reading r;
+	const uint64_t base = 0x7f3000101000ull;
+	const struct footprint_range v[] = {
+		{ base, base + 0x33000 + 0x2000 + 0x25000, FOOTPRINT_ANON },
+	};
+
+	alloc(f, MS_FN_MALLOC, base + 16, 200 * 1024, 0);           /* 0x33000 chunk */
+	alloc(f, MS_FN_MALLOC, base + 0x35000 + 16, 150000, 0);     /* 0x25000 chunk */
+	assert_int_equal(footprint__reading(fp, 5, v, 1), 0x33000 + 0x25000);
+	assert_true(footprint__last(fp, &r));
+	assert_int_equal(r.mmapped, 0x33000 + 0x25000);
+	assert_int_equal(r.nmmapped, 2);
+	assert_int_equal(r.mmapped_live, 200 * 1024 + 150000);
+	assert_int_equal(r.arenas, 0);
+	footprint__free(fp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_overflow__changed_slack_is_found_at_release_with_its_size, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_footprint__mmapped_chunks_inside_a_merged_mapping, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_overflow__changes_inside_the_block_are_the_programs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_overflow__blocks_without_slack_or_reading_are_counted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_overflow__realloc_finds_the_old_blocks_change, setup, teardown),

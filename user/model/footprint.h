@@ -14,6 +14,9 @@
  *   arena heaps        any other anonymous mapping starting at a multiple of
  *                      64 MiB (glibc's HEAP_MAX_SIZE: the heaps of the other
  *                      arenas are aligned to it; only their read-write part)
+ *   merged mappings    any other anonymous mapping: its page starts with a
+ *                      live block 16 bytes in are mmapped chunks (the kernel
+ *                      merges neighbouring anonymous mappings)
  *
  * Everything else (thread stacks, the program's own mmap()s) is not the
  * allocator's.  Missed: an arena heap with no live block is still counted

@@ -187,25 +187,35 @@ void model__flush(struct model *m)
 /* -f: the process (other than the target) thread tid belongs to, or NULL. */
 static struct model_proc *proc_of(struct model *m, uint32_t tid)
 {
-	for (size_t i = 0; i < m->ntids; i++)
-		if (m->tids[i].tid == tid)
+	/* a batch holds one thread's calls: the last answer is asked again (--all: many tids) */
+	if (m->last_tid_proc && m->last_tid == tid)
+		return &m->procs[m->last_tid_proc - 1];
+	for (size_t i = 0; i < m->ntids; i++) {
+		if (m->tids[i].tid == tid) {
+			m->last_tid = tid;
+			m->last_tid_proc = m->tids[i].proc;
 			return &m->procs[m->tids[i].proc - 1];
+		}
+	}
 	return NULL;
 }
 
+/* The latest process with pid (--all over a long run: a pid is reused). */
 static struct model_proc *find_proc(struct model *m, uint32_t pid)
 {
-	for (size_t i = 0; i < m->nprocs; i++)
+	for (size_t i = m->nprocs; i-- > 0;)
 		if (m->procs[i].pid == pid)
 			return &m->procs[i];
 	return NULL;
 }
+
 
 static void set_thread(struct model *m, uint32_t tid, uint32_t pid)
 {
 	struct model_proc *p = find_proc(m, pid);
 	size_t i;
 
+	m->last_tid_proc = 0;
 	for (i = 0; i < m->ntids && m->tids[i].tid != tid; i++)
 		;
 	if (!p) {
@@ -227,7 +237,8 @@ void model__proc(struct model *m, const struct model_proc_event *e)
 	model__flush(m);
 	switch (e->kind) {
 	case MODEL_PROC_FORK:
-		if (find_proc(m, e->pid))
+		p = find_proc(m, e->pid);
+		if (p && !p->exited)
 			return;
 		m->procs = xrealloc(m->procs, (m->nprocs + 1) * sizeof(*m->procs));
 		p = &m->procs[m->nprocs++];
@@ -254,6 +265,31 @@ void model__proc(struct model *m, const struct model_proc_event *e)
 	case MODEL_PROC_THREAD:
 		set_thread(m, e->other, e->pid);
 		break;
+	case MODEL_PROC_IMAGE: {
+		struct model_proc *old = find_proc(m, e->pid);
+		uint32_t oi;
+
+		if (!old || old->exited || old->execed)
+			return;
+		oi = (uint32_t)(old - m->procs) + 1;
+		m->procs = xrealloc(m->procs, (m->nprocs + 1) * sizeof(*m->procs));
+		old = &m->procs[oi - 1];
+		old->execed = true;
+		old->end_ns = e->ts_ns;
+		p = &m->procs[m->nprocs++];
+		*p = (struct model_proc){ .pid = e->pid, .ppid = old->ppid, .start_ns = e->ts_ns,
+					  .prev = oi, .heap = heap__new(64) };
+		snprintf(p->comm, sizeof(p->comm), "%s", e->comm ? e->comm : "");
+		p->cmdline = e->cmdline ? xstrdup(e->cmdline) : NULL;
+		heap__set_window_origin(p->heap, m->opts.start_ns, m->opts.interval_ns);
+		heap__set_sample_bytes(p->heap, m->opts.sample_bytes);
+		/* its threads (the one that execed: the others ended) are the new image's */
+		for (size_t i = 0; i < m->ntids; i++)
+			if (m->tids[i].proc == oi)
+				m->tids[i].proc = (uint32_t)m->nprocs;
+		m->last_tid_proc = 0;
+		break;
+	}
 	case MODEL_PROC_NAME:
 		p = find_proc(m, e->pid);
 		if (!p)
@@ -273,10 +309,13 @@ void model__alloc(struct model *m, const struct alloc_call *c, uint64_t hash, ui
 	struct model_slot *q;
 	struct model_proc *p = m->ntids ? proc_of(m, c->tid) : NULL;
 
+	/* --all: a call made before the exec that began p (its record came after) */
+	while (p && p->prev && c->ts_ns < p->start_ns)
+		p = &m->procs[p->prev - 1];
 	if (p) {
 		struct alloc_call a = *c;
 
-		a.stack = event_stack(m, hash, caller, flags);
+		a.stack = m->opts.procs_without_sites ? 0 : event_stack(m, hash, caller, flags);
 		heap__alloc(p->heap, &a);
 		m->events++;
 		return;
@@ -294,10 +333,12 @@ void model__free_call(struct model *m, const struct free_call *c, uint64_t hash,
 	struct model_slot *q;
 	struct model_proc *p = m->ntids ? proc_of(m, c->tid) : NULL;
 
+	while (p && p->prev && c->ts_ns < p->start_ns)
+		p = &m->procs[p->prev - 1];
 	if (p) {
 		struct free_call f = *c;
 
-		f.stack = event_stack(m, hash, caller, flags);
+		f.stack = m->opts.procs_without_sites ? 0 : event_stack(m, hash, caller, flags);
 		heap__release(p->heap, &f);
 		m->events++;
 		return;

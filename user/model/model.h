@@ -56,6 +56,14 @@ struct model_opts {
 	uint64_t interval_ns;   /* --interval */
 	uint64_t sample_bytes;  /* --sample-bytes; 0: every call */
 	uint64_t mixed_fns;     /* detector__set_mixed_families() */
+	/*
+	 * --all: the processes' calls keep no site (stack 0).  Their callers'
+	 * addresses differ in each process (ASLR), so sites would grow with
+	 * every process, and each heap's site array with them (~300 KB a
+	 * process seen); nothing symbolizes them without a symbolizer per
+	 * process.  Their heaps keep totals and blocks.
+	 */
+	bool procs_without_sites;
 	/* asked about releases of addresses not live (detect.h); may be NULL */
 	detector_internal_fn internal;
 	void *internal_ctx;
@@ -88,6 +96,9 @@ struct model_proc {
 	uint64_t start_ns, end_ns; /* end 0: still running when tracing ended */
 	bool exited;
 	int status;            /* exited: waitpid()'s form */
+	/* --all: this image ended at end_ns by an exec (its blocks were released then) */
+	bool execed;
+	uint32_t prev;         /* --all: the image before its exec (an index + 1; 0: none) */
 	struct heap *heap;
 };
 
@@ -96,6 +107,9 @@ enum model_proc_kind {
 	MODEL_PROC_EXIT = 2,   /* pid's last thread exited with status */
 	MODEL_PROC_THREAD = 3, /* thread tid (in ppid's place) belongs to process pid */
 	MODEL_PROC_NAME = 4,   /* pid execed: its comm and cmdline (NULL: not read) */
+	/* --all: pid execed: its image so far is closed out, a new one (comm, cmdline) begins;
+	 * calls stamped before ts_ns still go to the old one */
+	MODEL_PROC_IMAGE = 5,
 };
 
 struct model_proc_event {
@@ -131,6 +145,7 @@ struct model {
 	size_t nprocs;
 	struct { uint32_t tid, proc; } *tids; /* threads of procs: proc is an index + 1 */
 	size_t ntids;
+	uint32_t last_tid, last_tid_proc; /* proc_of()'s last answer (proc 0: none) */
 	/* read ahead, not applied yet */
 	struct model_slot queue[MODEL_READ_AHEAD];
 	unsigned qhead, qlen;

@@ -180,7 +180,14 @@ static struct memscope *open_configured(const struct tracer_opts *opts, bool mul
 	bpf_program__set_autoload(k->progs.maps_exit_raw, opts->mappings == TRACER_MAPS_RAW);
 	k->rodata->target_tgid = opts->pid;
 	k->rodata->follow = opts->follow;
-	k->rodata->use_procs = opts->follow || opts->several;
+	k->rodata->use_procs = opts->follow || opts->several || opts->all;
+	if (opts->all) {
+		k->rodata->trace_all = true;
+		k->rodata->self_tgid = (__u32)opts->self_pid;
+		k->rodata->cgroup_id = opts->cgroup_id;
+		k->rodata->cgroup_level = opts->cgroup_level;
+		bpf_map__set_max_entries(k->maps.procs, MS_MAX_PROCS_ALL);
+	}
 	if (opts->comm)
 		snprintf((char *)k->rodata->comm_name, sizeof(k->rodata->comm_name), "%s", opts->comm);
 	k->rodata->alloc_stacks = opts->alloc_stacks;
@@ -491,7 +498,7 @@ struct tracer *tracer__new(const struct tracer_opts *opts)
 	libbpf_set_print(libbpf_print);
 	t->pid = opts->pid;
 	/* -f: a child is traced from its first call, before we could attach to it; BPF filters */
-	t->probe_pid = opts->follow || opts->several ? -1 : opts->pid;
+	t->probe_pid = opts->follow || opts->several || opts->all ? -1 : opts->pid;
 	t->opts = *opts;
 	/* a kernel before 6.6 has no uprobe_multi links: perf events, no warning */
 	multi = !no_multi && tracer__has_uprobe_multi();
@@ -660,7 +667,7 @@ static int attach_batching(struct tracer *t)
 	if (!t->exec_seen)
 		ms_info(1, "cannot attach the exec hook: %s", strerror(errno));
 	/* -f: every task (those of no traced process stop at the storage lookup) */
-	info.task.pid = t->opts.follow || t->opts.several ? 0 : (uint32_t)t->pid;
+	info.task.pid = t->opts.follow || t->opts.several || t->opts.all ? 0 : (uint32_t)t->pid;
 	io.link_info = &info;
 	io.link_info_len = sizeof(info);
 	t->sweep = bpf_program__attach_iter(t->skel->progs.sweep, &io);
@@ -745,7 +752,8 @@ static int attach_annotations(struct tracer *t, const struct alloc_object *o)
 
 static bool target_gone(const struct tracer *t, int err)
 {
-	return err == -ESRCH || (err == -ENOENT && ms_process_gone(t->pid));
+	/* --all has no target to lose */
+	return t->pid > 0 && (err == -ESRCH || (err == -ENOENT && ms_process_gone(t->pid)));
 }
 
 /*
@@ -759,7 +767,8 @@ static int attach_object(struct tracer *t, const struct alloc_object *o, int *mu
 
 	if (t->multi) {
 		err = attach_object_multi(t, o);
-		if (!err || target_gone(t, err))
+		/* --all: a file whose process went with it is not a kernel's refusal */
+		if (!err || target_gone(t, err) || (t->opts.all && err == -ENOENT))
 			return err;
 		*multi_err = err;
 		return -EPROTONOSUPPORT;
@@ -768,7 +777,7 @@ static int attach_object(struct tracer *t, const struct alloc_object *o, int *mu
 		const struct alloc_sym *s = &o->syms[j];
 
 		err = attach_sym(t, o, s);
-		if (err && !target_gone(t, err))
+		if (err && !target_gone(t, err) && !(t->opts.all && err == -ENOENT))
 			ms_err("cannot attach to '%s' in '%s' at 0x%llx: %s", s->name, o->path,
 			       (unsigned long long)(s->file_offset + s->probe_offset),
 			       strerror(-err));
@@ -816,6 +825,10 @@ static int attach_objects(struct tracer *t, const struct alloc_objects *objs, in
 		if (target_gone(t, err)) {
 			ms_err("target '%d' exited during attach", t->pid);
 			return -ESRCH;
+		}
+		if (err == -ENOENT && t->opts.all) {
+			ms_warn("'%s' is gone (its process exited): not probed", o->path);
+			continue;
 		}
 		if (err)
 			return err;

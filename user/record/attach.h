@@ -45,6 +45,16 @@ struct tracer_opts {
 	bool several;
 	/* --comm: processes that take this name later (exec, fork) join the traced set */
 	const char *comm;
+	/*
+	 * --all: every process joins the traced set at its first call, but
+	 * self_pid's and its children's; pid is 0 (no target).  cgroup_id not 0
+	 * (--cgroup): only processes below that cgroup v2 directory, at
+	 * cgroup_level below the root.
+	 */
+	bool all;
+	int self_pid;
+	uint64_t cgroup_id;
+	uint32_t cgroup_level;
 	bool check_overflow;    /* MS_EV_SLACK records (glibc's malloc; never with sampling) */
 	bool overflow_canary;   /* with it: fill the slack first (bpf_probe_write_user) */
 	int mappings;           /* enum tracer_maps: how mmap & co. are traced */

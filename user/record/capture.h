@@ -27,7 +27,7 @@
 #include <stdint.h>
 
 #define CAPTURE_MAJOR 1
-#define CAPTURE_MINOR 5
+#define CAPTURE_MINOR 6
 /* bytes of the header's fixed part, and of a block header */
 #define CAPTURE_FILE_HDR_LEN 24
 #define CAPTURE_BLOCK_HDR_LEN 32

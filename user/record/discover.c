@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <dirent.h>
 #include <unistd.h>
 
 #include "discover.h"
@@ -42,6 +43,30 @@ static bool known(const struct alloc_objects *objs, dev_t dev, ino_t ino)
 
 /* --symbol-prefix, for the scans of this discovery (one at a time) */
 static const char *symbol_prefix;
+/* discover_opts.skip and .seen, likewise */
+static const struct alloc_objects *skip_objs;
+static struct discover_seen *seen_files;
+
+void discover__free_seen(struct discover_seen *seen)
+{
+	free(seen->v);
+	*seen = (struct discover_seen){ 0 };
+}
+
+/* Whether (dev, ino) was scanned before; if not, it is now noted as scanned. */
+static bool seen_before(struct discover_seen *seen, dev_t dev, ino_t ino)
+{
+	for (size_t i = 0; i < seen->n; i++)
+		if (seen->v[i].dev == dev && seen->v[i].ino == ino)
+			return true;
+	if (seen->n == seen->cap) {
+		seen->cap = seen->cap ? seen->cap * 2 : 64;
+		seen->v = xrealloc(seen->v, seen->cap * sizeof(*seen->v));
+	}
+	seen->v[seen->n].dev = dev;
+	seen->v[seen->n++].ino = ino;
+	return false;
+}
 
 /* Scans the object open at fd; keeps it when it defines allocator symbols. */
 static int add_object(struct alloc_objects *objs, int fd, const char *path,
@@ -51,7 +76,9 @@ static int add_object(struct alloc_objects *objs, int fd, const char *path,
 	struct stat st;
 	int err;
 
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || known(objs, st.st_dev, st.st_ino))
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || known(objs, st.st_dev, st.st_ino) ||
+	    (skip_objs && known(skip_objs, st.st_dev, st.st_ino)) ||
+	    (seen_files && seen_before(seen_files, st.st_dev, st.st_ino)))
 		return 0;
 	err = alloc_syms__scan_prefixed(fd, symbol_prefix, &o.syms, &o.nsyms);
 	if (err) {
@@ -233,15 +260,21 @@ int discover__pid_opts(int pid, const struct discover_opts *opts, struct alloc_o
 	if (n < 0) {
 		err = (int)n;
 		/* gone between the pid check and here: the race the session names so */
-		if (err == -ESRCH)
+		if (opts && opts->quiet)
+			;
+		else if (err == -ESRCH)
 			ms_err("target '%d' exited during attach", pid);
 		else
 			ms_err("cannot read '/proc/%d/maps': %s", pid, strerror(-err));
 		goto cleanup;
 	}
 	symbol_prefix = opts ? opts->symbol_prefix : NULL;
+	skip_objs = opts ? opts->skip : NULL;
+	seen_files = opts ? opts->seen : NULL;
 	for (ssize_t i = 0; i < n; i++)
 		scan_mapping(out, pm, &maps[i]);
+	skip_objs = NULL;
+	seen_files = NULL;
 	err = add_allocator_libs(out, opts);
 	drop_empty(out);
 cleanup:
@@ -478,5 +511,77 @@ int discover__program_opts(const char *exe, const struct discover_opts *opts,
 		add_loader_list(out, interp, exe, opts ? opts->envp : NULL);
 	err = add_allocator_libs(out, opts);
 	drop_empty(out);
+	return err;
+}
+
+/*
+ * --all: each object is attached through the path of the first process
+ * found mapping it (/proc/PID/root/...), which is gone with that process.
+ * Our own path to the same file is used where there is one; an object
+ * that can no longer be reached is dropped (its process exited meanwhile).
+ */
+static void stable_attach_paths(struct alloc_objects *objs)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < objs->n; i++) {
+		struct alloc_object *o = &objs->v[i];
+		struct stat st;
+
+		if (stat(o->path, &st) == 0 && st.st_dev == o->dev && st.st_ino == o->ino) {
+			free(o->attach_path);
+			o->attach_path = xstrdup(o->path);
+		} else if (stat(o->attach_path, &st) < 0 || st.st_dev != o->dev ||
+			   st.st_ino != o->ino) {
+			ms_info(1, "'%s': its process is gone, not probed", o->path);
+			free(o->path);
+			free(o->attach_path);
+			free(o->syms);
+			continue;
+		}
+		objs->v[j++] = *o;
+	}
+	objs->n = j;
+	find_used(objs);
+}
+
+int discover__all(int skip_pid, const struct discover_opts *opts, struct alloc_objects *out,
+		  size_t *nprocs)
+{
+	struct dirent *de;
+	DIR *d = opendir("/proc");
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	*nprocs = 0;
+	if (!d) {
+		err = -errno;
+		ms_err("cannot read '/proc': %s", strerror(-err));
+		return err;
+	}
+	symbol_prefix = opts ? opts->symbol_prefix : NULL;
+	while ((de = readdir(d))) {
+		struct procmap *maps = NULL;
+		struct procmaps *pm;
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+		ssize_t n;
+
+		if (*end || pid <= 0 || pid == skip_pid)
+			continue;
+		/* kernel threads have no maps; a process gone meanwhile has none either */
+		pm = procmaps__new((int)pid);
+		n = pm ? procmaps__read(pm, &maps) : -1;
+		if (n > 0)
+			(*nprocs)++;
+		for (ssize_t i = 0; i < n; i++)
+			scan_mapping(out, pm, &maps[i]);
+		free(maps);
+		procmaps__free(pm);
+	}
+	closedir(d);
+	err = add_allocator_libs(out, opts);
+	drop_empty(out);
+	stable_attach_paths(out);
 	return err;
 }

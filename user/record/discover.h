@@ -14,6 +14,7 @@
 #ifndef MS_DISCOVER_H
 #define MS_DISCOVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -47,6 +48,14 @@ struct alloc_objects {
 	uint64_t mixed_fns;
 };
 
+/* Files discovery has scanned, by device and inode (discover_opts.seen). */
+struct discover_seen {
+	struct { dev_t dev; ino_t ino; } *v;
+	size_t n, cap;
+};
+
+void discover__free_seen(struct discover_seen *seen);
+
 /* What discovery looks for beyond the standard names. */
 struct discover_opts {
 	const char *symbol_prefix;   /* --symbol-prefix: also PREFIXmalloc, PREFIXfree, ... */
@@ -58,6 +67,15 @@ struct discover_opts {
 	 * that execs, `env LD_PRELOAD=... prog`).
 	 */
 	char *const *envp;
+	/* objects known already (by dev and inode): not scanned again, not returned; may be NULL */
+	const struct alloc_objects *skip;
+	/*
+	 * A running process only: every file scanned before (allocator or not),
+	 * not scanned again; those scanned now are added.  May be NULL.  Free
+	 * with discover__free_seen().
+	 */
+	struct discover_seen *seen;
+	bool quiet; /* a process gone or unreadable: no message (the caller expects it) */
 };
 
 /* 0 or negative errno (message printed).  Objects with neither allocator
@@ -68,6 +86,13 @@ int discover__program(const char *exe, struct alloc_objects *out);
 int discover__pid_opts(int pid, const struct discover_opts *opts, struct alloc_objects *out);
 int discover__program_opts(const char *exe, const struct discover_opts *opts,
 			   struct alloc_objects *out);
+/*
+ * --all: the objects of every process running now but skip_pid (one pass
+ * over /proc/PID/maps; each file scanned once), in *nprocs processes read.
+ * A process gone or unreadable meanwhile is passed over.
+ */
+int discover__all(int skip_pid, const struct discover_opts *opts, struct alloc_objects *out,
+		  size_t *nprocs);
 /* The name of the allocator objs->used holds ("jemalloc", ...; "unknown"), NULL when none. */
 const char *discover__allocator(const struct alloc_objects *objs);
 void discover__free(struct alloc_objects *objs);

@@ -323,6 +323,17 @@ static void on_proc(struct event_sink *s, const struct ms_ev_proc *e)
 	} else if (e->kind == MS_PROCEV_EXEC) {
 		pe.kind = MODEL_PROC_NAME;
 		pe.cmdline = cmdline = read_cmdline(e->pid);
+	} else if (e->kind == MS_PROCEV_IMAGE) {
+		/* the session's (new allocators to probe); a traced process's also the model's */
+		if (s->nimages == s->cap_images) {
+			s->cap_images = s->cap_images ? s->cap_images * 2 : 16;
+			s->images = xrealloc(s->images, s->cap_images * sizeof(*s->images));
+		}
+		s->images[s->nimages++] = e->pid;
+		if (!e->status)
+			return;
+		pe.kind = MODEL_PROC_IMAGE;
+		pe.cmdline = cmdline = read_cmdline(e->pid);
 	} else {
 		s->malformed++;
 		return;
@@ -651,6 +662,10 @@ uint64_t events__pending(const struct event_sink *s)
 void events__free(struct event_sink *s)
 {
 	struct ev_merge *m = &s->merge;
+
+	free(s->images);
+	s->images = NULL;
+	s->nimages = s->cap_images = 0;
 
 	for (size_t i = 0; i < m->nheap; i++) {
 		struct ev_queue *q = m->heap[i];

@@ -67,6 +67,9 @@ struct event_sink {
 	 */
 	bool ordered;
 	bool follow;            /* -f: threads are routed to their process (MODEL_PROC_THREAD) */
+	/* --all: processes that execed since the session last took them (MS_PROCEV_IMAGE) */
+	uint32_t *images;
+	size_t nimages, cap_images;
 	uint64_t late;          /* records applied after a later one (came too late) */
 	/*
 	 * When not 0: handle_event() returns -EAGAIN, which ends

@@ -70,6 +70,7 @@ struct recording {
 	size_t nmaps_seen, cap_maps_seen;
 	uint64_t maps_gen;  /* the symbolizer's when they were last looked at */
 	bool maps_looked;
+	size_t meta_objs;   /* allocator objects META named: END names those probed since */
 };
 
 static void put(struct recording *r, uint8_t type)
@@ -131,6 +132,9 @@ static void put_meta(struct recording *r, const struct report_input *in, size_t 
 	cap_enc__str(e, in->objs && in->objs->used >= 0 ? in->objs->v[in->objs->used].kind : NULL);
 	cap_enc__uv(e, in->objs ? in->objs->mixed_fns : 0);
 	cap_enc__uv(e, (uint64_t)in->mappings);
+	/* minor 6: --all, and its --cgroup */
+	cap_enc__u8(e, in->system_wide);
+	cap_enc__str(e, in->cgroup);
 	put(r, REC_META);
 }
 
@@ -149,6 +153,7 @@ struct recording *recording__new(int fd, const struct report_input *in, size_t f
 		return NULL;
 	}
 	r->last_ts = in->start_ns;
+	r->meta_objs = in->objs ? in->objs->n : 0;
 	put_meta(r, in, freed_capacity);
 	if (!r->err)
 		r->err = capture_writer__flush(r->w);
@@ -436,6 +441,7 @@ static void put_end(struct recording *r, const struct report_input *in)
 {
 	struct cap_enc *e = &r->e;
 	const struct unwind_stats *u = &in->unwind;
+	size_t n;
 
 	cap_enc__u8(e, in->exited);
 	cap_enc__u8(e, in->status_known);
@@ -459,6 +465,21 @@ static void put_end(struct recording *r, const struct report_input *in)
 	cap_enc__u8(e, in->vm_children_known);
 	/* minor 4: the processes below a -p target at attach */
 	cap_enc__uv(e, in->children_at_attach);
+	/* minor 6: the objects probed since META (an exec's, --all's), the probes, the one in use */
+	n = in->objs && in->objs->n > r->meta_objs ? in->objs->n - r->meta_objs : 0;
+	cap_enc__uv(e, n);
+	for (size_t i = 0; i < n; i++) {
+		const struct alloc_object *o = &in->objs->v[r->meta_objs + i];
+
+		cap_enc__str(e, o->path);
+		cap_enc__uv(e, (uint64_t)o->dev);
+		cap_enc__uv(e, (uint64_t)o->ino);
+		cap_enc__uv(e, o->nsyms);
+		cap_enc__uv(e, o->nannotations);
+		cap_enc__str(e, o->kind);
+	}
+	cap_enc__uv(e, in->nprobes);
+	cap_enc__uv(e, in->objs ? (uint64_t)(in->objs->used + 1) : 0);
 	put(r, REC_END);
 }
 
@@ -542,6 +563,12 @@ struct replay {
 	struct reach_result scan; /* from SCAN and SCAN_MARKS (minor 2) */
 	uint64_t scan_declared;   /* the marks SCAN announced */
 	bool have_scan;
+	/* END's objects probed after META (minor 6), read before META: added to objs after it */
+	struct alloc_objects late;
+	char **late_kinds;        /* their allocator names, owned here; nlate_kinds of them */
+	size_t nlate_kinds;
+	uint64_t late_nprobes, late_used;
+	bool have_late;
 };
 
 /* A string of the file, owned by rp (NULL stays NULL). */
@@ -625,7 +652,60 @@ static int read_meta(struct replay *rp, struct cap_dec *d)
 		if (in->mappings < 0 || in->mappings > 2)
 			return -EBADMSG;
 	}
+	if (!d->bad && !cap_dec__done(d)) {
+		in->system_wide = cap_dec__u8(d);
+		in->cgroup = keep_str(rp, d);
+	}
 	return d->bad ? -EBADMSG : 0;
+}
+
+static char *dup_str(struct cap_dec *d);
+
+/* END's minor 6 tail: the objects probed after META, the probes, the object in use. */
+static int read_end_objects(struct replay *rp, struct cap_dec *d)
+{
+	uint64_t n = cap_dec__uv(d);
+
+	/* each takes 6 bytes at least: a count the record cannot hold is a lie */
+	if (d->bad || n > (1u << 20) || rp->have_late)
+		return -EBADMSG;
+	rp->late.v = xcalloc(n + 1, sizeof(*rp->late.v));
+	rp->late_kinds = xcalloc(n + 1, sizeof(*rp->late_kinds));
+	for (uint64_t i = 0; i < n && !d->bad; i++) {
+		struct alloc_object *o = &rp->late.v[rp->late.n];
+
+		o->path = dup_str(d);
+		o->dev = (dev_t)cap_dec__uv(d);
+		o->ino = (ino_t)cap_dec__uv(d);
+		o->nsyms = cap_dec__uv(d) ? 1 : 0;
+		o->nannotations = cap_dec__uv(d);
+		o->kind = rp->late_kinds[rp->nlate_kinds++] = dup_str(d);
+		if (!o->path)
+			o->path = xstrdup("");
+		rp->late.n++;
+	}
+	rp->late_nprobes = cap_dec__uv(d);
+	rp->late_used = cap_dec__uv(d);
+	rp->have_late = true;
+	return d->bad ? -EBADMSG : 0;
+}
+
+/* The objects END named, after META's (an index in late_used counts them all). */
+static int add_late_objects(struct replay *rp)
+{
+	if (!rp->have_late)
+		return 0;
+	if (rp->late_used > rp->objs.n + rp->late.n)
+		return -EBADMSG;
+	rp->objs.v = xrealloc(rp->objs.v, (rp->objs.n + rp->late.n + 1) * sizeof(*rp->objs.v));
+	for (size_t i = 0; i < rp->late.n; i++) {
+		rp->objs.v[rp->objs.n++] = rp->late.v[i];
+		rp->late.v[i].path = NULL;
+	}
+	rp->late.n = 0;
+	rp->objs.used = (ssize_t)rp->late_used - 1;
+	rp->in.nprobes = rp->late_nprobes;
+	return 0;
 }
 
 static int read_end(struct replay *rp, struct cap_dec *d)
@@ -659,6 +739,8 @@ static int read_end(struct replay *rp, struct cap_dec *d)
 	/* minor 0 files end here: the count unknown */
 	in->vm_children_known = !cap_dec__done(d) && cap_dec__u8(d);
 	in->children_at_attach = cap_dec__done(d) ? 0 : cap_dec__uv(d);
+	if (!d->bad && !cap_dec__done(d))
+		return read_end_objects(rp, d);
 	return d->bad ? -EBADMSG : 0;
 }
 
@@ -897,7 +979,7 @@ static int read_proc(struct replay *rp, struct cap_dec *d)
 	e.status = (int32_t)cap_dec__sv(d);
 	e.comm = cap_dec__strcpy(d, comm, sizeof(comm));
 	e.cmdline = cap_dec__strcpy(d, cmdline, sizeof(cmdline));
-	if (d->bad || e.kind < MODEL_PROC_FORK || e.kind > MODEL_PROC_NAME)
+	if (d->bad || e.kind < MODEL_PROC_FORK || e.kind > MODEL_PROC_IMAGE)
 		return -EBADMSG;
 	model__proc(rp->model, &e);
 	return 0;
@@ -927,6 +1009,7 @@ static void make_model(struct replay *rp)
 		.interval_ns = rp->interval_ns,
 		.sample_bytes = rp->in.sample_bytes,
 		.mixed_fns = rp->objs.mixed_fns,
+		.procs_without_sites = rp->in.system_wide,
 		.internal = runtime__internal_release,
 		.internal_ctx = &rp->runtime,
 	};
@@ -947,7 +1030,7 @@ static int feed(struct replay *rp, uint8_t type, struct cap_dec *d)
 		if (rp->have_meta)
 			return -EBADMSG;
 		rp->have_meta = true;
-		if (read_meta(rp, d))
+		if (read_meta(rp, d) || add_late_objects(rp))
 			return -EBADMSG;
 		rp->last_ts = rp->in.start_ns;
 		make_model(rp);
@@ -1171,6 +1254,12 @@ void replay__free(struct replay *rp)
 	for (size_t i = 0; i < rp->objs.n; i++)
 		free(rp->objs.v[i].path);
 	free(rp->objs.v);
+	for (size_t i = 0; i < rp->late.n; i++)
+		free(rp->late.v[i].path);
+	free(rp->late.v);
+	for (size_t i = 0; i < rp->nlate_kinds; i++)
+		free(rp->late_kinds[i]);
+	free(rp->late_kinds);
 	free(rp->degraded);
 	for (size_t i = 0; i < rp->nstrs; i++)
 		free(rp->strs[i]);

@@ -203,6 +203,8 @@ static void write_processes(const struct report *r, struct json_writer *w)
 		else
 			jw__null(w, "end_t_us");
 		jw__bool(w, "exited", p->exited);
+		/* --all: the image ended by an exec at end_t_us (the one after it follows) */
+		jw__bool(w, "execed", p->execed);
 		if (p->status_known && p->exit_code >= 0)
 			jw__int(w, "exit_status", p->exit_code);
 		else
@@ -705,6 +707,39 @@ static void write_scopes(const struct report *r, struct json_writer *w)
 	jw__end_array(w);
 }
 
+/* --all: the sums over every process and the rankings (indexes into processes); null without. */
+static void write_system(const struct report *r, struct json_writer *w)
+{
+	const struct report_system *sy = &r->system;
+
+	if (!sy->on) {
+		jw__null(w, "system_wide");
+		return;
+	}
+	jw__begin_object(w, "system_wide");
+	jw__string(w, "cgroup", sy->cgroup);
+	jw__uint(w, "processes", r->nprocesses);
+	jw__uint(w, "exited", sy->exited);
+	jw__uint(w, "allocations", sy->allocations);
+	jw__uint(w, "frees", sy->frees);
+	jw__uint(w, "bytes_allocated", sy->bytes_allocated);
+	jw__uint(w, "bytes_freed", sy->bytes_freed);
+	jw__uint(w, "leaked_allocations", sy->leaked_count);
+	jw__uint(w, "leaked_bytes", sy->leaked_bytes);
+	jw__uint(w, "in_use_allocations", sy->in_use_count);
+	jw__uint(w, "in_use_bytes", sy->in_use_bytes);
+	jw__uint(w, "untraced_threads", sy->untraced_threads);
+	jw__begin_array(w, "by_leaked_bytes");
+	for (size_t i = 0; i < sy->nby_leaked; i++)
+		jw__uint(w, NULL, sy->by_leaked[i]);
+	jw__end_array(w);
+	jw__begin_array(w, "by_in_use_bytes");
+	for (size_t i = 0; i < sy->nby_in_use; i++)
+		jw__uint(w, NULL, sy->by_in_use[i]);
+	jw__end_array(w);
+	jw__end_object(w);
+}
+
 int report__write_json(const struct report *r, FILE *f)
 {
 	struct json_writer w;
@@ -716,6 +751,7 @@ int report__write_json(const struct report *r, FILE *f)
 	write_target(r, &w);
 	write_images(r, &w);
 	write_processes(r, &w);
+	write_system(r, &w);
 	write_tracing(r, &w);
 	write_summary(r, &w);
 	write_stacks(r, &w);

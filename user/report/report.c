@@ -187,6 +187,7 @@ static void collect_processes(struct report *r, const struct report_input *in)
 			.pid = (int)p->pid, .ppid = (int)p->ppid, .comm = str(r, p->comm),
 			.cmdline = str(r, p->cmdline),
 			.start_ns = p->start_ns, .end_ns = p->end_ns, .exited = p->exited,
+			.execed = p->execed,
 			.status_known = p->exited, .exit_code = -1,
 			.allocations = h->allocations, .frees = h->frees,
 			.bytes_allocated = h->bytes_allocated, .bytes_freed = h->bytes_freed,
@@ -202,6 +203,57 @@ static void collect_processes(struct report *r, const struct report_input *in)
 			o->leaked_bytes = h->live_bytes;
 		}
 	}
+}
+
+static const struct report_process *rank_procs;
+
+/* Descending by leaked bytes (in use for running ones: the other is 0), then by index. */
+static int proc_bytes_desc(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	const struct report_process *p = &rank_procs[x], *q = &rank_procs[y];
+	uint64_t u = p->exited ? p->leaked_bytes : p->live_bytes;
+	uint64_t v = q->exited ? q->leaked_bytes : q->live_bytes;
+
+	if (u != v)
+		return u < v ? 1 : -1;
+	return x < y ? -1 : x > y;
+}
+
+/* --all: the processes' sums and their two rankings. */
+static void rank_system(struct report *r, const struct report_input *in)
+{
+	struct report_system *sy = &r->system;
+
+	if (!in->system_wide)
+		return;
+	sy->on = true;
+	sy->cgroup = str(r, in->cgroup);
+	sy->untraced_threads = in->bpf_stats[MS_STAT_STATE_ERRORS];
+	sy->by_leaked = xcalloc(r->nprocesses + 1, sizeof(*sy->by_leaked));
+	sy->by_in_use = xcalloc(r->nprocesses + 1, sizeof(*sy->by_in_use));
+	for (size_t i = 0; i < r->nprocesses; i++) {
+		const struct report_process *p = &r->processes[i];
+
+		sy->allocations += p->allocations;
+		sy->frees += p->frees;
+		sy->bytes_allocated += p->bytes_allocated;
+		sy->bytes_freed += p->bytes_freed;
+		sy->exited += p->exited;
+		if (p->exited && p->leaked_count) {
+			sy->by_leaked[sy->nby_leaked++] = (uint32_t)i;
+			sy->leaked_count += p->leaked_count;
+			sy->leaked_bytes += p->leaked_bytes;
+		} else if (!p->exited && !p->execed && p->live_allocations) {
+			sy->by_in_use[sy->nby_in_use++] = (uint32_t)i;
+			sy->in_use_count += p->live_allocations;
+			sy->in_use_bytes += p->live_bytes;
+		}
+	}
+	rank_procs = r->processes;
+	qsort(sy->by_leaked, sy->nby_leaked, sizeof(*sy->by_leaked), proc_bytes_desc);
+	qsort(sy->by_in_use, sy->nby_in_use, sizeof(*sy->by_in_use), proc_bytes_desc);
+	rank_procs = NULL;
 }
 
 /* The images the target execed through: before each exec, and the last. */
@@ -1177,6 +1229,7 @@ struct report *report__build(const struct report_input *in)
 	fill_target(r, in);
 	collect_images(r, in);
 	collect_processes(r, in);
+	rank_system(r, in);
 	fill_tracing(r, in);
 	fill_totals(r, in);
 	collect_sites(r, in);
@@ -1213,6 +1266,8 @@ void report__free(struct report *r)
 	free(r->tracing.unnamed);
 	free(r->images);
 	free(r->processes);
+	free(r->system.by_leaked);
+	free(r->system.by_in_use);
 	free(r->frames);
 	free(r->frame_refs);
 	free(r->stacks);

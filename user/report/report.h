@@ -359,6 +359,7 @@ struct report_process {
 	const char *cmdline;       /* NULL: not read (gone before it could be) */
 	uint64_t start_ns, end_ns; /* end 0: running when tracing ended */
 	bool exited, status_known;
+	bool execed;               /* --all: this image ended by an exec at end_ns */
 	int exit_code, exit_signal; /* status_known: as report_target's */
 	uint64_t allocations, frees, bytes_allocated, bytes_freed, peak_bytes;
 	uint64_t live_allocations, live_bytes;
@@ -394,10 +395,29 @@ struct report_anon {
 	size_t nsites;
 };
 
+/*
+ * --all: every process traced is one of report.processes (the target is
+ * none: pid 0, its heap empty).  Indexes into processes, ranked: those that
+ * exited with blocks live (leaked) by leaked bytes, those still running
+ * with blocks live by bytes in use; each descending, then by index.
+ */
+struct report_system {
+	bool on;
+	const char *cgroup;    /* --cgroup's path; NULL: the whole machine */
+	uint32_t *by_leaked, *by_in_use;
+	size_t nby_leaked, nby_in_use;
+	size_t exited;         /* processes that exited while traced */
+	uint64_t allocations, frees, bytes_allocated, bytes_freed; /* over every process */
+	uint64_t leaked_count, leaked_bytes, in_use_count, in_use_bytes;
+	/* threads whose calls were dropped: no per-thread state (the set of processes full) */
+	uint64_t untraced_threads;
+};
+
 struct report {
 	struct report_target target;
 	struct report_process *processes; /* -f: in order of appearance */
 	size_t nprocesses;
+	struct report_system system; /* --all */
 	struct report_image *images; /* in order; nimages (0, or 2 and more) */
 	size_t nimages;
 	struct report_tracing tracing;

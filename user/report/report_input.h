@@ -101,6 +101,9 @@ struct report_input {
 	/* -f: the other processes traced (model.h), in order of appearance */
 	const struct model_proc *procs;
 	size_t nprocs;
+	/* --all: no target (pid 0, its heap empty): every process is one of procs */
+	bool system_wide;
+	const char *cgroup; /* --cgroup's path as given; NULL: the whole machine */
 };
 
 /*

@@ -112,7 +112,11 @@ static void processes(const struct report *r, FILE *f)
 			fprintf(f, " (parent %d)", p->ppid);
 		fprintf(f, ": %" PRIu64 " allocations (%s), %" PRIu64 " frees; ", p->allocations,
 			report__fmt_bytes(p->bytes_allocated, a, sizeof(a)), p->frees);
-		if (p->exited)
+		if (p->execed)
+			fprintf(f, "%" PRIu64 " block%s, %s live at its exec\n",
+				p->live_allocations, p->live_allocations == 1 ? "" : "s",
+				report__fmt_bytes(p->live_bytes, b, sizeof(b)));
+		else if (p->exited)
 			fprintf(f, "leaked %" PRIu64 " block%s, %s (live at its exit)\n",
 				p->leaked_count, p->leaked_count == 1 ? "" : "s",
 				report__fmt_bytes(p->leaked_bytes, b, sizeof(b)));
@@ -470,8 +474,91 @@ static void anon_sites(const struct report *r, FILE *f)
 	}
 }
 
+/* --all: one ranked line of process i. */
+static void system_line(const struct report *r, FILE *f, uint32_t i)
+{
+	const struct report_process *p = &r->processes[i];
+	uint64_t n = p->exited ? p->leaked_count : p->live_allocations;
+	char a[32], b[32];
+
+	fprintf(f, "   %10s in %6" PRIu64 " block%s  pid %d '",
+		report__fmt_bytes(p->exited ? p->leaked_bytes : p->live_bytes, a, sizeof(a)), n,
+		n == 1 ? " " : "s", p->pid);
+	put_untrusted(f, p->comm ? p->comm : "?");
+	fprintf(f, "'");
+	if (p->ppid)
+		fprintf(f, " (parent %d)", p->ppid);
+	fprintf(f, ": %" PRIu64 " allocations (%s), %" PRIu64 " frees\n", p->allocations,
+		report__fmt_bytes(p->bytes_allocated, b, sizeof(b)), p->frees);
+}
+
+static void system_ranking(const struct report *r, FILE *f, const char *title,
+			   const uint32_t *v, size_t n, unsigned top)
+{
+	fprintf(f, "\n-- %s", title);
+	if (n > top)
+		fprintf(f, ", top %u of %zu", top, n);
+	fputs("\n", f);
+	if (!n)
+		fputs("   none\n", f);
+	for (size_t i = 0; i < n && i < top; i++)
+		system_line(r, f, v[i]);
+}
+
+/* --all: the machine's processes summed up and ranked, instead of a target's report. */
+static void system_report(const struct report *r, FILE *f, unsigned top)
+{
+	const struct report_system *sy = &r->system;
+	const struct report_tracing *tr = &r->tracing;
+	char a[32], b[32];
+
+	fprintf(f, "\n== memscope-bpf " MEMSCOPE_VERSION ": all processes");
+	if (sy->cgroup) {
+		fputs(" in cgroup '", f);
+		put_untrusted(f, sy->cgroup);
+		fputs("'", f);
+	}
+	fprintf(f, ", traced for %.2f s\n", secs(tr->end_ns - tr->start_ns));
+	fprintf(f, "   processes     %zu traced (a program a process execed counts apart), %zu of "
+		"them exited while traced\n", r->nprocesses, sy->exited);
+	fprintf(f, "   allocations   %" PRIu64 " (%s)\n", sy->allocations,
+		report__fmt_bytes(sy->bytes_allocated, a, sizeof(a)));
+	fprintf(f, "   frees         %" PRIu64 " (%s)\n", sy->frees,
+		report__fmt_bytes(sy->bytes_freed, b, sizeof(b)));
+	fprintf(f, "   leaked        %" PRIu64 " blocks, %s in %zu processes (live at their exit)\n",
+		sy->leaked_count, report__fmt_bytes(sy->leaked_bytes, a, sizeof(a)), sy->nby_leaked);
+	fprintf(f, "   in use        %" PRIu64 " blocks, %s in %zu processes still running\n",
+		sy->in_use_count, report__fmt_bytes(sy->in_use_bytes, b, sizeof(b)), sy->nby_in_use);
+	fprintf(f, "   lost events   %" PRIu64 "\n", r->totals.lost_events);
+	for (size_t i = 0; i < tr->ndegraded; i++)
+		fprintf(f, "   degraded      %s lost (%s): %s\n", tr->degraded[i].feature,
+			tr->degraded[i].reason, tr->degraded[i].instead);
+	if (tr->sample_bytes)
+		fprintf(f, "   sampled       a block every %s allocated on average: counts and bytes "
+			"are estimates\n", report__fmt_bytes(tr->sample_bytes, a, sizeof(a)));
+	if (r->totals.lost_events)
+		fprintf(f, "   warning: %" PRIu64 " events were lost (ring buffer full): the numbers "
+			"are incomplete; %s\n", r->totals.lost_events,
+			tr->sample_bytes ? "a larger --sample-bytes sends fewer events" :
+			"a larger --ringbuf-size absorbs a burst, --sample-bytes (e.g. 64k) a "
+			"sustained rate");
+	if (sy->untraced_threads)
+		fprintf(f, "   warning: %" PRIu64 " thread%s not traced: no per-thread state (more "
+			"processes at once than BPF's set holds, or the kernel's storage failed)\n",
+			sy->untraced_threads, sy->untraced_threads == 1 ? " was" : "s were");
+	system_ranking(r, f, "processes by leaked bytes (blocks live at their exit)",
+		       sy->by_leaked, sy->nby_leaked, top);
+	system_ranking(r, f, "processes still running, by bytes in use", sy->by_in_use,
+		       sy->nby_in_use, top);
+}
+
 int report__write_text(const struct report *r, FILE *f, unsigned top)
 {
+	if (r->system.on) {
+		system_report(r, f, top);
+		fputc('\n', f);
+		return ferror(f) ? -EIO : 0;
+	}
 	header(r, f);
 	findings(r, f);
 	overflow(r, f);

@@ -340,7 +340,7 @@
 			info.push((S.vm_child_frees === 1 ? '1 release of a block' : fmtInt(S.vm_child_frees) + ' releases of blocks') +
 				' allocated by ' + plural(TR.vm_children, 'process', 'processes') + ' sharing the address space ' +
 				'(vfork children, not traced); counted apart from unknown frees.');
-		(R.processes || []).forEach(function (p) {
+		(R.system_wide ? [] : R.processes || []).forEach(function (p) {
 			info.push('Also traced (-f): pid ' + p.pid + ' \u2018' + (p.comm || '?') + '\u2019' +
 				(p.ppid ? ', forked by ' + p.ppid : '') + ': ' +
 				plural(p.allocations, 'allocation', 'allocations') + ', ' + plural(p.frees, 'free', 'frees') + ', ' +
@@ -372,7 +372,7 @@
 		if (S.unmatched_annotations)
 			info.push(plural(S.unmatched_annotations, 'annotation', 'annotations') + ' named an address in no block ' +
 				'memscope-bpf knew of (unmatched annotations); they are not in the variables table.');
-		if (!leakRuleAtExit)
+		if (!leakRuleAtExit && !R.system_wide)
 			info.push('The target was still running when tracing stopped, so only blocks older than ' +
 				fmtDuration(TR.min_age_us) + ' count as leaks: younger ones are probably still in use.');
 		if (S.sample_untracked)
@@ -1401,6 +1401,42 @@
 	 * site, and each of the steepest's bytes in use as a step curve (a value
 	 * holds until the next point), on the timeline's time axis.
 	 */
+	/* --all: every process in one table (R.system_wide), instead of one line each in the notes */
+	function renderSystem() {
+		var rows;
+
+		if (!R.system_wide || typeof R.system_wide !== 'object')
+			return;
+		rows = (Array.isArray(R.processes) ? R.processes : []).filter(function (p) {
+			return p && typeof p === 'object';
+		});
+		$('system-section').hidden = false;
+		$('system-count').textContent = String(rows.length);
+		var table = new Table({
+			id: 'system', sort: 'leaked', placeholder: 'Filter by name or command line',
+			empty: 'No process called a probed allocator while traced.',
+			columns: [
+				idCol('pid', 'pid', function (p) { return p.pid; }),
+				{ key: 'comm', label: 'Process', value: function (p) { return p.comm || '?'; } },
+				{ key: 'cmdline', label: 'Command line', value: function (p) { return p.cmdline || ''; },
+				  text: function (p) { var c = p.cmdline || ''; return c.length > 80 ? c.slice(0, 79) + '\u2026' : c; },
+				  title: function (p) { return p.cmdline || ''; } },
+				{ key: 'state', label: 'At the end', value: function (p) {
+					return p.execed ? 'execed' : p.exited ? 'exited' : 'running'; } },
+				{ key: 'allocations', label: 'Allocations', num: true, value: function (p) { return p.allocations; },
+				  text: function (p) { return fmtInt(p.allocations); } },
+				bytesCol('allocated', 'Allocated', function (p) { return p.bytes_allocated; }),
+				bytesCol('leaked', 'Leaked', function (p) { return p.leaked_bytes; },
+					 'blocks live when it exited'),
+				bytesCol('in_use', 'In use', function (p) { return p.exited || p.execed ? 0 : p.live_bytes; },
+					 'blocks live at the end, still running')
+			]
+		});
+
+		$('system-table').appendChild(table.root);
+		table.setRows(rows);
+	}
+
 	function renderGrowth() {
 		var list = Array.isArray(R.growing) ? R.growing.filter(function (g) {
 			return g && typeof g === 'object' && typeof g.stack === 'number';
@@ -1680,6 +1716,7 @@
 	function main() {
 		renderHeader();
 		renderWarnings();
+		renderSystem();
 		renderSummary();
 		makeTables();
 		renderTabs();
