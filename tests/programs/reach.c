@@ -16,8 +16,10 @@
  * prints "built" and waits to be killed.  With "exit-register" it exits
  * (returns from main) while that spinning thread holds the block: 5 blocks,
  * 1820 B still reachable, as in valgrind, which reads every thread's
- * registers at exit.  With "big" it also maps 256 MiB
- * of writable memory, touched, for the scan's cost and its cap.  With
+ * registers at exit.  With "big" (also after "wait": "wait big") it also
+ * maps 256 MiB of writable memory, touched, and keeps 100,000 blocks of
+ * 32 B in an array of 800,000 B (still reachable: 100,005 blocks,
+ * 4,001,220 B without "wait"), for the scan's cost and its cap.  With
  * "leader-exits" its main thread ends first (pthread_exit) and another
  * thread exits the process 0.2 s later.
  * No stdio: its buffers would be blocks of their own.
@@ -85,6 +87,16 @@ __attribute__((noinline)) void keep_global(void)
 	global_root = malloc(300);
 	memset(global_root, 0, 300);
 	global_root[0] = malloc(20);
+}
+
+#define MANY 100000
+void **volatile many;
+
+__attribute__((noinline)) void keep_many(void)
+{
+	many = malloc(MANY * sizeof(*many));
+	for (int i = 0; i < MANY; i++)
+		many[i] = malloc(32);
 }
 
 __attribute__((noinline)) void keep_tls(void)
@@ -173,18 +185,19 @@ static void say(const char *s)
 int main(int argc, char **argv)
 {
 	int wait = argc > 1 && !strcmp(argv[1], "wait");
+	int big = argc > 1 + wait && !strcmp(argv[1 + wait], "big");
 	char buf[64];
 
 	if (pipe(never) < 0)
 		return 1;
 	sem_init(&started, 0, 0);
-	if (argc > 1 && !strcmp(argv[1], "big")) {
-		char *big = mmap(NULL, 256u << 20, PROT_READ | PROT_WRITE,
+	if (big) {
+		char *mem = mmap(NULL, 256u << 20, PROT_READ | PROT_WRITE,
 				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
-		if (big == MAP_FAILED)
+		if (mem == MAP_FAILED)
 			return 1;
-		memset(big, 1, 256u << 20);
+		memset(mem, 1, 256u << 20);
 	}
 	if (wait) {
 		sigset_t usr1, none;
@@ -199,6 +212,8 @@ int main(int argc, char **argv)
 		while (!go)
 			sigsuspend(&none);
 	}
+	if (big)
+		keep_many();
 	lose_one();
 	lose_list();
 	keep_interior();

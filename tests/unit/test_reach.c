@@ -348,6 +348,40 @@ static void test_reach__read_error_stops_the_classification(void **state)
 	free(im);
 }
 
+/* Counts the empty reads (check points); the second one says stop. */
+static int stop_at_second_check(void *ctx, struct reach_read *v, size_t n)
+{
+	int *checks = ctx;
+
+	(void)v;
+	if (!n && ++*checks == 2)
+		return -ETIME;
+	return 0;
+}
+
+/*
+ * The lost pass over many blocks that need no read (zero bytes) still
+ * offers the caller a point to stop at (a deadline) every 16384 blocks.
+ */
+static void test_reach__lost_pass_offers_check_points_to_stop_at(void **state)
+{
+	size_t n = 100000;
+	struct reach_block *v = calloc(n, sizeof(*v));
+	struct reach *r;
+	int checks = 0;
+
+	for (size_t i = 0; i < n; i++)
+		v[i] = (struct reach_block){ .ptr = 0x10000 + 16 * (uint64_t)i, .size = 0 };
+	r = reach__new(v, n);
+	assert_int_equal(reach__finish(r, stop_at_second_check, &checks), -ETIME);
+	assert_int_equal(checks, 2);
+	/* stopped at block 32768: the blocks after it are not classified */
+	assert_int_equal(reach__class(r, 0), REACH_DEFINITELY_LOST);
+	assert_int_equal(reach__class(r, n - 1), REACH_UNKNOWN);
+	reach__free(r);
+	free(v);
+}
+
 static void test_reach__result_class_is_found_by_address(void **state)
 {
 	struct reach_mark m[] = { { 0x100, REACH_DEFINITELY_LOST }, { 0x200, REACH_STILL_REACHABLE },
@@ -383,6 +417,7 @@ int main(void)
 		cmocka_unit_test(test_reach__unaligned_words_inside_a_block_are_not_pointers),
 		cmocka_unit_test(test_reach__a_big_block_is_read_in_pieces),
 		cmocka_unit_test(test_reach__read_error_stops_the_classification),
+		cmocka_unit_test(test_reach__lost_pass_offers_check_points_to_stop_at),
 		cmocka_unit_test(test_reach__result_class_is_found_by_address),
 	};
 

@@ -10,6 +10,8 @@
 /* A batch of block contents read at once: at most this many ranges or bytes. */
 #define BATCH_RANGES 512
 #define BATCH_BYTES (4u << 20)
+/* The lost pass asks read() for nothing every this many blocks (a check point). */
+#define FINISH_CHECK 16384
 
 /* Working states; the classes come out of them at the end. */
 enum state {
@@ -319,7 +321,10 @@ int reach__finish(struct reach *r, reach_read_fn read, void *ctx)
 	b->buf = xmalloc(BATCH_BYTES);
 	err = drain(r, b, read, ctx);
 	for (size_t i = 0; !err && i < r->n; i++) {
-		if (r->state[i] != ST_UNREACHED)
+		/* an empty read now and then: the caller may stop the marking there */
+		if (!(i % FINISH_CHECK) && i)
+			err = read(ctx, NULL, 0);
+		if (err || r->state[i] != ST_UNREACHED)
 			continue;
 		r->state[i] = ST_LEADER;
 		r->leader = (long)i;

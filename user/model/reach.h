@@ -96,6 +96,8 @@ struct reach_read {
 /*
  * Reads each range into its buffer (what cannot be read reads as zeros).
  * 0, or negative errno to stop the classification (which returns it).
+ * Called with n == 0 now and then while no read is due: a point where the
+ * caller may stop it (a deadline).
  */
 typedef int (*reach_read_fn)(void *ctx, struct reach_read *v, size_t n);
 

@@ -4,8 +4,9 @@
  * reads its registers and memory, and has model/reach.c classify the traced
  * live blocks.
  *
- * A launched target is scanned at its exit stop, where ptrace holds it with
- * its memory intact (target.c); a -p target is frozen first: every thread
+ * A launched target is scanned at its leader's exit stop, where ptrace
+ * holds it with its memory intact, its other threads held at their own exit
+ * stops (target.c: target__exit_threads()); a -p target is frozen first: every thread
  * seized and interrupted (scan__freeze()), scanned, then let go
  * (scan__thaw()), whatever happened meanwhile.  A thread that is not
  * stopped cannot have its registers read: its stack mapping is then read
@@ -47,13 +48,6 @@ struct scan_threads {
 int scan__freeze(int pid, uint64_t deadline_ns, struct scan_threads *t);
 /* Lets every seized thread go on (never leaves one stopped); frees t's arrays. */
 void scan__thaw(struct scan_threads *t);
-
-/*
- * At a launched target's exit stop: whether the whole process is exiting
- * (every other thread gone or being killed), not its main thread alone
- * (pthread_exit() while others run on: nothing is frozen then).
- */
-bool scan__group_exiting(int pid);
 
 struct scan_opts {
 	size_t sz;

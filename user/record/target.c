@@ -33,6 +33,7 @@ void target__cleanup(struct target *t)
 	if (t->exec_fd >= 0)
 		close(t->exec_fd);
 	free(t->exe);
+	free(t->threads);
 	target__init(t);
 }
 
@@ -157,7 +158,9 @@ int target__launch(struct target *t, char *const argv[])
 	t->pidfd = open_pidfd(pid);
 	/* without the exit stop a short program is gone before its maps are read */
 	/* and its exec stops: a new image must be probed before it runs */
-	if (ptrace(PTRACE_SEIZE, pid, 0, PTRACE_O_TRACEEXIT | PTRACE_O_TRACEEXEC) == 0)
+	/* and its threads' exit stops: their registers at the process's exit */
+	if (ptrace(PTRACE_SEIZE, pid, 0,
+		   PTRACE_O_TRACEEXIT | PTRACE_O_TRACEEXEC | PTRACE_O_TRACECLONE) == 0)
 		t->traced = true;
 	else
 		ms_warn("cannot seize '%d' (%s): a short-lived program may lose its symbols",
@@ -259,28 +262,203 @@ int target__open_pid(struct target *t, int pid)
 	return 0;
 }
 
-/* Handles one ptrace stop that is not the exit stop: lets the child go on. */
-static void pass_stop(struct target *t, int st)
+/* ---- the launched target's threads ---- */
+
+static struct target_thread *find_thread(struct target *t, int tid)
+{
+	for (size_t i = 0; i < t->nthreads; i++)
+		if (t->threads[i].tid == tid)
+			return &t->threads[i];
+	return NULL;
+}
+
+static struct target_thread *add_thread(struct target *t, int tid)
+{
+	if (t->nthreads == t->cap_threads) {
+		t->cap_threads = t->cap_threads ? t->cap_threads * 2 : 16;
+		t->threads = xrealloc(t->threads, t->cap_threads * sizeof(*t->threads));
+	}
+	t->threads[t->nthreads] = (struct target_thread){ .tid = tid };
+	return &t->threads[t->nthreads++];
+}
+
+static void drop_thread(struct target *t, int tid)
+{
+	struct target_thread *th = find_thread(t, tid);
+
+	if (th)
+		*th = t->threads[--t->nthreads];
+}
+
+/* Whether tid is a thread of pid (a clone without CLONE_THREAD is a process of its own). */
+static bool is_thread_of(int pid, int tid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d", pid, tid);
+	return access(path, F_OK) == 0;
+}
+
+/* include/linux/sched.h: the task was killed by a fatal signal, set as it takes it */
+#define PF_SIGNALED 0x00000400
+
+/*
+ * Thread tid's state letter ('X': gone) from /proc/PID/task/TID/stat (field
+ * 3), and whether it is killed: SIGKILL pending in its own set (31), as
+ * exit_group() leaves it in each other thread, or taken already
+ * (PF_SIGNALED in its flags (9), set as it dequeues a fatal signal, before
+ * its exit stop).
+ */
+static char thread_stat(int pid, int tid, bool *killed)
+{
+	unsigned long long flags, pending;
+	char path[64], buf[1024], *p, state;
+	ssize_t n;
+	int fd;
+
+	*killed = false;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", pid, tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 'X';
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 'X';
+	buf[n] = 0;
+	/* the name may hold spaces and parentheses: the last ')' ends it */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %c %*d %*d %*d %*d %*d %llu %*u %*u %*u %*u %*u %*u %*d %*d "
+			 "%*d %*d %*d %*d %*u %*u %*d %*u %*u %*u %*u %*u %*u %llu",
+			 &state, &flags, &pending) != 3)
+		return '?';
+	*killed = (flags & PF_SIGNALED) || (pending & (1ull << (SIGKILL - 1)));
+	return state;
+}
+
+/*
+ * Whether thread tid is on its way out: gone, a zombie, killed, or, when
+ * stop_counts, stopped at a ptrace stop not collected yet ('t').
+ */
+static bool thread_leaving(int pid, int tid, bool stop_counts)
+{
+	bool killed;
+	char c = thread_stat(pid, tid, &killed);
+
+	return c == 'Z' || c == 'X' || killed || (stop_counts && c == 't');
+}
+
+/* Lets every thread held at its exit stop die. */
+static void release_held(struct target *t)
+{
+	for (size_t i = 0; i < t->nthreads; i++)
+		if (t->threads[i].at_exit) {
+			ptrace(PTRACE_CONT, t->threads[i].tid, 0, 0);
+			t->threads[i].at_exit = false;
+		}
+}
+
+/*
+ * A thread other than the leader at its exit stop: held there while the
+ * leader is on its way out too (the process exits: the leader's exit stop
+ * will come, and target__resume() lets it go), else let die at once (it
+ * ends alone, or the leader's exit has been dealt with).  A leader stopped
+ * ('t') counts as leaving: if its stop is another one, release_held() lets
+ * the thread go when it is collected.  Under target__exit_threads() every
+ * one is held.
+ */
+static void thread_at_exit(struct target *t, int tid)
+{
+	struct target_thread *th = find_thread(t, tid);
+
+	bool killed = false;
+	char leader = t->gathering || t->leader_exiting ? 0 : thread_stat(t->pid, t->pid, &killed);
+
+	/* a leader gone already (no exit stop of its own to come) holds nothing */
+	if (th && (t->gathering || (leader != 'Z' && leader != 'X' && (killed || leader == 't')))) {
+		th->at_exit = true;
+		return;
+	}
+	ptrace(PTRACE_CONT, tid, 0, 0);
+}
+
+/* Handles one ptrace stop of tid that is not an exit or exec stop: lets it go on. */
+static void pass_stop(struct target *t, int tid, int st)
 {
 	int sig = WSTOPSIG(st), event = (unsigned)st >> 16;
 
+	/* the leader goes on: it is not exiting, and holds no thread at its exit */
+	if (tid == t->pid)
+		release_held(t);
 	if (event == PTRACE_EVENT_STOP) {
 		/* a group stop (SIGSTOP, SIGTSTP, ...) must stay a stop */
 		if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU)
-			ptrace(PTRACE_LISTEN, t->pid, 0, 0);
+			ptrace(PTRACE_LISTEN, tid, 0, 0);
 		else
-			ptrace(PTRACE_CONT, t->pid, 0, 0);
+			ptrace(PTRACE_CONT, tid, 0, 0);
 		return;
 	}
-	/* a signal on its way to the child: deliver it as it was */
-	ptrace(PTRACE_CONT, t->pid, 0, event ? 0 : sig);
+	/* a clone event (the new thread stops on its own), or a signal on its way: delivered as it was */
+	ptrace(PTRACE_CONT, tid, 0, event ? 0 : sig);
+}
+
+/*
+ * One wait status of tid: TARGET_RUNNING when it was dealt with here and
+ * polling goes on, else what the caller reports.
+ */
+static enum target_state on_status(struct target *t, int tid, int st)
+{
+	int event = (unsigned)st >> 16;
+
+	if (WIFEXITED(st) || WIFSIGNALED(st)) {
+		if (tid != t->pid) {
+			drop_thread(t, tid);
+			return TARGET_RUNNING;
+		}
+		t->exited = true;
+		t->status_known = true;
+		t->wait_status = st;
+		return TARGET_EXITED;
+	}
+	if (!WIFSTOPPED(st))
+		return TARGET_RUNNING;
+	if (tid != t->pid && !find_thread(t, tid)) {
+		/* born since: a thread of the target, or a process cloned without CLONE_THREAD */
+		if (!is_thread_of(t->pid, tid)) {
+			ptrace(PTRACE_DETACH, tid, 0, 0);
+			return TARGET_RUNNING;
+		}
+		add_thread(t, tid);
+	}
+	if (event == PTRACE_EVENT_EXIT) {
+		if (tid == t->pid) {
+			t->leader_exiting = true;
+			return TARGET_EXITING;
+		}
+		thread_at_exit(t, tid);
+		return TARGET_RUNNING;
+	}
+	if (event == PTRACE_EVENT_EXEC && tid == t->pid) {
+		/* the other threads are gone: exec kills them; the leader is the execing thread */
+		t->nthreads = 0;
+		t->leader_exiting = false;
+		/* the first is the launch's own exec: its probes are in place */
+		if (++t->execs > 1) {
+			read_comm(t);
+			return TARGET_EXEC;
+		}
+	}
+	pass_stop(t, tid, st);
+	return TARGET_RUNNING;
 }
 
 static enum target_state poll_child(struct target *t)
 {
 	for (;;) {
 		int st;
-		pid_t r = waitpid(t->pid, &st, WNOHANG | __WALL);
+		/* traced: every thread's stops; the loader has no other child meanwhile */
+		pid_t r = waitpid(t->traced ? -1 : t->pid, &st, WNOHANG | __WALL);
+		enum target_state s;
 
 		if (r == 0)
 			return TARGET_RUNNING;
@@ -290,23 +468,57 @@ static enum target_state poll_child(struct target *t)
 			t->exited = true; /* ECHILD: reaped elsewhere */
 			return TARGET_EXITED;
 		}
-		if (WIFEXITED(st) || WIFSIGNALED(st)) {
-			t->exited = true;
-			t->status_known = true;
-			t->wait_status = st;
-			return TARGET_EXITED;
-		}
-		if (WIFSTOPPED(st) && ((unsigned)st >> 16) == PTRACE_EVENT_EXIT)
-			return TARGET_EXITING;
-		/* the first is the launch's own exec: its probes are in place */
-		if (WIFSTOPPED(st) && ((unsigned)st >> 16) == PTRACE_EVENT_EXEC &&
-		    ++t->execs > 1) {
-			read_comm(t);
-			return TARGET_EXEC;
-		}
-		if (WIFSTOPPED(st))
-			pass_stop(t, st);
+		s = on_status(t, r, st);
+		if (s != TARGET_RUNNING)
+			return s;
 	}
+}
+
+/* Services the stops and deaths waiting now. */
+static void collect_waiting(struct target *t)
+{
+	int st;
+	pid_t r;
+
+	while ((r = waitpid(-1, &st, WNOHANG | __WALL)) > 0 || (r < 0 && errno == EINTR))
+		if (r > 0)
+			on_status(t, r, st);
+}
+
+int target__exit_threads(struct target *t, uint64_t deadline_ns, int **tids)
+{
+	size_t n = 0;
+
+	*tids = NULL;
+	if (!t->traced)
+		return -EBUSY;
+	/* the exit stops that came meanwhile are held too */
+	t->gathering = true;
+	collect_waiting(t);
+	for (size_t i = 0; i < t->nthreads; i++)
+		if (!t->threads[i].at_exit && !thread_leaving(t->pid, t->threads[i].tid, true)) {
+			/* the leader ends alone: nothing to hold */
+			t->gathering = false;
+			release_held(t);
+			return -EBUSY;
+		}
+	for (;;) {
+		bool all = true;
+
+		for (size_t i = 0; i < t->nthreads; i++)
+			all = all && t->threads[i].at_exit;
+		if (all || ms_now_ns() >= deadline_ns)
+			break;
+		usleep(100);
+		collect_waiting(t);
+	}
+	t->gathering = false;
+	*tids = xmalloc((t->nthreads + 1) * sizeof(**tids));
+	(*tids)[n++] = t->pid;
+	for (size_t i = 0; i < t->nthreads; i++)
+		if (t->threads[i].at_exit)
+			(*tids)[n++] = t->threads[i].tid;
+	return (int)n;
 }
 
 /*
@@ -363,9 +575,11 @@ enum target_state target__poll(struct target *t)
 
 void target__resume(struct target *t)
 {
-	/* detach: from here on it only dies, and needs no more service */
-	if (t->traced && ptrace(PTRACE_DETACH, t->pid, 0, 0) == 0)
-		t->traced = false;
+	/* still traced: its threads' exits are reaped here as it goes */
+	if (!t->traced)
+		return;
+	release_held(t);
+	ptrace(PTRACE_CONT, t->pid, 0, 0);
 }
 
 /* The parent of pid from /proc/PID/stat (field 4), or -1. */
@@ -557,25 +771,57 @@ void target__continue(struct target *t)
 		ptrace(PTRACE_CONT, t->pid, 0, 0);
 }
 
+/*
+ * Interrupts tid, waits for its stop and detaches it, handing over a signal
+ * it was stopped with; a thread it was cloning is added to the list to
+ * detach.  The status when it died instead, else 0.
+ */
+static int detach_one(struct target *t, int tid, bool *died)
+{
+	int st;
+
+	*died = false;
+	if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0)
+		return 0;
+	while (waitpid(tid, &st, __WALL) < 0)
+		if (errno != EINTR)
+			return 0;
+	if (WIFEXITED(st) || WIFSIGNALED(st)) {
+		*died = true;
+		return st;
+	}
+	if (((unsigned)st >> 16) == PTRACE_EVENT_CLONE) {
+		unsigned long msg;
+
+		if (ptrace(PTRACE_GETEVENTMSG, tid, 0, &msg) == 0 && !find_thread(t, (int)msg))
+			add_thread(t, (int)msg);
+	}
+	ptrace(PTRACE_DETACH, tid, 0, ((unsigned)st >> 16) ? 0 : WSTOPSIG(st));
+	return 0;
+}
+
 void target__release(struct target *t)
 {
+	bool died;
 	int st;
 
 	if (!t->traced || t->exited)
 		return;
-	if (ptrace(PTRACE_INTERRUPT, t->pid, 0, 0) < 0)
-		return;
-	while (waitpid(t->pid, &st, __WALL) < 0)
-		if (errno != EINTR)
-			return;
-	if (WIFEXITED(st) || WIFSIGNALED(st)) {
+	/* the other threads first: detached, they stop for nobody */
+	for (size_t i = 0; i < t->nthreads; i++) {
+		if (t->threads[i].at_exit)
+			ptrace(PTRACE_DETACH, t->threads[i].tid, 0, 0);
+		else
+			detach_one(t, t->threads[i].tid, &died);
+	}
+	t->nthreads = 0;
+	st = detach_one(t, t->pid, &died);
+	if (died) {
 		t->exited = true;
 		t->status_known = true;
 		t->wait_status = st;
 		return;
 	}
-	/* a signal-delivery stop: hand the signal over as we let go */
-	ptrace(PTRACE_DETACH, t->pid, 0, ((unsigned)st >> 16) ? 0 : WSTOPSIG(st));
 	t->traced = false;
 }
 

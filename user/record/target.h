@@ -7,16 +7,28 @@
  * program's first instruction runs.  A second, close-on-exec pipe tells the
  * parent whether exec worked.
  *
- * A launched child is also seized with ptrace, for one reason only: its
- * PTRACE_EVENT_EXIT stop, which comes before its address space is torn down,
- * so the loader can drain the last events and record the mappings of a
- * program that lived for a millisecond.  Signals it receives are passed on
- * untouched; group stops stay stops (PTRACE_LISTEN).
+ * A launched child is also seized with ptrace, for its PTRACE_EVENT_EXIT
+ * stop, which comes before its address space is torn down, so the loader
+ * can drain the last events, record the mappings of a program that lived
+ * for a millisecond and scan it (record/scan.h), and for its exec stops.
+ * Every thread it starts is traced too (PTRACE_O_TRACECLONE): at the
+ * process's exit each thread stops at its own exit event and is held there,
+ * its registers readable and its last records still to be swept, until the
+ * leader's exit has been dealt with.  Signals are passed on untouched; group
+ * stops stay stops (PTRACE_LISTEN).
  */
 #ifndef MS_TARGET_H
 #define MS_TARGET_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A traced thread of a launched target other than its leader. */
+struct target_thread {
+	int tid;
+	bool at_exit; /* stopped at its exit event and held there */
+};
 
 struct target {
 	int pid;
@@ -30,6 +42,10 @@ struct target {
 	int exec_fd;      /* launch: read end, EOF when exec succeeded */
 	char *exe;        /* launch: the program's resolved path */
 	unsigned execs;   /* launched: exec stops seen, the launch's own included */
+	struct target_thread *threads; /* traced: its other threads */
+	size_t nthreads, cap_threads;
+	bool leader_exiting; /* its leader's exit stop came (its threads are not held after it) */
+	bool gathering;   /* target__exit_threads() holds each thread's exit stop */
 	char comm[64];
 };
 
@@ -64,10 +80,23 @@ enum target_state {
 };
 
 /*
- * Services a launched child's ptrace stops and reports its state.  After
- * TARGET_EXITING the caller reads what it needs, then target__resume().
+ * Services a launched child's ptrace stops (every thread's) and reports its
+ * state.  TARGET_EXITING is the leader's exit stop; the caller may then
+ * target__exit_threads(), reads what it needs, then target__resume().
  */
 enum target_state target__poll(struct target *t);
+/*
+ * At TARGET_EXITING: whether the whole process exits (every other thread
+ * gone, held at its exit stop or being killed), not its leader alone
+ * (pthread_exit() while others run on).  If it does, waits until each other
+ * thread has stopped at its exit event (or died), until deadline_ns
+ * (CLOCK_MONOTONIC), servicing other stops meanwhile; *tids (malloc'ed)
+ * then holds the leader and the threads held at their exit stops, whose
+ * registers can be read: their count.  -EBUSY (nothing held) when the
+ * leader exits alone.  Threads not stopped by the deadline are left out.
+ */
+int target__exit_threads(struct target *t, uint64_t deadline_ns, int **tids);
+/* Lets the leader go on from its exit stop, and every thread held at its own. */
 void target__resume(struct target *t);
 /*
  * How many processes run below it now (children, theirs, ...), from
