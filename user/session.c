@@ -517,6 +517,8 @@ static void announce_existing(struct session *s)
 		}
 		e.comm = comm;
 		e.cmdline = read_cmdline(s->existing[i].pid);
+		/* another -p pid, or a descendant that may have execed: its own maps count */
+		events__own_maps(&s->sink, (uint32_t)s->existing[i].pid);
 		events__proc(&s->sink, &e);
 		free((char *)e.cmdline);
 	}
@@ -688,6 +690,7 @@ static int start_pipeline(struct session *s)
 		.interval_ns = s->opts->interval_ns,
 		.sample_bytes = s->opts->sample_bytes,
 		.mixed_fns = s->objs.mixed_fns,
+		.pid = (uint32_t)s->target.pid,
 		.procs_without_sites = s->opts->all,
 		.internal = runtime__internal_release,
 		.internal_ctx = &s->runtime,
@@ -971,6 +974,8 @@ static void sample(struct session *s, bool force)
 {
 	uint64_t until = drain(s, force);
 
+	/* addresses missed within a re-read's rate limit, while their process lives */
+	symbolizer__settle(s->sym);
 	note_footprint(s, force);
 	if (s->rec) {
 		recording__tick(s->rec, until, force);
@@ -1202,6 +1207,9 @@ static void on_exec(struct session *s)
 	s->sym = new_symbolizer(s);
 	s->sink.sym = s->sym;
 	s->runtime.sym = s->sym;
+	/* -f: the children that execed still run their programs */
+	for (size_t i = 0; s->sym && i < s->sink.nexeced; i++)
+		symbolizer__add_process(s->sym, (int)s->sink.execed[i]);
 	live_view__exec(s->live, s->model->heap, s->sym, s->target.comm);
 	/* BPF named the thread once, with its old name */
 	events__thread(&s->sink, (uint32_t)s->target.pid, s->target.comm);

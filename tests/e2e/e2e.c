@@ -280,6 +280,26 @@ static void assert_leak(const cJSON *report, const char *function, const char *s
 		fail_msg("leak at '%s' is in file '%s', expected '%s'", function, s.file, src);
 }
 
+/* assert_leak() of process pid's leak groups alone (-f, -p PID,PID, --comm: each its pid). */
+static void assert_pid_leak(const cJSON *report, long pid, const char *function, const char *src,
+			    const char *tag, double count, double bytes)
+{
+	cJSON *mine = cJSON_CreateObject(), *leaks = cJSON_AddArrayToObject(mine, "leaks");
+	const cJSON *e;
+
+	cJSON_ArrayForEach(e, cJSON_GetObjectItem(report, "leaks"))
+		if ((long)num(e, "pid") == pid)
+			cJSON_AddItemToArray(leaks, cJSON_Duplicate(e, true));
+	cJSON_AddItemReferenceToObject(mine, "stacks", cJSON_GetObjectItem(report, "stacks"));
+	if (sum_by_site(mine, "leaks", function).groups < 1) {
+		char *all = cJSON_PrintUnformatted(cJSON_GetObjectItem(report, "leaks"));
+
+		fail_msg("no leak group of pid %ld at '%s'; leaks: %.2000s", pid, function, all);
+	}
+	assert_leak(mine, function, src, tag, count, bytes);
+	cJSON_Delete(mine);
+}
+
 static void assert_strdup_leak(const cJSON *report)
 {
 	const cJSON *e, *frame0;
@@ -5771,7 +5791,9 @@ static void test_e2e__several_pids_each_traced_as_its_own_process(void **state)
 	close(fd2);
 	assert_ran(&r, 0);
 	assert_int_equal((long)num(cJSON_GetObjectItem(r.json, "target"), "pid"), w1);
-	assert_leak(r.json, "late_leak", "waiter.c", "late_leak", 7, 7 * 300);
+	assert_pid_leak(r.json, w1, "late_leak", "waiter.c", "late_leak", 7, 7 * 300);
+	/* the other one's, named from its own maps */
+	assert_pid_leak(r.json, w2, "late_leak", "waiter.c", "late_leak", 7, 7 * 300);
 	assert_int_equal((long)num(summary(r.json), "allocations"), 7);
 	assert_int_equal((long)num(summary(r.json), "unknown_frees"), 1);
 	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "processes")), 1);
@@ -5860,7 +5882,9 @@ static void test_e2e__comm_catches_a_process_started_after_tracing_began(void **
 	close(fd2);
 	assert_ran(&r, 0);
 	assert_int_equal((long)num(cJSON_GetObjectItem(r.json, "target"), "pid"), w1);
-	assert_leak(r.json, "late_leak", "waiter.c", "late_leak", 7, 7 * 300);
+	assert_pid_leak(r.json, w1, "late_leak", "waiter.c", "late_leak", 7, 7 * 300);
+	/* the one caught at its exec: named from its own maps */
+	assert_pid_leak(r.json, w2, "late_leak", "waiter.c", "late_leak", 7, 7 * 300);
 	assert_int_equal((long)num(summary(r.json), "unknown_frees"), 1);
 	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "processes")), 1);
 	p = cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "processes"), 0);
@@ -5914,6 +5938,242 @@ static void test_e2e__exec_of_a_pid_target_is_said_not_followed(void **state)
 	run_free(&r);
 }
 
+
+/* ---- -f: each process's own leak sites, findings and inherited blocks (issue 17) ---- */
+
+/*
+ * Sums the entries of key ("leaks", "sites") of process pid whose site frame
+ * is in function; fails when an entry there belongs to another process.
+ */
+static struct site_sum proc_sum(const cJSON *report, const char *key, long pid,
+				const char *function)
+{
+	struct site_sum s = { 0 };
+	const cJSON *e;
+
+	cJSON_ArrayForEach(e, cJSON_GetObjectItem(report, key)) {
+		const cJSON *f = site_frame(report, (int)num(e, "stack"));
+
+		if (!f || !same_function(str(f, "function"), function))
+			continue;
+		if ((long)num(e, "pid") != pid)
+			fail_msg("%s at '%s' of pid %ld, expected %ld", key, function,
+				 (long)num(e, "pid"), pid);
+		s.groups++;
+		s.count += num(e, !strcmp(key, "leaks") ? "count" : "live_count");
+		if (strcmp(key, "leaks"))
+			s.allocations += num(e, "allocations");
+		s.bytes += num(e, "bytes");
+		if (s.line && s.line != (int)num(f, "line"))
+			fail_msg("'%s' at two lines: %d and %d", function, s.line, (int)num(f, "line"));
+		s.line = (int)num(f, "line");
+		s.file = str(f, "file");
+	}
+	return s;
+}
+
+/* Process pid's leak groups at function: count blocks, bytes, at forkleaks.c's @tag. */
+static void assert_proc_leak(const cJSON *report, long pid, const char *function,
+			     double count, double bytes)
+{
+	struct site_sum s = proc_sum(report, "leaks", pid, function);
+
+	if (s.groups < 1)
+		fail_msg("no leak group of pid %ld at '%s'", pid, function);
+	assert_int_equal((long)s.count, (long)count);
+	assert_int_equal((long)s.bytes, (long)bytes);
+	assert_int_equal(s.line, line_of("forkleaks.c", function));
+	if (!ends_with(s.file, "forkleaks.c"))
+		fail_msg("leak at '%s' is in file '%s'", function, s.file);
+}
+
+/* The entry of "processes" that leaked bytes; fails when none. */
+static const cJSON *proc_leaking(const cJSON *report, long bytes)
+{
+	const cJSON *p;
+
+	cJSON_ArrayForEach(p, cJSON_GetObjectItem(report, "processes"))
+		if ((long)num(p, "leaked_bytes") == bytes)
+			return p;
+	fail_msg("no process leaked %ld bytes", bytes);
+	return NULL;
+}
+
+/*
+ * tests/programs/forkleaks under -f: the parent leaks 2 x 300 at parent_leak,
+ * child A 3 x 700 at child_a_leak and 400 at child_a_realloc (the realloc of
+ * a block it inherited), child B 5000 at child_b_leak and frees a block twice
+ * (a double_free finding of its own; glibc aborts it).  Each leak group, site
+ * and finding carries its process's pid; child A's releases of the 4 blocks
+ * it inherited at the fork are inherited frees, none unknown.  The capture
+ * reports the same, byte for byte; without -f every entry is the target's.
+ */
+static void test_e2e__follow_gives_each_process_its_own_leak_sites(void **state)
+{
+	char json[256], again[256], cap[256], pb[256], line[160], *top;
+	struct run r = { 0 };
+	const cJSON *a, *b, *f, *fs;
+	long pid, apid, bpid;
+	struct site_sum s;
+	char *x, *y;
+
+	(void)state;
+	snprintf(json, sizeof(json), "%s", tmp_path("pproc.json"));
+	snprintf(again, sizeof(again), "%s", tmp_path("pproc-report.json"));
+	snprintf(cap, sizeof(cap), "%s", tmp_path("pproc.msb"));
+	snprintf(pb, sizeof(pb), "%s", tmp_path("pproc.pb.gz"));
+	run_memscope(&r, json, "-f", "--json", json, "--record", cap, "--pprof", pb, "--",
+		     PROGS "forkleaks", NULL);
+	assert_ran(&r, 0);
+	pid = (long)num(cJSON_GetObjectItem(r.json, "target"), "pid");
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "processes")), 2);
+
+	/* the parent: its own leaks and its 4 shared blocks, all freed */
+	assert_proc_leak(r.json, pid, "parent_leak", 2, 600);
+	s = proc_sum(r.json, "sites", pid, "shared_block");
+	assert_int_equal((long)s.allocations, 4);
+	assert_int_equal((long)s.bytes, 160);
+	assert_int_equal((long)s.count, 0);
+	assert_int_equal((long)num(summary(r.json), "allocations"), 6);
+	assert_int_equal((long)num(summary(r.json), "frees"), 4);
+	assert_int_equal((long)num(summary(r.json), "unknown_frees"), 0);
+	assert_int_equal((long)num(summary(r.json), "leaked_bytes"), 600);
+
+	/* child A: its leaks, and the parent's blocks it released */
+	a = proc_leaking(r.json, 3 * 700 + 400);
+	apid = (long)num(a, "pid");
+	assert_int_equal((long)num(a, "ppid"), pid);
+	assert_int_equal((long)num(a, "exit_status"), 3);
+	assert_int_equal((long)num(a, "allocations"), 4);
+	assert_int_equal((long)num(a, "frees"), 0);
+	assert_int_equal((long)num(a, "unknown_frees"), 0);
+	assert_int_equal((long)num(a, "inherited_frees"), 4);
+	assert_int_equal((long)num(a, "leaked_allocations"), 4);
+	assert_proc_leak(r.json, apid, "child_a_leak", 3, 2100);
+	assert_proc_leak(r.json, apid, "child_a_realloc", 1, 400);
+
+	/* child B: its leak and its double free */
+	b = proc_leaking(r.json, 5000);
+	bpid = (long)num(b, "pid");
+	assert_true(bpid != apid && bpid != pid);
+	assert_int_equal((long)num(b, "ppid"), pid);
+	assert_int_equal((long)num(b, "exit_signal"), SIGABRT);
+	assert_int_equal((long)num(b, "allocations"), 2);
+	assert_int_equal((long)num(b, "frees"), 1);
+	assert_int_equal((long)num(b, "unknown_frees"), 0);
+	assert_int_equal((long)num(b, "inherited_frees"), 0);
+	assert_int_equal((long)num(b, "leaked_allocations"), 1);
+	assert_proc_leak(r.json, bpid, "child_b_leak", 1, 5000);
+	s = proc_sum(r.json, "sites", bpid, "child_b_twice");
+	assert_int_equal((long)s.allocations, 1);
+	assert_int_equal((long)s.bytes, 24);
+	fs = cJSON_GetObjectItem(r.json, "findings");
+	assert_int_equal(cJSON_GetArraySize(fs), 1);
+	f = cJSON_GetArrayItem(fs, 0);
+	assert_string_equal(str(f, "kind"), "double_free");
+	assert_int_equal((long)num(f, "pid"), bpid);
+	assert_string_equal(str(site_frame(r.json, (int)num(f, "stack")), "function"),
+			    "child_b_free_again");
+	assert_int_equal((int)num(site_frame(r.json, (int)num(f, "stack")), "line"),
+			 line_of("forkleaks.c", "child_b_free_again"));
+	assert_string_equal(str(site_frame(r.json, (int)num(f, "alloc_stack")), "function"),
+			    "child_b_twice");
+	assert_string_equal(str(site_frame(r.json, (int)num(f, "free_stack")), "function"),
+			    "child_b_free");
+
+	/* the text: a section per process, its leaks under it */
+	snprintf(line, sizeof(line), "== process %ld 'forkleaks' (parent %ld): leaked 4 blocks, 2.4 KiB "
+		 "(live at its exit); 4 releases of its parent's blocks", apid, pid);
+	if (!strstr(r.err, line))
+		fail_msg("no line '%s' in:\n%s", line, r.err);
+	snprintf(line, sizeof(line), "== process %ld 'forkleaks' (parent %ld): leaked 1 block, 4.9 KiB",
+		 bpid, pid);
+	if (!strstr(r.err, line) || strstr(r.err, line) > strstr(r.err, "child_b_leak (tests/programs/"))
+		fail_msg("child B's leak is not in its section:\n%s", r.err);
+
+	/* pprof: each sample labelled with its pid, child A's alone under -tagfocus */
+	snprintf(line, sizeof(line), "-top -sample_index=alloc_space -tagfocus=pid=%ld", apid);
+	top = go_pprof(line, pb);
+	if (!strstr(top, "Showing nodes accounting for 2500B") || !strstr(top, "child_a_leak") ||
+	    strstr(top, "parent_leak") || strstr(top, "child_b_leak"))
+		fail_msg("go tool pprof %s: not child A's 2500 bytes alone:\n%s", line, top);
+	free(top);
+	run_free(&r);
+
+	run_memscope(&r, again, "report", cap, "--json", again, NULL);
+	assert_ran(&r, 0);
+	run_free(&r);
+	x = slurp(json);
+	y = slurp(again);
+	assert_non_null(x);
+	assert_non_null(y);
+	assert_string_equal(x, y);
+	free(x);
+	free(y);
+
+	/* without -f: the target's alone, each entry with its pid */
+	run_memscope(&r, json, "--json", json, "--", PROGS "forkleaks", NULL);
+	assert_ran(&r, 0);
+	pid = (long)num(cJSON_GetObjectItem(r.json, "target"), "pid");
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "processes")), 0);
+	assert_proc_leak(r.json, pid, "parent_leak", 2, 600);
+	assert_int_equal(sum_by_site(r.json, "leaks", "child_a_leak").groups, 0);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "findings")), 0);
+	run_free(&r);
+}
+
+/*
+ * A child that execs runs another program at other addresses: under -f,
+ * `bash -c 'forkleaks; true'` forks a child that execs forkleaks, whose
+ * stacks (and its own children's, which share its image) are named from
+ * its maps: parent_leak, child_a_leak at their lines with their pids.  The
+ * blocks bash's child had before the exec are not its leaks.
+ */
+static void test_e2e__follow_names_an_execed_childs_stacks_from_its_own_maps(void **state)
+{
+	char json[256], again[256], cap[256], cmd[512];
+	struct run r = { 0 };
+	const cJSON *p, *fl = NULL, *a;
+	long pid;
+	char *x, *y;
+
+	(void)state;
+	snprintf(json, sizeof(json), "%s", tmp_path("pproc-exec.json"));
+	snprintf(again, sizeof(again), "%s", tmp_path("pproc-exec-report.json"));
+	snprintf(cap, sizeof(cap), "%s", tmp_path("pproc-exec.msb"));
+	/* it lingers: the loader reads its maps when it sees the exec, which a loaded machine delays */
+	snprintf(cmd, sizeof(cmd), "%s linger; true", PROGS "forkleaks");
+	run_memscope(&r, json, "-f", "--json", json, "--record", cap, "--", "/bin/bash", "-c", cmd,
+		     NULL);
+	assert_ran(&r, 0);
+	pid = (long)num(cJSON_GetObjectItem(r.json, "target"), "pid");
+	cJSON_ArrayForEach(p, cJSON_GetObjectItem(r.json, "processes"))
+		if ((long)num(p, "ppid") == pid && !strcmp(str(p, "comm"), "forkleaks"))
+			fl = p;
+	if (!fl)
+		fail_msg("no process 'forkleaks' forked by bash (%ld):\n%s", pid, r.err);
+	assert_proc_leak(r.json, (long)num(fl, "pid"), "parent_leak", 2, 600);
+	assert_int_equal((long)num(fl, "leaked_allocations"), 2);
+	assert_int_equal((long)num(fl, "leaked_bytes"), 600);
+	a = proc_leaking(r.json, 3 * 700 + 400);
+	assert_int_equal((long)num(a, "ppid"), (long)num(fl, "pid"));
+	assert_proc_leak(r.json, (long)num(a, "pid"), "child_a_leak", 3, 2100);
+	assert_proc_leak(r.json, (long)num(a, "pid"), "child_a_realloc", 1, 400);
+	assert_int_equal((long)num(a, "inherited_frees"), 4);
+	assert_int_equal((long)num(a, "unknown_frees"), 0);
+	run_free(&r);
+
+	run_memscope(&r, again, "report", cap, "--json", again, NULL);
+	assert_ran(&r, 0);
+	run_free(&r);
+	x = slurp(json);
+	y = slurp(again);
+	assert_non_null(x);
+	assert_non_null(y);
+	assert_string_equal(x, y);
+	free(x);
+	free(y);
+}
 
 /* ---- --all and --cgroup: every process on the machine (issue 17) ---- */
 
@@ -6247,6 +6507,8 @@ int main(void)
 		cmocka_unit_test(test_e2e__follow_traces_each_forked_worker_on_its_own),
 		cmocka_unit_test(test_e2e__several_pids_each_traced_as_its_own_process),
 		cmocka_unit_test(test_e2e__comm_catches_a_process_started_after_tracing_began),
+		cmocka_unit_test(test_e2e__follow_gives_each_process_its_own_leak_sites),
+		cmocka_unit_test(test_e2e__follow_names_an_execed_childs_stacks_from_its_own_maps),
 		cmocka_unit_test(test_e2e__all_traces_two_processes_started_after_tracing_began),
 		cmocka_unit_test(test_e2e__all_cgroup_includes_one_process_and_excludes_another),
 	};

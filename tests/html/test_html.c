@@ -747,6 +747,116 @@ static void test_html__thread_filter_shows_one_threads_sites_and_numbers(void **
 	free(html);
 }
 
+/* How many rows table id has (defined with the growth tests). */
+static int table_rows(const char *dom, const char *id);
+
+/* The pid of the entry of "processes" that leaked bytes, -1 when none. */
+static long process_leaking(const cJSON *report, double bytes)
+{
+	const cJSON *p;
+
+	cJSON_ArrayForEach(p, cJSON_GetObjectItem(report, "processes"))
+		if (json_num(p, "leaked_bytes") == bytes)
+			return (long)json_num(p, "pid");
+	return -1;
+}
+
+/*
+ * The process filter on a real report: tests/programs/forkleaks under -f (a
+ * parent leaking 2 x 300 at parent_leak; child A 3 x 700 at child_a_leak and
+ * 400 at child_a_realloc, releasing its 4 inherited blocks; child B 5000 at
+ * child_b_leak and a double free).  With #process=PID the leak sites,
+ * hotspots, findings and threads are that process's, with its summary; with
+ * none every process's rows are there, each naming its pid.
+ */
+static void test_html__process_filter_shows_one_processs_sites_and_numbers(void **state)
+{
+	char *html = tmp_path("forkleaks.html");
+	cJSON *report = trace_opt("forkleaks", html, "-f", NULL, 0);
+	long target = (long)json_num(cJSON_GetObjectItem(report, "target"), "pid");
+	long a = process_leaking(report, 3 * 700 + 400), b = process_leaking(report, 5000);
+	char fragment[64], want[200];
+	struct page p;
+	struct row_sum s;
+
+	(void)state;
+	if (a < 0 || b < 0)
+		fail_msg("forkleaks: no child leaking 2500 or 5000 bytes in 'processes'");
+	/* all processes: every leak group, the process named last */
+	p = load(html, NULL);
+	assert_rendered(&p, "forkleaks, all processes");
+	if (!strstr(p.dom, "<label id=\"process-label\">"))
+		fail_msg("no process selector on a report with processes");
+	assert_int_equal(table_rows(p.dom, "leaks"), 5);
+	s = rows_named(p.dom, "leaks", "child_b_leak");
+	assert_int_equal(s.rows, 1);
+	assert_int_equal((long)s.v[0], 1);
+	assert_int_equal((long)s.v[1], 5000);
+	assert_int_equal((long)s.v[s.nv - 1], b);
+	assert_int_equal(table_rows(p.dom, "findings"), 1);
+	page_free(&p);
+
+	/* child A: its two leak sites and hotspots, no finding, its numbers */
+	snprintf(fragment, sizeof(fragment), "process=%ld", a);
+	p = load(html, fragment);
+	assert_rendered(&p, "forkleaks, child A");
+	assert_int_equal(table_rows(p.dom, "leaks"), 2);
+	assert_leak_row(p.dom, "child_a_leak", 3, 3 * 700, "forkleaks.c", "child_a_leak");
+	assert_leak_row(p.dom, "child_a_realloc", 1, 400, "forkleaks.c", "child_a_realloc");
+	assert_int_equal(rows_named(p.dom, "leaks", "parent_leak").rows, 0);
+	s = rows_named(p.dom, "hotspots", "child_a_leak");
+	assert_int_equal(s.rows, 1);
+	/* hotspots: allocations, bytes, in use at end, at peak, temporary, process */
+	assert_int_equal((long)s.v[0], 3);
+	assert_int_equal((long)s.v[1], 3 * 700);
+	assert_int_equal((long)s.v[2], 3 * 700);
+	assert_int_equal((long)s.v[s.nv - 1], a);
+	assert_int_equal(table_rows(p.dom, "hotspots"), 2);
+	assert_int_equal(table_rows(p.dom, "findings"), 0);
+	assert_int_equal(table_rows(p.dom, "threads"), 1);
+	snprintf(want, sizeof(want), "Process %ld (forkleaks), forked by %ld: 4 allocations", a, target);
+	if (!strstr(p.dom, want))
+		fail_msg("no summary '%s' in the page", want);
+	if (!strstr(p.dom, "4 blocks") || !strstr(p.dom, "0 unknown frees, 4 releases of its parent's blocks"))
+		fail_msg("child A's summary lacks its leaks or its inherited frees");
+	assert_flame_frame(p.dom, "child_a_leak");
+	screenshot(html, "forkleaks-child-a", fragment);
+	page_free(&p);
+
+	/* child B: its leak and its double free */
+	snprintf(fragment, sizeof(fragment), "process=%ld", b);
+	p = load(html, fragment);
+	assert_rendered(&p, "forkleaks, child B");
+	assert_int_equal(table_rows(p.dom, "leaks"), 1);
+	assert_leak_row(p.dom, "child_b_leak", 1, 5000, "forkleaks.c", "child_b_leak");
+	assert_int_equal(table_rows(p.dom, "findings"), 1);
+	if (!strstr(p.dom, "data-kind=\"double_free\""))
+		fail_msg("child B's double free is not in the findings table");
+	page_free(&p);
+
+	/* a thread of child A chosen under the target: child A is chosen with it */
+	snprintf(fragment, sizeof(fragment), "process=%ld&thread=%ld", target, a);
+	p = load(html, fragment);
+	assert_rendered(&p, "forkleaks, child A's thread under the target");
+	assert_int_equal(table_rows(p.dom, "leaks"), 2);
+	assert_leak_row(p.dom, "child_a_leak", 3, 3 * 700, "forkleaks.c", "child_a_leak");
+	snprintf(want, sizeof(want), "Process %ld (forkleaks), forked by %ld:", a, target);
+	if (!strstr(p.dom, want))
+		fail_msg("child A is not the process chosen with its thread");
+	page_free(&p);
+
+	/* the target: its leak sites alone */
+	snprintf(fragment, sizeof(fragment), "process=%ld", target);
+	p = load(html, fragment);
+	assert_rendered(&p, "forkleaks, the target");
+	assert_int_equal(table_rows(p.dom, "leaks"), 2);
+	assert_leak_row(p.dom, "parent_leak", 2, 600, "forkleaks.c", "parent_leak");
+	assert_int_equal(table_rows(p.dom, "findings"), 0);
+	page_free(&p);
+	cJSON_Delete(report);
+	free(html);
+}
+
 /* --unwind=dwarf on a dlopen'ed library: the header and a banner count the truncated stacks */
 static void test_html__truncated_stacks_are_counted_in_the_header(void **state)
 {
@@ -849,6 +959,11 @@ static const char hostile_json[] =
 	"{\"schema\":\"memscope-bpf/report/1\",\"version\":\"<b>v</b>\","
 	"\"target\":{\"pid\":1,\"comm\":\"<b>comm</b>\",\"cmdline\":\"</script><b>cmd</b>\","
 	"\"launched\":true,\"exited\":true,\"exit_status\":0,\"exit_signal\":null,\"exit\":\"<b>exit</b>\"},"
+	"\"processes\":[{\"pid\":2,\"ppid\":1,\"comm\":\"<b>proc</b>\",\"cmdline\":\"<b>pc</b>\","
+	"\"start_t_us\":1,\"end_t_us\":2,\"exited\":true,\"exit_status\":0,\"exit_signal\":null,"
+	"\"allocations\":1,\"frees\":0,\"bytes_allocated\":10,\"bytes_freed\":0,\"peak_bytes\":10,"
+	"\"live_allocations\":1,\"live_bytes\":10,\"leaked_allocations\":1,\"leaked_bytes\":10,"
+	"\"unknown_frees\":0,\"inherited_frees\":0}],"
 	"\"tracing\":{\"stacks\":\"frame-pointer\",\"free_stacks\":\"caller-only\",\"probes\":1,"
 	"\"allocators\":[\"<b>lib</b>.so\"],\"interval_us\":1000,\"leak_rule\":\"<b>rule</b>\",\"min_age_us\":0},"
 	"\"summary\":{\"allocations\":3,\"frees\":1,\"bytes_allocated\":300,\"bytes_freed\":100,"
@@ -927,6 +1042,7 @@ static void test_html__hostile_strings_in_every_field_show_as_text(void **state)
 	assert_text(p.dom, "<td class=\"fn\">&lt;/script&gt;&lt;b&gt;fn&lt;/b&gt;</td>", "function");
 	assert_text(p.dom, "&lt;b&gt;file&lt;/b&gt;.c:7", "file");
 	assert_text(p.dom, "<td class=\"fn\">&lt;b&gt;thr&lt;/b&gt;</td>", "thread name");
+	assert_text(p.dom, "<option value=\"2\">2 (&lt;b&gt;proc&lt;/b&gt;)</option>", "process name");
 	assert_text(p.dom, "&lt;b&gt;message&lt;/b&gt;", "finding message");
 	assert_text(p.dom, "&lt;b&gt;var&lt;/b&gt;", "variable of a leak");
 	assert_text(p.dom, "<td class=\"fn\">&lt;b&gt;named&lt;/b&gt;</td>", "variable name");
@@ -1145,6 +1261,7 @@ int main(void)
 		cmocka_unit_test(test_html__analysis_report_shows_peak_temporaries_threads_and_window),
 		cmocka_unit_test(test_html__timeline_draws_the_malloc_footprint),
 		cmocka_unit_test(test_html__thread_filter_shows_one_threads_sites_and_numbers),
+		cmocka_unit_test(test_html__process_filter_shows_one_processs_sites_and_numbers),
 		cmocka_unit_test(test_html__double_free_report_shows_the_finding_with_its_stacks),
 		cmocka_unit_test(test_html__truncated_stacks_are_counted_in_the_header),
 		cmocka_unit_test(test_html__hostile_names_from_a_traced_program_show_as_text),

@@ -140,7 +140,7 @@ struct heap_window {
  * callback may be NULL; up to HEAP_MAX_HOOKS observers, called in the order
  * they were added.  unknown() is offered to each until one claims the
  * address. */
-#define HEAP_MAX_HOOKS 4
+#define HEAP_MAX_HOOKS 6
 struct heap_hooks {
 	void *ctx;
 	/* a block was added */

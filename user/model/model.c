@@ -45,6 +45,7 @@ struct model *model__new(const struct model_opts *opts)
 	struct model *m = xcalloc(1, sizeof(*m));
 
 	m->opts = *opts;
+	m->target_side = (struct model_inherit){ .m = m, .pid = opts->pid };
 	m->stacks = stack_table__new();
 	new_image(m);
 	m->timeline = timeline__new(opts->start_ns, opts->interval_ns);
@@ -61,6 +62,7 @@ void model__free(struct model *m)
 	if (!m)
 		return;
 	free_image(m);
+	free(m->target_side.kids);
 	timeline__free(m->timeline);
 	growth__free(m->growth);
 	thread_names__free(m->names);
@@ -72,8 +74,15 @@ void model__free(struct model *m)
 	}
 	free(m->execs);
 	for (size_t i = 0; i < m->nprocs; i++) {
+		detector__free(m->procs[i].detector);
 		heap__free(m->procs[i].heap);
 		free(m->procs[i].cmdline);
+		if (m->procs[i].inherit) {
+			live_table__free(m->procs[i].inherit->copy);
+			live_table__free(m->procs[i].inherit->claimed);
+			free(m->procs[i].inherit->kids);
+			free(m->procs[i].inherit);
+		}
 	}
 	free(m->procs);
 	free(m->tids);
@@ -230,6 +239,192 @@ static void set_thread(struct model *m, uint32_t tid, uint32_t pid)
 	m->tids[i].proc = (uint32_t)(p - m->procs) + 1;
 }
 
+/* The heap of process pid (the target's, or another traced one's); NULL: not traced. */
+static const struct heap *heap_of_pid(struct model *m, uint32_t pid)
+{
+	struct model_proc *p;
+
+	if (pid && pid == m->opts.pid)
+		return m->heap;
+	p = find_proc(m, pid);
+	return p ? p->heap : NULL;
+}
+
+static struct model_inherit *inherit_of_pid(struct model *m, uint32_t pid)
+{
+	struct model_proc *p;
+
+	if (pid && pid == m->opts.pid)
+		return &m->target_side;
+	p = find_proc(m, pid);
+	return p ? p->inherit : NULL;
+}
+
+/* Depth of a chain of forks looked through (a child's child's ...). */
+#define INHERIT_MAX_DEPTH 8
+
+/*
+ * Whether process in held a copy of block ptr at t (the fork of one of its
+ * children): a block of its own allocated before t and live, or one it
+ * inherited itself and had not released.
+ */
+static bool held_at(struct model *m, const struct model_inherit *in, uint64_t ptr, uint64_t t,
+		    int depth)
+{
+	const struct heap *h = heap_of_pid(m, in->pid);
+	const struct live_block *b = h ? live_table__get(heap__live(h), ptr) : NULL;
+	const struct model_inherit *parent;
+
+	if (b)
+		return b->ts_ns < t;
+	if (!in->fork_ns || depth >= INHERIT_MAX_DEPTH || (in->exec_ns && in->exec_ns <= t))
+		return false;
+	if (in->claimed && live_table__get(in->claimed, ptr))
+		return false;
+	if (in->copy && live_table__get(in->copy, ptr))
+		return true;
+	parent = inherit_of_pid(m, in->ppid);
+	return parent && held_at(m, parent, ptr, in->fork_ns, depth + 1);
+}
+
+static void copy_to_kids(struct model_inherit *in, const struct live_block *b, uint64_t ts);
+
+/*
+ * The child's heap asks about an address it never saw allocated: a block of
+ * its parent's that it holds a copy of (struct model_inherit) is released.
+ */
+static bool inherited_release(void *ctx, uint64_t ptr, const struct free_call *fc,
+			      const struct alloc_call *rc)
+{
+	struct model_inherit *in = ctx;
+	uint64_t ts = fc ? fc->ts_ns : rc->ts_ns;
+	const struct model_inherit *parent;
+	struct live_block b = { .ptr = ptr, .ts_ns = ts };
+
+	if (!in->fork_ns || ts < in->fork_ns || (in->exec_ns && ts >= in->exec_ns))
+		return false;
+	if (in->claimed && live_table__get(in->claimed, ptr))
+		return false;
+	/* the target's calls read ahead come first in the stream: a block it allocated, or
+	 * released after the fork (copied then), is in its table or the copy once applied */
+	model__flush(in->m);
+	if (!(in->copy && live_table__take(in->copy, ptr, NULL))) {
+		parent = inherit_of_pid(in->m, in->ppid);
+		if (!parent || !held_at(in->m, parent, ptr, in->fork_ns, 0))
+			return false;
+	}
+	if (!in->claimed)
+		in->claimed = live_table__new(16);
+	live_table__put(in->claimed, &b, NULL);
+	in->frees++;
+	/* its own children held a copy as long as it did */
+	b.ts_ns = 0;
+	copy_to_kids(in, &b, ts);
+	return true;
+}
+
+/* A child is let go this long after its exit or exec: records come late by less. */
+#define KID_GRACE_NS (1000ull * 1000 * 1000)
+
+/*
+ * Process in released block b at ts: each child forked after b was
+ * allocated and before ts, and still holding its copies then (not exited,
+ * not execed), keeps its copy.  Children gone for long are let go.
+ */
+static void copy_to_kids(struct model_inherit *in, const struct live_block *b, uint64_t ts)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < in->nkids; i++) {
+		struct model_inherit *c = in->m->procs[in->kids[i] - 1].inherit;
+		uint64_t gone = c->end_ns ? c->end_ns : c->exec_ns;
+
+		if (c->exec_ns && c->exec_ns < gone)
+			gone = c->exec_ns;
+		if (gone && gone + KID_GRACE_NS < ts)
+			continue;
+		in->kids[k++] = in->kids[i];
+		if (b->ts_ns >= c->fork_ns || c->fork_ns > ts || (gone && gone < ts))
+			continue;
+		if (!c->copy)
+			c->copy = live_table__new(16);
+		live_table__put(c->copy, b, NULL);
+	}
+	in->nkids = k;
+}
+
+static void parent_removed(void *ctx, const struct live_block *b, const struct free_call *fc,
+			   const struct alloc_call *rc)
+{
+	copy_to_kids(ctx, b, fc ? fc->ts_ns : rc->ts_ns);
+}
+
+/* Process in's heap (h) tells its children of its releases from now on. */
+static void hook_parent(struct model_inherit *in, struct heap *h)
+{
+	struct heap_hooks hooks = { .ctx = in, .removed = parent_removed };
+
+	if (in->parent_hooked)
+		return;
+	heap__add_hooks(h, &hooks);
+	in->parent_hooked = true;
+}
+
+/* A child's detector remembers this share of the target's releases (many workers). */
+#define PROC_FREED_SHARE 64
+
+/*
+ * A process (or, forked false, a new image of one: --all's exec) with its
+ * heap, its detector (not with --all, whose processes keep no sites) and
+ * its copy-on-fork state: forked by a traced parent, it holds copies of
+ * the parent's blocks.
+ */
+static struct model_proc *add_proc(struct model *m, const struct model_proc_event *e, bool forked)
+{
+	struct model_proc *p;
+	struct heap_hooks hooks = { .unknown = inherited_release };
+	struct model_inherit *parent = forked && e->other ? inherit_of_pid(m, e->other) : NULL;
+
+	if (parent) {
+		struct model_proc *pp = find_proc(m, e->other);
+
+		hook_parent(parent, pp ? pp->heap : m->heap);
+		parent->kids = xrealloc(parent->kids, (parent->nkids + 1) * sizeof(*parent->kids));
+		parent->kids[parent->nkids++] = (uint32_t)m->nprocs + 1;
+	}
+	m->procs = xrealloc(m->procs, (m->nprocs + 1) * sizeof(*m->procs));
+	p = &m->procs[m->nprocs++];
+	*p = (struct model_proc){ .pid = e->pid, .ppid = e->other, .start_ns = e->ts_ns,
+				  .heap = heap__new(64) };
+	snprintf(p->comm, sizeof(p->comm), "%s", e->comm ? e->comm : "");
+	p->cmdline = e->cmdline ? xstrdup(e->cmdline) : NULL;
+	heap__set_window_origin(p->heap, m->opts.start_ns, m->opts.interval_ns);
+	heap__set_sample_bytes(p->heap, m->opts.sample_bytes);
+	/* inherited blocks first: a release of one is no double free */
+	p->inherit = xcalloc(1, sizeof(*p->inherit));
+	*p->inherit = (struct model_inherit){ .m = m, .pid = p->pid, .ppid = p->ppid,
+					      .fork_ns = parent ? e->ts_ns : 0 };
+	hooks.ctx = p->inherit;
+	heap__add_hooks(p->heap, &hooks);
+	if (m->opts.procs_without_sites)
+		return p;
+	p->detector = detector__new(p->heap, m->opts.freed_capacity / PROC_FREED_SHARE);
+	detector__set_mixed_families(p->detector, m->opts.mixed_fns);
+	if (m->opts.internal)
+		detector__set_internal_filter(p->detector, m->opts.internal, m->opts.internal_ctx);
+	return p;
+}
+
+bool model__traces(const struct model *m, uint32_t pid)
+{
+	if (pid && pid == m->opts.pid)
+		return true;
+	for (size_t i = m->nprocs; i-- > 0;)
+		if (m->procs[i].pid == pid)
+			return !m->procs[i].exited;
+	return false;
+}
+
 void model__proc(struct model *m, const struct model_proc_event *e)
 {
 	struct model_proc *p;
@@ -240,14 +435,7 @@ void model__proc(struct model *m, const struct model_proc_event *e)
 		p = find_proc(m, e->pid);
 		if (p && !p->exited)
 			return;
-		m->procs = xrealloc(m->procs, (m->nprocs + 1) * sizeof(*m->procs));
-		p = &m->procs[m->nprocs++];
-		*p = (struct model_proc){ .pid = e->pid, .ppid = e->other, .start_ns = e->ts_ns,
-					  .heap = heap__new(64) };
-		snprintf(p->comm, sizeof(p->comm), "%s", e->comm ? e->comm : "");
-		p->cmdline = e->cmdline ? xstrdup(e->cmdline) : NULL;
-		heap__set_window_origin(p->heap, m->opts.start_ns, m->opts.interval_ns);
-		heap__set_sample_bytes(p->heap, m->opts.sample_bytes);
+		add_proc(m, e, true);
 		/* its main thread is itself */
 		set_thread(m, e->pid, e->pid);
 		break;
@@ -261,28 +449,30 @@ void model__proc(struct model *m, const struct model_proc_event *e)
 		/* its name at its exit: the program it execed, if it did */
 		if (e->comm && *e->comm)
 			snprintf(p->comm, sizeof(p->comm), "%s", e->comm);
+		/* its records may come later than this: its copies are kept */
+		if (p->inherit)
+			p->inherit->end_ns = e->ts_ns;
 		break;
 	case MODEL_PROC_THREAD:
 		set_thread(m, e->other, e->pid);
 		break;
 	case MODEL_PROC_IMAGE: {
 		struct model_proc *old = find_proc(m, e->pid);
+		struct model_proc_event img = *e;
 		uint32_t oi;
 
 		if (!old || old->exited || old->execed)
 			return;
 		oi = (uint32_t)(old - m->procs) + 1;
-		m->procs = xrealloc(m->procs, (m->nprocs + 1) * sizeof(*m->procs));
+		img.other = old->ppid;
+		/* no copies of anyone's blocks: the exec released them */
+		p = add_proc(m, &img, false);
+		p->prev = oi;
 		old = &m->procs[oi - 1];
 		old->execed = true;
 		old->end_ns = e->ts_ns;
-		p = &m->procs[m->nprocs++];
-		*p = (struct model_proc){ .pid = e->pid, .ppid = old->ppid, .start_ns = e->ts_ns,
-					  .prev = oi, .heap = heap__new(64) };
-		snprintf(p->comm, sizeof(p->comm), "%s", e->comm ? e->comm : "");
-		p->cmdline = e->cmdline ? xstrdup(e->cmdline) : NULL;
-		heap__set_window_origin(p->heap, m->opts.start_ns, m->opts.interval_ns);
-		heap__set_sample_bytes(p->heap, m->opts.sample_bytes);
+		if (old->inherit)
+			old->inherit->exec_ns = e->ts_ns;
 		/* its threads (the one that execed: the others ended) are the new image's */
 		for (size_t i = 0; i < m->ntids; i++)
 			if (m->tids[i].proc == oi)
@@ -299,6 +489,9 @@ void model__proc(struct model *m, const struct model_proc_event *e)
 		/* the old one is the program's it left: unknown unless read anew */
 		free(p->cmdline);
 		p->cmdline = e->cmdline ? xstrdup(e->cmdline) : NULL;
+		/* the exec released the copies of the parent's blocks */
+		if (p->inherit)
+			p->inherit->exec_ns = e->ts_ns;
 		break;
 	}
 }
@@ -385,6 +578,8 @@ void model__exec(struct model *m, uint64_t ts_ns, const char *comm, const char *
 				  .closed = *heap__totals(m->heap), .threads = nthreads };
 	free_image(m);
 	new_image(m);
+	/* its children are told of the new heap's releases once one forks */
+	m->target_side.parent_hooked = false;
 	/* the sites that grew, and the anonymous mappings, were the old image's too */
 	growth__free(m->growth);
 	m->growth = growth__new(m->heap);
@@ -432,6 +627,9 @@ void model__map_call(struct model *m, const struct map_call *c, uint64_t hash)
 {
 	struct map_call mc = *c;
 
+	/* the anonymous mappings are the target's: another process's are not counted */
+	if (m->ntids && proc_of(m, c->tid))
+		return;
 	model__flush(m);
 	if (c->stack_lost)
 		m->stack_lost++;

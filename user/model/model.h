@@ -56,6 +56,7 @@ struct model_opts {
 	uint64_t interval_ns;   /* --interval */
 	uint64_t sample_bytes;  /* --sample-bytes; 0: every call */
 	uint64_t mixed_fns;     /* detector__set_mixed_families() */
+	uint32_t pid;           /* the target's: a fork by it hands its blocks to the child */
 	/*
 	 * --all: the processes' calls keep no site (stack 0).  Their callers'
 	 * addresses differ in each process (ASLR), so sites would grow with
@@ -84,10 +85,36 @@ struct model_exec {
 };
 
 /*
+ * What a forked child holds of its parent's heap: copy-on-fork.  The
+ * parent's blocks live at the fork are the child's too (a copy of each), but
+ * not its allocations: they are neither its live blocks nor its leaks, and
+ * its release of one (before it execs) is an inherited free, not an unknown
+ * one.  Records arrive late (batches), so nothing is copied at the fork:
+ * a release is looked up in the parent's table (a block older than the
+ * fork), and the parent's own releases after the fork of blocks older
+ * than it are copied to the child then (copy).  A grandchild asks its
+ * parent's the same way.
+ */
+struct model_inherit {
+	struct model *m;
+	uint32_t pid, ppid;
+	uint64_t fork_ns;           /* 0: nothing inherited (found at attach, untraced parent) */
+	uint64_t exec_ns;           /* its exec: later releases are the new program's */
+	uint64_t end_ns;            /* its exit, 0 while it runs */
+	bool parent_hooked;         /* its heap tells its children of its releases */
+	uint32_t *kids;             /* its children that may hold copies (procs index + 1) */
+	size_t nkids;
+	struct live_table *copy;    /* the parent's blocks it released after the fork */
+	struct live_table *claimed; /* inherited blocks released already */
+	uint64_t frees;             /* releases of inherited blocks */
+};
+
+/*
  * -f: another process traced beside the target (a child it forked, or one
  * running below a -p target), with a heap of its own: the same address is
  * another block in each process.  Its threads' calls go to its heap
- * (model__proc(), MODEL_PROC_THREAD).  Stacks are shared with the target's.
+ * (model__proc(), MODEL_PROC_THREAD), watched by a detector of its own.
+ * Stacks are shared with the target's.
  */
 struct model_proc {
 	uint32_t pid, ppid;    /* ppid 0: found running below a -p target at attach */
@@ -100,6 +127,8 @@ struct model_proc {
 	bool execed;
 	uint32_t prev;         /* --all: the image before its exec (an index + 1; 0: none) */
 	struct heap *heap;
+	struct detector *detector;
+	struct model_inherit *inherit;
 };
 
 enum model_proc_kind {
@@ -138,6 +167,7 @@ struct model {
 	bool maps_traced;        /* a mapping record came (or the run said it traces them) */
 	uint64_t stack_lost; /* events whose stack could not be sent */
 	uint64_t events;     /* alloc and free records applied */
+	struct model_inherit target_side; /* the target as a parent (copy-on-fork) */
 	struct model_exec *execs; /* in order; nexecs of them */
 	size_t nexecs;
 	struct model_opts opts;   /* a new image's heap is made as the first */
@@ -176,6 +206,8 @@ void model__annot(struct model *m, const struct ms_ev_annot *e);
 void model__thread(struct model *m, uint32_t tid, const char *name);
 /* -f: a process joins, leaves, or names a thread of its own (struct model_proc). */
 void model__proc(struct model *m, const struct model_proc_event *e);
+/* Whether pid is the target or another process traced (its fork applied, not its exit). */
+bool model__traces(const struct model *m, uint32_t pid);
 /* The target execed at ts_ns into comm (cmdline): see struct model_exec. */
 void model__exec(struct model *m, uint64_t ts_ns, const char *comm, const char *cmdline);
 /* --check-overflow: slack readings will come (model.overflow); before any call. */

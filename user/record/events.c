@@ -306,6 +306,16 @@ static char *read_cmdline(uint32_t pid)
 	return buf;
 }
 
+void events__own_maps(struct event_sink *s, uint32_t pid)
+{
+	/* --all's processes keep no sites: nothing of theirs is symbolized */
+	if (!s->sym || s->model->opts.procs_without_sites)
+		return;
+	symbolizer__add_process(s->sym, (int)pid);
+	s->execed = xrealloc(s->execed, (s->nexeced + 1) * sizeof(*s->execed));
+	s->execed[s->nexeced++] = pid;
+}
+
 static void on_proc(struct event_sink *s, const struct ms_ev_proc *e)
 {
 	char comm[sizeof(e->comm) + 1], *cmdline = NULL;
@@ -317,12 +327,17 @@ static void on_proc(struct event_sink *s, const struct ms_ev_proc *e)
 	if (e->kind == MS_PROCEV_FORK) {
 		pe.kind = MODEL_PROC_FORK;
 		pe.other = e->ppid;
+		/* --comm: a process of that name whose parent is not traced runs its own image */
+		if (!model__traces(s->model, e->ppid))
+			events__own_maps(s, e->pid);
 		pe.cmdline = cmdline = read_cmdline(e->pid);
 	} else if (e->kind == MS_PROCEV_EXIT) {
 		pe.kind = MODEL_PROC_EXIT;
 	} else if (e->kind == MS_PROCEV_EXEC) {
 		pe.kind = MODEL_PROC_NAME;
 		pe.cmdline = cmdline = read_cmdline(e->pid);
+		/* another program now, at other addresses: its stacks are named from its maps */
+		events__own_maps(s, e->pid);
 	} else if (e->kind == MS_PROCEV_IMAGE) {
 		/* the session's (new allocators to probe); a traced process's also the model's */
 		if (s->nimages == s->cap_images) {
@@ -687,6 +702,9 @@ void events__free(struct event_sink *s)
 	free(m->tab);
 	free(m->spare);
 	memset(m, 0, sizeof(*m));
+	free(s->execed);
+	s->execed = NULL;
+	s->nexeced = 0;
 }
 
 /* A batch's records join their thread's queue as they are (apply_pending() checks their types). */

@@ -67,6 +67,10 @@ struct event_sink {
 	 */
 	bool ordered;
 	bool follow;            /* -f: threads are routed to their process (MODEL_PROC_THREAD) */
+	/* the traced processes with images of their own, whose maps the symbolizer
+	 * reads too (events__own_maps()); nexeced of them */
+	uint32_t *execed;
+	size_t nexeced;
 	/* --all: processes that execed since the session last took them (MS_PROCEV_IMAGE) */
 	uint32_t *images;
 	size_t nimages, cap_images;
@@ -95,6 +99,12 @@ void events__decode_map(const struct ms_ev_map *e, struct map_call *c, uint64_t 
 int handle_event(void *ctx, void *data, size_t size);
 /* -f: a process event (from BPF, or the session's at attach), to the model and the capture. */
 void events__proc(struct event_sink *s, const struct model_proc_event *e);
+/*
+ * Process pid runs an image of its own (a child that execed, another -p
+ * pid, a --comm process): its maps name its stacks' addresses
+ * (symbolizer__add_process()), again after the target's exec (execed).
+ */
+void events__own_maps(struct event_sink *s, uint32_t pid);
 /* A thread's name, read by the session from /proc (a record like BPF's). */
 void events__thread(struct event_sink *s, uint32_t tid, const char *name);
 /* A slack reading the session made itself (MS_SLACK_FINAL), a record like BPF's. */

@@ -1009,6 +1009,7 @@ static void make_model(struct replay *rp)
 		.interval_ns = rp->interval_ns,
 		.sample_bytes = rp->in.sample_bytes,
 		.mixed_fns = rp->objs.mixed_fns,
+		.pid = (uint32_t)rp->in.pid,
 		.procs_without_sites = rp->in.system_wide,
 		.internal = runtime__internal_release,
 		.internal_ctx = &rp->runtime,

@@ -107,6 +107,19 @@ struct sym_entry {
 	bool provisional; /* resolved without a debug file still on its way */
 };
 
+/*
+ * Another process whose executable mappings count too (-f: a child that
+ * execed runs another program at other addresses): read like the target's.
+ */
+struct sym_space {
+	int pid;
+	struct procmaps *procmaps;
+	struct sym_map *maps; /* sorted by start */
+	size_t nmaps;
+	bool gone;
+	uint64_t last_read_ns;
+};
+
 struct symbolizer {
 	int pid;
 	/* goes stale when the target is reaped, so a reused pid is never read */
@@ -132,6 +145,11 @@ struct symbolizer {
 
 	char **strs;            /* interned strings, open addressing */
 	size_t nstrs, cap_strs;
+
+	struct sym_space *spaces;    /* the other processes' (symbolizer__add_process()) */
+	size_t nspaces;
+	/* the process whose maps are being attached: its map_files open them */
+	struct procmaps *attaching;
 
 	struct debuginfo *debuginfo; /* separate debug files, local and debuginfod */
 	struct sym_unnamed *unnamed; /* symbolizer__unnamed()'s list */
@@ -414,7 +432,7 @@ static int object_open_file(struct symbolizer *s, const struct sym_map *m)
 			ms_info(1, "cannot open '%s': %s", m->path, strerror(errno));
 		return fd < 0 ? -errno : fd;
 	}
-	fd = procmaps__open(s->procmaps, &pm, PROCMAPS_OPEN_ROOT);
+	fd = procmaps__open(s->attaching ? s->attaching : s->procmaps, &pm, PROCMAPS_OPEN_ROOT);
 
 	if (fd == -ESTALE)
 		ms_info(1, "'%s' changed since pid %d mapped it", m->path, s->pid);
@@ -491,7 +509,15 @@ static const struct sym_map *code_map_find(const struct symbolizer *s, uint64_t 
 {
 	const struct sym_map *m = map_find(s->maps, s->nmaps, addr);
 
-	return m && m->exec ? m : NULL;
+	if (m && m->exec)
+		return m;
+	/* the target's first: an address mapped in both is the target's */
+	for (size_t i = 0; i < s->nspaces; i++) {
+		m = map_find(s->spaces[i].maps, s->spaces[i].nmaps, addr);
+		if (m && m->exec)
+			return m;
+	}
+	return NULL;
 }
 
 static struct sym_object *object_find(struct symbolizer *s, const struct sym_map *m)
@@ -565,17 +591,18 @@ static void maps_attach(struct symbolizer *s, struct sym_map *v, size_t n)
 
 /* ---- /proc/PID/maps ---- */
 
-/* The file mappings now, paths interned.  0 or negative errno (-ESRCH: the target is gone). */
-static int maps_read(struct symbolizer *s, struct sym_map **out, size_t *n)
+/* pm's file mappings now, paths interned.  0 or negative errno (-ESRCH: the process is gone). */
+static int maps_read(struct symbolizer *s, struct procmaps *pm, int pid, struct sym_map **out,
+		     size_t *n)
 {
 	struct procmap *v = NULL;
-	ssize_t r = procmaps__read(s->procmaps, &v);
+	ssize_t r = procmaps__read(pm, &v);
 
 	*out = NULL;
 	*n = 0;
 	if (r < 0) {
 		if (r != -ESRCH && !s->read_err_said) {
-			ms_err("cannot read '/proc/%d/maps': %s", s->pid, strerror((int)-r));
+			ms_err("cannot read '/proc/%d/maps': %s", pid, strerror((int)-r));
 			s->read_err_said = true;
 		}
 		return (int)r;
@@ -769,6 +796,50 @@ static void queue_settle(struct symbolizer *s)
 	s->nqueued = 0;
 }
 
+/* Re-reads another process's maps (gone: kept as they were).  0 or negative errno. */
+static int space_refresh(struct symbolizer *s, struct sym_space *sp)
+{
+	struct sym_map *maps;
+	size_t n;
+	int err;
+
+	if (sp->gone)
+		return -ESRCH;
+	sp->last_read_ns = ms_now_ns();
+	err = maps_read(s, sp->procmaps, sp->pid, &maps, &n);
+	if (err == -ESRCH)
+		sp->gone = true;
+	if (err)
+		return err;
+	s->attaching = sp->procmaps;
+	maps_attach(s, maps, n);
+	s->attaching = NULL;
+	free(sp->maps);
+	sp->maps = maps;
+	sp->nmaps = n;
+	s->maps_gen++;
+	return 0;
+}
+
+int symbolizer__add_process(struct symbolizer *s, int pid)
+{
+	struct sym_space *sp;
+
+	if (!s || !s->procmaps)
+		return -EINVAL;
+	for (size_t i = 0; i < s->nspaces; i++)
+		if (s->spaces[i].pid == pid && !s->spaces[i].gone)
+			return space_refresh(s, &s->spaces[i]);
+	s->spaces = xrealloc(s->spaces, (s->nspaces + 1) * sizeof(*s->spaces));
+	sp = &s->spaces[s->nspaces++];
+	*sp = (struct sym_space){ .pid = pid, .procmaps = procmaps__new(pid) };
+	if (!sp->procmaps) {
+		sp->gone = true;
+		return -errno;
+	}
+	return space_refresh(s, sp);
+}
+
 int symbolizer__refresh(struct symbolizer *s)
 {
 	struct sym_map *maps = NULL;
@@ -777,12 +848,15 @@ int symbolizer__refresh(struct symbolizer *s)
 
 	if (!s)
 		return -EINVAL;
+	/* the other processes' first: they may outlive the target */
+	for (size_t i = 0; i < s->nspaces; i++)
+		space_refresh(s, &s->spaces[i]);
 	if (s->gone) {
 		err = -ESRCH;
 		goto cleanup;
 	}
 	s->last_read_ns = ms_now_ns();
-	err = maps_read(s, &maps, &n);
+	err = maps_read(s, s->procmaps, s->pid, &maps, &n);
 	if (err == -ESRCH)
 		s->gone = true;
 	if (err)
@@ -807,7 +881,7 @@ cleanup:
 static int entry_locate(struct symbolizer *s, struct sym_entry *e)
 {
 	const struct sym_map *m;
-	bool reread = false;
+	bool reread = false, limited = false;
 
 	if (e->state == ENT_MAPPED)
 		return 0;
@@ -819,18 +893,38 @@ static int entry_locate(struct symbolizer *s, struct sym_entry *e)
 		reread = symbolizer__refresh(s) == 0;
 		m = code_map_find(s, e->ip - 1);
 	}
+	/* another process's address (-f: a child that execed), mapped since its last read */
+	for (size_t i = 0; !m && i < s->nspaces; i++) {
+		struct sym_space *sp = &s->spaces[i];
+
+		if (sp->gone)
+			continue;
+		if (ms_now_ns() - sp->last_read_ns < MISS_REREAD_NS) {
+			limited = true;
+			continue;
+		}
+		if (space_refresh(s, sp) == 0)
+			m = code_map_find(s, e->ip - 1);
+	}
 	if (m) {
 		e->state = ENT_MAPPED;
 		entry_mapped(s, e, m);
 		return 0;
 	}
-	if (reread || s->gone) {
+	/* unknown once every process's maps were read after it came (else retried) */
+	if ((reread || s->gone) && !limited) {
 		e->state = ENT_UNKNOWN;
 	} else if (e->state == ENT_NEW) {
 		e->state = ENT_QUEUED;
 		queue_push(s, e->ip);
 	}
 	return -ENOENT;
+}
+
+void symbolizer__settle(struct symbolizer *s)
+{
+	if (s && s->nqueued && ms_now_ns() - s->last_read_ns >= MISS_REREAD_NS)
+		symbolizer__refresh(s);
 }
 
 int symbolizer__track(struct symbolizer *s, uint64_t ip)
@@ -1432,10 +1526,10 @@ uint64_t symbolizer__maps_gen(const struct symbolizer *s)
 	return s ? s->maps_gen : 0;
 }
 
-void symbolizer__each_map(const struct symbolizer *s, symbolizer_map_fn fn, void *ctx)
+static void each_map_of(const struct sym_map *v, size_t n, symbolizer_map_fn fn, void *ctx)
 {
-	for (size_t i = 0; s && i < s->nmaps; i++) {
-		const struct sym_map *m = &s->maps[i];
+	for (size_t i = 0; i < n; i++) {
+		const struct sym_map *m = &v[i];
 		struct sym_mapping mp = { .start = m->start, .end = m->end, .offset = m->offset,
 					  .path = m->path };
 
@@ -1444,6 +1538,15 @@ void symbolizer__each_map(const struct symbolizer *s, symbolizer_map_fn fn, void
 		mp.build_id = m->obj->build_id[0] ? m->obj->build_id : NULL;
 		fn(ctx, &mp);
 	}
+}
+
+void symbolizer__each_map(const struct symbolizer *s, symbolizer_map_fn fn, void *ctx)
+{
+	if (!s)
+		return;
+	each_map_of(s->maps, s->nmaps, fn, ctx);
+	for (size_t i = 0; i < s->nspaces; i++)
+		each_map_of(s->spaces[i].maps, s->spaces[i].nmaps, fn, ctx);
 }
 
 static bool hex_to_raw(const char *hex, unsigned char *raw, size_t *len)
@@ -1563,6 +1666,11 @@ void symbolizer__free(struct symbolizer *s)
 	debuginfo__free(s->debuginfo);
 	free(s->unnamed);
 	free(s->maps);
+	for (size_t i = 0; i < s->nspaces; i++) {
+		free(s->spaces[i].maps);
+		procmaps__free(s->spaces[i].procmaps);
+	}
+	free(s->spaces);
 	for (size_t i = 0; i < s->cap_strs; i++)
 		free(s->strs[i]);
 	free(s->strs);

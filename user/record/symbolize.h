@@ -128,8 +128,23 @@ void symbolizer__each(const struct symbolizer *s, symbolizer_each_fn fn, void *c
  */
 int symbolizer__track(struct symbolizer *s, uint64_t ip);
 
-/* Re-reads /proc/PID/maps, opening new objects.  0 or negative errno. */
+/* Re-reads /proc/PID/maps (and the other processes'), opening new objects.  0 or negative errno. */
 int symbolizer__refresh(struct symbolizer *s);
+
+/*
+ * Addresses missed while re-reads were rate-limited are looked for again,
+ * when the limit allows (a re-read): call it now and then while tracing,
+ * so a short-lived process's objects are found while it lives.
+ */
+void symbolizer__settle(struct symbolizer *s);
+
+/*
+ * -f: process pid's executable mappings count too (a traced child that
+ * execed: another program at other addresses), read now and again on a
+ * miss, kept when it is gone.  An address mapped in both is the target's.
+ * Not for an offline symbolizer.  0 or negative errno.
+ */
+int symbolizer__add_process(struct symbolizer *s, int pid);
 
 /*
  * Resolves return address ip (looked up at ip - 1).  *frames gets 1 or more

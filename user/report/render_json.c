@@ -223,6 +223,7 @@ static void write_processes(const struct report *r, struct json_writer *w)
 		jw__uint(w, "leaked_allocations", p->leaked_count);
 		jw__uint(w, "leaked_bytes", p->leaked_bytes);
 		jw__uint(w, "unknown_frees", p->unknown_frees);
+		jw__uint(w, "inherited_frees", p->inherited_frees);
 		jw__end_object(w);
 	}
 	jw__end_array(w);
@@ -313,6 +314,7 @@ static void write_leaks(const struct report *r, struct json_writer *w)
 		const struct report_site *s = &r->leaks[i];
 
 		jw__begin_object(w, NULL);
+		jw__int(w, "pid", s->pid);
 		jw__uint(w, "stack", s->stack);
 		jw__uint(w, "count", s->count);
 		jw__uint(w, "bytes", s->bytes);
@@ -343,6 +345,7 @@ static void write_findings(const struct report *r, struct json_writer *w)
 	jw__begin_array(w, "findings");
 	for (size_t i = 0; i < r->nfindings; i++) {
 		jw__begin_object(w, NULL);
+		jw__int(w, "pid", f[i].pid);
 		jw__string(w, "kind", f[i].kind);
 		jw__hex(w, "ptr", f[i].ptr);
 		write_stack_ref(w, "stack", f[i].stack);
@@ -429,6 +432,7 @@ static void write_sites(const struct report *r, struct json_writer *w)
 		const struct report_site *s = &r->sites[i];
 
 		jw__begin_object(w, NULL);
+		jw__int(w, "pid", s->pid);
 		jw__uint(w, "stack", s->stack);
 		jw__uint(w, "allocations", s->count);
 		jw__uint(w, "bytes", s->bytes);
@@ -499,6 +503,7 @@ static void write_threads(const struct report *r, struct json_writer *w)
 	jw__begin_array(w, "threads");
 	for (size_t i = 0; i < r->nthreads; i++) {
 		jw__begin_object(w, NULL);
+		jw__int(w, "pid", t[i].pid);
 		jw__uint(w, "tid", t[i].tid);
 		jw__string(w, "name", t[i].name);
 		jw__uint(w, "allocations", t[i].allocations);

@@ -28,7 +28,8 @@ enum {
 	PROFILE_DEFAULT_SAMPLE_TYPE = 14,
 };
 enum { VALUE_TYPE_TYPE = 1, VALUE_TYPE_UNIT = 2 };
-enum { SAMPLE_LOCATION_ID = 1, SAMPLE_VALUE = 2 };
+enum { SAMPLE_LOCATION_ID = 1, SAMPLE_VALUE = 2, SAMPLE_LABEL = 3 };
+enum { LABEL_KEY = 1, LABEL_NUM = 3 };
 enum {
 	MAPPING_ID = 1,
 	MAPPING_MEMORY_START = 2,
@@ -322,6 +323,14 @@ static void write_sample(struct pprof *p, const struct report_site *s)
 	mark = pb__begin(&p->out, PROFILE_SAMPLE);
 	pb__packed_uint(&p->out, SAMPLE_LOCATION_ID, p->sample_locs, p->nsample_locs);
 	pb__packed_int(&p->out, SAMPLE_VALUE, v, REPORT_VALUE__COUNT);
+	/* -f: whose site it is, a numeric label "pid" (none with the target alone) */
+	if (p->r->nprocesses) {
+		size_t lm = pb__begin(&p->out, SAMPLE_LABEL);
+
+		pb__int(&p->out, LABEL_KEY, str_index(p, "pid"));
+		pb__int(&p->out, LABEL_NUM, s->pid);
+		pb__end(&p->out, lm);
+	}
 	pb__end(&p->out, mark);
 }
 

@@ -193,16 +193,60 @@ static void collect_processes(struct report *r, const struct report_input *in)
 			.bytes_allocated = h->bytes_allocated, .bytes_freed = h->bytes_freed,
 			.peak_bytes = h->peak_bytes, .live_allocations = h->live_allocations,
 			.live_bytes = h->live_bytes, .unknown_frees = h->unknown_frees,
+			.inherited_frees = p->inherit ? p->inherit->frees : 0,
 		};
 		if (p->exited) {
 			if (WIFSIGNALED(p->status))
 				o->exit_signal = WTERMSIG(p->status);
 			else
 				o->exit_code = WEXITSTATUS(p->status);
-			o->leaked_count = h->live_allocations;
-			o->leaked_bytes = h->live_bytes;
 		}
 	}
+}
+
+/*
+ * A process's parts of the report: the target (proc NULL) or another
+ * traced process, with the leak rule that applies to it.
+ */
+struct part {
+	int pid;
+	const struct heap *heap;
+	const struct detector *detector;
+	bool at_exit;      /* its blocks live at its exit all leaked */
+	uint64_t end_ns;   /* else: live at end_ns and at least min_age_ns old */
+	uint64_t min_age_ns;
+	uint64_t exec_ns;  /* its exec (-f): blocks from before were released by it, not leaked */
+	bool execed;       /* --all: an image ended by an exec, which released its blocks */
+	bool bare;         /* --all: totals and blocks only (no sites: model_opts.procs_without_sites) */
+	struct report_range *leaks, *sites, *findings, *threads;
+	struct report_process *proc; /* NULL: the target */
+};
+
+static size_t nparts(const struct report *r)
+{
+	return 1 + r->nprocesses;
+}
+
+/* Part i: 0 the target, then r->processes. */
+static void part_of(struct report *r, const struct report_input *in, size_t i, struct part *p)
+{
+	if (!i) {
+		*p = (struct part){ .pid = in->pid, .heap = in->heap, .detector = in->detector,
+				    .at_exit = r->tracing.leaks_at_exit, .end_ns = in->end_ns,
+				    .min_age_ns = in->min_age_ns, .leaks = &r->target_leaks,
+				    .sites = &r->target_sites, .findings = &r->target_findings,
+				    .threads = &r->target_threads };
+		return;
+	}
+	struct report_process *o = &r->processes[i - 1];
+	const struct model_proc *mp = &in->procs[i - 1];
+
+	*p = (struct part){ .pid = o->pid, .heap = mp->heap, .detector = mp->detector,
+			    .at_exit = mp->exited, .end_ns = mp->exited ? mp->end_ns : in->end_ns,
+			    .min_age_ns = in->min_age_ns, .exec_ns = mp->inherit ? mp->inherit->exec_ns : 0,
+			    .execed = mp->execed, .bare = in->system_wide,
+			    .leaks = &o->leaks, .sites = &o->sites,
+			    .findings = &o->findings, .threads = &o->threads, .proc = o };
 }
 
 static const struct report_process *rank_procs;
@@ -415,16 +459,19 @@ static void fill_totals(struct report *r, const struct report_input *in)
 	t->unmatched_annotations = in->annots ? annotations__unmatched(in->annots) : 0;
 }
 
-static void collect_sites(struct report *r, const struct report_input *in)
+/* Part p's sites, appended to r->sites, bytes desc; the target's peak too. */
+static void collect_part_sites(struct report *r, const struct part *p)
 {
 	const struct heap_site *hs;
 	size_t n, i;
 
-	hs = heap__sites(in->heap, &n);
-	r->sites = xcalloc(n ? n : 1, sizeof(*r->sites));
-	r->peak = xcalloc(n ? n : 1, sizeof(*r->peak));
+	hs = heap__sites(p->heap, &n);
+	p->sites->first = r->nsites;
+	if (p->bare)
+		n = 0;
 	for (i = 0; i < n; i++) {
 		struct report_site s = {
+			.pid = p->pid,
 			.stack = (uint32_t)i,
 			.count = hs[i].allocations,
 			.bytes = hs[i].bytes,
@@ -433,22 +480,43 @@ static void collect_sites(struct report *r, const struct report_input *in)
 			.temporary = hs[i].temporary,
 		};
 
-		heap__site_at_peak(in->heap, i, &s.peak_count, &s.peak_bytes);
+		heap__site_at_peak(p->heap, i, &s.peak_count, &s.peak_bytes);
 		if (s.count)
 			r->sites[r->nsites++] = s;
-		if (s.peak_count) {
-			struct report_site p = { .stack = s.stack, .count = s.peak_count,
-						 .bytes = s.peak_bytes };
+		if (s.peak_count && !p->proc) {
+			struct report_site pk = { .pid = p->pid, .stack = s.stack,
+						  .count = s.peak_count, .bytes = s.peak_bytes };
 
-			r->peak[r->npeak++] = p;
+			r->peak[r->npeak++] = pk;
 		}
 	}
-	qsort(r->sites, r->nsites, sizeof(*r->sites), by_bytes_desc);
+	p->sites->n = r->nsites - p->sites->first;
+	qsort(r->sites + p->sites->first, p->sites->n, sizeof(*r->sites), by_bytes_desc);
+}
+
+static void collect_sites(struct report *r, const struct report_input *in)
+{
+	size_t n, total = 0;
+	struct part p;
+
+	for (size_t i = 0; i < nparts(r); i++) {
+		part_of(r, in, i, &p);
+		heap__sites(p.heap, &n);
+		total += n;
+	}
+	r->sites = xcalloc(total ? total : 1, sizeof(*r->sites));
+	heap__sites(in->heap, &n);
+	r->peak = xcalloc(n ? n : 1, sizeof(*r->peak));
+	for (size_t i = 0; i < nparts(r); i++) {
+		part_of(r, in, i, &p);
+		collect_part_sites(r, &p);
+	}
 	qsort(r->peak, r->npeak, sizeof(*r->peak), by_bytes_desc);
-	r->busiest = xmalloc((r->nsites ? r->nsites : 1) * sizeof(*r->busiest));
-	if (r->nsites)
-		memcpy(r->busiest, r->sites, r->nsites * sizeof(*r->busiest));
-	qsort(r->busiest, r->nsites, sizeof(*r->busiest), by_count_desc);
+	n = r->target_sites.n;
+	r->busiest = xmalloc((n ? n : 1) * sizeof(*r->busiest));
+	if (n)
+		memcpy(r->busiest, r->sites, n * sizeof(*r->busiest));
+	qsort(r->busiest, n, sizeof(*r->busiest), by_count_desc);
 }
 
 /* (x1, x2) against (y1, y2), the first the major key */
@@ -466,46 +534,72 @@ static int by_tid_stack(const void *a, const void *b)
 	return cmp_pair(x->tid, x->stack, y->tid, y->stack);
 }
 
-/* Sorted: the heap keeps them in order of first appearance. */
+/* Every process's, sorted: the heaps keep them in order of first appearance. */
 static void collect_thread_sites(struct report *r, const struct report_input *in)
 {
-	size_t n;
-	const struct heap_thread_site *ts = heap__thread_sites(in->heap, &n);
-	struct heap_thread_site *v;
+	struct heap_thread_site *v = NULL;
+	size_t n, total = 0;
+	struct part p;
 
-	if (!ts)
-		return;
-	v = xmalloc((n ? n : 1) * sizeof(*v));
-	if (n)
-		memcpy(v, ts, n * sizeof(*v));
-	qsort(v, n, sizeof(*v), by_tid_stack);
-	r->thread_sites = xcalloc(n ? n : 1, sizeof(*r->thread_sites));
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < nparts(r); i++) {
+		const struct heap_thread_site *ts;
+
+		part_of(r, in, i, &p);
+		if (p.bare)
+			continue;
+		ts = heap__thread_sites(p.heap, &n);
+		if (!ts) {
+			free(v);
+			return;
+		}
+		v = xrealloc(v, (total + n ? total + n : 1) * sizeof(*v));
+		if (n)
+			memcpy(v + total, ts, n * sizeof(*v));
+		total += n;
+	}
+	qsort(v, total, sizeof(*v), by_tid_stack);
+	r->thread_sites = xcalloc(total ? total : 1, sizeof(*r->thread_sites));
+	for (size_t i = 0; i < total; i++)
 		r->thread_sites[i] = (struct report_thread_site){
 			.tid = v[i].tid, .stack = v[i].stack, .allocations = v[i].allocations,
 			.bytes = v[i].bytes, .live_count = v[i].live_count,
 			.live_bytes = v[i].live_bytes, .temporary = v[i].temporary,
 		};
-	r->nthread_sites = n;
+	r->nthread_sites = total;
 	free(v);
 }
 
 static void collect_threads(struct report *r, const struct report_input *in)
 {
-	size_t n;
-	const struct heap_thread *t = heap__threads(in->heap, &n);
+	size_t n, total = 0;
+	struct part p;
 
-	r->threads = xcalloc(n ? n : 1, sizeof(*r->threads));
-	for (size_t i = 0; i < n; i++)
-		r->threads[i] = (struct report_thread){
-			.tid = t[i].tid,
-			.name = in->thread_names ? str(r, thread_names__get(in->thread_names, t[i].tid))
-						 : NULL,
-			.allocations = t[i].allocations, .bytes = t[i].bytes, .frees = t[i].frees,
-			.live_count = t[i].live_count, .live_bytes = t[i].live_bytes,
-			.temporary = t[i].temporary,
-		};
-	r->nthreads = n;
+	for (size_t i = 0; i < nparts(r); i++) {
+		part_of(r, in, i, &p);
+		heap__threads(p.heap, &n);
+		total += n;
+	}
+	r->threads = xcalloc(total ? total : 1, sizeof(*r->threads));
+	for (size_t i = 0; i < nparts(r); i++) {
+		const struct heap_thread *t;
+
+		part_of(r, in, i, &p);
+		t = heap__threads(p.heap, &n);
+		if (p.bare)
+			n = 0;
+		p.threads->first = r->nthreads;
+		p.threads->n = n;
+		for (size_t k = 0; k < n; k++)
+			r->threads[r->nthreads++] = (struct report_thread){
+				.pid = p.pid,
+				.tid = t[k].tid,
+				.name = in->thread_names ?
+					str(r, thread_names__get(in->thread_names, t[k].tid)) : NULL,
+				.allocations = t[k].allocations, .bytes = t[k].bytes,
+				.frees = t[k].frees, .live_count = t[k].live_count,
+				.live_bytes = t[k].live_bytes, .temporary = t[k].temporary,
+			};
+	}
 }
 
 _Static_assert((int)REPORT_REACH_DEFINITELY_LOST == (int)REACH_DEFINITELY_LOST &&
@@ -533,77 +627,130 @@ static int by_reach_then_bytes(const void *a, const void *b)
 }
 
 /*
- * Leak groups from the live table, under the leak rule, in one pass: by
- * stack, and by stack and class when the reachability scan classified them.
+ * Part p's leak groups from its live table, under its leak rule, in one
+ * pass: by stack, and by stack and class when the reachability scan (of the
+ * target) classified them.  Appended to r->leaks; the target's totals, or
+ * the process's leaked count.
  */
-static void collect_leaks(struct report *r, const struct report_input *in)
+static void collect_part_leaks(struct report *r, const struct report_input *in,
+			       const struct part *p)
 {
-	const struct live_table *live = heap__live(in->heap);
-	uint64_t end = in->end_ns, min_age = r->tracing.leaks_at_exit ? 0 : in->min_age_ns;
+	const struct live_table *live = heap__live(p->heap);
+	uint64_t end = p->end_ns, min_age = p->at_exit ? 0 : p->min_age_ns;
 	size_t ngroups = (size_t)(r->nstacks ? r->nstacks : 1) * REACH__COUNT;
-	struct report_site *by_group = xcalloc(ngroups, sizeof(*by_group));
+	size_t nlive = live_table__count(live), cap = 16, found = 0;
+	const struct reach_result *scan = p->proc ? NULL : in->scan;
+	uint64_t count = 0, bytes = 0;
 	const struct live_block *b;
+	struct report_site *tab;
 	struct sample_weight w;
+	uint8_t *used;
 	size_t it = 0;
 
-	r->totals.by_reach_done = in->scan && in->scan->status == SCAN_DONE;
+	/* groups by (stack, class), as many as blocks or stacks at most: many
+	 * processes' parts each cost their own blocks, not the stack table */
+	while (cap < 2 * (nlive < ngroups ? nlive : ngroups))
+		cap <<= 1;
+	tab = xcalloc(cap, sizeof(*tab));
+	used = xcalloc(cap, 1);
 	while ((b = live_table__next(live, &it))) {
 		uint64_t age = end > b->ts_ns ? end - b->ts_ns : 0;
-		enum reach_class c = reach_result__class(in->scan, b->ptr);
+		enum reach_class c = reach_result__class(scan, b->ptr);
+		uint64_t key;
 		struct report_site *s;
+		size_t i;
 
-		if (b->stack >= r->nstacks || age < min_age)
+		if (b->stack >= r->nstacks || age < min_age || b->ts_ns < p->exec_ns || p->execed)
 			continue;
-		s = &by_group[(size_t)b->stack * REACH__COUNT + c];
-		if (!s->count)
-			s->oldest_ts_ns = b->ts_ns;
+		key = (uint64_t)b->stack * REACH__COUNT + c;
+		for (i = ms_hash64(key) & (cap - 1);
+		     used[i] && (tab[i].stack != b->stack || tab[i].reach != c); i = (i + 1) & (cap - 1))
+			;
+		s = &tab[i];
+		if (!used[i]) {
+			used[i] = 1;
+			found++;
+			*s = (struct report_site){ .pid = p->pid, .stack = b->stack, .reach = (uint8_t)c,
+						   .oldest_ts_ns = b->ts_ns };
+		}
 		/* under sampling, the blocks and bytes this one stands for */
 		sample__weigh(in->sample_bytes, b->size, b->ptr, b->ts_ns, &w);
-		s->stack = b->stack;
-		s->reach = (uint8_t)c;
 		s->count += w.count;
 		s->bytes += w.bytes;
 		if (b->ts_ns < s->oldest_ts_ns)
 			s->oldest_ts_ns = b->ts_ns;
-		r->totals.leaked_count += w.count;
-		r->totals.leaked_bytes += w.bytes;
-		r->totals.by_reach[c].count += w.count;
-		r->totals.by_reach[c].bytes += w.bytes;
+		count += w.count;
+		bytes += w.bytes;
+		if (!p->proc) {
+			r->totals.by_reach[c].count += w.count;
+			r->totals.by_reach[c].bytes += w.bytes;
+		}
 	}
-	r->leaks = xcalloc(ngroups, sizeof(*r->leaks));
-	for (size_t i = 0; i < ngroups; i++)
-		if (by_group[i].count)
-			r->leaks[r->nleaks++] = by_group[i];
-	free(by_group);
-	qsort(r->leaks, r->nleaks, sizeof(*r->leaks), by_reach_then_bytes);
+	if (p->proc) {
+		p->proc->leaked_count = count;
+		p->proc->leaked_bytes = bytes;
+	} else {
+		r->totals.leaked_count = count;
+		r->totals.leaked_bytes = bytes;
+	}
+	p->leaks->first = r->nleaks;
+	r->leaks = xrealloc(r->leaks, (r->nleaks + found + 1) * sizeof(*r->leaks));
+	for (size_t i = 0; i < cap && !p->bare; i++)
+		if (used[i] && tab[i].count)
+			r->leaks[r->nleaks++] = tab[i];
+	p->leaks->n = r->nleaks - p->leaks->first;
+	free(tab);
+	free(used);
+	qsort(r->leaks + p->leaks->first, p->leaks->n, sizeof(*r->leaks), by_reach_then_bytes);
+}
+
+static void collect_leaks(struct report *r, const struct report_input *in)
+{
+	struct part p;
+
+	r->totals.by_reach_done = in->scan && in->scan->status == SCAN_DONE;
+	r->leaks = xcalloc(1, sizeof(*r->leaks));
+	for (size_t i = 0; i < nparts(r); i++) {
+		part_of(r, in, i, &p);
+		collect_part_leaks(r, in, &p);
+	}
 }
 
 /*
  * Marks the leak groups the C library keeps and puts them after the
- * program's (each part stays bytes descending).  Only the innermost frames
- * count, those before the first frame outside libc and the loader: a
- * library constructor that leaks under dlopen() is the program's.
+ * program's in each process's part (each half stays bytes descending).
+ * Only the innermost frames count, those before the first frame outside
+ * libc and the loader: a library constructor that leaks under dlopen() is
+ * the program's.  The target's runtime blocks are counted in its totals.
  */
 static void mark_runtime_leaks(struct builder *b)
 {
 	struct report *r = b->r;
 	struct report_site *v = xcalloc(r->nleaks ? r->nleaks : 1, sizeof(*v));
 	size_t n = 0;
+	struct part p;
 
-	for (size_t i = 0; i < r->nleaks; i++) {
-		const char *owner = report_frames__runtime_owner(b->rf, r->leaks[i].stack);
+	for (size_t k = 0; k < nparts(r); k++) {
+		size_t first, end;
 
-		r->leaks[i].runtime = owner;
-		if (owner) {
-			r->totals.runtime_count += r->leaks[i].count;
-			r->totals.runtime_bytes += r->leaks[i].bytes;
-		} else {
-			v[n++] = r->leaks[i];
+		part_of(r, b->in, k, &p);
+		first = p.leaks->first;
+		end = first + p.leaks->n;
+		for (size_t i = first; i < end; i++) {
+			const char *owner = report_frames__runtime_owner(b->rf, r->leaks[i].stack);
+
+			r->leaks[i].runtime = owner;
+			if (owner && !p.proc) {
+				r->totals.runtime_count += r->leaks[i].count;
+				r->totals.runtime_bytes += r->leaks[i].bytes;
+			}
+			if (!owner)
+				v[n++] = r->leaks[i];
 		}
+		for (size_t i = first; i < end; i++)
+			if (r->leaks[i].runtime)
+				v[n++] = r->leaks[i];
 	}
-	for (size_t i = 0; i < r->nleaks; i++)
-		if (r->leaks[i].runtime)
-			v[n++] = r->leaks[i];
 	free(r->leaks);
 	r->leaks = v;
 }
@@ -650,8 +797,8 @@ static void collect_variables(struct report *r, const struct report_input *in)
 	sort_vars = v;
 	qsort(r->live_vars, nlive, sizeof(*r->live_vars), by_var_stack);
 	sort_vars = NULL;
-	/* each leak group's: the live variables of its stack */
-	for (size_t i = 0; i < r->nleaks; i++) {
+	/* each of the target's leak groups: the live variables of its stack */
+	for (size_t i = r->target_leaks.first; i < r->target_leaks.first + r->target_leaks.n; i++) {
 		uint32_t stack = r->leaks[i].stack;
 		size_t lo = 0, hi = nlive;
 
@@ -685,18 +832,23 @@ static void collect_scopes(struct report *r, const struct report_input *in)
 	r->nscopes = n;
 }
 
-static void collect_findings(struct report *r, const struct report_input *in)
+static void collect_part_findings(struct report *r, const struct part *p)
 {
 	const struct finding *f = NULL;
 	size_t n = 0;
 	char msg[512];
 
-	if (in->detector)
-		f = detector__findings(in->detector, &n);
-	r->findings = xcalloc(n ? n : 1, sizeof(*r->findings));
+	if (p->detector)
+		f = detector__findings(p->detector, &n);
+	p->findings->first = r->nfindings;
+	p->findings->n = n;
+	r->findings = xrealloc(r->findings, (r->nfindings + n + 1) * sizeof(*r->findings));
 	for (size_t i = 0; i < n; i++) {
+		struct report_finding *o = &r->findings[r->nfindings++];
+
 		finding_message(&f[i], msg, sizeof(msg));
-		r->findings[i] = (struct report_finding){
+		*o = (struct report_finding){
+			.pid = p->pid,
 			.kind = str(r, finding_kind__name(f[i].kind)),
 			.ptr = f[i].ptr,
 			.stack = f[i].stack,
@@ -711,12 +863,22 @@ static void collect_findings(struct report *r, const struct report_input *in)
 			.message = str(r, msg),
 		};
 		if (f[i].kind == FINDING_HEAP_OVERFLOW) {
-			r->findings[i].block_size = f[i].block_size;
-			r->findings[i].overflow_changed = f[i].overflow.changed;
-			r->findings[i].overflow_reach = f[i].overflow.reach;
+			o->block_size = f[i].block_size;
+			o->overflow_changed = f[i].overflow.changed;
+			o->overflow_reach = f[i].overflow.reach;
 		}
 	}
-	r->nfindings = n;
+}
+
+static void collect_findings(struct report *r, const struct report_input *in)
+{
+	struct part p;
+
+	r->findings = xcalloc(1, sizeof(*r->findings));
+	for (size_t i = 0; i < nparts(r); i++) {
+		part_of(r, in, i, &p);
+		collect_part_findings(r, &p);
+	}
 }
 
 static void collect_overflow(struct report *r, const struct report_input *in)
@@ -1229,13 +1391,14 @@ struct report *report__build(const struct report_input *in)
 	fill_target(r, in);
 	collect_images(r, in);
 	collect_processes(r, in);
-	rank_system(r, in);
 	fill_tracing(r, in);
 	fill_totals(r, in);
 	collect_sites(r, in);
 	collect_thread_sites(r, in);
 	collect_threads(r, in);
 	collect_leaks(r, in);
+	/* by the processes' leaked bytes */
+	rank_system(r, in);
 	mark_runtime_leaks(&b);
 	collect_variables(r, in);
 	collect_scopes(r, in);

@@ -182,6 +182,7 @@ struct report_stack {
 };
 
 struct report_site {
+	int pid;               /* the process (the target's, or one of report.processes) */
 	uint32_t stack;
 	uint64_t count;        /* leaks: leaked blocks; sites: allocations; peak: blocks */
 	uint64_t bytes;        /* leaks: leaked bytes; sites: bytes allocated; peak: bytes */
@@ -202,6 +203,7 @@ struct report_site {
 
 
 struct report_finding {
+	int pid;               /* the process it happened in */
 	const char *kind;      /* "double_free", ... */
 	uint64_t ptr;
 	uint32_t stack, alloc_stack, free_stack; /* REPORT_NO_STACK when none */
@@ -229,6 +231,7 @@ struct report_overflow {
 };
 
 struct report_thread {
+	int pid;               /* its process */
 	uint32_t tid;
 	const char *name;      /* NULL when unknown */
 	uint64_t allocations, bytes, frees, live_count, live_bytes, temporary;
@@ -352,7 +355,15 @@ struct report_image {
 	uint64_t threads;          /* threads that called */
 };
 
-/* -f: another process traced beside the target, summed up. */
+/* Entries [first, first + n) of one of the report's arrays: one process's part of it. */
+struct report_range {
+	size_t first, n;
+};
+
+/*
+ * -f: another process traced beside the target, summed up; its leak groups,
+ * sites, findings and threads are its ranges of the report's arrays.
+ */
 struct report_process {
 	int pid, ppid;             /* ppid 0: unknown */
 	const char *comm;
@@ -363,8 +374,12 @@ struct report_process {
 	int exit_code, exit_signal; /* status_known: as report_target's */
 	uint64_t allocations, frees, bytes_allocated, bytes_freed, peak_bytes;
 	uint64_t live_allocations, live_bytes;
-	uint64_t leaked_count, leaked_bytes; /* live at its exit; 0 while it runs */
-	uint64_t unknown_frees;    /* its parent's blocks it inherited at the fork, mostly */
+	/* live at its exit; still running at the end: live then and older than
+	 * the leak rule's age (report_tracing.min_age_ns) */
+	uint64_t leaked_count, leaked_bytes;
+	uint64_t unknown_frees;    /* releases of blocks neither it nor its parent allocated */
+	uint64_t inherited_frees;  /* releases of its parent's blocks, copies it got at the fork */
+	struct report_range leaks, sites, findings, threads;
 };
 
 /* What one owner of anonymous mappings holds (docs/findings.md "Mappings"). */
@@ -413,10 +428,18 @@ struct report_system {
 	uint64_t untraced_threads;
 };
 
+/*
+ * With -f the leaks, sites, findings and threads of every traced process
+ * are in the same arrays, each entry with its pid: the target's first (the
+ * target range of each), then each process's in the order of
+ * report.processes (its ranges).  Totals, peak, timeline, histograms,
+ * windows and variables are the target's alone.
+ */
 struct report {
 	struct report_target target;
 	struct report_process *processes; /* -f: in order of appearance */
 	size_t nprocesses;
+	struct report_range target_leaks, target_sites, target_findings, target_threads;
 	struct report_system system; /* --all */
 	struct report_image *images; /* in order; nimages (0, or 2 and more) */
 	size_t nimages;
@@ -427,16 +450,17 @@ struct report {
 	uint32_t *frame_refs;          /* the stacks' frames, indexes into frames */
 	struct report_stack *stacks;   /* indexed by stack id, 0 (none) included */
 	uint32_t nstacks;
-	struct report_site *leaks;     /* the program's by bytes desc, then the runtime's */
+	/* each process's part: the program's by bytes desc, then the runtime's */
+	struct report_site *leaks;
 	size_t nleaks;
-	struct report_site *sites;     /* every allocating stack, bytes desc */
+	struct report_site *sites;     /* every allocating stack, each part bytes desc */
 	size_t nsites;
-	struct report_site *busiest;   /* the same, allocations desc */
+	struct report_site *busiest;   /* the target's sites, allocations desc */
 	struct report_site *peak;      /* sites holding memory at the peak, bytes desc */
 	size_t npeak;
-	struct report_thread *threads; /* in order of first appearance */
+	struct report_thread *threads; /* each part in order of first appearance */
 	size_t nthreads;
-	/* sorted by tid then stack; NULL when the heap gave up counting them */
+	/* every process's, sorted by tid then stack; NULL when a heap gave up counting them */
 	struct report_thread_site *thread_sites;
 	size_t nthread_sites;
 	struct report_finding *findings;

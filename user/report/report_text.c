@@ -280,10 +280,11 @@ static void header(const struct report *r, FILE *f)
 	}
 }
 
-static void findings(const struct report *r, FILE *f)
+/* The findings in range g of r->findings (a process's). */
+static void findings_in(const struct report *r, FILE *f, const struct report_range *g)
 {
-	const struct report_finding *v = r->findings;
-	size_t n = r->nfindings;
+	const struct report_finding *v = r->findings + g->first;
+	size_t n = g->n;
 
 	if (!n)
 		return;
@@ -344,19 +345,20 @@ static void print_vars(const struct report *r, FILE *f, const struct report_site
 		fputc('\n', f);
 }
 
-static void leaks(const struct report *r, FILE *f, unsigned top)
+/* The leak groups in range g of r->leaks (a process's), top of them. */
+static void leaks_in(const struct report *r, FILE *f, unsigned top, const struct report_range *g,
+		     bool lost_first, bool runtime_last)
 {
-	size_t i, n = r->nleaks < top ? r->nleaks : top;
+	size_t i, n = g->n < top ? g->n : top;
 	char a[32];
 
-	if (!r->nleaks)
+	if (!g->n)
 		fprintf(f, "\n   no leaks\n");
 	else
-		fprintf(f, "\n   top %zu of %zu leak sites (%sbiggest first%s):\n", n, r->nleaks,
-			r->totals.by_reach_done ? "lost first, then " : "",
-			r->totals.runtime_count ? ", the runtime's last" : "");
+		fprintf(f, "\n   top %zu of %zu leak sites (%sbiggest first%s):\n", n, g->n,
+			lost_first ? "lost first, then " : "", runtime_last ? ", the runtime's last" : "");
 	for (i = 0; i < n; i++) {
-		const struct report_site *s = &r->leaks[i];
+		const struct report_site *s = &r->leaks[g->first + i];
 
 		fprintf(f, "\n   #%zu  %s in %" PRIu64 " block%s, oldest allocated at +%.3f s\n",
 			i + 1, report__fmt_bytes(s->bytes, a, sizeof(a)), s->count,
@@ -368,6 +370,55 @@ static void leaks(const struct report *r, FILE *f, unsigned top)
 		print_vars(r, f, s);
 		print_stack(r, f, s->stack, TEXT_MAX_FRAMES, "      ");
 	}
+}
+
+static void leaks(const struct report *r, FILE *f, unsigned top)
+{
+	leaks_in(r, f, top, &r->target_leaks, r->totals.by_reach_done, r->totals.runtime_count);
+}
+
+/*
+ * -f: a section for each other process with leaks or findings (under its
+ * rule: live at its exit, or at the end and old enough while it runs), its
+ * findings and top leaks; at most top of them (the JSON and the page have
+ * every one), in order of appearance.
+ */
+static void process_sections(const struct report *r, FILE *f, unsigned top)
+{
+	size_t shown = 0, more = 0;
+	char a[32];
+
+	for (size_t i = 0; i < r->nprocesses; i++) {
+		const struct report_process *p = &r->processes[i];
+		bool runtime_last = false;
+
+		if (!p->leaks.n && !p->findings.n)
+			continue;
+		if (shown++ >= top) {
+			more++;
+			continue;
+		}
+		for (size_t k = 0; k < p->leaks.n; k++)
+			runtime_last |= r->leaks[p->leaks.first + k].runtime != NULL;
+		fprintf(f, "\n   == process %d '", p->pid);
+		put_untrusted(f, p->comm ? p->comm : "?");
+		fprintf(f, "'");
+		if (p->ppid)
+			fprintf(f, " (parent %d)", p->ppid);
+		fprintf(f, ": leaked %" PRIu64 " block%s, %s (%s)", p->leaked_count,
+			p->leaked_count == 1 ? "" : "s",
+			report__fmt_bytes(p->leaked_bytes, a, sizeof(a)),
+			p->exited ? "live at its exit" : "still running: live and old enough");
+		if (p->inherited_frees)
+			fprintf(f, "; %" PRIu64 " release%s of its parent's blocks", p->inherited_frees,
+				p->inherited_frees == 1 ? "" : "s");
+		fprintf(f, "\n");
+		findings_in(r, f, &p->findings);
+		leaks_in(r, f, top, &p->leaks, false, runtime_last);
+	}
+	if (more)
+		fprintf(f, "\n   %zu more process%s with leaks or findings: see the JSON or HTML report\n",
+			more, more == 1 ? "" : "es");
 }
 
 /* One line per site: its allocation-site frame only. */
@@ -432,10 +483,10 @@ static void scopes(const struct report *r, FILE *f)
 static void hotspots(const struct report *r, FILE *f)
 {
 	const struct report_site *by_count = r->busiest;
-	size_t n = r->nsites < TEXT_TOP_HOTSPOTS ? r->nsites : TEXT_TOP_HOTSPOTS;
+	size_t nt = r->target_sites.n, n = nt < TEXT_TOP_HOTSPOTS ? nt : TEXT_TOP_HOTSPOTS;
 	char what[64], a[32];
 
-	if (!r->nsites)
+	if (!nt)
 		return;
 	fprintf(f, "\n   most allocations:\n");
 	for (size_t i = 0; i < n; i++) {
@@ -560,13 +611,14 @@ int report__write_text(const struct report *r, FILE *f, unsigned top)
 		return ferror(f) ? -EIO : 0;
 	}
 	header(r, f);
-	findings(r, f);
+	findings_in(r, f, &r->target_findings);
 	overflow(r, f);
 	leaks(r, f, top);
 	growing(r, f, top);
 	hotspots(r, f);
 	anon_sites(r, f);
 	scopes(r, f);
+	process_sections(r, f, top);
 	fputc('\n', f);
 	return ferror(f) ? -EIO : 0;
 }

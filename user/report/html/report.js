@@ -151,6 +151,21 @@
 	(R.threads || []).forEach(function (t) {
 		threadsByTid.set(t.tid, t);
 	});
+	/*
+	 * -f: the other processes traced; every leak, site, finding and thread names its pid.
+	 * --all's keep no sites (their table is their view): no process filter then.
+	 */
+	var procs = R.system_wide ? [] : R.processes || [];
+	var procsByPid = new Map();
+
+	procs.forEach(function (p) {
+		procsByPid.set(p.pid, p);
+	});
+
+	/* an entry's process: a report from before pids were written has only the target's */
+	function pidOf(r) {
+		return typeof r.pid === 'number' ? r.pid : T.pid;
+	}
 
 	function frameName(f) {
 		if (f.function)
@@ -194,6 +209,7 @@
 	var state = {
 		metric: null,
 		thread: null,     /* tid, with thread_sites only */
+		process: null,    /* pid, with -f's processes only; null: every process */
 		window: null,     /* {t0, t1, b0, b1, weights: Map stack -> {bytes, count}} */
 		inverted: false,
 		search: ''
@@ -223,6 +239,11 @@
 		{ id: 'win_bytes', unit: 'bytes', label: 'Window: bytes still in use at its end', win: true, what: 'Bytes' },
 		{ id: 'win_count', unit: 'count', label: 'Window: blocks still in use at its end', win: true, what: 'Blocks' }
 	];
+
+	/* Whether entry r (a leak, site, finding, thread) is in the process chosen. */
+	function ofProc(r) {
+		return state.process === null || pidOf(r) === state.process;
+	}
 
 	function metricById(id) {
 		return METRICS.filter(function (m) { return m.id === id; })[0];
@@ -258,11 +279,12 @@
 					add(e[1], metric.ts(e));
 			});
 		} else if (metric.id === 'leaked') {
-			(R.leaks || []).forEach(function (l) { add(l.stack, l.bytes); });
+			(R.leaks || []).filter(ofProc).forEach(function (l) { add(l.stack, l.bytes); });
 		} else if (metric.id === 'peak' && !(R.sites || []).some(function (s) { return 'peak_bytes' in s; })) {
-			((R.peak || {}).sites || []).forEach(function (p) { add(p.stack, p.bytes); });
+			if (state.process === null || state.process === T.pid)
+				((R.peak || {}).sites || []).forEach(function (p) { add(p.stack, p.bytes); });
 		} else {
-			(R.sites || []).forEach(function (s) { add(s.stack, metric.site(s)); });
+			(R.sites || []).filter(ofProc).forEach(function (s) { add(s.stack, metric.site(s)); });
 		}
 		return w;
 	}
@@ -348,7 +370,8 @@
 					') leaked (live at its exit).' :
 					plural(p.live_allocations, 'block', 'blocks') + ' (' + fmtBytes(p.live_bytes) +
 					') live, still running.') +
-				' The rest of the page is about the target alone.');
+				' Choose it under Process to see its leak sites, hotspots, findings and threads;' +
+				' the summary, timeline and windows are the target\'s alone.');
 		});
 		if (!(R.processes || []).length && (TR.children || TR.children_at_attach)) {
 			var kids = [];
@@ -595,7 +618,8 @@
 		var built = buildTree(weights(metric), metric);
 		var status = $('flame-status');
 		var what = state.window ? ' allocated in ' + state.window.label + ' and still in use at its end' :
-			state.thread !== null ? ' in thread ' + threadLabel(state.thread) : '';
+			state.thread !== null ? ' in thread ' + threadLabel(state.thread) :
+			state.process !== null ? ' in process ' + processLabel(state.process) : '';
 
 		/*
 		 * Measure before clearing, and keep the height while the graph is
@@ -845,6 +869,11 @@
 		{ key: 'loc', label: 'Location', cls: 'loc', value: function (r) { return siteLoc(r.stack); } }
 	];
 
+	/* -f: the column naming each row's process, last (none with the target alone) */
+	function procCols() {
+		return procs.length ? [idCol('pid', 'Process', pidOf)] : [];
+	}
+
 	function windowCols() {
 		if (!state.window)
 			return [];
@@ -910,7 +939,7 @@
 				idCol('thread', 'Thread', function (r) { return r.thread; }),
 				{ key: 't', label: 'First at', num: true, value: function (r) { return r.t_us; },
 				  text: function (r) { return fmtAt(r.t_us); } }
-			],
+			].concat(procCols()),
 			onClick: function (r) {
 				var list = [['the ' + (r.function || 'call') + ' that went wrong', r.stack],
 					['where the block was allocated' + (r.alloc_function ? ' (' + r.alloc_function + ')' : ''), r.alloc_stack]];
@@ -933,7 +962,7 @@
 					'blocks this thread allocated that were in use at the end, whoever was to free them'),
 				bytesCol('live_bytes', 'Bytes in use at end', function (r) { return r.live_bytes; }),
 				countCol('temporary', 'Temporary', function (r) { return r.temporary; })
-			],
+			].concat(procCols()),
 			onClick: function (r) {
 				if (threadSites && !state.window) {
 					setThread(r.tid);
@@ -1032,9 +1061,13 @@
 
 	function refreshTables() {
 		var wc = windowCols();
-		var inWin = function (r) { return !state.window || state.window.weights.has(r.stack); };
-		var note = state.window ? 'only stacks with blocks allocated in ' + state.window.label + ' and still in use at its end' : '';
-		var leakRows = (R.leaks || []).filter(inWin);
+		/* the windows are the target's blocks */
+		var inWin = function (r) {
+			return !state.window || (pidOf(r) === T.pid && state.window.weights.has(r.stack));
+		};
+		var note = state.window ? 'only stacks with blocks allocated in ' + state.window.label + ' and still in use at its end' :
+			state.process !== null ? 'process ' + processLabel(state.process) + '\'s' : '';
+		var leakRows = (R.leaks || []).filter(inWin).filter(ofProc);
 		var leakNote = null;
 		var siteRows;
 
@@ -1051,7 +1084,7 @@
 			help: 'blocks the C and C++ runtimes keep until the process ends (stdio buffers, thread-local storage, name service caches, the C++ exception pool, ...) are not the program\'s leaks' }] : [],
 		leakClass ? [{ key: 'class', label: 'Reachability', cls: 'fn',
 			value: function (r) { return r.class ? r.class.replace('_', ' ') : 'not scanned'; },
-			help: 'from a scan of the target\'s memory, as valgrind\'s memcheck defines them: definitely lost (no pointer to it), indirectly lost (pointed to only from lost blocks), possibly lost (only interior pointers), still reachable' }] : [], wc));
+			help: 'from a scan of the target\'s memory, as valgrind\'s memcheck defines them: definitely lost (no pointer to it), indirectly lost (pointed to only from lost blocks), possibly lost (only interior pointers), still reachable' }] : [], wc, procCols()));
 		if (state.thread !== null && !state.window) {
 			var mine = new Set();
 
@@ -1093,7 +1126,7 @@
 				countCol('temporary', 'Temporary', function (r) { return r.temporary; })
 			]));
 		} else {
-			siteRows = (R.sites || []).filter(inWin);
+			siteRows = (R.sites || []).filter(inWin).filter(ofProc);
 			tables.hotspots.setColumns(siteCols.concat([
 				countCol('allocations', 'Allocations', function (r) { return r.allocations; }),
 				bytesCol('bytes', 'Bytes allocated', function (r) { return r.bytes; }),
@@ -1101,7 +1134,7 @@
 				bytesCol('peak', 'At peak', function (r) { return r.peak_bytes; }),
 				countCol('temporary', 'Temporary', function (r) { return r.temporary; },
 					'blocks freed by the thread that allocated them before its next allocation')
-			], wc));
+			], wc, procCols()));
 		}
 		if (state.window) {
 			tables.leaks.sortKey = tables.hotspots.sortKey = 'win_bytes';
@@ -1114,6 +1147,7 @@
 		}
 		tables.leaks.setRows(leakRows, leakNote || note);
 		tables.hotspots.setRows(siteRows, note);
+		refreshProcessTables();
 		updateTabCounts();
 	}
 
@@ -1153,12 +1187,20 @@
 			tabDefs[1].b.click();
 	}
 
+	/* The findings and threads of the process chosen (every process's without a choice). */
+	function refreshProcessTables() {
+		var note = state.process !== null ? 'process ' + processLabel(state.process) + '\'s' : '';
+
+		tables.findings.setRows((R.findings || []).filter(ofProc), note);
+		tables.threads.setRows((R.threads || []).filter(ofProc), (note ? note + '; ' : '') +
+			(threadSites ? 'click a thread to filter the flame graph' :
+			'per-thread stacks are not in this report: the flame graph cannot be filtered by thread'));
+	}
+
 	function renderStaticTables() {
 		var findings = R.findings || [];
 
-		tables.findings.setRows(findings);
-		tables.threads.setRows(R.threads || [], threadSites ? 'click a thread to filter the flame graph' :
-			'per-thread stacks are not in this report: the flame graph cannot be filtered by thread');
+		refreshProcessTables();
 		$('findings-count').textContent = fmtInt(findings.length);
 		if (findings.length) {
 			$('findings-table').appendChild(tables.findings.root);
@@ -1557,6 +1599,32 @@
 		return tid + (t && t.name ? ' (' + t.name + ')' : '');
 	}
 
+	function processLabel(pid) {
+		var p = procsByPid.get(pid);
+		var comm = p ? p.comm : pid === T.pid ? T.comm : null;
+
+		return pid + (comm ? ' (' + comm + ')' : '') + (pid === T.pid && procs.length ? ', the target' : '');
+	}
+
+	/* The chosen process's numbers, in words (the target's are the summary's). */
+	function processSummary(pid) {
+		var p = procsByPid.get(pid);
+
+		if (pid === T.pid)
+			return 'Process ' + processLabel(pid) + ': ' + plural(S.allocations || 0, 'allocation', 'allocations') +
+				', ' + plural(S.frees || 0, 'free', 'frees') + '; ' + plural(S.leaked_allocations || 0, 'block', 'blocks') +
+				' (' + fmtBytes(S.leaked_bytes || 0) + ') leaked: the summary above.';
+		if (!p)
+			return '';
+		return 'Process ' + processLabel(pid) + (p.ppid ? ', forked by ' + p.ppid : '') + ': ' +
+			plural(p.allocations, 'allocation', 'allocations') + ' (' + fmtBytes(p.bytes_allocated) + '), ' +
+			plural(p.frees, 'free', 'frees') + ', peak ' + fmtBytes(p.peak_bytes) + '; ' +
+			plural(p.leaked_allocations, 'block', 'blocks') + ' (' + fmtBytes(p.leaked_bytes) + ') leaked (' +
+			(p.exited ? 'live at its exit' : 'still running: live and older than the leak rule\'s age') + '); ' +
+			plural(p.unknown_frees || 0, 'unknown free', 'unknown frees') + ', ' +
+			plural(p.inherited_frees || 0, 'release', 'releases') + ' of its parent\'s blocks.';
+	}
+
 	function defaultMetric() {
 		if (state.thread !== null)
 			return 'bytes';
@@ -1584,10 +1652,37 @@
 			'this report has no per-thread stacks (thread_sites)') :
 			state.window ? 'a time window and a thread cannot be combined' : '';
 		th.value = state.thread === null ? '' : String(state.thread);
+		var ps = $('process');
+
+		$('process-label').hidden = !procs.length;
+		ps.disabled = !procs.length;
+		ps.value = state.process === null ? '' : String(state.process);
+		$('process-summary').hidden = state.process === null;
+		$('process-summary').textContent = state.process === null ? '' : processSummary(state.process);
+	}
+
+	/* A process chosen (null: all): its leaks, sites, findings and threads; a thread of another is let go. */
+	function setProcess(pid) {
+		state.process = pid;
+		if (state.thread !== null && pid !== null) {
+			var t = threadsByTid.get(state.thread);
+
+			if (t && pidOf(t) !== pid)
+				state.thread = null;
+		}
+		state.metric = defaultMetric();
+		refreshControls();
+		renderFlame();
+		refreshTables();
 	}
 
 	function setThread(tid) {
+		var t = tid === null ? null : threadsByTid.get(tid);
+
 		state.thread = tid;
+		/* a thread of another process than the one chosen: its process is chosen */
+		if (t && state.process !== null && pidOf(t) !== state.process)
+			state.process = pidOf(t);
 		state.metric = defaultMetric();
 		refreshControls();
 		renderFlame();
@@ -1595,7 +1690,18 @@
 	}
 
 	function wireControls() {
-		var th = $('thread');
+		var th = $('thread'), ps = $('process');
+
+		ps.appendChild(el('option', { value: '' }, 'All processes'));
+		if (procs.length) {
+			ps.appendChild(el('option', { value: String(T.pid) }, processLabel(T.pid)));
+			procs.forEach(function (p) {
+				ps.appendChild(el('option', { value: String(p.pid) }, processLabel(p.pid)));
+			});
+		}
+		ps.addEventListener('change', function () {
+			setProcess(ps.value === '' ? null : Number(ps.value));
+		});
 
 		th.appendChild(el('option', { value: '' }, 'All threads'));
 		(R.threads || []).forEach(function (t) {
@@ -1674,12 +1780,14 @@
 	/*
 	 * The view named in the address's fragment, so a view can be linked to
 	 * (and the tests can draw one without a mouse):
-	 * #metric=peak&thread=TID&window=T0,T1 (seconds)&view=icicle&search=TEXT&tab=hotspots&stack=ID
+	 * #metric=peak&process=PID&thread=TID&window=T0,T1 (seconds)&view=icicle&search=TEXT&tab=hotspots&stack=ID
 	 */
 	function applyHash() {
 		var q = new URLSearchParams(location.hash.replace(/^#/, ''));
 		var v;
 
+		if ((v = q.get('process')) !== null && (procsByPid.has(Number(v)) || (procs.length && Number(v) === T.pid)))
+			setProcess(Number(v));
 		if ((v = q.get('thread')) !== null && threadSites && threadsByTid.has(Number(v)))
 			setThread(Number(v));
 		if ((v = q.get('window')) !== null && /^[0-9.e+-]+,[0-9.e+-]+$/.test(v)) {
