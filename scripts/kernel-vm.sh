@@ -218,6 +218,8 @@ busybox mount -t bpf bpf /newroot/sys/fs/bpf 2> /dev/null
 busybox mount -t cgroup2 cgroup2 /newroot/sys/fs/cgroup 2> /dev/null
 busybox mount -t debugfs debugfs /newroot/sys/kernel/debug 2> /dev/null
 busybox mount -t tracefs tracefs /newroot/sys/kernel/tracing 2> /dev/null
+# loopback, for the tests' local servers (the kv service test)
+busybox ip link set lo up 2> /dev/null
 busybox cp /cmd.sh /newroot/tmp/kernel-vm-cmd.sh
 echo "kernel-vm guest: kernel $(busybox uname -r), up $(busybox cut -d' ' -f1 /proc/uptime) s"
 busybox chroot /newroot /bin/sh /tmp/kernel-vm-cmd.sh
