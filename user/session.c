@@ -949,6 +949,11 @@ static void note_footprint(struct session *s, bool force)
 
 	if (!s->maps || (!force && now - s->footprint_ns < s->opts->interval_ns))
 		return;
+	/* the rules are glibc's: another allocator's mappings would be misread
+	 * (jemalloc's extents as mmapped blocks or nothing, its brk as an arena) */
+	if (s->objs.used >= 0 && (size_t)s->objs.used < s->objs.n &&
+	    !(s->objs.v[s->objs.used].kind && !strcmp(s->objs.v[s->objs.used].kind, "glibc")))
+		return;
 	s->footprint_ns = now;
 	n = procmaps__read_all(s->maps, &m);
 	if (n <= 0)
