@@ -345,21 +345,43 @@ static int prepare_more_pids(struct session *s)
 /*
  * --comm NAME: the processes named NAME now, the oldest the target (put
  * last in s->more, which prepare_target() takes it from).  Those that take
- * the name later are added by BPF (comm_name).
+ * the name later are added by BPF (comm_name).  When none runs yet, the
+ * first to appear is waited for (/proc looked at every 10 ms; -d bounds the
+ * wait, a signal ends it): it is traced from when it is found, so what it
+ * allocated before (its first milliseconds) is not seen.
  */
 static int find_by_comm(struct session *s)
 {
 	int pids[MS_MAX_MORE_PIDS + 1];
-	int n = target__find_comm(s->opts->comm, getpid(), pids, MS_MAX_MORE_PIDS + 1);
+	uint64_t start = ms_now_ns();
+	bool said = false;
+	int n;
 
+	while ((n = target__find_comm(s->opts->comm, getpid(), pids, MS_MAX_MORE_PIDS + 1)) == 0) {
+		double waited = (double)(ms_now_ns() - start) / 1e9;
+
+		if (stop_signal) {
+			ms_err("stopped while waiting for a process named '%s'", s->opts->comm);
+			return -EINTR;
+		}
+		if (s->opts->duration_s > 0 && waited >= s->opts->duration_s) {
+			ms_err("no process named '%s' started within %g s (-d)", s->opts->comm,
+			       s->opts->duration_s);
+			return -ESRCH;
+		}
+		/* said at once with -v, else after a second: a wait cut short
+		 * by -d stays a one-line error */
+		if (!said && (ms_verbose > 0 || waited >= 1.0)) {
+			ms_info(0, "no process named '%s' is running: waiting for one%s",
+				s->opts->comm, s->opts->duration_s > 0 ? " (at most -d)" :
+				" (Ctrl-C stops)");
+			said = true;
+		}
+		usleep(10 * 1000);
+	}
 	if (n < 0) {
 		ms_err("cannot read /proc: %s", strerror(-n));
 		return n;
-	}
-	if (n == 0) {
-		ms_err("no process named '%s' is running: --comm takes its target from them",
-		       s->opts->comm);
-		return -ESRCH;
 	}
 	/* the oldest (lowest pid, as a rule) is the target: last, taken off first */
 	for (int i = 1; i < n; i++)

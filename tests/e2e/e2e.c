@@ -5901,9 +5901,38 @@ static void test_e2e__comm_catches_a_process_started_after_tracing_began(void **
 	run_free(&r);
 	unlink(path);
 
-	run_memscope(&r, NULL, "--comm", name, NULL);
+	/* none running: -d bounds the wait */
+	run_memscope(&r, NULL, "--comm", name, "-d", "0.3", NULL);
 	assert_one_line_error(&r, "no process named");
+	if (!strstr(r.err, "started within 0.3 s"))
+		fail_msg("no wait bounded by -d:\n%s", r.err);
 	run_free(&r);
+
+	/* none running: the first to start is waited for and becomes the
+	 * target, traced from when it is found: its 7 x 300 after the signal,
+	 * the block from before it freed as an unknown free */
+	snprintf(cmd, sizeof(cmd), "cp " PROGS "waiter '%s'", path);
+	assert_int_equal(system(cmd), 0);
+	unlink(json);
+	ms = spawn((char *[]){ MEMSCOPE, "-v", "--comm", name, "--json", json, NULL }, err, -1);
+	usleep(100 * 1000);
+	w1 = start_waiter_at(path, &fd1);
+	assert_int_equal(read_ready(fd1), w1);
+	wait_tracing(err, ms);
+	kill(w1, SIGUSR1);
+	assert_int_equal(wait_code(w1), 0);
+	finish(&r, ms, err, json);
+	close(fd1);
+	assert_ran(&r, 0);
+	if (!strstr(r.err, "waiting for one"))
+		fail_msg("no word of the wait:\n%s", r.err);
+	assert_int_equal((long)num(cJSON_GetObjectItem(r.json, "target"), "pid"), w1);
+	assert_pid_leak(r.json, w1, "late_leak", "waiter.c", "late_leak", 7, 7 * 300);
+	assert_int_equal((long)num(summary(r.json), "allocations"), 7);
+	assert_int_equal((long)num(summary(r.json), "unknown_frees"), 1);
+	run_free(&r);
+	unlink(path);
+
 	run_memscope(&r, NULL, "--comm", name, "-p", "1", NULL);
 	assert_one_line_error(&r, "--comm names the targets");
 	run_free(&r);
