@@ -599,6 +599,9 @@ static int attach_probes(struct session *s)
 	if (!s->objs.n) {
 		if (s->opts->all)
 			ms_err("no allocator found in any process");
+		/* a target that exits as its maps are read shows none mapped */
+		else if (ms_process_gone(s->target.pid))
+			ms_err("target '%d' exited during attach", s->target.pid);
 		else
 			ms_err("no allocator found in target '%d'", s->target.pid);
 		return -ENOENT;

@@ -870,7 +870,11 @@ int tracer__attach(struct tracer *t, const struct alloc_objects *objs)
 		n = attach_all(t, objs, &multi_err);
 	}
 	if (n == 0) {
-		ms_err("no allocator found in target '%d'", t->pid);
+		/* the probes found no mapping of the objects: gone meanwhile? */
+		if (t->pid > 0 && ms_process_gone(t->pid))
+			ms_err("target '%d' exited during attach", t->pid);
+		else
+			ms_err("no allocator found in target '%d'", t->pid);
 		return -ENOENT;
 	}
 	if (n > 0)
