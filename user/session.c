@@ -967,6 +967,7 @@ static uint64_t drain(struct session *s, bool all)
 static void note_footprint(struct session *s, bool force)
 {
 	uint64_t now = ms_now_ns();
+	const char *allocator;
 	struct footprint_range *v;
 	struct procmap *m;
 	ssize_t n;
@@ -976,8 +977,8 @@ static void note_footprint(struct session *s, bool force)
 		return;
 	/* the rules are glibc's: another allocator's mappings would be misread
 	 * (jemalloc's extents as mmapped blocks or nothing, its brk as an arena) */
-	if (s->objs.used >= 0 && (size_t)s->objs.used < s->objs.n &&
-	    !(s->objs.v[s->objs.used].kind && !strcmp(s->objs.v[s->objs.used].kind, "glibc")))
+	allocator = discover__allocator(&s->objs);
+	if (allocator && strcmp(allocator, "glibc"))
 		return;
 	s->footprint_ns = now;
 	n = procmaps__read_all(s->maps, &m);

@@ -25,16 +25,23 @@ static uint64_t mmapped_chunk(uint64_t n)
  * the kernel merges neighbouring anonymous mappings of the same protection,
  * so glibc's chunk mappings (and the program's own) can show as one range.
  * A chunk starts on a page with its block 16 bytes in; each page start is
- * looked up, and a chunk found is skipped whole.
+ * looked up, and a chunk found is skipped whole.  A mapping that is one
+ * chunk takes one lookup; the budget counts those past a mapping's first
+ * page.
  */
 static void walk_merged(const struct live_table *live, uint64_t start, uint64_t end,
 			struct footprint_reading *r, uint32_t *budget)
 {
-	for (uint64_t p = start; p + MMAP_BLOCK_OFFSET < end && *budget > 0;) {
-		const struct live_block *b = live_table__get(live, p + MMAP_BLOCK_OFFSET);
+	for (uint64_t p = start; p + MMAP_BLOCK_OFFSET < end;) {
+		const struct live_block *b;
 		uint64_t len;
 
-		(*budget)--;
+		if (p != start) {
+			if (!*budget)
+				break;
+			(*budget)--;
+		}
+		b = live_table__get(live, p + MMAP_BLOCK_OFFSET);
 		if (!b) {
 			p += PAGE;
 			continue;
@@ -78,19 +85,14 @@ uint64_t footprint__reading(struct footprint *fp, uint64_t now_ns,
 
 	for (size_t i = 0; i < n; i++) {
 		uint64_t len = v[i].end - v[i].start;
-		const struct live_block *b;
 
 		if (v[i].end <= v[i].start)
 			continue;
 		/* a block's own mapping first: it may be 64 MiB-aligned by chance */
 		if (v[i].kind == FOOTPRINT_BRK) {
 			r.brk += len;
-		} else if ((b = live_table__get(live, v[i].start + MMAP_BLOCK_OFFSET)) &&
-			   mmapped_chunk(b->size) >= len) {
-			r.mmapped += len;
-			r.mmapped_live += b->size;
-			r.nmmapped++;
-		} else if (!b && v[i].start % ARENA_ALIGN == 0) {
+		} else if (v[i].start % ARENA_ALIGN == 0 &&
+			   !live_table__get(live, v[i].start + MMAP_BLOCK_OFFSET)) {
 			r.arenas += len;
 			r.narenas++;
 		} else {
